@@ -1,0 +1,1 @@
+"""moncat: compiles one monitoring catalog into Prometheus, Alertmanager, Grafana, Datadog and runbooks."""

@@ -1,0 +1,29 @@
+"""Targets' output: artifacts (a file's data) and the objects each one holds, for the manifest."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from compiler.diagnostics import Loc
+
+
+@dataclass(frozen=True)
+class ManagedObject:
+    """One catalog object as it lands in one target."""
+
+    id: str       # e.g. shop/WebhookFailureRatioHigh
+    kind: str     # alert, recording_rule, rule_group, test, ...
+    target: str   # prometheus, kubernetes, ...
+    source: Loc
+    content: Any  # the object's own data, hashed into the manifest
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A file to write: its path under the output directory, its data and its format."""
+
+    path: str
+    data: Any
+    format: str  # yaml | json | text
+    objects: tuple[ManagedObject, ...] = field(default=())
+    header: str = ""  # a comment line for YAML files (never a timestamp or version)

@@ -1,0 +1,231 @@
+"""Build stage: checked raw documents to model entities (durations and expressions parsed)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from compiler import model
+from compiler.diagnostics import Diagnostic, Loc, error
+from compiler.durations import DurationError, parse_ms
+from compiler.expr.parse import ParseError, parse
+from compiler.loader import RawDocument
+
+
+@dataclass
+class ServicePart:
+    """What one document says about a service; link merges the parts of a service."""
+
+    id: str
+    doc: RawDocument
+    data: dict[str, Any]
+    entities: dict[str, dict[str, Any]] = field(default_factory=dict)  # section -> id -> entity
+    contacts: dict[str, model.Contact] = field(default_factory=dict)
+
+
+class Builder:
+    """Turns one document into model pieces, collecting diagnostics instead of stopping."""
+
+    def __init__(self, doc: RawDocument):
+        self.doc = doc
+        self.diags: list[Diagnostic] = []
+
+    def loc(self, *path: Any, key: bool = False) -> Loc:
+        return self.doc.loc(path, key=key)
+
+    def duration(self, value: str | None, *path: Any) -> int | None:
+        if value is None:
+            return None
+        try:
+            return parse_ms(str(value))
+        except DurationError as exc:
+            self.diags.append(error("MC106", f"invalid duration: {exc}", self.loc(*path),
+                                    "write a Prometheus duration such as 30s, 10m, 1h30m or 7d"))
+            return None
+
+    def expression(self, text: str, *path: Any, variables: bool = False) -> model.Expression | None:
+        doc = self.doc
+        try:
+            tree = parse(text, variables)
+        except ParseError as exc:
+            self.diags.append(error("MC301", f"PromQL syntax error: {exc.message}",
+                                    doc.scalar_loc(path, exc.offset),
+                                    "fix the expression; `promtool check rules` accepts the same syntax"))
+            return None
+        return model.Expression(text, tree, self.loc(*path), lambda off: doc.scalar_loc(path, off))
+
+    # --- settings -----------------------------------------------------------------------------
+    def settings(self) -> tuple[model.Settings, dict[str, model.Severity], dict[str, model.Contact]]:
+        d = self.doc.data
+        targets = d.get("targets", {})
+        prom = targets.get("prometheus", {})
+        am = targets.get("alertmanager", {})
+        settings = model.Settings(
+            version=d["version"],
+            loc=self.loc(),
+            title=d.get("title", ""),
+            language=d.get("language", "en"),
+            runbooks_base_url=d.get("runbooks", {}).get("base_url", "").rstrip("/"),
+            prometheus_version=_version(prom.get("version", "2.42")),
+            evaluation_interval_ms=self.duration(prom.get("evaluation_interval", "1m"),
+                                                 "targets", "prometheus", "evaluation_interval") or 60_000,
+            query_offset_ms=self.duration(prom.get("query_offset"), "targets", "prometheus", "query_offset"),
+            external_labels=tuple(sorted(prom.get("external_labels", {}).items())),
+            alertmanager_version=_version(am.get("version", "0.25")),
+            incident_response=tuple(_steps(d.get("incident_response", []))),
+            field_locs={
+                "prometheus.version": self.loc("targets", "prometheus", "version"),
+                "prometheus.query_offset": self.loc("targets", "prometheus", "query_offset"),
+                "runbooks": self.loc("runbooks"),
+            },
+        )
+        severities = {k: self.severity(k, v, ("severities", k)) for k, v in d.get("severities", {}).items()}
+        contacts = {k: self.contact(k, v, ("contacts", k)) for k, v in d.get("contacts", {}).items()}
+        return settings, severities, contacts
+
+    def severity(self, sid: str, d: dict, path: tuple, service: str | None = None) -> model.Severity:
+        return model.Severity(
+            id=sid, priority=d["priority"], meaning=d["meaning"],
+            respond_within_ms=self.duration(d.get("respond_within"), *path, "respond_within"),
+            sla=d.get("sla", ""), page=d.get("page", False), postmortem=d.get("postmortem", False),
+            loc=self.loc(*path, key=True), service=service,
+        )
+
+    def contact(self, cid: str, d: dict, path: tuple, service: str | None = None) -> model.Contact:
+        return model.Contact(
+            id=cid, loc=self.loc(*path, key=True), service=service,
+            **{k: d.get(k, "") for k in ("name", "role", "rotation", "email", "slack", "pagerduty",
+                                           "opsgenie", "webhook", "escalates_to", "notes")},
+        )
+
+    # --- services -----------------------------------------------------------------------------
+    def service_part(self) -> ServicePart:
+        d = self.doc.data
+        sid = d["service"]
+        part = ServicePart(sid, self.doc, d)
+        part.contacts = {k: self.contact(k, v, ("contacts", k), sid) for k, v in d.get("contacts", {}).items()}
+        builders = {
+            "metrics": self.metric, "recording_rules": self.recording_rule, "alerts": self.alert,
+            "procedures": self.procedure, "checklists": self.checklist, "dashboards": self.dashboard,
+        }
+        for section, build in builders.items():
+            built = {}
+            for name, body in d.get(section, {}).items():
+                entity = build(sid, name, body, (section, name))
+                if entity is not None:
+                    built[name] = entity
+            part.entities[section] = built
+        part.entities["severities"] = {
+            k: self.severity(k, v, ("severities", k), sid) for k, v in d.get("severities", {}).items()
+        }
+        return part
+
+    def metric(self, sid: str, name: str, d: dict, path: tuple) -> model.Metric:
+        return model.Metric(
+            service=sid, name=name, type=d["type"], help=d["help"], loc=self.loc(*path, key=True),
+            unit=d.get("unit", ""), labels=tuple(d.get("labels", ())), baseline=d.get("baseline", ""),
+            target=d.get("target", ""), exporter=d.get("exporter", ""),
+            source_name=d.get("source_name", ""),
+        )
+
+    def recording_rule(self, sid: str, name: str, d: dict, path: tuple) -> model.RecordingRule | None:
+        expr = self.expression(d["expr"], *path, "expr")
+        if expr is None:
+            return None
+        return model.RecordingRule(
+            service=sid, name=name, expr=expr, help=d["help"], loc=self.loc(*path, key=True),
+            unit=d.get("unit", ""), labels=tuple(sorted(d.get("labels", {}).items())),
+            baseline=d.get("baseline", ""), target=d.get("target", ""),
+            source_name=d.get("source_name", ""),
+        )
+
+    def alert(self, sid: str, name: str, d: dict, path: tuple) -> model.Alert | None:
+        expr = self.expression(d["expr"], *path, "expr")
+        for_ms = self.duration(d.get("for", "0s"), *path, "for")
+        keep = self.duration(d.get("keep_firing_for"), *path, "keep_firing_for")
+        examples = []
+        for kind in ("fires", "quiet"):
+            raw = d.get("examples", {}).get(kind)
+            if raw is None:
+                continue
+            items = raw if isinstance(raw, list) else [raw]
+            for i, ex in enumerate(items):
+                epath = (*path, "examples", kind) + ((i,) if isinstance(raw, list) else ())
+                examples.append(model.Example(
+                    fires=kind == "fires",
+                    series=tuple(ex["series"].items()),
+                    loc=self.loc(*epath),
+                    interval_ms=self.duration(ex.get("interval"), *epath, "interval"),
+                    at_ms=self.duration(ex.get("at"), *epath, "at"),
+                    labels=tuple(sorted(ex.get("labels", {}).items())),
+                    value=ex.get("value"),
+                    comment=ex.get("comment", ""),
+                ))
+        if expr is None or for_ms is None:
+            return None
+        locs = {f: self.loc(*path, f) for f in d}
+        locs["name"] = self.loc(*path, key=True)
+        for f in ("notify",):
+            for i, _ in enumerate(d.get(f, ())):
+                locs[f"{f}.{i}"] = self.loc(*path, f, i)
+        return model.Alert(
+            service=sid, name=name, expr=expr, severity=d["severity"], summary=d["summary"],
+            loc=self.loc(*path, key=True), for_ms=for_ms, keep_firing_for_ms=keep,
+            notify=tuple(d.get("notify", ())), description=d.get("description", ""),
+            condition=d.get("condition", ""), procedure=d.get("procedure", ""),
+            dashboard=d.get("dashboard", ""), labels=tuple(sorted(d.get("labels", {}).items())),
+            examples=tuple(examples), field_locs=locs,
+        )
+
+    def procedure(self, sid: str, pid: str, d: dict, path: tuple) -> model.Procedure:
+        return model.Procedure(
+            service=sid, id=pid, title=d["title"], loc=self.loc(*path, key=True),
+            summary=d.get("summary", ""), trigger=d.get("trigger", ""),
+            notify=tuple(d.get("notify", ())),
+            notify_locs=tuple(self.loc(*path, "notify", i) for i in range(len(d.get("notify", ())))),
+            detection=_steps(d.get("detection", [])), mitigation=_steps(d.get("mitigation", [])),
+            recovery=_steps(d.get("recovery", [])), verification=_steps(d.get("verification", [])),
+            escalation=_steps(d.get("escalation", [])),
+            queries=tuple(model.Code(q["code"], q.get("title", ""), q.get("language", ""))
+                          for q in d.get("queries", [])),
+            links=tuple(model.Link(x["title"], x["url"]) for x in d.get("links", [])),
+        )
+
+    def checklist(self, sid: str, cid: str, d: dict, path: tuple) -> model.Checklist:
+        return model.Checklist(sid, cid, d["title"], tuple(d["items"]), self.loc(*path, key=True),
+                               d.get("when", ""))
+
+    def dashboard(self, sid: str, did: str, d: dict, path: tuple) -> model.Dashboard | None:
+        rows = []
+        ok = True
+        for r, row in enumerate(d["rows"]):
+            panels = []
+            for p, panel in enumerate(row["panels"]):
+                ppath = (*path, "rows", r, "panels", p)
+                queries = []
+                for q, query in enumerate(panel["queries"]):
+                    expr = self.expression(query["expr"], *ppath, "queries", q, "expr", variables=True)
+                    if expr is None:
+                        ok = False
+                        continue
+                    queries.append(model.Query(expr, query.get("legend", "")))
+                panels.append(model.Panel(
+                    title=panel["title"], type=panel.get("type", "timeseries"), queries=tuple(queries),
+                    loc=self.loc(*ppath), unit=panel.get("unit", ""),
+                    description=panel.get("description", ""), alerts=tuple(panel.get("alerts", ())),
+                    alert_locs=tuple(self.loc(*ppath, "alerts", i) for i in range(len(panel.get("alerts", ())))),
+                ))
+            rows.append(model.Row(row["title"], tuple(panels)))
+        if not ok:
+            return None
+        return model.Dashboard(sid, did, d["title"], tuple(rows), self.loc(*path, key=True),
+                               d.get("description", ""), tuple(d.get("tags", ())), d.get("time", ""))
+
+
+def _version(text: str) -> tuple[int, int]:
+    major, minor = text.split(".")
+    return int(major), int(minor)
+
+
+def _steps(items: list) -> tuple[model.Step, ...]:
+    return tuple(model.Step(s) if isinstance(s, str) else
+                 model.Step(s["text"], s.get("language", ""), s.get("code", "")) for s in items)

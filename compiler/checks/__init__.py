@@ -1,0 +1,26 @@
+"""Checks stage: one small module per check, each `check(catalog) -> diagnostics`."""
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+from compiler.checks import counters, examples, routing, runbooks, target_versions, templates
+from compiler.diagnostics import Diagnostic
+from compiler.model import Catalog
+
+Check = Callable[[Catalog], Iterable[Diagnostic]]
+
+ALL: tuple[Check, ...] = (
+    routing.check,
+    runbooks.check,
+    templates.check,
+    examples.check,
+    target_versions.check,
+    counters.check,
+)
+
+
+def run_all(catalog: Catalog) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    for check in ALL:
+        out.extend(check(catalog))
+    return out

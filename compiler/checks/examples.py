@@ -1,0 +1,59 @@
+"""Check: every alert has examples that fire and stay quiet, well formed and long enough."""
+from __future__ import annotations
+
+from typing import Iterator
+
+from compiler.diagnostics import Diagnostic, error
+from compiler.durations import format_ms
+from compiler.examples import eval_time_ms, sample_count, span_ms
+from compiler.expr import ast
+from compiler.expr.parse import ParseError, parse
+from compiler.link import series_names
+from compiler.model import Catalog
+
+
+def check(catalog: Catalog) -> Iterator[Diagnostic]:
+    names = series_names(catalog)
+    interval = catalog.settings.evaluation_interval_ms
+    for svc in catalog.services:
+        for alert in svc.alerts.values():
+            kinds = {ex.fires for ex in alert.examples}
+            if True not in kinds:
+                yield error("MC410", f"alert {alert.name!r} has no example that fires", alert.loc,
+                            "add `examples: {fires: {series: {...}}}`: it becomes a promtool unit test")
+            if False not in kinds:
+                yield error("MC411", f"alert {alert.name!r} has no example that stays quiet", alert.loc,
+                            "add `examples: {quiet: {series: {...}}}`: it becomes a promtool unit test")
+            for ex in alert.examples:
+                bad = False
+                for selector, values in ex.series:
+                    try:
+                        tree = parse(selector)
+                    except ParseError as exc:
+                        yield error("MC412", f"example series {selector!r} is not a selector: {exc.message}",
+                                    ex.loc, 'write a series such as metric{label="value"}')
+                        bad = True
+                        continue
+                    if not isinstance(tree, ast.Selector) or any(m.op != "=" for m in tree.matchers) \
+                            or tree.offset_ms or tree.at is not None:
+                        yield error("MC412", f"example series {selector!r} is not a plain series",
+                                    ex.loc, 'use only `=` matchers: metric{label="value"}')
+                        bad = True
+                    elif tree.metric and tree.metric not in names:
+                        yield error("MC414", f"example series reads unknown metric {tree.metric!r}",
+                                    ex.loc, "declare it under `metrics:` or fix the name")
+                    if sample_count(values) is None:
+                        yield error("MC415", f"example values {values!r} are not promtool notation",
+                                    ex.loc, "write e.g. `0+10x30`, `1x20`, `_x5 3` or `0 1 2 stale`")
+                        bad = True
+                if bad:
+                    continue
+                at = eval_time_ms(alert, ex, interval)
+                span = span_ms(ex, interval)
+                if span < at:
+                    yield error(
+                        "MC413",
+                        f"example series end at {format_ms(span)} but the alert is evaluated at "
+                        f"{format_ms(at)} (for + longest window + 2 intervals)",
+                        ex.loc, "add samples (e.g. raise the `xN` count) or set `at:`",
+                    )

@@ -1,0 +1,20 @@
+"""Check: every alert reaches at least one contact (its own `notify`, or its service's owner)."""
+from __future__ import annotations
+
+from typing import Iterator
+
+from compiler.diagnostics import Diagnostic, error
+from compiler.model import Alert, Catalog, Service
+
+
+def recipients(alert: Alert, service: Service) -> tuple[str, ...]:
+    """Contact ids an alert notifies."""
+    return alert.notify or ((service.owner,) if service.owner else ())
+
+
+def check(catalog: Catalog) -> Iterator[Diagnostic]:
+    for svc in catalog.services:
+        for alert in svc.alerts.values():
+            if not recipients(alert, svc):
+                yield error("MC401", f"alert {alert.name!r} notifies nobody", alert.loc,
+                            "add `notify: [<contact>]` to the alert or `owner: <contact>` to the service")

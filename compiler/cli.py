@@ -1,0 +1,124 @@
+"""CLI: thin typer commands over the pipeline; renders diagnostics, sets the exit status."""
+from __future__ import annotations
+
+import enum
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from compiler import pipeline, writer
+from compiler.diagnostics import Diagnostic, Severity, render_json, render_text
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                  pretty_exceptions_enable=False,
+                  help="moncat compiles one monitoring catalog into every backend's configuration.")
+
+
+class Format(str, enum.Enum):
+    text = "text"
+    json = "json"
+    github = "github"
+
+
+class FailOn(str, enum.Enum):
+    warning = "warning"
+    error = "error"
+
+
+CatalogArg = Annotated[Path, typer.Argument(help="Catalog directory (holds moncat.yaml).",
+                                            show_default=False)]
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="How to print diagnostics.")]
+FailOnOpt = Annotated[FailOn, typer.Option("--fail-on", help="Lowest severity that fails the run.")]
+
+
+def _github(diags: list[Diagnostic], root: Path) -> str:
+    kinds = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
+    lines = []
+    for d in diags:
+        props = []
+        if d.loc:
+            props += [f"file={root.as_posix()}/{d.loc.file}", f"line={d.loc.line}", f"col={d.loc.column}"]
+        props.append(f"title={d.code}")
+        text = d.message + (f" (hint: {d.hint})" if d.hint else "")
+        text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+        lines.append(f"::{kinds[d.severity]} {','.join(props)}::{text}")
+    errors = sum(d.severity is Severity.ERROR for d in diags)
+    warnings = sum(d.severity is Severity.WARNING for d in diags)
+    lines.append(f"moncat: {errors} error(s), {warnings} warning(s) in total")
+    return "\n".join(lines) + "\n"
+
+
+def _emit(result: pipeline.Result, root: Path, fmt: Format) -> None:
+    diags = result.report.sorted()
+    if fmt is Format.json:
+        sys.stdout.write(render_json(diags))
+    elif fmt is Format.github:
+        sys.stdout.write(_github(diags, root))
+    elif diags:
+        sys.stderr.write(render_text(diags, root))
+
+
+def _failed(result: pipeline.Result, fail_on: FailOn) -> bool:
+    worst = result.report.worst
+    threshold = Severity.WARNING if fail_on is FailOn.warning else Severity.ERROR
+    return worst is not None and worst >= threshold
+
+
+@app.command()
+def validate(catalog: CatalogArg, format: FormatOpt = Format.text, fail_on: FailOnOpt = FailOn.error) -> None:
+    """Check a catalog: schema, references, PromQL, templates, examples. Exit 1 on failure."""
+    result = pipeline.analyse(catalog)
+    _emit(result, catalog, format)
+    if _failed(result, fail_on):
+        raise typer.Exit(1)
+    if format is Format.text:
+        services = len(result.catalog.services) if result.catalog else 0
+        alerts = sum(len(s.alerts) for s in result.catalog.services) if result.catalog else 0
+        typer.echo(f"catalog {catalog}: {services} services, {alerts} alerts, valid")
+
+
+@app.command("compile")
+def compile_(
+    catalog: CatalogArg,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output directory (replaced as a whole).")] = Path("output"),
+    check: Annotated[bool, typer.Option("--check", help="Write nothing; exit 1 if --out is stale.")] = False,
+    format: FormatOpt = Format.text,
+) -> None:
+    """Compile a catalog into --out: rule files, tests, CRDs and a manifest, written atomically."""
+    result = pipeline.compile_catalog(catalog)
+    _emit(result, catalog, format)
+    if result.report.has_errors():
+        raise typer.Exit(1)
+    if check:
+        stale = writer.compare(out, result.files)
+        if not stale.fresh:
+            for label, paths in (("changed", stale.changed), ("missing", stale.missing), ("extra", stale.extra)):
+                for p in paths:
+                    typer.echo(f"stale: {label}: {out / p}", err=True)
+            typer.echo(f"{out} is stale: run `moncat compile {catalog} --out {out}`", err=True)
+            raise typer.Exit(1)
+        typer.echo(f"{out} is up to date ({len(result.files)} files)")
+        return
+    problem = writer.guard(out, catalog)
+    if problem:
+        _emit(pipeline.Result(report=type(result.report)([problem])), catalog, format)
+        raise typer.Exit(1)
+    changed = writer.write(out, result.files)
+    typer.echo(f"{'wrote' if changed else 'unchanged'} {out} ({len(result.files)} files)")
+
+
+def main() -> None:
+    """Console entry point: no Python traceback ever reaches a user."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.stderr.write("moncat: interrupted\n")
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the last line of defence, reported plainly
+        sys.stderr.write(f"moncat: internal error: {type(exc).__name__}: {exc}\n"
+                         "This is a bug in moncat; please report it with the catalog that caused it.\n")
+        sys.exit(70)

@@ -1,0 +1,128 @@
+"""Diagnostics: the one shape every stage reports problems in, and its renderings."""
+from __future__ import annotations
+
+import enum
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+
+class Severity(enum.IntEnum):
+    """How bad a problem is; the exit status follows the worst one."""
+
+    INFO = 0
+    WARNING = 1
+    ERROR = 2
+
+    def __str__(self) -> str:
+        return self.name.lower()
+
+
+@dataclass(frozen=True, order=True)
+class Loc:
+    """A position in a catalog file: path relative to the catalog root, 1-based line and column."""
+
+    file: str
+    line: int = 1
+    column: int = 1
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+    def shifted(self, lines: int = 0, columns: int = 0) -> "Loc":
+        """The position `lines` below and `columns` to the right (columns reset on a new line)."""
+        return Loc(self.file, self.line + lines, columns + (1 if lines else self.column))
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One problem: a stable code, a severity, where, what, and how to fix it."""
+
+    code: str
+    severity: Severity
+    message: str
+    loc: Loc | None = None
+    hint: str = ""
+
+    def sort_key(self) -> tuple:
+        loc = self.loc or Loc("")
+        return (loc.file, loc.line, loc.column, self.code, self.message)
+
+    def as_dict(self) -> dict:
+        return {
+            "code": self.code,
+            "severity": str(self.severity),
+            "file": self.loc.file if self.loc else None,
+            "line": self.loc.line if self.loc else None,
+            "column": self.loc.column if self.loc else None,
+            "message": self.message,
+            "hint": self.hint,
+        }
+
+
+def error(code: str, message: str, loc: Loc | None, hint: str = "") -> Diagnostic:
+    return Diagnostic(code, Severity.ERROR, message, loc, hint)
+
+
+def warning(code: str, message: str, loc: Loc | None, hint: str = "") -> Diagnostic:
+    return Diagnostic(code, Severity.WARNING, message, loc, hint)
+
+
+@dataclass
+class Report:
+    """Diagnostics collected across stages, in a stable order."""
+
+    items: list[Diagnostic] = field(default_factory=list)
+
+    def extend(self, diags: Iterable[Diagnostic]) -> None:
+        self.items.extend(diags)
+
+    def sorted(self) -> list[Diagnostic]:
+        # Deduplicate: two stages may notice the same thing at the same place.
+        return sorted(set(self.items), key=Diagnostic.sort_key)
+
+    @property
+    def worst(self) -> Severity | None:
+        return max((d.severity for d in self.items), default=None)
+
+    def has_errors(self) -> bool:
+        return any(d.severity is Severity.ERROR for d in self.items)
+
+
+def _source_line(root: Path | None, loc: Loc) -> str | None:
+    if root is None:
+        return None
+    try:
+        lines = (root / loc.file).read_bytes().decode("utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    if 1 <= loc.line <= len(lines):
+        return lines[loc.line - 1]
+    return None
+
+
+def render_text(diags: list[Diagnostic], root: Path | None) -> str:
+    """Code frames: the location, the message, the source line with a caret, then the hint."""
+    out: list[str] = []
+    for d in diags:
+        where = f"{d.loc}: " if d.loc else ""
+        out.append(f"{where}{d.severity} {d.code}: {d.message}")
+        if d.loc:
+            src = _source_line(root, d.loc)
+            if src is not None:
+                gutter = f"{d.loc.line:>5} | "
+                out.append(gutter + src.expandtabs(1))
+                out.append(" " * (len(gutter) + max(d.loc.column - 1, 0)) + "^")
+        if d.hint:
+            out.append(f"  hint: {d.hint}")
+    counts = {s: sum(1 for d in diags if d.severity is s) for s in Severity}
+    out.append(
+        f"{counts[Severity.ERROR]} error(s), {counts[Severity.WARNING]} warning(s), "
+        f"{counts[Severity.INFO]} info"
+    )
+    return "\n".join(out) + "\n"
+
+
+def render_json(diags: list[Diagnostic]) -> str:
+    return json.dumps([d.as_dict() for d in diags], indent=2, sort_keys=True) + "\n"

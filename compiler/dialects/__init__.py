@@ -1,0 +1,1 @@
+"""Targets' expression dialects: generators from the shared expression AST."""

@@ -1,0 +1,1 @@
+"""Expression stage: PromQL text to our typed AST, with positions for errors."""

@@ -1,0 +1,136 @@
+"""Expression AST: the small typed tree every dialect generator reads."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Union
+
+MATCH_OPS = ("=", "!=", "=~", "!~")
+COMPARISONS = ("==", "!=", ">", "<", ">=", "<=")
+SET_OPS = ("and", "or", "unless")
+
+
+@dataclass(frozen=True)
+class Matcher:
+    name: str
+    op: str  # one of MATCH_OPS
+    value: str
+
+
+@dataclass(frozen=True)
+class Number:
+    value: float
+
+
+@dataclass(frozen=True)
+class String:
+    value: str
+
+
+@dataclass(frozen=True)
+class Selector:
+    """An instant vector selector; `offset_ms` may be negative; `at` is seconds, 'start()' or 'end()'."""
+
+    metric: str | None
+    matchers: tuple[Matcher, ...] = ()
+    offset_ms: int | None = None
+    at: float | str | None = None
+
+
+@dataclass(frozen=True)
+class RangeSelector:
+    selector: Selector
+    range_ms: int
+    range_var: str | None = None  # a dashboard variable such as $__rate_interval
+
+
+@dataclass(frozen=True)
+class Subquery:
+    expr: "Expr"
+    range_ms: int
+    step_ms: int | None = None
+    offset_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class Call:
+    func: str
+    args: tuple["Expr", ...]
+
+
+@dataclass(frozen=True)
+class Aggregation:
+    op: str
+    expr: "Expr"
+    param: "Expr | None" = None
+    grouping: tuple[str, ...] = ()
+    without: bool = False
+    grouped: bool = False  # whether a by/without clause was written at all
+
+
+@dataclass(frozen=True)
+class VectorMatching:
+    card: str  # one-to-one | many-to-one | one-to-many | many-to-many
+    on: bool = False
+    labels: tuple[str, ...] = ()
+    include: tuple[str, ...] = ()
+    explicit: bool = False  # on()/ignoring() was written
+
+
+@dataclass(frozen=True)
+class Binary:
+    op: str
+    lhs: "Expr"
+    rhs: "Expr"
+    return_bool: bool = False
+    matching: VectorMatching | None = None
+
+
+@dataclass(frozen=True)
+class Unary:
+    op: str
+    expr: "Expr"
+
+
+@dataclass(frozen=True)
+class Paren:
+    expr: "Expr"
+
+
+Expr = Union[Number, String, Selector, RangeSelector, Subquery, Call, Aggregation, Binary, Unary, Paren]
+
+
+def walk(node: Expr):
+    """Every node of the tree, parents first."""
+    yield node
+    for child in children(node):
+        yield from walk(child)
+
+
+def children(node: Expr) -> tuple[Expr, ...]:
+    if isinstance(node, RangeSelector):
+        return (node.selector,)
+    if isinstance(node, (Subquery, Paren, Unary)):
+        return (node.expr,)
+    if isinstance(node, Call):
+        return node.args
+    if isinstance(node, Aggregation):
+        return (node.param, node.expr) if node.param is not None else (node.expr,)
+    if isinstance(node, Binary):
+        return (node.lhs, node.rhs)
+    return ()
+
+
+def metrics(node: Expr) -> list[str]:
+    """Metric names the expression reads, in order of appearance."""
+    return [n.metric for n in walk(node) if isinstance(n, Selector) and n.metric]
+
+
+def longest_range_ms(node: Expr) -> int:
+    """The longest range window or subquery range in the expression (0 if none)."""
+    best = 0
+    for n in walk(node):
+        if isinstance(n, RangeSelector):
+            best = max(best, n.range_ms)
+        elif isinstance(n, Subquery):
+            best = max(best, n.range_ms)
+    return best

@@ -1,0 +1,182 @@
+"""Link stage: service parts merged into one Catalog; every reference resolved or reported."""
+from __future__ import annotations
+
+import difflib
+from typing import Iterable
+
+from compiler import model
+from compiler.build import ServicePart
+from compiler.diagnostics import Diagnostic, Loc, error
+from compiler.expr import ast
+from compiler.expr.locate import tokens
+
+# Series Prometheus itself writes; a query may read them without a catalog entry.
+BUILTIN_METRICS = {"up", "scrape_duration_seconds", "scrape_samples_scraped",
+                   "scrape_samples_post_metric_relabeling", "scrape_series_added",
+                   "ALERTS", "ALERTS_FOR_STATE"}
+SECTIONS = ("metrics", "recording_rules", "alerts", "procedures", "checklists", "dashboards",
+            "severities")
+SUFFIXES = {"histogram": ("_bucket", "_sum", "_count"), "summary": ("", "_sum", "_count"),
+            "counter": ("",), "gauge": ("",)}
+
+
+def _hint(name: str, known: Iterable[str], what: str) -> str:
+    known = sorted(known)
+    close = difflib.get_close_matches(name, known, n=1)
+    if close:
+        return f"did you mean {close[0]!r}?"
+    if not known:
+        return f"define the {what} first"
+    shown = ", ".join(known[:8]) + (", ..." if len(known) > 8 else "")
+    return f"known {what}s: {shown}"
+
+
+def token_offset(text: str, word: str) -> int:
+    for tok in tokens(text)[0]:
+        if tok.text == word:
+            return tok.start
+    return 0
+
+
+def link(settings: model.Settings | None, shared_severities: dict[str, model.Severity],
+         shared_contacts: dict[str, model.Contact], parts: list[ServicePart]
+         ) -> tuple[model.Catalog | None, list[Diagnostic]]:
+    diags: list[Diagnostic] = []
+    contacts = dict(shared_contacts)
+    merged: dict[str, dict[str, dict]] = {}
+    first_part: dict[str, ServicePart] = {}
+    for part in sorted(parts, key=lambda p: p.doc.file):
+        first_part.setdefault(part.id, part)
+        for cid, c in part.contacts.items():
+            if cid in contacts:
+                diags.append(_dup("contact", cid, c.loc, contacts[cid].loc))
+            else:
+                contacts[cid] = c
+        sections = merged.setdefault(part.id, {s: {} for s in SECTIONS})
+        for section in SECTIONS:
+            for name, entity in part.entities.get(section, {}).items():
+                if name in sections[section]:
+                    diags.append(_dup(section[:-1].replace("_", " "), name, entity.loc,
+                                      sections[section][name].loc))
+                else:
+                    sections[section][name] = entity
+    # Single-valued service fields may be given in any one part, but not twice differently.
+    services = []
+    for sid in sorted(merged):
+        fields: dict[str, object] = {}
+        field_locs: dict[str, Loc] = {}
+        lists: dict[str, list] = {"principles": [], "notes": [], "links": []}
+        for part in sorted((p for p in parts if p.id == sid), key=lambda p: p.doc.file):
+            for key in ("title", "team", "owner", "language", "description", "source", "logging"):
+                if key in part.data:
+                    if key in fields and fields[key] != part.data[key]:
+                        diags.append(error("MC205", f"service {sid!r} sets {key!r} twice",
+                                           part.doc.loc((key,), key=True),
+                                           f"first set at {field_locs[key]}; keep one"))
+                        continue
+                    fields[key] = part.data[key]
+                    field_locs[key] = part.doc.loc((key,))
+            for key in lists:
+                lists[key].extend(part.data.get(key, []))
+        sections = merged[sid]
+        logging = fields.get("logging")
+        services.append(model.Service(
+            id=sid, loc=first_part[sid].doc.loc(("service",)),
+            title=str(fields.get("title", sid)), team=str(fields.get("team", "")),
+            owner=str(fields.get("owner", "")), language=str(fields.get("language", "")),
+            description=str(fields.get("description", "")), source=str(fields.get("source", "")),
+            links=tuple(model.Link(x["title"], x["url"]) for x in lists["links"]),
+            principles=tuple(lists["principles"]), notes=tuple(lists["notes"]),
+            logging=_logging(logging) if isinstance(logging, dict) else None,
+            field_locs=field_locs,
+            **{s: dict(sorted(sections[s].items())) for s in SECTIONS},
+        ))
+    if settings is None:
+        return None, diags
+    catalog = model.Catalog(settings, tuple(services), dict(sorted(contacts.items())),
+                            dict(sorted(shared_severities.items())))
+    diags.extend(_references(catalog))
+    return catalog, diags
+
+
+def _logging(d: dict) -> model.Logging:
+    ex = d.get("example")
+    return model.Logging(
+        description=d.get("description", ""), required_fields=tuple(d.get("required_fields", ())),
+        example=model.Code(ex["code"], ex.get("title", ""), ex.get("language", "")) if ex else None,
+        events=tuple(model.LogEvent(e["event"], e.get("logger", ""), e.get("level", ""))
+                     for e in d.get("events", ())),
+    )
+
+
+def _dup(what: str, name: str, loc: Loc, first: Loc) -> Diagnostic:
+    return error("MC205", f"duplicate {what} {name!r} (first defined at {first})", loc,
+                 "ids must be unique; rename or remove one of them")
+
+
+def series_names(catalog: model.Catalog) -> dict[str, object]:
+    """Every series name a query may read: metrics with their exposition suffixes, recording rules."""
+    names: dict[str, object] = {m: None for m in BUILTIN_METRICS}
+    for svc in catalog.services:
+        for m in svc.metrics.values():
+            for suffix in SUFFIXES[m.type]:
+                names[m.name + suffix] = m
+        for r in svc.recording_rules.values():
+            names[r.name] = r
+    return names
+
+
+def _references(catalog: model.Catalog) -> list[Diagnostic]:
+    diags: list[Diagnostic] = []
+    names = series_names(catalog)
+    contacts = catalog.contacts
+
+    def check_contact(cid: str, loc: Loc) -> None:
+        if cid and cid not in contacts:
+            diags.append(error("MC202", f"unknown contact {cid!r}", loc, _hint(cid, contacts, "contact")))
+
+    def check_expr(expr: model.Expression) -> None:
+        for node in ast.walk(expr.tree):
+            if isinstance(node, ast.Selector) and node.metric and node.metric not in names:
+                diags.append(error(
+                    "MC201", f"unknown metric {node.metric!r}",
+                    expr.loc_at(token_offset(expr.text, node.metric)),
+                    _hint(node.metric, names, "metric") + "; declare it under `metrics:` or "
+                    "`recording_rules:`",
+                ))
+
+    for c in contacts.values():
+        check_contact(c.escalates_to, c.loc)
+    for svc in catalog.services:
+        check_contact(svc.owner, svc.field_locs.get("owner", svc.loc))
+        for rule in svc.recording_rules.values():
+            check_expr(rule.expr)
+        for alert in svc.alerts.values():
+            check_expr(alert.expr)
+            if svc.severity(alert.severity, catalog.severities) is None:
+                known = set(catalog.severities) | set(svc.severities)
+                diags.append(error("MC203", f"unknown severity {alert.severity!r}",
+                                   alert.at("severity"), _hint(alert.severity, known, "severity")))
+            for i, cid in enumerate(alert.notify):
+                check_contact(cid, alert.at(f"notify.{i}"))
+            if alert.procedure and alert.procedure not in svc.procedures:
+                diags.append(error("MC204", f"unknown procedure {alert.procedure!r}",
+                                   alert.at("procedure"),
+                                   _hint(alert.procedure, svc.procedures, "procedure")))
+            if alert.dashboard and alert.dashboard not in svc.dashboards:
+                diags.append(error("MC206", f"unknown dashboard {alert.dashboard!r}",
+                                   alert.at("dashboard"),
+                                   _hint(alert.dashboard, svc.dashboards, "dashboard")))
+        for proc in svc.procedures.values():
+            for cid, loc in zip(proc.notify, proc.notify_locs):
+                check_contact(cid, loc)
+        for dash in svc.dashboards.values():
+            for row in dash.rows:
+                for panel in row.panels:
+                    for q in panel.queries:
+                        check_expr(q.expr)
+                    for name, loc in zip(panel.alerts, panel.alert_locs):
+                        if name not in svc.alerts:
+                            diags.append(error("MC207", f"panel names unknown alert {name!r}", loc,
+                                               _hint(name, svc.alerts, "alert")))
+    return diags

@@ -1,0 +1,295 @@
+"""Load stage: catalog files (YAML, Jsonnet) to raw documents with source positions."""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from compiler.diagnostics import Diagnostic, Loc, error
+
+Path_ = tuple  # a path into a document: keys (str) and list indices (int)
+
+SETTINGS_NAMES = ("moncat.yaml", "moncat.yml", "moncat.jsonnet")
+YAML_SUFFIXES = (".yaml", ".yml")
+# A YAML alias bomb expands a few lines into billions of nodes; no real catalog file is this big.
+MAX_NODES = 2_000_000
+
+
+@dataclass(frozen=True)
+class Pos:
+    """Where a YAML node starts (0-based, as libyaml reports) and its scalar style."""
+
+    line: int
+    column: int
+    style: str | None = None
+
+
+@dataclass
+class RawDocument:
+    """One document as written: plain data plus where each key and value stands in its file."""
+
+    file: str  # relative to the catalog root, POSIX separators
+    data: Any
+    text: str
+    values: dict[Path_, Pos] = field(default_factory=dict)
+    keys: dict[Path_, Pos] = field(default_factory=dict)
+    from_jsonnet: bool = False
+
+    def loc(self, path: Path_, key: bool = False) -> Loc:
+        """The position of the value at `path` (or of its key), falling back to the nearest parent."""
+        table = self.keys if key else self.values
+        p = tuple(path)
+        while True:
+            pos = table.get(p) or (self.values.get(p) if key else None)
+            if pos is not None:
+                return Loc(self.file, pos.line + 1, pos.column + 1)
+            if self.from_jsonnet and p:
+                found = self._search(p)
+                if found:
+                    return found
+            if not p:
+                return Loc(self.file, 1, 1)
+            p = p[:-1]
+
+    def _search(self, path: Path_) -> Loc | None:
+        # Jsonnet output has no positions: find the field's key in the source instead.
+        last = next((k for k in reversed(path) if isinstance(k, str)), None)
+        if last is None:
+            return None
+        m = re.search(r"(?<![\w-])[\"']?" + re.escape(last) + r"[\"']?\s*:", self.text)
+        if not m:
+            return None
+        return offset_to_loc(self.file, self.text, m.start())
+
+    def scalar_loc(self, path: Path_, offset: int) -> Loc:
+        """Position of character `offset` inside the scalar at `path` (exact for plain, quoted and
+        literal-block scalars; the scalar's start otherwise)."""
+        pos = self.values.get(tuple(path))
+        if pos is None:
+            return self.loc(path)
+        value = self.data_at(path)
+        if not isinstance(value, str):
+            return Loc(self.file, pos.line + 1, pos.column + 1)
+        before = value[:offset]
+        if pos.style == "|":
+            lines = self.text.splitlines()
+            first = pos.line + 1
+            indent = 0
+            if first < len(lines):
+                indent = len(lines[first]) - len(lines[first].lstrip(" "))
+            nl = before.count("\n")
+            col = len(before) - (before.rfind("\n") + 1)
+            return Loc(self.file, first + nl + 1, indent + col + 1)
+        if pos.style in (None, "'", '"') and "\n" not in before:
+            quote = 1 if pos.style else 0
+            return Loc(self.file, pos.line + 1, pos.column + 1 + quote + offset)
+        return Loc(self.file, pos.line + 1, pos.column + 1)
+
+    def data_at(self, path: Path_) -> Any:
+        cur = self.data
+        for k in path:
+            cur = cur[k]
+        return cur
+
+
+def offset_to_loc(file: str, text: str, offset: int) -> Loc:
+    line = text.count("\n", 0, offset) + 1
+    col = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return Loc(file, line, col)
+
+
+_constructor = yaml.constructor.SafeConstructor()
+
+
+class _Converter:
+    """Turns a composed YAML node tree into plain data, recording positions and refusing
+    duplicate keys (PyYAML would silently keep the last one)."""
+
+    def __init__(self, file: str, diags: list[Diagnostic]):
+        self.file = file
+        self.diags = diags
+        self.values: dict[Path_, Pos] = {}
+        self.keys: dict[Path_, Pos] = {}
+        self.count = 0
+
+    def convert(self, node: yaml.Node, path: Path_) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise _TooBig()
+        self.values[path] = Pos(node.start_mark.line, node.start_mark.column,
+                                getattr(node, "style", None))
+        if isinstance(node, yaml.MappingNode):
+            _constructor.flatten_mapping(node)
+            out: dict[str, Any] = {}
+            for knode, vnode in node.value:
+                key = _constructor.construct_object(knode, deep=True)
+                if not isinstance(key, str):
+                    # Keys are ids and field names: a number or boolean key is always a typo.
+                    key = str(key) if not isinstance(key, (list, dict)) else json.dumps(key)
+                kpath = path + (key,)
+                kpos = Pos(knode.start_mark.line, knode.start_mark.column)
+                if key in out:
+                    first = self.keys[kpath]
+                    self.diags.append(error(
+                        "MC011", f"duplicate key {key!r} (first defined at line {first.line + 1})",
+                        Loc(self.file, kpos.line + 1, kpos.column + 1),
+                        "remove or rename one of the two; YAML keeps only one of them",
+                    ))
+                    continue
+                self.keys[kpath] = kpos
+                out[key] = self.convert(vnode, kpath)
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [self.convert(v, path + (i,)) for i, v in enumerate(node.value)]
+        value = _constructor.construct_object(node, deep=True)
+        if not isinstance(value, (str, int, float, bool, type(None))):
+            # Timestamps, binary: keep the text as written, the schema decides.
+            value = node.value
+        return value
+
+
+class _TooBig(Exception):
+    pass
+
+
+def _decode(file: str, raw: bytes) -> tuple[str | None, Diagnostic | None]:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        loc = offset_to_loc(file, raw[: exc.start].decode("utf-8", "replace"), exc.start)
+        line_start = raw.rfind(b"\n", 0, exc.start) + 1
+        col = len(raw[line_start: exc.start].decode("utf-8", "replace")) + 1
+        return None, error(
+            "MC002", f"file is not valid UTF-8 (byte 0x{raw[exc.start]:02x})",
+            Loc(file, loc.line, col), "save the file as UTF-8",
+        )
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return text, None
+
+
+def load_yaml(file: str, text: str) -> tuple[list[RawDocument], list[Diagnostic]]:
+    diags: list[Diagnostic] = []
+    docs: list[RawDocument] = []
+    try:
+        nodes = list(yaml.compose_all(text, Loader=yaml.CSafeLoader))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        loc = Loc(file, mark.line + 1, mark.column + 1) if mark else Loc(file)
+        what = exc.problem or exc.context or "invalid YAML"
+        return [], [error("MC001", f"YAML syntax error: {what}", loc,
+                          "check indentation, quoting and that every ':' is followed by a space")]
+    except yaml.YAMLError as exc:  # a reader error: control characters and the like
+        return [], [error("MC001", f"YAML error: {exc}", Loc(file), "remove the offending character")]
+    for node in nodes:
+        if node is None:
+            continue
+        conv = _Converter(file, diags)
+        try:
+            data = conv.convert(node, ())
+        except _TooBig:
+            return [], [error("MC012", "document expands to too many nodes (YAML alias bomb?)",
+                              Loc(file, node.start_mark.line + 1, node.start_mark.column + 1),
+                              "do not nest aliases of aliases")]
+        except yaml.constructor.ConstructorError as exc:
+            mark = exc.problem_mark
+            loc = Loc(file, mark.line + 1, mark.column + 1) if mark else Loc(file)
+            return [], [error("MC001", f"YAML error: {exc.problem}", loc, "fix the value's syntax")]
+        docs.append(RawDocument(file, data, text, conv.values, conv.keys))
+    if not docs and not diags:
+        diags.append(error("MC009", "file holds no document", Loc(file),
+                           "add content or delete the file"))
+    return docs, diags
+
+
+_JSONNET_POS = re.compile(r"([^\s:]+\.(?:jsonnet|libsonnet)):(\d+):(\d+)")
+
+
+def load_jsonnet(root: Path, path: Path, file: str) -> tuple[list[RawDocument], list[Diagnostic]]:
+    import _jsonnet  # the jsonnet package's binding
+
+    root_resolved = root.resolve()
+    escapes: list[str] = []
+
+    def confined_import(base: str, rel: str) -> tuple[str, bytes]:
+        # Jsonnet may import only files inside the catalog: a catalog is reviewed as a unit, and
+        # a compile must not read secrets or other repositories through `import`.
+        target = (Path(base) / rel).resolve()
+        if Path(rel).is_absolute() or not target.is_relative_to(root_resolved):
+            escapes.append(rel)
+            raise RuntimeError(f"import {rel!r} is outside the catalog directory")
+        if not target.is_file():
+            raise RuntimeError(f"import {rel!r}: no such file in the catalog")
+        return str(target), target.read_bytes()
+
+    text = path.read_text(encoding="utf-8")
+    try:
+        out = _jsonnet.evaluate_file(str(path), import_callback=confined_import)
+    except RuntimeError as exc:
+        msg = str(exc)
+        first = msg.strip().splitlines()[0] if msg.strip() else "evaluation failed"
+        if escapes:
+            idx = text.find(escapes[0])
+            loc = offset_to_loc(file, text, idx) if idx >= 0 else Loc(file)
+            return [], [error("MC004", f"Jsonnet import {escapes[0]!r} reaches outside the catalog",
+                              loc, "keep imported files inside the catalog directory")]
+        loc = Loc(file)
+        m = _JSONNET_POS.search(msg)
+        if m:
+            loc_file = file
+            mpath = Path(m.group(1))
+            try:
+                loc_file = (mpath.resolve().relative_to(root_resolved)).as_posix()
+            except ValueError:
+                pass
+            loc = Loc(loc_file, int(m.group(2)), int(m.group(3)))
+        first = re.sub(r"^(STATIC|RUNTIME) ERROR:\s*", "", first)
+        first = _JSONNET_POS.sub("", first).strip(" :")
+        return [], [error("MC003", f"Jsonnet error: {first}", loc, "fix the Jsonnet expression")]
+    data = json.loads(out)
+    items = data if isinstance(data, list) else [data]
+    return [RawDocument(file, d, text, from_jsonnet=True) for d in items], []
+
+
+def load_catalog(root: Path) -> tuple[list[RawDocument], list[Diagnostic]]:
+    """Read every catalog file below `root`, in a stable order."""
+    if not root.is_dir():
+        return [], [error("MC007", f"catalog directory {root} does not exist", None,
+                          "pass the directory that holds moncat.yaml")]
+    files = sorted(
+        p for p in root.rglob("*")
+        if p.is_file() and p.suffix in (*YAML_SUFFIXES, ".jsonnet")
+        and not any(part.startswith(".") for part in p.relative_to(root).parts)
+    )
+    docs: list[RawDocument] = []
+    diags: list[Diagnostic] = []
+    if not files:
+        return [], [error("MC005", "the catalog is empty: no .yaml or .jsonnet file",
+                          Loc(root.name or str(root)),
+                          "create moncat.yaml with `version: 1` and one file per service")]
+    if not any(p.parent == root and p.name in SETTINGS_NAMES for p in files):
+        diags.append(error("MC006", "the catalog has no root settings file moncat.yaml",
+                           Loc("moncat.yaml"), "create moncat.yaml with `version: 1`"))
+    for p in files:
+        rel = p.relative_to(root).as_posix()
+        try:
+            raw = p.read_bytes()
+        except OSError as exc:
+            diags.append(error("MC008", f"cannot read file: {exc.strerror}", Loc(rel),
+                               "check the file's permissions"))
+            continue
+        text, problem = _decode(rel, raw)
+        if problem:
+            diags.append(problem)
+            continue
+        if p.suffix == ".jsonnet":
+            got, d = load_jsonnet(root, p, rel)
+        else:
+            got, d = load_yaml(rel, text)
+        docs.extend(got)
+        diags.extend(d)
+    return docs, diags

@@ -1,0 +1,278 @@
+"""Model stage: frozen, typed entities of a catalog; every one knows where it was written."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from compiler.diagnostics import Loc
+from compiler.expr import ast
+
+
+@dataclass(frozen=True)
+class Expression:
+    """A PromQL expression as written, its AST, and how to point inside it."""
+
+    text: str
+    tree: ast.Expr
+    loc: Loc
+    # Maps an offset inside `text` to a catalog position; not part of equality.
+    locate: Any = field(compare=False, repr=False, default=None)
+
+    def loc_at(self, offset: int) -> Loc:
+        return self.locate(offset) if self.locate else self.loc
+
+
+@dataclass(frozen=True)
+class Severity:
+    id: str
+    priority: int
+    meaning: str
+    respond_within_ms: int | None
+    sla: str
+    page: bool
+    postmortem: bool
+    loc: Loc
+    service: str | None = None  # set when a service defines its own level
+
+
+@dataclass(frozen=True)
+class Contact:
+    id: str
+    name: str
+    loc: Loc
+    role: str = ""
+    rotation: str = ""
+    email: str = ""
+    slack: str = ""
+    pagerduty: str = ""
+    opsgenie: str = ""
+    webhook: str = ""
+    escalates_to: str = ""
+    notes: str = ""
+    service: str | None = None
+
+
+@dataclass(frozen=True)
+class Metric:
+    service: str
+    name: str
+    type: str
+    help: str
+    loc: Loc
+    unit: str = ""
+    labels: tuple[str, ...] = ()
+    baseline: str = ""
+    target: str = ""
+    exporter: str = ""
+    source_name: str = ""
+
+
+@dataclass(frozen=True)
+class RecordingRule:
+    service: str
+    name: str
+    expr: Expression
+    help: str
+    loc: Loc
+    unit: str = ""
+    labels: tuple[tuple[str, str], ...] = ()
+    baseline: str = ""
+    target: str = ""
+    source_name: str = ""
+
+
+@dataclass(frozen=True)
+class Example:
+    """Input series for a generated unit test, and what the alert must do on them."""
+
+    fires: bool
+    series: tuple[tuple[str, str], ...]
+    loc: Loc
+    interval_ms: int | None = None
+    at_ms: int | None = None
+    labels: tuple[tuple[str, str], ...] = ()
+    value: float | None = None
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class Alert:
+    service: str
+    name: str
+    expr: Expression
+    severity: str
+    summary: str
+    loc: Loc
+    for_ms: int = 0
+    keep_firing_for_ms: int | None = None
+    notify: tuple[str, ...] = ()
+    description: str = ""
+    condition: str = ""
+    procedure: str = ""
+    dashboard: str = ""
+    labels: tuple[tuple[str, str], ...] = ()
+    examples: tuple[Example, ...] = ()
+    field_locs: dict[str, Loc] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def id(self) -> str:
+        return f"{self.service}/{self.name}"
+
+    def at(self, name: str) -> Loc:
+        return self.field_locs.get(name, self.loc)
+
+
+@dataclass(frozen=True)
+class Step:
+    text: str
+    language: str = ""
+    code: str = ""
+
+
+@dataclass(frozen=True)
+class Code:
+    code: str
+    title: str = ""
+    language: str = ""
+
+
+@dataclass(frozen=True)
+class Link:
+    title: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Procedure:
+    service: str
+    id: str
+    title: str
+    loc: Loc
+    summary: str = ""
+    trigger: str = ""
+    notify: tuple[str, ...] = ()
+    detection: tuple[Step, ...] = ()
+    mitigation: tuple[Step, ...] = ()
+    recovery: tuple[Step, ...] = ()
+    verification: tuple[Step, ...] = ()
+    escalation: tuple[Step, ...] = ()
+    queries: tuple[Code, ...] = ()
+    links: tuple[Link, ...] = ()
+    notify_locs: tuple[Loc, ...] = field(default=(), compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Checklist:
+    service: str
+    id: str
+    title: str
+    items: tuple[str, ...]
+    loc: Loc
+    when: str = ""
+
+
+@dataclass(frozen=True)
+class Query:
+    expr: Expression
+    legend: str = ""
+
+
+@dataclass(frozen=True)
+class Panel:
+    title: str
+    type: str
+    queries: tuple[Query, ...]
+    loc: Loc
+    unit: str = ""
+    description: str = ""
+    alerts: tuple[str, ...] = ()
+    alert_locs: tuple[Loc, ...] = field(default=(), compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Row:
+    title: str
+    panels: tuple[Panel, ...]
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    service: str
+    id: str
+    title: str
+    rows: tuple[Row, ...]
+    loc: Loc
+    description: str = ""
+    tags: tuple[str, ...] = ()
+    time: str = ""
+
+
+@dataclass(frozen=True)
+class LogEvent:
+    event: str
+    logger: str = ""
+    level: str = ""
+
+
+@dataclass(frozen=True)
+class Logging:
+    description: str = ""
+    required_fields: tuple[str, ...] = ()
+    example: Code | None = None
+    events: tuple[LogEvent, ...] = ()
+
+
+@dataclass(frozen=True)
+class Service:
+    id: str
+    loc: Loc
+    title: str = ""
+    team: str = ""
+    owner: str = ""
+    language: str = ""
+    description: str = ""
+    source: str = ""
+    links: tuple[Link, ...] = ()
+    metrics: dict[str, Metric] = field(default_factory=dict)
+    recording_rules: dict[str, RecordingRule] = field(default_factory=dict)
+    alerts: dict[str, Alert] = field(default_factory=dict)
+    procedures: dict[str, Procedure] = field(default_factory=dict)
+    checklists: dict[str, Checklist] = field(default_factory=dict)
+    dashboards: dict[str, Dashboard] = field(default_factory=dict)
+    severities: dict[str, Severity] = field(default_factory=dict)
+    principles: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    logging: Logging | None = None
+    field_locs: dict[str, Loc] = field(default_factory=dict, compare=False, repr=False)
+
+    def severity(self, name: str, shared: dict[str, Severity]) -> Severity | None:
+        return self.severities.get(name) or shared.get(name)
+
+
+@dataclass(frozen=True)
+class Settings:
+    version: int
+    loc: Loc
+    title: str = ""
+    language: str = "en"
+    runbooks_base_url: str = ""
+    prometheus_version: tuple[int, int] = (2, 42)
+    evaluation_interval_ms: int = 60_000
+    query_offset_ms: int | None = None
+    external_labels: tuple[tuple[str, str], ...] = ()
+    alertmanager_version: tuple[int, int] = (0, 25)
+    incident_response: tuple[Step, ...] = ()
+    field_locs: dict[str, Loc] = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """The linked catalog: every reference resolved."""
+
+    settings: Settings
+    services: tuple[Service, ...]
+    contacts: dict[str, Contact]
+    severities: dict[str, Severity]
+
+    def service(self, sid: str) -> Service:
+        return next(s for s in self.services if s.id == sid)

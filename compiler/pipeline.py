@@ -1,0 +1,115 @@
+"""Pipeline: the only module that knows the stage order; the CLI and the tests call it."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from compiler import checks, link, validation
+from compiler.artifacts import Artifact
+from compiler.build import Builder, ServicePart
+from compiler.diagnostics import Report, error
+from compiler.loader import load_catalog
+from compiler.manifest import MANIFEST, build_manifest
+from compiler.model import Catalog, Settings
+from compiler.render import render
+from compiler.targets import prometheus
+
+STAGES = ("load", "validate", "build", "link", "check", "generate", "render")
+TARGETS = (prometheus.build,)
+
+
+@dataclass
+class Result:
+    """What a run produced: the linked catalog, the rendered files, and every diagnostic."""
+
+    report: Report
+    catalog: Catalog | None = None
+    artifacts: list[Artifact] = field(default_factory=list)
+    files: dict[str, bytes] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class _Clock:
+    def __init__(self, result: Result):
+        self.result = result
+        self.last = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.result.timings[stage] = now - self.last
+        self.last = now
+
+
+def analyse(root: Path) -> Result:
+    """load -> validate -> build -> link -> check. Stops after a stage that found errors, since
+    later stages would only report their consequences."""
+    result = Result(Report())
+    report = result.report
+    clock = _Clock(result)
+    docs, diags = load_catalog(root)
+    report.extend(diags)
+    clock.lap("load")
+    if report.has_errors():
+        return result
+    valid = []
+    for doc in docs:
+        problems = validation.validate(doc)
+        report.extend(problems)
+        if not problems:
+            valid.append(doc)
+    clock.lap("validate")
+    settings: Settings | None = None
+    severities, contacts, parts = {}, {}, []
+    settings_docs = [d for d in valid if validation.kind_of(d) == "settings"]
+    for extra in settings_docs[1:]:
+        report.extend([error("MC013", "a second settings document (with `version:`)",
+                             extra.loc(("version",), key=True),
+                             f"keep one root settings file; the first is {settings_docs[0].file}")])
+    for doc in valid:
+        builder = Builder(doc)
+        if validation.kind_of(doc) == "settings":
+            if doc is settings_docs[0]:
+                settings, severities, contacts = builder.settings()
+        else:
+            parts.append(builder.service_part())
+        report.extend(builder.diags)
+    clock.lap("build")
+    if report.has_errors():
+        return result
+    if settings is None:
+        report.extend([error("MC006", "the catalog has no root settings document", None,
+                             "create moncat.yaml with `version: 1`")])
+        return result
+    catalog, diags = link.link(settings, severities, contacts, parts)
+    report.extend(diags)
+    clock.lap("link")
+    if report.has_errors() or catalog is None:
+        return result
+    result.catalog = catalog
+    report.extend(checks.run_all(catalog))
+    clock.lap("check")
+    return result
+
+
+def compile_catalog(root: Path) -> Result:
+    """analyse, then generate every target's artifacts and render them to bytes."""
+    result = analyse(root)
+    if result.catalog is None or result.report.has_errors():
+        return result
+    clock = _Clock(result)
+    for target in TARGETS:
+        artifacts, diags = target(result.catalog)
+        result.artifacts.extend(artifacts)
+        result.report.extend(diags)
+    clock.lap("generate")
+    if result.report.has_errors():
+        return result
+    files = {a.path: render(a) for a in result.artifacts}
+    files[MANIFEST] = build_manifest(result.artifacts, files)
+    result.files = dict(sorted(files.items()))
+    clock.lap("render")
+    return result
+
+
+__all__ = ["STAGES", "Result", "ServicePart", "analyse", "compile_catalog"]

@@ -1,0 +1,105 @@
+"""Validate stage: each raw document against the published JSON Schema of its format version."""
+from __future__ import annotations
+
+import difflib
+import json
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import jsonschema
+from jsonschema.exceptions import ValidationError, best_match
+
+from compiler.diagnostics import Diagnostic, error
+from compiler.loader import RawDocument
+
+SCHEMA_FILE = "catalog-v1.schema.json"
+SUPPORTED_VERSIONS = (1,)
+
+
+@lru_cache(maxsize=1)
+def catalog_schema() -> dict:
+    """The catalog format's JSON Schema, as shipped in the package."""
+    return json.loads(resources.files("compiler.schema").joinpath(SCHEMA_FILE).read_text("utf-8"))
+
+
+@lru_cache(maxsize=4)
+def _validator(kind: str) -> jsonschema.protocols.Validator:
+    schema = dict(catalog_schema())
+    schema.pop("oneOf")
+    schema["$ref"] = f"#/$defs/{kind}"
+    return jsonschema.Draft202012Validator(schema)
+
+
+def kind_of(doc: RawDocument) -> str | None:
+    if isinstance(doc.data, dict):
+        if "service" in doc.data:
+            return "service"
+        if "version" in doc.data:
+            return "settings"
+    return None
+
+
+def validate(doc: RawDocument) -> list[Diagnostic]:
+    """Schema problems of one document, each at the key or value it is about."""
+    kind = kind_of(doc)
+    if kind is None:
+        what = type(doc.data).__name__ if not isinstance(doc.data, dict) else "mapping"
+        return [error(
+            "MC010", f"document is a {what} with neither `service:` nor `version:`", doc.loc(()),
+            "a service document starts with `service: <id>`; the root settings file with `version: 1`",
+        )]
+    if kind == "settings" and doc.data.get("version") not in SUPPORTED_VERSIONS:
+        return [error(
+            "MC107", f"unsupported catalog format version {doc.data.get('version')!r}",
+            doc.loc(("version",)), f"this moncat reads version(s) {', '.join(map(str, SUPPORTED_VERSIONS))}",
+        )]
+    validator = _validator(kind)
+    if validator.is_valid(doc.data):
+        return []
+    out = []
+    for err in validator.iter_errors(doc.data):
+        if err.context:
+            err = best_match(err.context) or err
+        out.append(_diagnostic(doc, err))
+    return out
+
+
+def _describe(value: Any) -> str:
+    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "an integer",
+            float: "a number", type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def _diagnostic(doc: RawDocument, err: ValidationError) -> Diagnostic:
+    path = tuple(err.absolute_path)
+    v = err.validator
+    if v == "additionalProperties":
+        allowed = sorted(err.schema.get("properties", {}))
+        extra = [k for k in err.instance if k not in allowed]
+        name = extra[0] if extra else "?"
+        close = difflib.get_close_matches(name, allowed, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"allowed fields: {', '.join(allowed)}"
+        return error("MC101", f"unknown field {name!r}", doc.loc(path + (name,), key=True), hint)
+    if v == "required":
+        missing = err.message.split("'")[1] if "'" in err.message else err.validator_value
+        return error("MC103", f"missing required field {missing!r}", doc.loc(path, key=True),
+                     f"add `{missing}:`")
+    if v == "type":
+        want = err.validator_value
+        want = " or ".join(want) if isinstance(want, list) else want
+        return error("MC102", f"expected {want}, got {_describe(err.instance)}", doc.loc(path),
+                     f"write {want} here")
+    if v in ("enum", "const"):
+        options = err.validator_value if v == "enum" else [err.validator_value]
+        return error("MC104", f"{err.instance!r} is not allowed here",
+                     doc.loc(path), f"use one of: {', '.join(map(str, options))}")
+    if v == "propertyNames" or (err.relative_schema_path and "propertyNames" in err.relative_schema_path):
+        bad = err.instance
+        return error("MC105", f"invalid name {bad!r}", doc.loc(path + (bad,), key=True),
+                     "names are lower-case ids (letters, digits, _ . -); alerts and metrics "
+                     "follow Prometheus naming")
+    if v == "pattern":
+        return error("MC105", f"{err.instance!r} does not have the expected form",
+                     doc.loc(path), f"it must match {err.validator_value}")
+    return error("MC100", f"invalid value: {err.message}", doc.loc(path),
+                 "see compiler/schema/catalog-v1.schema.json for the expected shape")

@@ -1,0 +1,84 @@
+"""Write stage: the output directory replaced atomically, or compared for --check."""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from compiler.diagnostics import Diagnostic, error
+from compiler.manifest import MANIFEST
+
+
+@dataclass(frozen=True)
+class Staleness:
+    """How an output directory differs from what the catalog compiles to."""
+
+    changed: tuple[str, ...]
+    missing: tuple[str, ...]
+    extra: tuple[str, ...]
+
+    @property
+    def fresh(self) -> bool:
+        return not (self.changed or self.missing or self.extra)
+
+
+def _existing(out: Path) -> dict[str, Path]:
+    if not out.is_dir():
+        return {}
+    return {p.relative_to(out).as_posix(): p for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+def compare(out: Path, files: dict[str, bytes]) -> Staleness:
+    have = _existing(out)
+    changed = tuple(p for p in sorted(files) if p in have and have[p].read_bytes() != files[p])
+    missing = tuple(p for p in sorted(files) if p not in have)
+    extra = tuple(p for p in sorted(have) if p not in files)
+    return Staleness(changed, missing, extra)
+
+
+def guard(out: Path, catalog: Path) -> Diagnostic | None:
+    """Refuse output directories moncat does not own: it replaces the whole directory."""
+    out_r, cat_r = out.resolve(), catalog.resolve()
+    if out_r == cat_r or cat_r.is_relative_to(out_r):
+        return error("MC501", f"output directory {out} contains the catalog", None,
+                     "choose a separate directory, e.g. --out output")
+    if out.exists() and not out.is_dir():
+        return error("MC501", f"output path {out} exists and is not a directory", None,
+                     "remove it or choose another --out")
+    if out.is_dir() and any(out.iterdir()) and not (out / MANIFEST).is_file():
+        return error("MC501", f"output directory {out} is not empty and was not written by moncat "
+                     f"(no {MANIFEST})", None, "empty it or choose another --out")
+    return None
+
+
+def write(out: Path, files: dict[str, bytes]) -> bool:
+    """Replace `out` with exactly `files`; readers see the old or the new tree, never a mix.
+    Returns False when nothing needed writing."""
+    if compare(out, files).fresh:
+        return False
+    parent = out.resolve().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.moncat-new-", dir=parent))
+    try:
+        for rel, data in files.items():
+            dest = tmp / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(data)
+        os.chmod(tmp, 0o755)
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.moncat-old-", dir=parent))
+            os.rename(out, old / "tree")
+            try:
+                os.rename(tmp, out)
+            except OSError:
+                os.rename(old / "tree", out)  # put the old tree back: never leave no output
+                raise
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(tmp, out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return True
