@@ -116,6 +116,9 @@ def _dup(what: str, name: str, loc: Loc, first: Loc) -> Diagnostic:
 
 def series_names(catalog: model.Catalog) -> dict[str, object]:
     """Every series name a query may read: metrics with their exposition suffixes, recording rules."""
+    cached = _NAMES.get(id(catalog))
+    if cached is not None and cached[0] is catalog:
+        return cached[1]
     names: dict[str, object] = {m: None for m in BUILTIN_METRICS}
     for svc in catalog.services:
         for m in svc.metrics.values():
@@ -123,7 +126,12 @@ def series_names(catalog: model.Catalog) -> dict[str, object]:
                 names[m.name + suffix] = m
         for r in svc.recording_rules.values():
             names[r.name] = r
+    _NAMES.clear()  # one catalog at a time: checks ask for the same one repeatedly
+    _NAMES[id(catalog)] = (catalog, names)
     return names
+
+
+_NAMES: dict[int, tuple[model.Catalog, dict[str, object]]] = {}
 
 
 def _references(catalog: model.Catalog) -> list[Diagnostic]:

@@ -103,6 +103,7 @@ def offset_to_loc(file: str, text: str, offset: int) -> Loc:
 
 
 _constructor = yaml.constructor.SafeConstructor()
+_STR = "tag:yaml.org,2002:str"
 
 
 class _Converter:
@@ -120,13 +121,23 @@ class _Converter:
         self.count += 1
         if self.count > MAX_NODES:
             raise _TooBig()
-        self.values[path] = Pos(node.start_mark.line, node.start_mark.column,
-                                getattr(node, "style", None))
-        if isinstance(node, yaml.MappingNode):
+        mark = node.start_mark
+        cls = type(node)
+        if cls is yaml.ScalarNode:
+            self.values[path] = Pos(mark.line, mark.column, node.style)
+            if node.tag == _STR:  # the common case, without the constructor's dispatch
+                return node.value
+            value = _constructor.construct_object(node, deep=True)
+            if not isinstance(value, (str, int, float, bool, type(None))):
+                # Timestamps, binary: keep the text as written, the schema decides.
+                value = node.value
+            return value
+        self.values[path] = Pos(mark.line, mark.column)
+        if cls is yaml.MappingNode:
             _constructor.flatten_mapping(node)
             out: dict[str, Any] = {}
             for knode, vnode in node.value:
-                key = _constructor.construct_object(knode, deep=True)
+                key = knode.value if knode.tag == _STR else _constructor.construct_object(knode, deep=True)
                 if not isinstance(key, str):
                     # Keys are ids and field names: a number or boolean key is always a typo.
                     key = str(key) if not isinstance(key, (list, dict)) else json.dumps(key)
@@ -143,13 +154,7 @@ class _Converter:
                 self.keys[kpath] = kpos
                 out[key] = self.convert(vnode, kpath)
             return out
-        if isinstance(node, yaml.SequenceNode):
-            return [self.convert(v, path + (i,)) for i, v in enumerate(node.value)]
-        value = _constructor.construct_object(node, deep=True)
-        if not isinstance(value, (str, int, float, bool, type(None))):
-            # Timestamps, binary: keep the text as written, the schema decides.
-            value = node.value
-        return value
+        return [self.convert(v, path + (i,)) for i, v in enumerate(node.value)]
 
 
 class _TooBig(Exception):

@@ -1,7 +1,9 @@
 """Pipeline: the only module that knows the stage order; the CLI and the tests call it."""
 from __future__ import annotations
 
+import gc
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -94,6 +96,24 @@ def analyse(root: Path) -> Result:
 
 def compile_catalog(root: Path) -> Result:
     """analyse, then generate every target's artifacts and render them to bytes."""
+    with _no_cyclic_gc():
+        return _compile(root)
+
+
+@contextmanager
+def _no_cyclic_gc():
+    # A compile builds millions of small acyclic objects and then exits; the cyclic collector
+    # rescanning them made 10,000 alerts cost 20x what 1,000 do instead of 10x.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _compile(root: Path) -> Result:
     result = analyse(root)
     if result.catalog is None or result.report.has_errors():
         return result

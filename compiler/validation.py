@@ -5,7 +5,9 @@ import difflib
 import json
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import Any, Callable
+
+import fastjsonschema
 
 import jsonschema
 from jsonschema.exceptions import ValidationError, best_match
@@ -23,12 +25,26 @@ def catalog_schema() -> dict:
     return json.loads(resources.files("compiler.schema").joinpath(SCHEMA_FILE).read_text("utf-8"))
 
 
-@lru_cache(maxsize=4)
-def _validator(kind: str) -> jsonschema.protocols.Validator:
+def _schema_for(kind: str) -> dict:
     schema = dict(catalog_schema())
     schema.pop("oneOf")
     schema["$ref"] = f"#/$defs/{kind}"
-    return jsonschema.Draft202012Validator(schema)
+    return schema
+
+
+@lru_cache(maxsize=4)
+def _validator(kind: str) -> jsonschema.protocols.Validator:
+    return jsonschema.Draft202012Validator(_schema_for(kind))
+
+
+@lru_cache(maxsize=4)
+def _fast(kind: str) -> Callable[[Any], Any]:
+    # fastjsonschema compiles the schema to Python code: about 20x faster than jsonschema on
+    # valid documents. Our schema uses only draft-07 keywords, so it reads it as draft-07.
+    # jsonschema still explains every invalid document, with all its errors and their paths.
+    schema = _schema_for(kind)
+    schema["$schema"] = "http://json-schema.org/draft-07/schema#"
+    return fastjsonschema.compile(schema)
 
 
 def kind_of(doc: RawDocument) -> str | None:
@@ -54,9 +70,12 @@ def validate(doc: RawDocument) -> list[Diagnostic]:
             "MC107", f"unsupported catalog format version {doc.data.get('version')!r}",
             doc.loc(("version",)), f"this moncat reads version(s) {', '.join(map(str, SUPPORTED_VERSIONS))}",
         )]
-    validator = _validator(kind)
-    if validator.is_valid(doc.data):
+    try:
+        _fast(kind)(doc.data)
         return []
+    except fastjsonschema.JsonSchemaException:
+        pass
+    validator = _validator(kind)
     out = []
     for err in validator.iter_errors(doc.data):
         if err.context:

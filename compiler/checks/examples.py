@@ -1,6 +1,7 @@
 """Check: every alert has examples that fire and stay quiet, well formed and long enough."""
 from __future__ import annotations
 
+import re
 from typing import Iterator
 
 from compiler.diagnostics import Diagnostic, error
@@ -10,6 +11,19 @@ from compiler.expr import ast
 from compiler.expr.parse import ParseError, parse
 from compiler.link import series_names
 from compiler.model import Catalog
+
+
+_SIMPLE = re.compile(r'([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{((?:[a-zA-Z_][a-zA-Z0-9_]*="[^"\\]*",?\s*)*)\})?')
+_PAIR = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="([^"\\]*)"')
+
+
+def _selector(text: str) -> ast.Expr:
+    """Example series are nearly always `name{a="b"}`: read those directly, parse the rest."""
+    m = _SIMPLE.fullmatch(text.strip())
+    if m:
+        pairs = tuple(ast.Matcher(k, "=", v) for k, v in _PAIR.findall(m.group(2) or ""))
+        return ast.Selector(m.group(1), pairs)
+    return parse(text)
 
 
 def check(catalog: Catalog) -> Iterator[Diagnostic]:
@@ -28,7 +42,7 @@ def check(catalog: Catalog) -> Iterator[Diagnostic]:
                 bad = False
                 for selector, values in ex.series:
                     try:
-                        tree = parse(selector)
+                        tree = _selector(selector)
                     except ParseError as exc:
                         yield error("MC412", f"example series {selector!r} is not a selector: {exc.message}",
                                     ex.loc, 'write a series such as metric{label="value"}')

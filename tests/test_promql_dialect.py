@@ -1,0 +1,58 @@
+"""PromQL front end and canonical dialect: a table of source -> canonical text."""
+from __future__ import annotations
+
+import pytest
+import promql_parser
+
+from compiler.dialects.promql import to_promql
+from compiler.expr.parse import parse
+
+# source -> canonical PromQL (what rule files and Grafana targets carry)
+TABLE = [
+    ("up == 0", "up == 0"),
+    ("rate(http_requests_total[5m])", "rate(http_requests_total[5m])"),
+    ('sum by (status) (rate(webhook_events_total{status="error"}[10m]))',
+     'sum by (status) (rate(webhook_events_total{status="error"}[10m]))'),
+    ("sum(rate(x[5m])) by (le)", "sum by (le) (rate(x[5m]))"),
+    ("histogram_quantile(0.95, sum(rate(h_bucket[5m])) by (le))",
+     "histogram_quantile(0.95, sum by (le) (rate(h_bucket[5m])))"),
+    ("a/on(x)group_left(y)b", "a / on (x) group_left (y) b"),
+    ("a * ignoring(code) b", "a * ignoring (code) b"),
+    ("a > bool 0.02", "a > bool 0.02"),
+    ("x offset 5m", "x offset 5m"),
+    ("x offset -5m", "x offset -5m"),
+    ("rate(x[90m] offset 1d)", "rate(x[1h30m] offset 1d)"),
+    ("x[1h:5m]", "x[1h:5m]"),
+    ("max_over_time(rate(x[5m])[1h:])", "max_over_time(rate(x[5m])[1h:])"),
+    ("time() - last_success_timestamp_seconds > 26*3600",
+     "time() - last_success_timestamp_seconds > 26 * 3600"),
+    ("absent(up{job=\"api\"})", 'absent(up{job="api"})'),
+    ("topk(3, x)", "topk(3, x)"),
+    ("count_values(\"v\", x)", 'count_values("v", x)'),
+    ("-(a + b)", "-(a + b)"),
+    ("a - (b - c)", "a - (b - c)"),
+    ("2 ^ 3 ^ 2", "2 ^ 3 ^ 2"),
+    ("a or b and c", "a or b and c"),
+    ('x{a="q\\"uote"}', 'x{a="q\\"uote"}'),
+    ('{__name__=~"job:.*"}', '{__name__=~"job:.*"}'),
+    ("x @ start()", "x @ start()"),
+    ("1e-05 < x", "1e-05 < x"),
+    ("x and on() (hour(vector(time() + 7*3600)) >= 8 < 22)",
+     "x and on () (hour(vector(time() + 7 * 3600)) >= 8 < 22)"),
+]
+
+
+@pytest.mark.parametrize("source,expected", TABLE, ids=[s for s, _ in TABLE])
+def test_promql_source_compiles_to_its_canonical_text(source: str, expected: str) -> None:
+    assert to_promql(parse(source)) == expected
+
+
+@pytest.mark.parametrize("source,expected", TABLE, ids=[s for s, _ in TABLE])
+def test_canonical_text_means_what_the_source_means(source: str, expected: str) -> None:
+    # promql-parser's own printing of both must agree: same tree, different spelling at most.
+    assert str(promql_parser.parse(expected)) == str(promql_parser.parse(source))
+
+
+def test_dashboard_variables_survive_as_range_windows() -> None:
+    text = "sum(rate(x[$__rate_interval])) / sum(increase(y{a=~\"$store\"}[${win}]))"
+    assert to_promql(parse(text, variables=True)) == text
