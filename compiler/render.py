@@ -9,7 +9,7 @@ from typing import Any
 from compiler.artifacts import Artifact
 
 
-_PLAIN = re.compile(r"[A-Za-z_/][\w .,/()\-+*<>=!%&|^$@~\[\]{}\"`?]*")
+_PLAIN = re.compile(r"[A-Za-z_/][\w .,/()\-+*<>=!%&|^$@~\[\]{}\"`?:;#']*|[0-9]+(?:ms|[smhdwy])(?:[0-9]+(?:ms|[smhdwy]))*")
 _RESERVED = re.compile(r"(?i:true|false|yes|no|on|off|null|y|n)")
 
 

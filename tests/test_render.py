@@ -1,0 +1,34 @@
+"""Render stage: the hand-written YAML emitter writes what PyYAML reads back as the same data."""
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from compiler import pipeline
+from compiler.render import to_yaml
+from conftest import CATALOG
+
+TRICKY = ["x: y", "#c", "yes", "No", "on", "null", "~", "- x", " lead", "trail ", "multi\nline\n",
+          "multi\nline", "  indented\nx\n", "a\n\n\n", "tab\there", "ctl\x01", "it's", "", "0x1F",
+          "1e3", "1_000", "0o17", "2001-01-01", "1:20", "a: b", "a #b", "http://x.y/z?q=1&r=2",
+          "ünïcode ✓", "%x", "x\r\ny", "? x", "!tag", "&a", "*a", "|x", ">x", "'q'", '"q"', ".inf",
+          "=x", "\n\nlead", "x\n ", "job:rate:5m", "1m", "1h30m", "{{ $labels.x }}", "@x", "a:",
+          'sum(rate(x{a="b"}[5m])) > 0.5', "-", "[a]", "{a}"]
+
+
+@pytest.mark.parametrize("text", TRICKY, ids=repr)
+def test_a_tricky_string_reads_back_as_itself(text: str) -> None:
+    assert yaml.safe_load(to_yaml({"k": text, text or "e": [text, {"n": text}]})) == \
+        {"k": text, text or "e": [text, {"n": text}]}
+
+
+def test_scalars_and_nesting_read_back_as_themselves() -> None:
+    data = {"a": None, "b": True, "c": 1.5, "d": -3, "e": [], "f": {}, "g": [{"x": 1, "y": [1, 2]}, [1, [2]], {}]}
+    assert yaml.safe_load(to_yaml(data)) == data
+
+
+def test_every_generated_yaml_file_of_the_seed_catalog_reads_back_as_its_data() -> None:
+    result = pipeline.compile_catalog(CATALOG)
+    for artifact in result.artifacts:
+        if artifact.format == "yaml":
+            assert yaml.safe_load(result.files[artifact.path]) == artifact.data, artifact.path
