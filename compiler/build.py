@@ -93,6 +93,7 @@ class Builder:
     def contact(self, cid: str, d: dict, path: tuple, service: str | None = None) -> model.Contact:
         return model.Contact(
             id=cid, loc=self.loc(*path, key=True), service=service,
+            escalates_to_loc=self.loc(*path, "escalates_to") if "escalates_to" in d else None,
             **{k: d.get(k, "") for k in ("name", "role", "rotation", "email", "slack", "pagerduty",
                                            "opsgenie", "webhook", "escalates_to", "notes")},
         )
@@ -159,6 +160,8 @@ class Builder:
                     labels=tuple(sorted(ex.get("labels", {}).items())),
                     value=ex.get("value"),
                     comment=ex.get("comment", ""),
+                    series_locs=tuple((self.loc(*epath, "series", k, key=True),
+                                       self.loc(*epath, "series", k)) for k in ex["series"]),
                 ))
         if expr is None or for_ms is None:
             return None
@@ -174,6 +177,7 @@ class Builder:
             condition=d.get("condition", ""), procedure=d.get("procedure", ""),
             dashboard=d.get("dashboard", ""), labels=tuple(sorted(d.get("labels", {}).items())),
             examples=tuple(examples), field_locs=locs,
+            locate_text=lambda f, off, doc=self.doc: doc.scalar_loc((*path, f), off),
         )
 
     def procedure(self, sid: str, pid: str, d: dict, path: tuple) -> model.Procedure:

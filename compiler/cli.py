@@ -88,6 +88,11 @@ def compile_(
 ) -> None:
     """Compile a catalog into --out: rule files, tests, CRDs and a manifest, written atomically."""
     result = pipeline.compile_catalog(catalog)
+    if not check and not result.report.has_errors():
+        # Asked before printing, so that --format json prints one document that holds it.
+        problem = writer.guard(out, catalog)
+        if problem:
+            result.report.extend([problem])
     _emit(result, catalog, format)
     if result.report.has_errors():
         raise typer.Exit(1)
@@ -99,14 +104,12 @@ def compile_(
                     typer.echo(f"stale: {label}: {out / p}", err=True)
             typer.echo(f"{out} is stale: run `moncat compile {catalog} --out {out}`", err=True)
             raise typer.Exit(1)
-        typer.echo(f"{out} is up to date ({len(result.files)} files)")
+        typer.echo(f"{out} is up to date ({len(result.files)} files)", err=format is not Format.text)
         return
-    problem = writer.guard(out, catalog)
-    if problem:
-        _emit(pipeline.Result(report=type(result.report)([problem])), catalog, format)
-        raise typer.Exit(1)
     changed = writer.write(out, result.files)
-    typer.echo(f"{'wrote' if changed else 'unchanged'} {out} ({len(result.files)} files)")
+    # Machine-readable formats keep stdout to the diagnostics document alone.
+    typer.echo(f"{'wrote' if changed else 'unchanged'} {out} ({len(result.files)} files)",
+               err=format is not Format.text)
 
 
 def main() -> None:

@@ -154,7 +154,7 @@ def _references(catalog: model.Catalog) -> list[Diagnostic]:
                 ))
 
     for c in contacts.values():
-        check_contact(c.escalates_to, c.loc)
+        check_contact(c.escalates_to, c.escalates_to_loc or c.loc)
     for svc in catalog.services:
         check_contact(svc.owner, svc.field_locs.get("owner", svc.loc))
         for rule in svc.recording_rules.values():

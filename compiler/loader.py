@@ -66,8 +66,8 @@ class RawDocument:
         return offset_to_loc(self.file, self.text, m.start())
 
     def scalar_loc(self, path: Path_, offset: int) -> Loc:
-        """Position of character `offset` inside the scalar at `path` (exact for plain, quoted and
-        literal-block scalars; the scalar's start otherwise)."""
+        """Position of character `offset` inside the scalar at `path` (exact for literal blocks;
+        for plain, quoted and folded scalars, exact on the non-blank character at or after it)."""
         pos = self.values.get(tuple(path))
         if pos is None:
             return self.loc(path)
@@ -84,10 +84,26 @@ class RawDocument:
             nl = before.count("\n")
             col = len(before) - (before.rfind("\n") + 1)
             return Loc(self.file, first + nl + 1, indent + col + 1)
-        if pos.style in (None, "'", '"') and "\n" not in before:
-            quote = 1 if pos.style else 0
-            return Loc(self.file, pos.line + 1, pos.column + 1 + quote + offset)
-        return Loc(self.file, pos.line + 1, pos.column + 1)
+        # Plain, quoted and folded (`>`) scalars may run over several lines, joined with spaces:
+        # find the same non-blank character in the source instead of counting columns.
+        visible = sum(1 for ch in before if not ch.isspace())
+        if pos.style == ">":
+            found = self._visible_loc(pos.line + 1, 0, visible)  # below the `>-` header line
+        else:
+            found = self._visible_loc(pos.line, pos.column + (1 if pos.style else 0), visible)
+        return found or Loc(self.file, pos.line + 1, pos.column + 1)
+
+    def _visible_loc(self, line: int, column: int, count: int) -> Loc | None:
+        """The position of the `count`-th (0-based) non-blank character from (line, column)."""
+        lines = self.text.splitlines()
+        for n in range(line, len(lines)):
+            text = lines[n]
+            for c in range(column if n == line else 0, len(text)):
+                if not text[c].isspace():
+                    if count == 0:
+                        return Loc(self.file, n + 1, c + 1)
+                    count -= 1
+        return None
 
     def data_at(self, path: Path_) -> Any:
         cur = self.data
@@ -124,7 +140,9 @@ class _Converter:
         mark = node.start_mark
         cls = type(node)
         if cls is yaml.ScalarNode:
-            self.values[path] = Pos(mark.line, mark.column, node.style)
+            # libyaml reports a plain scalar's style as '' (PyYAML as None): scalar_loc needs
+            # None to point inside plain scalars.
+            self.values[path] = Pos(mark.line, mark.column, node.style or None)
             if node.tag == _STR:  # the common case, without the constructor's dispatch
                 return node.value
             value = _constructor.construct_object(node, deep=True)
@@ -177,6 +195,30 @@ def _decode(file: str, raw: bytes) -> tuple[str | None, Diagnostic | None]:
     return text, None
 
 
+# Scanner errors whose context (the token being scanned) is the mistake, not the problem mark.
+_LATE_CONTEXTS = ("while scanning a simple key", "while scanning a quoted scalar")
+
+
+def _unclosed_quote(text: str, mark: yaml.Mark | None) -> yaml.Mark | None:
+    """Where a quote opened, when the token just before the error is a quoted string running over
+    several lines: a missing closing quote makes the string end at the next quote, lines later,
+    and the parser then fails there, far from the real mistake."""
+    if mark is None:
+        return None
+    last = None
+    try:
+        for tok in yaml.scan(text, Loader=yaml.CSafeLoader):
+            if tok.start_mark.index >= mark.index:
+                break
+            last = tok
+    except yaml.YAMLError:
+        pass
+    if isinstance(last, yaml.ScalarToken) and last.style in ("'", '"') \
+            and last.start_mark.line < last.end_mark.line and last.end_mark.index == mark.index:
+        return last.start_mark
+    return None
+
+
 def load_yaml(file: str, text: str) -> tuple[list[RawDocument], list[Diagnostic]]:
     diags: list[Diagnostic] = []
     docs: list[RawDocument] = []
@@ -184,8 +226,17 @@ def load_yaml(file: str, text: str) -> tuple[list[RawDocument], list[Diagnostic]
         nodes = list(yaml.compose_all(text, Loader=yaml.CSafeLoader))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        loc = Loc(file, mark.line + 1, mark.column + 1) if mark else Loc(file)
         what = exc.problem or exc.context or "invalid YAML"
+        opened = _unclosed_quote(text, mark)
+        if opened is not None:
+            mark = opened
+            what = "a quoted string opened here is never closed (it swallows the lines after it)"
+        elif exc.context in _LATE_CONTEXTS and exc.context_mark and mark \
+                and exc.context_mark.line < mark.line:
+            # The scanner notices a key without ':' or a quote without its end only lines later;
+            # the token it was scanning (the context) is what the user has to fix.
+            mark = exc.context_mark
+        loc = Loc(file, mark.line + 1, mark.column + 1) if mark else Loc(file)
         return [], [error("MC001", f"YAML syntax error: {what}", loc,
                           "check indentation, quoting and that every ':' is followed by a space")]
     except yaml.YAMLError as exc:  # a reader error: control characters and the like
@@ -273,8 +324,8 @@ def load_catalog(root: Path) -> tuple[list[RawDocument], list[Diagnostic]]:
     docs: list[RawDocument] = []
     diags: list[Diagnostic] = []
     if not files:
-        return [], [error("MC005", "the catalog is empty: no .yaml or .jsonnet file",
-                          Loc(root.name or str(root)),
+        # No file to point at: the directory's own name is no path inside the catalog.
+        return [], [error("MC005", f"the catalog {root} is empty: no .yaml or .jsonnet file", None,
                           "create moncat.yaml with `version: 1` and one file per service")]
     if not any(p.parent == root and p.name in SETTINGS_NAMES for p in files):
         diags.append(error("MC006", "the catalog has no root settings file moncat.yaml",

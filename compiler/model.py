@@ -50,6 +50,8 @@ class Contact:
     escalates_to: str = ""
     notes: str = ""
     service: str | None = None
+    # Where `escalates_to` is written: a dangling escalation is reported there.
+    escalates_to_loc: Loc | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,8 @@ class Example:
     labels: tuple[tuple[str, str], ...] = ()
     value: float | None = None
     comment: str = ""
+    # Per series: where its selector (the key) and its values stand, for precise diagnostics.
+    series_locs: tuple[tuple[Loc, Loc], ...] = field(default=(), compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,8 @@ class Alert:
     labels: tuple[tuple[str, str], ...] = ()
     examples: tuple[Example, ...] = ()
     field_locs: dict[str, Loc] = field(default_factory=dict, compare=False, repr=False)
+    # Maps (field, offset inside its text) to a catalog position, for template errors.
+    locate_text: Any = field(default=None, compare=False, repr=False)
 
     @property
     def id(self) -> str:
@@ -120,6 +126,10 @@ class Alert:
 
     def at(self, name: str) -> Loc:
         return self.field_locs.get(name, self.loc)
+
+    def at_offset(self, name: str, offset: int) -> Loc:
+        """Where character `offset` of text field `name` (summary, description) stands."""
+        return self.locate_text(name, offset) if self.locate_text else self.at(name)
 
 
 @dataclass(frozen=True)

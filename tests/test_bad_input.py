@@ -21,7 +21,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -112,7 +112,7 @@ def replace(file: str, old: str, new: str) -> Edit:
 
 
 def expr(new: str) -> Edit:
-    """The alert's expression, rewritten on its one line."""
+    """The alert's `expr:` value, replaced (by a block scalar when `new` starts with | or >)."""
     return replace(SERVICE, f"expr: {EXPR}\n", f"expr: {new}\n")
 
 
@@ -136,7 +136,10 @@ def remove(file: str) -> Edit:
 
 def empty_catalog(root: Path) -> None:
     for child in root.iterdir():
-        shutil.rmtree(child) if child.is_dir() else child.unlink()
+        if child.is_dir():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
 
 
 def no_catalog(root: Path) -> None:
@@ -158,7 +161,7 @@ class Case:
     at: str | None  # file:line:column, None when no catalog file is at fault
     command: str = "compile"
     hint: str = ""  # a piece of the hint, when the hint is part of the point
-    output: Callable[[Path], None] | None = field(default=None)  # replaces the good output
+    output: Callable[[Path], None] | None = None  # replaces the good compile's output
 
 
 def case(id: str, code: str, at: str | None, *edits: Edit, command: str = "compile",
@@ -193,6 +196,8 @@ CASES = [
          replace(SERVICE, "    for: 5m\n", "   for: 5m\n")),
     case("yaml-unclosed-quote", "MC001", S(14, 14),  # the opening quote after "    summary: "
          replace(SERVICE, '.instance }}"\n', ".instance }}\n")),
+    case("yaml-unclosed-quote-at-end-of-file", "MC001", S(22, 60),  # the quiet values' quote
+         replace(SERVICE, "'0+1x30'\n", "'0+1x30\n")),
     case("yaml-tab-indentation", "MC001", S(11, 1),  # the tab itself
          replace(SERVICE, "    for: 5m\n", "\tfor: 5m\n"), command="validate"),
     case("yaml-duplicate-key", "MC011", S(14, 5),  # the second `for:`, on a new line 14
@@ -287,6 +292,10 @@ CASES = [
               '      sum by (instance) (\n'
               '        rate(http_requests_total{code="500"}[5m])\n'
               '      > 1')),
+    case("promql-folded-scalar-unknown-metric", "MC201", S(12, 14),  # 8 of indent + "rate("
+         expr('>-\n'
+              '      sum by (instance) (\n'
+              '        rate(http_request_total{code="500"}[5m])) > 1')),
 
     # --- link: references and duplicate ids ------------------------------------------------------
     case("unknown-metric-in-expression", "MC201", S(10, 35),  # the metric name at 24
@@ -334,6 +343,10 @@ CASES = [
          replace(SERVICE, "{{ $labels.instance }}", "{{ $lables.instance }}"), command="validate"),
     case("template-label-aggregated-away", "MC303", S(14, 36),  # `instance` at 21
          expr('sum by (code) (rate(http_requests_total{code="500"}[5m])) > 1')),
+    case("template-in-folded-description", "MC303", S(18, 37),  # `job`, on the block's 2nd line
+         replace(SERVICE, "    procedure: errors\n", "    procedure: errors\n    description: >-\n"
+                 "      Errors on {{ $labels.instance }} have been above\n"
+                 "      one per second for {{ $labels.job }}.\n")),
     case("alert-notifies-nobody", "MC401", S(8, 3),  # the alert, one line up without `owner:`
          replace(SERVICE, "owner: oncall\n", ""), replace(SERVICE, "    notify: [oncall]\n", "")),
     case("alert-without-procedure", "MC402", S(9, 3),

@@ -40,34 +40,39 @@ def check(catalog: Catalog) -> Iterator[Diagnostic]:
                             "add `examples: {quiet: {series: {...}}}`: it becomes a promtool unit test")
             for ex in alert.examples:
                 bad = False
-                for selector, values in ex.series:
+                # Point at the series' selector or values, not at the whole example.
+                locs = ex.series_locs or tuple((ex.loc, ex.loc) for _ in ex.series)
+                for (selector, values), (key_loc, values_loc) in zip(ex.series, locs):
                     try:
                         tree = _selector(selector)
                     except ParseError as exc:
                         yield error("MC412", f"example series {selector!r} is not a selector: {exc.message}",
-                                    ex.loc, 'write a series such as metric{label="value"}')
+                                    key_loc, 'write a series such as metric{label="value"}')
                         bad = True
                         continue
                     if not isinstance(tree, ast.Selector) or any(m.op != "=" for m in tree.matchers) \
                             or tree.offset_ms or tree.at is not None:
                         yield error("MC412", f"example series {selector!r} is not a plain series",
-                                    ex.loc, 'use only `=` matchers: metric{label="value"}')
+                                    key_loc, 'use only `=` matchers: metric{label="value"}')
                         bad = True
                     elif tree.metric and tree.metric not in names:
                         yield error("MC414", f"example series reads unknown metric {tree.metric!r}",
-                                    ex.loc, "declare it under `metrics:` or fix the name")
+                                    key_loc, "declare it under `metrics:` or fix the name")
                     if sample_count(values) is None:
                         yield error("MC415", f"example values {values!r} are not promtool notation",
-                                    ex.loc, "write e.g. `0+10x30`, `1x20`, `_x5 3` or `0 1 2 stale`")
+                                    values_loc, "write e.g. `0+10x30`, `1x20`, `_x5 3` or `0 1 2 stale`")
                         bad = True
                 if bad:
                     continue
                 at = eval_time_ms(alert, ex, interval)
                 span = span_ms(ex, interval)
                 if span < at:
+                    # The shortest series ends first: its values are what needs more samples.
+                    counts = [sample_count(v) or 1 for _, v in ex.series]
+                    shortest = locs[counts.index(min(counts))][1]
                     yield error(
                         "MC413",
                         f"example series end at {format_ms(span)} but the alert is evaluated at "
                         f"{format_ms(at)} (for + longest window + 2 intervals)",
-                        ex.loc, "add samples (e.g. raise the `xN` count) or set `at:`",
+                        shortest, "add samples (e.g. raise the `xN` count) or set `at:`",
                     )

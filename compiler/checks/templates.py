@@ -35,7 +35,7 @@ def check(catalog: Catalog) -> Iterator[Diagnostic]:
                 text = getattr(alert, field)
                 if not text:
                     continue
-                loc_of = lambda off, f=field: alert.at(f)  # noqa: E731
+                loc_of = lambda off, f=field: alert.at_offset(f, off)  # noqa: E731
                 problem = tpl.check_syntax(text)
                 if problem:
                     yield error("MC302", f"template error in {field}: {problem.message}",

@@ -218,8 +218,59 @@ def _unclosed(source: str, opener: str, closer: str) -> int | None:
     return stack[-1] if stack else None
 
 
+def _arguments(toks: list[Token], open_index: int) -> list[list[Token]]:
+    """The argument tokens of the call whose '(' is toks[open_index], split at top-level commas."""
+    args: list[list[Token]] = [[]]
+    depth = 0
+    for tok in toks[open_index + 1:]:
+        if tok.text in ("(", "[", "{"):
+            depth += 1
+        elif tok.text in (")", "]", "}"):
+            if depth == 0:
+                break
+            depth -= 1
+        elif tok.text == "," and depth == 0:
+            args.append([])
+            continue
+        args[-1].append(tok)
+    return [a for a in args if a]
+
+
+def _apparent_type(arg: list[Token]) -> str:
+    """PromQL's type of an argument, as far as its tokens tell (promql-parser's names)."""
+    depth = 0
+    for tok in arg:
+        if tok.text == "[" and depth == 0:  # a range or subquery of the argument itself
+            return "matrix"
+        if tok.text in ("(", "{"):
+            depth += 1
+        elif tok.text in (")", "}"):
+            depth -= 1
+    texts = [t for t in arg if t.text not in ("-", "+")]
+    if len(texts) == 1 and texts[0].kind in ("number", "string"):
+        return "scalar" if texts[0].kind == "number" else "string"
+    return "vector"
+
+
+def _wrong_argument(source: str, func: str, got: str) -> int | None:
+    # An argument of the wrong type is the mistake, not the function (Prometheus points there
+    # too): the first argument of a call to `func` whose type is the one the message got.
+    toks, _ = tokens(source)
+    for i, tok in enumerate(toks[:-1]):
+        if tok.text == func and toks[i + 1].text == "(":
+            for arg in _arguments(toks, i + 1):
+                if _apparent_type(arg) == got:
+                    return arg[0].start
+    return None
+
+
 def locate_error(source: str, message: str) -> int:
     """Best 0-based offset in `source` for promql-parser's `message`."""
+    m = re.search(r"expected type \w+ in call to function '([^']+)', got (\w+)", message)
+    if m:
+        found = _wrong_argument(source, m.group(1), m.group(2))
+        if found is not None:
+            return found
     m = re.search(r"function with name '([^']+)'|call to (?:function )?'([^']+)'", message)
     if m:
         found = _find_word(source, m.group(1) or m.group(2), call=True)
@@ -242,6 +293,11 @@ def locate_error(source: str, message: str) -> int:
     m = re.search(r"'([^']+)'", message)
     offset = _syntax_offset(source)
     if offset is not None:
+        toks = tokens(source)[0]
+        if offset >= len(source.rstrip()) and toks:
+            # The input ended too early: its last token (a dangling `and`, `+` or `by`) is the
+            # mistake, and its start is where to look.
+            return toks[-1].start
         return min(offset, max(len(source) - 1, 0))
     if m:
         idx = source.find(m.group(1))
