@@ -39,6 +39,13 @@ class RawDocument:
     keys: dict[Path_, Pos] = field(default_factory=dict)
     from_jsonnet: bool = False
 
+    def lines(self) -> list[str]:
+        # Split once per document: positions inside scalars are asked for one at a time.
+        cached = self.__dict__.get("_lines")
+        if cached is None:
+            cached = self.__dict__["_lines"] = self.text.splitlines()
+        return cached
+
     def loc(self, path: Path_, key: bool = False) -> Loc:
         """The position of the value at `path` (or of its key), falling back to the nearest parent."""
         table = self.keys if key else self.values
@@ -76,7 +83,7 @@ class RawDocument:
             return Loc(self.file, pos.line + 1, pos.column + 1)
         before = value[:offset]
         if pos.style == "|":
-            lines = self.text.splitlines()
+            lines = self.lines()
             first = pos.line + 1
             indent = 0
             if first < len(lines):
@@ -95,7 +102,7 @@ class RawDocument:
 
     def _visible_loc(self, line: int, column: int, count: int) -> Loc | None:
         """The position of the `count`-th (0-based) non-blank character from (line, column)."""
-        lines = self.text.splitlines()
+        lines = self.lines()
         for n in range(line, len(lines)):
             text = lines[n]
             for c in range(column if n == line else 0, len(text)):

@@ -30,15 +30,16 @@ def _expr(expr: Expression, names: dict) -> Iterator[Diagnostic]:
         metric = names.get(sel.metric or "")
         if not isinstance(metric, Metric) or func in NEUTRAL_FUNCS:
             continue
-        loc = expr.loc_at(token_offset(expr.text, sel.metric))
         is_counter = metric.type == "counter" or (
             metric.type in ("histogram", "summary") and sel.metric != metric.name
             and sel.metric.endswith(("_bucket", "_count", "_sum")))
         if is_counter and func not in COUNTER_FUNCS:
-            yield warning("MC430", f"counter {sel.metric!r} is read without rate() or increase()", loc,
+            yield warning("MC430", f"counter {sel.metric!r} is read without rate() or increase()",
+                          expr.loc_at(token_offset(expr.text, sel.metric)),
                           "a counter's raw value resets on restart: wrap it in rate(...[5m]) or increase()")
         elif not is_counter and func in COUNTER_FUNCS:
-            yield warning("MC431", f"{func}() of {metric.type} {sel.metric!r}", loc,
+            yield warning("MC431", f"{func}() of {metric.type} {sel.metric!r}",
+                          expr.loc_at(token_offset(expr.text, sel.metric)),
                           "rate() and increase() are for counters: use deriv() or delta() for gauges")
 
 
