@@ -10,7 +10,8 @@ from typing import Annotated
 import typer
 
 from compiler import pipeline, writer
-from compiler.diagnostics import Diagnostic, Severity, render_json, render_text
+from compiler.diagnostic_formats import render_github, render_sarif
+from compiler.diagnostics import Severity, render_json, render_text
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   pretty_exceptions_enable=False,
@@ -21,6 +22,7 @@ class Format(str, enum.Enum):
     text = "text"
     json = "json"
     github = "github"
+    sarif = "sarif"
 
 
 class FailOn(str, enum.Enum):
@@ -34,29 +36,14 @@ FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="How to print 
 FailOnOpt = Annotated[FailOn, typer.Option("--fail-on", help="Lowest severity that fails the run.")]
 
 
-def _github(diags: list[Diagnostic], root: Path) -> str:
-    kinds = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
-    lines = []
-    for d in diags:
-        props = []
-        if d.loc:
-            props += [f"file={root.as_posix()}/{d.loc.file}", f"line={d.loc.line}", f"col={d.loc.column}"]
-        props.append(f"title={d.code}")
-        text = d.message + (f" (hint: {d.hint})" if d.hint else "")
-        text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-        lines.append(f"::{kinds[d.severity]} {','.join(props)}::{text}")
-    errors = sum(d.severity is Severity.ERROR for d in diags)
-    warnings = sum(d.severity is Severity.WARNING for d in diags)
-    lines.append(f"moncat: {errors} error(s), {warnings} warning(s) in total")
-    return "\n".join(lines) + "\n"
-
-
 def _emit(result: pipeline.Result, root: Path, fmt: Format) -> None:
     diags = result.report.sorted()
     if fmt is Format.json:
         sys.stdout.write(render_json(diags))
     elif fmt is Format.github:
-        sys.stdout.write(_github(diags, root))
+        sys.stdout.write(render_github(diags, root))
+    elif fmt is Format.sarif:
+        sys.stdout.write(render_sarif(diags, root))
     elif diags:
         sys.stderr.write(render_text(diags, root))
 

@@ -79,9 +79,22 @@ def validate(doc: RawDocument) -> list[Diagnostic]:
     out = []
     for err in validator.iter_errors(doc.data):
         if err.context:
-            err = best_match(err.context) or err
+            err = _number_for_string(err) or best_match(err.context) or err
         out.append(_diagnostic(doc, err))
     return out
+
+
+def _number_for_string(err: ValidationError) -> ValidationError | None:
+    """Inside a oneOf, a number where text was wanted is the likeliest story: YAML reads unquoted
+    `0x30` (promtool's "0, 30 times") as the number 48."""
+    for sub in err.context or ():
+        if sub.validator == "type" and sub.validator_value == "string" \
+                and isinstance(sub.instance, (int, float)) and not isinstance(sub.instance, bool):
+            return sub
+        deeper = _number_for_string(sub)
+        if deeper is not None:
+            return deeper
+    return None
 
 
 def _describe(value: Any) -> str:
@@ -106,8 +119,11 @@ def _diagnostic(doc: RawDocument, err: ValidationError) -> Diagnostic:
     if v == "type":
         want = err.validator_value
         want = " or ".join(want) if isinstance(want, list) else want
-        return error("MC102", f"expected {want}, got {_describe(err.instance)}", doc.loc(path),
-                     f"write {want} here")
+        hint = f"write {want} here"
+        if want == "string" and isinstance(err.instance, (int, float)) and not isinstance(err.instance, bool):
+            hint = (f"YAML read this as the number {err.instance!r}: quote it, e.g. '0x30' "
+                    "(unquoted 0x.., 1e3 or 010 are numbers in YAML)")
+        return error("MC102", f"expected {want}, got {_describe(err.instance)}", doc.loc(path), hint)
     if v in ("enum", "const"):
         options = err.validator_value if v == "enum" else [err.validator_value]
         return error("MC104", f"{err.instance!r} is not allowed here",

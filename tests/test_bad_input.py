@@ -357,6 +357,8 @@ CASES = [
          replace(SERVICE, f"      quiet:\n        series:\n          {QUIET}\n", "")),
     case("example-series-too-short", "MC413", S(19, 60),  # 6 samples; evaluated at 12m
          replace(SERVICE, "'0+120x30'", "'0+120x5'")),
+    case("example-values-read-as-a-number-by-yaml", "MC102", S(22, 60),  # unquoted 0x30 is 48
+         replace(SERVICE, "'0+1x30'", "0x30"), hint="quote it"),
     case("example-values-not-promtool-notation", "MC415", S(22, 60),
          replace(SERVICE, "'0+1x30'", "'0+1x'")),
     case("example-selector-does-not-parse", "MC412", S(19, 11),  # the selector, missing its '}'
