@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from compiler import pipeline, writer
+from compiler import pipeline, verify, writer
 from compiler.diagnostic_formats import render_github, render_sarif
 from compiler.diagnostics import Severity, render_json, render_text
 
@@ -98,6 +98,33 @@ def compile_(
     # Machine-readable formats keep stdout to the diagnostics document alone.
     typer.echo(f"{'wrote' if changed else 'unchanged'} {out} ({len(result.files)} files)",
                err=format is not Format.text)
+
+
+@app.command("test")
+def test_(
+    out: Annotated[Path, typer.Argument(help="Compiled output directory.", show_default=False)] = Path("output"),
+    junit: Annotated[Path | None, typer.Option("--junit", help="Also write a JUnit XML report here.")] = None,
+) -> None:
+    """Run promtool (check rules, unit tests) and amtool (check-config, route tests) on an output
+    directory. Exit 1 when any fails, 2 when a tool is missing."""
+    if not (out / "prometheus").is_dir():
+        typer.echo(f"{out} holds no prometheus/ directory: run `moncat compile` first", err=True)
+        raise typer.Exit(2)
+    try:
+        outcomes = verify.run(out)
+    except verify.MissingTool as exc:
+        typer.echo(f"moncat test: {exc}", err=True)
+        raise typer.Exit(2)
+    for o in outcomes:
+        typer.echo(f"{'ok  ' if o.ok else 'FAIL'} {o.suite}: {o.name}")
+        if not o.ok:
+            typer.echo("     " + o.output.replace("\n", "\n     "))
+    if junit is not None:
+        junit.write_bytes(verify.junit(outcomes))
+    failed = sum(not o.ok for o in outcomes)
+    typer.echo(f"{len(outcomes) - failed} passed, {failed} failed")
+    if failed:
+        raise typer.Exit(1)
 
 
 def main() -> None:

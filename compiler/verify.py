@@ -1,0 +1,89 @@
+"""Verify stage: run the real promtool and amtool over an output directory, as CI does."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+TOOLS = {"promtool": "prometheus", "amtool": "prometheus-alertmanager"}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One tool run: a JUnit test case."""
+
+    suite: str
+    name: str
+    command: tuple[str, ...]
+    ok: bool
+    output: str
+    seconds: float
+
+
+class MissingTool(Exception):
+    def __init__(self, tool: str):
+        super().__init__(f"{tool} is not installed: install Debian's `{TOOLS[tool]}` package "
+                         f"(apt-get install {TOOLS[tool]}) or put {tool} on PATH")
+        self.tool = tool
+
+
+def _run(suite: str, name: str, command: list[str], cwd: Path) -> Outcome:
+    tool = shutil.which(command[0])
+    if tool is None:
+        raise MissingTool(command[0])
+    start = time.perf_counter()
+    proc = subprocess.run([tool, *command[1:]], cwd=cwd, capture_output=True, text=True, timeout=300)
+    return Outcome(suite, name, tuple(command), proc.returncode == 0,
+                   (proc.stdout + proc.stderr).strip(), time.perf_counter() - start)
+
+
+def plan(out: Path) -> list[tuple[str, str, list[str], Path]]:
+    """What to run for `out`: (suite, case name, command, working directory)."""
+    steps: list[tuple[str, str, list[str], Path]] = []
+    prom = out / "prometheus"
+    for f in sorted(prom.glob("*.rules.yaml")):
+        steps.append(("promtool check rules", f.name, ["promtool", "check", "rules", f.name], prom))
+    for f in sorted(prom.glob("*.tests.yaml")):
+        steps.append(("promtool test rules", f.name, ["promtool", "test", "rules", f.name], prom))
+    am = out / "alertmanager"
+    config = am / "alertmanager.yaml"
+    if config.is_file():
+        steps.append(("amtool check-config", config.name, ["amtool", "check-config", config.name], am))
+        routes = am / "routes.tests.yaml"
+        if routes.is_file():
+            for case in (yaml.safe_load(routes.read_text()) or {}).get("tests", []):
+                labels = [f"{k}={v}" for k, v in sorted(case["labels"].items())]
+                receivers = ",".join(case["receivers"])
+                steps.append(("amtool config routes test", case["name"],
+                              ["amtool", "config", "routes", "test", f"--config.file={config.name}",
+                               f"--verify.receivers={receivers}", *labels], am))
+    return steps
+
+
+def run(out: Path) -> list[Outcome]:
+    return [_run(*step) for step in plan(out)]
+
+
+def junit(outcomes: list[Outcome]) -> bytes:
+    """JUnit XML, one testsuite per tool command, one testcase per file or route."""
+    root = ET.Element("testsuites", name="moncat test",
+                      tests=str(len(outcomes)), failures=str(sum(not o.ok for o in outcomes)))
+    for suite in dict.fromkeys(o.suite for o in outcomes):
+        cases = [o for o in outcomes if o.suite == suite]
+        node = ET.SubElement(root, "testsuite", name=suite, tests=str(len(cases)),
+                             failures=str(sum(not o.ok for o in cases)),
+                             time=f"{sum(o.seconds for o in cases):.3f}")
+        for o in cases:
+            case = ET.SubElement(node, "testcase", classname=suite, name=o.name, time=f"{o.seconds:.3f}")
+            if not o.ok:
+                failure = ET.SubElement(case, "failure", message=f"{' '.join(o.command)} failed")
+                failure.text = o.output
+            elif o.output:
+                ET.SubElement(case, "system-out").text = o.output
+    ET.indent(root)
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
