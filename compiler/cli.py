@@ -4,12 +4,14 @@ from __future__ import annotations
 import enum
 import gc
 import sys
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from compiler import pipeline, verify, writer
+from compiler import diff as differ
+from compiler import pipeline, revisions, verify, writer
 from compiler.diagnostic_formats import render_github, render_sarif
 from compiler.diagnostics import Severity, render_json, render_text
 
@@ -98,6 +100,54 @@ def compile_(
     # Machine-readable formats keep stdout to the diagnostics document alone.
     typer.echo(f"{'wrote' if changed else 'unchanged'} {out} ({len(result.files)} files)",
                err=format is not Format.text)
+
+
+class DiffFormat(str, enum.Enum):
+    text = "text"
+    markdown = "markdown"
+
+
+@app.command()
+def diff(
+    catalog: CatalogArg,
+    against: Annotated[Path | None, typer.Option("--against", help="Compare with this output directory.")] = None,
+    base: Annotated[str | None, typer.Option("--base", help="Compare with the catalog at this git revision.")] = None,
+    format: Annotated[DiffFormat, typer.Option("--format", "-f", help="text, or markdown for a PR comment.")] = DiffFormat.text,
+    unified: Annotated[bool, typer.Option("--unified", "-u", help="Print the raw file diff instead.")] = False,
+) -> None:
+    """Say what the catalog's compile changes, per object: exit 0 when equal, 1 when different."""
+    if (against is None) == (base is None):
+        typer.echo("moncat diff: give exactly one of --against DIR or --base REV", err=True)
+        raise typer.Exit(2)
+    result = pipeline.compile_catalog(catalog)
+    if result.report.has_errors():
+        _emit(result, catalog, Format.text)
+        raise typer.Exit(2)
+    with tempfile.TemporaryDirectory(prefix="moncat-diff-") as tmp:
+        if base is not None:
+            try:
+                old_catalog = revisions.extract_catalog(catalog, base, Path(tmp))
+            except revisions.RevisionError as exc:
+                typer.echo(f"moncat diff: cannot read {catalog} at {base}: {exc}", err=True)
+                raise typer.Exit(2)
+            old_result = pipeline.compile_catalog(old_catalog)
+            if old_result.report.has_errors():
+                typer.echo(f"moncat diff: the catalog at {base} does not compile:", err=True)
+                _emit(old_result, old_catalog, Format.text)
+                raise typer.Exit(2)
+            old, label = old_result.files, base
+        else:
+            old, label = writer.read_tree(against), str(against)
+    new = result.files
+    if unified:
+        sys.stdout.write(differ.unified(old, new, label, "catalog"))
+        raise typer.Exit(1 if old != new else 0)
+    found = differ.changes(old, new)
+    if format is DiffFormat.markdown:
+        sys.stdout.write(differ.render_markdown(found, f"moncat diff against {label}"))
+    else:
+        sys.stdout.write(differ.render_text(found))
+    raise typer.Exit(1 if found or old != new else 0)
 
 
 @app.command("test")

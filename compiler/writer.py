@@ -30,6 +30,11 @@ def _existing(out: Path) -> dict[str, Path]:
     return {p.relative_to(out).as_posix(): p for p in sorted(out.rglob("*")) if p.is_file()}
 
 
+def read_tree(out: Path) -> dict[str, bytes]:
+    """Every file under `out` by relative path (empty when it does not exist)."""
+    return {rel: p.read_bytes() for rel, p in _existing(out).items()}
+
+
 def compare(out: Path, files: dict[str, bytes]) -> Staleness:
     have = _existing(out)
     changed = tuple(p for p in sorted(files) if p in have and have[p].read_bytes() != files[p])

@@ -1,0 +1,163 @@
+"""Diff stage: what changed between two compiled outputs, per object, in words fit for a PR."""
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from compiler.dialects.base import number
+from compiler.dialects.promql import to_promql
+from compiler.expr.parse import ParseError, parse
+from compiler.expr.thresholds import threshold
+from compiler.manifest import MANIFEST
+
+Files = dict[str, bytes]
+
+
+@dataclass(frozen=True)
+class Change:
+    """One object added, removed or changed; `fields` says what changed, old -> new."""
+
+    kind: str    # alert, record, file
+    id: str
+    status: str  # added | removed | changed
+    fields: tuple[str, ...] = ()
+
+    def line(self) -> str:
+        if self.status != "changed":
+            return f"{self.kind} {self.id}: {self.status}"
+        return f"{self.kind} {self.id}: {', '.join(self.fields)}"
+
+
+def _rules(files: Files) -> dict[tuple[str, str], dict]:
+    """Every Prometheus rule by (kind, service/name)."""
+    out: dict[tuple[str, str], dict] = {}
+    for path, data in files.items():
+        if not (path.startswith("prometheus/") and path.endswith(".rules.yaml")):
+            continue
+        service = path.split("/")[-1].removesuffix(".rules.yaml")
+        for group in (yaml.safe_load(data) or {}).get("groups", []):
+            for rule in group.get("rules", []):
+                kind = "alert" if "alert" in rule else "record"
+                out[(kind, f"{service}/{rule[kind]}")] = rule
+    return out
+
+
+def _threshold_and_shape(expr: str) -> tuple[str | None, str]:
+    try:
+        tree = parse(expr)
+    except ParseError:
+        return None, expr
+    found = threshold(tree)
+    if found is None:
+        return None, expr
+    return number(found.value), f"{to_promql(found.query)} {found.op} <threshold>"
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "(none)"
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _rule_fields(old: dict, new: dict) -> tuple[str, ...]:
+    fields: list[str] = []
+    if old.get("expr") != new.get("expr"):
+        t_old, shape_old = _threshold_and_shape(old.get("expr", ""))
+        t_new, shape_new = _threshold_and_shape(new.get("expr", ""))
+        if shape_old == shape_new and t_old != t_new:
+            fields.append(f"threshold {t_old} -> {t_new}")
+        else:
+            fields.append(f"expr {_show(old.get('expr'))} -> {_show(new.get('expr'))}")
+    for key in ("for", "keep_firing_for"):
+        if old.get(key) != new.get(key):
+            fields.append(f"{key} {old.get(key) or '0s'} -> {new.get(key) or '0s'}")
+    for section in ("labels", "annotations"):
+        a, b = old.get(section) or {}, new.get(section) or {}
+        for k in sorted(set(a) | set(b)):
+            if a.get(k) != b.get(k):
+                fields.append(f"{section[:-1]} {k} {_show(a.get(k))} -> {_show(b.get(k))}")
+    return tuple(fields)
+
+
+def _leaf_paths(a: Any, b: Any, prefix: str = "") -> list[str]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = []
+        for k in sorted(set(a) | set(b)):
+            out += _leaf_paths(a.get(k), b.get(k), f"{prefix}.{k}" if prefix else str(k))
+        return out
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        out = []
+        for i, (x, y) in enumerate(zip(a, b)):
+            out += _leaf_paths(x, y, f"{prefix}[{i}]")
+        return out
+    return [] if a == b else [prefix or "(whole file)"]
+
+
+def _parse(path: str, data: bytes) -> Any:
+    try:
+        if path.endswith(".json"):
+            return json.loads(data)
+        if path.endswith((".yaml", ".yml")):
+            return yaml.safe_load(data)
+    except (ValueError, yaml.YAMLError):
+        pass
+    return None
+
+
+def changes(old: Files, new: Files) -> list[Change]:
+    """Semantic changes from `old` to `new`: rules by name and field, other files by path."""
+    out: list[Change] = []
+    old_rules, new_rules = _rules(old), _rules(new)
+    for key in sorted(set(old_rules) | set(new_rules)):
+        kind, rid = key
+        if key not in old_rules:
+            out.append(Change(kind, rid, "added"))
+        elif key not in new_rules:
+            out.append(Change(kind, rid, "removed"))
+        elif old_rules[key] != new_rules[key]:
+            out.append(Change(kind, rid, "changed", _rule_fields(old_rules[key], new_rules[key])))
+    for path in sorted(set(old) | set(new)):
+        # Rule files are described rule by rule above; generated tests and the manifest follow
+        # from the catalog and would only repeat it.
+        if path == MANIFEST or path.startswith("prometheus/") or path.startswith("kubernetes/"):
+            continue
+        if path not in old:
+            out.append(Change("file", path, "added"))
+        elif path not in new:
+            out.append(Change("file", path, "removed"))
+        elif old[path] != new[path]:
+            paths = _leaf_paths(_parse(path, old[path]), _parse(path, new[path]))
+            shown = tuple(paths[:5]) + ((f"and {len(paths) - 5} more",) if len(paths) > 5 else ())
+            out.append(Change("file", path, "changed", shown or ("content",)))
+    return out
+
+
+def render_text(found: list[Change]) -> str:
+    if not found:
+        return "no changes\n"
+    return "".join(c.line() + "\n" for c in found)
+
+
+def render_markdown(found: list[Change], title: str) -> str:
+    if not found:
+        return f"### {title}\n\nNo changes to generated monitoring configuration.\n"
+    rows = [f"### {title}", "", f"{len(found)} object(s) changed.", "", "| object | change |", "|---|---|"]
+    for c in found:
+        what = c.status if c.status != "changed" else "; ".join(c.fields)
+        rows.append(f"| {c.kind} `{c.id}` | {what.replace('|', chr(92) + '|')} |")
+    return "\n".join(rows) + "\n"
+
+
+def unified(old: Files, new: Files, old_label: str, new_label: str) -> str:
+    out: list[str] = []
+    for path in sorted(set(old) | set(new)):
+        a = old.get(path, b"").decode("utf-8", "replace").splitlines(keepends=True)
+        b = new.get(path, b"").decode("utf-8", "replace").splitlines(keepends=True)
+        if a != b:
+            out.extend(difflib.unified_diff(a, b, f"{old_label}/{path}", f"{new_label}/{path}"))
+    return "".join(out)

@@ -1,0 +1,84 @@
+"""`moncat diff`: a semantic summary per object, against a directory or a git revision."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, run_moncat
+
+GOLDEN_CATALOG = ROOT / "tests" / "golden" / "catalog"
+SERVICE = "catalog/web/service.yaml"
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.test", *args], cwd=repo,
+                   check=True, capture_output=True)
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A git repository whose only commit holds the golden catalog."""
+    root = tmp_path / "repo"
+    shutil.copytree(GOLDEN_CATALOG, root / "catalog")
+    _git(root, "init", "-q", "-b", "main")
+    _git(root, "add", ".")
+    _git(root, "commit", "-q", "-m", "catalog")
+    return root
+
+
+def _edit(repo: Path, old: str, new: str) -> None:
+    path = repo / SERVICE
+    text = path.read_text()
+    assert text.count(old) == 1
+    path.write_text(text.replace(old, new))
+
+
+def test_a_commit_that_changes_one_threshold_diffs_as_exactly_that_change(repo: Path) -> None:
+    _edit(repo, "web:http_error_ratio:rate5m > 0.05", "web:http_error_ratio:rate5m > 0.07")
+    _git(repo, "commit", "-q", "-am", "raise threshold")
+    proc = run_moncat("diff", "catalog", "--base", "HEAD~1", cwd=repo)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stdout == "alert web/WebErrorRatioHigh: threshold 0.05 -> 0.07\n"
+
+
+def test_for_severity_and_new_alerts_are_named_field_by_field(repo: Path) -> None:
+    _edit(repo, "    for: 5m\n    severity: page", "    for: 15m\n    severity: ticket")
+    _edit(repo, "  WebRouteErrors:", "  WebRouteFailures:")
+    proc = run_moncat("diff", "catalog", "--base", "HEAD", cwd=repo)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stdout.splitlines() == [
+        "alert web/WebErrorRatioHigh: for 5m -> 15m, label severity page -> ticket",
+        "alert web/WebRouteErrors: removed",
+        "alert web/WebRouteFailures: added",
+    ]
+
+
+def test_an_unchanged_catalog_diffs_clean_against_its_own_output(repo: Path) -> None:
+    assert run_moncat("compile", "catalog", "--out", "out", cwd=repo).returncode == 0
+    proc = run_moncat("diff", "catalog", "--against", "out", cwd=repo)
+    assert (proc.returncode, proc.stdout) == (0, "no changes\n")
+
+
+def test_markdown_is_a_table_fit_for_a_pr_comment(repo: Path) -> None:
+    assert run_moncat("compile", "catalog", "--out", "out", cwd=repo).returncode == 0
+    _edit(repo, "for: 10m", "for: 20m")
+    proc = run_moncat("diff", "catalog", "--against", "out", "--format", "markdown", cwd=repo)
+    assert proc.returncode == 1
+    assert "| alert `web/WebRouteErrors` | for 10m -> 20m |" in proc.stdout.splitlines()
+
+
+def test_unified_prints_the_raw_file_diff(repo: Path) -> None:
+    _edit(repo, "for: 10m", "for: 20m")
+    proc = run_moncat("diff", "catalog", "--base", "HEAD", "--unified", cwd=repo)
+    assert proc.returncode == 1
+    assert "-    for: 10m\n+    for: 20m\n" in proc.stdout
+    assert proc.stdout.startswith("--- HEAD/")
+
+
+def test_an_unknown_revision_is_a_clear_error(repo: Path) -> None:
+    proc = run_moncat("diff", "catalog", "--base", "no-such-branch", cwd=repo)
+    assert proc.returncode == 2
+    assert "cannot read catalog at no-such-branch" in proc.stderr and "Traceback" not in proc.stderr
