@@ -31,6 +31,8 @@ if [ "$want_test" = 1 ]; then
   pkgs=()
   command -v promtool >/dev/null || pkgs+=(prometheus)
   command -v amtool >/dev/null || pkgs+=(prometheus-alertmanager)
+  # Headless Chromium opens the generated runbook site in the tests.
+  [ -x /usr/bin/chromium ] || pkgs+=(chromium)
   if [ "${#pkgs[@]}" -gt 0 ]; then apt_install "${pkgs[@]}"; fi
 else
   .venv/bin/python -m pip install -q --disable-pip-version-check -e .

@@ -71,16 +71,40 @@ class Builder:
             query_offset_ms=self.duration(prom.get("query_offset"), "targets", "prometheus", "query_offset"),
             external_labels=tuple(sorted(prom.get("external_labels", {}).items())),
             alertmanager_version=_version(am.get("version", "0.25")),
+            alertmanager=_alertmanager(am),
             incident_response=tuple(_steps(d.get("incident_response", []))),
+            grafana=_grafana(targets.get("grafana", {})),
+            datadog=self.datadog_settings(targets),
             field_locs={
                 "prometheus.version": self.loc("targets", "prometheus", "version"),
+                "alertmanager.version": self.loc("targets", "alertmanager", "version"),
+                "alertmanager.smtp.auth_username": self.loc("targets", "alertmanager", "smtp", "auth_username"),
                 "prometheus.query_offset": self.loc("targets", "prometheus", "query_offset"),
                 "runbooks": self.loc("runbooks"),
+                "datadog": self.loc("targets", "datadog", key=True),
+                "datadog.evaluation_delay": self.loc("targets", "datadog", "evaluation_delay"),
+                "datadog.renotify_interval": self.loc("targets", "datadog", "renotify_interval"),
             },
         )
         severities = {k: self.severity(k, v, ("severities", k)) for k, v in d.get("severities", {}).items()}
         contacts = {k: self.contact(k, v, ("contacts", k)) for k, v in d.get("contacts", {}).items()}
         return settings, severities, contacts
+
+    def datadog_settings(self, targets: dict) -> model.DatadogSettings:
+        if "datadog" not in targets:
+            return model.DatadogSettings()
+        dd = targets["datadog"]
+        delay = self.duration(dd.get("evaluation_delay"), "targets", "datadog", "evaluation_delay")
+        renotify = self.duration(dd.get("renotify_interval"), "targets", "datadog", "renotify_interval")
+        default = model.DatadogSettings()
+        return model.DatadogSettings(
+            enabled=True,
+            namespace=dd.get("namespace", default.namespace),
+            counter_suffix=dd.get("counter_suffix", default.counter_suffix),
+            histogram_buckets_as_distributions=dd.get("histogram_buckets_as_distributions", False),
+            collect_counters_with_distributions=dd.get("collect_counters_with_distributions", False),
+            evaluation_delay_ms=delay, renotify_interval_ms=renotify,
+        )
 
     def severity(self, sid: str, d: dict, path: tuple, service: str | None = None) -> model.Severity:
         return model.Severity(
@@ -94,6 +118,7 @@ class Builder:
         return model.Contact(
             id=cid, loc=self.loc(*path, key=True), service=service,
             escalates_to_loc=self.loc(*path, "escalates_to") if "escalates_to" in d else None,
+            receives_alerts=d.get("receives_alerts", True),
             **{k: d.get(k, "") for k in ("name", "role", "rotation", "email", "slack", "pagerduty",
                                            "opsgenie", "webhook", "escalates_to", "notes")},
         )
@@ -125,7 +150,7 @@ class Builder:
             service=sid, name=name, type=d["type"], help=d["help"], loc=self.loc(*path, key=True),
             unit=d.get("unit", ""), labels=tuple(d.get("labels", ())), baseline=d.get("baseline", ""),
             target=d.get("target", ""), exporter=d.get("exporter", ""),
-            source_name=d.get("source_name", ""),
+            source_name=d.get("source_name", ""), datadog=d.get("datadog", ""),
         )
 
     def recording_rule(self, sid: str, name: str, d: dict, path: tuple) -> model.RecordingRule | None:
@@ -167,6 +192,9 @@ class Builder:
             return None
         locs = {f: self.loc(*path, f) for f in d}
         locs["name"] = self.loc(*path, key=True)
+        for f in ("query", "reason", "warning"):
+            if f in d.get("datadog", {}):
+                locs[f"datadog.{f}"] = self.loc(*path, "datadog", f)
         for f in ("notify",):
             for i, _ in enumerate(d.get(f, ())):
                 locs[f"{f}.{i}"] = self.loc(*path, f, i)
@@ -176,7 +204,8 @@ class Builder:
             notify=tuple(d.get("notify", ())), description=d.get("description", ""),
             condition=d.get("condition", ""), procedure=d.get("procedure", ""),
             dashboard=d.get("dashboard", ""), labels=tuple(sorted(d.get("labels", {}).items())),
-            examples=tuple(examples), field_locs=locs,
+            examples=tuple(examples), field_locs=locs, targets=tuple(d.get("targets", ())),
+            datadog=_datadog_alert(d["datadog"]) if "datadog" in d else None,
             locate_text=lambda f, off, doc=self.doc: doc.scalar_loc((*path, f), off),
         )
 
@@ -223,6 +252,33 @@ class Builder:
             return None
         return model.Dashboard(sid, did, d["title"], tuple(rows), self.loc(*path, key=True),
                                d.get("description", ""), tuple(d.get("tags", ())), d.get("time", ""))
+
+
+def _alertmanager(am: dict) -> model.AlertmanagerSettings:
+    smtp = am.get("smtp", {})
+    default = model.AlertmanagerSettings()
+    return model.AlertmanagerSettings(
+        secrets_dir=am.get("secrets_dir", default.secrets_dir).rstrip("/") or "/",
+        smtp_smarthost=smtp.get("smarthost", default.smtp_smarthost),
+        smtp_from=smtp.get("from", default.smtp_from),
+        smtp_auth_username=smtp.get("auth_username", ""),
+        smtp_require_tls=smtp.get("require_tls"),
+    )
+
+
+def _datadog_alert(d: dict) -> model.DatadogAlert:
+    warning = d.get("warning")
+    return model.DatadogAlert(query=d.get("query", ""), reason=d.get("reason", ""),
+                              warning=None if warning is None else float(warning))
+
+
+def _grafana(gf: dict) -> model.GrafanaSettings:
+    default = model.GrafanaSettings()
+    return model.GrafanaSettings(
+        url=gf.get("url", default.url).rstrip("/"),
+        datasource_uid=gf.get("datasource_uid", default.datasource_uid),
+        dashboards_path=gf.get("dashboards_path", default.dashboards_path).rstrip("/") or "/",
+    )
 
 
 def _version(text: str) -> tuple[int, int]:

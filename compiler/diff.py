@@ -109,6 +109,34 @@ def _parse(path: str, data: bytes) -> Any:
     return None
 
 
+def _alertmanager(files: Files) -> tuple[dict[str, list[str]], dict[str, Any]]:
+    """Each alert's receivers (from the generated routing tests) and each receiver's config."""
+    tests = _parse("t.yaml", files.get("alertmanager/routes.tests.yaml", b"")) or {}
+    config = _parse("c.yaml", files.get("alertmanager/alertmanager.yaml", b"")) or {}
+    routes = {t["name"]: t["receivers"] for t in tests.get("tests", [])}
+    return routes, {r["name"]: r for r in config.get("receivers", [])}
+
+
+def _routing_changes(old: Files, new: Files) -> list[Change]:
+    """Who an alert reaches, and what each receiver sends to: Alertmanager's configuration in
+    the words of the catalog (an added or removed alert is already said above)."""
+    out: list[Change] = []
+    (old_routes, old_receivers), (new_routes, new_receivers) = _alertmanager(old), _alertmanager(new)
+    for name in sorted(set(old_routes) & set(new_routes)):
+        if old_routes[name] != new_routes[name]:
+            out.append(Change("route", name, "changed", (
+                f"receivers {', '.join(old_routes[name])} -> {', '.join(new_routes[name])}",)))
+    for name in sorted(set(old_receivers) | set(new_receivers)):
+        if name not in old_receivers:
+            out.append(Change("receiver", name, "added"))
+        elif name not in new_receivers:
+            out.append(Change("receiver", name, "removed"))
+        elif old_receivers[name] != new_receivers[name]:
+            out.append(Change("receiver", name, "changed",
+                              tuple(_leaf_paths(old_receivers[name], new_receivers[name]))))
+    return out
+
+
 def changes(old: Files, new: Files) -> list[Change]:
     """Semantic changes from `old` to `new`: rules by name and field, other files by path."""
     out: list[Change] = []
@@ -121,10 +149,20 @@ def changes(old: Files, new: Files) -> list[Change]:
             out.append(Change(kind, rid, "removed"))
         elif old_rules[key] != new_rules[key]:
             out.append(Change(kind, rid, "changed", _rule_fields(old_rules[key], new_rules[key])))
+    out += _routing_changes(old, new)
     for path in sorted(set(old) | set(new)):
+        # Alertmanager's files are described route by route and receiver by receiver above;
+        # runbook pages and the site render the catalog's own text, whose diff the PR shows.
+        if path.startswith(("alertmanager/", "runbooks/", "site/")):
+            continue
         # Rule files are described rule by rule above; generated tests and the manifest follow
         # from the catalog and would only repeat it.
         if path == MANIFEST or path.startswith("prometheus/") or path.startswith("kubernetes/"):
+            continue
+        # Grafana's rule groups hold the same alerts (the compile checks that they agree); its
+        # contact points and policy tree follow the contacts and severities, whose effect the
+        # Alertmanager routing lines above already describe.
+        if path.startswith("grafana/alerting/"):
             continue
         if path not in old:
             out.append(Change("file", path, "added"))
@@ -132,6 +170,11 @@ def changes(old: Files, new: Files) -> list[Change]:
             out.append(Change("file", path, "removed"))
         elif old[path] != new[path]:
             paths = _leaf_paths(_parse(path, old[path]), _parse(path, new[path]))
+            if path.startswith("grafana/dashboards/"):
+                # Threshold lines follow the alerts' thresholds, described with the alerts.
+                paths = [p for p in paths if ".thresholds.steps[" not in p]
+                if not paths:
+                    continue
             shown = tuple(paths[:5]) + ((f"and {len(paths) - 5} more",) if len(paths) > 5 else ())
             out.append(Change("file", path, "changed", shown or ("content",)))
     return out

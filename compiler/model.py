@@ -50,6 +50,7 @@ class Contact:
     escalates_to: str = ""
     notes: str = ""
     service: str | None = None
+    receives_alerts: bool = True  # False: reached by people following a procedure, never routed
     # Where `escalates_to` is written: a dangling escalation is reported there.
     escalates_to_loc: Loc | None = field(default=None, compare=False, repr=False)
 
@@ -67,6 +68,7 @@ class Metric:
     target: str = ""
     exporter: str = ""
     source_name: str = ""
+    datadog: str = ""  # the exact Datadog metric name, when it does not follow targets.datadog
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,16 @@ class Example:
 
 
 @dataclass(frozen=True)
+class DatadogAlert:
+    """An alert's `datadog:` block: a reviewed monitor query replacing the translation (with the
+    reason it differs), and a warning threshold."""
+
+    query: str = ""
+    reason: str = ""
+    warning: float | None = None
+
+
+@dataclass(frozen=True)
 class Alert:
     service: str
     name: str
@@ -116,6 +128,8 @@ class Alert:
     dashboard: str = ""
     labels: tuple[tuple[str, str], ...] = ()
     examples: tuple[Example, ...] = ()
+    targets: tuple[str, ...] = ()  # the backends it is compiled for; () means all
+    datadog: DatadogAlert | None = None
     field_locs: dict[str, Loc] = field(default_factory=dict, compare=False, repr=False)
     # Maps (field, offset inside its text) to a catalog position, for template errors.
     locate_text: Any = field(default=None, compare=False, repr=False)
@@ -123,6 +137,10 @@ class Alert:
     @property
     def id(self) -> str:
         return f"{self.service}/{self.name}"
+
+    def compiled_for(self, target: str) -> bool:
+        """Whether the alert goes to backend `target` (its `targets:` list, or all)."""
+        return not self.targets or target in self.targets
 
     def at(self, name: str) -> Loc:
         return self.field_locs.get(name, self.loc)
@@ -260,6 +278,41 @@ class Service:
 
 
 @dataclass(frozen=True)
+class AlertmanagerSettings:
+    """targets.alertmanager: where secret files live and how email leaves."""
+
+    secrets_dir: str = "/etc/alertmanager/secrets"
+    smtp_smarthost: str = "localhost:25"
+    smtp_from: str = "alertmanager@localhost"
+    smtp_auth_username: str = ""
+    smtp_require_tls: bool | None = None
+
+
+@dataclass(frozen=True)
+class GrafanaSettings:
+    """targets.grafana: where Grafana is, the data source its alert rules query, and where it
+    finds the generated dashboards."""
+
+    url: str = ""  # base URL for links to dashboards; no links when empty
+    datasource_uid: str = "prometheus"
+    dashboards_path: str = "/etc/grafana/moncat/dashboards"
+
+
+@dataclass(frozen=True)
+class DatadogSettings:
+    """targets.datadog: whether to generate Datadog objects, and how the Agent's OpenMetrics check
+    names the metrics (namespace, counter suffix, histogram options)."""
+
+    enabled: bool = False
+    namespace: str = "{service}"
+    counter_suffix: str = ".count"
+    histogram_buckets_as_distributions: bool = False
+    collect_counters_with_distributions: bool = False
+    evaluation_delay_ms: int | None = None
+    renotify_interval_ms: int | None = None
+
+
+@dataclass(frozen=True)
 class Settings:
     version: int
     loc: Loc
@@ -271,6 +324,9 @@ class Settings:
     query_offset_ms: int | None = None
     external_labels: tuple[tuple[str, str], ...] = ()
     alertmanager_version: tuple[int, int] = (0, 25)
+    alertmanager: AlertmanagerSettings = field(default_factory=AlertmanagerSettings)
+    grafana: GrafanaSettings = field(default_factory=GrafanaSettings)
+    datadog: DatadogSettings = field(default_factory=DatadogSettings)
     incident_response: tuple[Step, ...] = ()
     field_locs: dict[str, Loc] = field(default_factory=dict, compare=False, repr=False)
 

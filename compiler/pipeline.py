@@ -15,10 +15,13 @@ from compiler.loader import load_catalog
 from compiler.manifest import MANIFEST, build_manifest
 from compiler.model import Catalog, Settings
 from compiler.render import render
-from compiler.targets import prometheus
+from compiler.checks import cross_target, datadog_output
+from compiler.targets import alertmanager, datadog, grafana, prometheus, runbooks
 
 STAGES = ("load", "validate", "build", "link", "check", "generate", "render")
-TARGETS = (prometheus.build,)
+TARGETS = (prometheus.build, grafana.build, alertmanager.build, runbooks.build, datadog.build)
+# Checks that compare what different targets generated for the same object.
+CROSS_CHECKS = (cross_target.check, datadog_output.check)
 
 
 @dataclass
@@ -122,6 +125,8 @@ def _compile(root: Path) -> Result:
         artifacts, diags = target(result.catalog)
         result.artifacts.extend(artifacts)
         result.report.extend(diags)
+    for cross_check in CROSS_CHECKS:
+        result.report.extend(cross_check(result.catalog, result.artifacts))
     clock.lap("generate")
     if result.report.has_errors():
         return result

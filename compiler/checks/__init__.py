@@ -3,7 +3,10 @@ from __future__ import annotations
 
 from typing import Callable, Iterable
 
-from compiler.checks import counters, examples, routing, runbooks, target_versions, templates
+from compiler.checks import (alert_delivery, counters, examples, routing, runbooks, target_versions,
+                             templates)
+from compiler.checks import dashboard_rate_interval, dashboard_titles, dashboard_units
+from compiler.checks import datadog
 from compiler.diagnostics import Diagnostic
 from compiler.model import Catalog
 
@@ -16,6 +19,11 @@ ALL: tuple[Check, ...] = (
     examples.check,
     target_versions.check,
     counters.check,
+    alert_delivery.check,
+    dashboard_units.check,
+    dashboard_titles.check,
+    dashboard_rate_interval.check,
+    datadog.check,
 )
 
 

@@ -1,0 +1,90 @@
+"""Datadog dialect, metric names: catalog series to the names the Agent's OpenMetrics check submits.
+
+The mapping follows https://docs.datadoghq.com/integrations/guide/prometheus-metrics/: a
+counter is submitted as a monotonic count named without `_total` plus `.count`; a gauge keeps its
+name; a histogram's `_count` and `_sum` become `.count` and `.sum` counts, and its buckets
+either `.bucket` counts or, with `histogram_buckets_as_distributions`, a distribution named after
+the histogram (then `_count`/`_sum` are collected only with
+`collect_counters_with_distributions`); a summary's quantiles become a `.quantile` gauge. Every
+name starts with the check's `namespace`. A metric's own `datadog:` name replaces all that.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from compiler.expr import ast
+from compiler.model import Catalog, DatadogSettings, Service
+
+METRIC_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.]{0,199}")
+
+GAUGE, COUNT, DISTRIBUTION, BUCKETS, QUANTILE, MISSING = (
+    "gauge", "count", "distribution", "buckets", "quantile", "missing")
+
+
+@dataclass(frozen=True)
+class Series:
+    """How one Prometheus series name reads in Datadog."""
+
+    name: str   # the Datadog metric name
+    kind: str   # GAUGE, COUNT, DISTRIBUTION, BUCKETS, QUANTILE or MISSING
+    labels: tuple[str, ...] = ()  # the labels the catalog declares for it
+    why: str = ""  # for MISSING: which setting would collect it
+
+
+@dataclass(frozen=True)
+class Naming:
+    """Everything the dialect needs to know about one service's metrics."""
+
+    series: dict[str, Series] = field(default_factory=dict)
+    rules: dict[str, ast.Expr] = field(default_factory=dict)  # recording rule -> its tree
+
+
+def namespace(settings: DatadogSettings, service: str) -> str:
+    return settings.namespace.replace("{service}", service.replace("-", "_"))
+
+
+def _strip_total(name: str) -> str:
+    return name[: -len("_total")] if name.endswith("_total") else name
+
+
+def naming(catalog: Catalog, service: Service) -> Naming:
+    """The Datadog names of every series the service's queries may read (its own metrics first,
+    then other services' ones, each under its own service's namespace)."""
+    dd = catalog.settings.datadog
+    series: dict[str, Series] = {}
+    others = [s for s in catalog.services if s.id != service.id]
+    for svc in [service, *others]:
+        prefix = namespace(dd, svc.id)
+        for m in svc.metrics.values():
+            for key, value in series_for(dd, prefix, m.name, m.type, m.datadog, m.labels).items():
+                series.setdefault(key, value)
+    rules = {r.name: r.expr.tree for svc in [service, *others] for r in svc.recording_rules.values()}
+    return Naming(series, rules)
+
+
+def series_for(dd: DatadogSettings, prefix: str, name: str, kind: str, explicit: str,
+               labels: tuple[str, ...]) -> dict[str, Series]:
+    """The series one catalog metric exposes, by Prometheus name."""
+    def named(base: str) -> str:
+        return explicit or (f"{prefix}.{base}" if prefix else base)
+
+    if kind == "counter":
+        return {name: Series(explicit or named(_strip_total(name)) + dd.counter_suffix, COUNT, labels)}
+    if kind == "gauge":
+        return {name: Series(named(name), GAUGE, labels)}
+    base = named(name)
+    if kind == "summary":
+        return {name: Series(base + ".quantile", QUANTILE, labels),
+                name + "_count": Series(base + ".count", COUNT, labels),
+                name + "_sum": Series(base + ".sum", COUNT, labels)}
+    if not (dd.histogram_buckets_as_distributions or dd.collect_counters_with_distributions):
+        return {name + "_bucket": Series(base + ".bucket", BUCKETS, labels),
+                name + "_count": Series(base + ".count", COUNT, labels),
+                name + "_sum": Series(base + ".sum", COUNT, labels)}
+    out = {name + "_bucket": Series(base, DISTRIBUTION, labels)}
+    for suffix in ("_count", "_sum"):
+        out[name + suffix] = (Series(base + "." + suffix[1:], COUNT, labels)
+                              if dd.collect_counters_with_distributions else
+                              Series("", MISSING, labels, "collect_counters_with_distributions"))
+    return out

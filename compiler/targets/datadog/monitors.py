@@ -1,0 +1,107 @@
+"""Datadog target, monitors: one metric monitor per alert, as the Monitor API's create payload.
+
+The threshold of the query and `options.thresholds.critical` are the same number, taken from
+the one Condition; `priority` is the severity's (1-5, as Datadog's); `notify_no_data` comes from
+absent(); the tags mark the monitor as moncat's (`managed-by:moncat`, `moncat-id:<id>`) for
+`apply --prune`. Datadog stores tags lowercased (https://docs.datadoghq.com/getting_started/tagging/),
+so they are written that way and compare equal when read back.
+"""
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from compiler.artifacts import ManagedObject
+from compiler.diagnostics import Diagnostic
+from compiler.dialects.datadog_names import Naming
+from compiler.model import Alert, Catalog, Service
+from compiler.targets.datadog import messages
+from compiler.targets.datadog.conditions import Condition, condition
+from compiler.targets.prometheus import runbook_url
+
+TARGET = "datadog"
+MINUTE = 60_000
+LOOKBACK_MIN = 5  # Prometheus's default lookback delta
+
+
+def monitor_tags(service: Service, alert: Alert) -> list[str]:
+    tags = {f"service:{service.id}", f"severity:{alert.severity}", "managed-by:moncat",
+            f"moncat-id:{alert.id}"}
+    if service.team:
+        tags.add(f"team:{service.team}")
+    tags.update(f"{k}:{v}" for k, v in alert.labels)
+    return sorted({_tag(t) for t in tags})
+
+
+def _tag(text: str) -> str:
+    """The tag as Datadog stores it: lowercase, other characters than [a-z0-9_-:./] as `_`."""
+    return re.sub(r"[^a-z0-9_\-:./]", "_", text.lower())[:200]
+
+
+def _number(value: float) -> int | float:
+    return int(value) if value == int(value) and abs(value) < 1e15 else value
+
+
+def monitor(catalog: Catalog, service: Service, alert: Alert, cond: Condition
+            ) -> tuple[dict[str, Any], list[Diagnostic]]:
+    """The create-monitor payload of one alert whose condition is known."""
+    severity = service.severity(alert.severity, catalog.severities)
+    assert severity is not None  # link reported an unknown severity already
+    diags: list[Diagnostic] = []
+    summary, found = messages.translate(alert.summary, cond.grouping, alert, "summary")
+    diags += found
+    description, found = messages.translate(alert.description.strip(), cond.grouping, alert,
+                                            "description")
+    diags += found
+    mentions, found = messages.handles(catalog, alert, service, severity)
+    diags += found
+    warning = alert.datadog.warning if alert.datadog else None
+    thresholds: dict[str, Any] = {"critical": _number(cond.threshold)}
+    if warning is not None:
+        thresholds["warning"] = _number(warning)
+    options: dict[str, Any] = {
+        "thresholds": thresholds,
+        "notify_no_data": cond.no_data,
+        "require_full_window": cond.full_window,
+        "include_tags": True,
+    }
+    if cond.no_data:
+        # absent() holds once the series is gone (at most Prometheus's 5m lookback later) and
+        # fires after `for`: the same number of minutes without data notifies here.
+        options["no_data_timeframe"] = LOOKBACK_MIN + math.ceil(alert.for_ms / MINUTE)
+    dd = catalog.settings.datadog
+    if dd.evaluation_delay_ms is not None:
+        options["evaluation_delay"] = dd.evaluation_delay_ms // 1000  # seconds
+    if dd.renotify_interval_ms and severity.page:
+        options["renotify_interval"] = dd.renotify_interval_ms // MINUTE  # minutes
+    body = {
+        "name": f"[{service.id}] {summary}",
+        "type": "query alert",
+        "query": cond.query,
+        "message": messages.message(catalog, alert, severity, summary, description, mentions,
+                                    warning is not None, cond.no_data, runbook_url(catalog, alert)),
+        "tags": monitor_tags(service, alert),
+        "priority": severity.priority,
+        "options": options,
+    }
+    return body, diags
+
+
+def build_monitors(catalog: Catalog, service: Service, naming: Naming
+                   ) -> tuple[list[tuple[str, dict, ManagedObject]], list[Diagnostic]]:
+    """(path, payload, manifest entry) for every alert of the service compiled for Datadog."""
+    out = []
+    diags: list[Diagnostic] = []
+    for alert in service.alerts.values():
+        if not alert.compiled_for(TARGET):
+            continue
+        cond, found = condition(catalog, alert, naming)
+        diags += found
+        if cond is None:
+            continue
+        body, found = monitor(catalog, service, alert, cond)
+        diags += found
+        path = f"datadog/monitors/{service.id}/{alert.name}.json"
+        out.append((path, body, ManagedObject(alert.id, "monitor", TARGET, alert.loc, body)))
+    return out, diags

@@ -1,0 +1,77 @@
+"""Grafana target: dashboards (grafana-foundation-sdk), Grafana-managed alert rules, contact
+points and notification policies as provisioning files, and the dashboard provider file."""
+from __future__ import annotations
+
+from compiler.artifacts import Artifact, ManagedObject
+from compiler.checks import dashboard_json
+from compiler.diagnostics import Diagnostic, error
+from compiler.model import Catalog
+from compiler.targets import links
+from compiler.targets.grafana import alerting, notifications, provisioning
+from compiler.targets.grafana.dashboards import build_dashboard
+from compiler.targets.prometheus import HEADER
+
+TARGET = "grafana"
+
+
+def build(catalog: Catalog) -> tuple[list[Artifact], list[Diagnostic]]:
+    artifacts: list[Artifact] = []
+    diags: list[Diagnostic] = []
+    dashboard_uids: dict[str, str] = {}
+    rule_uids: dict[str, str] = {}
+    for service in catalog.services:
+        for dash in service.dashboards.values():
+            data = build_dashboard(catalog, service, dash)
+            _, ids = links.panel_ids(dash)
+            panel_locs = {pid: panel.loc for row, row_ids in zip(dash.rows, ids)
+                          for panel, pid in zip(row.panels, row_ids)}
+            diags.extend(dashboard_json.check(data, dash.loc, panel_locs))
+            owner = dashboard_uids.setdefault(data["uid"], f"{service.id}/{dash.id}")
+            if owner != f"{service.id}/{dash.id}":
+                diags.append(error("MC451", f"dashboard {dash.id!r} gets Grafana uid {data['uid']!r}, "
+                                   f"already the uid of {owner}", dash.loc,
+                                   "rename one of the dashboards"))
+            artifacts.append(Artifact(
+                f"grafana/dashboards/{service.id}/{data['uid']}.json", data, "json",
+                (ManagedObject(f"{service.id}/{dash.id}", "dashboard", TARGET, dash.loc, data),)))
+        if not service.alerts:
+            continue
+        group, group_diags = alerting.rule_group(catalog, service)
+        diags.extend(group_diags)
+        objects = [ManagedObject(f"{service.id}/{group['title']}", "rule_group", TARGET,
+                                 service.loc, group)]
+        for alert, rule in zip(service.alerts.values(), group["rules"]):
+            owner = rule_uids.setdefault(rule["uid"], alert.id)
+            if owner != alert.id:
+                diags.append(error("MC451", f"alert {alert.name!r} gets Grafana rule uid "
+                                   f"{rule['uid']!r}, already the uid of {owner}", alert.loc,
+                                   "rename one of the alerts"))
+            objects.append(ManagedObject(alert.id, "alert_rule", TARGET, alert.loc, rule))
+        artifacts.append(Artifact(f"grafana/alerting/{service.id}.yaml",
+                                  alerting.provisioning_file(catalog, service, group), "yaml",
+                                  tuple(objects), HEADER))
+    points = notifications.contact_points(catalog)
+    if points:
+        # A leading underscore: no service id starts with one, so no service's file is named so.
+        artifacts.append(Artifact(
+            "grafana/alerting/_contact-points.yaml", {"apiVersion": 1, "contactPoints": points},
+            "yaml", tuple(ManagedObject(p["name"], "contact_point", TARGET,
+                                        catalog.contacts[p["name"]].loc,
+                                        [{"name": p["name"], **r} for r in p["receivers"]])
+                          for p in points), HEADER))
+        tree = notifications.policy_tree(catalog)
+        artifacts.append(Artifact(
+            "grafana/alerting/_policies.yaml", {"apiVersion": 1, "policies": [tree]}, "yaml",
+            (ManagedObject("notification-policies", "notification_policy", TARGET,
+                           catalog.settings.loc, tree),), HEADER))
+    providers = provisioning.dashboards_file(catalog)
+    if providers is not None:
+        artifacts.append(Artifact(
+            "grafana/provisioning/dashboards.yaml", providers, "yaml",
+            tuple(ManagedObject(f"{s.id}/dashboards", "dashboard_provider", TARGET, s.loc, p)
+                  for s, p in zip([s for s in catalog.services if s.dashboards],
+                                  providers["providers"])), HEADER))
+    return artifacts, diags
+
+
+__all__ = ["build"]

@@ -1,0 +1,102 @@
+"""Runbooks target: Markdown pages (runbooks/) and an HTML site (site/) from Jinja2 templates.
+
+Pages per alert, per procedure and per service, a global index and a contacts page, with
+relative links; catalog text is escaped in both formats.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from compiler.artifacts import Artifact, ManagedObject
+from compiler.diagnostics import Diagnostic
+from compiler.dialects.promql import to_promql
+from compiler.model import Catalog, Expression
+from compiler.targets.runbooks import text
+from compiler.targets.runbooks.i18n import translator
+from compiler.targets.runbooks.pages import Knowledge, Links, Page, duration, pages, slug
+
+MARKDOWN_DIR = "runbooks"
+SITE_DIR = "site"
+STYLESHEET = "_static/style.css"
+
+
+def _promql(expr: Expression) -> str:
+    return to_promql(expr.tree)
+
+
+@lru_cache(maxsize=2)
+def environment(fmt: str) -> Environment:
+    """The Jinja2 environment of one format. Both autoescape: whatever a template prints without
+    passing it through a text filter is HTML-escaped, in Markdown too (where it stays inert)."""
+    env = Environment(loader=PackageLoader("compiler.targets.runbooks", "templates"),
+                      autoescape=True, undefined=StrictUndefined, trim_blocks=True,
+                      lstrip_blocks=True, keep_trailing_newline=True)
+    env.filters["slug"] = slug
+    env.globals.update(duration=duration, promql=_promql)
+    if fmt == "html":
+        env.filters.update(block=text.html_block, inline=text.html_inline, cell=text.html_inline,
+                           code=lambda s: text.Markup("<code>") + str(s) + text.Markup("</code>"))
+        env.globals.update(code_block=text.html_code_block, ext_link=text.html_link)
+    else:
+        env.filters.update(block=text.md_block, inline=text.md_inline, cell=text.md_cell,
+                           code=text.md_code_span)
+        env.globals.update(code_block=text.md_code_block, ext_link=text.md_link)
+    return env
+
+
+_FENCE = re.compile(r"^\s*(`{3,})")
+
+
+def tidy_markdown(page: str) -> str:
+    """Outside fenced code: no trailing spaces, one blank line at most, and a blank line around
+    headings (templates are easier to read without minding each newline)."""
+    out: list[str] = []
+    fence = ""
+    for line in page.split("\n"):
+        m = _FENCE.match(line)
+        if fence:
+            out.append(line)
+            if m and m.group(1) == fence and not line.strip().strip("`"):
+                fence = ""
+            continue
+        line = line.rstrip()
+        if m:
+            fence = m.group(1)
+        blank = not line
+        if blank and (not out or not out[-1]):
+            continue
+        if line and out and out[-1] and (line.startswith("#") or out[-1].startswith("#")):
+            out.append("")
+        out.append(line)
+    return "\n".join(out).strip("\n") + "\n"
+
+
+def build(catalog: Catalog) -> tuple[list[Artifact], list[Diagnostic]]:
+    k = Knowledge.of(catalog)
+    artifacts: list[Artifact] = []
+    for page in pages(catalog):
+        context = {
+            "page": page, "catalog": catalog, "k": k, "t": translator(page.language),
+            "proc": None, "datadog": None,
+        }
+        if page.kind == "alert":
+            context["proc"] = page.service.procedures.get(page.entity.procedure)
+            context["datadog"] = k.datadog(page.service, page.entity)
+        for fmt, folder, ext in (("md", MARKDOWN_DIR, "md"), ("html", SITE_DIR, "html")):
+            template = environment(fmt).get_template(f"{page.kind}.{ext}.j2")
+            body = template.render(link=Links(page, ext), **context)
+            body = tidy_markdown(body) if fmt == "md" else body
+            ident = page.key.removesuffix("/index") if page.kind == "service" else page.key
+            obj = ManagedObject(ident, f"{page.kind}_page", "runbooks" if fmt == "md" else "site",
+                                page.source, body)
+            artifacts.append(Artifact(f"{folder}/{page.key}.{ext}", body, "text", (obj,)))
+    css = environment("html").loader.get_source(environment("html"), "style.css")[0]
+    css += "\n/* Code highlighting (Pygments). */\n" + text.pygments_css() + "\n"
+    artifacts.append(Artifact(f"{SITE_DIR}/{STYLESHEET}", css, "text"))
+    return artifacts, []
+
+
+__all__ = ["build", "environment", "tidy_markdown", "Page"]

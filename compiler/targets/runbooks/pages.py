@@ -1,0 +1,226 @@
+"""Runbooks target, pages: which pages exist, their relative links, and what they cross-reference."""
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from compiler.checks.routing import recipients
+from compiler.diagnostics import Loc
+from compiler.dialects.promql import to_promql
+from compiler.durations import format_ms
+from compiler.model import Alert, Catalog, Contact, Dashboard, Procedure, Service, Severity
+from compiler.targets import links as grafana_links
+from compiler.targets.alertmanager.plan import Delivery, deliveries, timings
+from compiler.targets.runbooks.i18n import translator
+from compiler.targets.prometheus import alert_labels, runbook_url
+
+
+@dataclass(frozen=True)
+class Page:
+    """One runbook page; `key` is its path without extension, the same in Markdown and HTML."""
+
+    kind: str  # index | contacts | service | alert | procedure
+    key: str
+    title: str
+    language: str
+    source: Loc
+    service: Service | None = None
+    entity: Any = None  # the Alert or Procedure it shows
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-") or "x"
+
+
+@lru_cache(maxsize=65536)
+def _relative(path: str, here: str) -> str:
+    """`path` (from the site root) as seen from directory `here` (also from the root)."""
+    target, base = path.split("/"), here.split("/") if here else []
+    common = 0
+    while common < min(len(target) - 1, len(base)) and target[common] == base[common]:
+        common += 1
+    return "/".join([".."] * (len(base) - common) + target[common:])
+
+
+class Links:
+    """Relative links from one page to the others, in one format (md or html)."""
+
+    def __init__(self, page: Page, ext: str):
+        self.here = posixpath.dirname(page.key)
+        self.ext = ext
+
+    def to(self, key: str, anchor: str = "") -> str:
+        return _relative(f"{key}.{self.ext}", self.here) + (f"#{anchor}" if anchor else "")
+
+    def file(self, name: str) -> str:
+        return _relative(name, self.here)
+
+    def index(self) -> str:
+        return self.to("index")
+
+    def contact(self, cid: str) -> str:
+        return self.to("contacts", f"contact-{slug(cid)}")
+
+    def service(self, sid: str, anchor: str = "") -> str:
+        return self.to(f"{sid}/index", anchor)
+
+    def alert(self, alert: Alert) -> str:
+        return self.to(f"{alert.service}/alerts/{alert.name}")
+
+    def procedure(self, sid: str, pid: str) -> str:
+        return self.to(f"{sid}/procedures/{pid}")
+
+    def dashboard(self, sid: str, did: str) -> str:
+        return self.service(sid, f"dashboard-{slug(did)}")
+
+
+@dataclass
+class Reach:
+    """How one alert reaches one contact."""
+
+    alert: Alert
+    delivery: Delivery
+
+
+@dataclass
+class Knowledge:
+    """Cross-references computed once per catalog."""
+
+    catalog: Catalog
+    deliveries: dict[str, list[Delivery]] = field(default_factory=dict)      # alert id ->
+    reached_by: dict[str, list[Reach]] = field(default_factory=dict)        # contact id ->
+    procedure_alerts: dict[tuple[str, str], list[Alert]] = field(default_factory=dict)
+    panels: dict[str, list[tuple[Dashboard, list[str]]]] = field(default_factory=dict)  # alert id ->
+    named_in: dict[str, list[Procedure]] = field(default_factory=dict)      # contact id ->
+
+    @classmethod
+    def of(cls, catalog: Catalog) -> "Knowledge":
+        k = cls(catalog)
+        for svc in catalog.services:
+            for alert in svc.alerts.values():
+                plan = deliveries(catalog, svc, alert)
+                k.deliveries[alert.id] = plan
+                for d in plan:
+                    k.reached_by.setdefault(d.contact, []).append(Reach(alert, d))
+                if alert.procedure:
+                    k.procedure_alerts.setdefault((svc.id, alert.procedure), []).append(alert)
+                shown: dict[str, list[str]] = {}
+                for dash in svc.dashboards.values():
+                    for row in dash.rows:
+                        for panel in row.panels:
+                            if alert.name in panel.alerts:
+                                shown.setdefault(dash.id, []).append(panel.title)
+                if alert.dashboard and alert.dashboard not in shown:
+                    shown[alert.dashboard] = []
+                k.panels[alert.id] = [(svc.dashboards[d], titles) for d, titles in sorted(shown.items())
+                                      if d in svc.dashboards]
+            for proc in svc.procedures.values():
+                for cid in proc.notify:
+                    k.named_in.setdefault(cid, []).append(proc)
+        return k
+
+    # --- what templates ask -------------------------------------------------------------------
+    def severity(self, svc: Service, level: str) -> Severity | None:
+        return svc.severity(level, self.catalog.severities)
+
+    def severities(self, svc: Service | None) -> list[Severity]:
+        """A service's levels (its own, or the shared ones), most urgent first."""
+        levels = dict(self.catalog.severities)
+        if svc is not None and svc.severities:
+            levels = dict(svc.severities)
+        return sorted(levels.values(), key=lambda s: (s.priority, s.id))
+
+    def timings(self, severity: Severity | None) -> str:
+        t = timings(severity)
+        if not t:
+            return ""
+        return " / ".join(format_ms(t[k]) for k in ("group_wait", "group_interval", "repeat_interval"))
+
+    def contact(self, cid: str) -> Contact | None:
+        return self.catalog.contacts.get(cid)
+
+    def recipients(self, svc: Service, alert: Alert) -> tuple[str, ...]:
+        return recipients(alert, svc)
+
+    def escalation_path(self, cid: str) -> list[Contact]:
+        path, seen = [], {cid}
+        contact = self.catalog.contacts.get(cid)
+        while contact is not None and contact.escalates_to and contact.escalates_to not in seen:
+            seen.add(contact.escalates_to)
+            contact = self.catalog.contacts.get(contact.escalates_to)
+            if contact is not None:
+                path.append(contact)
+        return path
+
+    def contacts_of(self, svc: Service | None) -> list[Contact]:
+        return [c for c in self.catalog.contacts.values() if c.service == (svc.id if svc else None)]
+
+    def service_contacts(self, svc: Service) -> list[Contact]:
+        """Contacts a service's pages name: its own, its owner, its alerts' and procedures'."""
+        ids = {c.id for c in self.contacts_of(svc)}
+        ids |= {svc.owner} if svc.owner else set()
+        for alert in svc.alerts.values():
+            ids |= set(recipients(alert, svc)) | {d.contact for d in self.deliveries[alert.id]}
+        for proc in svc.procedures.values():
+            ids |= set(proc.notify)
+        return [self.catalog.contacts[c] for c in sorted(ids) if c in self.catalog.contacts]
+
+    def standalone(self, svc: Service) -> list[Procedure]:
+        return [p for p in svc.procedures.values() if (svc.id, p.id) not in self.procedure_alerts]
+
+    def linked(self, svc: Service) -> list[Procedure]:
+        return [p for p in svc.procedures.values() if (svc.id, p.id) in self.procedure_alerts]
+
+    def alerts_of(self, proc: Procedure) -> list[Alert]:
+        return self.procedure_alerts.get((proc.service, proc.id), [])
+
+    def promql(self, alert: Alert) -> str:
+        return to_promql(alert.expr.tree)
+
+    def labels(self, alert: Alert, svc: Service) -> dict[str, str]:
+        return alert_labels(alert, svc)
+
+    def runbook_url(self, alert: Alert) -> str:
+        return runbook_url(self.catalog, alert)
+
+    def grafana(self, dashboard: Dashboard, alert: Alert | None = None) -> str:
+        """The dashboard in Grafana (on the alert's panel), when targets.grafana.url is set."""
+        if not self.catalog.settings.grafana.url:
+            return ""
+        found = grafana_links.alert_panel(dashboard, alert.name) if alert else None
+        return grafana_links.dashboard_url(self.catalog, dashboard, found[1] if found else None)
+
+    def datadog(self, svc: Service, alert: Alert) -> str:
+        """The alert's Datadog monitor query, when the catalog compiles it for Datadog."""
+        if not self.catalog.settings.datadog.enabled or not alert.compiled_for("datadog"):
+            return ""
+        from compiler.dialects.datadog_names import naming
+        from compiler.targets.datadog.conditions import condition
+        found, _ = condition(self.catalog, alert, naming(self.catalog, svc))
+        return found.query if found else ""
+
+    def all_alerts(self) -> list[tuple[Service, Alert]]:
+        return [(svc, a) for svc in self.catalog.services for a in svc.alerts.values()]
+
+
+def pages(catalog: Catalog) -> list[Page]:
+    lang = catalog.settings.language or "en"
+    out = [Page("index", "index", catalog.settings.title or "Runbooks", lang, catalog.settings.loc),
+           Page("contacts", "contacts", translator(lang)("contacts"), lang, catalog.settings.loc)]
+    for svc in catalog.services:
+        slang = svc.language or lang
+        out.append(Page("service", f"{svc.id}/index", svc.title or svc.id, slang, svc.loc, svc))
+        for alert in svc.alerts.values():
+            out.append(Page("alert", f"{svc.id}/alerts/{alert.name}", alert.name, slang, alert.loc,
+                            svc, alert))
+        for proc in svc.procedures.values():
+            out.append(Page("procedure", f"{svc.id}/procedures/{proc.id}", proc.title, slang,
+                            proc.loc, svc, proc))
+    return out
+
+
+def duration(ms: int | None) -> str:
+    return format_ms(ms) if ms else ""
