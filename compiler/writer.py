@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,6 +59,21 @@ def guard(out: Path, catalog: Path) -> Diagnostic | None:
     return None
 
 
+def write_files(root: Path, files: dict[str, bytes]) -> None:
+    """Create every file under `root`. Directories first, then the files from a thread pool:
+    on a virtual disk each file creation waits on the device, and 20,000 runbook pages written
+    one by one took 17 s where 16 writers take 5 s (the waits release the GIL)."""
+    for parent in sorted({(root / rel).parent for rel in files}):
+        parent.mkdir(parents=True, exist_ok=True)
+    items = list(files.items())
+    if len(items) < 64:
+        for rel, data in items:
+            (root / rel).write_bytes(data)
+        return
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        list(pool.map(lambda item: (root / item[0]).write_bytes(item[1]), items, chunksize=32))
+
+
 def write(out: Path, files: dict[str, bytes]) -> bool:
     """Replace `out` with exactly `files`; readers see the old or the new tree, never a mix.
     Returns False when nothing needed writing."""
@@ -67,10 +83,7 @@ def write(out: Path, files: dict[str, bytes]) -> bool:
     parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.moncat-new-", dir=parent))
     try:
-        for rel, data in files.items():
-            dest = tmp / rel
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            dest.write_bytes(data)
+        write_files(tmp, files)
         os.chmod(tmp, 0o755)
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.moncat-old-", dir=parent))

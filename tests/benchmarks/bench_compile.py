@@ -103,10 +103,8 @@ def child(catalog: Path, work: Path) -> dict:
     t1 = time.perf_counter()
     files = {a.path: render(a) for a in result.artifacts}
     files[MANIFEST] = build_manifest(result.artifacts, files)
-    for rel, data in files.items():
-        dest = floor_out / rel
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_bytes(data)
+    # The same bytes written the fastest way we know (the writer's own primitive, a thread pool).
+    writer.write_files(floor_out, files)
     floor = time.perf_counter() - t1
     assert files == result.files
     return {"total_s": total, "floor_s": floor, "stages": result.timings,

@@ -10,6 +10,7 @@ from functools import lru_cache
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from compiler.parallel import fork_map
 from compiler.artifacts import Artifact, ManagedObject
 from compiler.diagnostics import Diagnostic
 from compiler.dialects.promql import to_promql
@@ -74,25 +75,32 @@ def tidy_markdown(page: str) -> str:
     return "\n".join(out).strip("\n") + "\n"
 
 
+def _render(catalog: Catalog, k: "Knowledge", page: Page) -> list[Artifact]:
+    """The Markdown and the HTML artifact of one page."""
+    context = {
+        "page": page, "catalog": catalog, "k": k, "t": translator(page.language),
+        "proc": None, "datadog": None,
+    }
+    if page.kind == "alert":
+        context["proc"] = page.service.procedures.get(page.entity.procedure)
+        context["datadog"] = k.datadog(page.service, page.entity)
+    out = []
+    for fmt, folder, ext in (("md", MARKDOWN_DIR, "md"), ("html", SITE_DIR, "html")):
+        template = environment(fmt).get_template(f"{page.kind}.{ext}.j2")
+        body = template.render(link=Links(page, ext), **context)
+        body = tidy_markdown(body) if fmt == "md" else body
+        ident = page.key.removesuffix("/index") if page.kind == "service" else page.key
+        obj = ManagedObject(ident, f"{page.kind}_page", "runbooks" if fmt == "md" else "site",
+                            page.source, body)
+        out.append(Artifact(f"{folder}/{page.key}.{ext}", body, "text", (obj,)))
+    return out
+
+
 def build(catalog: Catalog) -> tuple[list[Artifact], list[Diagnostic]]:
     k = Knowledge.of(catalog)
-    artifacts: list[Artifact] = []
-    for page in pages(catalog):
-        context = {
-            "page": page, "catalog": catalog, "k": k, "t": translator(page.language),
-            "proc": None, "datadog": None,
-        }
-        if page.kind == "alert":
-            context["proc"] = page.service.procedures.get(page.entity.procedure)
-            context["datadog"] = k.datadog(page.service, page.entity)
-        for fmt, folder, ext in (("md", MARKDOWN_DIR, "md"), ("html", SITE_DIR, "html")):
-            template = environment(fmt).get_template(f"{page.kind}.{ext}.j2")
-            body = template.render(link=Links(page, ext), **context)
-            body = tidy_markdown(body) if fmt == "md" else body
-            ident = page.key.removesuffix("/index") if page.kind == "service" else page.key
-            obj = ManagedObject(ident, f"{page.kind}_page", "runbooks" if fmt == "md" else "site",
-                                page.source, body)
-            artifacts.append(Artifact(f"{folder}/{page.key}.{ext}", body, "text", (obj,)))
+    # Pages are independent and rendering dominates large catalogs: spread it over the cores.
+    rendered = fork_map(lambda page: _render(catalog, k, page), list(pages(catalog)))
+    artifacts: list[Artifact] = [a for pair in rendered for a in pair]
     css = environment("html").loader.get_source(environment("html"), "style.css")[0]
     css += "\n/* Code highlighting (Pygments). */\n" + text.pygments_css() + "\n"
     artifacts.append(Artifact(f"{SITE_DIR}/{STYLESHEET}", css, "text"))
