@@ -150,6 +150,68 @@ def diff(
     raise typer.Exit(1 if found or old != new else 0)
 
 
+class ApplyTargetName(str, enum.Enum):
+    grafana = "grafana"
+    datadog = "datadog"
+    ruler = "ruler"
+
+
+@app.command()
+def apply(
+    target: Annotated[ApplyTargetName, typer.Argument(help="grafana, datadog or ruler.", show_default=False)],
+    catalog: CatalogArg,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; make no write request.")] = False,
+    prune: Annotated[bool, typer.Option("--prune", help="Delete objects moncat owns that the catalog no longer has.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking.")] = False,
+    url: Annotated[str | None, typer.Option("--url", help="API base URL (else from the environment / settings).")] = None,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=32, help="Writes in flight at once.")] = 4,
+) -> None:
+    """Plan, then push the compiled catalog to Grafana, Datadog or a Mimir/Cortex ruler.
+    Credentials come from the environment only and are never printed."""
+    import os
+
+    from compiler.apply import client as api, plan as planning, registry, runner
+
+    result = pipeline.compile_catalog(catalog)
+    if result.report.has_errors():
+        _emit(result, catalog, Format.text)
+        raise typer.Exit(1)
+    try:
+        remote = registry.connect(target.value, os.environ, url, result.catalog)
+        desired = remote.desired(result.files)
+        current = remote.current()
+    except registry.ConfigError as exc:
+        typer.echo(f"moncat apply {target.value}: {exc}", err=True)
+        raise typer.Exit(2)
+    except api.ApiError as exc:
+        typer.echo(f"moncat apply {target.value}: cannot read the server: {exc}", err=True)
+        raise typer.Exit(1)
+    actions = planning.make_plan(desired, current, prune=prune, normalize=remote.normalize,
+                                 order=remote.order)
+    for action in actions:
+        if action.op != "unchanged":
+            typer.echo(action.line())
+    typer.echo(f"plan: {planning.summary(actions)}")
+    if dry_run or all(a.op == "unchanged" for a in actions):
+        return
+    if not yes:
+        if not sys.stdin.isatty():
+            typer.echo("moncat apply: not a terminal; add --yes to apply this plan", err=True)
+            raise typer.Exit(2)
+        if not typer.confirm("Apply this plan?"):
+            raise typer.Exit(1)
+    outcome = runner.execute(actions, remote.write, concurrency=concurrency)
+    typer.echo(f"applied {len(outcome.applied)}, failed {len(outcome.failed)}, "
+               f"not attempted {len(outcome.skipped)} ({remote.client.stats.retries} retries)")
+    for action, problem in outcome.failed:
+        typer.echo(f"failed: {action.op} {action.kind} {action.id}: {problem}", err=True)
+    for action in outcome.skipped:
+        typer.echo(f"not attempted: {action.op} {action.kind} {action.id}", err=True)
+    if outcome.failed or outcome.skipped:
+        typer.echo("the server holds part of the plan; run the same command again to converge", err=True)
+        raise typer.Exit(1)
+
+
 @app.command("test")
 def test_(
     out: Annotated[Path, typer.Argument(help="Compiled output directory.", show_default=False)] = Path("output"),

@@ -84,16 +84,16 @@ def _rule_fields(old: dict, new: dict) -> tuple[str, ...]:
     return tuple(fields)
 
 
-def _leaf_paths(a: Any, b: Any, prefix: str = "") -> list[str]:
+def leaf_paths(a: Any, b: Any, prefix: str = "") -> list[str]:
     if isinstance(a, dict) and isinstance(b, dict):
         out = []
         for k in sorted(set(a) | set(b)):
-            out += _leaf_paths(a.get(k), b.get(k), f"{prefix}.{k}" if prefix else str(k))
+            out += leaf_paths(a.get(k), b.get(k), f"{prefix}.{k}" if prefix else str(k))
         return out
     if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
         out = []
         for i, (x, y) in enumerate(zip(a, b)):
-            out += _leaf_paths(x, y, f"{prefix}[{i}]")
+            out += leaf_paths(x, y, f"{prefix}[{i}]")
         return out
     return [] if a == b else [prefix or "(whole file)"]
 
@@ -133,7 +133,7 @@ def _routing_changes(old: Files, new: Files) -> list[Change]:
             out.append(Change("receiver", name, "removed"))
         elif old_receivers[name] != new_receivers[name]:
             out.append(Change("receiver", name, "changed",
-                              tuple(_leaf_paths(old_receivers[name], new_receivers[name]))))
+                              tuple(leaf_paths(old_receivers[name], new_receivers[name]))))
     return out
 
 
@@ -169,7 +169,7 @@ def changes(old: Files, new: Files) -> list[Change]:
         elif path not in new:
             out.append(Change("file", path, "removed"))
         elif old[path] != new[path]:
-            paths = _leaf_paths(_parse(path, old[path]), _parse(path, new[path]))
+            paths = leaf_paths(_parse(path, old[path]), _parse(path, new[path]))
             if path.startswith("grafana/dashboards/"):
                 # Threshold lines follow the alerts' thresholds, described with the alerts.
                 paths = [p for p in paths if ".thresholds.steps[" not in p]
