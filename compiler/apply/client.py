@@ -73,17 +73,19 @@ class Client:
         return min(self.backoff_s * (2 ** attempt) * (0.5 + random.random() / 2), self.max_wait_s)
 
     def request(self, method: str, path: str, *, json: Any = None, params: dict | None = None,
-                headers: dict | None = None, ok: tuple[int, ...] = ()) -> requests.Response:
+                headers: dict | None = None, ok: tuple[int, ...] = (),
+                data: bytes | None = None) -> requests.Response:
         """The response of the first attempt that is not 5xx/429/transport error. Statuses in
-        `ok` (e.g. 404 for "not there") are returned, any other 4xx raises ApiError."""
+        `ok` (e.g. 404 for "not there") are returned, any other 4xx raises ApiError. `data` is a
+        raw body for APIs that take no JSON (the ruler's YAML); set its Content-Type in `headers`."""
         url = self.base_url + path
         write = method.upper() not in ("GET", "HEAD")
         last = ""
         for attempt in range(self.max_attempts):
             self.stats.add(requests=1, writes=1 if write else 0)
             try:
-                resp = self.session.request(method, url, json=json, params=params, headers=headers,
-                                            timeout=self.timeout_s)
+                resp = self.session.request(method, url, json=json, data=data, params=params,
+                                            headers=headers, timeout=self.timeout_s)
             except (requests.Timeout, requests.ConnectionError) as exc:
                 last = type(exc).__name__
                 wait = self._backoff(attempt)

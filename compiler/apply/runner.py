@@ -39,13 +39,14 @@ class _Progress:
 
 
 def execute(actions: list[Action], write: Callable[[Action], None], *, concurrency: int = 4,
-            stream: TextIO = sys.stderr) -> Outcome:
+            stream: TextIO | None = None) -> Outcome:
     """Run every non-unchanged action. Actions of one kind run concurrently; a kind starts only
     when the previous kind finished, and after a failure later kinds are skipped (a dashboard
     must not be written into a folder that failed)."""
     todo = [a for a in actions if a.op != "unchanged"]
     outcome = Outcome()
-    progress = _Progress(len(todo), stream)
+    # sys.stderr as it is now, not as it was at import (a test runner swaps it per invocation).
+    progress = _Progress(len(todo), stream or sys.stderr)
     stages: list[list[Action]] = []
     for a in todo:
         if stages and (stages[-1][0].kind, stages[-1][0].op == "delete") == (a.kind, a.op == "delete"):
