@@ -28,7 +28,7 @@ from requests.adapters import HTTPAdapter
 from compiler.apply.base import OWNER_TAG
 from compiler.apply.client import ApiError, Client
 from compiler.apply.plan import Action, Current, Desired
-from compiler.apply.registry import ConfigError
+from compiler.apply.registry import ConfigError, seconds_setting
 from compiler.model import Catalog
 
 MONITOR, DASHBOARD = "monitor", "dashboard"
@@ -282,19 +282,6 @@ class DatadogTarget:
             self.client.request("DELETE", f"{base}/{action.remote_id}", ok=(404,))
 
 
-def _seconds(env: Mapping[str, str], var: str, default: float) -> float:
-    raw = env.get(var)
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{var} must be a number of seconds") from None
-    if value <= 0:
-        raise ConfigError(f"{var} must be above zero")
-    return value
-
-
 def base_url(env: Mapping[str, str], url: str | None) -> str:
     """--url as given, else https://api.<DD_SITE> (datadoghq.com when unset)."""
     if url:
@@ -322,8 +309,8 @@ def connect(env: Mapping[str, str], url: str | None, catalog: Catalog) -> Datado
     api_key, app_key = env["DD_API_KEY"], env["DD_APP_KEY"]
     headers = {"DD-API-KEY": api_key, "DD-APPLICATION-KEY": app_key, "Accept": "application/json"}
     client = Client(base_url(env, url), headers, [api_key, app_key],
-                    backoff_s=_seconds(env, "MONCAT_APPLY_BACKOFF_S", 0.2),
-                    timeout_s=_seconds(env, "MONCAT_APPLY_TIMEOUT_S", 10.0))
+                    backoff_s=seconds_setting(env, "MONCAT_APPLY_BACKOFF_S", 0.2),
+                    timeout_s=seconds_setting(env, "MONCAT_APPLY_TIMEOUT_S", 10.0))
     # One pooled connection per concurrent reader (requests keeps 10 by default).
     pooled = HTTPAdapter(pool_connections=4, pool_maxsize=READ_CONCURRENCY + 4)
     client.session.mount("https://", pooled)

@@ -36,7 +36,7 @@ from compiler.apply import grafana_dashboards as dashboards
 from compiler.apply import grafana_normalize as norm
 from compiler.apply.client import Client
 from compiler.apply.plan import Action, Current, Desired
-from compiler.apply.registry import ConfigError
+from compiler.apply.registry import ConfigError, seconds_setting
 from compiler.model import Catalog
 
 ORDER = ("folder", "contact_point", "notification_policy", "alert_rule", "rule_group", "dashboard")
@@ -95,19 +95,6 @@ class GrafanaTarget:
         writers[action.kind](action)
 
 
-def _seconds(env: Mapping[str, str], var: str, default: float) -> float:
-    raw = env.get(var)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{var} must be a number of seconds") from None
-    if value <= 0:
-        raise ConfigError(f"{var} must be above zero")
-    return value
-
-
 def _local(host: str) -> bool:
     if host == "localhost":
         return True
@@ -139,8 +126,8 @@ def connect(env: Mapping[str, str], url: str | None, catalog: Catalog) -> Grafan
     if org:
         headers["X-Grafana-Org-Id"] = org
     client = Client(base, headers, [token],
-                    backoff_s=_seconds(env, "MONCAT_APPLY_BACKOFF_S", 0.2),
-                    timeout_s=_seconds(env, "MONCAT_APPLY_TIMEOUT_S", 10.0))
+                    backoff_s=seconds_setting(env, "MONCAT_APPLY_BACKOFF_S", 0.2),
+                    timeout_s=seconds_setting(env, "MONCAT_APPLY_TIMEOUT_S", 10.0))
     # As many kept-alive connections as readers at once (requests keeps 10 per host, and opens
     # and drops one per request beyond that).
     pool = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=dashboards.READERS + 8)

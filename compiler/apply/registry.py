@@ -15,6 +15,20 @@ class ConfigError(Exception):
     """Missing or invalid credentials/settings; the message names what to set (never its value)."""
 
 
+def seconds_setting(env: Mapping[str, str], var: str, default: float) -> float:
+    """A positive number of seconds from the environment (the client's backoff and timeout)."""
+    raw = env.get(var)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{var} must be a number of seconds") from None
+    if value <= 0:
+        raise ConfigError(f"{var} must be above zero")
+    return value
+
+
 def connect(name: str, env: Mapping[str, str], url: str | None, catalog: Catalog) -> ApplyTarget:
     module = importlib.import_module(f"compiler.apply.{TARGETS[name]}")
     return module.connect(env, url, catalog)

@@ -10,7 +10,7 @@ import yaml
 
 from compiler.apply.client import ApiError, Client
 from compiler.apply.plan import Action, Current, Desired
-from compiler.apply.registry import ConfigError
+from compiler.apply.registry import ConfigError, seconds_setting
 from compiler.durations import DurationError, parse_ms
 from compiler.model import Catalog
 
@@ -142,19 +142,6 @@ class RulerTarget:
             self.client.request("DELETE", f"{ns_path}/{quote(group, safe='')}", ok=(404,))
 
 
-def _seconds(env: Mapping[str, str], var: str, default: float) -> float:
-    raw = env.get(var)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{var} must be a number of seconds") from None
-    if value <= 0:
-        raise ConfigError(f"{var} must be above zero")
-    return value
-
-
 def connect(env: Mapping[str, str], url: str | None, catalog: Catalog) -> RulerTarget:
     """URL from --url or MONCAT_RULER_URL: the server root (the API is then under /prometheus)
     or a URL whose path is the Prometheus prefix (Grafana Cloud: https://...grafana.net/api/prom).
@@ -192,6 +179,6 @@ def connect(env: Mapping[str, str], url: str | None, catalog: Catalog) -> RulerT
     root = f"{parts.scheme}://{parts.netloc}"
     prefix = parts.path.rstrip("/") or DEFAULT_PREFIX
     client = Client(root, headers, secrets,
-                    backoff_s=_seconds(env, "MONCAT_APPLY_BACKOFF_S", 0.2),
-                    timeout_s=_seconds(env, "MONCAT_APPLY_TIMEOUT_S", 10.0))
+                    backoff_s=seconds_setting(env, "MONCAT_APPLY_BACKOFF_S", 0.2),
+                    timeout_s=seconds_setting(env, "MONCAT_APPLY_TIMEOUT_S", 10.0))
     return RulerTarget(client, prefix)
