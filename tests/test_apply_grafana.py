@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 import requests
 import yaml
+
+from compiler.targets.grafana.provisioning import unescape_env
 from typer.testing import CliRunner
 
 from compiler import pipeline
@@ -96,7 +98,8 @@ def assert_server_holds_catalog(fake: FakeGrafana, catalog: Path, org_id: int = 
     rules = {}
     for path, data in files.items():
         if re.fullmatch(r"grafana/alerting/[^_/][^/]*\.yaml", path):
-            for group in yaml.safe_load(data)["groups"]:
+            # The files escape `$` for Grafana's environment expansion; the API gets it plain.
+            for group in unescape_env(yaml.safe_load(data))["groups"]:
                 rules.update({r["uid"]: r for r in group["rules"]})
                 folder = group["rules"][0]["folderUID"]
                 assert org.folders[folder]["title"] == group["folder"]
@@ -472,7 +475,8 @@ def test_the_rules_pushed_are_the_ones_the_provisioning_files_hold():
     in_files = {}
     for path, data in result.files.items():
         if re.fullmatch(r"grafana/alerting/[^_/][^/]*\.yaml", path):
-            for group in yaml.safe_load(data)["groups"]:
+            # The files escape `$` for Grafana's environment expansion; the API gets it plain.
+            for group in unescape_env(yaml.safe_load(data))["groups"]:
                 folder = group["rules"][0]["folderUID"]
                 assert groups.pop(f"{folder}/{group['name']}")["interval"] * 1000 == norm.duration_ms(group["interval"])
                 for rule in group["rules"]:

@@ -191,3 +191,17 @@ def test_contact_points_come_from_the_catalogs_contacts_and_hold_no_secret(compi
 ])
 def test_annotation_templates_read_the_value_grafana_keeps(prometheus, grafana) -> None:
     assert translate_template(prometheus) == grafana
+
+
+def test_provisioning_files_escape_dollars_except_our_secret_placeholders() -> None:
+    # Grafana expands $NAME and ${NAME} from its environment in provisioning files; $$ is a $.
+    from compiler.targets.grafana.provisioning import escape_env, unescape_env
+    text = "{{ $labels.x }} {$lt: 1} ${MONCAT_SLACK_TOKEN} costs $5"
+    escaped = escape_env(text)
+    assert escaped == "{{ $$labels.x }} {$$lt: 1} ${MONCAT_SLACK_TOKEN} costs $$5"
+    assert unescape_env(escaped) == text
+    from conftest import OUTPUT
+    agentbar = (OUTPUT / "grafana" / "alerting" / "agentbar.yaml").read_text()
+    assert "{{ $$labels." in agentbar and "{{ $labels." not in agentbar
+    points = (OUTPUT / "grafana" / "alerting" / "_contact-points.yaml").read_text()
+    assert "${MONCAT_" in points and "$${MONCAT_" not in points

@@ -48,20 +48,22 @@ def build(catalog: Catalog) -> tuple[list[Artifact], list[Diagnostic]]:
                                    "rename one of the alerts"))
             objects.append(ManagedObject(alert.id, "alert_rule", TARGET, alert.loc, rule))
         artifacts.append(Artifact(f"grafana/alerting/{service.id}.yaml",
-                                  alerting.provisioning_file(catalog, service, group), "yaml",
+                                  provisioning.escape_env(alerting.provisioning_file(catalog, service, group)), "yaml",
                                   tuple(objects), HEADER))
     points = notifications.contact_points(catalog)
     if points:
         # A leading underscore: no service id starts with one, so no service's file is named so.
         artifacts.append(Artifact(
-            "grafana/alerting/_contact-points.yaml", {"apiVersion": 1, "contactPoints": points},
+            "grafana/alerting/_contact-points.yaml",
+            provisioning.escape_env({"apiVersion": 1, "contactPoints": points}),
             "yaml", tuple(ManagedObject(p["name"], "contact_point", TARGET,
                                         catalog.contacts[p["name"]].loc,
                                         [{"name": p["name"], **r} for r in p["receivers"]])
                           for p in points), HEADER))
         tree = notifications.policy_tree(catalog)
         artifacts.append(Artifact(
-            "grafana/alerting/_policies.yaml", {"apiVersion": 1, "policies": [tree]}, "yaml",
+            "grafana/alerting/_policies.yaml", provisioning.escape_env({"apiVersion": 1, "policies": [tree]}),
+            "yaml",
             (ManagedObject("notification-policies", "notification_policy", TARGET,
                            catalog.settings.loc, tree),), HEADER))
     providers = provisioning.dashboards_file(catalog)
