@@ -2,8 +2,6 @@
 front end and the PromQL dialect with its meaning intact."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import promql_parser
 import pytest
 import yaml

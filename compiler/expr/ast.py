@@ -1,6 +1,8 @@
 """Expression AST: the small typed tree every dialect generator reads."""
 from __future__ import annotations
 
+import dataclasses
+
 from dataclasses import dataclass
 from typing import Union
 
@@ -97,6 +99,21 @@ class Paren:
 
 
 Expr = Union[Number, String, Selector, RangeSelector, Subquery, Call, Aggregation, Binary, Unary, Paren]
+
+
+def without_parens(node: Expr) -> Expr:
+    """The same tree without Paren nodes: once parsed, parentheses change nothing, and analyses
+    that compare shapes (thresholds, Datadog markers) must not see them."""
+    if isinstance(node, Paren):
+        return without_parens(node.expr)
+    changes = {}
+    for f in dataclasses.fields(node):
+        value = getattr(node, f.name)
+        if isinstance(value, tuple) and value and not isinstance(value[0], (str, Matcher)):
+            changes[f.name] = tuple(without_parens(v) for v in value)
+        elif dataclasses.is_dataclass(value) and not isinstance(value, (Matcher, VectorMatching)):
+            changes[f.name] = without_parens(value)
+    return dataclasses.replace(node, **changes) if changes else node
 
 
 def walk(node: Expr):

@@ -26,20 +26,6 @@ class Shape:
     factor: float | None
 
 
-def _strip(node: ast.Expr) -> ast.Expr:
-    """The tree without parentheses (they change nothing once the tree is built)."""
-    if isinstance(node, ast.Paren):
-        return _strip(node.expr)
-    changes = {}
-    for f in dataclasses.fields(node):
-        value = getattr(node, f.name)
-        if isinstance(value, tuple) and value and not isinstance(value[0], (str, ast.Matcher)):
-            changes[f.name] = tuple(_strip(v) for v in value)
-        elif dataclasses.is_dataclass(value) and not isinstance(value, (ast.Matcher, ast.VectorMatching)):
-            changes[f.name] = _strip(value)
-    return dataclasses.replace(node, **changes) if changes else node
-
-
 def plots(panel: ast.Expr, alert: ast.Expr) -> bool:
     """Whether a panel's core plots an alert's core: the same tree, where a panel window that is
     a dashboard variable (`$__rate_interval`) stands for any window the alert wrote and a panel
@@ -80,7 +66,7 @@ def shape(node: ast.Expr) -> Shape:
             and isinstance(node.args[0], ast.RangeSelector):
         # increase(x[w]) is rate(x[w]) times w in seconds.
         window = node.args[0]
-        core = _strip(ast.Call("rate", node.args))
+        core = ast.without_parens(ast.Call("rate", node.args))
         return Shape(core, None if window.range_var else window.range_ms / 1000)
     if isinstance(node, ast.Aggregation) and node.op in _EXTREMES and node.param is None:
         # A panel of the raw series crosses the line exactly where their min or max does.
@@ -116,4 +102,4 @@ def shape(node: ast.Expr) -> Shape:
                 return Shape(core, 1.0 if both else None)
             factor = left.factor * right.factor if node.op == "*" else left.factor / right.factor
             return Shape(core, factor)
-    return Shape(_strip(node), 1.0)
+    return Shape(ast.without_parens(node), 1.0)

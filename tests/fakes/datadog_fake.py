@@ -32,6 +32,8 @@ Every request is recorded (method, path, query, headers without the two keys, bo
 """
 from __future__ import annotations
 
+from fakes.loopback import LoopbackServer
+
 import copy
 import http.server
 import json
@@ -83,7 +85,7 @@ class _Faults:
     crashed: bool = False
 
 
-class FakeDatadog:
+class FakeDatadog(LoopbackServer):
     """One Datadog organisation on 127.0.0.1, in a thread. `with FakeDatadog(openapi) as dd:`."""
 
     def __init__(self, openapi: Path, *, api_key: str = "fake-dd-api-key-0123456789abcdef",
@@ -110,41 +112,6 @@ class FakeDatadog:
         self._next_monitor = 1_000_001
         self._next_dashboard = 0
         self._clock = 0
-        self._server: http.server.ThreadingHTTPServer | None = None
-
-    # -- lifecycle ---------------------------------------------------------------------------
-
-    def start(self) -> "FakeDatadog":
-        fake = self
-
-        class Handler(_Handler):
-            owner = fake
-
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler, bind_and_activate=False)
-        server.daemon_threads = True
-        server.request_queue_size = 256
-        server.server_bind()
-        server.server_activate()
-        self._server = server
-        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> "FakeDatadog":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        assert self._server, "start() first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     # -- fault injection ---------------------------------------------------------------------
 
@@ -479,3 +446,6 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self._answer(status, data, rate)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
+
+
+FakeDatadog.handler = _Handler

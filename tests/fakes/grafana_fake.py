@@ -40,6 +40,8 @@ until `restart()` (the state survives, as Grafana's database does).
 """
 from __future__ import annotations
 
+from fakes.loopback import LoopbackServer
+
 import collections
 import json
 import re
@@ -47,7 +49,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -129,7 +131,7 @@ class Reply(Exception):
         self.status, self.body = status, body or {}
 
 
-class FakeGrafana:
+class FakeGrafana(LoopbackServer):
     """An http.server on 127.0.0.1 in a thread, holding org 1 (and orgs added with add_org)."""
 
     def __init__(self, *, token: str = "glsa_fake", viewer_token: str | None = None,
@@ -145,35 +147,8 @@ class FakeGrafana:
         self.crashed = False
         self.before_write: Any = None  # a callable(fake, method, path) run before a write is applied
         self.lock = threading.RLock()
-        self._server: ThreadingHTTPServer | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
-    def start(self) -> "FakeGrafana":
-        fake = self
-
-        class Handler(_Handler):
-            owner = fake
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-
-    def __enter__(self) -> "FakeGrafana":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def restart(self) -> None:
         """Grafana comes back after a crash with what its database holds."""
@@ -683,3 +658,6 @@ def _policies(fake: FakeGrafana, org: Org, method: str, body: Any, provenance: s
         org.policy = {**json.loads(json.dumps(body)), "provenance": provenance}
         return 202, {"message": "policies updated"}
     raise Reply(405, {"message": "Method not allowed"})
+
+
+FakeGrafana.handler = _Handler

@@ -28,6 +28,8 @@ N applied writes until `restart()` (what the ruler stored survives, as in object
 """
 from __future__ import annotations
 
+from fakes.loopback import LoopbackServer
+
 import base64
 import collections
 import json
@@ -39,7 +41,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -104,7 +106,7 @@ class _Stored:
     group: dict[str, Any]
 
 
-class FakeRuler:
+class FakeRuler(LoopbackServer):
     """An http.server on 127.0.0.1 in a thread. `tenant`: the X-Scope-OrgID it expects (other
     tenants are separate, empty rulers). Auth: `token` (Bearer) or `basic` (user, password);
     `readonly_token` reads but gets 403 on writes. `echo_credentials` makes 401 bodies repeat the
@@ -127,35 +129,8 @@ class FakeRuler:
         self.applied_writes = 0
         self.crashed = False
         self.lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
-    def start(self) -> "FakeRuler":
-        fake = self
-
-        class Handler(_Handler):
-            owner = fake
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-
-    def __enter__(self) -> "FakeRuler":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def restart(self) -> None:
         """The ruler comes back after a crash with what it had stored."""
@@ -481,3 +456,6 @@ class _Handler(BaseHTTPRequestHandler):
         fake.applied_writes += 1
         if fake.crash_after_writes is not None and fake.applied_writes >= fake.crash_after_writes:
             fake.crashed = True
+
+
+FakeRuler.handler = _Handler

@@ -18,22 +18,9 @@ FLIP = {">": "<", "<": ">", ">=": "<=", "<=": ">=", "==": "==", "!=": "!="}
 NEGATED = {">": "<=", "<=": ">", "<": ">=", ">=": "<", "==": "!=", "!=": "=="}
 
 
-def _plain(node: ast.Expr) -> ast.Expr:
-    if isinstance(node, ast.Paren):
-        return _plain(node.expr)
-    changes = {}
-    for f in dataclasses.fields(node):
-        value = getattr(node, f.name)
-        if isinstance(value, tuple) and value and not isinstance(value[0], (str, ast.Matcher)):
-            changes[f.name] = tuple(_plain(v) for v in value)
-        elif dataclasses.is_dataclass(value) and not isinstance(value, (ast.Matcher, ast.VectorMatching)):
-            changes[f.name] = _plain(value)
-    return dataclasses.replace(node, **changes) if changes else node
-
-
 def _scaled(node: ast.Expr) -> tuple[ast.Expr, float]:
     """(core, factor) with node == factor * core; increase(x[w]) counts as w seconds of rate."""
-    node = _plain(node)
+    node = ast.without_parens(node)
     if isinstance(node, ast.Binary) and node.op in ("*", "/") and not node.return_bool:
         if isinstance(node.rhs, ast.Number) and node.rhs.value:
             core, k = _scaled(node.lhs)
@@ -71,7 +58,7 @@ def _same(panel: ast.Expr, alert: ast.Expr) -> bool:
 
 def _comparisons(tree: ast.Expr) -> list[tuple[str, float, ast.Expr]]:
     """Every `query op number` the alert combines with and/or/unless."""
-    tree = _plain(tree)
+    tree = ast.without_parens(tree)
     if isinstance(tree, ast.Binary) and tree.op in ast.SET_OPS:
         right = _comparisons(tree.rhs)
         if tree.op == "unless":  # the alert fires where the right side does not hold
