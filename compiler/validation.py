@@ -44,7 +44,8 @@ def _fast(kind: str) -> Callable[[Any], Any]:
     # jsonschema still explains every invalid document, with all its errors and their paths.
     schema = _schema_for(kind)
     schema["$schema"] = "http://json-schema.org/draft-07/schema#"
-    return fastjsonschema.compile(schema)
+    # use_default=False: `default` documents the value; filling it in would change the document.
+    return fastjsonschema.compile(schema, use_default=False)
 
 
 def kind_of(doc: RawDocument) -> str | None:
