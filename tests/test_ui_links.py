@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import time
 import urllib.request
+from contextlib import contextmanager
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
@@ -65,40 +66,37 @@ def _page_links(tmp_path: Path, prometheus: str, alertmanager: str) -> tuple[dic
     return parser.links, result.catalog.services[0].alerts["WebErrorRatioHigh"], rule
 
 
-@pytest.fixture
-def prometheus(tmp_path: Path):
-    if not shutil.which("prometheus"):
-        pytest.fail("prometheus is missing: run `bash ci/test.sh`, which installs Debian's prometheus")
-    port = _free_port()
-    config = tmp_path / "prometheus.yaml"
-    config.write_text("global: {scrape_interval: 15s}\n")
-    log = tmp_path / "prometheus.log"
-    proc = _start(["prometheus", f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'data'}",
-                   f"--web.listen-address=127.0.0.1:{port}"], log)
+@contextmanager
+def _serving(tool: str, args: list[str], port: int, log: Path):
+    """A Debian daemon on loopback until the block ends."""
+    if not shutil.which(tool):
+        pytest.fail(f"{tool} is missing: run `bash ci/test.sh`, which installs Debian's packages")
+    proc = _start([tool, *args, f"--web.listen-address=127.0.0.1:{port}"], log)
     try:
         _wait_http(f"http://127.0.0.1:{port}/-/ready", proc, log)
         yield f"http://127.0.0.1:{port}"
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.fixture
+def prometheus(tmp_path: Path):
+    config = tmp_path / "prometheus.yaml"
+    config.write_text("global: {scrape_interval: 15s}\n")
+    with _serving("prometheus", [f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'data'}"],
+                  _free_port(), tmp_path / "prometheus.log") as url:
+        yield url
 
 
 @pytest.fixture
 def alertmanager(tmp_path: Path):
-    if not shutil.which("prometheus-alertmanager"):
-        pytest.fail("prometheus-alertmanager is missing: run `bash ci/test.sh`")
-    port = _free_port()
     config = tmp_path / "alertmanager.yaml"
     config.write_text("route: {receiver: nobody}\nreceivers: [{name: nobody}]\n")
-    log = tmp_path / "alertmanager.log"
-    proc = _start(["prometheus-alertmanager", f"--config.file={config}", f"--storage.path={tmp_path / 'am'}",
-                   f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="], log)
-    try:
-        _wait_http(f"http://127.0.0.1:{port}/-/ready", proc, log)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with _serving("prometheus-alertmanager", [f"--config.file={config}", f"--storage.path={tmp_path / 'am'}",
+                                              "--cluster.listen-address="],
+                  _free_port(), tmp_path / "alertmanager.log") as url:
+        yield url
 
 
 def test_the_prometheus_link_opens_the_alerts_query_in_the_real_graph_page(tmp_path: Path, prometheus: str) -> None:
