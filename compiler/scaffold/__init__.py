@@ -209,7 +209,9 @@ def _add_entry(cat: _Catalog, service: str, section: str, name: str, block: str,
                prefer: Path | None = None) -> Added:
     """Insert `block` (the entry `name`, two-space indented) into the service's `section`."""
     candidates = [d for d in cat.service_docs(service) if not d.from_jsonnet]
-    candidates.sort(key=lambda d: (prefer is None or cat.root / d.file != prefer, d.file))
+    # The file asked for, else the one that holds most of the section, else most of the service.
+    candidates.sort(key=lambda d: (prefer is None or cat.root / d.file != prefer,
+                                   -len(d.data.get(section) or {}), -_size(d.data), d.file))
     for doc in candidates:
         found = _section_end(doc, section)
         if found is None:
@@ -234,6 +236,10 @@ def _add_entry(cat: _Catalog, service: str, section: str, name: str, block: str,
     _write(path, text)
     rel = path.relative_to(cat.root).as_posix()
     return Added(f"{section[:-1]} {name}", Loc(rel, text.count("\n", 0, text.index(f"{section}:")) + 2, 3))
+
+
+def _size(data: dict) -> int:
+    return sum(len(v) if isinstance(v, (dict, list)) else 1 for v in data.values())
 
 
 def _holds(file: str, text: str, section: str, name: str, service: str) -> bool:
