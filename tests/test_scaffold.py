@@ -166,6 +166,14 @@ def test_new_refuses_what_would_clash_and_writes_nothing(tmp_path: Path, args: t
     assert after == before
 
 
+def test_new_refuses_a_catalog_with_a_file_that_does_not_parse(tmp_path: Path) -> None:
+    scaffold.init(tmp_path / "c")
+    (tmp_path / "c" / "web" / "broken.yaml").write_text("service: web\nalerts: [\n")
+    proc = run_moncat("new", "alert", "web", "WebSlow", "--catalog", str(tmp_path / "c"))
+    assert proc.returncode == 1 and proc.stderr.startswith("web/broken.yaml:3:1: error MC001")
+    assert "WebSlow" not in (tmp_path / "c" / "web" / "service.yaml").read_text()
+
+
 def test_todo_placeholders_anywhere_are_warnings_at_the_word(tmp_path: Path) -> None:
     shutil.copytree(Path(scaffold.__file__).parent / "init", tmp_path / "c")
     svc = tmp_path / "c" / "web" / "service.yaml"

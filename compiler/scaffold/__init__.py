@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 from string import Template
 
-from compiler.diagnostics import Diagnostic, Loc, error
+from compiler.diagnostics import Diagnostic, Loc, Severity, error
 from compiler.loader import SETTINGS_NAMES, RawDocument, load_catalog, load_yaml
 from compiler.validation import SCHEMA_FILE, catalog_schema
 
@@ -120,7 +120,13 @@ class _Catalog:
         if not any((root / n).is_file() for n in SETTINGS_NAMES):
             raise Refused(error("MC094", f"{root} holds no moncat.yaml", None,
                                 f"pass the catalog directory, or create one with `moncat init {root}`"))
-        docs, _ = load_catalog(root)
+        docs, diags = load_catalog(root)
+        broken = [d for d in diags if d.severity is Severity.ERROR]
+        if broken:
+            # A file that does not parse may hold the very service or alert asked about.
+            first = broken[0]
+            raise Refused(error(first.code, first.message, first.loc,
+                                f"{first.hint}; `moncat new` edits only a catalog whose files all parse"))
         return cls(root, [d for d in docs if isinstance(d.data, dict)])
 
     def service_docs(self, service: str) -> list[RawDocument]:

@@ -142,7 +142,7 @@ class _Walker:
     def key_name(self, node: dict) -> str:
         names = node.get("propertyNames", {})
         ref_name, target = self.deref(names) if names else (None, {})
-        example = (target.get("examples") or names.get("examples") or [None])[0]
+        example = (names.get("examples") or target.get("examples") or [None])[0]
         return str(example) if example is not None else self.key_placeholder(node)
 
     # --- one property ------------------------------------------------------------------------
