@@ -234,7 +234,8 @@ def _add_entry(cat: _Catalog, service: str, section: str, name: str, block: str,
             return Added(f"{section[:-1] if section.endswith('s') else section} {name}",
                          Loc(doc.file, end + len(spaced) + 1, column + 1))
     # No block to extend: a file of its own, next to the service's first file.
-    home = (cat.root / candidates[0].file).parent if candidates else cat.root / service
+    docs = candidates or cat.service_docs(service)
+    home = (cat.root / docs[0].file).parent if docs else cat.root / service
     path = home / f"{kebab(name)}.yaml"
     while path.exists():
         path = path.with_name(path.stem + "-new.yaml")
