@@ -182,6 +182,7 @@ class Builder:
                     loc=self.loc(*epath),
                     interval_ms=self.duration(ex.get("interval"), *epath, "interval"),
                     at_ms=self.duration(ex.get("at"), *epath, "at"),
+                    starts_ms=self.duration(ex.get("starts"), *epath, "starts"),
                     labels=tuple(sorted(ex.get("labels", {}).items())),
                     value=ex.get("value"),
                     comment=ex.get("comment", ""),

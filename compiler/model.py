@@ -96,6 +96,8 @@ class Example:
     at_ms: int | None = None
     labels: tuple[tuple[str, str], ...] = ()
     value: float | None = None
+    # When the series start meeting the condition (a fires example that turns bad mid-way).
+    starts_ms: int | None = None
     comment: str = ""
     # Per series: where its selector (the key) and its values stand, for precise diagnostics.
     series_locs: tuple[tuple[Loc, Loc], ...] = field(default=(), compare=False, repr=False)

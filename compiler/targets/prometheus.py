@@ -8,7 +8,8 @@ from compiler.checks.routing import recipients
 from compiler.diagnostics import Diagnostic, error
 from compiler.dialects.promql import to_promql
 from compiler.durations import format_ms
-from compiler.examples import eval_time_ms, span_ms
+from compiler.example_labels import infer
+from compiler.examples import timing
 from compiler.expr import ast, templates
 from compiler.model import Alert, Catalog, RecordingRule, Service
 from compiler.targets import links
@@ -118,6 +119,18 @@ def _go_float(value: float) -> str:
     return text
 
 
+def eval_order(service: Service) -> list[str]:
+    """promtool evaluates a file's groups in an unspecified order unless told: when alerts read
+    recording rules, the records group goes first, so that an alert sees the records of the same
+    evaluation (as it would a moment after them in Prometheus), not those of the step before."""
+    alerts = [a for a in service.alerts.values() if a.compiled_for("prometheus")]
+    if not service.recording_rules or not alerts:
+        return []
+    if not any(m in service.recording_rules for a in alerts for m in ast.metrics(a.expr.tree)):
+        return []
+    return [f"{service.id}.records", f"{service.id}.alerts"]
+
+
 def unit_tests(catalog: Catalog, service: Service, rule_file: str
                ) -> tuple[dict | None, list[ManagedObject], list[Diagnostic]]:
     """promtool test cases: each example that fires must raise exactly its alert with its labels
@@ -134,15 +147,15 @@ def unit_tests(catalog: Catalog, service: Service, rule_file: str
             counters[ex.fires] += 1
             label = "fires" if ex.fires else "stays quiet"
             name = f"{alert.name} {label} #{counters[ex.fires]}"
-            at = eval_time_ms(alert, ex, interval)
-            step = ex.interval_ms or interval
+            plan = timing(catalog, alert, ex)
             case: dict[str, Any] = {
                 "name": name,
-                "interval": format_ms(step),
+                "interval": format_ms(plan.step_ms),
                 "input_series": [{"series": s, "values": v} for s, v in sorted(ex.series)],
             }
+            expected: list[dict] = []
             if ex.fires:
-                expr_labels = dict(ex.labels)
+                expr_labels = dict(infer(catalog, alert, ex).labels)
                 render_with = dict(expr_labels)
                 if ex.value is not None:
                     render_with["__value__"] = _go_float(ex.value)
@@ -158,20 +171,21 @@ def unit_tests(catalog: Catalog, service: Service, rule_file: str
                         rendered = text
                     annotations[key] = rendered
                 exp_labels = dict(sorted({**expr_labels, **alert_labels(alert, service)}.items()))
-                checks = [{"eval_time": format_ms(at), "alertname": alert.name,
-                           "exp_alerts": [{"exp_labels": exp_labels,
-                                           "exp_annotations": dict(sorted(annotations.items()))}]}]
-            else:
-                times = sorted({at, max(at, span_ms(ex, interval))})
-                checks = [{"eval_time": format_ms(t), "alertname": alert.name, "exp_alerts": []}
-                          for t in times]
+                expected = [{"exp_labels": exp_labels,
+                             "exp_annotations": dict(sorted(annotations.items()))}]
+            checks = [{"eval_time": format_ms(t), "alertname": alert.name,
+                       "exp_alerts": expected if firing else []} for t, firing in plan.checks]
             case["alert_rule_test"] = checks
             tests.append(case)
             objects.append(ManagedObject(f"{alert.id}#{'fires' if ex.fires else 'quiet'}-{counters[ex.fires]}",
                                          "unit_test", "promtool", ex.loc, case))
     if not tests:
         return None, [], diags
-    doc = {"rule_files": [rule_file], "evaluation_interval": format_ms(interval), "tests": tests}
+    doc = {"rule_files": [rule_file], "evaluation_interval": format_ms(interval)}
+    order = eval_order(service)
+    if order:
+        doc["group_eval_order"] = order
+    doc["tests"] = tests
     return doc, objects, diags
 
 
