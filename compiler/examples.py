@@ -75,22 +75,37 @@ def records_of(catalog: Catalog):
 
 @dataclass(frozen=True)
 class Timing:
-    """When the generated test of one example evaluates, and what it expects each time."""
+    """When the generated test of one example evaluates, and what it expects each time: the
+    example's verdict at `eval_ms`; for a fires example with `starts:`, quiet at `before_ms` or a
+    little earlier; for a quiet example, still quiet at `end_ms` (its last sample) or a little
+    earlier. "A little earlier" lets a test evaluate at a coarser interval (see `checks`)."""
 
     step_ms: int
-    eval_ms: int                      # the main evaluation: fires (or stays quiet) here
-    checks: tuple[tuple[int, bool], ...]  # (time, alert firing?) in time order
+    eval_ms: int
+    fires: bool
+    before_ms: int | None = None
+    end_ms: int | None = None
     why: str = ""                     # how eval_ms was chosen, for diagnostics
+
+    def checks(self, grid_ms: int | None = None) -> list[tuple[int, bool]]:
+        """(time, alert firing?) in time order, the flexible times moved back onto `grid_ms`."""
+        grid = grid_ms or 1
+        out = [(self.eval_ms, self.fires)]
+        if self.before_ms is not None and self.before_ms // grid * grid > 0:
+            out.insert(0, (self.before_ms // grid * grid, False))
+        if self.end_ms is not None and self.end_ms // grid * grid > self.eval_ms:
+            out.append((self.end_ms // grid * grid, False))
+        return out
 
 
 def allowed_ms(catalog: Catalog, alert: Alert) -> int:
-    """How long after `starts:` the alert must fire: the duration its condition states, else
-    the delay its windows and `for` give it."""
-    stated = stated_time(alert.condition) if alert.condition else None
-    if stated is not None:
-        return stated.total_ms
+    """How long after `starts:` the alert must fire: the delay its windows and `for` give it,
+    or the duration its condition states when that is shorter (the test then shows the alert is
+    late, as the detection-delay check warns)."""
     found = lag(alert.expr.tree, records_of(catalog), catalog.settings.evaluation_interval_ms) or Lag()
-    return found.window_ms + found.lookback_ms + alert.for_ms
+    chosen = found.window_ms + found.lookback_ms + alert.for_ms
+    stated = stated_time(alert.condition) if alert.condition else None
+    return chosen if stated is None else min(chosen, stated.total_ms)
 
 
 def timing(catalog: Catalog, alert: Alert, example: Example) -> Timing:
@@ -108,13 +123,10 @@ def timing(catalog: Catalog, alert: Alert, example: Example) -> Timing:
         history = lookback_ms(alert.expr.tree, records_of(catalog))
         at = ceil_to(alert.for_ms + history + 2 * step, step)
         why = "for + the history it reads + 2 steps"
-    if example.fires:
-        checks = [(at, True)]
-        if example.starts_ms is not None and example.starts_ms >= step:
-            checks.insert(0, (example.starts_ms - step, False))
-    else:
-        checks = [(t, False) for t in sorted({at, max(at, span_ms(example, step))})]
-    return Timing(step, at, tuple(checks), why)
+    before = example.starts_ms - step if example.fires and example.starts_ms is not None \
+        and example.starts_ms >= step else None
+    end = None if example.fires else span_ms(example, step)
+    return Timing(step, at, example.fires, before, end, why)
 
 
 def span_ms(example: Example, interval_ms: int) -> int:
