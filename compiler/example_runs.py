@@ -92,6 +92,7 @@ def _diagnostic(name: str, output: str, loc: Loc | None) -> Diagnostic:
         what = "the condition did not hold at every evaluation during `for`"
     else:
         what = "the alert fires with other labels or annotations than the example expects"
-    compact = " ".join(line.strip() for line in body.splitlines() if line.strip())
+    compact = " ".join(line.strip() for line in body.splitlines()
+                       if line.strip() and not line.startswith(("Unit Testing:", "  SUCCESS")))
     return error("MC483", f"example {name!r} fails under promtool{when}: {what}", loc,
                  f"fix the example (series, `at:`, `labels:`, `value:`) or the alert; promtool: {compact}")

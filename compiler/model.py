@@ -98,6 +98,8 @@ class Example:
     value: float | None = None
     # When the series start meeting the condition (a fires example that turns bad mid-way).
     starts_ms: int | None = None
+    # What the queries an annotation runs (`query "..."`) return: (query, ((labels, value), ...)).
+    queries: tuple[tuple[str, tuple[tuple[tuple[tuple[str, str], ...], float], ...]], ...] = ()
     comment: str = ""
     # Per series: where its selector (the key) and its values stand, for precise diagnostics.
     series_locs: tuple[tuple[Loc, Loc], ...] = field(default=(), compare=False, repr=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from compiler.diagnostics import Diagnostic, error
+from compiler.expr import gotemplate
 from compiler.expr import templates as tpl
 from compiler.link import series_names
 from compiler.model import Catalog
@@ -25,6 +26,12 @@ def check(catalog: Catalog) -> Iterator[Diagnostic]:
                 if problem:
                     yield error("MC302", f"template error in {field}: {problem.message}",
                                 loc_of(problem.offset), problem.hint)
+                    continue
+                refused = gotemplate.problem(text)
+                if refused:
+                    yield error("MC302", f"template error in {field}: {refused}", alert.at(field),
+                                "Prometheus defines humanize, humanizePercentage, humanizeDuration, "
+                                "printf, query, ... (see its template reference)")
                     continue
                 if not computed:
                     available = alert_labels(alert, catalog, names)

@@ -3,8 +3,6 @@ evaluated at the coarsest interval that keeps its verdict."""
 from __future__ import annotations
 
 import dataclasses
-import decimal
-import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -14,7 +12,7 @@ from compiler.dialects.promql import to_promql
 from compiler.durations import format_ms
 from compiler.example_labels import infer
 from compiler.examples import Timing, expand, records_of, timing
-from compiler.expr import ast, templates
+from compiler.expr import ast, gotemplate
 from compiler.expr.timing import LOOKBACK_DELTA_MS, lookback_ms
 from compiler.model import Alert, Catalog, Example, Service
 
@@ -23,8 +21,6 @@ from compiler.model import Alert, Catalog, Example, Service
 # that is nearly all of a test's cost: fewer steps, faster tests; a short list, fewer files.
 LADDER_MS = [m * 60_000 for m in (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60, 120, 180, 240, 360,
                                   480, 720, 1440)]
-# Go's %v of a float64 switches to exponent form from this decimal exponent on.
-GO_EXPONENT_FROM = 21
 
 AnnotationsFn = Callable[[Catalog, Alert], dict]
 LabelsFn = Callable[[Alert, Service], dict]
@@ -37,29 +33,6 @@ class TestFile:
     interval_ms: int
     tests: list[dict]
     objects: list[ManagedObject]
-
-
-def go_float(value: float) -> str:
-    """A float64 as Go prints it with %v (strconv 'g', shortest digits, exponent form below 1e-4
-    and from 1e21): what `{{ $value }}` shows in an annotation."""
-    if value != value:
-        return "NaN"
-    if value in (float("inf"), float("-inf")):
-        return "+Inf" if value > 0 else "-Inf"
-    if value == 0:
-        return "-0" if math.copysign(1, value) < 0 else "0"
-    sign, digits, exponent = decimal.Decimal(repr(float(value))).as_tuple()
-    text = "".join(map(str, digits)).rstrip("0") or "0"
-    exp10 = len(digits) + exponent - 1
-    minus = "-" if sign else ""
-    if exp10 < -4 or exp10 >= GO_EXPONENT_FROM:
-        mantissa = text[0] + ("." + text[1:] if len(text) > 1 else "")
-        return f"{minus}{mantissa}e{'-' if exp10 < 0 else '+'}{abs(exp10):02d}"
-    if exp10 < 0:
-        return f"{minus}0.{'0' * (-exp10 - 1)}{text}"
-    whole = text[:exp10 + 1].ljust(exp10 + 1, "0")
-    frac = text[exp10 + 1:]
-    return f"{minus}{whole}{'.' + frac if frac else ''}"
 
 
 def _closure(node: ast.Expr, records) -> list[ast.Expr]:
@@ -219,6 +192,10 @@ def unit_test_files(catalog: Catalog, service: Service, annotations_of: Annotati
                         continue  # quiet at the coarse steps would not prove quiet at every step
                 alert_checks.append({"eval_time": format_ms(t), "alertname": alert.name,
                                      "exp_alerts": expected if firing else []})
+            for query, samples in ex.queries:
+                # What the example says an annotation's query returns is checked, not trusted.
+                expr_checks.append({"expr": query, "eval_time": format_ms(plan.eval_ms), "exp_samples": [
+                    {"labels": _label_text(dict(labels)), "value": value} for labels, value in samples]})
             if alert_checks:
                 case["alert_rule_test"] = alert_checks
             if expr_checks:
@@ -252,19 +229,22 @@ def _expected(catalog: Catalog, service: Service, alert: Alert, ex: Example,
     if not ex.fires:
         return [], {}
     expr_labels = dict(infer(catalog, alert, ex).labels)
-    render_with = dict(expr_labels)
-    if ex.value is not None:
-        render_with["__value__"] = go_float(ex.value)
+    queries = {q: [gotemplate.Sample(labels, value) for labels, value in samples]
+               for q, samples in ex.queries}
+    data = gotemplate.Data(expr_labels, ex.value, {}, "", queries)
     annotations = {}
     for key, text in annotations_of(catalog, alert).items():
-        rendered = templates.render_labels_only(text, render_with)
-        if rendered is None:
-            diags.append(error(
-                "MC416", f"the {key} of {alert.name!r} uses template code the generated "
-                "test cannot predict", ex.loc,
-                "give the example `value:` when the text prints $value, or keep "
-                "annotations to {{ $labels.x }}"))
-            rendered = text
-        annotations[key] = rendered
+        try:
+            annotations[key] = gotemplate.expand(text, data)
+        except gotemplate.Unpredictable as exc:
+            diags.append(error("MC416", f"the {key} of {alert.name!r} cannot be predicted for this "
+                               f"example: {exc}", ex.loc,
+                               "give the example what the text reads (`value:`, `queries:`)"))
+            annotations[key] = text
+        except gotemplate.TemplateError as exc:
+            diags.append(error("MC485", f"the {key} of {alert.name!r} fails when Prometheus expands "
+                               f"it: {exc}", alert.at(key),
+                               "fix the template: Prometheus would show an error instead of the text"))
+            annotations[key] = text
     exp_labels = dict(sorted({**expr_labels, **labels_of(alert, service)}.items()))
     return [{"exp_labels": exp_labels, "exp_annotations": dict(sorted(annotations.items()))}], expr_labels
