@@ -169,22 +169,10 @@ def _block(items: list, i: int, top: bool = False) -> tuple[list, int]:
                 raise TemplateError(f"unexpected {{{{{word}}}}}")
             return out, i - 1
         if word in ("if", "with", "range"):
-            pipe, _ = _parse_pipe(_tokens(val[len(word):]))
-            body, i = _block(items, i)
-            alt: list = []
-            end = items[i][1]
-            if end.startswith("else"):
-                rest = end[4:].strip()
-                if rest.split(None, 1)[:1] in (["if"], ["with"]):
-                    # `else if x` is `else` holding `if x ... end`, closed by the same end.
-                    items[i] = ("action", rest)
-                    nested, i = _block_one(items, i)
-                    alt = [nested]
-                else:
-                    alt, i = _block(items, i + 1)
+            node, i = _block_one(items, i - 1)
             if i >= len(items) or not items[i][1].startswith("end"):
                 raise TemplateError("missing {{end}}")
-            out.append((word, pipe, body, alt))
+            out.append(node)
             i += 1
             continue
         if word in ("define", "template", "block"):
@@ -197,7 +185,8 @@ def _block(items: list, i: int, top: bool = False) -> tuple[list, int]:
 
 
 def _block_one(items: list, i: int) -> tuple[tuple, int]:
-    """The `if`/`with` an `else if` opens, up to (not past) the `end` that closes the chain."""
+    """The if/with/range that action `i` opens, up to (not past) the `end` that closes it; an
+    `else if` is an `else` holding the next `if`, closed by the same `end`."""
     val = items[i][1]
     word = val.split(None, 1)[0]
     pipe, _ = _parse_pipe(_tokens(val[len(word):]))
