@@ -28,6 +28,7 @@ CASES = [
     ('{{ printf "%.2f" $value }}|{{ printf "%v|%g|%s|%d|%q|%5.1f|%x" $value $value "s" 3 "q" 2.25 255 }}', 0.8),
     ('{{ printf "%6.2f%%" 12.345 }}|{{ printf "%.3g" 1234.5 }}|{{ $value | printf "%.1f" }}', 2.0),
     ('{{ printf "%s" $value }}|{{ printf "%d" }}', 2.5),
+    ('{{ printf "%.0f" $value }}|{{ $value }}', 3),  # written as an integer, still a float64
     ('{{ title "ab-cd_ef" }}|{{ toUpper "ab" }}|{{ toLower "AB" }}|{{ reReplaceAll "a(.)" "X$1" "abac" }}', 1.0),
     ("{{ if gt $value 5.0 }}big{{ else if gt $value 1.0 }}medium{{ else }}small{{ end }}", 3.0),
     ("{{ if gt $value 5.0 }}big{{ else if gt $value 1.0 }}medium{{ else }}small{{ end }}", 0.5),
@@ -56,7 +57,7 @@ def test_every_case_renders_as_promtool_renders_it(tmp_path: Path, promtool) -> 
     # queries. promtool compares our rendering with its own, so a difference fails here.
     rules, tests = [], []
     for i, (template, value) in enumerate(CASES):
-        expr = f'label_replace(vector({value!r}), "instance", "host-1:9100", "", "")'
+        expr = f'label_replace(vector({float(value)!r}), "instance", "host-1:9100", "", "")'
         rules.append({"alert": f"A{i}", "expr": expr, "annotations": {"text": template}})
         tests.append({"eval_time": "1m", "alertname": f"A{i}", "exp_alerts": [
             {"exp_labels": dict(LABELS), "exp_annotations": {"text": _render(template, value)}}]})

@@ -654,10 +654,11 @@ def expand(text: str, data: Data) -> str:
     nodes = _parse(text)
     if data.value is None and uses_value(text):
         raise Unpredictable("the annotation prints $value: give the example's `value:`")
+    value = None if data.value is None else float(data.value)  # a float64, even when written 3
     dot = {"Labels": data.labels, "ExternalLabels": data.external_labels,
-           "ExternalURL": data.external_url, "Value": data.value}
+           "ExternalURL": data.external_url, "Value": value}
     scope = _Scope(dot, {"$": dot, "$labels": data.labels, "$externalLabels": data.external_labels,
-                         "$externalURL": data.external_url, "$value": data.value})
+                         "$externalURL": data.external_url, "$value": value})
     out: list[str] = []
     _run(nodes, scope, _functions(data), data, out)
     return "".join(out)
