@@ -49,8 +49,17 @@ def run_examples(artifacts: list[Artifact], files: dict[str, bytes], jobs: int |
             if path.startswith("prometheus/") and path.endswith(".yaml"):
                 (root / path).parent.mkdir(parents=True, exist_ok=True)
                 (root / path).write_bytes(data)
-        failed = [p for p, ok in zip(paths, pool.map(lambda p: _promtool(promtool, root, p)[0], paths))
-                  if not ok]
+        # One promtool process per batch of files (each process costs a start-up), as many
+        # batches as workers, the largest files spread first.
+        workers = max(1, jobs or os.cpu_count() or 1)
+        batches: list[list[str]] = [[] for _ in range(min(workers, len(paths)) or 1)]
+        sizes = [0] * len(batches)
+        for p in paths:
+            slot = sizes.index(min(sizes))
+            batches[slot].append(p)
+            sizes[slot] += len(files[p])
+        failed = [p for batch, ok in zip(batches, pool.map(lambda b: _promtool(promtool, root, *b)[0], batches))
+                  if not ok for p in batch]
         singles = []
         for path in failed:
             doc = yaml.safe_load(files[path])
@@ -66,9 +75,11 @@ def run_examples(artifacts: list[Artifact], files: dict[str, bytes], jobs: int |
     return result
 
 
-def _promtool(promtool: str, root: Path, path: str) -> tuple[bool, str]:
-    proc = subprocess.run([promtool, "test", "rules", Path(path).name], cwd=root / Path(path).parent,
-                          capture_output=True, text=True, timeout=600)
+def _promtool(promtool: str, root: Path, *paths: str) -> tuple[bool, str]:
+    if not paths:
+        return True, ""
+    proc = subprocess.run([promtool, "test", "rules", *paths], cwd=root, capture_output=True,
+                          text=True, timeout=600)
     return proc.returncode == 0, proc.stderr + proc.stdout
 
 
