@@ -58,10 +58,11 @@ class Progress:
     line, rewritten in place, says which stage runs and for how long, and is erased at the end."""
 
     def __init__(self, label: str, stream: IO[str] | None = None, delay: float = 1.0,
-                 interval: float = 0.2, enabled: bool | None = None):
+                 interval: float = 0.2, enabled: bool | None = None, then: str = "write"):
         import sys
 
         self.label = label
+        self.then = then  # what runs after the pipeline's last stage
         self.stream = stream or sys.stderr
         self.delay = delay
         self.interval = interval
@@ -76,7 +77,7 @@ class Progress:
     def stage(self, finished: str) -> None:
         """The pipeline finished `finished`; the next one runs now."""
         i = STAGES.index(finished) if finished in STAGES else -1
-        self.current = STAGES[i + 1] if 0 <= i < len(STAGES) - 1 else "write"
+        self.current = STAGES[i + 1] if 0 <= i < len(STAGES) - 1 else self.then
 
     def _write(self, text: str) -> None:
         # os.write, not the stream: no Python-level lock that a forked worker could inherit held.
