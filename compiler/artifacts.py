@@ -16,6 +16,8 @@ class ManagedObject:
     target: str   # prometheus, kubernetes, ...
     source: Loc
     content: Any  # the object's own data, hashed into the manifest
+    # content_hash(content), when known already (the incremental cache stores it).
+    digest: str = field(default="", compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -11,15 +11,46 @@ from compiler.expr.parse import ParseError, parse
 from compiler.loader import RawDocument
 
 
+# Service fields a document may set once (link refuses two parts setting one differently), and
+# lists the parts of a service add up.
+SERVICE_FIELDS = ("title", "team", "owner", "language", "description", "source", "logging")
+SERVICE_LISTS = ("principles", "notes", "links")
+
+
 @dataclass
 class ServicePart:
-    """What one document says about a service; link merges the parts of a service."""
+    """What one document says about a service; link merges the parts of a service. It keeps no
+    reference to its raw document, so that the incremental cache can store it."""
 
     id: str
-    doc: RawDocument
-    data: dict[str, Any]
+    file: str
+    loc: Loc  # where `service:` is written
+    fields: dict[str, tuple[Any, Loc, Loc]] = field(default_factory=dict)  # value, its loc, its key's
+    lists: dict[str, list] = field(default_factory=dict)
     entities: dict[str, dict[str, Any]] = field(default_factory=dict)  # section -> id -> entity
     contacts: dict[str, model.Contact] = field(default_factory=dict)
+
+
+class _ScalarAt:
+    """Expression.locate: where character `offset` of the scalar at `path` stands. A class, not a
+    closure, so that built entities can be pickled (the document pickles as its text alone)."""
+
+    __slots__ = ("doc", "path")
+
+    def __init__(self, doc: RawDocument, path: tuple):
+        self.doc, self.path = doc, path
+
+    def __call__(self, offset: int) -> Loc:
+        return self.doc.scalar_loc(self.path, offset)
+
+
+class _FieldAt(_ScalarAt):
+    """Alert.locate_text: where character `offset` of text field `name` of the entity stands."""
+
+    __slots__ = ()
+
+    def __call__(self, name: str, offset: int) -> Loc:  # type: ignore[override]
+        return self.doc.scalar_loc((*self.path, name), offset)
 
 
 class Builder:
@@ -51,7 +82,7 @@ class Builder:
                                     doc.scalar_loc(path, exc.offset),
                                     "fix the expression; `promtool check rules` accepts the same syntax"))
             return None
-        return model.Expression(text, tree, self.loc(*path), lambda off: doc.scalar_loc(path, off))
+        return model.Expression(text, tree, self.loc(*path), _ScalarAt(doc, path))
 
     # --- settings -----------------------------------------------------------------------------
     def settings(self) -> tuple[model.Settings, dict[str, model.Severity], dict[str, model.Contact]]:
@@ -128,7 +159,10 @@ class Builder:
     def service_part(self) -> ServicePart:
         d = self.doc.data
         sid = d["service"]
-        part = ServicePart(sid, self.doc, d)
+        doc = self.doc
+        part = ServicePart(sid, doc.file, doc.loc(("service",)))
+        part.fields = {k: (d[k], doc.loc((k,)), doc.loc((k,), key=True)) for k in SERVICE_FIELDS if k in d}
+        part.lists = {k: d[k] for k in SERVICE_LISTS if k in d}
         part.contacts = {k: self.contact(k, v, ("contacts", k), sid) for k, v in d.get("contacts", {}).items()}
         builders = {
             "metrics": self.metric, "recording_rules": self.recording_rule, "alerts": self.alert,
@@ -209,7 +243,7 @@ class Builder:
             dashboard=d.get("dashboard", ""), labels=tuple(sorted(d.get("labels", {}).items())),
             examples=tuple(examples), field_locs=locs, targets=tuple(d.get("targets", ())),
             datadog=_datadog_alert(d["datadog"]) if "datadog" in d else None,
-            locate_text=lambda f, off, doc=self.doc: doc.scalar_loc((*path, f), off),
+            locate_text=_FieldAt(self.doc, path),
         )
 
     def procedure(self, sid: str, pid: str, d: dict, path: tuple) -> model.Procedure:

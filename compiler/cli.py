@@ -16,6 +16,9 @@ from compiler import diff as differ
 from compiler import console, pipeline, revisions, scaffold, verify, writer
 from compiler.diagnostic_formats import render_github, render_sarif
 from compiler.diagnostics import Severity, render_json, render_text
+from compiler.incremental import output as incremental_output
+from compiler.incremental.run import Cache
+from compiler.incremental.store import DEFAULT_DIR as DEFAULT_CACHE
 
 app = typer.Typer(add_completion=True, no_args_is_help=True, rich_markup_mode=None,
                   pretty_exceptions_enable=False,
@@ -96,13 +99,17 @@ def compile_(
     check: Annotated[bool, typer.Option("--check", help="Write nothing; run the examples; exit 1 if --out is stale.")] = False,
     format: FormatOpt = Format.text,
     no_examples: NoExamplesOpt = False,
+    cache_dir: Annotated[Path, typer.Option("--cache-dir", help="Where to keep the incremental compile's cache (safe to delete).")] = DEFAULT_CACHE,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Compile everything; neither read nor write the cache.")] = False,
 ) -> None:
-    """Compile a catalog into --out: rule files, tests, CRDs and a manifest, written atomically."""
+    """Compile a catalog into --out: rule files, tests, CRDs and a manifest. Services unchanged
+    since the last compile are not compiled again (see --cache-dir)."""
+    cache = None if check or no_cache else Cache.open(catalog, out, cache_dir)
     with console.Progress(f"moncat: compiling {catalog}", then="examples" if check else "write") as progress:
         if check:
             result = pipeline.validate_catalog(catalog, examples=not no_examples, on_stage=progress.stage)
         else:
-            result = pipeline.compile_catalog(catalog, on_stage=progress.stage)
+            result = pipeline.compile_catalog(catalog, on_stage=progress.stage, cache=cache)
     if check:
         _examples_note(result)
     if not check and not result.report.has_errors():
@@ -123,9 +130,12 @@ def compile_(
             raise typer.Exit(1)
         typer.echo(f"{out} is up to date ({len(result.files)} files)", err=format is not Format.text)
         return
-    changed = writer.write(out, result.files)
+    if cache is None:
+        changed = writer.write(out, result.files)
+    else:
+        changed = incremental_output.write(out, result.files, result.unchanged, result.hashes, cache)
     # Machine-readable formats keep stdout to the diagnostics document alone.
-    typer.echo(f"{'wrote' if changed else 'unchanged'} {out} ({len(result.files)} files)",
+    typer.echo(f"{'wrote' if changed else 'unchanged'} {out} ({len(result.files) + len(result.unchanged)} files)",
                err=format is not Format.text)
 
 

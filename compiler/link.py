@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import difflib
-from typing import Iterable
+from typing import Any, Callable, Iterable
 
 from compiler import model
-from compiler.build import ServicePart
+from compiler.build import SERVICE_FIELDS, SERVICE_LISTS, ServicePart
 from compiler.diagnostics import Diagnostic, Loc, error
 from compiler.expr import ast
 from compiler.expr.locate import tokens
+from compiler.incremental import cached
 from compiler.names import BUILTIN_METRICS, SUFFIXES, series_names  # noqa: F401 - used here and re-exported
 
 SECTIONS = ("metrics", "recording_rules", "alerts", "procedures", "checklists", "dashboards",
@@ -34,20 +35,53 @@ def token_offset(text: str, word: str) -> int:
 
 
 def link(settings: model.Settings | None, shared_severities: dict[str, model.Severity],
-         shared_contacts: dict[str, model.Contact], parts: list[ServicePart]
-         ) -> tuple[model.Catalog | None, list[Diagnostic]]:
+         shared_contacts: dict[str, model.Contact], parts: list[ServicePart],
+         merge: Callable[[list], tuple[model.Service, list[Diagnostic]]] | None = None,
+         memo: dict[Any, Any] | None = None) -> tuple[model.Catalog | None, list[Diagnostic]]:
+    """The catalog from the settings and every service part. `merge` (default `merge_service`)
+    makes one service of its parts and `memo` starts the catalog's memo: the incremental cache
+    passes its own."""
+    ordered = sorted(parts, key=lambda p: p.file)
+    contacts, diags = merge_contacts(shared_contacts, ((p.file, p.contacts) for p in ordered))
+    by_service: dict[str, list[ServicePart]] = {}
+    for part in ordered:
+        by_service.setdefault(part.id, []).append(part)
+    services = []
+    for sid in sorted(by_service):
+        service, found = (merge or merge_service)(by_service[sid])
+        services.append(service)
+        diags.extend(found)
+    if settings is None:
+        return None, diags
+    catalog = model.Catalog(settings, tuple(services), contacts, dict(sorted(shared_severities.items())),
+                            {} if memo is None else memo)
+    diags.extend(references(catalog))
+    return catalog, diags
+
+
+def merge_contacts(shared: dict[str, model.Contact],
+                   defined: Iterable[tuple[str, dict[str, model.Contact]]]
+                   ) -> tuple[dict[str, model.Contact], list[Diagnostic]]:
+    """The shared contacts and those services define, (file, contacts) in file order; a contact
+    id defined twice is reported where it is defined again."""
+    contacts = dict(shared)
     diags: list[Diagnostic] = []
-    contacts = dict(shared_contacts)
-    merged: dict[str, dict[str, dict]] = {}
-    first_part: dict[str, ServicePart] = {}
-    for part in sorted(parts, key=lambda p: p.doc.file):
-        first_part.setdefault(part.id, part)
-        for cid, c in part.contacts.items():
+    for _, found in defined:
+        for cid, c in found.items():
             if cid in contacts:
                 diags.append(_dup("contact", cid, c.loc, contacts[cid].loc))
             else:
                 contacts[cid] = c
-        sections = merged.setdefault(part.id, {s: {} for s in SECTIONS})
+    return dict(sorted(contacts.items())), diags
+
+
+def merge_service(parts: list[ServicePart]) -> tuple[model.Service, list[Diagnostic]]:
+    """One service from its parts (in file order): entities merged, single-valued fields set in
+    any one part but not twice differently."""
+    diags: list[Diagnostic] = []
+    sid = parts[0].id
+    sections: dict[str, dict] = {s: {} for s in SECTIONS}
+    for part in parts:
         for section in SECTIONS:
             for name, entity in part.entities.get(section, {}).items():
                 if name in sections[section]:
@@ -55,43 +89,34 @@ def link(settings: model.Settings | None, shared_severities: dict[str, model.Sev
                                       sections[section][name].loc))
                 else:
                     sections[section][name] = entity
-    # Single-valued service fields may be given in any one part, but not twice differently.
-    services = []
-    for sid in sorted(merged):
-        fields: dict[str, object] = {}
-        field_locs: dict[str, Loc] = {}
-        lists: dict[str, list] = {"principles": [], "notes": [], "links": []}
-        for part in sorted((p for p in parts if p.id == sid), key=lambda p: p.doc.file):
-            for key in ("title", "team", "owner", "language", "description", "source", "logging"):
-                if key in part.data:
-                    if key in fields and fields[key] != part.data[key]:
-                        diags.append(error("MC205", f"service {sid!r} sets {key!r} twice",
-                                           part.doc.loc((key,), key=True),
-                                           f"first set at {field_locs[key]}; keep one"))
-                        continue
-                    fields[key] = part.data[key]
-                    field_locs[key] = part.doc.loc((key,))
-            for key in lists:
-                lists[key].extend(part.data.get(key, []))
-        sections = merged[sid]
-        logging = fields.get("logging")
-        services.append(model.Service(
-            id=sid, loc=first_part[sid].doc.loc(("service",)),
-            title=str(fields.get("title", sid)), team=str(fields.get("team", "")),
-            owner=str(fields.get("owner", "")), language=str(fields.get("language", "")),
-            description=str(fields.get("description", "")), source=str(fields.get("source", "")),
-            links=tuple(model.Link(x["title"], x["url"]) for x in lists["links"]),
-            principles=tuple(lists["principles"]), notes=tuple(lists["notes"]),
-            logging=_logging(logging) if isinstance(logging, dict) else None,
-            field_locs=field_locs,
-            **{s: dict(sorted(sections[s].items())) for s in SECTIONS},
-        ))
-    if settings is None:
-        return None, diags
-    catalog = model.Catalog(settings, tuple(services), dict(sorted(contacts.items())),
-                            dict(sorted(shared_severities.items())))
-    diags.extend(_references(catalog))
-    return catalog, diags
+    fields: dict[str, object] = {}
+    field_locs: dict[str, Loc] = {}
+    lists: dict[str, list] = {k: [] for k in SERVICE_LISTS}
+    for part in parts:
+        for key in SERVICE_FIELDS:
+            if key in part.fields:
+                value, loc, key_loc = part.fields[key]
+                if key in fields and fields[key] != value:
+                    diags.append(error("MC205", f"service {sid!r} sets {key!r} twice", key_loc,
+                                       f"first set at {field_locs[key]}; keep one"))
+                    continue
+                fields[key] = value
+                field_locs[key] = loc
+        for key in lists:
+            lists[key].extend(part.lists.get(key, []))
+    logging = fields.get("logging")
+    service = model.Service(
+        id=sid, loc=parts[0].loc,
+        title=str(fields.get("title", sid)), team=str(fields.get("team", "")),
+        owner=str(fields.get("owner", "")), language=str(fields.get("language", "")),
+        description=str(fields.get("description", "")), source=str(fields.get("source", "")),
+        links=tuple(model.Link(x["title"], x["url"]) for x in lists["links"]),
+        principles=tuple(lists["principles"]), notes=tuple(lists["notes"]),
+        logging=_logging(logging) if isinstance(logging, dict) else None,
+        field_locs=field_locs,
+        **{s: dict(sorted(sections[s].items())) for s in SECTIONS},
+    )
+    return service, diags
 
 
 def _logging(d: dict) -> model.Logging:
@@ -109,14 +134,30 @@ def _dup(what: str, name: str, loc: Loc, first: Loc) -> Diagnostic:
                  "ids must be unique; rename or remove one of them")
 
 
-def _references(catalog: model.Catalog) -> list[Diagnostic]:
+def references(catalog: model.Catalog) -> list[Diagnostic]:
+    """Every reference of the catalog resolved, or reported where it is written."""
+    diags: list[Diagnostic] = []
+    for c in catalog.contacts.values():
+        _check_contact(catalog, c.escalates_to, c.escalates_to_loc or c.loc, diags)
+    for svc in catalog.services:
+        diags.extend(cached(catalog, "link.references", svc, lambda: service_references(catalog, svc)))
+    return diags
+
+
+def _check_contact(catalog: model.Catalog, cid: str, loc: Loc, diags: list[Diagnostic]) -> None:
+    contacts = catalog.contacts
+    if cid and cid not in contacts:
+        diags.append(error("MC202", f"unknown contact {cid!r}", loc, _hint(cid, contacts, "contact")))
+
+
+def service_references(catalog: model.Catalog, svc: model.Service) -> list[Diagnostic]:
+    """The references one service makes: metrics, contacts, severities, procedures, dashboards,
+    alerts."""
     diags: list[Diagnostic] = []
     names = series_names(catalog)
-    contacts = catalog.contacts
 
     def check_contact(cid: str, loc: Loc) -> None:
-        if cid and cid not in contacts:
-            diags.append(error("MC202", f"unknown contact {cid!r}", loc, _hint(cid, contacts, "contact")))
+        _check_contact(catalog, cid, loc, diags)
 
     def check_expr(expr: model.Expression) -> None:
         for node in ast.walk(expr.tree):
@@ -128,38 +169,35 @@ def _references(catalog: model.Catalog) -> list[Diagnostic]:
                     "`recording_rules:`",
                 ))
 
-    for c in contacts.values():
-        check_contact(c.escalates_to, c.escalates_to_loc or c.loc)
-    for svc in catalog.services:
-        check_contact(svc.owner, svc.field_locs.get("owner", svc.loc))
-        for rule in svc.recording_rules.values():
-            check_expr(rule.expr)
-        for alert in svc.alerts.values():
-            check_expr(alert.expr)
-            if svc.severity(alert.severity, catalog.severities) is None:
-                known = set(catalog.severities) | set(svc.severities)
-                diags.append(error("MC203", f"unknown severity {alert.severity!r}",
-                                   alert.at("severity"), _hint(alert.severity, known, "severity")))
-            for i, cid in enumerate(alert.notify):
-                check_contact(cid, alert.at(f"notify.{i}"))
-            if alert.procedure and alert.procedure not in svc.procedures:
-                diags.append(error("MC204", f"unknown procedure {alert.procedure!r}",
-                                   alert.at("procedure"),
-                                   _hint(alert.procedure, svc.procedures, "procedure")))
-            if alert.dashboard and alert.dashboard not in svc.dashboards:
-                diags.append(error("MC206", f"unknown dashboard {alert.dashboard!r}",
-                                   alert.at("dashboard"),
-                                   _hint(alert.dashboard, svc.dashboards, "dashboard")))
-        for proc in svc.procedures.values():
-            for cid, loc in zip(proc.notify, proc.notify_locs):
-                check_contact(cid, loc)
-        for dash in svc.dashboards.values():
-            for row in dash.rows:
-                for panel in row.panels:
-                    for q in panel.queries:
-                        check_expr(q.expr)
-                    for name, loc in zip(panel.alerts, panel.alert_locs):
-                        if name not in svc.alerts:
-                            diags.append(error("MC207", f"panel names unknown alert {name!r}", loc,
-                                               _hint(name, svc.alerts, "alert")))
+    check_contact(svc.owner, svc.field_locs.get("owner", svc.loc))
+    for rule in svc.recording_rules.values():
+        check_expr(rule.expr)
+    for alert in svc.alerts.values():
+        check_expr(alert.expr)
+        if svc.severity(alert.severity, catalog.severities) is None:
+            known = set(catalog.severities) | set(svc.severities)
+            diags.append(error("MC203", f"unknown severity {alert.severity!r}",
+                               alert.at("severity"), _hint(alert.severity, known, "severity")))
+        for i, cid in enumerate(alert.notify):
+            check_contact(cid, alert.at(f"notify.{i}"))
+        if alert.procedure and alert.procedure not in svc.procedures:
+            diags.append(error("MC204", f"unknown procedure {alert.procedure!r}",
+                               alert.at("procedure"),
+                               _hint(alert.procedure, svc.procedures, "procedure")))
+        if alert.dashboard and alert.dashboard not in svc.dashboards:
+            diags.append(error("MC206", f"unknown dashboard {alert.dashboard!r}",
+                               alert.at("dashboard"),
+                               _hint(alert.dashboard, svc.dashboards, "dashboard")))
+    for proc in svc.procedures.values():
+        for cid, loc in zip(proc.notify, proc.notify_locs):
+            check_contact(cid, loc)
+    for dash in svc.dashboards.values():
+        for row in dash.rows:
+            for panel in row.panels:
+                for q in panel.queries:
+                    check_expr(q.expr)
+                for name, loc in zip(panel.alerts, panel.alert_locs):
+                    if name not in svc.alerts:
+                        diags.append(error("MC207", f"panel names unknown alert {name!r}", loc,
+                                           _hint(name, svc.alerts, "alert")))
     return diags

@@ -5,7 +5,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 
@@ -38,6 +38,12 @@ class RawDocument:
     values: dict[Path_, Pos] = field(default_factory=dict)
     keys: dict[Path_, Pos] = field(default_factory=dict)
     from_jsonnet: bool = False
+    index: int = 0  # its place among the documents of its file
+
+    def __reduce__(self) -> tuple:
+        # Pickled (by the incremental cache, inside built entities' locators) as its text alone:
+        # positions are parsed again only if a diagnostic asks for one.
+        return _reloaded, (self.file, self.text, self.from_jsonnet, self.index)
 
     def lines(self) -> list[str]:
         # Split once per document: positions inside scalars are asked for one at a time.
@@ -117,6 +123,35 @@ class RawDocument:
         for k in path:
             cur = cur[k]
         return cur
+
+
+class _Reloaded:
+    """A document restored from its text: parsed again the first time a position is asked."""
+
+    def __init__(self, file: str, text: str, from_jsonnet: bool, index: int):
+        self.file, self.text, self.from_jsonnet, self.index = file, text, from_jsonnet, index
+        self._doc: RawDocument | None = None
+
+    def __reduce__(self) -> tuple:
+        return _reloaded, (self.file, self.text, self.from_jsonnet, self.index)
+
+    def _parsed(self) -> RawDocument:
+        if self._doc is None:
+            if self.from_jsonnet:  # Jsonnet positions are searched for in the source text
+                self._doc = RawDocument(self.file, None, self.text, from_jsonnet=True)
+            else:
+                self._doc = load_yaml(self.file, self.text)[0][self.index]
+        return self._doc
+
+    def loc(self, path: Path_, key: bool = False) -> Loc:
+        return self._parsed().loc(path, key)
+
+    def scalar_loc(self, path: Path_, offset: int) -> Loc:
+        return self._parsed().scalar_loc(path, offset)
+
+
+def _reloaded(file: str, text: str, from_jsonnet: bool, index: int) -> _Reloaded:
+    return _Reloaded(file, text, from_jsonnet, index)
 
 
 def offset_to_loc(file: str, text: str, offset: int) -> Loc:
@@ -262,7 +297,7 @@ def load_yaml(file: str, text: str) -> tuple[list[RawDocument], list[Diagnostic]
             mark = exc.problem_mark
             loc = Loc(file, mark.line + 1, mark.column + 1) if mark else Loc(file)
             return [], [error("MC001", f"YAML error: {exc.problem}", loc, "fix the value's syntax")]
-        docs.append(RawDocument(file, data, text, conv.values, conv.keys))
+        docs.append(RawDocument(file, data, text, conv.values, conv.keys, index=len(docs)))
     if not docs and not diags:
         diags.append(error("MC009", "file holds no document", Loc(file),
                            "add content or delete the file"))
@@ -318,8 +353,10 @@ def load_jsonnet(root: Path, path: Path, file: str) -> tuple[list[RawDocument], 
     return [RawDocument(file, d, text, from_jsonnet=True) for d in items], []
 
 
-def load_catalog(root: Path) -> tuple[list[RawDocument], list[Diagnostic]]:
-    """Read every catalog file below `root`, in a stable order."""
+def load_catalog(root: Path, reuse: Callable[[str, bytes], bool] | None = None
+                 ) -> tuple[list[RawDocument], list[Diagnostic]]:
+    """Read every catalog file below `root`, in a stable order. `reuse(path, content)` (the
+    incremental cache) may take a file's content over: True leaves the file unparsed."""
     if not root.is_dir():
         return [], [error("MC007", f"catalog directory {root} does not exist", None,
                           "pass the directory that holds moncat.yaml")]
@@ -344,6 +381,8 @@ def load_catalog(root: Path) -> tuple[list[RawDocument], list[Diagnostic]]:
         except OSError as exc:
             diags.append(error("MC008", f"cannot read file: {exc.strerror}", Loc(rel),
                                "check the file's permissions"))
+            continue
+        if reuse is not None and reuse(rel, raw):
             continue
         text, problem = _decode(rel, raw)
         if problem:

@@ -10,22 +10,36 @@ from compiler.render import content_hash
 MANIFEST = "manifest.json"
 
 
+def object_lines(art: Artifact) -> list[tuple[tuple, str]]:
+    """The manifest's line for each object of one artifact, with the key the lines sort by."""
+    out = []
+    for obj in art.objects:
+        entry = {"id": obj.id, "kind": obj.kind, "target": obj.target, "path": art.path,
+                 "source": str(obj.source), "hash": obj.digest or content_hash(obj.content)}
+        out.append(((obj.target, art.path, obj.kind, obj.id), _dump(entry)))
+    return out
+
+
+def file_line(path: str, sha: str) -> tuple[str, str]:
+    """The manifest's line for one file (sha256 hex), with the key the lines sort by."""
+    return path, f"    {_dump(path)}: {_dump('sha256:' + sha)}"
+
+
 def build_manifest(artifacts: list[Artifact], files: dict[str, bytes]) -> bytes:
-    objects = []
-    for art in artifacts:
-        for obj in art.objects:
-            objects.append({
-                "id": obj.id, "kind": obj.kind, "target": obj.target, "path": art.path,
-                "source": str(obj.source), "hash": content_hash(obj.content),
-            })
-    objects.sort(key=lambda o: (o["target"], o["path"], o["kind"], o["id"]))
-    file_hashes = {p: "sha256:" + hashlib.sha256(b).hexdigest() for p, b in sorted(files.items())}
+    file_lines = [file_line(p, hashlib.sha256(b).hexdigest()) for p, b in files.items()]
+    return assemble([line for art in artifacts for line in object_lines(art)], file_lines)
+
+
+def assemble(objects: list[tuple[tuple, str]], files: list[tuple[str, str]]) -> bytes:
+    """The manifest from every object's line (in artifact order; sorted here) and every file's
+    line (`file_line`)."""
+    objects = sorted(objects, key=lambda o: o[0])
     # One object per line: a one-object change is a one-line diff, and json's C encoder is used
     # (indent= falls back to its pure-Python encoder, slow for 40,000 objects).
     lines = ['{', '  "format": 1,', '  "files": {']
-    lines.append(",\n".join(f"    {_dump(p)}: {_dump(h)}" for p, h in file_hashes.items()))
+    lines.append(",\n".join(line for _, line in sorted(files)))
     lines += ['  },', '  "objects": [']
-    lines.append(",\n".join("    " + _dump(o) for o in objects))
+    lines.append(",\n".join("    " + line for _, line in objects))
     lines += ['  ]', '}']
     return ("\n".join(lines) + "\n").encode("utf-8")
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gc
+import hashlib
 import time
 from contextlib import contextmanager
 from typing import Callable
@@ -12,9 +13,11 @@ from compiler import checks, link, todos, validation
 from compiler.example_runs import ExampleRun, run_examples
 from compiler.artifacts import Artifact
 from compiler.build import Builder, ServicePart
-from compiler.diagnostics import Report, error
+from compiler.diagnostics import Report, Severity, error
+from compiler.incremental import cached
+from compiler.incremental.run import Cache, StoredArtifact
 from compiler.loader import load_catalog
-from compiler.manifest import MANIFEST, build_manifest
+from compiler.manifest import MANIFEST, assemble, build_manifest, file_line, object_lines
 from compiler.model import Catalog, Settings
 from compiler.render import render
 from compiler.checks import cross_target, datadog_output
@@ -38,6 +41,10 @@ class Result:
     files: dict[str, bytes] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     examples: ExampleRun | None = None  # set when the examples ran (or were skipped) under promtool
+    # With the incremental cache: the files of unchanged services (path -> sha256 hex), already
+    # in the output directory; `files` then holds only the others (and the manifest).
+    unchanged: dict[str, str] = field(default_factory=dict)
+    hashes: dict[str, str] = field(default_factory=dict)  # every file's sha256 hex (with the cache)
 
 
 class _Clock:
@@ -54,24 +61,29 @@ class _Clock:
             self.on_stage(stage)  # e.g. the CLI's progress line
 
 
-def analyse(root: Path, on_stage: Callable[[str], None] | None = None) -> Result:
+def analyse(root: Path, on_stage: Callable[[str], None] | None = None,
+            cache: Cache | None = None) -> Result:
     """load -> validate -> build -> link -> check. Stops after a stage that found errors, since
-    later stages would only report their consequences."""
+    later stages would only report their consequences. With `cache`, unchanged files are not
+    loaded again and unchanged services' checks are not run again (see compiler.incremental)."""
     result = Result(Report())
     report = result.report
     clock = _Clock(result, on_stage)
-    docs, diags = load_catalog(root)
+    front = cache.front if cache is not None else None
+    docs, diags = load_catalog(root, reuse=front.reuse if front is not None else None)
     report.extend(diags)
     clock.lap("load")
     if report.has_errors():
         return result
     valid = []
+    found: dict[int, list] = {}  # id(doc) -> its warnings so far, for the cache
     for doc in docs:
         problems = validation.validate(doc)
         report.extend(problems)
         if not problems:
             valid.append(doc)
-            report.extend(todos.find(doc))
+            found[id(doc)] = todos.find(doc)
+            report.extend(found[id(doc)])
     clock.lap("validate")
     settings: Settings | None = None
     severities, contacts, parts = {}, {}, []
@@ -82,12 +94,20 @@ def analyse(root: Path, on_stage: Callable[[str], None] | None = None) -> Result
                              f"keep one root settings file; the first is {settings_docs[0].file}")])
     for doc in valid:
         builder = Builder(doc)
+        part = None
         if validation.kind_of(doc) == "settings":
             if doc is settings_docs[0]:
                 settings, severities, contacts = builder.settings()
         else:
-            parts.append(builder.service_part())
+            part = builder.service_part()
+            parts.append(part)
         report.extend(builder.diags)
+        if front is not None:
+            front.built(doc, part, found[id(doc)] + builder.diags)
+    if front is not None:
+        report.extend(front.diagnostics())
+        front.save({d.loc.file for d in report.items if d.severity is Severity.ERROR and d.loc})
+        parts = front.parts(parts)
     clock.lap("build")
     if report.has_errors():
         return result
@@ -95,7 +115,11 @@ def analyse(root: Path, on_stage: Callable[[str], None] | None = None) -> Result
         report.extend([error("MC006", "the catalog has no root settings document", None,
                              "create moncat.yaml with `version: 1`")])
         return result
-    catalog, diags = link.link(settings, severities, contacts, parts)
+    if cache is None:
+        catalog, diags = link.link(settings, severities, contacts, parts)
+    else:
+        catalog, diags = link.link(settings, severities, contacts, parts, merge=cache.front.merge,
+                                   memo=cache.memo())
     report.extend(diags)
     clock.lap("link")
     if report.has_errors() or catalog is None:
@@ -119,11 +143,14 @@ def validate_catalog(root: Path, examples: bool = True,
     return result
 
 
-def compile_catalog(root: Path, on_stage: Callable[[str], None] | None = None) -> Result:
+def compile_catalog(root: Path, on_stage: Callable[[str], None] | None = None,
+                    cache: Cache | None = None) -> Result:
     """analyse, then generate every target's artifacts and render them to bytes. `on_stage` is
-    called with each stage's name as it finishes."""
+    called with each stage's name as it finishes. With `cache` (compiler.incremental), the work
+    of services unchanged since the last compile with that cache is reused: their files are in
+    `result.unchanged` instead of `result.files`."""
     with _no_cyclic_gc():
-        return _compile(root, on_stage)
+        return _compile(root, on_stage, cache)
 
 
 @contextmanager
@@ -139,8 +166,8 @@ def _no_cyclic_gc():
             gc.enable()
 
 
-def _compile(root: Path, on_stage: Callable[[str], None] | None = None) -> Result:
-    result = analyse(root, on_stage)
+def _compile(root: Path, on_stage: Callable[[str], None] | None, cache: Cache | None) -> Result:
+    result = analyse(root, on_stage, cache)
     if result.catalog is None or result.report.has_errors():
         return result
     clock = _Clock(result, on_stage)
@@ -148,16 +175,70 @@ def _compile(root: Path, on_stage: Callable[[str], None] | None = None) -> Resul
         artifacts, diags = target(result.catalog)
         result.artifacts.extend(artifacts)
         result.report.extend(diags)
-    for cross_check in CROSS_CHECKS:
-        result.report.extend(cross_check(result.catalog, result.artifacts))
+    if cache is None:
+        for cross_check in CROSS_CHECKS:
+            result.report.extend(cross_check(result.catalog, result.artifacts))
+    else:
+        result.report.extend(_cross_checks_by_service(result.catalog, result.artifacts, cache))
     clock.lap("generate")
     if result.report.has_errors():
         return result
-    files = {a.path: render(a) for a in result.artifacts}
-    files[MANIFEST] = build_manifest(result.artifacts, files)
+    if cache is None:
+        files = {a.path: render(a) for a in result.artifacts}
+        files[MANIFEST] = build_manifest(result.artifacts, files)
+    else:
+        files = _render_cached(result, cache)
     result.files = dict(sorted(files.items()))
     clock.lap("render")
     return result
+
+
+def _cross_checks_by_service(catalog: Catalog, artifacts: list, cache: Cache) -> list:
+    """The cross checks one service at a time (each compares a service's own objects in two
+    targets), reused for unchanged services; then once on the artifacts of no service."""
+    groups: dict[str | None, list] = {}
+    for art in artifacts:
+        groups.setdefault(cache.run.service_of(art), []).append(art)
+    out = []
+
+    def run(services: tuple, arts: list) -> list:
+        narrow = Catalog(catalog.settings, services, catalog.contacts, catalog.severities, catalog.memo)
+        return [d for check in CROSS_CHECKS for d in check(narrow, arts)]
+
+    for service in catalog.services:
+        out += cached(catalog, "cross-checks", service,
+                      lambda: run((service,), groups.get(service.id, [])))
+    out += run((), groups.get(None, []))
+    return out
+
+
+def _render_cached(result: Result, cache: Cache) -> dict[str, bytes]:
+    """Render what this run generated; take the files, hashes and manifest lines of unchanged
+    services' artifacts from the cache."""
+    files: dict[str, bytes] = {}
+    hashes: dict[str, str] = {}
+    lines, file_lines = [], []
+    for art in result.artifacts:
+        if isinstance(art, StoredArtifact):
+            result.unchanged[art.path] = hashes[art.path] = art.hash
+            lines.extend(art.manifest)
+            file_lines.append(art.file_line)
+            continue
+        done = cache.run.rendering(art)
+        if done is None:
+            data = render(art)
+            done = data, hashlib.sha256(data).hexdigest()
+        data, sha = done
+        files[art.path] = data
+        hashes[art.path] = sha
+        lines.extend(object_lines(art))
+        file_lines.append(file_line(art.path, sha))
+    files[MANIFEST] = assemble(lines, file_lines)
+    hashes[MANIFEST] = hashlib.sha256(files[MANIFEST]).hexdigest()
+    result.hashes = hashes
+    cache.run.save()
+    cache.store.prune()
+    return files
 
 
 __all__ = ["STAGES", "Result", "ServicePart", "analyse", "compile_catalog", "validate_catalog"]

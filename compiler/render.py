@@ -62,6 +62,20 @@ def _block(text: str, indent: str) -> str | None:
     return f"|{indicator}{chomp}\n" + "\n".join(pad + line if line else "" for line in lines)
 
 
+class Splice(list):
+    """Items that stand in the list holding them as if written there one by one, rendered as a
+    block that is remembered (per indentation) with them: a service's part of a catalog-wide
+    list, which the incremental cache stores already rendered. YAML artifacts only."""
+
+    def lines(self, indent: str) -> list[str]:
+        rendered = self.__dict__.setdefault("rendered", {})
+        found = rendered.get(indent)
+        if found is None:
+            found = rendered[indent] = []
+            _emit(self, indent, found)
+        return found
+
+
 def _emit(value: Any, indent: str, out: list[str]) -> None:
     """Block-style YAML for plain data, in the order given (callers sort free-form maps)."""
     if isinstance(value, dict):
@@ -69,7 +83,9 @@ def _emit(value: Any, indent: str, out: list[str]) -> None:
             _entry(indent + _scalar(key) + ":", item, indent, out)
     else:
         for item in value:
-            if isinstance(item, dict) and item:
+            if type(item) is Splice:
+                out.extend(item.lines(indent))
+            elif isinstance(item, dict) and item:
                 first = True
                 for key, sub in item.items():
                     lead = indent + ("- " if first else "  ") + _scalar(key) + ":"

@@ -5,14 +5,14 @@ from typing import Iterator
 
 from compiler.checks.routing import recipients
 from compiler.diagnostics import Diagnostic, error
-from compiler.model import Catalog
+from compiler.incremental import cached
+from compiler.model import Catalog, Service
 
 
 def check(catalog: Catalog) -> Iterator[Diagnostic]:
     # Imported here: the targets import compiler.checks.routing, so importing them while this
     # package initialises would be circular.
-    from compiler.targets.alertmanager.plan import deliveries
-    from compiler.targets.alertmanager.routes import UNROUTED, resolve, route_tree, routing_labels
+    from compiler.targets.alertmanager.routes import route_tree
     from compiler.targets.alertmanager.versions import refusals
 
     refused = list(refusals(catalog))
@@ -21,23 +21,11 @@ def check(catalog: Catalog) -> Iterator[Diagnostic]:
     reached: set[str] = set()
     nobody = False  # an alert with no contact at all is MC401's; its contact may be the one unused
     for service in catalog.services:
-        for alert in service.alerts.values():
-            contacts = recipients(alert, service)
-            if not contacts:
-                nobody = True
-                continue
-            plan = deliveries(catalog, service, alert)
-            reached.update(d.contact for d in plan)
-            # Walk the tree that alertmanager.yaml is written from, as Alertmanager walks it.
-            routed = [r for r in resolve(tree, routing_labels(alert, service)) if r != UNROUTED]
-            if not plan or not routed:
-                silent = [c for c in contacts if c in catalog.contacts
-                          and not catalog.contacts[c].receives_alerts]
-                why = (f"its contacts ({', '.join(silent)}) receive no alerts (receives_alerts: false)"
-                       if silent else "no route of the generated configuration matches it")
-                yield error("MC462", f"alert {alert.name!r} reaches no receiver: {why}",
-                            alert.at("notify"),
-                            "notify a contact that receives alerts, or give the service an `owner:`")
+        found, reached_here, nobody_here = cached(catalog, "check.alert_delivery", service,
+                                                  lambda: _service(catalog, service, tree))
+        yield from found
+        reached.update(reached_here)
+        nobody = nobody or nobody_here
     if nobody:
         return
     for contact in catalog.contacts.values():
@@ -46,3 +34,32 @@ def check(catalog: Catalog) -> Iterator[Diagnostic]:
                         "name it in an alert's `notify`, make it the service `owner:` or another "
                         "contact's `escalates_to` (escalation needs a severity with `respond_within`), "
                         "set `receives_alerts: false` when people reach it by hand, or remove it")
+
+
+def _service(catalog: Catalog, service: Service, tree) -> tuple[list[Diagnostic], list[str], bool]:
+    """MC462 for the service's alerts, the contacts they reach, and whether one reaches nobody.
+    Only the service's own branch of the tree routes its alerts (its `service` label)."""
+    from compiler.targets.alertmanager.plan import deliveries
+    from compiler.targets.alertmanager.routes import UNROUTED, resolve, routing_labels
+
+    found: list[Diagnostic] = []
+    reached: set[str] = set()
+    nobody = False
+    for alert in service.alerts.values():
+        contacts = recipients(alert, service)
+        if not contacts:
+            nobody = True
+            continue
+        plan = deliveries(catalog, service, alert)
+        reached.update(d.contact for d in plan)
+        # Walk the tree that alertmanager.yaml is written from, as Alertmanager walks it.
+        routed = [r for r in resolve(tree, routing_labels(alert, service)) if r != UNROUTED]
+        if not plan or not routed:
+            silent = [c for c in contacts if c in catalog.contacts
+                      and not catalog.contacts[c].receives_alerts]
+            why = (f"its contacts ({', '.join(silent)}) receive no alerts (receives_alerts: false)"
+                   if silent else "no route of the generated configuration matches it")
+            found.append(error("MC462", f"alert {alert.name!r} reaches no receiver: {why}",
+                               alert.at("notify"),
+                               "notify a contact that receives alerts, or give the service an `owner:`"))
+    return found, sorted(reached), nobody

@@ -6,7 +6,8 @@ from typing import Iterator
 from compiler.diagnostics import Diagnostic, warning
 from compiler.expr import ast
 from compiler.link import series_names, token_offset
-from compiler.model import Catalog, Expression, Metric
+from compiler.incremental import cached
+from compiler.model import Catalog, Expression, Metric, Service
 
 COUNTER_FUNCS = {"rate", "irate", "increase", "resets"}
 NEUTRAL_FUNCS = {"absent", "absent_over_time", "present_over_time", "timestamp", "count_over_time",
@@ -44,14 +45,19 @@ def _expr(expr: Expression, names: dict) -> Iterator[Diagnostic]:
 
 
 def check(catalog: Catalog) -> Iterator[Diagnostic]:
-    names = series_names(catalog)
     for svc in catalog.services:
-        for rule in svc.recording_rules.values():
-            yield from _expr(rule.expr, names)
-        for alert in svc.alerts.values():
-            yield from _expr(alert.expr, names)
-        for dash in svc.dashboards.values():
-            for row in dash.rows:
-                for panel in row.panels:
-                    for q in panel.queries:
-                        yield from _expr(q.expr, names)
+        yield from cached(catalog, "check.counters", svc,
+                          lambda: list(_service(catalog, svc)))
+
+
+def _service(catalog: Catalog, svc: Service) -> Iterator[Diagnostic]:
+    names = series_names(catalog)
+    for rule in svc.recording_rules.values():
+        yield from _expr(rule.expr, names)
+    for alert in svc.alerts.values():
+        yield from _expr(alert.expr, names)
+    for dash in svc.dashboards.values():
+        for row in dash.rows:
+            for panel in row.panels:
+                for q in panel.queries:
+                    yield from _expr(q.expr, names)

@@ -9,7 +9,8 @@ from compiler.diagnostics import Diagnostic, warning
 from compiler.durations import format_ms
 from compiler.expr import ast
 from compiler.link import token_offset
-from compiler.model import Catalog
+from compiler.incremental import cached
+from compiler.model import Catalog, Service
 
 RATE_FUNCS = ("rate", "irate")
 RATE_INTERVAL = "$__rate_interval"
@@ -17,18 +18,23 @@ RATE_INTERVAL = "$__rate_interval"
 
 def check(catalog: Catalog) -> Iterator[Diagnostic]:
     for svc in catalog.services:
-        for dash in svc.dashboards.values():
-            for row in dash.rows:
-                for panel in row.panels:
-                    for q in panel.queries:
-                        for node in ast.walk(q.expr.tree):
-                            if not (isinstance(node, ast.Call) and node.func in RATE_FUNCS and node.args):
-                                continue
-                            window = node.args[0]
-                            if isinstance(window, ast.RangeSelector) and window.range_var != RATE_INTERVAL:
-                                shown = window.range_var or format_ms(window.range_ms)
-                                yield warning(
-                                    "MC442", f"{node.func}() over [{shown}] in panel {panel.title!r}",
-                                    q.expr.loc_at(token_offset(q.expr.text, node.func)),
-                                    f"write {node.func}(...[{RATE_INTERVAL}]): Grafana fits it to the "
-                                    "zoom and the scrape interval")
+        yield from cached(catalog, "check.dashboard_rate_interval", svc,
+                          lambda: list(_service(catalog, svc)))
+
+
+def _service(catalog: Catalog, svc: Service) -> Iterator[Diagnostic]:
+    for dash in svc.dashboards.values():
+        for row in dash.rows:
+            for panel in row.panels:
+                for q in panel.queries:
+                    for node in ast.walk(q.expr.tree):
+                        if not (isinstance(node, ast.Call) and node.func in RATE_FUNCS and node.args):
+                            continue
+                        window = node.args[0]
+                        if isinstance(window, ast.RangeSelector) and window.range_var != RATE_INTERVAL:
+                            shown = window.range_var or format_ms(window.range_ms)
+                            yield warning(
+                                "MC442", f"{node.func}() over [{shown}] in panel {panel.title!r}",
+                                q.expr.loc_at(token_offset(q.expr.text, node.func)),
+                                f"write {node.func}(...[{RATE_INTERVAL}]): Grafana fits it to the "
+                                "zoom and the scrape interval")

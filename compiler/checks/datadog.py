@@ -9,7 +9,8 @@ from typing import Iterator
 
 from compiler.diagnostics import Diagnostic, error, warning
 from compiler.dialects.datadog_names import METRIC_NAME, namespace, naming
-from compiler.model import Catalog
+from compiler.incremental import cached
+from compiler.model import Catalog, Service
 from compiler.targets.datadog.conditions import condition
 
 SETTING = "MC706"
@@ -30,26 +31,31 @@ def check(catalog: Catalog) -> Iterator[Diagnostic]:
         yield error(SETTING, "targets.datadog.renotify_interval is not a whole number of minutes",
                     locs.get("datadog.renotify_interval"),
                     "Datadog re-notifies after whole minutes (at least 1)")
-    seen: dict[str, str] = {}
     for service in catalog.services:
         prefix = namespace(dd, service.id)
         if prefix and not METRIC_NAME.fullmatch(prefix + ".x"):
             yield error(SETTING, f"namespace {prefix!r} of service {service.id!r} does not start a "
                         "Datadog metric name", locs.get("datadog"),
                         "Datadog metric names start with a letter")
-        names = naming(catalog, service)
-        for alert in service.alerts.values():
-            if not alert.compiled_for("datadog"):
-                if alert.datadog is not None:
-                    yield warning(UNUSED, f"{alert.name!r} has datadog settings but its `targets:` "
-                                  "leave Datadog out", alert.at("datadog"),
-                                  "remove one of the two")
-                continue
-            # Datadog lowercases tags: two ids equal but for case would share `moncat-id`.
-            key = alert.id.lower()
-            if key in seen and seen[key] != alert.id:
-                yield error(COLLISION, f"alert {alert.id!r} and {seen[key]!r} differ only in case; "
-                            "Datadog tags (moncat-id) do not", alert.loc, "rename one of them")
-            seen[key] = alert.id
-            _, diags = condition(catalog, alert, names)
-            yield from diags
+        yield from cached(catalog, "check.datadog", service, lambda: list(_service(catalog, service)))
+
+
+def _service(catalog: Catalog, service: Service) -> Iterator[Diagnostic]:
+    names = naming(catalog, service)
+    # Datadog lowercases tags: two ids equal but for case would share `moncat-id` (service ids
+    # are lower case: only alerts of one service can collide).
+    seen: dict[str, str] = {}
+    for alert in service.alerts.values():
+        if not alert.compiled_for("datadog"):
+            if alert.datadog is not None:
+                yield warning(UNUSED, f"{alert.name!r} has datadog settings but its `targets:` "
+                              "leave Datadog out", alert.at("datadog"),
+                              "remove one of the two")
+            continue
+        key = alert.id.lower()
+        if key in seen and seen[key] != alert.id:
+            yield error(COLLISION, f"alert {alert.id!r} and {seen[key]!r} differ only in case; "
+                        "Datadog tags (moncat-id) do not", alert.loc, "rename one of them")
+        seen[key] = alert.id
+        _, diags = condition(catalog, alert, names)
+        yield from diags

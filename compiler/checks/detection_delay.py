@@ -9,7 +9,8 @@ from compiler.diagnostics import Diagnostic, Severity, warning
 from compiler.durations import format_ms
 from compiler.expr.timing import Lag, lag
 from compiler.examples import records_of
-from compiler.model import Alert, Catalog
+from compiler.incremental import cached
+from compiler.model import Alert, Catalog, Service
 
 
 @dataclass(frozen=True)
@@ -75,31 +76,36 @@ def _suggest(stated_ms: int, interval_ms: int) -> str:
 
 def check(catalog: Catalog) -> Iterator[Diagnostic]:
     for svc in catalog.services:
-        for alert in svc.alerts.values():
-            if not alert.condition:
-                continue
-            delay = detection_delay(catalog, alert)
-            if delay.stated is None:
-                continue
-            stated = format_ms(delay.stated.total_ms)
-            if delay.exceeds:
-                yield warning(
-                    "MC480",
-                    f"alert {alert.name!r} fires up to {format_ms(delay.total_ms)} after its "
-                    f"condition starts ({explain(delay)}), but its condition states {stated}",
-                    alert.at("condition"),
-                    f"shorten the range window or `for:` so that window + for stays within {stated}, "
-                    f"e.g. {_suggest(delay.stated.total_ms, catalog.settings.evaluation_interval_ms)} "
-                    "(the evaluation interval is shown, not counted)")
-            elif alert.compiled_for("prometheus") and not any(
-                    ex.fires and ex.starts_ms for ex in alert.examples):
-                yield Diagnostic(
-                    "MC481", Severity.INFO,
-                    f"alert {alert.name!r} states {stated} in its condition but no example shows it "
-                    "fires within that time",
-                    alert.at("condition"),
-                    "add a `fires` example whose series turn bad mid-way and say when with "
-                    "`starts:`; the generated test then checks it fires by starts + " + stated)
+        yield from cached(catalog, "check.detection_delay", svc,
+                          lambda: list(_service(catalog, svc)))
+
+
+def _service(catalog: Catalog, svc: Service) -> Iterator[Diagnostic]:
+    for alert in svc.alerts.values():
+        if not alert.condition:
+            continue
+        delay = detection_delay(catalog, alert)
+        if delay.stated is None:
+            continue
+        stated = format_ms(delay.stated.total_ms)
+        if delay.exceeds:
+            yield warning(
+                "MC480",
+                f"alert {alert.name!r} fires up to {format_ms(delay.total_ms)} after its "
+                f"condition starts ({explain(delay)}), but its condition states {stated}",
+                alert.at("condition"),
+                f"shorten the range window or `for:` so that window + for stays within {stated}, "
+                f"e.g. {_suggest(delay.stated.total_ms, catalog.settings.evaluation_interval_ms)} "
+                "(the evaluation interval is shown, not counted)")
+        elif alert.compiled_for("prometheus") and not any(
+                ex.fires and ex.starts_ms for ex in alert.examples):
+            yield Diagnostic(
+                "MC481", Severity.INFO,
+                f"alert {alert.name!r} states {stated} in its condition but no example shows it "
+                "fires within that time",
+                alert.at("condition"),
+                "add a `fires` example whose series turn bad mid-way and say when with "
+                "`starts:`; the generated test then checks it fires by starts + " + stated)
 
 
 __all__ = ["DetectionDelay", "check", "detection_delay", "explain"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from compiler.diagnostics import Diagnostic, error
+from compiler.incremental import cached
 from compiler.model import Alert, Catalog, Service
 
 
@@ -14,7 +15,12 @@ def recipients(alert: Alert, service: Service) -> tuple[str, ...]:
 
 def check(catalog: Catalog) -> Iterator[Diagnostic]:
     for svc in catalog.services:
-        for alert in svc.alerts.values():
-            if not recipients(alert, svc):
-                yield error("MC401", f"alert {alert.name!r} notifies nobody", alert.loc,
-                            "add `notify: [<contact>]` to the alert or `owner: <contact>` to the service")
+        yield from cached(catalog, "check.routing", svc,
+                          lambda: list(_service(catalog, svc)))
+
+
+def _service(catalog: Catalog, svc: Service) -> Iterator[Diagnostic]:
+    for alert in svc.alerts.values():
+        if not recipients(alert, svc):
+            yield error("MC401", f"alert {alert.name!r} notifies nobody", alert.loc,
+                        "add `notify: [<contact>]` to the alert or `owner: <contact>` to the service")

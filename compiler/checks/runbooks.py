@@ -4,17 +4,22 @@ from __future__ import annotations
 from typing import Iterator
 
 from compiler.diagnostics import Diagnostic, error
-from compiler.model import Catalog
+from compiler.incremental import cached
+from compiler.model import Catalog, Service
 
 
 def check(catalog: Catalog) -> Iterator[Diagnostic]:
     has_alerts = False
     for svc in catalog.services:
-        for alert in svc.alerts.values():
-            has_alerts = True
-            if not alert.procedure:
-                yield error("MC402", f"alert {alert.name!r} has no runbook procedure", alert.loc,
-                            "add `procedure: <id>` naming one of the service's procedures")
+        has_alerts = has_alerts or bool(svc.alerts)
+        yield from cached(catalog, "check.runbooks", svc, lambda: list(_service(svc)))
     if has_alerts and not catalog.settings.runbooks_base_url:
         yield error("MC403", "alerts need a runbook URL but `runbooks.base_url` is not set",
                     catalog.settings.loc, "add `runbooks: {base_url: https://...}` to moncat.yaml")
+
+
+def _service(svc: Service) -> Iterator[Diagnostic]:
+    for alert in svc.alerts.values():
+        if not alert.procedure:
+            yield error("MC402", f"alert {alert.name!r} has no runbook procedure", alert.loc,
+                        "add `procedure: <id>` naming one of the service's procedures")

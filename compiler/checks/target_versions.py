@@ -6,7 +6,8 @@ from typing import Iterator
 from compiler.diagnostics import Diagnostic, error
 from compiler.expr import ast
 from compiler.link import token_offset
-from compiler.model import Catalog, Expression
+from compiler.incremental import cached
+from compiler.model import Catalog, Expression, Service
 
 # Functions Prometheus added after 2.0, with the release that added them (experimental ones
 # count from the release where they appeared behind the feature flag).
@@ -50,11 +51,17 @@ def check(catalog: Catalog) -> Iterator[Diagnostic]:
                     catalog.settings.field_locs["prometheus.query_offset"],
                     "remove it, or raise `targets.prometheus.version`")
     for svc in catalog.services:
-        for rule in svc.recording_rules.values():
-            yield from _expr(rule.expr, target)
-        for alert in svc.alerts.values():
-            yield from _expr(alert.expr, target)
-            if alert.keep_firing_for_ms is not None and target < FIELDS_SINCE["keep_firing_for"]:
-                yield error("MC421", f"keep_firing_for needs Prometheus 2.42; the target is {_v(target)}",
-                            alert.at("keep_firing_for"),
-                            "remove it, or raise `targets.prometheus.version`")
+        yield from cached(catalog, "check.target_versions", svc,
+                          lambda: list(_service(catalog, svc)))
+
+
+def _service(catalog: Catalog, svc: Service) -> Iterator[Diagnostic]:
+    target = catalog.settings.prometheus_version
+    for rule in svc.recording_rules.values():
+        yield from _expr(rule.expr, target)
+    for alert in svc.alerts.values():
+        yield from _expr(alert.expr, target)
+        if alert.keep_firing_for_ms is not None and target < FIELDS_SINCE["keep_firing_for"]:
+            yield error("MC421", f"keep_firing_for needs Prometheus 2.42; the target is {_v(target)}",
+                        alert.at("keep_firing_for"),
+                        "remove it, or raise `targets.prometheus.version`")

@@ -7,46 +7,52 @@ from compiler.diagnostics import Diagnostic, error
 from compiler.expr import gotemplate
 from compiler.expr import templates as tpl
 from compiler.link import series_names
-from compiler.model import Catalog
+from compiler.incremental import cached
+from compiler.model import Catalog, Service
 from compiler.names import alert_labels
 
 
 def check(catalog: Catalog) -> Iterator[Diagnostic]:
-    names = series_names(catalog)
     for svc in catalog.services:
-        for alert in svc.alerts.values():
-            available = None
-            computed = False
-            for field in ("summary", "description"):
-                text = getattr(alert, field)
-                if not text:
-                    continue
-                loc_of = lambda off, f=field: alert.at_offset(f, off)  # noqa: E731
-                problem = tpl.check_syntax(text)
-                if problem:
-                    yield error("MC302", f"template error in {field}: {problem.message}",
-                                loc_of(problem.offset), problem.hint)
-                    continue
-                refused = gotemplate.problem(text)
-                if refused:
-                    yield error("MC302", f"template error in {field}: {refused}", alert.at(field),
-                                "Prometheus defines humanize, humanizePercentage, humanizeDuration, "
-                                "printf, query, ... (see its template reference)")
-                    continue
-                if not computed:
-                    available = alert_labels(alert, catalog, names)
-                    # $labels holds the result series' labels only: Prometheus adds the
-                    # rule's own labels after rendering the templates.
-                    computed = True
-                if available is None:
-                    continue
-                for ref in tpl.label_refs(text):
-                    if ref.name not in available:
-                        shown = ", ".join(sorted(available)) or "none"
-                        yield error(
-                            "MC303",
-                            f"{field} reads label {ref.name!r}, which the alert's expression does "
-                            f"not keep (it keeps: {shown})",
-                            loc_of(ref.offset),
-                            f"add {ref.name!r} to the aggregation's `by (...)`, or drop it from the text",
-                        )
+        yield from cached(catalog, "check.templates", svc,
+                          lambda: list(_service(catalog, svc)))
+
+
+def _service(catalog: Catalog, svc: Service) -> Iterator[Diagnostic]:
+    names = series_names(catalog)
+    for alert in svc.alerts.values():
+        available = None
+        computed = False
+        for field in ("summary", "description"):
+            text = getattr(alert, field)
+            if not text:
+                continue
+            loc_of = lambda off, f=field: alert.at_offset(f, off)  # noqa: E731
+            problem = tpl.check_syntax(text)
+            if problem:
+                yield error("MC302", f"template error in {field}: {problem.message}",
+                            loc_of(problem.offset), problem.hint)
+                continue
+            refused = gotemplate.problem(text)
+            if refused:
+                yield error("MC302", f"template error in {field}: {refused}", alert.at(field),
+                            "Prometheus defines humanize, humanizePercentage, humanizeDuration, "
+                            "printf, query, ... (see its template reference)")
+                continue
+            if not computed:
+                available = alert_labels(alert, catalog, names)
+                # $labels holds the result series' labels only: Prometheus adds the
+                # rule's own labels after rendering the templates.
+                computed = True
+            if available is None:
+                continue
+            for ref in tpl.label_refs(text):
+                if ref.name not in available:
+                    shown = ", ".join(sorted(available)) or "none"
+                    yield error(
+                        "MC303",
+                        f"{field} reads label {ref.name!r}, which the alert's expression does "
+                        f"not keep (it keeps: {shown})",
+                        loc_of(ref.offset),
+                        f"add {ref.name!r} to the aggregation's `by (...)`, or drop it from the text",
+                    )

@@ -9,6 +9,7 @@ from compiler.diagnostics import Diagnostic
 from compiler.dialects.promql import to_promql
 from compiler.durations import format_ms
 from compiler.expr import ast
+from compiler.incremental import cached
 from compiler.model import Alert, Catalog, RecordingRule, Service
 from compiler.targets import links, prometheus_tests
 
@@ -126,27 +127,32 @@ def build(catalog: Catalog) -> tuple[list[Artifact], list[Diagnostic]]:
     artifacts: list[Artifact] = []
     diags: list[Diagnostic] = []
     for service in catalog.services:
-        groups, objects = rule_groups(catalog, service)
-        if not groups:
-            continue
-        rule_file = f"{service.id}.rules.yaml"
-        artifacts.append(Artifact(f"prometheus/{rule_file}", {"groups": groups}, "yaml",
-                                  tuple(objects), HEADER))
-        test_artifacts, test_diags = unit_test_artifacts(catalog, service, rule_file)
-        diags.extend(test_diags)
-        artifacts.extend(test_artifacts)
-        crd = {
-            "apiVersion": "monitoring.coreos.com/v1",
-            "kind": "PrometheusRule",
-            "metadata": {
-                "name": f"{service.id}-moncat",
-                "labels": {"app.kubernetes.io/managed-by": "moncat", "moncat/service": service.id},
-            },
-            "spec": {"groups": groups},
-        }
-        crd_objects = tuple(ManagedObject(o.id, o.kind, "kubernetes", o.source, o.content) for o in objects)
-        artifacts.append(Artifact(f"kubernetes/{service.id}.prometheusrule.yaml", crd, "yaml",
-                                  crd_objects, HEADER))
+        found, found_diags = cached(catalog, "prometheus", service, lambda: _service(catalog, service))
+        artifacts.extend(found)
+        diags.extend(found_diags)
+    return artifacts, diags
+
+
+def _service(catalog: Catalog, service: Service) -> tuple[list[Artifact], list[Diagnostic]]:
+    groups, objects = rule_groups(catalog, service)
+    if not groups:
+        return [], []
+    rule_file = f"{service.id}.rules.yaml"
+    artifacts = [Artifact(f"prometheus/{rule_file}", {"groups": groups}, "yaml", tuple(objects), HEADER)]
+    test_artifacts, diags = unit_test_artifacts(catalog, service, rule_file)
+    artifacts.extend(test_artifacts)
+    crd = {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PrometheusRule",
+        "metadata": {
+            "name": f"{service.id}-moncat",
+            "labels": {"app.kubernetes.io/managed-by": "moncat", "moncat/service": service.id},
+        },
+        "spec": {"groups": groups},
+    }
+    crd_objects = tuple(ManagedObject(o.id, o.kind, "kubernetes", o.source, o.content) for o in objects)
+    artifacts.append(Artifact(f"kubernetes/{service.id}.prometheusrule.yaml", crd, "yaml",
+                              crd_objects, HEADER))
     return artifacts, diags
 
 

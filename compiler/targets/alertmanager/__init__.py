@@ -6,7 +6,9 @@ from typing import Any
 from compiler.artifacts import Artifact, ManagedObject
 from compiler.diagnostics import Diagnostic
 from compiler.durations import format_ms
-from compiler.model import Catalog
+from compiler.incremental import cached
+from compiler.model import Catalog, Service
+from compiler.render import Splice
 from compiler.targets.alertmanager.plan import deliveries
 from compiler.targets.alertmanager.receivers import global_config, receiver
 from compiler.targets.alertmanager.routes import (GROUP_BY, UNROUTED, inhibit_rules, route_tree,
@@ -63,23 +65,34 @@ def build(catalog: Catalog) -> tuple[list[Artifact], list[Diagnostic]]:
 
     tests, test_objects = [], []
     for service in catalog.services:
-        for alert in service.alerts.values():
-            plan = deliveries(catalog, service, alert)
-            case: dict[str, Any] = {
-                "name": alert.id,
-                "labels": routing_labels(alert, service),
-                "receivers": [d.receiver for d in plan],
-            }
-            escalations = [{"contact": d.contact, "receiver": d.receiver, "after": format_ms(d.after_ms)}
-                           for d in plan if d.escalation]
-            if escalations:
-                case["escalations"] = escalations
-            tests.append(case)
-            test_objects.append(ManagedObject(alert.id, "route_test", "amtool", alert.loc, case))
+        cases, found = cached(catalog, "alertmanager.tests", service, lambda: _route_tests(catalog, service))
+        if cases:
+            tests.append(cases)
+            test_objects.extend(found)
     if tests:
         doc = {"config": "alertmanager.yaml", "tests": tests}
         artifacts.append(Artifact(TESTS, doc, "yaml", tuple(test_objects), HEADER))
     return artifacts, []
+
+
+def _route_tests(catalog: Catalog, service: Service) -> tuple[Splice, list[ManagedObject]]:
+    """A routing test per alert of the service (its labels and the receivers it reaches), as one
+    block of the catalog's test file."""
+    out, objects = Splice(), []
+    for alert in service.alerts.values():
+        plan = deliveries(catalog, service, alert)
+        case: dict[str, Any] = {
+            "name": alert.id,
+            "labels": routing_labels(alert, service),
+            "receivers": [d.receiver for d in plan],
+        }
+        escalations = [{"contact": d.contact, "receiver": d.receiver, "after": format_ms(d.after_ms)}
+                       for d in plan if d.escalation]
+        if escalations:
+            case["escalations"] = escalations
+        out.append(case)
+        objects.append(ManagedObject(alert.id, "route_test", "amtool", alert.loc, case))
+    return out, objects
 
 
 def _service_routes(tree):

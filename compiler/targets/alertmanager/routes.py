@@ -7,6 +7,7 @@ from functools import lru_cache
 from typing import Any
 
 from compiler.durations import format_ms
+from compiler.incremental import cached
 from compiler.model import Alert, Catalog, Service
 from compiler.targets.alertmanager.plan import (ROOT_TIMINGS, Delivery, deliveries, receiver_name,
                                                 severity_of, timings)
@@ -130,9 +131,15 @@ def route_tree(catalog: Catalog) -> Route:
         (teams.setdefault(service.team, []) if service.team else loose).append(service)
     for team in sorted(teams):
         root.routes.append(Route((Matcher("team", "=", team),),
-                                 routes=[_service_route(catalog, s) for s in teams[team]]))
-    root.routes += [_service_route(catalog, s) for s in loose]
+                                 routes=[service_route(catalog, s) for s in teams[team]]))
+    root.routes += [service_route(catalog, s) for s in loose]
     return root
+
+
+def service_route(catalog: Catalog, service: Service) -> Route:
+    """The route of one service's alerts (reused for an unchanged service, see
+    compiler.incremental)."""
+    return cached(catalog, "alertmanager.route", service, lambda: _service_route(catalog, service))
 
 
 def resolve(route: Route, labels: dict[str, str], inherited: str = "") -> list[str]:
@@ -169,33 +176,40 @@ def inhibit_rules(catalog: Catalog) -> list[Inhibition]:
     "conversion dropped"."""
     out: list[Inhibition] = []
     for service in catalog.services:
-        causes: dict[str, list[Alert]] = {}
-        for alert in service.alerts.values():
-            if alert.procedure:
-                causes.setdefault(alert.procedure, []).append(alert)
-        for procedure in sorted(causes):
-            levels: dict[str, list[str]] = {}
-            priority: dict[str, int] = {}
-            for alert in causes[procedure]:
-                sev = severity_of(catalog, service, alert)
-                if sev is None:
-                    continue
-                levels.setdefault(alert.severity, []).append(alert.name)
-                priority[alert.severity] = sev.priority
-            ordered = sorted(levels, key=lambda lv: (priority[lv], lv))
-            for i, high in enumerate(ordered):
-                lower = [lv for lv in ordered[i + 1:] if priority[lv] > priority[high]]
-                if not lower:
-                    continue
-                targets = sorted(name for lv in lower for name in levels[lv])
-                rule = {
-                    "source_matchers": [Matcher("service", "=", service.id).text(),
-                                        Matcher("severity", "=", high).text(),
-                                        one_of("alertname", sorted(levels[high])).text()],
-                    "target_matchers": [Matcher("service", "=", service.id).text(),
-                                        one_of("severity", lower).text(),
-                                        one_of("alertname", targets).text()],
-                    "equal": ["service"],
-                }
-                out.append(Inhibition(service, procedure, high, rule))
+        found = cached(catalog, "alertmanager.inhibit", service, lambda: _inhibitions(catalog, service))
+        out += [Inhibition(service, procedure, high, rule) for procedure, high, rule in found]
+    return out
+
+
+def _inhibitions(catalog: Catalog, service: Service) -> list[tuple[str, str, dict[str, Any]]]:
+    out = []
+    causes: dict[str, list[Alert]] = {}
+    for alert in service.alerts.values():
+        if alert.procedure:
+            causes.setdefault(alert.procedure, []).append(alert)
+    for procedure in sorted(causes):
+        levels: dict[str, list[str]] = {}
+        priority: dict[str, int] = {}
+        for alert in causes[procedure]:
+            sev = severity_of(catalog, service, alert)
+            if sev is None:
+                continue
+            levels.setdefault(alert.severity, []).append(alert.name)
+            priority[alert.severity] = sev.priority
+        ordered = sorted(levels, key=lambda lv: (priority[lv], lv))
+        for i, high in enumerate(ordered):
+            lower = [lv for lv in ordered[i + 1:] if priority[lv] > priority[high]]
+            if not lower:
+                continue
+            targets = sorted(name for lv in lower for name in levels[lv])
+            rule = {
+                "source_matchers": [Matcher("service", "=", service.id).text(),
+                                    Matcher("severity", "=", high).text(),
+                                    one_of("alertname", sorted(levels[high])).text()],
+                "target_matchers": [Matcher("service", "=", service.id).text(),
+                                    one_of("severity", lower).text(),
+                                    one_of("alertname", targets).text()],
+                "equal": ["service"],
+            }
+            out.append((procedure, high, rule))
     return out

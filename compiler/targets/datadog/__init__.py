@@ -9,7 +9,8 @@ from __future__ import annotations
 from compiler.artifacts import Artifact
 from compiler.diagnostics import Diagnostic
 from compiler.dialects.datadog_names import naming
-from compiler.model import Catalog
+from compiler.incremental import cached
+from compiler.model import Catalog, Service
 from compiler.targets.datadog.dashboards import build_dashboards
 from compiler.targets.datadog.monitors import build_monitors
 
@@ -21,14 +22,18 @@ def build(catalog: Catalog) -> tuple[list[Artifact], list[Diagnostic]]:
     artifacts: list[Artifact] = []
     diags: list[Diagnostic] = []
     for service in catalog.services:
-        names = naming(catalog, service)
-        monitors, found = build_monitors(catalog, service, names)
-        diags += found
-        dashboards, found = build_dashboards(catalog, service, names)
-        diags += found
-        for path, body, obj in monitors + dashboards:
-            artifacts.append(Artifact(path, body, "json", (obj,)))
+        found, found_diags = cached(catalog, "datadog", service, lambda: _service(catalog, service))
+        artifacts += found
+        diags += found_diags
     return artifacts, diags
+
+
+def _service(catalog: Catalog, service: Service) -> tuple[list[Artifact], list[Diagnostic]]:
+    names = naming(catalog, service)
+    monitors, diags = build_monitors(catalog, service, names)
+    dashboards, found = build_dashboards(catalog, service, names)
+    diags += found
+    return [Artifact(path, body, "json", (obj,)) for path, body, obj in monitors + dashboards], diags
 
 
 __all__ = ["build"]

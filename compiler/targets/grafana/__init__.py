@@ -5,7 +5,8 @@ from __future__ import annotations
 from compiler.artifacts import Artifact, ManagedObject
 from compiler.checks import dashboard_json
 from compiler.diagnostics import Diagnostic, error
-from compiler.model import Catalog
+from compiler.incremental import cached
+from compiler.model import Catalog, Service
 from compiler.targets import links
 from compiler.targets.grafana import alerting, notifications, provisioning
 from compiler.targets.grafana.dashboards import build_dashboard
@@ -17,39 +18,19 @@ TARGET = "grafana"
 def build(catalog: Catalog) -> tuple[list[Artifact], list[Diagnostic]]:
     artifacts: list[Artifact] = []
     diags: list[Diagnostic] = []
-    dashboard_uids: dict[str, str] = {}
-    rule_uids: dict[str, str] = {}
+    owners: dict[tuple[str, str], str] = {}  # (dashboard | rule, Grafana uid) -> its object
     for service in catalog.services:
-        for dash in service.dashboards.values():
-            data = build_dashboard(catalog, service, dash)
-            _, ids = links.panel_ids(dash)
-            panel_locs = {pid: panel.loc for row, row_ids in zip(dash.rows, ids)
-                          for panel, pid in zip(row.panels, row_ids)}
-            diags.extend(dashboard_json.check(data, dash.loc, panel_locs))
-            owner = dashboard_uids.setdefault(data["uid"], f"{service.id}/{dash.id}")
-            if owner != f"{service.id}/{dash.id}":
-                diags.append(error("MC451", f"dashboard {dash.id!r} gets Grafana uid {data['uid']!r}, "
-                                   f"already the uid of {owner}", dash.loc,
-                                   "rename one of the dashboards"))
-            artifacts.append(Artifact(
-                f"grafana/dashboards/{service.id}/{data['uid']}.json", data, "json",
-                (ManagedObject(f"{service.id}/{dash.id}", "dashboard", TARGET, dash.loc, data),)))
-        if not service.alerts:
-            continue
-        group, group_diags = alerting.rule_group(catalog, service)
-        diags.extend(group_diags)
-        objects = [ManagedObject(f"{service.id}/{group['title']}", "rule_group", TARGET,
-                                 service.loc, group)]
-        for alert, rule in zip(service.alerts.values(), group["rules"]):
-            owner = rule_uids.setdefault(rule["uid"], alert.id)
-            if owner != alert.id:
-                diags.append(error("MC451", f"alert {alert.name!r} gets Grafana rule uid "
-                                   f"{rule['uid']!r}, already the uid of {owner}", alert.loc,
-                                   "rename one of the alerts"))
-            objects.append(ManagedObject(alert.id, "alert_rule", TARGET, alert.loc, rule))
-        artifacts.append(Artifact(f"grafana/alerting/{service.id}.yaml",
-                                  provisioning.escape_env(alerting.provisioning_file(catalog, service, group)), "yaml",
-                                  tuple(objects), HEADER))
+        found, found_diags, uids = cached(catalog, "grafana", service, lambda: _service(catalog, service))
+        artifacts.extend(found)
+        diags.extend(found_diags)
+        for kind, uid, who, name, loc in uids:
+            owner = owners.setdefault((kind, uid), who)
+            if owner != who and kind == "dashboard":
+                diags.append(error("MC451", f"dashboard {name!r} gets Grafana uid {uid!r}, "
+                                   f"already the uid of {owner}", loc, "rename one of the dashboards"))
+            elif owner != who:
+                diags.append(error("MC451", f"alert {name!r} gets Grafana rule uid {uid!r}, "
+                                   f"already the uid of {owner}", loc, "rename one of the alerts"))
     points = notifications.contact_points(catalog)
     if points:
         # A leading underscore: no service id starts with one, so no service's file is named so.
@@ -74,6 +55,37 @@ def build(catalog: Catalog) -> tuple[list[Artifact], list[Diagnostic]]:
                   for s, p in zip([s for s in catalog.services if s.dashboards],
                                   providers["providers"])), HEADER))
     return artifacts, diags
+
+
+def _service(catalog: Catalog, service: Service) -> tuple[list[Artifact], list[Diagnostic], list[tuple]]:
+    """One service's dashboards and alert rule file, with the uids they take (checked across
+    services by the caller)."""
+    artifacts: list[Artifact] = []
+    diags: list[Diagnostic] = []
+    uids: list[tuple] = []
+    for dash in service.dashboards.values():
+        data = build_dashboard(catalog, service, dash)
+        _, ids = links.panel_ids(dash)
+        panel_locs = {pid: panel.loc for row, row_ids in zip(dash.rows, ids)
+                      for panel, pid in zip(row.panels, row_ids)}
+        diags.extend(dashboard_json.check(data, dash.loc, panel_locs))
+        uids.append(("dashboard", data["uid"], f"{service.id}/{dash.id}", dash.id, dash.loc))
+        artifacts.append(Artifact(
+            f"grafana/dashboards/{service.id}/{data['uid']}.json", data, "json",
+            (ManagedObject(f"{service.id}/{dash.id}", "dashboard", TARGET, dash.loc, data),)))
+    if not service.alerts:
+        return artifacts, diags, uids
+    group, group_diags = alerting.rule_group(catalog, service)
+    diags.extend(group_diags)
+    objects = [ManagedObject(f"{service.id}/{group['title']}", "rule_group", TARGET,
+                             service.loc, group)]
+    for alert, rule in zip(service.alerts.values(), group["rules"]):
+        uids.append(("rule", rule["uid"], alert.id, alert.name, alert.loc))
+        objects.append(ManagedObject(alert.id, "alert_rule", TARGET, alert.loc, rule))
+    artifacts.append(Artifact(f"grafana/alerting/{service.id}.yaml",
+                              provisioning.escape_env(alerting.provisioning_file(catalog, service, group)), "yaml",
+                              tuple(objects), HEADER))
+    return artifacts, diags, uids
 
 
 __all__ = ["build"]

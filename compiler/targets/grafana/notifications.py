@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from compiler.checks.routing import recipients
+from compiler.incremental import cached
 from compiler.model import Catalog, Contact, Service
 from compiler.targets import links
 
@@ -73,6 +74,18 @@ def _routing_key(service: Service) -> tuple[str, str]:
     return ("team", service.team) if service.team else ("service", service.id)
 
 
+def _notified(catalog: Catalog, service: Service) -> list[tuple[str, str, tuple[int, str], tuple[str, ...]]]:
+    """(alert, severity, its rank, contacts notified) for the service's alerts that notify any."""
+    out = []
+    for alert in service.alerts.values():
+        to = tuple(c for c in recipients(alert, service)
+                   if c in catalog.contacts and receives(catalog.contacts[c]))
+        if to:
+            sev = service.severity(alert.severity, catalog.severities)
+            out.append((alert.name, alert.severity, (sev.priority if sev else 99, alert.severity), to))
+    return out
+
+
 def policy_tree(catalog: Catalog) -> dict[str, Any]:
     """Root -> team (or service, when it has no team) -> severity -> contacts. Where alerts of
     one team and severity notify different contacts, a route per service and set of contacts
@@ -80,15 +93,11 @@ def policy_tree(catalog: Catalog) -> dict[str, Any]:
     tree: dict[tuple[str, str], dict[str, dict[tuple[str, tuple[str, ...]], list[str]]]] = {}
     priority: dict[str, tuple[int, str]] = {}
     for service in catalog.services:
-        for alert in service.alerts.values():
-            to = tuple(c for c in recipients(alert, service)
-                       if c in catalog.contacts and receives(catalog.contacts[c]))
-            if not to:
-                continue
-            sev = service.severity(alert.severity, catalog.severities)
-            priority.setdefault(alert.severity, (sev.priority if sev else 99, alert.severity))
-            groups = tree.setdefault(_routing_key(service), {}).setdefault(alert.severity, {})
-            groups.setdefault((service.id, to), []).append(alert.name)
+        found = cached(catalog, "grafana.policy", service, lambda: _notified(catalog, service))
+        for name, severity, rank, to in found:
+            priority.setdefault(severity, rank)
+            groups = tree.setdefault(_routing_key(service), {}).setdefault(severity, {})
+            groups.setdefault((service.id, to), []).append(name)
     routes = []
     for (label, value), severities in sorted(tree.items()):
         sev_routes = []

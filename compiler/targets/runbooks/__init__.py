@@ -14,10 +14,12 @@ from compiler.parallel import fork_map
 from compiler.artifacts import Artifact, ManagedObject
 from compiler.diagnostics import Diagnostic
 from compiler.dialects.promql import to_promql
-from compiler.model import Catalog, Expression
+from compiler.incremental import cached_many
+from compiler.model import Catalog, Expression, Service
 from compiler.targets.runbooks import text
 from compiler.targets.runbooks.i18n import translator
-from compiler.targets.runbooks.pages import Knowledge, Links, Page, duration, pages, slug
+from compiler.targets.runbooks.pages import (Knowledge, Links, Page, catalog_pages, duration,
+                                             service_pages, slug)
 
 MARKDOWN_DIR = "runbooks"
 SITE_DIR = "site"
@@ -109,13 +111,24 @@ def _render(catalog: Catalog, k: "Knowledge", page: Page) -> list[Artifact]:
 
 def build(catalog: Catalog) -> tuple[list[Artifact], list[Diagnostic]]:
     k = Knowledge.of(catalog)
-    # Pages are independent and rendering dominates large catalogs: spread it over the cores.
-    rendered = fork_map(lambda page: _render(catalog, k, page), list(pages(catalog)))
-    artifacts: list[Artifact] = [a for pair in rendered for a in pair]
+    by_service = cached_many(catalog, "runbooks", catalog.services,
+                             lambda services: _render_services(catalog, k, services))
+    artifacts = [a for page in catalog_pages(catalog) for a in _render(catalog, k, page)]
+    artifacts += [a for svc in catalog.services for a in by_service[svc.id]]
     css = environment("html").loader.get_source(environment("html"), "style.css")[0]
     css += "\n/* Code highlighting (Pygments). */\n" + text.pygments_css() + "\n"
     artifacts.append(Artifact(f"{SITE_DIR}/{STYLESHEET}", css, "text"))
     return artifacts, []
+
+
+def _render_services(catalog: Catalog, k: Knowledge, services: list[Service]) -> dict[str, list[Artifact]]:
+    """The pages of these services, by service. Pages are independent and rendering dominates
+    large catalogs: they are spread over the cores."""
+    todo = [page for svc in services for page in service_pages(catalog, svc)]
+    out: dict[str, list[Artifact]] = {svc.id: [] for svc in services}
+    for page, pair in zip(todo, fork_map(lambda page: _render(catalog, k, page), todo)):
+        out[page.service.id].extend(pair)
+    return out
 
 
 __all__ = ["build", "environment", "tidy_markdown", "Page"]

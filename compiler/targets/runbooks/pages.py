@@ -4,14 +4,17 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Any
+from functools import cached_property, lru_cache
+from typing import Any, Callable
+
+from markupsafe import Markup
 
 from compiler.checks.detection_delay import detection_delay
 from compiler.checks.routing import recipients
 from compiler.diagnostics import Loc
 from compiler.dialects.promql import to_promql
 from compiler.durations import format_ms
+from compiler.incremental import cached
 from compiler.model import Alert, Catalog, Contact, Dashboard, Procedure, Service, Severity
 from compiler.targets import links as grafana_links
 from compiler.targets import ui_links
@@ -79,7 +82,16 @@ class Links:
         return self.service(sid, f"dashboard-{slug(did)}")
 
 
-@dataclass
+@dataclass(frozen=True)
+class ProcedureRef:
+    """A procedure as the contacts page names it."""
+
+    service: str
+    id: str
+    title: str
+
+
+@dataclass(frozen=True)
 class Reach:
     """How one alert reaches one contact."""
 
@@ -88,41 +100,81 @@ class Reach:
 
 
 @dataclass
-class Knowledge:
-    """Cross-references computed once per catalog."""
+class Local:
+    """Cross-references within one service."""
 
-    catalog: Catalog
-    deliveries: dict[str, list[Delivery]] = field(default_factory=dict)      # alert id ->
-    reached_by: dict[str, list[Reach]] = field(default_factory=dict)        # contact id ->
-    procedure_alerts: dict[tuple[str, str], list[Alert]] = field(default_factory=dict)
+    deliveries: dict[str, list[Delivery]] = field(default_factory=dict)     # alert id ->
     panels: dict[str, list[tuple[Dashboard, list[str]]]] = field(default_factory=dict)  # alert id ->
-    named_in: dict[str, list[Procedure]] = field(default_factory=dict)      # contact id ->
+    procedure_alerts: dict[str, list[Alert]] = field(default_factory=dict)  # procedure id ->
+
+
+class _ByAlert:
+    """`k.deliveries[alert.id]`, `k.panels[alert.id]`: the service's facts, made on first use."""
+
+    def __init__(self, k: "Knowledge", name: str):
+        self.k, self.name = k, name
+
+    def __getitem__(self, alert_id: str) -> list:
+        return getattr(self.k.local(alert_id.partition("/")[0]), self.name)[alert_id]
+
+
+class Knowledge:
+    """Cross-references, computed per service when first asked (a page of one service needs
+    only its own service's) and, for the catalog-wide pages, from per-service summaries."""
+
+    def __init__(self, catalog: Catalog):
+        self.catalog = catalog
+        self.services = {s.id: s for s in catalog.services}
+        self._local: dict[str, Local] = {}
+        self.deliveries = _ByAlert(self, "deliveries")
+        self.panels = _ByAlert(self, "panels")
 
     @classmethod
     def of(cls, catalog: Catalog) -> "Knowledge":
-        k = cls(catalog)
-        for svc in catalog.services:
-            for alert in svc.alerts.values():
-                plan = deliveries(catalog, svc, alert)
-                k.deliveries[alert.id] = plan
-                for d in plan:
-                    k.reached_by.setdefault(d.contact, []).append(Reach(alert, d))
-                if alert.procedure:
-                    k.procedure_alerts.setdefault((svc.id, alert.procedure), []).append(alert)
-                shown: dict[str, list[str]] = {}
-                for dash in svc.dashboards.values():
-                    for row in dash.rows:
-                        for panel in row.panels:
-                            if alert.name in panel.alerts:
-                                shown.setdefault(dash.id, []).append(panel.title)
-                if alert.dashboard and alert.dashboard not in shown:
-                    shown[alert.dashboard] = []
-                k.panels[alert.id] = [(svc.dashboards[d], titles) for d, titles in sorted(shown.items())
-                                      if d in svc.dashboards]
-            for proc in svc.procedures.values():
-                for cid in proc.notify:
-                    k.named_in.setdefault(cid, []).append(proc)
-        return k
+        return cls(catalog)
+
+    def local(self, sid: str) -> Local:
+        found = self._local.get(sid)
+        if found is None:
+            found = self._local[sid] = _local(self.catalog, self.services[sid])
+        return found
+
+    def once(self, svc: Service, name: str, caller: Callable[[], str]) -> Markup:
+        """`{% call k.once(svc, name) %}...{% endcall %}`: the part of a catalog-wide page
+        (index, contacts) about one service, rendered by `caller` or, for a service unchanged
+        since the last compile, reused (see compiler.incremental). The part may depend on that
+        service, the settings and the contacts only."""
+        return Markup(cached(self.catalog, f"runbooks.{name}", svc, lambda: str(caller())))
+
+    def reaching(self, cid: str) -> list[Service]:
+        """The services with an alert that reaches contact `cid`."""
+        return [svc for svc in self.catalog.services if cid in self._contacts(svc)[0]]
+
+    def reaches(self, svc: Service, cid: str) -> list[Reach]:
+        """How the service's alerts reach contact `cid`, in alert order."""
+        local = self.local(svc.id)
+        return [Reach(alert, d) for alert in svc.alerts.values()
+                for d in local.deliveries[alert.id] if d.contact == cid]
+
+    @cached_property
+    def named_in(self) -> dict[str, list[ProcedureRef]]:
+        """contact id -> every procedure that names it, in catalog order."""
+        out: dict[str, list[ProcedureRef]] = {}
+        for svc in self.catalog.services:
+            for cid, proc in self._contacts(svc)[1]:
+                out.setdefault(cid, []).append(proc)
+        return out
+
+    def _contacts(self, svc: Service) -> tuple[list[str], list[tuple[str, ProcedureRef]]]:
+        """The contacts the service's alerts reach, and (contact, procedure) for each contact
+        its procedures name."""
+        def compute() -> tuple[list[str], list[tuple[str, ProcedureRef]]]:
+            local = self.local(svc.id)
+            reached = sorted({d.contact for plan in local.deliveries.values() for d in plan})
+            named = [(cid, ProcedureRef(svc.id, proc.id, proc.title))
+                     for proc in svc.procedures.values() for cid in proc.notify]
+            return reached, named
+        return cached(self.catalog, "runbooks.contacts", svc, compute)
 
     # --- what templates ask -------------------------------------------------------------------
     def severity(self, svc: Service, level: str) -> Severity | None:
@@ -171,13 +223,15 @@ class Knowledge:
         return [self.catalog.contacts[c] for c in sorted(ids) if c in self.catalog.contacts]
 
     def standalone(self, svc: Service) -> list[Procedure]:
-        return [p for p in svc.procedures.values() if (svc.id, p.id) not in self.procedure_alerts]
+        linked = self.local(svc.id).procedure_alerts
+        return [p for p in svc.procedures.values() if p.id not in linked]
 
     def linked(self, svc: Service) -> list[Procedure]:
-        return [p for p in svc.procedures.values() if (svc.id, p.id) in self.procedure_alerts]
+        linked = self.local(svc.id).procedure_alerts
+        return [p for p in svc.procedures.values() if p.id in linked]
 
     def alerts_of(self, proc: Procedure) -> list[Alert]:
-        return self.procedure_alerts.get((proc.service, proc.id), [])
+        return self.local(proc.service).procedure_alerts.get(proc.id, [])
 
     def promql(self, alert: Alert) -> str:
         return to_promql(alert.expr.tree)
@@ -219,23 +273,48 @@ class Knowledge:
         found, _ = condition(self.catalog, alert, naming(self.catalog, svc))
         return found.query if found else ""
 
-    def all_alerts(self) -> list[tuple[Service, Alert]]:
-        return [(svc, a) for svc in self.catalog.services for a in svc.alerts.values()]
+
+
+def _local(catalog: Catalog, svc: Service) -> Local:
+    local = Local()
+    for alert in svc.alerts.values():
+        local.deliveries[alert.id] = deliveries(catalog, svc, alert)
+        if alert.procedure:
+            local.procedure_alerts.setdefault(alert.procedure, []).append(alert)
+        shown: dict[str, list[str]] = {}
+        for dash in svc.dashboards.values():
+            for row in dash.rows:
+                for panel in row.panels:
+                    if alert.name in panel.alerts:
+                        shown.setdefault(dash.id, []).append(panel.title)
+        if alert.dashboard and alert.dashboard not in shown:
+            shown[alert.dashboard] = []
+        local.panels[alert.id] = [(svc.dashboards[d], titles) for d, titles in sorted(shown.items())
+                                  if d in svc.dashboards]
+    return local
 
 
 def pages(catalog: Catalog) -> list[Page]:
+    return catalog_pages(catalog) + [p for svc in catalog.services for p in service_pages(catalog, svc)]
+
+
+def catalog_pages(catalog: Catalog) -> list[Page]:
+    """The pages about the whole catalog: the index and the contacts."""
     lang = catalog.settings.language or "en"
-    out = [Page("index", "index", catalog.settings.title or "Runbooks", lang, catalog.settings.loc),
-           Page("contacts", "contacts", translator(lang)("contacts"), lang, catalog.settings.loc)]
-    for svc in catalog.services:
-        slang = svc.language or lang
-        out.append(Page("service", f"{svc.id}/index", svc.title or svc.id, slang, svc.loc, svc))
-        for alert in svc.alerts.values():
-            out.append(Page("alert", f"{svc.id}/alerts/{alert.name}", alert.name, slang, alert.loc,
-                            svc, alert))
-        for proc in svc.procedures.values():
-            out.append(Page("procedure", f"{svc.id}/procedures/{proc.id}", proc.title, slang,
-                            proc.loc, svc, proc))
+    return [Page("index", "index", catalog.settings.title or "Runbooks", lang, catalog.settings.loc),
+            Page("contacts", "contacts", translator(lang)("contacts"), lang, catalog.settings.loc)]
+
+
+def service_pages(catalog: Catalog, svc: Service) -> list[Page]:
+    """A service's own page and those of its alerts and procedures."""
+    slang = svc.language or catalog.settings.language or "en"
+    out = [Page("service", f"{svc.id}/index", svc.title or svc.id, slang, svc.loc, svc)]
+    for alert in svc.alerts.values():
+        out.append(Page("alert", f"{svc.id}/alerts/{alert.name}", alert.name, slang, alert.loc,
+                        svc, alert))
+    for proc in svc.procedures.values():
+        out.append(Page("procedure", f"{svc.id}/procedures/{proc.id}", proc.title, slang,
+                        proc.loc, svc, proc))
     return out
 
 

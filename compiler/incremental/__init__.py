@@ -1,0 +1,54 @@
+"""Incremental compile, the part stages see: per-service work reused from the last compile.
+
+Checks and targets call `cached(catalog, name, service, compute)` around what they compute for one
+service inside their `for service in catalog.services` loops. Without a cache (the default, and
+every run but `moncat compile`'s) it is `compute()`. With one, the pipeline has put a run of the
+cache in the catalog's memo: for a service whose sources and everything it may read from outside
+(settings, contacts, the definitions of the series it names) are unchanged since the last
+compile, the stored value comes back instead (artifacts as `StoredArtifact`s: their path, hash and
+manifest entries, no data); for the others `compute()` runs and its value is stored.
+
+What `compute` may read: its own service, the settings, the severities and contacts, and the
+catalog-wide facts about series (names, recording rules). A value that depends on another
+service's alerts, dashboards or procedures belongs in a global artifact, computed every time.
+Values must pickle without model objects in them (diagnostics, artifacts and plain data do).
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable, Protocol, TypeVar
+
+from compiler.model import Catalog, Service
+
+T = TypeVar("T")
+
+# Where the pipeline puts the run in `Catalog.memo` when the cache is on.
+RUN = "incremental.run"
+
+
+class Run(Protocol):
+    def value(self, catalog: Catalog, name: str, service: Service, compute: Callable[[], T]) -> T: ...
+
+    def stale(self, catalog: Catalog, name: str, services: Iterable[Service]) -> list[Service]: ...
+
+
+def cached(catalog: Catalog, name: str, service: Service, compute: Callable[[], T]) -> T:
+    """`compute()`, the work of `name` for one service, or its value from the last compile."""
+    run: Run | None = catalog.memo.get(RUN)
+    if run is None:
+        return compute()
+    return run.value(catalog, name, service, compute)
+
+
+def cached_many(catalog: Catalog, name: str, services: Iterable[Service],
+                compute: Callable[[list[Service]], dict[str, Any]]) -> dict[str, Any]:
+    """`cached` for many services whose work is best done together (over forked workers):
+    `compute(services)` gets only those that need it and returns their values by service id."""
+    services = list(services)
+    run: Run | None = catalog.memo.get(RUN)
+    if run is None:
+        return compute(services)
+    fresh = compute(run.stale(catalog, name, services))
+    return {s.id: run.value(catalog, name, s, lambda s=s: fresh[s.id]) for s in services}
+
+
+__all__ = ["RUN", "cached", "cached_many"]

@@ -1,0 +1,233 @@
+"""Incremental compile, front end: each unchanged catalog file's parts taken from the cache
+instead of being loaded, validated and built again; a service of one unchanged file becomes a
+`LazyService`, whose sections are unpickled only when something reads them."""
+from __future__ import annotations
+
+import pickle
+import re
+from dataclasses import dataclass, field, fields
+from collections.abc import Mapping
+from typing import Any, Iterator
+
+from compiler import model
+from compiler.build import ServicePart
+from compiler.diagnostics import Diagnostic, Loc, Severity
+from compiler.incremental.store import Store, code_fingerprint, digest
+from compiler.link import SECTIONS, merge_service
+from compiler.loader import RawDocument
+from compiler.names import SUFFIXES
+
+# Words that may name a series: a service depends on the definition of every series whose name
+# appears anywhere in its documents (queries, examples, annotation templates).
+_WORD = re.compile(r"[A-Za-z_:][A-Za-z0-9_:]*")
+
+
+@dataclass
+class Source:
+    """What the rest of the run needs to know about one part's origin: the key of its file's
+    content, the series it defines (name -> digest of the definition, and for recording rules
+    the words of their expression) and the words it uses."""
+
+    key: str
+    exports: dict[str, tuple[str, frozenset[str]]] = field(default_factory=dict)
+    words: frozenset[str] = frozenset()
+
+
+@dataclass
+class CachedPart:
+    """A service part restored from the cache: what link reads eagerly, its sections pickled."""
+
+    id: str
+    file: str
+    loc: Loc
+    fields: dict[str, tuple[Any, Loc, Loc]]
+    lists: dict[str, list]
+    contacts: dict[str, model.Contact]
+    sections: dict[str, bytes]
+    counts: dict[str, int]
+    source: Source
+
+    def materialise(self) -> ServicePart:
+        return ServicePart(self.id, self.file, self.loc, self.fields, self.lists,
+                           {s: pickle.loads(b) for s, b in self.sections.items()}, self.contacts)
+
+
+class LazyService(model.Service):
+    """A service restored from the cache. Its sections (alerts, dashboards, ...) are unpickled
+    the first time something reads them: work reused for an unchanged service never does, and
+    what only counts them (`if service.alerts`, `len(...)`) does not either."""
+
+    @classmethod
+    def of(cls, light: model.Service, sections: dict[str, bytes],
+           counts: dict[str, int]) -> "LazyService":
+        obj = object.__new__(cls)
+        for name, value in light.__dict__.items():
+            object.__setattr__(obj, name, value)
+        object.__setattr__(obj, "_pickled", dict(sections))
+        for name in sections:
+            object.__setattr__(obj, name, LazySection(obj, name, counts[name]))
+        return obj
+
+    def load(self, name: str) -> dict:
+        pickled = self.__dict__["_pickled"]
+        if name in pickled:
+            object.__setattr__(self, name, pickle.loads(pickled.pop(name)))
+        return self.__dict__[name]
+
+    def __reduce__(self) -> tuple:
+        return model.Service, tuple(getattr(self, f.name) for f in fields(model.Service))
+
+
+class LazySection(Mapping):
+    """A section of a LazyService not read yet: it knows its length; anything else unpickles it
+    (and puts the real dict in the service's place)."""
+
+    __slots__ = ("_service", "_name", "_len")
+
+    def __init__(self, service: LazyService, name: str, length: int):
+        self._service, self._name, self._len = service, name, length
+
+    def _data(self) -> dict:
+        return self._service.load(self._name)
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._data()[key]
+
+    def __iter__(self) -> Iterator:
+        return iter(self._data())
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data()
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return self._data().get(key, default)
+
+    def keys(self):  # noqa: ANN201 - the dict's own views
+        return self._data().keys()
+
+    def values(self):  # noqa: ANN201
+        return self._data().values()
+
+    def items(self):  # noqa: ANN201
+        return self._data().items()
+
+    def __eq__(self, other: object) -> bool:
+        return self._data() == other
+
+    def __repr__(self) -> str:
+        return repr(self._data())
+
+    def __reduce__(self) -> tuple:
+        return dict, (self._data(),)
+
+
+class Front:
+    """The load, validate and build stages' side of the cache for one compile."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.code = code_fingerprint()
+        self.keys: dict[str, str] = {}            # file -> key of its content
+        self.reused: dict[str, dict] = {}         # file -> its record
+        self.sources: dict[int, Source] = {}      # id(fresh part) -> its source
+        self.fresh: dict[str, list] = {}          # file -> [(part, diagnostics)] built this run
+        self.services: dict[str, list[Source]] = {}  # service -> its parts' sources, after link
+
+    # --- load ---------------------------------------------------------------------------------
+    def reuse(self, rel: str, raw: bytes) -> bool:
+        """The loader's hook: True when the file's parts come from the cache. Jsonnet files are
+        always evaluated (their imports are other files); so is any file not stored before."""
+        key = digest(self.code, rel, raw)
+        self.keys[rel] = key
+        if rel.endswith(".jsonnet"):
+            return False
+        record = self.store.read("files", key)
+        if record is None:
+            return False
+        self.reused[rel] = record
+        return True
+
+    def diagnostics(self) -> list[Diagnostic]:
+        """The warnings of the reused files, as their load, validation and build gave them."""
+        return [d for record in self.reused.values() for d in record["diags"]]
+
+    # --- build --------------------------------------------------------------------------------
+    def built(self, doc: RawDocument, part: ServicePart | None, diags: list[Diagnostic]) -> None:
+        """Note a document built this run (part None: not a service document)."""
+        entry = self.fresh.setdefault(doc.file, [])
+        entry.append((part, diags))
+        if part is None:
+            return
+        key = self.keys[doc.file]
+        if doc.from_jsonnet:  # what the evaluation gave, not only the file: imports count
+            key = digest(key, pickle.dumps(doc.data, protocol=pickle.HIGHEST_PROTOCOL), str(doc.index))
+        self.sources[id(part)] = Source(key, _exports(part), frozenset(_words(doc.data)))
+
+    def parts(self, fresh: list[ServicePart]) -> list[ServicePart | CachedPart]:
+        """The parts built this run and those of reused files, for link."""
+        out: list[ServicePart | CachedPart] = list(fresh)
+        for record in self.reused.values():
+            out.extend(record["parts"])
+        return out
+
+    def source(self, part: ServicePart | CachedPart) -> Source:
+        return part.source if isinstance(part, CachedPart) else self.sources[id(part)]
+
+    # --- link ---------------------------------------------------------------------------------
+    def merge(self, parts: list) -> tuple[model.Service, list[Diagnostic]]:
+        """link's merge of one service's parts: a service of one reused part stays lazy."""
+        self.services[parts[0].id] = [self.source(p) for p in parts]
+        if len(parts) == 1 and isinstance(parts[0], CachedPart):
+            part = parts[0]
+            light = ServicePart(part.id, part.file, part.loc, part.fields, part.lists)
+            service, diags = merge_service([light])
+            return LazyService.of(service, part.sections, part.counts), diags
+        return merge_service([p.materialise() if isinstance(p, CachedPart) else p for p in parts])
+
+    # --- after a compile ----------------------------------------------------------------------
+    def save(self, errors: set[str]) -> None:
+        """Store the parts of every file built this run that had no error and holds service
+        documents only (settings are read every run)."""
+        for rel, built in self.fresh.items():
+            if rel in errors or rel.endswith(".jsonnet") or any(p is None for p, _ in built):
+                continue
+            parts = [self._cached(part) for part, _ in built]
+            diags = [d for _, ds in built for d in ds]
+            if any(d.severity is Severity.ERROR for d in diags):
+                continue
+            self.store.write("files", self.keys[rel], {"parts": parts, "diags": diags})
+
+    def _cached(self, part: ServicePart) -> CachedPart:
+        sections = {s: pickle.dumps(dict(sorted(part.entities.get(s, {}).items())),
+                                    protocol=pickle.HIGHEST_PROTOCOL) for s in SECTIONS}
+        counts = {s: len(part.entities.get(s, {})) for s in SECTIONS}
+        return CachedPart(part.id, part.file, part.loc, part.fields, part.lists, part.contacts,
+                          sections, counts, self.sources[id(part)])
+
+
+def _exports(part: ServicePart) -> dict[str, tuple[str, frozenset[str]]]:
+    """The series names a part defines, each with a digest of its definition (and the words of a
+    recording rule's expression, which its readers depend on in turn)."""
+    out: dict[str, tuple[str, frozenset[str]]] = {}
+    for metric in part.entities.get("metrics", {}).values():
+        defined = (digest(part.id, repr(metric)), frozenset())
+        for suffix in {"", *SUFFIXES.get(metric.type, ("",))}:
+            out[metric.name + suffix] = defined
+    for rule in part.entities.get("recording_rules", {}).values():
+        out[rule.name] = (digest(part.id, repr(rule)), frozenset(_WORD.findall(rule.expr.text)))
+    return out
+
+
+def _words(data: Any) -> Iterator[str]:
+    if isinstance(data, str):
+        yield from _WORD.findall(data)
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            yield from _words(key)
+            yield from _words(value)
+    elif isinstance(data, list):
+        for value in data:
+            yield from _words(value)

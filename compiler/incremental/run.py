@@ -1,0 +1,222 @@
+"""Incremental compile, one run: which services are unchanged, their stored work, and what this
+run stores for the others.
+
+A service's work is keyed by the content of its files, by everything a per-service computation
+may read from outside the service (moncat's code, the settings, severities and contacts, the
+list of services) and by the definitions of every series its documents name (following
+recording rules to the series they read). It is reused when a record for that key exists and
+the output directory still holds that service's files as they were written (size, modification
+time and inode as recorded; otherwise the service is computed again and its files rewritten).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, TypeVar
+
+from compiler import model
+from compiler.artifacts import Artifact
+from compiler.incremental import RUN
+from compiler.incremental.front import Front
+from compiler.incremental.store import DEFAULT_DIR, Store, digest
+from compiler.manifest import file_line, object_lines
+from compiler.render import render
+
+T = TypeVar("T")
+
+FileState = tuple[str, int, int, int]  # sha256 hex, size, mtime_ns, inode
+
+
+@dataclass(frozen=True)
+class StoredArtifact:
+    """An artifact of an unchanged service: its file is in the output directory already."""
+
+    path: str
+    service: str
+    hash: str  # sha256 hex of the file's bytes
+    manifest: tuple[tuple[tuple, str], ...]  # (sort key, line) of each object it holds
+    file_line: tuple[str, str]  # its line in the manifest's list of files
+
+
+class Run:
+    """The cache's side of one compile, reached by `compiler.incremental.cached`."""
+
+    def __init__(self, store: Store, front: Front, out: Path | None):
+        self.store, self.front, self.out = store, front, out
+        self.ready = False
+        self.keys: dict[str, str] = {}                  # service -> key of its work
+        self.clean: dict[str, dict[str, bytes]] = {}    # unchanged service -> name -> value
+        self.pending: dict[str, dict[str, bytes]] = {}  # recomputed service -> name -> value
+        self.written: dict[str, list[tuple[str, str]]] = {}  # recomputed service -> (path, hash)
+        self.memo: dict[tuple[str, str], Any] = {}
+        self.rendered: dict[int, tuple[Artifact, bytes, str]] = {}  # id(artifact) -> it, bytes, hash
+        self.owner: dict[int, str] = {}                 # id(fresh artifact) -> its service
+        self.out_state: dict[str, FileState] = {}
+        self.reused_files: dict[str, FileState] = {}
+
+    # --- what cached() calls ------------------------------------------------------------------
+    def value(self, catalog: model.Catalog, name: str, service: model.Service,
+              compute: Callable[[], T]) -> T:
+        if not self.ready:
+            self._prepare(catalog)
+        key = (name, service.id)
+        if key in self.memo:
+            return self.memo[key]
+        stored = self.clean.get(service.id, {}).get(name)
+        if stored is not None:
+            value = pickle.loads(stored)
+        else:
+            value = compute()
+            if service.id not in self.clean:
+                frozen = self._freeze(value, service.id)
+                self.pending.setdefault(service.id, {})[name] = pickle.dumps(
+                    frozen, protocol=pickle.HIGHEST_PROTOCOL)
+        self.memo[key] = value
+        return value
+
+    def stale(self, catalog: model.Catalog, name: str, services: Iterable[model.Service]
+              ) -> list[model.Service]:
+        if not self.ready:
+            self._prepare(catalog)
+        return [s for s in services if (name, s.id) not in self.memo
+                and name not in self.clean.get(s.id, {})]
+
+    # --- deciding what is unchanged -----------------------------------------------------------
+    def _prepare(self, catalog: model.Catalog) -> None:
+        self.ready = True
+        pickled = pickle.dumps((catalog.settings, sorted(catalog.settings.field_locs.items()),
+                                catalog.severities, catalog.contacts), protocol=pickle.HIGHEST_PROTOCOL)
+        shared = digest(self.front.code, pickled, "\0".join(s.id for s in catalog.services))
+        table, deps = self._series(catalog)
+        if self.out is not None:
+            self.out_state = self.store.read("out", _out_key(self.out)) or {}
+        for svc in catalog.services:
+            sources = self.front.services[svc.id]
+            key = digest(shared, *(s.key for s in sources), _series_digest(sources, table, deps))
+            self.keys[svc.id] = key
+            record = self.store.read("values", key)
+            if record is not None and self._on_disk(record["files"]):
+                self.clean[svc.id] = record["values"]
+
+    def _series(self, catalog: model.Catalog) -> tuple[dict[str, list[str]], dict[str, set[str]]]:
+        """Every defined series name -> digests of its definitions (in catalog order), and the
+        words of the recording rules of that name."""
+        table: dict[str, list[str]] = {}
+        deps: dict[str, set[str]] = {}
+        for svc in catalog.services:
+            for source in self.front.services[svc.id]:
+                for name, (defined, words) in source.exports.items():
+                    table.setdefault(name, []).append(defined)
+                    if words:
+                        deps.setdefault(name, set()).update(words)
+        return table, deps
+
+    def _on_disk(self, files: list[tuple[str, str]]) -> bool:
+        """Whether the output directory holds these files as this cache last wrote them."""
+        if self.out is None:
+            return True  # nothing is written: the stored hashes are all the run needs
+        found: dict[str, FileState] = {}
+        prefix = str(self.out) + os.sep
+        for path, sha in files:
+            state = self.out_state.get(path)
+            if state is None or state[0] != sha:
+                return False
+            try:
+                st = os.lstat(prefix + path)
+            except OSError:
+                return False
+            if (st.st_size, st.st_mtime_ns, st.st_ino) != state[1:]:
+                return False
+            found[path] = state
+        self.reused_files.update(found)
+        return True
+
+    # --- storing ------------------------------------------------------------------------------
+    def _freeze(self, value: Any, sid: str) -> Any:
+        """The value as stored: artifacts become StoredArtifacts (rendered here, once)."""
+        if isinstance(value, Artifact):
+            data = render(value)
+            sha = hashlib.sha256(data).hexdigest()
+            self.rendered[id(value)] = (value, data, sha)
+            self.owner[id(value)] = sid
+            self.written.setdefault(sid, []).append((value.path, sha))
+            return StoredArtifact(value.path, sid, sha, tuple(object_lines(value)), file_line(value.path, sha))
+        if isinstance(value, (list, tuple)):
+            frozen = [self._freeze(v, sid) for v in value]
+            return frozen if isinstance(value, list) else tuple(frozen)
+        if isinstance(value, model.Service):
+            raise TypeError("a cached value holds a Service: store plain data instead")
+        return value
+
+    def rendering(self, artifact: Artifact) -> tuple[bytes, str] | None:
+        found = self.rendered.get(id(artifact))
+        return (found[1], found[2]) if found is not None and found[0] is artifact else None
+
+    def service_of(self, artifact: Artifact | StoredArtifact) -> str | None:
+        if isinstance(artifact, StoredArtifact):
+            return artifact.service
+        return self.owner.get(id(artifact))
+
+    def save(self) -> None:
+        """Store the work of every service computed this run."""
+        for sid, values in self.pending.items():
+            self.store.write("values", self.keys[sid],
+                             {"files": self.written.get(sid, []), "values": values})
+        for sid in self.clean:
+            self.store.used["values"].add(self.keys[sid])
+
+    def save_output(self, out: Path, files: dict[str, str]) -> None:
+        """Record what `out` holds now (every file's hash and stat), after a write."""
+        state: dict[str, FileState] = {}
+        for path, sha in files.items():
+            old = self.reused_files.get(path)
+            if old is not None and old[0] == sha:
+                state[path] = old
+                continue
+            try:
+                st = os.lstat(out / path)
+            except OSError:
+                continue
+            state[path] = (sha, st.st_size, st.st_mtime_ns, st.st_ino)
+        self.store.write("out", _out_key(out), state)
+
+
+def _out_key(out: Path) -> str:
+    return digest(str(out.resolve()))[:16]
+
+
+def _series_digest(sources: list, table: dict[str, list[str]], deps: dict[str, set[str]]) -> str:
+    """The definitions of every series a service's documents name, and of those the recording
+    rules among them read, transitively."""
+    todo = set().union(*(s.words for s in sources)) & table.keys()
+    seen: set[str] = set()
+    while todo:
+        name = todo.pop()
+        seen.add(name)
+        todo |= (deps.get(name, set()) & table.keys()) - seen
+    return digest("\n".join(f"{n}={','.join(table[n])}" for n in sorted(seen)))
+
+
+class Cache:
+    """What the pipeline and the CLI hold for a compile with the cache on."""
+
+    def __init__(self, store: Store, out: Path | None):
+        self.store = store
+        self.front = Front(store)
+        self.run = Run(store, self.front, out)
+
+    @classmethod
+    def open(cls, catalog: Path, out: Path | None, directory: Path | None = None) -> "Cache | None":
+        """The cache under `directory` (default `.moncat-cache` in the working directory), or
+        None when it cannot be written there (the compile then runs without it)."""
+        store = Store.open(directory or DEFAULT_DIR, catalog)
+        return cls(store, out) if store is not None else None
+
+    def memo(self) -> dict[str, Any]:
+        return {RUN: self.run}
+
+
+__all__ = ["Cache", "Run", "StoredArtifact"]

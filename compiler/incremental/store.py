@@ -1,0 +1,131 @@
+"""Incremental compile, storage: the cache directory, one namespace per catalog, records written
+atomically and read back tolerantly (a damaged or foreign record is a miss, never an error)."""
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import os
+import pickle
+import sys
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+DEFAULT_DIR = Path(".moncat-cache")
+FORMAT = 1
+# Libraries whose output ends up in the generated files byte for byte.
+_OUTPUT_LIBRARIES = ("PyYAML", "Jinja2", "MarkupSafe", "markdown-it-py", "Pygments", "orjson",
+                     "grafana-foundation-sdk", "promql-parser", "jsonnet", "fastjsonschema",
+                     "jsonschema")
+_PACKAGE = Path(__file__).resolve().parent.parent
+_CODE_SUFFIXES = (".py", ".j2", ".css", ".json", ".yaml")
+
+
+def digest(*parts: bytes | str) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        data = part.encode("utf-8") if isinstance(part, str) else part
+        h.update(len(data).to_bytes(8, "little"))
+        h.update(data)
+    return h.hexdigest()
+
+
+@lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """moncat's own code and templates, the Python and the output libraries' versions: a record
+    made by other code is never reused (an editable install keeps its version number while its
+    code changes, so the files themselves are hashed)."""
+    h = hashlib.sha256(f"{FORMAT}\0{sys.version}\0".encode())
+    for name in _OUTPUT_LIBRARIES:
+        try:
+            h.update(f"{name}={importlib.metadata.version(name)}\0".encode())
+        except importlib.metadata.PackageNotFoundError:
+            h.update(f"{name}=-\0".encode())
+    for dirpath, dirnames, filenames in os.walk(_PACKAGE):
+        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+        for name in sorted(filenames):
+            if name.endswith(_CODE_SUFFIXES):
+                path = Path(dirpath, name)
+                h.update(path.relative_to(_PACKAGE).as_posix().encode() + b"\0")
+                h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+class Store:
+    """Records of one catalog under `<cache dir>/<hash of the catalog's path>/`: `files/` (what a
+    catalog file parses to), `values/` (a service's work), `out-<hash>` (what an output
+    directory holds). Everything is keyed by content, so a stale record is never read; records
+    this compile did not use are pruned after it."""
+
+    def __init__(self, directory: Path, catalog: Path):
+        self.dir = directory / digest(str(catalog.resolve()))[:16]
+        self.used: dict[str, set[str]] = {"files": set(), "values": set()}
+
+    @classmethod
+    def open(cls, directory: Path, catalog: Path) -> "Store | None":
+        """The store, or None when the directory cannot be created or written: no cache then."""
+        store = cls(directory, catalog)
+        try:
+            for kind in ("files", "values"):
+                (store.dir / kind).mkdir(parents=True, exist_ok=True)
+            if not os.access(store.dir, os.W_OK | os.X_OK):
+                return None
+            gitignore = directory / ".gitignore"
+            if not gitignore.exists():
+                _atomic(gitignore, b"# moncat's compile cache: safe to delete\n*\n")
+        except OSError:
+            return None
+        return store
+
+    def _path(self, kind: str, key: str) -> Path:
+        return self.dir / kind / f"{key}.pickle" if kind in self.used else self.dir / f"{kind}-{key}.pickle"
+
+    def read(self, kind: str, key: str) -> Any:
+        """The record, or None when there is none (or it cannot be read back)."""
+        try:
+            data = self._path(kind, key).read_bytes()
+            value = pickle.loads(data)
+        except Exception:  # noqa: BLE001 - a missing, truncated or foreign record is a miss
+            return None
+        if kind in self.used:
+            self.used[kind].add(key)
+        return value
+
+    def write(self, kind: str, key: str, value: Any) -> None:
+        """Store a record atomically; a failure leaves the cache as it was (nothing is lost but
+        time on the next compile)."""
+        try:
+            _atomic(self._path(kind, key), pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+        except (OSError, pickle.PicklingError):
+            return
+        if kind in self.used:
+            self.used[kind].add(key)
+
+    def prune(self) -> None:
+        """Delete the records this compile neither read nor wrote."""
+        for kind, keep in self.used.items():
+            try:
+                entries = list(os.scandir(self.dir / kind))
+            except OSError:
+                continue
+            for entry in entries:
+                if entry.name.removesuffix(".pickle") not in keep:
+                    try:
+                        os.unlink(entry.path)
+                    except OSError:
+                        pass
+
+
+def _atomic(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
