@@ -16,10 +16,11 @@ from compiler.manifest import MANIFEST, build_manifest
 from compiler.model import Catalog, Settings
 from compiler.render import render
 from compiler.checks import cross_target, datadog_output
-from compiler.targets import alertmanager, datadog, grafana, prometheus, runbooks
+from compiler.targets import alertmanager, datadog, grafana, prometheus, runbooks, slos
 
 STAGES = ("load", "validate", "build", "link", "check", "generate", "render")
-TARGETS = (prometheus.build, grafana.build, alertmanager.build, runbooks.build, datadog.build)
+TARGETS = (prometheus.build, grafana.build, alertmanager.build, runbooks.build, datadog.build,
+           slos.build)
 # Checks that compare what different targets generated for the same object.
 CROSS_CHECKS = (cross_target.check, datadog_output.check)
 

@@ -10,6 +10,7 @@ from typing import Iterator
 from compiler.diagnostics import Diagnostic, error, warning
 from compiler.dialects.datadog_names import METRIC_NAME, namespace, naming
 from compiler.model import Catalog
+from compiler.slos import burn_tier
 from compiler.targets.datadog.conditions import condition
 
 SETTING = "MC706"
@@ -51,5 +52,7 @@ def check(catalog: Catalog) -> Iterator[Diagnostic]:
                 yield error(COLLISION, f"alert {alert.id!r} and {seen[key]!r} differ only in case; "
                             "Datadog tags (moncat-id) do not", alert.loc, "rename one of them")
             seen[key] = alert.id
+            if burn_tier(service, alert) is not None:
+                continue  # an SLO's burn rate: an `slo alert` monitor (checks/slo_datadog.py)
             _, diags = condition(catalog, alert, names)
             yield from diags

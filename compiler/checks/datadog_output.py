@@ -11,6 +11,7 @@ from compiler.artifacts import Artifact
 from compiler.diagnostics import Diagnostic, error
 from compiler.model import Catalog
 from compiler.targets.datadog.querycheck import check_monitor
+from compiler.targets.datadog.slos import check_burn_monitor
 
 INVALID = "MC710"
 
@@ -19,7 +20,8 @@ def check(catalog: Catalog, artifacts: list[Artifact]) -> Iterator[Diagnostic]:
     for art in artifacts:
         if not art.path.startswith("datadog/monitors/"):
             continue
-        for problem in check_monitor(art.data):
+        checker = check_burn_monitor if art.data.get("type") == "slo alert" else check_monitor
+        for problem in checker(art.data):
             obj = art.objects[0]
             yield error(INVALID, f"Datadog monitor {obj.id}: {problem}", obj.source,
                         "a moncat bug if the query was translated; else fix datadog.query")

@@ -16,6 +16,7 @@ from compiler.artifacts import ManagedObject
 from compiler.diagnostics import Diagnostic
 from compiler.dialects.datadog_names import Naming
 from compiler.model import Alert, Catalog, Service
+from compiler.slos import burn_tier
 from compiler.targets.datadog import messages
 from compiler.targets.datadog.conditions import Condition, condition
 from compiler.targets.prometheus import runbook_url
@@ -94,8 +95,8 @@ def build_monitors(catalog: Catalog, service: Service, naming: Naming
     out = []
     diags: list[Diagnostic] = []
     for alert in service.alerts.values():
-        if not alert.compiled_for(TARGET):
-            continue
+        if not alert.compiled_for(TARGET) or burn_tier(service, alert) is not None:
+            continue  # an SLO's burn rate is an `slo alert` monitor (targets/datadog/slos.py)
         cond, found = condition(catalog, alert, naming)
         diags += found
         if cond is None:
