@@ -84,6 +84,8 @@ def _render(catalog: Catalog, k: "Knowledge", page: Page) -> list[Artifact]:
     if page.kind == "alert":
         context["proc"] = page.service.procedures.get(page.entity.procedure)
         context["datadog"] = k.datadog(page.service, page.entity)
+    elif page.kind == "slo":
+        context["proc"] = page.service.procedures.get(page.entity.spec.procedure)
     out = []
     for fmt, folder, ext in (("md", MARKDOWN_DIR, "md"), ("html", SITE_DIR, "html")):
         template = environment(fmt).get_template(f"{page.kind}.{ext}.j2")

@@ -12,6 +12,7 @@ from compiler.diagnostics import Loc
 from compiler.dialects.promql import to_promql
 from compiler.durations import format_ms
 from compiler.model import Alert, Catalog, Contact, Dashboard, Procedure, Service, Severity
+from compiler.slos import SLO, burn_tier, slo_of
 from compiler.targets import links as grafana_links
 from compiler.targets.alertmanager.plan import Delivery, deliveries, timings
 from compiler.targets.runbooks.i18n import translator
@@ -22,13 +23,13 @@ from compiler.targets.prometheus import alert_labels, runbook_url
 class Page:
     """One runbook page; `key` is its path without extension, the same in Markdown and HTML."""
 
-    kind: str  # index | contacts | service | alert | procedure
+    kind: str  # index | contacts | service | alert | procedure | slo
     key: str
     title: str
     language: str
     source: Loc
     service: Service | None = None
-    entity: Any = None  # the Alert or Procedure it shows
+    entity: Any = None  # the Alert, Procedure or SLO it shows
 
 
 def slug(text: str) -> str:
@@ -75,6 +76,9 @@ class Links:
 
     def dashboard(self, sid: str, did: str) -> str:
         return self.service(sid, f"dashboard-{slug(did)}")
+
+    def slo(self, sid: str, slo_id: str) -> str:
+        return self.to(f"{sid}/slos/{slo_id}")
 
 
 @dataclass
@@ -197,10 +201,24 @@ class Knowledge:
         """The alert's Datadog monitor query, when the catalog compiles it for Datadog."""
         if not self.catalog.settings.datadog.enabled or not alert.compiled_for("datadog"):
             return ""
+        burn = burn_tier(svc, alert)
+        if burn is not None:  # an SLO's burn rate: its `slo alert` monitor
+            from compiler.targets.datadog.slos import Unsupported, burn_query
+            try:
+                return burn_query(self.catalog, *burn) if burn[0].compiled_for("datadog") else ""
+            except Unsupported:
+                return ""
         from compiler.dialects.datadog_names import naming
         from compiler.targets.datadog.conditions import condition
         found, _ = condition(self.catalog, alert, naming(self.catalog, svc))
         return found.query if found else ""
+
+    def slo_of(self, svc: Service, alert: Alert) -> SLO | None:
+        return slo_of(svc, alert)
+
+    def slo_facts(self, svc: Service, slo: SLO) -> Any:
+        from compiler.targets.runbooks.slo_pages import facts
+        return facts(self.catalog, svc, slo)
 
     def all_alerts(self) -> list[tuple[Service, Alert]]:
         return [(svc, a) for svc in self.catalog.services for a in svc.alerts.values()]
@@ -219,6 +237,9 @@ def pages(catalog: Catalog) -> list[Page]:
         for proc in svc.procedures.values():
             out.append(Page("procedure", f"{svc.id}/procedures/{proc.id}", proc.title, slang,
                             proc.loc, svc, proc))
+        for slo in svc.slos.values():
+            out.append(Page("slo", f"{svc.id}/slos/{slo.id}", slo.spec.title or slo.id, slang,
+                            slo.loc, svc, slo))
     return out
 
 
