@@ -18,6 +18,7 @@ case and order.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from concurrent.futures import ThreadPoolExecutor
@@ -25,13 +26,14 @@ from typing import Any, Mapping
 
 from requests.adapters import HTTPAdapter
 
+from compiler.apply import datadog_slos
 from compiler.apply.base import OWNER_TAG
 from compiler.apply.client import ApiError, Client
 from compiler.apply.plan import Action, Current, Desired
 from compiler.apply.registry import ConfigError, seconds_setting
 from compiler.model import Catalog
 
-MONITOR, DASHBOARD = "monitor", "dashboard"
+MONITOR, DASHBOARD, SLO = "monitor", "dashboard", datadog_slos.SLO
 ID_TAG = "moncat-id:"
 MONITORS = "/api/v1/monitor"
 DASHBOARDS = "/api/v1/dashboard"
@@ -179,11 +181,12 @@ class DatadogTarget:
     """Datadog's v1 monitor and dashboard API for one organisation (the keys')."""
 
     name = "datadog"
-    order = (MONITOR, DASHBOARD)
+    order = (SLO, MONITOR, DASHBOARD)  # burn-rate monitors name their SLO
 
     def __init__(self, client: Client):
         self.client = client
         self._wanted: set[tuple[str, str]] | None = None  # set by desired(): what a plan compares
+        self.slo_ids = datadog_slos.SloIds()
 
     def desired(self, files: dict[str, bytes]) -> list[Desired]:
         out: list[Desired] = []
@@ -197,6 +200,9 @@ class DatadogTarget:
             elif path.startswith("datadog/dashboards/"):
                 body = json.loads(files[path])
                 kind, oid = DASHBOARD, dashboard_id(body.get("description"))
+            elif path.startswith("datadog/slos/"):
+                body = json.loads(files[path])
+                kind, oid = SLO, datadog_slos.slo_id(body)
             else:
                 continue
             if not oid:
@@ -213,7 +219,8 @@ class DatadogTarget:
     def current(self) -> list[Current]:
         """Owned objects only: one without the mark cannot carry a moncat id (the id is part of
         the mark), so no plan could match or touch it."""
-        return self._monitors() + self._dashboards()
+        slos = _first_of_each(SLO, datadog_slos.listing(self.client, _json, self.slo_ids))
+        return slos + self._monitors() + self._dashboards()
 
     def _monitors(self) -> list[Current]:
         found: list[tuple[str, str, Any]] = []
@@ -269,9 +276,18 @@ class DatadogTarget:
         return None if resp.status_code == 404 else _json(resp, "GET", path)
 
     def normalize(self, kind: str, body: Any) -> Any:
-        return normalize_monitor(body) if kind == MONITOR else normalize_dashboard(body)
+        if kind == SLO:
+            return datadog_slos.normalize_slo(body, _plain)
+        if kind == MONITOR:
+            return normalize_monitor(self.slo_ids.unresolve(body))
+        return normalize_dashboard(body)
 
     def write(self, action: Action) -> None:
+        if action.kind == SLO:
+            datadog_slos.write(self.client, action, self.slo_ids, _json)
+            return
+        if action.kind == MONITOR and action.body is not None:
+            action = dataclasses.replace(action, body=self.slo_ids.resolve(action.body))
         base = MONITORS if action.kind == MONITOR else DASHBOARDS
         if action.op == "create":
             self.client.request("POST", base, json=action.body)
