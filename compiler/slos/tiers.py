@@ -43,6 +43,8 @@ class Draft:
     loc: Loc
     values: dict[str, object] = field(default_factory=dict)
     locs: dict[str, Loc] = field(default_factory=dict)
+    origin: dict[str, str] = field(default_factory=dict)  # field -> "settings" or "slo"
+    mentioned: str = ""  # the last level that names the tier: "settings", "slo" or "" (built in)
 
 
 @dataclass(frozen=True)
@@ -81,26 +83,28 @@ def plain(value: Decimal) -> str:
     return text
 
 
-def _merge(drafts: dict[str, Draft], specs: tuple[TierSpec, ...]) -> None:
+def _merge(drafts: dict[str, Draft], specs: tuple[TierSpec, ...], level: str) -> None:
     for spec in specs:
         if spec.removed:
             drafts.pop(spec.id, None)
             continue
         draft = drafts.setdefault(spec.id, Draft(spec.id, spec.loc))
-        draft.loc = spec.loc
+        draft.loc, draft.mentioned = spec.loc, level
         given = {"factor": spec.factor, "budget_consumed": spec.budget_consumed,
                  "long_ms": spec.long_ms, "short_ms": spec.short_ms, "for_ms": spec.for_ms,
                  "severity": spec.severity, "targets": spec.targets}
         if spec.factor is not None or spec.budget_consumed is not None:
             # The level that sets the burn decides it alone: a factor replaces an inherited
             # budget share, and the other way round.
-            draft.values.pop("factor", None)
-            draft.values.pop("budget_consumed", None)
+            for key in ("factor", "budget_consumed"):
+                draft.values.pop(key, None)
+                draft.locs.pop(key, None)
         names = {"long_ms": "long", "short_ms": "short", "for_ms": "for"}
         for key, value in given.items():
             if value is not None:
                 draft.values[key] = value
                 draft.locs[key] = spec.field_locs.get(names.get(key, key), spec.loc)
+                draft.origin[key] = level
 
 
 def resolve_tiers(spec: SloSpec, defaults: SloDefaults, window_ms: int, budget: Decimal,
@@ -113,8 +117,8 @@ def resolve_tiers(spec: SloSpec, defaults: SloDefaults, window_ms: int, budget: 
         if tier_targets is not None:
             draft.values["targets"] = tier_targets
         drafts[tid] = draft
-    _merge(drafts, defaults.tiers)
-    _merge(drafts, spec.tiers)
+    _merge(drafts, defaults.tiers, "settings")
+    _merge(drafts, spec.tiers, "slo")
     both = {t.id: t for t in (*defaults.tiers, *spec.tiers)
             if t.factor is not None and t.budget_consumed is not None}
     out: list[Resolved] = []
@@ -125,14 +129,27 @@ def resolve_tiers(spec: SloSpec, defaults: SloDefaults, window_ms: int, budget: 
                                "`budget_consumed`", both[draft.id].loc,
                                "keep one: the factor is budget_consumed/100 x window / long"))
             continue
-        found = _resolve(draft, spec, window_ms, budget, targets, diags)
+        found = _resolve(draft, spec, defaults, window_ms, budget, targets, diags)
         if found is not None:
             out.append(found)
     out.sort(key=lambda t: (t.long_ms, t.short_ms, t.id))
     return out, diags
 
 
-def _resolve(draft: Draft, spec: SloSpec, window_ms: int, budget: Decimal,
+def _window_loc(draft: Draft, key: str, spec: SloSpec, defaults: SloDefaults) -> Loc:
+    """Where a window that does not fit the SLO's window is best fixed: the tier's window when
+    this SLO wrote it, else the SLO's `window`, else where the tier's window was written, else
+    the settings' window."""
+    if draft.origin.get(key) == "slo":
+        return draft.locs[key]
+    if "window" in spec.field_locs:
+        return spec.field_locs["window"]
+    if key in draft.locs:
+        return draft.locs[key]
+    return defaults.field_locs.get("window") or draft.loc
+
+
+def _resolve(draft: Draft, spec: SloSpec, defaults: SloDefaults, window_ms: int, budget: Decimal,
              targets: tuple[str, ...], diags: list[Diagnostic]) -> Resolved | None:
     v, at = draft.values, lambda key: draft.locs.get(key, draft.loc)
     long_ms, short_ms = v.get("long_ms"), v.get("short_ms")
@@ -149,11 +166,12 @@ def _resolve(draft: Draft, spec: SloSpec, window_ms: int, budget: Decimal,
                           f"long window ({duration(long_ms)})"), at("short_ms")
     elif long_ms > window_ms:
         problem, where = (f"its long window ({duration(long_ms)}) is longer than the SLO window "
-                          f"({window})"), at("long_ms")
+                          f"({window})"), _window_loc(draft, "long_ms", spec, defaults)
     elif window_ms % long_ms or window_ms % short_ms:
-        bad = long_ms if window_ms % long_ms else short_ms
+        key = "long_ms" if window_ms % long_ms else "short_ms"
         problem, where = (f"the SLO window {window} is not a whole number of its "
-                          f"{duration(bad)} window"), at("long_ms" if bad == long_ms else "short_ms")
+                          f"{duration(long_ms if key == 'long_ms' else short_ms)} window"), \
+            _window_loc(draft, key, spec, defaults)
     if problem:
         diags.append(error(WINDOWS, f"tier {draft.id!r}: {problem}", where,
                            f"choose windows that divide {window} (the defaults 1h, 6h, 1d and "
@@ -172,17 +190,22 @@ def _resolve(draft: Draft, spec: SloSpec, window_ms: int, budget: Decimal,
         diags.append(error(
             NEVER_FIRES, f"tier {draft.id!r} can never fire: its factor {plain(factor)} x the "
             f"error budget {plain(budget)} is {plain(threshold)}, and an error ratio is at most 1",
-            at("factor") if "factor" in draft.locs else at("budget_consumed")
-            if "budget_consumed" in draft.locs else draft.loc,
+            _factor_loc(draft, spec),
             f"with objective {plain(spec.objective)}% a burn rate is at most {plain(maximum)}: "
             f"lower the tier's `factor`, lengthen its `long` window, or remove it "
             f"(`{draft.id}: false`)"))
         return None
     severity = v.get("severity")
     if not severity:
-        diags.append(error(INCOMPLETE, f"tier {draft.id!r} of SLO {spec.id!r} has no severity",
-                           draft.loc, f"set `severity:` for {draft.id} under `slos: alerting:` in "
-                           "moncat.yaml (for every SLO) or under this SLO's `alerting:`"))
+        hint = (f"set `severity:` for {draft.id} under `slos: alerting:` in moncat.yaml (for every "
+                "SLO) or under this SLO's `alerting:`")
+        if draft.mentioned == "slo":
+            diags.append(error(INCOMPLETE, f"tier {draft.id!r} of SLO {spec.id!r} has no severity",
+                               draft.loc, hint))
+        else:
+            # One diagnostic for every SLO that inherits the tier: same words, same place.
+            diags.append(error(INCOMPLETE, f"tier {draft.id!r} has no severity",
+                               draft.loc if draft.mentioned else defaults.loc or spec.loc, hint))
         return None
     tier_targets = v.get("targets")
     chosen = tuple(t for t in TARGETS if t in targets
@@ -190,6 +213,15 @@ def _resolve(draft: Draft, spec: SloSpec, window_ms: int, budget: Decimal,
     return Resolved(draft.id, draft.loc, factor, long_ms, short_ms, int(v.get("for_ms") or 0),
                     str(severity), threshold, chosen,
                     {k.removesuffix("_ms"): l for k, l in draft.locs.items()})
+
+
+def _factor_loc(draft: Draft, spec: SloSpec) -> Loc:
+    """A burn rate no error ratio reaches: blame the factor when this SLO wrote it, else the
+    objective that makes the budget too small for the inherited factor."""
+    for key in ("factor", "budget_consumed"):
+        if draft.origin.get(key) == "slo":
+            return draft.locs[key]
+    return spec.field_locs.get("objective", spec.loc)
 
 
 def resolve_absent(spec: SloSpec, defaults: SloDefaults, tiers: list[Resolved]
