@@ -19,6 +19,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
 from compiler import pipeline
+from compiler.slos import slo_of
 from compiler.targets.datadog import querycheck
 from conftest import CATALOG, SHARED, run_moncat
 
@@ -42,12 +43,15 @@ def validators():
             for name in ("Monitor", "Dashboard")}
 
 
-def _payloads(result, kind: str) -> dict[str, dict]:
-    return {p: json.loads(b) for p, b in result.files.items() if p.startswith(f"datadog/{kind}/")}
+def _payloads(result, kind: str, burn: bool = False) -> dict[str, dict]:
+    """The payloads of one kind; monitors without the SLOs' burn-rate monitors unless `burn`
+    (those have their own tests: tests/test_slo_datadog.py)."""
+    found = {p: json.loads(b) for p, b in result.files.items() if p.startswith(f"datadog/{kind}/")}
+    return {p: b for p, b in found.items() if burn or b.get("type") != "slo alert"}
 
 
 def test_every_seed_alert_has_a_monitor_translated_or_overridden(seed) -> None:
-    alerts = [a for s in seed.catalog.services for a in s.alerts.values()]
+    alerts = [a for s in seed.catalog.services for a in s.alerts.values() if slo_of(s, a) is None]
     monitors = _payloads(seed, "monitors")
     assert {f"datadog/monitors/{a.service}/{a.name}.json" for a in alerts} == set(monitors)
     overridden = [a for a in alerts if a.datadog and a.datadog.query]
@@ -62,12 +66,12 @@ def test_every_seed_alert_has_a_monitor_translated_or_overridden(seed) -> None:
 def test_monitors_and_dashboards_validate_against_the_official_schemas(seed, validators) -> None:
     checked = 0
     for kind, schema in (("monitors", "Monitor"), ("dashboards", "Dashboard")):
-        for path, body in _payloads(seed, kind).items():
+        for path, body in _payloads(seed, kind, burn=True).items():
             errors = [f"{list(e.absolute_path)}: {e.message[:200]}"
                       for e in validators[schema].iter_errors(body)]
             assert not errors, (path, errors)
             checked += 1
-    assert checked == 39 + 11
+    assert checked == 39 + 11 + 11  # alerts, the SLOs' burn-rate monitors, dashboards
 
 
 def test_the_schemas_catch_a_wrong_payload(validators) -> None:
@@ -142,7 +146,8 @@ def test_label_templates_become_datadog_group_variables(seed) -> None:
 def test_dashboards_keep_rows_in_order_with_formulas_and_threshold_markers(seed) -> None:
     catalog = seed.catalog
     dashboards = _payloads(seed, "dashboards")
-    assert len(dashboards) == sum(len(s.dashboards) for s in catalog.services)
+    # An SLO dashboard stays in Grafana: Datadog shows an SLO on its SLO object.
+    assert len(dashboards) == sum(len(s.dashboards) - bool(s.slos) for s in catalog.services)
     shop = dashboards["datadog/dashboards/shop/shop-overview.json"]
     source = catalog.service("shop").dashboards["shop-overview"]
     assert shop["layout_type"] == "ordered" and shop["tags"] == ["team:shop"]
@@ -171,7 +176,7 @@ def test_the_manifest_lists_every_datadog_object_with_its_source(seed) -> None:
     manifest = json.loads(seed.files["manifest.json"])
     objects = [o for o in manifest["objects"] if o["target"] == "datadog"]
     assert {o["path"] for o in objects} == {p for p in seed.files if p.startswith("datadog/")}
-    assert {o["kind"] for o in objects} == {"monitor", "dashboard"}
+    assert {o["kind"] for o in objects} == {"monitor", "dashboard", "slo"}
     assert all(re.fullmatch(r"[\w./-]+:\d+:\d+", o["source"]) for o in objects)
 
 

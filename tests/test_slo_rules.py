@@ -153,19 +153,19 @@ def test_a_28_day_window_scales_the_factors_to_the_same_budget_shares(tmp_path) 
     assert significant(Decimal(28) / 30) == Decimal("0.9333")
 
 
-def test_each_tier_runs_its_tests_at_a_step_of_a_fifth_of_its_short_window() -> None:
+def test_each_tier_runs_its_tests_at_a_step_of_a_third_of_its_short_window() -> None:
     tiers = {tid: Resolved(tid, None, Decimal(1), parse_ms(long), parse_ms(short), 0, "p",
                            Decimal("0.001"), (), {})
              for tid, (long, short, _, _) in WORKBOOK.items()}
     assert {t: step_ms(r) // 60_000 for t, r in tiers.items()} == \
-        {"page-fast": 1, "page-slow": 6, "ticket-fast": 24, "ticket-slow": 72}
+        {"page-fast": 1, "page-slow": 10, "ticket-fast": 40, "ticket-slow": 120}
 
 
 # --- the generated tests pass with promtool, and catch wrong rules ---------------------------
 
 def _promtool(directory: Path) -> subprocess.CompletedProcess:
     files = sorted(p.name for p in directory.glob("web.slo-*.tests.yaml"))
-    assert len(files) == 4, files  # one per tier step: 1m, 6m, 24m, 1h12m
+    assert len(files) == 4, files  # one per tier step: 1m40s, 10m, 40m, 2h
     return subprocess.run(["promtool", "test", "rules", *files], cwd=directory, capture_output=True,
                           text=True, timeout=300)
 

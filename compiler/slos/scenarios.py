@@ -11,9 +11,11 @@ detection times assume), then burns the budget at a steady rate:
 - reset: 2 x the factor until the alert fires, then no errors: quiet again one short window
   later, while the long window still burns above the threshold.
 
-The step (sample and evaluation interval of these tests) is a fifth of the short window and at
-most a sixtieth of the long one: a 3-day tier runs in 130 steps of 72m, not 8,000 of 1m, and
-every window still holds enough samples for rate(). Counters grow by 1,000 events per step.
+The step (sample and evaluation interval of these tests) is a third of the short window and at
+most a 36th of the long one: a 3-day tier runs in about 80 steps of 2h, not 8,000 of 1m; every
+window still holds samples enough for rate() (4 in the short one), and the 5% margins above and
+below the factor stay wider than one step of the long window (1/36). Counters grow by 1,000
+events per step.
 """
 from __future__ import annotations
 
@@ -37,8 +39,11 @@ class Feed:
     series: tuple[tuple[str, str], ...]
 
 
+SHORT_STEPS, LONG_STEPS = 3, 36
+
+
 def step_ms(tier: Resolved) -> int:
-    step = min(tier.short_ms // 5, tier.long_ms // 60)
+    step = min(tier.short_ms // SHORT_STEPS, tier.long_ms // LONG_STEPS)
     return max(1000, step - step % 1000)
 
 
@@ -86,7 +91,7 @@ def scenarios(tier: Resolved, budget: Decimal, feed: Feed) -> tuple[Scenario, ..
         + (f", not yet {duration(early * step)} after it" if early > 0 else ""),
         onset, early_ms=onset + early * step if early > 0 else None))
     below = f * BELOW
-    length = _steps(tier.long_ms + tier.short_ms + tier.for_ms, step) + 2
+    length = _steps(tier.long_ms + tier.for_ms, step) + 2
     out.append(Scenario(
         "below", below, step, _values(feed, [(onset_steps, Decimal(0)), (length, ratio(below))]),
         onset + length * step, False,

@@ -1,7 +1,7 @@
 """Prometheus target, SLO tests: promtool test files for the SLOs' burn-rate tiers.
 
 A tier's scenarios span days of series (a whole long window of good traffic, then the burn), so
-each runs at the tier's own step (a fifth of its short window) rather than at the catalog's
+each runs at the tier's own step (a third of its short window) rather than at the catalog's
 evaluation interval: `prometheus/<service>.slo-<step>.tests.yaml` holds the tiers of one step and
 evaluates the service's real rule file every step. Besides each scenario's alert check, a reset
 scenario checks that the alert fired before the errors stopped and that the long window was still
