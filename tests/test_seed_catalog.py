@@ -63,6 +63,9 @@ def test_every_alert_has_a_test_that_fires_and_one_that_stays_quiet() -> None:
         rules = yaml.safe_load(f.read_text())
         alerts = {r["alert"] for g in rules["groups"] for r in g["rules"] if "alert" in r}
         tests = yaml.safe_load(f.with_name(f.name.replace(".rules.", ".tests.")).read_text())["tests"]
+        # An SLO's burn-rate tiers are tested in their own files, at each tier's step.
+        for extra in sorted(f.parent.glob(f.name.replace(".rules.yaml", ".slo-*.tests.yaml"))):
+            tests += yaml.safe_load(extra.read_text())["tests"]
         fires = {c["alertname"] for t in tests for c in t["alert_rule_test"] if c["exp_alerts"]}
         quiet = {c["alertname"] for t in tests for c in t["alert_rule_test"] if not c["exp_alerts"]}
         assert alerts == fires == quiet, f.name

@@ -23,7 +23,9 @@ def _row(slo: SLO, words: dict[str, str]) -> model.Row:
         model.Panel(words["panel_sli"], "timeseries", tuple(
             [_query(f"1 - {slo.errors[w]}", words["legend_sli"].format(window=duration(w)), loc)
              for w in sli_windows]
-            + [_query(slo.objective_rule, words["legend_objective"], loc)]), loc, unit="percentunit"),
+            + [_query(slo.objective_rule, words["legend_objective"], loc)]), loc, unit="percentunit",
+            # An absent SLI shows here first: its alert links to this panel.
+            alerts=(slo.absent_alert,) if slo.absent_alert else ()),
         model.Panel(words["panel_budget"].format(window=window), "timeseries",
                     (_query(slo.remaining_rule, "", loc),), loc, unit="percentunit"),
     ]

@@ -2,10 +2,6 @@
 service's language (English and Indonesian; English otherwise)."""
 from __future__ import annotations
 
-from decimal import Decimal
-
-from compiler.slos.tiers import plain
-
 EN = {
     "title": "{percent}% good over {window}",
     "burn_summary": "{title}: error budget burning {factor}x over {long} and {short}",
@@ -57,7 +53,3 @@ LANGUAGES = {"en": EN, "id": ID}
 
 def words(language: str) -> dict[str, str]:
     return LANGUAGES.get((language or "en").split("-")[0], EN)
-
-
-def percent(value: Decimal) -> str:
-    return plain(value)
