@@ -217,3 +217,28 @@ def test_the_generated_tests_fail_when_a_rule_is_wrong(written, tmp_path, promto
     failed = set(re.findall(r"name: (\w+) (fires|below|reset):", proc.stdout + proc.stderr))
     assert (alert, failing) in failed, proc.stdout[-3000:]
     assert {name for name, _ in failed} == {alert}  # the other tiers' tests still pass
+
+
+def test_tiers_merge_defaults_settings_and_the_slo_removing_overriding_and_adding(tmp_path) -> None:
+    root = _catalog(tmp_path / "c")
+    (root / "moncat.yaml").write_text(SETTINGS.replace(
+        "    ticket-slow: {severity: ticket}\n",
+        "    ticket-slow: {severity: ticket, for: 30m}\n  absent: {for: 15m, severity: page}\n"))
+    (root / "web.yaml").write_text((root / "web.yaml").read_text().replace(
+        "procedure: errors\n", "procedure: errors\n"
+        "    alerting:\n"
+        "      page-slow: false\n"                                    # removed
+        "      ticket-fast: {budget_consumed: 20, severity: page}\n"  # a share of 20%, paging
+        "      weekly: {factor: 2, long: 2d, short: 4h, severity: ticket}\n", 1))
+    _, alerts = _rules(_compile(root))
+    burns = {n.removeprefix("AvailabilityBurnRate"): a for n, a in alerts.items() if "BurnRate" in n}
+    assert set(burns) == {"PageFast", "TicketFast", "TicketSlow", "Weekly"}
+    factor = {n: Decimal(_BURN.match(a["expr"])[3]) / Decimal("0.001") for n, a in burns.items()}
+    # 20% of a 30-day budget in 1d is a burn rate of 6; the added tier keeps its factor.
+    assert factor == {"PageFast": Decimal("14.4"), "TicketFast": 6, "TicketSlow": 1, "Weekly": 2}
+    assert burns["TicketFast"]["labels"]["severity"] == "page"
+    assert burns["TicketSlow"]["for"] == "30m" and "for" not in burns["PageFast"]
+    assert _BURN.match(burns["Weekly"]["expr"])[2] == "2d"
+    absent = alerts["AvailabilitySLIAbsent"]
+    assert absent["expr"] == "absent(http_requests_total)"
+    assert absent["for"] == "15m" and absent["labels"]["severity"] == "page"
