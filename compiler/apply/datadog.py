@@ -11,6 +11,8 @@ the documented maximum of 1,000. Dashboards: `GET /api/v1/dashboard` (`start`/`c
 summaries; the full body is fetched (`GET /api/v1/dashboard/{id}`, several at a time) only for the
 owned dashboards the catalog also has, the only ones a plan compares.
 
+SLO objects, and the SLO ids their burn-rate monitors name: compiler/apply/datadog_slos.py.
+
 Server changes normalised before comparing: read-only fields (id, created, modified, creator,
 overall_state, widget ids, author, url, ...), `metric alert` and `query alert` (the API returns
 either for a metric monitor), option defaults the server fills in, nulls and empty lists, tag

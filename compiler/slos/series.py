@@ -9,12 +9,16 @@ RE2 syntax is the same for the forms selectors use) and always checked against e
 from __future__ import annotations
 
 import re
-import re._constants as sre_c  # noqa: PLC2701 - the regex parser's node names
-import re._parser as sre_parse  # noqa: PLC2701 - Python's regex parser, to build a matching string
 from decimal import Decimal
 from functools import lru_cache
 
 from compiler.expr import ast
+
+try:  # Python's own regex parser (a private module): without it, the fallback values below
+    import re._constants as sre_c
+    import re._parser as sre_parse
+except ImportError:  # pragma: no cover - every CPython from 3.11 has them
+    sre_c = sre_parse = None  # type: ignore[assignment]
 
 FALLBACKS = ("x", "0", "200", "500", "ok", "error", "other", "moncat")
 
@@ -101,6 +105,8 @@ def _generate(items) -> str | None:
 
 def example(pattern: str) -> str | None:
     """A short string the regex matches, when one is easily built."""
+    if sre_parse is None:
+        return None
     try:
         parsed = sre_parse.parse(pattern)
     except (re.error, RecursionError):
@@ -159,7 +165,8 @@ def selector_text(metric: str, labels: dict[str, str]) -> str:
     """`metric{a="b"}` as an example series key."""
     if not labels:
         return metric
-    inner = ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    inner = ", ".join('{}="{}"'.format(k, v.replace("\\", "\\\\").replace('"', '\\"'))
+                      for k, v in sorted(labels.items()))
     return f"{metric}{{{inner}}}"
 
 

@@ -22,6 +22,8 @@ Datadog's API documentation:
   `notify_list: null`, `template_variables: null`, `restricted_roles: []`;
 - a metric monitor whose `critical` threshold differs from the query's is refused (400), as
   Datadog does;
+- `/api/v1/slo` and what the monitor API checks of an `slo alert` monitor
+  (fakes/datadog_slo_fake.py);
 - 429 with `X-RateLimit-Limit`, `-Period`, `-Remaining`, `-Reset` (seconds until the window,
   aligned to the period, resets) and `-Name`, from a real fixed-window limit (`rate_limit`) or
   injected (`fail_next(n, 429)`).
