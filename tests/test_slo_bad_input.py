@@ -131,7 +131,8 @@ def good(tmp_path_factory) -> tuple[Path, dict[str, bytes]]:
 def test_the_clean_slo_catalog_compiles_with_every_target(good) -> None:
     _, files = good
     assert "datadog/slos/web/availability.json" in files
-    assert "prometheus/web.slo-1m40s.tests.yaml" in files  # page-fast: a third of 5m
+    assert "prometheus/web.slo-availability.2m30s.tests.yaml" in files  # page-fast: half of 5m
+    assert "prometheus/web.slo-availability.rules.yaml" in files
 
 
 @pytest.mark.parametrize("code, file, old, new, blamed, hint", CASES)

@@ -79,7 +79,7 @@ def stack(tmp_path: Path):
     prom_config = tmp_path / "prometheus.yaml"
     prom_config.write_text(yaml.safe_dump({
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-        "rule_files": [str(out / "prometheus" / "demo.rules.yaml")],
+        "rule_files": [str(p) for p in sorted((out / "prometheus").glob("*.rules.yaml"))],
         "scrape_configs": [{"job_name": "demo", "static_configs": [{"targets": [f"127.0.0.1:{exporter.port}"]}]}],
         "alerting": {"alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{am_port}"]}]}]},
     }))

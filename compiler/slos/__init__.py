@@ -18,6 +18,19 @@ def burn_tier(service: Service, alert: Alert) -> tuple[SLO, Tier] | None:
     return None
 
 
+def generated(service: Service) -> tuple[set[str], set[str]]:
+    """The recording rules and alerts of the service that its SLOs generated: they live in each
+    SLO's own rule file (targets/prometheus_slo.py), not in the service's."""
+    records: set[str] = set()
+    alerts: set[str] = set()
+    for slo in service.slos.values():
+        records |= set(slo.errors.values()) | {slo.objective_rule, slo.budget_rule,
+                                               slo.remaining_rule, slo.burn_rule,
+                                               slo.period_burn_rule}
+        alerts |= {t.alert for t in slo.tiers} | ({slo.absent_alert} if slo.absent_alert else set())
+    return records, alerts
+
+
 def slo_of(service: Service, alert: Alert) -> SLO | None:
     """The SLO that generated `alert` (a burn-rate or SLI-absent alert), if any."""
     for slo in service.slos.values():
@@ -26,4 +39,4 @@ def slo_of(service: Service, alert: Alert) -> SLO | None:
     return None
 
 
-__all__ = ["SLO", "Tier", "burn_tier", "slo_of"]
+__all__ = ["SLO", "Tier", "burn_tier", "generated", "slo_of"]

@@ -11,10 +11,11 @@ detection times assume), then burns the budget at a steady rate:
 - reset: 2 x the factor until the alert fires, then no errors: quiet again one short window
   later, while the long window still burns above the threshold.
 
-The step (sample and evaluation interval of these tests) is a third of the short window and at
-most a 36th of the long one: a 3-day tier runs in about 80 steps of 2h, not 8,000 of 1m; every
-window still holds samples enough for rate() (4 in the short one), and the 5% margins above and
-below the factor stay wider than one step of the long window (1/36). Counters grow by 1,000
+The step (sample and evaluation interval of these tests) is half the short window and at most a
+24th of the long one: a 3-day tier runs in about 50 steps of 3h, not 8,000 of 1m. Every window
+still holds samples enough for rate() (3 in the short one, 2 where Prometheus 3 leaves a range's
+first instant out), and the 5% margins above and below the factor stay wider than one step of
+the long window (1/24), so the verdicts hold for either kind of range. Counters grow by 1,000
 events per step.
 """
 from __future__ import annotations
@@ -39,7 +40,7 @@ class Feed:
     series: tuple[tuple[str, str], ...]
 
 
-SHORT_STEPS, LONG_STEPS = 3, 36
+SHORT_STEPS, LONG_STEPS = 2, 24
 
 
 def step_ms(tier: Resolved) -> int:
