@@ -17,13 +17,12 @@ from compiler.manifest import MANIFEST, build_manifest
 from compiler.model import Catalog, Settings
 from compiler.render import render
 from compiler.checks import cross_target, datadog_output
-from compiler.targets import alertmanager, datadog, grafana, prometheus, runbooks, slos
+from compiler.targets import alertmanager, datadog, grafana, prometheus, runbooks
 
 STAGES = ("load", "validate", "build", "link", "check", "generate", "render")
 # Datadog before the runbook pages: the pages show each monitor query, computed once (Catalog.once)
 # in this process before the pages fork over the cores.
-TARGETS = (prometheus.build, grafana.build, alertmanager.build, datadog.build, runbooks.build,
-           slos.build)
+TARGETS = (prometheus.build, grafana.build, alertmanager.build, datadog.build, runbooks.build)
 # Checks that compare what different targets generated for the same object.
 CROSS_CHECKS = (cross_target.check, datadog_output.check)
 

@@ -7,11 +7,7 @@ from typing import Iterator
 from compiler.diagnostics import Diagnostic
 from compiler.dialects.datadog_names import naming
 from compiler.model import Catalog
-from compiler.targets.datadog.slos import TARGET, problems
-
-
-def metrics_of(catalog: Catalog) -> dict:
-    return {m.name: m for svc in catalog.services for m in svc.metrics.values()}
+from compiler.targets.datadog.slos import TARGET, metrics_of, problems
 
 
 def check(catalog: Catalog) -> Iterator[Diagnostic]:

@@ -170,7 +170,10 @@ def build(catalog: Catalog) -> tuple[list[Artifact], list[Diagnostic]]:
         crd_objects = tuple(ManagedObject(o.id, o.kind, "kubernetes", o.source, o.content) for o in objects)
         artifacts.append(Artifact(f"kubernetes/{service.id}.prometheusrule.yaml", crd, "yaml",
                                   crd_objects, HEADER))
-    return artifacts, diags
+    # Each SLO's own rule file, PrometheusRule and tests (imported here: it builds on this module).
+    from compiler.targets import prometheus_slo
+    found, slo_diags = prometheus_slo.build(catalog)
+    return artifacts + found, diags + slo_diags
 
 
 __all__ = ["build", "runbook_url", "alert_labels", "alert_annotations", "recipients"]

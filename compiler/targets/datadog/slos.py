@@ -132,6 +132,11 @@ def burn_query(catalog: Catalog, slo: SLO, tier: Tier, slo_id: str | None = None
             f'.long_window("{long}").short_window("{short}") > {plain(tier.factor)}')
 
 
+def metrics_of(catalog: Catalog) -> dict:
+    """Every metric of the catalog by name (an SLI may read another service's)."""
+    return {m.name: m for svc in catalog.services for m in svc.metrics.values()}
+
+
 def problems(catalog: Catalog, service: Service, slo: SLO, naming: Naming,
              metrics: dict) -> list[Diagnostic]:
     """Everything of the SLO Datadog cannot express, as diagnostics (empty: it compiles)."""
@@ -204,9 +209,10 @@ def burn_monitor(catalog: Catalog, service: Service, slo: SLO, tier: Tier
     return body, diags
 
 
-def build_slos(catalog: Catalog, service: Service, naming: Naming, metrics: dict
+def build_slos(catalog: Catalog, service: Service, naming: Naming
                ) -> tuple[list[tuple[str, dict, ManagedObject]], list[Diagnostic]]:
     """(path, payload, manifest entry) of the service's SLO objects and burn-rate monitors."""
+    metrics = metrics_of(catalog)
     out: list[tuple[str, dict, ManagedObject]] = []
     diags: list[Diagnostic] = []
     for slo in service.slos.values():
