@@ -192,7 +192,7 @@ class Builder:
             return None
         locs = {f: self.loc(*path, f) for f in d}
         locs["name"] = self.loc(*path, key=True)
-        for f in ("query", "reason", "warning"):
+        for f in ("query", "reason", "warning", "differs"):
             if f in d.get("datadog", {}):
                 locs[f"datadog.{f}"] = self.loc(*path, "datadog", f)
         for f in ("notify",):
@@ -269,7 +269,8 @@ def _alertmanager(am: dict) -> model.AlertmanagerSettings:
 def _datadog_alert(d: dict) -> model.DatadogAlert:
     warning = d.get("warning")
     return model.DatadogAlert(query=d.get("query", ""), reason=d.get("reason", ""),
-                              warning=None if warning is None else float(warning))
+                              warning=None if warning is None else float(warning),
+                              differs=d.get("differs", ""))
 
 
 def _grafana(gf: dict) -> model.GrafanaSettings:

@@ -104,11 +104,12 @@ class Example:
 @dataclass(frozen=True)
 class DatadogAlert:
     """An alert's `datadog:` block: a reviewed monitor query replacing the translation (with the
-    reason it differs), and a warning threshold."""
+    reason it differs), a warning threshold, and a stated difference from Prometheus."""
 
     query: str = ""
     reason: str = ""
     warning: float | None = None
+    differs: str = ""  # a stated, accepted difference from the Prometheus rule
 
 
 @dataclass(frozen=True)

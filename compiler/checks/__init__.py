@@ -6,7 +6,7 @@ from typing import Callable, Iterable
 from compiler.checks import (alert_delivery, counters, examples, routing, runbooks, target_versions,
                              templates)
 from compiler.checks import dashboard_rate_interval, dashboard_titles, dashboard_units
-from compiler.checks import datadog
+from compiler.checks import datadog, numbers
 from compiler.diagnostics import Diagnostic
 from compiler.model import Catalog
 
@@ -19,6 +19,7 @@ ALL: tuple[Check, ...] = (
     examples.check,
     target_versions.check,
     counters.check,
+    numbers.check,
     alert_delivery.check,
     dashboard_units.check,
     dashboard_titles.check,

@@ -6,6 +6,7 @@ diagnostics from `moncat validate` already).
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -13,7 +14,9 @@ from compiler.diagnostics import Diagnostic, Loc, error
 from compiler.dialects import datadog_monitor
 from compiler.dialects.datadog import number
 from compiler.dialects.datadog_names import Naming
+from compiler.durations import format_ms
 from compiler.expr.locate import tokens
+from compiler.expr.thresholds import conditions
 from compiler.model import Alert, Catalog
 from compiler.targets.datadog import querycheck
 
@@ -57,8 +60,27 @@ def _where(alert: Alert, token: str, naming: Naming) -> Loc:
     return alert.at("expr")
 
 
+def _keep_firing(alert: Alert) -> list[Diagnostic]:
+    """keep_firing_for has no Datadog form: a monitor recovers at the first evaluation whose window
+    no longer breaches (https://docs.datadoghq.com/monitors/configuration/#thresholds; recovery
+    thresholds move the level, not the time). Refused unless the alert states the difference."""
+    if not alert.keep_firing_for_ms or (alert.datadog and alert.datadog.differs):
+        return []
+    keep = format_ms(alert.keep_firing_for_ms)
+    return [error(NO_FORM, f"{alert.name!r} has no exact Datadog form (keep_firing_for): a Datadog "
+                  f"monitor recovers as soon as its window stops breaching, where Prometheus keeps "
+                  f"the alert firing {keep} longer", alert.at("keep_firing_for"),
+                  f"state it with `datadog: {{differs: \"no keep_firing_for: recovers up to {keep} "
+                  "sooner\"}`, or `targets:` without datadog")]
+
+
 def condition(catalog: Catalog, alert: Alert, naming: Naming) -> tuple[Condition | None, list[Diagnostic]]:
     """The alert's condition in Datadog, or the diagnostics saying why there is none."""
+    if any(not math.isfinite(t.value) for t in conditions(alert.expr.tree)):
+        return None, []  # the numbers check reports it, at the literal
+    refused = _keep_firing(alert)
+    if refused:
+        return None, refused
     override = alert.datadog.query if alert.datadog else ""
     if override:
         try:
@@ -102,8 +124,8 @@ def condition(catalog: Catalog, alert: Alert, naming: Naming) -> tuple[Condition
 
 def _warning_order(alert: Alert, cond: Condition) -> list[Diagnostic]:
     warning = alert.datadog.warning if alert.datadog else None
-    if warning is None:
-        return []
+    if warning is None or not math.isfinite(warning):
+        return []  # a NaN or infinite warning is the numbers check's
     loc = alert.at("datadog.warning")
     if cond.op in (">", ">=") and not warning < cond.threshold:
         return [error(BAD_WARNING, f"warning {number(warning)} of {alert.name!r} is not below its "

@@ -40,7 +40,7 @@ def _tag(text: str) -> str:
 
 
 def _number(value: float) -> int | float:
-    return int(value) if value == int(value) and abs(value) < 1e15 else value
+    return int(value) if math.isfinite(value) and value == int(value) and abs(value) < 1e15 else value
 
 
 def monitor(catalog: Catalog, service: Service, alert: Alert, cond: Condition

@@ -1,0 +1,103 @@
+"""The Datadog monitor says what the catalog says, or says how it differs (issue 10, items 6-8):
+keep_firing_for is never dropped silently, a NaN or infinite threshold is refused at its literal
+instead of crashing, and an override's reason (or a stated difference) reaches the monitor's
+message and the alert's runbook page beside the Datadog query.
+
+The bad inputs run through the bad-input suite's harness (tests/test_bad_input.py): the real CLI,
+exactly one error with its code and position, exit 1, nothing written."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from compiler import pipeline
+from conftest import CATALOG
+import test_bad_input
+from test_bad_input import CLEAN, SERVICE, SETTINGS, S, _write_clean, case, expr, replace
+
+# The bad-input catalog with Datadog on and no pending period, so its alert translates exactly.
+DATADOG_ON = replace(SETTINGS, "    evaluation_interval: 1m\n",
+                     "    evaluation_interval: 1m\n  datadog: {}\n")
+NO_FOR = replace(SERVICE, "    for: 5m\n", "    for: 0s\n")
+# Column of the threshold in the alert's expression: "    expr: " is 10 characters, and the
+# threshold follows "sum by (instance) (rate(http_requests_total{code="500"}[5m])) > " (64).
+THRESHOLD = 75
+
+CASES = [
+    # keep_firing_for: "    keep_firing_for: " is 21 characters, its value on line 12.
+    case("datadog-keep-firing-for", "MC701", S(12, 22), DATADOG_ON,
+         replace(SERVICE, "    for: 5m\n", "    for: 0s\n    keep_firing_for: 10m\n"),
+         hint="differs"),
+    case("threshold-nan", "MC304", S(10, THRESHOLD),
+         expr('sum by (instance) (rate(http_requests_total{code="500"}[5m])) > NaN')),
+    case("threshold-inf-with-datadog", "MC304", S(10, THRESHOLD), DATADOG_ON, NO_FOR,
+         expr('sum by (instance) (rate(http_requests_total{code="500"}[5m])) < Inf'),
+         command="validate"),
+    case("threshold-overflowing-literal", "MC304", S(10, THRESHOLD), DATADOG_ON, NO_FOR,
+         expr('sum by (instance) (rate(http_requests_total{code="500"}[5m])) > 1e999')),
+    case("threshold-nan-inside-and", "MC304", S(10, 99),  # `NaN`: " and on () vector(1) > " is 23
+         expr('sum by (instance) (rate(http_requests_total{code="500"}[5m])) > 1 and on () '
+              'vector(1) > NaN')),
+    # "    datadog: {warning: " is 23 characters: the value starts at column 24 of line 14.
+    case("datadog-warning-nan", "MC703", S(14, 24), DATADOG_ON, NO_FOR,
+         replace(SERVICE, "    notify: [oncall]\n", "    notify: [oncall]\n    datadog: {warning: .nan}\n")),
+]
+
+
+@pytest.mark.parametrize("bad", CASES)
+def test_datadog_bad_input_is_reported_at_its_position(tmp_path: Path, bad) -> None:
+    test_bad_input.test_bad_input_is_reported_at_its_position_and_changes_nothing(tmp_path, bad)
+
+
+def _catalog(tmp_path: Path, *edits) -> Path:
+    root = tmp_path / "catalog"
+    _write_clean(root)
+    for edit in (DATADOG_ON, NO_FOR, *edits):
+        edit(root)
+    return root
+
+
+def test_keep_firing_for_with_a_stated_difference_compiles_and_says_so(tmp_path: Path) -> None:
+    root = _catalog(tmp_path, replace(
+        SERVICE, "    notify: [oncall]\n", "    notify: [oncall]\n    keep_firing_for: 10m\n"
+        "    datadog: {differs: 'no keep_firing_for: recovers up to 10m sooner'}\n"))
+    result = pipeline.compile_catalog(root)
+    assert not result.report.has_errors(), [str(d) for d in result.report.items]
+    monitor = json.loads(result.files["datadog/monitors/svc/HighErrorRate.json"])
+    assert "Differs from Prometheus: no keep_firing_for: recovers up to 10m sooner" in monitor["message"]
+    page = result.files["runbooks/svc/alerts/HighErrorRate.md"].decode()
+    assert "**Differs from Prometheus:** no keep_firing_for: recovers up to 10m sooner" in page
+    # Prometheus keeps its keep_firing_for: nothing is dropped there.
+    assert b"keep_firing_for: 10m" in result.files["prometheus/svc.rules.yaml"]
+
+
+def test_the_clean_catalog_with_datadog_has_no_difference_to_state(tmp_path: Path) -> None:
+    result = pipeline.compile_catalog(_catalog(tmp_path))
+    assert not result.report.items, [str(d) for d in result.report.items]
+    monitor = json.loads(result.files["datadog/monitors/svc/HighErrorRate.json"])
+    assert "Differs from Prometheus" not in monitor["message"]
+    assert CLEAN  # the harness' catalog, unchanged but for the two edits
+
+
+@pytest.fixture(scope="module")
+def seed():
+    result = pipeline.compile_catalog(CATALOG)
+    assert not result.report.has_errors(), [str(d) for d in result.report.sorted()]
+    return result
+
+
+def test_every_override_reason_reaches_the_monitor_message_and_the_page(seed) -> None:
+    overridden = [a for s in seed.catalog.services for a in s.alerts.values()
+                  if a.datadog and a.datadog.query and a.compiled_for("datadog")]
+    assert overridden
+    for alert in overridden:
+        reason = " ".join(alert.datadog.reason.split())
+        monitor = json.loads(seed.files[f"datadog/monitors/{alert.service}/{alert.name}.json"])
+        assert f"Differs from Prometheus: {reason}" in monitor["message"], alert.id
+        page = seed.files[f"site/{alert.service}/alerts/{alert.name}.html"].decode()
+        # On the page, right after the Datadog query it explains.
+        query_at = page.index(alert.datadog.query.replace(">", "&gt;").replace("<", "&lt;")[:40])
+        differs_at = page.index('<p class="differs">')
+        assert query_at < differs_at < page.index("</dl>", query_at), alert.id
