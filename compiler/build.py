@@ -104,6 +104,10 @@ class Builder:
             histogram_buckets_as_distributions=dd.get("histogram_buckets_as_distributions", False),
             collect_counters_with_distributions=dd.get("collect_counters_with_distributions", False),
             evaluation_delay_ms=delay, renotify_interval_ms=renotify,
+            check_interval_ms=self.duration(dd.get("check_interval"), "targets", "datadog",
+                                            "check_interval") or default.check_interval_ms,
+            pending=dd.get("pending", default.pending),
+            scrape_labels=tuple(dd.get("scrape_labels", ())),
         )
 
     def severity(self, sid: str, d: dict, path: tuple, service: str | None = None) -> model.Severity:
@@ -151,6 +155,8 @@ class Builder:
             unit=d.get("unit", ""), labels=tuple(d.get("labels", ())), baseline=d.get("baseline", ""),
             target=d.get("target", ""), exporter=d.get("exporter", ""),
             source_name=d.get("source_name", ""), datadog=d.get("datadog", ""),
+            label_values=tuple((k, tuple(str(v) for v in vs))
+                               for k, vs in sorted(d.get("label_values", {}).items())),
         )
 
     def recording_rule(self, sid: str, name: str, d: dict, path: tuple) -> model.RecordingRule | None:

@@ -46,3 +46,24 @@ def span_ms(example: Example, interval_ms: int) -> int:
     step = example.interval_ms or interval_ms
     counts = [sample_count(v) or 1 for _, v in example.series]
     return (min(counts) - 1) * step
+
+
+def expand(values: str) -> list[float | None]:
+    """The samples promtool reads from its expanding notation, one per interval: `a+bxn` is the
+    n+1 values a, a+b, ..., a+nb; `_` (and `_xn`) a step without a sample; `stale` a step where
+    the series ends (None either way: nothing is scraped then). Raises ValueError on bad text."""
+    out: list[float | None] = []
+    for item in values.split():
+        m = _ITEM.match(item)
+        if not m:
+            raise ValueError(f"not promtool notation: {item!r}")
+        if m.group("blank"):
+            out += [None] * (int(m.group("bn")) if m.group("bn") else 1)
+        elif m.group("start") is None:
+            out.append(None)  # stale
+        else:
+            start = float(m.group("start"))
+            step = float(m.group("step") or 0)
+            count = int(m.group("n")) if m.group("n") is not None else 0
+            out += [start + i * step for i in range(count + 1)]
+    return out

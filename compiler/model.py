@@ -69,6 +69,8 @@ class Metric:
     exporter: str = ""
     source_name: str = ""
     datadog: str = ""  # the exact Datadog metric name, when it does not follow targets.datadog
+    # Labels whose values form a closed list: (label, (value, ...)).
+    label_values: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -311,6 +313,9 @@ class DatadogSettings:
     collect_counters_with_distributions: bool = False
     evaluation_delay_ms: int | None = None
     renotify_interval_ms: int | None = None
+    check_interval_ms: int = 15_000
+    pending: str = "refuse"  # `for:` on a window condition: refuse | drop
+    scrape_labels: tuple[str, ...] = ()  # scrape-time labels the Agent adds as tags
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from typing import Callable, Iterable
 from compiler.checks import (alert_delivery, counters, examples, routing, runbooks, target_versions,
                              templates)
 from compiler.checks import dashboard_rate_interval, dashboard_titles, dashboard_units
-from compiler.checks import datadog, numbers
+from compiler.checks import datadog, datadog_examples, numbers
 from compiler.diagnostics import Diagnostic
 from compiler.model import Catalog
 
@@ -25,6 +25,7 @@ ALL: tuple[Check, ...] = (
     dashboard_titles.check,
     dashboard_rate_interval.check,
     datadog.check,
+    datadog_examples.check,
 )
 
 

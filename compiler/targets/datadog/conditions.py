@@ -10,7 +10,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from compiler.diagnostics import Diagnostic, Loc, error
+from compiler.diagnostics import Diagnostic, Loc, error, warning
 from compiler.dialects import datadog_monitor
 from compiler.dialects.datadog import number
 from compiler.dialects.datadog_names import Naming
@@ -20,7 +20,9 @@ from compiler.expr.thresholds import conditions
 from compiler.model import Alert, Catalog
 from compiler.targets.datadog import querycheck
 
+LOOKBACK_MIN = 5  # Prometheus's default lookback delta
 NO_FORM = "MC701"
+STORED = "MC713"
 BAD_OVERRIDE = "MC702"
 BAD_WARNING = "MC703"
 
@@ -29,7 +31,7 @@ BAD_WARNING = "MC703"
 class Condition:
     """What a monitor alerts on."""
 
-    query: str
+    query: str  # a metric monitor query; for a composite, its expression over component names
     op: str
     threshold: float
     grouping: tuple[str, ...] = ()
@@ -37,6 +39,10 @@ class Condition:
     no_data: bool = False
     full_window: bool = False
     overridden: bool = False
+    no_data_timeframe_min: int | None = None
+    # A composite monitor: its components by name (a, b, ...), each a metric monitor.
+    components: tuple[tuple[str, "Condition"], ...] = ()
+    notes: tuple[str, ...] = ()  # differences the translation itself introduces
 
 
 def token_offset(text: str, word: str) -> int:
@@ -95,10 +101,11 @@ def condition(catalog: Catalog, alert: Alert, naming: Naming) -> tuple[Condition
         _, absent = datadog_monitor.split_absent(alert.expr.tree)
         cond = Condition(override, parsed.op, parsed.threshold, grouping,
                          querycheck.window_ms(parsed.window), no_data=absent is not None,
-                         overridden=True)
+                         overridden=True, no_data_timeframe_min=no_data_timeframe(alert, absent))
         return cond, _warning_order(alert, cond)
     found, problems = datadog_monitor.translate(alert.expr.tree, alert.for_ms, naming,
-                                                catalog.settings.evaluation_interval_ms)
+                                                catalog.settings.evaluation_interval_ms,
+                                                catalog.settings.datadog.pending)
     if found is None:
         hint = ("add `datadog: {query: ..., reason: ...}` with a reviewed monitor query, or "
                 "`targets:` without datadog")
@@ -117,9 +124,27 @@ def condition(catalog: Catalog, alert: Alert, naming: Naming) -> tuple[Condition
                         f"\"{bare.query}\", reason: ...}}`; or `targets:` without datadog")
         return None, [error(NO_FORM, f"{alert.name!r} has no exact Datadog form ({p.construct}): "
                             f"{p.message}", _where(alert, p.token, naming), hint) for p in problems]
-    cond = Condition(found.query, found.op, found.threshold, found.grouping, found.window_ms,
-                     found.no_data, found.full_window)
-    return cond, _warning_order(alert, cond)
+    cond = _condition(alert, found)
+    notes = [warning(STORED, f"{alert.name!r}: {text}", alert.at("expr"),
+                     "check that Datadog holds the tags the query reads") for text in found.warnings]
+    return cond, notes + _warning_order(alert, cond)
+
+
+def _condition(alert: Alert, found: datadog_monitor.MonitorQuery) -> Condition:
+    return Condition(found.query, found.op, found.threshold, found.grouping, found.window_ms,
+                     found.no_data, found.full_window,
+                     no_data_timeframe_min=no_data_timeframe(alert, found.no_data or None),
+                     components=tuple((name, _condition(alert, part))
+                                      for name, part in found.components),
+                     notes=found.notes)
+
+
+def no_data_timeframe(alert: Alert, absent: object) -> int | None:
+    """absent() holds once the series is gone (at most Prometheus's 5m lookback later) and fires
+    after `for`: the same number of minutes without data notifies in Datadog."""
+    if not absent:
+        return None
+    return LOOKBACK_MIN + math.ceil(alert.for_ms / 60_000)
 
 
 def _warning_order(alert: Alert, cond: Condition) -> list[Diagnostic]:

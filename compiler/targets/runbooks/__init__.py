@@ -84,9 +84,9 @@ def _render(catalog: Catalog, k: "Knowledge", page: Page) -> list[Artifact]:
     }
     if page.kind == "alert":
         context["proc"] = page.service.procedures.get(page.entity.procedure)
-        context["datadog"] = k.datadog(page.service, page.entity)
+        context["datadog"], notes = k.datadog(page.service, page.entity)
         if context["datadog"]:
-            context["datadog_differs"] = differences(page.entity)
+            context["datadog_differs"] = differences(page.entity, notes)
     out = []
     for fmt, folder, ext in (("md", MARKDOWN_DIR, "md"), ("html", SITE_DIR, "html")):
         template = environment(fmt).get_template(f"{page.kind}.{ext}.j2")
