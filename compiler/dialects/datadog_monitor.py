@@ -173,7 +173,7 @@ def _threshold(cond: ast.Expr) -> Threshold | None:
     top = strip(cond)
     if found is None and isinstance(top, ast.Binary) and top.op in ast.COMPARISONS \
             and not top.return_bool and top.matching is None:
-        return Threshold(top.op, 0.0, ast.Binary("-", ast.Paren(top.lhs), ast.Paren(top.rhs)))
+        return Threshold(top.op, 0.0, ast.Binary("-", top.lhs, top.rhs))
     return found
 
 
