@@ -18,7 +18,7 @@ INVALID = "MC710"
 
 def check(catalog: Catalog, artifacts: list[Artifact]) -> Iterator[Diagnostic]:
     monitors = [a for a in artifacts if a.path.startswith("datadog/monitors/")]
-    ids = {a.objects[0].id for a in monitors}
+    ids = {a.objects[0].id.lower() for a in monitors}  # references are written as tags are
     for art in monitors:
         for problem in check_monitor(art.data, ids):
             obj = art.objects[0]

@@ -30,10 +30,10 @@ def component_id(alert: Alert, name: str) -> str:
 
 
 def reference(moncat_id: str) -> str:
-    """How a composite's query names a component in the files: `${<moncat id>}`, which apply
-    replaces with the component's monitor id once it exists (the API's composite query is
-    monitor ids joined by &&, || and !)."""
-    return "${" + moncat_id + "}"
+    """How a composite's query names a component in the files: `${<moncat id>}`, as its
+    `moncat-id:` tag holds it (lowercase), which apply replaces with the component's monitor id
+    once it exists (the API's composite query is monitor ids joined by &&, || and !)."""
+    return "${" + _tag(moncat_id) + "}"
 
 
 def monitor_tags(service: Service, alert: Alert, moncat_id: str = "") -> list[str]:
