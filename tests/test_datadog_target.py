@@ -395,3 +395,23 @@ def test_the_output_check_reports_a_monitor_outside_the_grammar() -> None:
                    (ManagedObject("app/X", "monitor", "datadog", Loc("app.yaml", 3, 3), body),))
     (found,) = datadog_output.check(None, [art])
     assert found.code == "MC710" and found.loc == Loc("app.yaml", 3, 3) and "critical 3" in found.message
+
+
+def test_what_datadog_needs_configured_outside_the_catalog_is_a_warning_each(tmp_path: Path) -> None:
+    root = _catalog(tmp_path, settings=", scrape_labels: [job], histogram_buckets_as_distributions: true")
+    text = (root / "app.yaml").read_text().replace(
+        "  queue_depth: {type: gauge, help: Waiting jobs., labels: [queue]}\n",
+        "  queue_depth: {type: gauge, help: Waiting jobs., labels: [queue]}\n"
+        "  wait_seconds: {type: histogram, help: Wait., unit: seconds}\n").replace(
+        "    expr: max(queue_depth) > 10\n",
+        "    expr: max(queue_depth) > 10 or histogram_quantile(0.9, sum by (le) (rate(wait_seconds_bucket[5m]))) > 2\n")
+    (root / "app.yaml").write_text(text)
+    (root / "moncat.yaml").write_text((root / "moncat.yaml").read_text().replace(
+        "pagerduty: app-oncall}", "pagerduty: app-oncall, webhook: 'https://hooks.example.test/x'}"))
+    result = pipeline.compile_catalog(root)
+    found = sorted(d.message.split(":")[0] for d in result.report.items if d.code == "MC714")
+    assert [str(d.severity) for d in result.report.items if d.code == "MC714"] == ["warning"] * 3
+    assert found == ["'QueueDeep' reads percentiles of the distribution app.wait_seconds",
+                     "contact 'oncall'", "targets.datadog.scrape_labels (job)"]
+    body = json.loads(result.files["datadog/monitors/app/QueueDeep.json"])
+    assert "@webhook-oncall" in body["message"]
