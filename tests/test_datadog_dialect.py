@@ -231,6 +231,14 @@ ROWS = [
     ("max by (worker) (worker_up) == 0 or absent(worker_up)", 0, Refused("absent() with by (...)")),
     ("max(worker_up) == 0 or absent(queue_depth)", 0, Refused("absent()")),
 
+    # --- delta() compared with 0: its sign is last minus first of the window; one series a group
+    ("delta(queue_depth[15m]) < 0", 0,
+     "max(last_1m):min:app.queue_depth{*} by {queue} - timeshift(min:app.queue_depth{*} by {queue}, -900) < 0"),
+    ("max by (queue) (delta(queue_depth[15m])) > 0", 30 * MIN,
+     "min(last_30m):max:app.queue_depth{*} by {queue} - timeshift(max:app.queue_depth{*} by {queue}, -900) > 0"),
+    ("max(delta(queue_depth[15m])) > 0", 0, Refused("delta()")),  # across the queues
+    ("delta(queue_depth[15m]) > 2", 0, Refused("delta()")),       # the magnitude is extrapolated
+
     # --- no Datadog form at all
     ("time() - max(last_success_timestamp_seconds) > 3600", 0, Refused("time()")),
     # --- and/or/unless of conditions: a composite monitor of one monitor each [composite]
@@ -333,7 +341,7 @@ SEED = {
     "qr-pilot/PaymentMatchRateLow": 'sum(last_30m):sum:qr_pilot.payments_linked_to_sessions.count{*}.as_count() / sum:qr_pilot.payments.count{*}.as_count() < 0.85',
     "qr-pilot/ReconciliationIssueSpike": Refused('sum() of delta()'),
     "shop/ShopCheckoutFailuresHigh": Composite('a || b', ['sum(last_10m):(sum:shop.checkout_failures.count{*}.as_count() / 600) * 60 > 5', 'sum(last_10m):sum:shop.checkout_failures.count{*}.as_count() / sum:shop.checkout_requests.count{*}.as_count() > 0.02']),
-    "shop/ShopCouponReservationLeaksIncreasing": Refused('max() of delta()'),
+    "shop/ShopCouponReservationLeaksIncreasing": 'min(last_30m):max:shop.shop_coupon_reservation_leaks{*} - timeshift(max:shop.shop_coupon_reservation_leaks{*}, -900) > 0',
     "shop/ShopHttpLatencyP95High": 'percentile(last_5m):p95:shop.http_request_duration_seconds{*} > 0.3',
     "shop/ShopHttpLatencyP99High": 'percentile(last_5m):p99:shop.http_request_duration_seconds{*} > 0.8',
     "shop/ShopInvoiceIssueFailures": 'sum(last_15m):sum:shop.invoice_issue.count{status:failure}.as_count() > 5',

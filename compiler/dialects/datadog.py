@@ -61,6 +61,8 @@ class Datadog(Generator):
         # grouped by the labels that identify the series, one series a group; `max` (or `min`
         # below a threshold) keeps the verdict when those labels identify less than one series.
         self.bare_space = bare_space
+        # monitor mode: the condition compares with 0, so only signs matter (delta()).
+        self.sign_only = False
         self.notes: list[str] = []      # tags Datadog stores differently, scrape tags it needs
         self.first = first  # graph mode: the number of the first query name
         self.naming = naming
@@ -233,6 +235,11 @@ class Datadog(Generator):
         if f in ("rate", "increase"):
             return self.unsupported(f"{f}() without sum()", f"{f}() per series in a panel: write "
                                     f"sum by (...) ({f}(...))", f)
+        if f == "delta" and self.sign_only and len(node.args) == 1 \
+                and isinstance(node.args[0], ast.RangeSelector):
+            found = self.naming.series.get(node.args[0].selector.metric or "")
+            return self._delta(self.bare_space, self.naming.identity(found) if found else (),
+                               node.args[0])
         return self.unsupported(f"{f}()", f"{f}() has no exact Datadog form", f)
 
     def _percentile(self, node: ast.Call) -> str:
@@ -302,6 +309,9 @@ class Datadog(Generator):
         if isinstance(inner, ast.Call) and (node.op, inner.func) in OVER_TIME and inner.args \
                 and isinstance(inner.args[0], ast.RangeSelector):
             return self._over_time(node, inner.func, inner.args[0])
+        if isinstance(inner, ast.Call) and inner.func == "delta" and self.sign_only and inner.args \
+                and isinstance(inner.args[0], ast.RangeSelector):
+            return self._delta(node.op, node.grouping, inner.args[0])
         what = inner.func + "()" if isinstance(inner, ast.Call) else "an expression"
         return self.unsupported(f"{node.op}() of {what}", f"{node.op}() of {what} has no Datadog "
                                 "space aggregation", inner.func if isinstance(inner, ast.Call) else node.op)
@@ -356,6 +366,26 @@ class Datadog(Generator):
         name = self._term(base + ".as_count()", COUNT, node.grouping, rng.range_ms)
         rolled = f"moving_rollup({name}, {seconds}, 'sum')"
         return rolled if func == "increase" else f"({rolled} / {seconds})"
+
+    def _delta(self, space: str, grouping: tuple[str, ...], rng: ast.RangeSelector) -> str:
+        """delta() compared with 0: its sign is the sign of the last value minus the first of the
+        window (delta() only scales that difference to the window's edges), so it is the gauge
+        minus itself timeshifted by the window, when each group holds one series."""
+        found = self._series(rng.selector)
+        if found is None:
+            return ""
+        if found.kind not in (GAUGE, QUANTILE) or rng.selector.offset_ms:
+            return self.unsupported("delta()", "delta() of a counter, or read `offset` earlier, "
+                                    "has no Datadog form", "delta")
+        if not set(self.naming.identity(found)) <= set(grouping):
+            return self.unsupported("delta()", "delta() aggregated across series: Datadog would "
+                                    "subtract the aggregates, not aggregate the differences", "delta")
+        scope, by = self._scope(rng.selector), self._by(grouping, rng.selector)
+        if scope is None or by is None:
+            return ""
+        now = self._term(f"{space}:{found.name}{scope}{by}", GAUGE, grouping, aggregator="last")
+        before = self._term(f"{space}:{found.name}{scope}{by}", GAUGE, grouping, aggregator="last")
+        return f"({now} - timeshift({before}, -{number(rng.range_ms / 1000)}))"
 
     def _over_time(self, node: ast.Aggregation, func: str, rng: ast.RangeSelector) -> str:
         found = self._series(rng.selector)

@@ -166,6 +166,14 @@ def translate(tree: ast.Expr, for_ms: int, naming: Naming, interval_ms: int,
     return _single(cond, absent, for_ms, naming, interval_ms, pending)
 
 
+def _is_delta(query: ast.Expr) -> bool:
+    """`delta(x[w])`, or one space aggregation of it: what compares with 0 by its sign."""
+    q = strip(query)
+    if isinstance(q, ast.Aggregation) and q.param is None:
+        q = strip(q.expr)
+    return isinstance(q, ast.Call) and q.func == "delta"
+
+
 def _threshold(cond: ast.Expr) -> Threshold | None:
     """`query op number`; `a op b` of two queries is `a - b op 0` (the same for every finite
     value), so a baseline in the same query reads as one."""
@@ -187,6 +195,7 @@ def _single(cond: ast.Expr, absent: ast.Selector | None, for_ms: int, naming: Na
         problems = _problems(gen)
         return None, problems or [Problem("condition without a threshold", "the condition is not "
                                           "a query compared with a number", "")]
+    gen.sign_only = found.value == 0 and _is_delta(found.query)
     change = _change(found.query)
     query = change[2] if change else found.query
     text = outer(gen.generate(inline(query, naming.rules)))
