@@ -101,3 +101,14 @@ def test_every_override_reason_reaches_the_monitor_message_and_the_page(seed) ->
         query_at = page.index(alert.datadog.query.replace(">", "&gt;").replace("<", "&lt;")[:40])
         differs_at = page.index('<p class="differs">')
         assert query_at < differs_at < page.index("</dl>", query_at), alert.id
+
+
+def test_an_alert_left_out_of_datadog_says_why_on_its_page_and_nothing_is_dropped_silently(seed) -> None:
+    left_out = [a for s in seed.catalog.services for a in s.alerts.values() if not a.compiled_for("datadog")]
+    assert left_out
+    for alert in left_out:
+        reason = " ".join(alert.datadog.reason.split())
+        page = seed.files[f"runbooks/{alert.service}/alerts/{alert.name}.md"].decode()
+        label = "Tidak dipantau di Datadog" if alert.service == "agentbar" else "Not monitored in Datadog"
+        assert f"**{label}:** {reason}" in page, alert.id
+        assert not [p for p in seed.files if p.startswith(f"datadog/monitors/{alert.service}/{alert.name}.")]

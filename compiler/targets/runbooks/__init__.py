@@ -87,6 +87,9 @@ def _render(catalog: Catalog, k: "Knowledge", page: Page) -> list[Artifact]:
         context["datadog"], notes = k.datadog(page.service, page.entity)
         if context["datadog"]:
             context["datadog_differs"] = differences(page.entity, notes)
+        elif catalog.settings.datadog.enabled and page.entity.datadog and page.entity.datadog.reason:
+            # Left out of Datadog: the page says why, where the query would be.
+            context["datadog_differs"] = [" ".join(page.entity.datadog.reason.split())]
     out = []
     for fmt, folder, ext in (("md", MARKDOWN_DIR, "md"), ("html", SITE_DIR, "html")):
         template = environment(fmt).get_template(f"{page.kind}.{ext}.j2")
