@@ -40,6 +40,12 @@ CASES = [
     case("threshold-nan-inside-and", "MC304", S(10, 99),  # `NaN`: " and on () vector(1) > " is 23
          expr('sum by (instance) (rate(http_requests_total{code="500"}[5m])) > 1 and on () '
               'vector(1) > NaN')),
+    # An override that stays quiet where Prometheus fires: MC711 at the firing example, whose
+    # series mapping starts on line 19 (one line down for the `datadog:` line), column 9.
+    case("datadog-example-verdict-differs", "MC711", S(19, 9), DATADOG_ON, NO_FOR,
+         replace(SERVICE, "    notify: [oncall]\n", "    notify: [oncall]\n    datadog: {query: "
+                 "'sum(last_5m):sum:svc.http_requests.count{code:500} by {instance}.as_count() > 1000', "
+                 "reason: A thousand in five minutes.}\n"), command="validate", hint="differs"),
     # "    datadog: {warning: " is 23 characters: the value starts at column 24 of line 14.
     case("datadog-warning-nan", "MC703", S(14, 24), DATADOG_ON, NO_FOR,
          replace(SERVICE, "    notify: [oncall]\n", "    notify: [oncall]\n    datadog: {warning: .nan}\n")),
@@ -112,3 +118,29 @@ def test_an_alert_left_out_of_datadog_says_why_on_its_page_and_nothing_is_droppe
         label = "Tidak dipantau di Datadog" if alert.service == "agentbar" else "Not monitored in Datadog"
         assert f"**{label}:** {reason}" in page, alert.id
         assert not [p for p in seed.files if p.startswith(f"datadog/monitors/{alert.service}/{alert.name}.")]
+
+
+def test_a_stated_difference_lets_an_example_differ_and_an_unmodelled_function_is_a_warning(tmp_path: Path) -> None:
+    override = ("    datadog: {query: 'sum(last_5m):sum:svc.http_requests.count{code:500} by {instance}"
+                ".as_count() > 1000', reason: A thousand in five minutes., differs: Fires at 1000 only.}\n")
+    root = _catalog(tmp_path, replace(SERVICE, "    notify: [oncall]\n", "    notify: [oncall]\n" + override))
+    result = pipeline.analyse(root)
+    assert not result.report.has_errors(), [str(d) for d in result.report.items]
+    unmodelled = override.replace("sum:svc", "forecast(sum:svc").replace(".as_count() >", '.as_count(), "linear", 1) >')
+    other = tmp_path / "other"
+    other.mkdir()
+    root = _catalog(other, replace(SERVICE, "    notify: [oncall]\n", "    notify: [oncall]\n" + unmodelled))
+    found = [d for d in pipeline.analyse(root).report.items if d.code == "MC712"]
+    assert found and str(found[0].severity) == "warning" and "forecast" in found[0].message
+
+
+def test_pending_drop_translates_a_window_held_for_a_while_and_says_so(tmp_path: Path) -> None:
+    root = _catalog(tmp_path, replace(SETTINGS, "  datadog: {}\n", "  datadog: {pending: drop}\n"),
+                    replace(SERVICE, "    for: 0s\n", "    for: 5m\n"))
+    result = pipeline.compile_catalog(root)
+    assert not result.report.has_errors(), [str(d) for d in result.report.items]
+    monitor = json.loads(result.files["datadog/monitors/svc/HighErrorRate.json"])
+    assert monitor["query"].startswith("sum(last_5m):")
+    note = "no pending period (targets.datadog.pending: drop): it fires up to 5m earlier than Prometheus"
+    assert f"Differs from Prometheus: {note}" in monitor["message"]
+    assert note in result.files["runbooks/svc/alerts/HighErrorRate.md"].decode()
