@@ -9,10 +9,11 @@ from typing import Any
 
 import yaml
 
+from compiler.checks.detection_delay import detection_delay
+from compiler.checks.detection_delay import explain as explain_delay
 from compiler.dialects.datadog_names import naming
 from compiler.durations import format_ms
-from compiler.examples import eval_time_ms
-from compiler.expr import ast
+from compiler.examples import timing
 from compiler.model import Alert, Catalog
 from compiler.pipeline import Result
 from compiler.targets.datadog.conditions import condition
@@ -64,12 +65,6 @@ def _grafana_receivers(result: Result, labels: dict[str, str]) -> list[str]:
     return []
 
 
-def detection_delay_ms(catalog: Catalog, alert: Alert) -> int:
-    """Worst case from the moment the condition holds to a firing alert: the longest range window
-    (the rate has to climb), the `for`, and one evaluation interval."""
-    return ast.longest_range_ms(alert.expr.tree) + alert.for_ms + catalog.settings.evaluation_interval_ms
-
-
 def explain(result: Result, alert: Alert) -> str:
     """The alert on every target, as text."""
     catalog = result.catalog
@@ -91,11 +86,9 @@ def explain(result: Result, alert: Alert) -> str:
     handles = sorted({h for m in objects.get("datadog/monitor") or []
                       for h in re.findall(r"(?<!\S)@\S+", m.get("message", ""))})
     lines.append(f"  Datadog:      {' '.join(handles) or '-'}")
-    delay = detection_delay_ms(catalog, alert)
-    lines += ["", f"Detection delay: up to {format_ms(delay)} (longest window "
-              f"{format_ms(ast.longest_range_ms(alert.expr.tree)) or '0s'} + for "
-              f"{format_ms(alert.for_ms) or '0s'} + evaluation interval "
-              f"{format_ms(catalog.settings.evaluation_interval_ms)})"]
+    delay = detection_delay(catalog, alert)
+    stated = f"; its condition states {format_ms(delay.stated.total_ms)}" if delay.stated else ""
+    lines += ["", f"Detection delay: up to {format_ms(delay.total_ms)} ({explain_delay(delay)}){stated}"]
     return "\n".join(lines) + "\n"
 
 
@@ -139,7 +132,6 @@ def _datadog(monitors: list[dict], alert: Alert) -> str:
 def _examples(catalog: Catalog, alert: Alert, grafana: bool) -> list[str]:
     if not alert.examples:
         return ["(none)"]
-    interval = catalog.settings.evaluation_interval_ms
     dd: dict[int, str] = {}
     if catalog.settings.datadog.enabled and alert.compiled_for("datadog"):
         names = naming(catalog, catalog.service(alert.service))
@@ -156,7 +148,7 @@ def _examples(catalog: Catalog, alert: Alert, grafana: bool) -> list[str]:
     for i, ex in enumerate(alert.examples):
         want = "fires" if ex.fires else "quiet"
         where = f"{ex.loc.file}:{ex.loc.line}"
-        out.append(f"#{i + 1} {want:5s} at {format_ms(eval_time_ms(alert, ex, interval))}  ({where})")
+        out.append(f"#{i + 1} {want:5s} at {format_ms(timing(catalog, alert, ex).eval_ms)}  ({where})")
         out.append(f"   Prometheus: {want} (promtool checks it: `moncat test`)")
         out.append(f"   Grafana:    {want} (same query, threshold and for: MC450)" if grafana
                    else "   Grafana:    not compiled for Grafana")

@@ -341,7 +341,7 @@ SEED = {
     "qr-pilot/PaymentMatchRateLow": 'sum(last_30m):sum:qr_pilot.payments_linked_to_sessions.count{*}.as_count() / sum:qr_pilot.payments.count{*}.as_count() < 0.85',
     "qr-pilot/ReconciliationIssueSpike": Refused('sum() of delta()'),
     "shop/ShopCheckoutFailuresHigh": Composite('a || b', ['sum(last_10m):(sum:shop.checkout_failures.count{*}.as_count() / 600) * 60 > 5', 'sum(last_10m):sum:shop.checkout_failures.count{*}.as_count() / sum:shop.checkout_requests.count{*}.as_count() > 0.02']),
-    "shop/ShopCouponReservationLeaksIncreasing": 'min(last_30m):max:shop.shop_coupon_reservation_leaks{*} - timeshift(max:shop.shop_coupon_reservation_leaks{*}, -900) > 0',
+    "shop/ShopCouponReservationLeaksIncreasing": 'min(last_15m):max:shop.shop_coupon_reservation_leaks{*} - timeshift(max:shop.shop_coupon_reservation_leaks{*}, -900) > 0',
     "shop/ShopHttpLatencyP95High": 'percentile(last_5m):p95:shop.http_request_duration_seconds{*} > 0.3',
     "shop/ShopHttpLatencyP99High": 'percentile(last_5m):p99:shop.http_request_duration_seconds{*} > 0.8',
     "shop/ShopInvoiceIssueFailures": 'sum(last_15m):sum:shop.invoice_issue.count{status:failure}.as_count() > 5',

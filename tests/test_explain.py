@@ -16,7 +16,7 @@ def test_explain_shows_every_target_the_verdicts_the_routing_and_the_delay() -> 
     assert "(a): sum(last_10m):(sum:shop.checkout_failures.count{*}.as_count() / 600) * 60 > 5" in out
     # pending: drop is stated, and every example has a verdict per target.
     assert "differs from Prometheus: no pending period (targets.datadog.pending: drop)" in out
-    assert out.count("   Prometheus: ") == out.count("   Datadog:    ") == 3
+    assert out.count("   Prometheus: ") == out.count("   Datadog:    ") >= 3
     assert "Datadog:    alerts ((one group))" in out and "Datadog:    quiet" in out
     assert "  Alertmanager: shop-oncall" in out and "  Datadog:      @" in out
     # window 10m + for 10m + evaluation interval 1m

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections import ChainMap
 from dataclasses import dataclass, field
+from typing import Mapping
 
 from compiler.expr import ast
 from compiler.model import Catalog, DatadogSettings, Service
@@ -41,8 +43,8 @@ class Series:
 class Naming:
     """Everything the dialect needs to know about one service's metrics."""
 
-    series: dict[str, Series] = field(default_factory=dict)
-    rules: dict[str, ast.Expr] = field(default_factory=dict)  # recording rule -> its tree
+    series: Mapping[str, Series] = field(default_factory=dict)
+    rules: Mapping[str, ast.Expr] = field(default_factory=dict)  # recording rule -> its tree
     scrape_labels: tuple[str, ...] = ()  # labels the scrape adds that the Agent adds as tags
 
     def identity(self, found: Series) -> tuple[str, ...]:
@@ -61,18 +63,39 @@ def _strip_total(name: str) -> str:
 
 def naming(catalog: Catalog, service: Service) -> Naming:
     """The Datadog names of every series the service's queries may read (its own metrics first,
-    then other services' ones, each under its own service's namespace)."""
-    dd = catalog.settings.datadog
+    then other services' ones, each under its own service's namespace). The catalog-wide maps
+    are built once; each service only puts its own names in front."""
+    return catalog.once(("datadog.naming", service.id), lambda: _naming(catalog, service))
+
+
+def _naming(catalog: Catalog, service: Service) -> Naming:
+    every_series, every_rule = catalog.once("datadog.names", lambda: _catalog_names(catalog))
+    own_series, own_rules = _service_names(catalog.settings.datadog, service)
+    return Naming(ChainMap(own_series, every_series), ChainMap(own_rules, every_rule),
+                  catalog.settings.datadog.scrape_labels)
+
+
+def _service_names(dd: DatadogSettings, svc: Service) -> tuple[dict[str, Series], dict[str, ast.Expr]]:
+    prefix = namespace(dd, svc.id)
     series: dict[str, Series] = {}
-    others = [s for s in catalog.services if s.id != service.id]
-    for svc in [service, *others]:
-        prefix = namespace(dd, svc.id)
-        for m in svc.metrics.values():
-            found = series_for(dd, prefix, m.name, m.type, m.datadog, m.labels, m.label_values)
-            for key, value in found.items():
-                series.setdefault(key, value)
-    rules = {r.name: r.expr.tree for svc in [service, *others] for r in svc.recording_rules.values()}
-    return Naming(series, rules, dd.scrape_labels)
+    for m in svc.metrics.values():
+        found = series_for(dd, prefix, m.name, m.type, m.datadog, m.labels, m.label_values)
+        for key, value in found.items():
+            series.setdefault(key, value)
+    return series, {r.name: r.expr.tree for r in svc.recording_rules.values()}
+
+
+def _catalog_names(catalog: Catalog) -> tuple[dict[str, Series], dict[str, ast.Expr]]:
+    """Every service's names; where two services expose one name, the first in catalog order."""
+    series: dict[str, Series] = {}
+    rules: dict[str, ast.Expr] = {}
+    for svc in catalog.services:
+        own_series, own_rules = _service_names(catalog.settings.datadog, svc)
+        for key, value in own_series.items():
+            series.setdefault(key, value)
+        for key, tree in own_rules.items():
+            rules.setdefault(key, tree)
+    return series, rules
 
 
 def series_for(dd: DatadogSettings, prefix: str, name: str, kind: str, explicit: str,

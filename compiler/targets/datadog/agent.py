@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from compiler.dialects.datadog_filters import normalize
 from compiler.dialects.datadog_names import BUCKETS, COUNT, DISTRIBUTION, GAUGE, QUANTILE, Naming
-from compiler.examples import expand
+from compiler.examples import STALE, expand
 from compiler.expr import ast
 from compiler.expr.parse import parse
 
@@ -94,7 +94,7 @@ def store(series: tuple[tuple[str, str], ...], naming: Naming, step_ms: int, unt
         if found is None:
             continue  # not collected for Datadog (a recording rule's name, another system's)
         try:
-            values = expand(values_text)
+            values = [None if v == STALE else v for v in expand(values_text)]  # type: ignore[misc]
         except ValueError as exc:
             raise AgentError(str(exc)) from None
         if found.kind in (GAUGE, QUANTILE):

@@ -81,7 +81,12 @@ def _keep_firing(alert: Alert) -> list[Diagnostic]:
 
 
 def condition(catalog: Catalog, alert: Alert, naming: Naming) -> tuple[Condition | None, list[Diagnostic]]:
-    """The alert's condition in Datadog, or the diagnostics saying why there is none."""
+    """The alert's condition in Datadog, or the diagnostics saying why there is none. Computed
+    once per catalog: the checks, the monitor and the runbook page all read it."""
+    return catalog.once(("datadog.condition", alert.id), lambda: _condition(catalog, alert, naming))
+
+
+def _condition(catalog: Catalog, alert: Alert, naming: Naming) -> tuple[Condition | None, list[Diagnostic]]:
     if any(not math.isfinite(t.value) for t in conditions(alert.expr.tree)):
         return None, []  # the numbers check reports it, at the literal
     refused = _keep_firing(alert)
@@ -124,17 +129,17 @@ def condition(catalog: Catalog, alert: Alert, naming: Naming) -> tuple[Condition
                         f"\"{bare.query}\", reason: ...}}`; or `targets:` without datadog")
         return None, [error(NO_FORM, f"{alert.name!r} has no exact Datadog form ({p.construct}): "
                             f"{p.message}", _where(alert, p.token, naming), hint) for p in problems]
-    cond = _condition(alert, found)
+    cond = _as_condition(alert, found)
     notes = [warning(STORED, f"{alert.name!r}: {text}", alert.at("expr"),
                      "check that Datadog holds the tags the query reads") for text in found.warnings]
     return cond, notes + _warning_order(alert, cond)
 
 
-def _condition(alert: Alert, found: datadog_monitor.MonitorQuery) -> Condition:
+def _as_condition(alert: Alert, found: datadog_monitor.MonitorQuery) -> Condition:
     return Condition(found.query, found.op, found.threshold, found.grouping, found.window_ms,
                      found.no_data, found.full_window,
                      no_data_timeframe_min=no_data_timeframe(alert, found.no_data or None),
-                     components=tuple((name, _condition(alert, part))
+                     components=tuple((name, _as_condition(alert, part))
                                       for name, part in found.components),
                      notes=found.notes)
 

@@ -1,8 +1,9 @@
 """Datadog target, verdicts: every example of an alert run on its Datadog monitor (translated or
 overridden), beside what the example says Prometheus does.
 
-An example is evaluated at the times its generated promtool test checks: a firing example at its
-evaluation time, a quiet one there and at the end of its series. The Agent model (agent.py)
+An example is evaluated at the times its generated promtool test checks (compiler/examples.timing):
+its evaluation time, and for a quiet one the end of its series, for a firing one with `starts:`
+just before it starts. The Agent model (agent.py)
 turns its series into Datadog points, and the evaluator (evaluate.py) says which groups alert.
 """
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from compiler.dialects.datadog_names import Naming
-from compiler.examples import eval_time_ms, span_ms
+from compiler.examples import timing
 from compiler.model import Alert, Catalog, Example
 from compiler.targets.datadog import agent, querycheck
 from compiler.targets.datadog.conditions import Condition
@@ -19,8 +20,9 @@ from compiler.targets.datadog.evaluate import Options, Outcome, composite, evalu
 
 @dataclass(frozen=True)
 class Verdict:
-    """One example on the monitor: whether it should fire (Prometheus, as the example states and
-    promtool checks), whether the monitor notifies, the groups in alert, or why no verdict."""
+    """One example on the monitor at one of its test's times (the first where the two disagree):
+    whether Prometheus fires then (as the example states and promtool checks), whether the
+    monitor notifies, the groups in alert, or why there is no verdict."""
 
     example: Example
     prometheus: bool
@@ -57,22 +59,23 @@ def _label(group: tuple[tuple[str, str], ...]) -> str:
 
 
 def verdicts(catalog: Catalog, alert: Alert, cond: Condition, naming: Naming) -> list[Verdict]:
-    """Every example of the alert on its Datadog monitor."""
-    interval = catalog.settings.evaluation_interval_ms
+    """Every example of the alert on its Datadog monitor, at each time its promtool test checks
+    (compiler/examples.timing): the first time the two disagree, else the evaluation time."""
     warning = alert.datadog.warning if alert.datadog else None
     out = []
     for ex in alert.examples:
-        at = eval_time_ms(alert, ex, interval)
-        times = [at] if ex.fires else sorted({at, max(at, span_ms(ex, interval))})
+        when = timing(catalog, alert, ex)
+        checks = when.checks()
         try:
-            data = agent.store(ex.series, naming, ex.interval_ms or interval, max(times),
+            data = agent.store(ex.series, naming, when.step_ms, max(t for t, _ in checks),
                                catalog.settings.datadog.check_interval_ms)
-            outcomes = [_outcome(catalog, cond, data, t, warning) for t in times]
+            outcomes = [(t, expected, _outcome(catalog, cond, data, t, warning)) for t, expected in checks]
         except (ValueError, querycheck.QueryError) as exc:  # EvalError, AgentError, bad filters
-            out.append(Verdict(ex, ex.fires, None, at_ms=at, problem=str(exc)))
+            out.append(Verdict(ex, ex.fires, None, at_ms=when.eval_ms, problem=str(exc)))
             continue
-        fired = [o for o in outcomes if o.notifies]
-        groups = tuple(_label(g) for o in fired for g in (o.alerting or [()]))
-        out.append(Verdict(ex, ex.fires, bool(fired), tuple(dict.fromkeys(groups)),
-                           at_ms=fired and times[outcomes.index(fired[0])] or at))
+        wrong = [(t, e, o) for t, e, o in outcomes if o.notifies != e]
+        t, expected, outcome = wrong[0] if wrong else \
+            next((t, e, o) for t, e, o in outcomes if t == when.eval_ms)
+        groups = tuple(_label(g) for g in (outcome.alerting or [()])) if outcome.notifies else ()
+        out.append(Verdict(ex, expected, outcome.notifies, groups, at_ms=t))
     return out
