@@ -66,6 +66,7 @@ class Builder:
             language=d.get("language", "en"),
             runbooks_base_url=d.get("runbooks", {}).get("base_url", "").rstrip("/"),
             prometheus_version=_version(prom.get("version", "2.42")),
+            prometheus_url=prom.get("url", "").rstrip("/"),
             evaluation_interval_ms=self.duration(prom.get("evaluation_interval", "1m"),
                                                  "targets", "prometheus", "evaluation_interval") or 60_000,
             query_offset_ms=self.duration(prom.get("query_offset"), "targets", "prometheus", "query_offset"),
@@ -267,6 +268,7 @@ def _alertmanager(am: dict) -> model.AlertmanagerSettings:
     default = model.AlertmanagerSettings()
     return model.AlertmanagerSettings(
         secrets_dir=am.get("secrets_dir", default.secrets_dir).rstrip("/") or "/",
+        url=am.get("url", "").rstrip("/"),
         smtp_smarthost=smtp.get("smarthost", default.smtp_smarthost),
         smtp_from=smtp.get("from", default.smtp_from),
         smtp_auth_username=smtp.get("auth_username", ""),

@@ -291,6 +291,7 @@ class AlertmanagerSettings:
     """targets.alertmanager: where secret files live and how email leaves."""
 
     secrets_dir: str = "/etc/alertmanager/secrets"
+    url: str = ""  # Alertmanager's UI, for "silence this alert" links; none when empty
     smtp_smarthost: str = "localhost:25"
     smtp_from: str = "alertmanager@localhost"
     smtp_auth_username: str = ""
@@ -332,6 +333,7 @@ class Settings:
     language: str = "en"
     runbooks_base_url: str = ""
     prometheus_version: tuple[int, int] = (2, 42)
+    prometheus_url: str = ""  # Prometheus' UI, for links to each alert's query; none when empty
     evaluation_interval_ms: int = 60_000
     query_offset_ms: int | None = None
     external_labels: tuple[tuple[str, str], ...] = ()

@@ -121,6 +121,9 @@ EN: dict[str, str] = {
     "see_procedure": "Full procedure page",
     "open_grafana": "Open in Grafana",
     "on_this_page": "On this page",
+    "open_explore": "Query in Grafana Explore",
+    "open_prometheus": "Query in Prometheus",
+    "silence": "Silence this alert",
 }
 
 ID: dict[str, str] = {
@@ -241,6 +244,9 @@ ID: dict[str, str] = {
     "see_procedure": "Halaman prosedur lengkap",
     "open_grafana": "Buka di Grafana",
     "on_this_page": "Di halaman ini",
+    "open_explore": "Query di Grafana Explore",
+    "open_prometheus": "Query di Prometheus",
+    "silence": "Bisukan alert ini",
 }
 
 LANGUAGES: dict[str, dict[str, str]] = {"en": EN, "id": ID}

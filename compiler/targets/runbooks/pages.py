@@ -14,6 +14,7 @@ from compiler.dialects.promql import to_promql
 from compiler.durations import format_ms
 from compiler.model import Alert, Catalog, Contact, Dashboard, Procedure, Service, Severity
 from compiler.targets import links as grafana_links
+from compiler.targets import ui_links
 from compiler.targets.alertmanager.plan import Delivery, deliveries, timings
 from compiler.targets.runbooks.i18n import translator
 from compiler.targets.prometheus import alert_labels, runbook_url
@@ -204,6 +205,10 @@ class Knowledge:
             return ""
         found = grafana_links.alert_panel(dashboard, alert.name) if alert else None
         return grafana_links.dashboard_url(self.catalog, dashboard, found[1] if found else None)
+
+    def ui_links(self, svc: Service, alert: Alert) -> list[tuple[str, str]]:
+        """(label key, URL): the alert's query in Grafana Explore and Prometheus, a silence."""
+        return ui_links.alert_links(self.catalog, svc, alert)
 
     def datadog(self, svc: Service, alert: Alert) -> tuple[str, tuple[str, ...]]:
         """The alert's Datadog monitor query (a composite's expression, then each component's
