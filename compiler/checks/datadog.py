@@ -10,7 +10,6 @@ from typing import Iterator
 from compiler.diagnostics import Diagnostic, error, warning
 from compiler.dialects.datadog_names import METRIC_NAME, namespace, naming
 from compiler.model import Catalog
-from compiler.slos import burn_tier
 from compiler.targets.datadog.conditions import condition
 
 SETTING = "MC706"
@@ -41,7 +40,9 @@ def check(catalog: Catalog) -> Iterator[Diagnostic]:
         names = naming(catalog, service)
         for alert in service.alerts.values():
             if not alert.compiled_for("datadog"):
-                if alert.datadog is not None:
+                own = alert.datadog
+                # A reason alone says why the alert is left out: that is the point of it.
+                if own is not None and (own.query or own.warning is not None or own.differs):
                     yield warning(UNUSED, f"{alert.name!r} has datadog settings but its `targets:` "
                                   "leave Datadog out", alert.at("datadog"),
                                   "remove one of the two")
@@ -52,7 +53,5 @@ def check(catalog: Catalog) -> Iterator[Diagnostic]:
                 yield error(COLLISION, f"alert {alert.id!r} and {seen[key]!r} differ only in case; "
                             "Datadog tags (moncat-id) do not", alert.loc, "rename one of them")
             seen[key] = alert.id
-            if burn_tier(service, alert) is not None:
-                continue  # an SLO's burn rate: an `slo alert` monitor (checks/slo_datadog.py)
             _, diags = condition(catalog, alert, names)
             yield from diags

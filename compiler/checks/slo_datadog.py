@@ -7,12 +7,15 @@ from typing import Iterator
 from compiler.diagnostics import Diagnostic
 from compiler.dialects.datadog_names import naming
 from compiler.model import Catalog
-from compiler.targets.datadog.slos import TARGET, metrics_of, problems
 
 
 def check(catalog: Catalog) -> Iterator[Diagnostic]:
     if not catalog.settings.datadog.enabled:
         return
+    # Imported here: the Datadog target imports compiler.checks.routing, so importing it while
+    # this package initialises would be circular.
+    from compiler.targets.datadog.slos import TARGET, metrics_of, problems
+
     metrics = metrics_of(catalog)
     for service in catalog.services:
         wanted = [s for s in service.slos.values() if s.compiled_for(TARGET)]

@@ -15,7 +15,7 @@ from compiler import model
 from compiler.diagnostics import Diagnostic, error
 from compiler.expr.parse import parse
 from compiler.slos import dashboard, scenarios, series, sli, text, tiers
-from compiler.slos.model import SLO, TARGETS, SloSpec, Tier
+from compiler.slos.model import SLO, SLO_MONITOR, TARGETS, SloSpec, Tier
 from compiler.slos.tiers import duration, plain
 
 OBJECTIVE = "MC801"
@@ -215,7 +215,8 @@ class Expansion:
                     tier.field_locs.get("severity", tier.loc), tier.for_ms,
                     self.words["burn_summary"].format(**values),
                     self.words["burn_description"].format(**values),
-                    {"slo": slo.id, "slo_tier": tier.id}, _examples(tier, slo.loc), tier.targets)
+                    {"slo": slo.id, "slo_tier": tier.id}, _examples(tier, slo.loc),
+                    tuple(SLO_MONITOR if t == "datadog" else t for t in tier.targets))
 
     def _absent_alert(self, slo: SLO, prefix: str, sel: sli.Selectors, feed: scenarios.Feed,
                       for_ms: int, severity: str, severity_loc) -> SLO:

@@ -9,6 +9,10 @@ from compiler.diagnostics import Loc
 from compiler.model import Expression
 
 TARGETS = ("prometheus", "grafana", "datadog")
+# A burn-rate alert compiled for Datadog reaches it as its SLO's `slo alert` monitor
+# (targets/datadog/slos.py), not as a translated metric monitor: the alert's `targets` name this
+# instead of "datadog", so that whatever compiles, checks or evaluates metric monitors leaves it.
+SLO_MONITOR = "datadog-slo"
 
 
 @dataclass(frozen=True)

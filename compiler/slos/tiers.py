@@ -210,6 +210,8 @@ def _resolve(draft: Draft, spec: SloSpec, defaults: SloDefaults, window_ms: int,
     tier_targets = v.get("targets")
     chosen = tuple(t for t in TARGETS if t in targets
                    and (tier_targets is None or t in tier_targets))  # type: ignore[operator]
+    if not chosen:
+        return None  # compiled for none of the SLO's targets (ticket-slow of a Datadog-only SLO)
     return Resolved(draft.id, draft.loc, factor, long_ms, short_ms, int(v.get("for_ms") or 0),
                     str(severity), threshold, chosen,
                     {k.removesuffix("_ms"): l for k, l in draft.locs.items()})

@@ -38,6 +38,8 @@ EN: dict[str, str] = {
     "query": "Query",
     "promql": "PromQL (as evaluated by Prometheus)",
     "datadog": "Datadog monitor query",
+    "datadog_differs": "Differs from Prometheus",
+    "datadog_left_out": "Not monitored in Datadog",
     "for": "For",
     "detection_delay": "Fires at most",
     "detection_after": "after the condition starts",
@@ -153,6 +155,9 @@ EN: dict[str, str] = {
     "targets": "Targets",
     "burn_monitor": "Datadog burn-rate monitors",
     "absent_alert": "SLI-absent alert",
+    "open_explore": "Query in Grafana Explore",
+    "open_prometheus": "Query in Prometheus",
+    "silence": "Silence this alert",
 }
 
 ID: dict[str, str] = {
@@ -190,6 +195,8 @@ ID: dict[str, str] = {
     "query": "Query",
     "promql": "PromQL (seperti dievaluasi Prometheus)",
     "datadog": "Query monitor Datadog",
+    "datadog_differs": "Berbeda dari Prometheus",
+    "datadog_left_out": "Tidak dipantau di Datadog",
     "for": "Selama",
     "detection_delay": "Berbunyi paling lambat",
     "detection_after": "setelah kondisi mulai terjadi",
@@ -305,6 +312,9 @@ ID: dict[str, str] = {
     "targets": "Target",
     "burn_monitor": "Monitor burn-rate Datadog",
     "absent_alert": "Alert SLI kosong",
+    "open_explore": "Query di Grafana Explore",
+    "open_prometheus": "Query di Prometheus",
+    "silence": "Bisukan alert ini",
 }
 
 LANGUAGES: dict[str, dict[str, str]] = {"en": EN, "id": ID}

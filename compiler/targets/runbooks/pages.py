@@ -15,6 +15,7 @@ from compiler.durations import format_ms
 from compiler.model import Alert, Catalog, Contact, Dashboard, Procedure, Service, Severity
 from compiler.slos import SLO, burn_tier, slo_of
 from compiler.targets import links as grafana_links
+from compiler.targets import ui_links
 from compiler.targets.alertmanager.plan import Delivery, deliveries, timings
 from compiler.targets.runbooks.i18n import translator
 from compiler.targets.prometheus import alert_labels, runbook_url
@@ -209,21 +210,31 @@ class Knowledge:
         found = grafana_links.alert_panel(dashboard, alert.name) if alert else None
         return grafana_links.dashboard_url(self.catalog, dashboard, found[1] if found else None)
 
-    def datadog(self, svc: Service, alert: Alert) -> str:
-        """The alert's Datadog monitor query, when the catalog compiles it for Datadog."""
-        if not self.catalog.settings.datadog.enabled or not alert.compiled_for("datadog"):
-            return ""
+    def ui_links(self, svc: Service, alert: Alert) -> list[tuple[str, str]]:
+        """(label key, URL): the alert's query in Grafana Explore and Prometheus, a silence."""
+        return ui_links.alert_links(self.catalog, svc, alert)
+
+    def datadog(self, svc: Service, alert: Alert) -> tuple[str, tuple[str, ...]]:
+        """The alert's Datadog monitor query (a composite's expression, then each component's
+        query), and what the translation notes, when the catalog compiles it for Datadog."""
         burn = burn_tier(svc, alert)
-        if burn is not None:  # an SLO's burn rate: its `slo alert` monitor
+        if burn is not None and self.catalog.settings.datadog.enabled:
+            # An SLO's burn rate: its `slo alert` monitor, when the SLO and tier go to Datadog.
             from compiler.targets.datadog.slos import Unsupported, burn_query
             try:
-                return burn_query(self.catalog, *burn) if burn[0].compiled_for("datadog") else ""
+                wanted = burn[0].compiled_for("datadog") and burn[1].compiled_for("datadog")
+                return (burn_query(self.catalog, *burn) if wanted else ""), ()
             except Unsupported:
-                return ""
+                return "", ()
+        if not self.catalog.settings.datadog.enabled or not alert.compiled_for("datadog"):
+            return "", ()
         from compiler.dialects.datadog_names import naming
         from compiler.targets.datadog.conditions import condition
         found, _ = condition(self.catalog, alert, naming(self.catalog, svc))
-        return found.query if found else ""
+        if found is None:
+            return "", ()
+        parts = [f"{name}: {part.query}" for name, part in found.components]
+        return "\n".join([found.query, *parts]), found.notes
 
     def slo_of(self, svc: Service, alert: Alert) -> SLO | None:
         return slo_of(svc, alert)
