@@ -183,7 +183,8 @@ class Expansion:
     # --- alerts -------------------------------------------------------------------------------
     def _alert(self, slo: SLO, name: str, source: str, severity: str, severity_loc, for_ms: int,
                summary: str, description: str, labels: dict[str, str],
-               examples: tuple[model.Example, ...], targets: tuple[str, ...]) -> None:
+               examples: tuple[model.Example, ...], targets: tuple[str, ...],
+               left_out: str = "") -> None:
         spec = slo.spec
         locs = {k: v for k, v in spec.field_locs.items() if k in ("notify", "procedure")
                 or k.startswith("notify.")}
@@ -193,7 +194,9 @@ class Expansion:
             summary=summary, loc=spec.loc, for_ms=for_ms, notify=spec.notify,
             description=description, procedure=spec.procedure, dashboard=dashboard.ID,
             labels=tuple(sorted({**dict(spec.labels), **labels}.items())), examples=examples,
-            targets=targets, field_locs=locs)
+            targets=targets, field_locs=locs,
+            # Why Datadog has no monitor of it: the runbook page says so where the query would be.
+            datadog=model.DatadogAlert(reason=left_out) if left_out else None)
 
     def _title(self, slo: SLO) -> str:
         return slo.spec.title or self.words["title"].format(
@@ -216,7 +219,8 @@ class Expansion:
                     self.words["burn_summary"].format(**values),
                     self.words["burn_description"].format(**values),
                     {"slo": slo.id, "slo_tier": tier.id}, _examples(tier, slo.loc),
-                    tuple(SLO_MONITOR if t == "datadog" else t for t in tier.targets))
+                    tuple(SLO_MONITOR if t == "datadog" else t for t in tier.targets),
+                    "" if tier.compiled_for("datadog") else _without_datadog(slo, tier))
 
     def _absent_alert(self, slo: SLO, prefix: str, sel: sli.Selectors, feed: scenarios.Feed,
                       for_ms: int, severity: str, severity_loc) -> SLO:
@@ -244,9 +248,23 @@ class Expansion:
         self._alert(slo, name, f"absent({total})", severity, severity_loc, for_ms,
                     self.words["absent_summary"].format(**values),
                     self.words["absent_description"].format(**values),
-                    {"slo": slo.id}, examples, targets)
+                    {"slo": slo.id}, examples, targets,
+                    _without_datadog(slo, None) if not slo.compiled_for("datadog") else
+                    "absent() alone has no Datadog metric monitor; in Datadog the SLO's burn-rate "
+                    "monitors watch its SLI.")
         return dataclasses.replace(slo, absent_alert=name, absent_for_ms=for_ms,
                                    absent_severity=severity)
+
+
+def _without_datadog(slo: SLO, tier: Tier | None) -> str:
+    """Why an SLO's alert has no Datadog monitor."""
+    if not slo.compiled_for("datadog"):
+        return f"The `targets:` of SLO {slo.id} leave Datadog out."
+    assert tier is not None
+    if tier.long_ms > 48 * tiers.HOUR:
+        return (f"Datadog's burn-rate monitors take a long window of 1 to 48 hours: tier {tier.id} "
+                f"({duration(tier.long_ms)}) is compiled for Prometheus and Grafana only.")
+    return f"The `targets:` of tier {tier.id} leave Datadog out."
 
 
 def expand(settings: model.Settings, service: str, sections: dict[str, dict],
