@@ -7,7 +7,7 @@ from typing import Any
 from compiler import model
 from compiler.diagnostics import Diagnostic, Loc, error
 from compiler.durations import DurationError, parse_ms
-from compiler.expr.parse import ParseError, parse
+from compiler.expr.parse import NestingError, ParseError, parse
 from compiler.loader import RawDocument
 
 
@@ -46,6 +46,12 @@ class Builder:
         doc = self.doc
         try:
             tree = parse(text, variables)
+        except NestingError as exc:
+            self.diags.append(error("MC309", f"PromQL too deep: {exc.message}",
+                                    doc.scalar_loc(path, exc.offset),
+                                    "split it into recording rules, or sum the terms with an "
+                                    "aggregation instead of a chain of `+`"))
+            return None
         except ParseError as exc:
             self.diags.append(error("MC301", f"PromQL syntax error: {exc.message}",
                                     doc.scalar_loc(path, exc.offset),

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from compiler import diff as differ
-from compiler import pipeline, revisions, verify, writer
+from compiler import limits, pipeline, revisions, verify, writer
 from compiler.diagnostic_formats import render_github, render_sarif
 from compiler.diagnostics import Severity, render_json, render_text
 
@@ -78,16 +78,25 @@ def compile_(
 ) -> None:
     """Compile a catalog into --out: rule files, tests, CRDs and a manifest, written atomically."""
     result = pipeline.compile_catalog(catalog)
-    if not check and not result.report.has_errors():
-        # Asked before printing, so that --format json prints one document that holds it.
-        problem = writer.guard(out, catalog)
-        if problem:
-            result.report.extend([problem])
+    changed = stale = None
+    if not result.report.has_errors():
+        # Written (or compared) before printing, so that --format json prints one document that
+        # holds any problem with the output directory too.
+        try:
+            if check:
+                stale = writer.compare(out, result.files)
+            else:
+                problem = writer.guard(out, catalog)
+                if problem:
+                    result.report.extend([problem])
+                else:
+                    changed = writer.write(out, result.files)
+        except writer.OutputError as exc:
+            result.report.extend([exc.diag])
     _emit(result, catalog, format)
     if result.report.has_errors():
         raise typer.Exit(1)
-    if check:
-        stale = writer.compare(out, result.files)
+    if stale is not None:
         if not stale.fresh:
             for label, paths in (("changed", stale.changed), ("missing", stale.missing), ("extra", stale.extra)):
                 for p in paths:
@@ -96,7 +105,6 @@ def compile_(
             raise typer.Exit(1)
         typer.echo(f"{out} is up to date ({len(result.files)} files)", err=format is not Format.text)
         return
-    changed = writer.write(out, result.files)
     # Machine-readable formats keep stdout to the diagnostics document alone.
     typer.echo(f"{'wrote' if changed else 'unchanged'} {out} ({len(result.files)} files)",
                err=format is not Format.text)
@@ -137,7 +145,11 @@ def diff(
                 raise typer.Exit(2)
             old, label = old_result.files, base
         else:
-            old, label = writer.read_tree(against), str(against)
+            try:
+                old, label = writer.read_tree(against), str(against)
+            except writer.OutputError as exc:
+                typer.echo(f"moncat diff: {exc}", err=True)
+                raise typer.Exit(2)
     new = result.files
     if unified:
         sys.stdout.write(differ.unified(old, new, label, "catalog"))
@@ -244,7 +256,9 @@ def main() -> None:
     # One short-lived run over many small acyclic objects: the cyclic collector only costs time.
     gc.disable()
     try:
-        app()
+        # Every command on a deep stack: trees from untrusted text (catalog, output files read
+        # back by diff) are walked recursively, up to the depths limits.py allows.
+        limits.run_deep(app)
     except KeyboardInterrupt:
         sys.stderr.write("moncat: interrupted\n")
         sys.exit(130)

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from compiler import checks, link, validation
+from compiler import checks, limits, link, validation
 from compiler.artifacts import Artifact
 from compiler.build import Builder, ServicePart
 from compiler.diagnostics import Report, error
@@ -49,6 +49,10 @@ class _Clock:
 def analyse(root: Path) -> Result:
     """load -> validate -> build -> link -> check. Stops after a stage that found errors, since
     later stages would only report their consequences."""
+    return limits.run_deep(_analyse, root)
+
+
+def _analyse(root: Path) -> Result:
     result = Result(Report())
     report = result.report
     clock = _Clock(result)
@@ -100,7 +104,7 @@ def analyse(root: Path) -> Result:
 def compile_catalog(root: Path) -> Result:
     """analyse, then generate every target's artifacts and render them to bytes."""
     with _no_cyclic_gc():
-        return _compile(root)
+        return limits.run_deep(_compile, root)
 
 
 @contextmanager
@@ -117,7 +121,7 @@ def _no_cyclic_gc():
 
 
 def _compile(root: Path) -> Result:
-    result = analyse(root)
+    result = _analyse(root)
     if result.catalog is None or result.report.has_errors():
         return result
     clock = _Clock(result)
