@@ -49,7 +49,7 @@ def _nodes_and_depth(data: Any, file: str, budget: Budget) -> Diagnostic | None:
         if exhausted:
             return too_many_nodes(exhausted, Loc(file))
         if depth > limits.MAX_NESTING:
-            return too_deep(Loc(file))
+            return too_deep(Loc(file), aliases=False)
         if isinstance(value, dict):
             stack.extend((v, depth + 1) for v in value.values())
         elif isinstance(value, list):
@@ -104,7 +104,7 @@ def load_jsonnet(root: Path, path: Path, file: str, text: str | None = None,
     try:
         data = json.loads(out)
     except RecursionError:
-        return [], [too_deep(Loc(file))]
+        return [], [too_deep(Loc(file), aliases=False)]
     problem = _nodes_and_depth(data, file, budget)
     if problem:
         return [], [problem]

@@ -8,7 +8,7 @@ from pathlib import Path
 from compiler.diagnostics import Diagnostic, Loc, error
 from compiler.documents import Path_, Pos, RawDocument, offset_to_loc
 from compiler.jsonnet_source import load_jsonnet
-from compiler.limits import MAX_FILE_BYTES
+from compiler import limits
 from compiler.yaml_source import Budget, load_yaml
 
 SETTINGS_NAMES = ("moncat.yaml", "moncat.yml", "moncat.jsonnet")
@@ -56,8 +56,8 @@ def _check_file(path: Path, rel: str, real_root: Path) -> Diagnostic | None:
     if not stat.S_ISREG(info.st_mode):
         return error("MC008", "cannot read file: not a regular file", Loc(rel),
                      "catalog files are plain files; remove this one")
-    if info.st_size > MAX_FILE_BYTES:
-        return error("MC017", f"file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB",
+    if info.st_size > limits.MAX_FILE_BYTES:
+        return error("MC017", f"file is larger than {limits.MAX_FILE_BYTES / (1024 * 1024):g} MiB",
                      Loc(rel), "split it into several files")
     return None
 

@@ -6,6 +6,7 @@ whose address space is capped, does.
 """
 from __future__ import annotations
 
+import faulthandler
 import multiprocessing
 import os
 import resource
@@ -31,6 +32,12 @@ def _address_space() -> int:
 
 
 def _child(conn: Any, func: Callable[..., Any], args: tuple, memory_bytes: int) -> None:
+    # What the child prints (Jsonnet's "FATAL ERROR" when memory runs out) is no message for
+    # users: the parent reports the outcome.
+    faulthandler.disable()  # an abort on exhausted memory is an outcome here, not a crash
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
     try:
         limit = _address_space() + memory_bytes
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))

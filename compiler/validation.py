@@ -92,9 +92,9 @@ def validate(doc: RawDocument) -> list[Diagnostic]:
     """Schema problems of one document, each at the key or value it is about."""
     kind = kind_of(doc)
     if kind is None:
-        what = type(doc.data).__name__ if not isinstance(doc.data, dict) else "mapping"
+        what = _describe(doc.data)
         return [error(
-            "MC010", f"document is a {what} with neither `service:` nor `version:`", doc.loc(()),
+            "MC010", f"document is {what} with neither `service:` nor `version:`", doc.loc(()),
             "a service document starts with `service: <id>`; the root settings file with `version: 1`",
         )]
     if kind == "settings" and doc.data.get("version") not in SUPPORTED_VERSIONS:
@@ -111,7 +111,7 @@ def validate(doc: RawDocument) -> list[Diagnostic]:
     out = []
     for err in validator.iter_errors(doc.data):
         if err.context:
-            err = _number_for_string(err) or best_match(err.context) or err
+            err = _number_for_string(err) or _best_branch(err) or err
         out.append(_diagnostic(doc, err))
     return out
 
@@ -127,6 +127,13 @@ def _number_for_string(err: ValidationError) -> ValidationError | None:
         if deeper is not None:
             return deeper
     return None
+
+
+def _best_branch(err: ValidationError) -> ValidationError | None:
+    """The most telling error of a oneOf: a branch whose type the value does not even have
+    ("expected array" for a mapping) says less than one whose inside is wrong."""
+    inside = [e for e in err.context or () if not (e.validator == "type" and not e.relative_path)]
+    return best_match(inside or err.context or ())
 
 
 def _describe(value: Any) -> str:

@@ -6,11 +6,12 @@ from typing import Any
 import yaml
 
 from compiler.diagnostics import Diagnostic, Loc, error
-from compiler.documents import Path_, Pos, RawDocument
-from compiler.limits import MAX_NESTING, MAX_NODES_PER_CATALOG, MAX_NODES_PER_FILE
+from compiler.documents import Path_, Pos, RawDocument, offset_to_loc
+from compiler import limits
 
 _STR = "tag:yaml.org,2002:str"
 _MERGE = "tag:yaml.org,2002:merge"
+_COLLECTIONS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 _TYPES = {bool: "a boolean", int: "an integer", float: "a number", type(None): "null"}
 
 
@@ -18,10 +19,10 @@ class Budget:
     """Nodes left to build, per file (all its documents) and per catalog: YAML aliases expand,
     so a few lines can stand for billions of nodes."""
 
-    def __init__(self, catalog: int = MAX_NODES_PER_CATALOG, per_file: int = MAX_NODES_PER_FILE):
-        self.catalog_left = catalog
-        self.per_file = per_file
-        self.file_left = per_file
+    def __init__(self, catalog: int | None = None, per_file: int | None = None):
+        self.catalog_left = limits.MAX_NODES_PER_CATALOG if catalog is None else catalog
+        self.per_file = limits.MAX_NODES_PER_FILE if per_file is None else per_file
+        self.file_left = self.per_file
 
     def start_file(self) -> None:
         self.file_left = self.per_file
@@ -46,15 +47,16 @@ class Refused(Exception):
 
 
 def too_many_nodes(which: str, loc: Loc) -> Diagnostic:
-    limit = MAX_NODES_PER_FILE if which == "file" else MAX_NODES_PER_CATALOG
+    limit = limits.MAX_NODES_PER_FILE if which == "file" else limits.MAX_NODES_PER_CATALOG
     return error("MC012", f"the {which} expands to more than {limit:,} YAML nodes "
                  "(aliases of aliases multiply: an alias bomb?)", loc,
                  "write the content out instead of nesting aliases, or split the catalog")
 
 
-def too_deep(loc: Loc) -> Diagnostic:
-    return error("MC016", f"nesting deeper than {MAX_NESTING} levels (or an alias that contains "
-                 "itself)", loc, "a catalog document needs about ten levels; flatten this value")
+def too_deep(loc: Loc, aliases: bool = True) -> Diagnostic:
+    why = " (or an alias that contains itself)" if aliases else ""
+    return error("MC016", f"nesting deeper than {limits.MAX_NESTING} levels{why}", loc,
+                 "a catalog document needs about ten levels; flatten this value")
 
 
 def _short(tag: str) -> str:
@@ -83,7 +85,7 @@ class _Converter:
         exhausted = self.budget.spend()
         if exhausted:
             raise Refused(too_many_nodes(exhausted, self.at(node)))
-        if len(path) > MAX_NESTING:
+        if len(path) > limits.MAX_NESTING:
             raise Refused(too_deep(self.at(node)))
         mark = node.start_mark
         cls = type(node)
@@ -94,6 +96,12 @@ class _Converter:
             if node.tag == _STR:  # the common case, without the constructor's dispatch
                 return node.value
             return self.scalar(node)
+        if node.tag not in _COLLECTIONS:
+            # `!!python/object/apply:...`, `!!set`, `!!omap`: PyYAML would build objects (or run
+            # code, with its unsafe loader); the catalog format has plain mappings and lists only.
+            raise Refused(error("MC015", f"YAML tag {_short(node.tag)} is not part of the catalog "
+                                "format", self.at(node), "remove the tag: catalog values are "
+                                "text, numbers, booleans, lists and mappings"))
         if cls is yaml.MappingNode:
             out: dict[str, Any] = {}
             merged: set[str] = set()
@@ -131,6 +139,11 @@ class _Converter:
                 raise Refused(error("MC015", "`<<` merges only mappings (an alias of one, or a "
                                     "list of them)", self.at(source), "merge a mapping here"))
             data = self.convert(source, path)
+            # Copying the merged keys is work too: mappings merged into mappings merged into ...
+            # would otherwise copy n^3 keys for n^2 counted nodes.
+            exhausted = self.budget.spend(len(data))
+            if exhausted:
+                raise Refused(too_many_nodes(exhausted, self.at(source)))
             for key, value in data.items():
                 if key not in out:
                     out[key] = value
@@ -190,8 +203,12 @@ def _unclosed_quote(text: str, mark: yaml.Mark | None) -> yaml.Mark | None:
 
 
 def _syntax_error(file: str, text: str, exc: yaml.YAMLError) -> Diagnostic:
-    if not isinstance(exc, yaml.MarkedYAMLError):  # a reader error: control characters and the like
-        return error("MC001", f"YAML error: {exc}", Loc(file), "remove the offending character")
+    if isinstance(exc, yaml.reader.ReaderError):  # a control character, a NUL byte
+        loc = offset_to_loc(file, text, exc.position) if 0 <= exc.position <= len(text) else Loc(file)
+        return error("MC001", f"YAML error: character {exc.character!r} is not allowed in YAML "
+                     "text", loc, "remove it, or write it as an escape in a double-quoted string")
+    if not isinstance(exc, yaml.MarkedYAMLError):
+        return error("MC001", f"YAML error: {exc}", Loc(file), "check the file's syntax")
     mark = exc.problem_mark or exc.context_mark
     what = exc.problem or exc.context or "invalid YAML"
     opened = _unclosed_quote(text, mark)
@@ -239,7 +256,7 @@ def plain_data(text: str) -> Any:
     """The data of a YAML text moncat did not write itself (an output directory read back), or
     None when it does not parse or crosses the limits."""
     try:
-        docs, diags = load_yaml("-", text, Budget(MAX_NODES_PER_FILE))
+        docs, diags = load_yaml("-", text, Budget(limits.MAX_NODES_PER_FILE))
     except yaml.YAMLError:
         return None
     if diags or len(docs) != 1:
