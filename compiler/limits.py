@@ -17,8 +17,9 @@ T = TypeVar("T")
 # ten levels; libyaml itself refuses more than 1,000).
 MAX_NESTING = 100
 # YAML aliases expand: nodes after expansion, per file (all its documents) and per catalog.
-MAX_NODES_PER_FILE = 1_000_000
-MAX_NODES_PER_CATALOG = 5_000_000
+# A catalog of 10,000 alerts holds about 170,000 nodes in all.
+MAX_NODES_PER_FILE = 250_000
+MAX_NODES_PER_CATALOG = 2_500_000
 # A catalog file larger than this is refused before it is parsed.
 MAX_FILE_BYTES = 16 * 1024 * 1024
 # PromQL: nesting levels of one expression, counting each parenthesis, call, aggregation, unary

@@ -10,7 +10,7 @@ from pathlib import Path
 from compiler import checks, limits, link, validation
 from compiler.artifacts import Artifact
 from compiler.build import Builder, ServicePart
-from compiler.diagnostics import Report, error
+from compiler.diagnostics import Loc, Report, error
 from compiler.loader import load_catalog
 from compiler.manifest import MANIFEST, build_manifest
 from compiler.model import Catalog, Settings
@@ -87,8 +87,8 @@ def _analyse(root: Path) -> Result:
     if report.has_errors():
         return result
     if settings is None:
-        report.extend([error("MC006", "the catalog has no root settings document", None,
-                             "create moncat.yaml with `version: 1`")])
+        report.extend([error("MC006", "the catalog has no root settings document",
+                             Loc("moncat.yaml"), "create moncat.yaml with `version: 1`")])
         return result
     catalog, diags = link.link(settings, severities, contacts, parts)
     report.extend(diags)

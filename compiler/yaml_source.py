@@ -74,6 +74,7 @@ class _Converter:
         self.budget = budget
         self.values: dict[Path_, Pos] = {}
         self.keys: dict[Path_, Pos] = {}
+        self.merging = 0  # merges being built, one inside the other
         # A constructor per file: PyYAML's remembers every node it built, and one that failed
         # on a bad value would then report the next node as "recursive".
         self.constructor = yaml.constructor.SafeConstructor()
@@ -134,6 +135,10 @@ class _Converter:
         built (and counted) like any other value. PyYAML's own flattening copies the merged
         lists at every level before anything is counted, a bomb of its own."""
         sources = vnode.value if isinstance(vnode, yaml.SequenceNode) else [vnode]
+        # Merges of merges recurse without the path growing: bound them like nesting.
+        self.merging += 1
+        if self.merging > limits.MAX_NESTING:
+            raise Refused(too_deep(self.at(vnode)))
         for source in sources:
             if not isinstance(source, yaml.MappingNode):
                 raise Refused(error("MC015", "`<<` merges only mappings (an alias of one, or a "
@@ -148,6 +153,7 @@ class _Converter:
                 if key not in out:
                     out[key] = value
                     merged.add(key)
+        self.merging -= 1
 
     def key(self, knode: yaml.Node) -> str:
         if not isinstance(knode, yaml.ScalarNode):

@@ -478,10 +478,12 @@ CASES = [
     case("yaml-alias-that-contains-itself", "MC016", S(28, 8),  # `&loop`, on a new last line
          replace(SERVICE, "  - Look at the logs.\n", "  - Look at the logs.\nnotes: &loop [*loop]\n")),
     # Each document of the bomb holds 1 + 11 + 111 + 1,111 + 11,111 + 111,111 = 123,456 nodes;
-    # eight are 987,648; in the ninth, `e` reaches node 999,994, and its first `*d` expands
-    # d, c, b, a: the third `x` of `a` is node 1,000,001. Documents are 6 lines: the ninth's
-    # `a:` is line 50; "a: &a [" is 7 characters, so its third x is at column 12.
-    case("yaml-alias-bomb-across-documents", "MC012", "svc/bomb.yaml:50:12",
+    # two are 246,912; in the third, `a`, `b` and `c` reach node 248,146 and `d` expands its
+    # `*c` items: the second `*c` starts at node 249,259, its seventh `*b` at 249,926, whose
+    # seventh `*a` is node 249,993; that list's eighth `x` is node 250,001, one past the cap.
+    # Documents are 6 lines: the third's `a:` is line 14; "a: &a [" is 7 characters, so its
+    # eighth x is at column 8 + 2 * 7.
+    case("yaml-alias-bomb-across-documents", "MC012", "svc/bomb.yaml:14:22",
          write("svc/bomb.yaml", "".join(
              "---\na: &a [x,x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
              "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
