@@ -217,11 +217,12 @@ def _located(diags: list[Diagnostic], files: dict[str, str]) -> None:
     for d in diags:
         if d.severity is not Severity.ERROR or d.code in UNLOCATED:
             continue
-        assert d.loc is not None, f"unlocated error {d.code}: {d.message}"
+        assert d.loc is not None, f"unlocated: error {d.code} has no position: {d.message}"
         text = files.get(d.loc.file)
-        assert text is not None, f"{d.code} points at {d.loc.file}, no file of the catalog"
+        assert text is not None, f"unlocated: {d.code} points at {d.loc.file}, no file of the catalog"
         lines = max(1, len(text.splitlines()))
-        assert 1 <= d.loc.line <= lines + 1 and d.loc.column >= 1, f"{d.code} at {d.loc}: {d.message}"
+        assert 1 <= d.loc.line <= lines + 1 and d.loc.column >= 1, \
+            f"unlocated: {d.code} at {d.loc}, outside its file: {d.message}"
 
 
 def _in_time(start: float, what: str) -> None:
