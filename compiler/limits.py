@@ -79,7 +79,8 @@ def _restore_limit() -> None:
 
 def run_deep(func: Callable[..., T], *args: object) -> T:
     """`func(*args)` on a thread with a large stack (or directly, when already on one); its
-    result is returned and its exception re-raised in the caller."""
+    result is returned and its exception re-raised in the caller. The work runs off the main
+    thread: it must not install signal handlers (Ctrl-C still reaches the waiting caller)."""
     if getattr(_local, "deep", False):
         return func(*args)
     box: dict[str, object] = {}
