@@ -69,6 +69,25 @@ def validate(catalog: CatalogArg, format: FormatOpt = Format.text, fail_on: Fail
         typer.echo(f"catalog {catalog}: {services} services, {alerts} alerts, valid")
 
 
+def _output(result: pipeline.Result, catalog: Path, out: Path,
+            check: bool) -> tuple[bool | None, writer.Staleness | None]:
+    """Write (or, with --check, compare) the output directory: whether it changed, or how it is
+    stale. Done before printing, so that --format json prints one document that holds any
+    problem with the output directory too."""
+    if result.report.has_errors():
+        return None, None
+    try:
+        if check:
+            return None, writer.compare(out, result.files)
+        problem = writer.guard(out, catalog)
+        if problem is None:
+            return writer.write(out, result.files), None
+        result.report.extend([problem])
+    except writer.OutputError as exc:
+        result.report.extend([exc.diag])
+    return None, None
+
+
 @app.command("compile")
 def compile_(
     catalog: CatalogArg,
@@ -78,21 +97,7 @@ def compile_(
 ) -> None:
     """Compile a catalog into --out: rule files, tests, CRDs and a manifest, written atomically."""
     result = pipeline.compile_catalog(catalog)
-    changed = stale = None
-    if not result.report.has_errors():
-        # Written (or compared) before printing, so that --format json prints one document that
-        # holds any problem with the output directory too.
-        try:
-            if check:
-                stale = writer.compare(out, result.files)
-            else:
-                problem = writer.guard(out, catalog)
-                if problem:
-                    result.report.extend([problem])
-                else:
-                    changed = writer.write(out, result.files)
-        except writer.OutputError as exc:
-            result.report.extend([exc.diag])
+    changed, stale = _output(result, catalog, out, check)
     _emit(result, catalog, format)
     if result.report.has_errors():
         raise typer.Exit(1)
