@@ -687,9 +687,9 @@ def _write_clean(root: Path) -> None:
 
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    """The `moncat` command as a subprocess."""
+    """The `moncat` command as a subprocess (a generous timeout: CI machines are shared)."""
     return subprocess.run([sys.executable, "-m", "compiler", *args], cwd=cwd, capture_output=True,
-                          text=True, encoding="utf-8", errors="replace", timeout=120)
+                          text=True, encoding="utf-8", errors="replace", timeout=600)
 
 
 def run_main(*args: str, cwd: Path) -> subprocess.CompletedProcess:
