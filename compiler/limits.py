@@ -91,7 +91,10 @@ def run_deep(func: Callable[..., T], *args: object) -> T:
             box["result"] = func(*args)
         except BaseException as exc:  # re-raised in the caller's thread
             box["error"] = exc
+        finally:
+            _local.deep = False
 
+    worker = None
     _raise_limit()
     try:
         with _lock:
@@ -99,11 +102,16 @@ def run_deep(func: Callable[..., T], *args: object) -> T:
             try:
                 worker = threading.Thread(target=target, name="moncat-deep", daemon=True)
                 worker.start()
+            except RuntimeError:  # no address space for the stack (strict overcommit)
+                worker = None
             finally:
                 threading.stack_size(previous)
-        worker.join()
+        if worker is not None:
+            worker.join()
     finally:
         _restore_limit()
+    if worker is None:
+        target()  # on the caller's stack and recursion limit: deep input may be refused there
     if "error" in box:
         raise box["error"]  # type: ignore[misc]
     return box["result"]  # type: ignore[return-value]
