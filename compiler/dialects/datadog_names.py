@@ -59,7 +59,9 @@ def naming(catalog: Catalog, service: Service) -> Naming:
         for m in svc.metrics.values():
             for key, value in series_for(dd, prefix, m.name, m.type, m.datadog, m.labels).items():
                 series.setdefault(key, value)
-    rules = {r.name: r.expr.tree for svc in [service, *others] for r in svc.recording_rules.values()}
+    # A name several rules record is their union: no single tree to put in its place.
+    rules = {r.name: r.expr.tree for svc in [service, *others] for r in svc.recording_rules.values()
+             if not r.more}
     return Naming(series, rules)
 
 
