@@ -225,6 +225,7 @@ class Builder:
             locate_text=lambda f, off, doc=self.doc: doc.scalar_loc((*path, f), off),
             alertname=d.get("alertname", ""), runbook_url=d.get("runbook_url", ""),
             annotations=tuple(sorted(d.get("annotations", {}).items())), examples_pending=pending,
+            imported=d.get("imported", False),
         )
 
     def datadog_only(self, sid: str, name: str, d: dict, path: tuple) -> model.DatadogOnlyAlert:

@@ -14,10 +14,12 @@ from compiler import diff as differ
 from compiler import pipeline, revisions, verify, writer
 from compiler.diagnostic_formats import render_github, render_sarif
 from compiler.diagnostics import Severity, render_json, render_text
+from compiler.importers.command import import_app
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   pretty_exceptions_enable=False,
                   help="moncat compiles one monitoring catalog into every backend's configuration.")
+app.add_typer(import_app, name="import")
 
 
 class Format(str, enum.Enum):

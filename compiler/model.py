@@ -149,6 +149,7 @@ class Alert:
     runbook_url: str = ""  # an external runbook, linked instead of the generated page
     annotations: tuple[tuple[str, str], ...] = ()  # further annotations, as written
     examples_pending: bool = False  # `examples: pending` (imported, still to be written)
+    imported: bool = False  # written by `moncat import`, not reviewed yet
     field_locs: dict[str, Loc] = field(default_factory=dict, compare=False, repr=False)
     # Maps (field, offset inside its text) to a catalog position, for template errors.
     locate_text: Any = field(default=None, compare=False, repr=False)
