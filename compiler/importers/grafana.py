@@ -40,7 +40,7 @@ def _panel(p: dict, origin: Origin, notes: ImportSet, board: str) -> Panel:
         why = f"type {p.get('type')!r} has no catalog form" if kind is None else "it has no PromQL target"
         notes.diagnostics.append(warning("MC820", f"dashboard {board!r}: panel {title!r} kept as a note: {why}",
                                          Loc(origin.file, origin.line), "review the note in the service's `notes:`"))
-        kind = "note"
+        return Panel(title, "note", queries, origin, _unit(p), why)
     return Panel(title, kind, queries, origin, _unit(p), str(p.get("description") or ""))
 
 

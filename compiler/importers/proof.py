@@ -59,6 +59,35 @@ def _pairs(text: str) -> dict[str, str]:
     return {k: _unquote(v) for k, v in _PAIR.findall(text)}
 
 
+def _metric(selector: str) -> str:
+    return selector.split("{", 1)[0].strip()
+
+
+def _records_reading(records: list[dict], inputs: set[str]) -> list[dict]:
+    """The recording rules that read the example's series, directly or through other rules:
+    the others evaluate to nothing on it, and would only cost time at every step."""
+    from compiler.expr import ast
+    from compiler.expr.parse import ParseError, parse
+
+    reads = {}
+    for r in records:
+        try:
+            reads[id(r)] = set(ast.metrics(parse(r["expr"])))
+        except ParseError:
+            reads[id(r)] = set()
+    live = set(inputs)
+    keep: list[dict] = []
+    changed = True
+    while changed:
+        changed = False
+        for r in records:
+            if id(r) not in {id(k) for k in keep} and reads[id(r)] & live:
+                keep.append(r)
+                live.add(r["record"])
+                changed = True
+    return [r for r in records if any(r is k for k in keep)]
+
+
 def prove(probes: list[Probe], records: list[dict], interval_ms: int
           ) -> dict[int, Proven | None]:
     """For each probe index: its fires example's labels and value when promtool proves both of
@@ -68,10 +97,11 @@ def prove(probes: list[Probe], records: list[dict], interval_ms: int
         raise PromtoolMissing("promtool is not on PATH (Debian: apt-get install prometheus)")
     if not probes:
         return {}
-    head = [{"name": "records", "rules": records}] if records else []
     with tempfile.TemporaryDirectory(prefix="moncat-import-") as tmp:
         names = []
         for i, p in enumerate(probes):
+            needed = _records_reading(records, {_metric(s) for c in (p.fires, p.quiet) for s, _ in c.series})
+            head = [{"name": "records", "rules": needed}] if needed else []
             # A file per probe: promtool evaluates every rule of a test file's rule files at
             # every step of each test, so a shared file costs probes x probes evaluations.
             rule = {"alert": f"p{i}", "expr": p.expr, "labels": dict(p.labels),

@@ -105,7 +105,8 @@ def convert(imported: ImportSet, existing: Existing, opts: Options, examples: bo
     for sid in sorted(docs.services):
         out.files[_service_path(sid, existing)] = _service_file(sid, docs, existing, opts).encode()
     if existing.fresh:
-        out.files["moncat.yaml"] = _settings(docs, opts, bool(imported.monitors)).encode()
+        out.files["moncat.yaml"] = _settings(docs, opts, bool(imported.monitors),
+                                             bool(docs.alerts) or out.stats.datadog_only > 0).encode()
     return out
 
 
@@ -207,7 +208,7 @@ def _service_file(sid: str, docs: Documents, existing: Existing, opts: Options) 
     return to_yaml(data, header)
 
 
-def _settings(docs: Documents, opts: Options, datadog: bool) -> str:
+def _settings(docs: Documents, opts: Options, datadog: bool, alerts: bool) -> str:
     severities = dict(sorted(docs.severities.items())) or {
         opts.default_severity: {"priority": 3, "meaning": "Imported alerts"}}
     targets: dict = {"prometheus": {"version": "2.42", "evaluation_interval": "1m"}}
@@ -220,7 +221,8 @@ def _settings(docs: Documents, opts: Options, datadog: bool) -> str:
         "targets": targets,
         "severities": severities,
         "contacts": Noted({opts.owner: {"name": f"{opts.owner} (imported: set its real channels)",
-                                        "email": f"{opts.owner}@example.com"}},
+                                        "email": f"{opts.owner}@example.com",
+                                        **({} if alerts else {"receives_alerts": False})}},
                           "Every imported service notifies this contact (its `owner:`). Give it real "
                           "channels, or add contacts\nand name them in alerts' `notify:`."),
     }
