@@ -155,7 +155,7 @@ def _alert(rule: Rule, alertname: str, opts: Options, existing: Existing, docs: 
             **({"page": True} if PRIORITIES.get(severity.lower()) == 1 else {}),
         }, f"first used {_where(rule.origin)}")
     labels.pop("service", None)  # the alert's service is that label's value (rules.Grouping)
-    body: dict = {"expr": rule.expr, "imported": True}
+    body: dict = {"expr": rule.expr}
     if alertname:
         body["alertname"] = alertname
     for key, text in (("for", rule.for_), ("keep_firing_for", rule.keep_firing_for)):
@@ -176,6 +176,7 @@ def _alert(rule: Rule, alertname: str, opts: Options, existing: Existing, docs: 
         body["labels"] = dict(sorted(labels.items()))
     if annotations:
         body["annotations"] = dict(sorted(annotations.items()))
+    body["imported"] = True
     return body
 
 

@@ -13,7 +13,7 @@ from compiler.importers.source import ImportSet, Monitor, Rule
 
 SEVERITIES = {1: "critical", 2: "critical", 3: "warning", 4: "info", 5: "info"}
 _BLOCK = re.compile(r"\{\{\s*[#^/]\s*is_[a-z_]+[^}]*\}\}")
-_VARIABLE = re.compile(r"\{\{\s*([A-Za-z0-9_.\-]+?)(?:\.name)?\s*\}\}")
+_VARIABLE = re.compile(r"\{\{\s*(value|[A-Za-z0-9_.\-]+?\.name)\s*\}\}")
 _HANDLE = re.compile(r"(^|\s)@[\w.\-@]+")
 
 
@@ -34,11 +34,11 @@ def prometheus_text(message: str) -> str:
     left out (the catalog's contacts are notified instead)."""
     text = _BLOCK.sub("", message)
     text = _VARIABLE.sub(lambda m: "{{ $value }}" if m.group(1) == "value"
-                         else "{{ $labels." + m.group(1).replace(".", "_").replace("-", "_") + " }}", text)
+                         else "{{ $labels." + m.group(1)[:-5].replace(".", "_").replace("-", "_") + " }}", text)
     text = _HANDLE.sub(r"\1", text)
-    text = text.replace("{{", "\0").replace("}}", "\1")
-    text = re.sub(r"\0(\s*\$(?:value|labels\.\w+)\s*)\1", r"{{\1}}", text)
-    text = text.replace("\0", "").replace("\1", "")  # any other Datadog template is dropped
+    text = text.replace("{{", "\x00").replace("}}", "\x01")
+    text = re.sub("\x00(\\s*\\$(?:value|labels\\.\\w+)\\s*)\x01", lambda m: "{{" + m.group(1) + "}}", text)
+    text = text.replace("\x00", "").replace("\x01", "")  # any other Datadog template is dropped
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
@@ -95,16 +95,17 @@ def _kept(mon: Monitor, key: str, severity: str, why: str, docs: Documents) -> N
 
 
 def _translated(mon: Monitor, key: str, severity: str, found, docs: Documents) -> None:
-    body: dict = {"expr": found.expr, "imported": True}
+    body: dict = {"expr": found.expr}
     if found.for_ms:
         from compiler.durations import format_ms
         body["for"] = format_ms(found.for_ms)
     body["severity"] = severity
-    body["summary"] = mon.name
+    body["summary"] = prometheus_text(mon.name) or mon.name
     text = prometheus_text(mon.message)
     if text:
         body["description"] = text
     body["procedure"] = "pending"
+    body["imported"] = True
     warning = (mon.options.get("thresholds") or {}).get("warning")
     if isinstance(warning, (int, float)):
         body["datadog"] = {"warning": warning}

@@ -129,5 +129,5 @@ def read_text_rules(item: Input, text: str, grouping: Grouping) -> ImportSet:
     out.diagnostics += diags
     found = sum(read_document(doc, item, grouping, out) for doc in docs)
     if docs and not found and not out.diagnostics:
-        out.notes.append(f"{item.shown}: no rule groups (skipped)")
+        out.notes.append(f"{item.shown}: no rules (skipped)")
     return out

@@ -17,6 +17,9 @@ from compiler.importers.evaluate import (Buckets, Evaluator, Labels, Line, Serie
 EXTRA = (("instance", "example:9100"), ("job", "example"))
 COUNTER_FUNCS = {"rate", "irate", "increase", "resets"}
 MAX_TRIES = 800
+# promtool evaluates every rule at every minute up to the test's time: an alert held `for: 1w`
+# would cost minutes to prove. Longer ones stay pending.
+MAX_EVAL_MS = 26 * 3_600_000
 
 Key = tuple[str, Labels]
 
@@ -160,6 +163,8 @@ def _plan(tree: ast.Expr, for_ms: int, step_ms: int) -> Plan | None:
         return None
     labels = _labels(roles, named)
     at_ms = ceil_to(for_ms + ast.longest_range_ms(tree) + 2 * step_ms, step_ms)
+    if at_ms > MAX_EVAL_MS:
+        return None
     first = max(at_ms - for_ms, at_ms - 6 * step_ms) if for_ms else at_ms
     times = [t / 1000 for t in range(first, at_ms + 1, step_ms)]
     values = _numbers(tree)
