@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from compiler.importers import grafana, roundtrip
 from conftest import OUTPUT, ROOT, run_moncat
@@ -46,9 +47,11 @@ def test_old_row_layout_migrates_and_panels_without_promql_become_notes(tmp_path
     done = run_moncat("import", "grafana", str(src), "--out", str(tmp_path / "catalog"))
     assert done.returncode == 0, done.stderr
     assert "warning MC820" in done.stderr and "'Read me'" in done.stderr
-    text = (tmp_path / "catalog" / "legacy" / "legacy.yaml").read_text()
-    assert "unit: reqps" in text and "type: stat" in text
-    assert "panel 'Read me' (" in text and "type 'text' has no catalog form" in text
+    doc = yaml.safe_load((tmp_path / "catalog" / "legacy" / "legacy.yaml").read_text())
+    panels = doc["dashboards"]["legacy"]["rows"][0]["panels"]
+    assert [(p["title"], p["type"], p.get("unit")) for p in panels] == [("Requests", "timeseries", "reqps"),
+                                                                       ("Up", "stat", "none")]
+    assert "panel 'Read me' (" in doc["notes"][0] and "type 'text' has no catalog form" in doc["notes"][0]
     verdict = _round_trip(src, tmp_path / "again")
     assert verdict.differences == [] and verdict.identical == 1
 

@@ -19,7 +19,7 @@ def test_a_mixin_imports_with_its_vendored_library(tmp_path) -> None:
     doc = yaml.safe_load(text)
     rule = doc["recording_rules"]["job:http_errors:ratio5m"]
     assert [d.get("labels") for d in rule["rules"]] == [None, {"tier": "admin"}]
-    assert "# from tests/fixtures/mixin-small/alerts/alerts.libsonnet:8\n  ShopApiErrorsHigh:" in text
+    assert "/tests/fixtures/mixin-small/alerts/alerts.libsonnet:8\n  ShopApiErrorsHigh:" in text
     assert doc["alerts"]["ShopApiErrorsHigh"]["runbook_url"] == "https://runbooks.example.com/shop/ShopApiErrorsHigh"
     assert doc["dashboards"]["shop-api"]["rows"][0]["panels"][0]["unit"] == "reqps"
     assert any("'About'" in n for n in doc["notes"])

@@ -11,6 +11,7 @@ import typer
 from compiler.diagnostics import render_text
 from compiler.importers import run
 from compiler.importers.catalog import Existing, Options
+from compiler.importers.files import SERVICE_ID
 from compiler.importers.proof import PromtoolMissing
 from compiler.importers.source import ImportSet
 
@@ -33,11 +34,15 @@ NoExamplesOpt = Annotated[bool, typer.Option("--no-examples", help="Write `examp
 
 
 def _finish(read: Callable[[], ImportSet], out: Path | None, into: Path | None, owner: str,
-            examples: bool) -> None:
+            examples: bool, service: str | None) -> None:
     if (out is None) == (into is None):
         typer.echo("moncat import: give exactly one of --out DIR or --into CATALOG", err=True)
         raise typer.Exit(2)
     existing = Existing()
+    if service is not None and not SERVICE_ID.fullmatch(service):
+        typer.echo(f"moncat import: --service {service!r} is not a catalog id (lower-case letters, "
+                   "digits, '_', '.', '-')", err=True)
+        raise typer.Exit(2)
     if into is not None:
         found, problems = run.existing_catalog(into)
         if found is None:
@@ -69,7 +74,7 @@ def _finish(read: Callable[[], ImportSet], out: Path | None, into: Path | None, 
             raise typer.Exit(1)
         target = out
     else:
-        problems = run.write_into(into, outcome.files)  # type: ignore[arg-type]
+        problems = run.write_into(into, outcome)  # type: ignore[arg-type]
         if problems:
             sys.stderr.write(render_text(problems, into))
             typer.echo(f"moncat import: the merged catalog would not validate; {into} left as it was",
@@ -78,7 +83,7 @@ def _finish(read: Callable[[], ImportSet], out: Path | None, into: Path | None, 
         target = into  # type: ignore[assignment]
     for note in outcome.notes:
         typer.echo(f"note: {note}", err=True)
-    typer.echo(f"imported into {target}: {outcome.stats.line()} ({len(outcome.files)} files)")
+    typer.echo(f"imported into {target}: {outcome.stats.line()} ({len(outcome.files)} file{'s' if len(outcome.files) != 1 else ''})")
 
 
 @import_app.command("prometheus")
@@ -92,7 +97,7 @@ def prometheus_(
     from compiler.importers import rules
 
     grouping = rules.Grouping(service, service_by.value, service_label)
-    _finish(lambda: rules.read(sources, grouping), out, into, owner, not no_examples)
+    _finish(lambda: rules.read(sources, grouping), out, into, owner, not no_examples, service)
 
 
 @import_app.command("mixin")
@@ -105,7 +110,7 @@ def mixin_(
     """A Jsonnet monitoring mixin: its alerts, recording rules and dashboards."""
     from compiler.importers import mixin
 
-    _finish(lambda: mixin.read(directory, jpath or [], service), out, into, owner, not no_examples)
+    _finish(lambda: mixin.read(directory, jpath or [], service), out, into, owner, not no_examples, service)
 
 
 @import_app.command("grafana")
@@ -114,7 +119,7 @@ def grafana_(sources: Sources, out: OutOpt = None, into: IntoOpt = None, service
     """Grafana dashboard JSON files (as exported or provisioned)."""
     from compiler.importers import grafana
 
-    _finish(lambda: grafana.read(sources, service), out, into, owner, False)
+    _finish(lambda: grafana.read(sources, service), out, into, owner, False, service)
 
 
 @import_app.command("datadog")
@@ -124,4 +129,4 @@ def datadog_(sources: Sources, out: OutOpt = None, into: IntoOpt = None, service
     an exact PromQL form, datadog-only alerts kept verbatim otherwise."""
     from compiler.importers import datadog
 
-    _finish(lambda: datadog.read(sources, service), out, into, owner, not no_examples)
+    _finish(lambda: datadog.read(sources, service), out, into, owner, not no_examples, service)

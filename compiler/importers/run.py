@@ -19,6 +19,7 @@ from compiler.importers.metrics import Inference
 from compiler.importers.proof import Probe, prove
 from compiler.importers.source import ImportSet
 from compiler.importers.synthesis import plan
+from compiler.targets.datadog.conditions import NO_FORM
 
 HEADER = "Imported by `moncat import`"
 SECTIONS = ("metrics", "recording_rules", "alerts", "dashboards")
@@ -45,6 +46,8 @@ class Stats:
 @dataclass
 class Outcome:
     files: dict[str, bytes] = field(default_factory=dict)
+    # path -> (service, its document, header): to write a file again after a change.
+    documents: dict[str, tuple[str, dict, str]] = field(default_factory=dict)
     report: Report = field(default_factory=Report)
     stats: Stats = field(default_factory=Stats)
     notes: list[str] = field(default_factory=list)
@@ -103,7 +106,10 @@ def convert(imported: ImportSet, existing: Existing, opts: Options, examples: bo
         out.report.extend(collisions)
         return out
     for sid in sorted(docs.services):
-        out.files[_service_path(sid, existing)] = _service_file(sid, docs, existing, opts).encode()
+        path = _service_path(sid, existing)
+        data, header = _service_file(sid, docs, existing, opts)
+        out.documents[path] = (sid, data, header)
+        out.files[path] = to_yaml(data, header).encode()
     if existing.fresh:
         out.files["moncat.yaml"] = _settings(docs, opts, bool(imported.monitors),
                                              bool(docs.alerts) or out.stats.datadog_only > 0).encode()
@@ -184,7 +190,7 @@ def _service_path(sid: str, existing: Existing) -> str:
     return f"{sid}/{sid}.yaml" if sid not in existing.names else f"{sid}/imported.yaml"
 
 
-def _service_file(sid: str, docs: Documents, existing: Existing, opts: Options) -> str:
+def _service_file(sid: str, docs: Documents, existing: Existing, opts: Options) -> tuple[dict, str]:
     sections = docs.services[sid]
     data: dict = {"service": sid}
     if sid not in existing.names:
@@ -205,7 +211,7 @@ def _service_file(sid: str, docs: Documents, existing: Existing, opts: Options) 
     header = (f"{HEADER} from {', '.join(sources)}.\n"
               "Each object names the source line it came from. Review `inferred: true` metrics, "
               "`procedure: pending`\nand `examples: pending` (listed by `moncat validate` as warnings).")
-    return to_yaml(data, header)
+    return data, header
 
 
 def _settings(docs: Documents, opts: Options, datadog: bool, alerts: bool) -> str:
@@ -241,15 +247,22 @@ def write_out(out_dir: Path, files: dict[str, bytes]) -> Diagnostic | None:
     return None
 
 
-def write_into(root: Path, files: dict[str, bytes]) -> list[Diagnostic]:
+def write_into(root: Path, outcome: Outcome) -> list[Diagnostic]:
     """Add the imported files to an existing catalog; nothing stays written if the merged
-    catalog does not validate."""
+    catalog does not validate. A catalog that compiles for Datadog refuses alerts without an
+    exact Datadog form (MC701): imported alerts that have none are compiled for Prometheus and
+    Grafana only (`targets:`), as a note says."""
+    files = outcome.files
     taken = [p for p in files if (root / p).exists()]
     if taken:
         return [error("MC810", f"{root / p} already exists", Loc(p),
                       "move it away or import into another service with --service") for p in taken]
     writer.write_files(root, files)
     result = pipeline.analyse(root)
+    no_form = [d for d in result.report.sorted() if d.code == NO_FORM and d.loc and d.loc.file in files]
+    if no_form and _exclude_datadog(outcome, no_form):
+        writer.write_files(root, outcome.files)
+        result = pipeline.analyse(root)
     if result.report.has_errors():
         for rel in files:
             (root / rel).unlink(missing_ok=True)
@@ -259,3 +272,27 @@ def write_into(root: Path, files: dict[str, bytes]) -> list[Diagnostic]:
                 pass
         return result.report.sorted()
     return []
+
+
+def _exclude_datadog(outcome: Outcome, diags: list[Diagnostic]) -> bool:
+    """Marks the alerts the diagnostics point into `targets: [prometheus, grafana]`."""
+    from compiler.loader import load_yaml
+
+    changed = 0
+    for path in sorted({d.loc.file for d in diags if d.loc}):
+        sid, data, header = outcome.documents[path]
+        docs, _ = load_yaml(path, outcome.files[path].decode())
+        alerts = data.get("alerts", {})
+        starts = sorted((docs[0].loc(("alerts", key), key=True).line, key) for key in alerts)
+        for d in diags:
+            if d.loc and d.loc.file == path:
+                key = next((k for line, k in reversed(starts) if line <= d.loc.line), None)
+                body = alerts[key].value if key and isinstance(alerts[key], Noted) else None
+                if body is not None and "targets" not in body and "kind" not in body:
+                    body["targets"] = ["prometheus", "grafana"]
+                    changed += 1
+        outcome.files[path] = to_yaml(data, header).encode()
+    if changed:
+        outcome.notes.append(f"{changed} imported alert(s) have no exact Datadog form: compiled for "
+                             "Prometheus and Grafana only (`targets:`)")
+    return changed > 0
