@@ -47,30 +47,40 @@ def promtool_check(promtool: str, catalog: Catalog, tmp: Path) -> subprocess.Com
 def prove_examples(promtool: str, catalog: Catalog, tmp: Path) -> tuple[int, subprocess.CompletedProcess]:
     """Every example of the catalog as a promtool test of its compiled rule, annotations left out
     (rendering template functions belongs to the generated tests): the expression, `for` and
-    labels must fire with the example's labels, or stay quiet."""
+    labels must fire with the example's labels, or stay quiet. A rule file per alert, with the
+    recording rules its examples feed: promtool evaluates every rule of a file at every step."""
+    from compiler.importers.proof import _records_reading
+
     files = []
     count = 0
-    interval = catalog.settings.evaluation_interval_ms
     for svc in catalog.services:
         groups, _ = prometheus.rule_groups(catalog, svc)
-        if not groups:
-            continue
-        for g in groups:
-            for r in g["rules"]:
-                r.pop("annotations", None)
-        (tmp / f"{svc.id}.rules.yaml").write_text(yaml.safe_dump({"groups": groups}, sort_keys=False))
-        tests, _, _ = prometheus.unit_tests(catalog, svc, f"{svc.id}.rules.yaml")
+        tests, _, _ = prometheus.unit_tests(catalog, svc, "unused")
         if tests is None:
             continue
+        records = [r for g in groups for r in g["rules"] if "record" in r]
+        alerts = {r["alert"]: r for g in groups for r in g["rules"] if "alert" in r}
+        by_alert: dict[str, list[dict]] = {}
         for case in tests["tests"]:
             for check in case["alert_rule_test"]:
                 for alert in check["exp_alerts"]:
                     alert["exp_annotations"] = {}
+            by_alert.setdefault(case["alert_rule_test"][0]["alertname"], []).append(case)
             count += 1
-        path = tmp / f"{svc.id}.tests.yaml"
-        path.write_text(yaml.safe_dump(tests, sort_keys=False))
-        files.append(path.name)
-    del interval
+        for n, (name, cases) in enumerate(sorted(by_alert.items())):
+            series = {s["series"].split("{", 1)[0] for c in cases for s in c["input_series"]}
+            rule = {k: v for k, v in alerts[name].items() if k != "annotations"}
+            # Alerts that share a name are tested together, as promtool sees them.
+            same = [{k: v for k, v in r.items() if k != "annotations"} for g in groups for r in g["rules"]
+                    if r.get("alert") == name and r is not alerts[name]]
+            rules_file = tmp / f"{svc.id}.{n}.rules.yaml"
+            rules_file.write_text(yaml.safe_dump({"groups": [
+                {"name": "g", "rules": _records_reading(records, series) + [rule] + same}]}, sort_keys=False))
+            test_file = tmp / f"{svc.id}.{n}.tests.yaml"
+            test_file.write_text(yaml.safe_dump({**{k: v for k, v in tests.items() if k != "tests"},
+                                                 "rule_files": [rules_file.name], "tests": cases},
+                                                sort_keys=False))
+            files.append(test_file.name)
     run = subprocess.run([promtool, "test", "rules", *files], capture_output=True, text=True,
-                         timeout=600, cwd=tmp)
+                         timeout=1200, cwd=tmp)
     return count, run

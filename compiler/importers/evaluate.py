@@ -13,13 +13,8 @@ import re
 from dataclasses import dataclass
 
 from compiler.expr import ast
-
-Labels = frozenset  # of (name, value) pairs
-
-
-class Unsupported(Exception):
-    """The expression has a shape this evaluator does not predict."""
-
+from compiler.importers.operators import (AGGREGATIONS, POINTWISE, RANGE_FUNCS, Labels, Unsupported,
+                                          Vector, drop_name, apply, quantile_of, set_op, vector_op)
 
 @dataclass(frozen=True)
 class Line:
@@ -83,9 +78,6 @@ def series_key(sel: ast.Selector) -> tuple[str, Labels] | None:
     return sel.metric, frozenset(labels.items())
 
 
-Vector = list[tuple[Labels, float]]
-
-
 class Evaluator:
     """Evaluates a tree at time `t` (seconds) given the series each key holds."""
 
@@ -94,7 +86,7 @@ class Evaluator:
         self.labels = labels  # each series' whole label set (its key's, plus instance and job)
 
     def _labels(self, key: tuple[str, Labels]) -> Labels:
-        return self.labels[key]
+        return self.labels.get(key, key[1])
 
     def run(self, node: ast.Expr, t: float) -> Vector | float:
         method = getattr(self, "e_" + type(node).__name__.lower(), None)
@@ -118,7 +110,7 @@ class Evaluator:
         inner = self.run(node.expr, t)
         if isinstance(inner, float):
             return -inner
-        return [(_drop_name(ls), -v) for ls, v in inner]
+        return [(drop_name(ls), -v) for ls, v in inner]
 
     def e_selector(self, node: ast.Selector, t: float) -> Vector:
         key = series_key(node)
@@ -178,9 +170,9 @@ class Evaluator:
             return got if isinstance(got, float) else (got[0][1] if len(got) == 1 else math.nan)
         if f in POINTWISE:
             extra = [_scalar(self.run(a, t)) for a in args[1:]]
-            return [(_drop_name(ls), POINTWISE[f](v, *extra)) for ls, v in self.vec(args[0], t)]
+            return [(drop_name(ls), POINTWISE[f](v, *extra)) for ls, v in self.vec(args[0], t)]
         if f == "timestamp":
-            return [(_drop_name(ls), float(t)) for ls, _ in self.vec(args[0], t)]
+            return [(drop_name(ls), float(t)) for ls, _ in self.vec(args[0], t)]
         if f == "label_replace":
             out = []
             dst, repl, src, regex = (a.value for a in args[1:])  # type: ignore[union-attr]
@@ -238,7 +230,7 @@ class Evaluator:
             raise Unsupported(f"{node.op}()")
         if node.op == "quantile":
             phi = _scalar(self.run(node.param, t))  # type: ignore[arg-type]
-            return [(k, _quantile_of(phi, vs)) for k, vs in groups.items()]
+            return [(k, quantile_of(phi, vs)) for k, vs in groups.items()]
         return [(k, op(vs)) for k, vs in groups.items()]
 
     def e_binary(self, node: ast.Binary, t: float):
@@ -248,9 +240,9 @@ class Evaluator:
         if op in ast.SET_OPS:
             if isinstance(lhs, float) or isinstance(rhs, float):
                 raise Unsupported("set operation on a scalar")
-            return _set_op(op, lhs, rhs, node.matching)
+            return set_op(op, lhs, rhs, node.matching)
         if isinstance(lhs, float) and isinstance(rhs, float):
-            value = _apply(op, lhs, rhs)
+            value = apply(op, lhs, rhs)
             if op in ast.COMPARISONS:
                 return float(bool(value)) if node.return_bool else (lhs if value else math.nan)
             return value
@@ -259,16 +251,16 @@ class Evaluator:
             out = []
             for ls, v in vector:  # type: ignore[union-attr]
                 a, b = ((lhs, v) if scalar_first else (v, rhs))
-                result = _apply(op, a, b)  # type: ignore[arg-type]
+                result = apply(op, a, b)  # type: ignore[arg-type]
                 if op in ast.COMPARISONS:
                     if node.return_bool:
-                        out.append((_drop_name(ls), float(bool(result))))
+                        out.append((drop_name(ls), float(bool(result))))
                     elif result:
                         out.append((ls, v))
                 else:
-                    out.append((_drop_name(ls), result))
+                    out.append((drop_name(ls), result))
             return out
-        return _vector_op(node, lhs, rhs)
+        return vector_op(node, lhs, rhs)
 
     def e_string(self, node: ast.String, t: float):
         raise Unsupported("string")
@@ -284,129 +276,9 @@ def _name_of(node: ast.Expr) -> str:
     return node.selector.metric if isinstance(node, ast.RangeSelector) else ""  # type: ignore[return-value]
 
 
-def _drop_name(ls: Labels) -> Labels:
-    return frozenset((k, v) for k, v in ls if k != "__name__")
-
-
 def _scalar(value) -> float:
     if isinstance(value, float):
         return value
     raise Unsupported("vector where a scalar is needed")
 
 
-def _apply(op: str, a: float, b: float):
-    if op == "+":
-        return a + b
-    if op == "-":
-        return a - b
-    if op == "*":
-        return a * b
-    if op == "/":
-        return a / b if b else (math.nan if a == 0 else math.copysign(math.inf, a))
-    if op == "%":
-        return math.fmod(a, b) if b else math.nan
-    if op == "^":
-        return a ** b
-    return {"==": a == b, "!=": a != b, ">": a > b, "<": a < b, ">=": a >= b, "<=": a <= b}[op]
-
-
-def _match_key(ls: Labels, matching: ast.VectorMatching | None) -> Labels:
-    d = {k: v for k, v in ls if k != "__name__"}
-    if matching is not None and matching.explicit:
-        if matching.on:
-            return frozenset((k, v) for k, v in d.items() if k in matching.labels)
-        return frozenset((k, v) for k, v in d.items() if k not in matching.labels)
-    return frozenset(d.items())
-
-
-def _set_op(op: str, lhs: Vector, rhs: Vector, matching: ast.VectorMatching | None) -> Vector:
-    right = {_match_key(ls, matching) for ls, _ in rhs}
-    if op == "and":
-        return [(ls, v) for ls, v in lhs if _match_key(ls, matching) in right]
-    if op == "unless":
-        return [(ls, v) for ls, v in lhs if _match_key(ls, matching) not in right]
-    left = {_match_key(ls, matching) for ls, _ in lhs}
-    return lhs + [(ls, v) for ls, v in rhs if _match_key(ls, matching) not in left]
-
-
-def _vector_op(node: ast.Binary, lhs: Vector, rhs: Vector) -> Vector:
-    m = node.matching
-    card = m.card if m else "one-to-one"
-    one, many, many_is_left = (rhs, lhs, True) if card in ("one-to-one", "many-to-one") else (lhs, rhs, False)
-    index: dict[Labels, tuple[Labels, float]] = {}
-    for ls, v in one:
-        key = _match_key(ls, m)
-        if key in index:
-            raise Unsupported("many series on the one side")
-        index[key] = (ls, v)
-    out = []
-    for ls, v in many:
-        found = index.get(_match_key(ls, m))
-        if found is None:
-            continue
-        a, b = (v, found[1]) if many_is_left else (found[1], v)
-        result = _apply(node.op, a, b)
-        base = ls if many_is_left or card != "one-to-one" else found[0]
-        if card == "one-to-one":
-            base = ls if many_is_left else found[0]
-            labels = _drop_name(base) if node.op not in ast.COMPARISONS else base
-            if card == "one-to-one" and m is not None and m.explicit and m.on and node.op not in ast.COMPARISONS:
-                labels = _match_key(base, m)
-        else:
-            d = dict(_drop_name(ls)) if node.op not in ast.COMPARISONS else dict(ls)
-            other = dict(found[0])
-            for k in (m.include if m else ()):
-                if k in other:
-                    d[k] = other[k]
-            labels = frozenset(d.items())
-        if node.op in ast.COMPARISONS:
-            if node.return_bool:
-                out.append((_drop_name(labels), float(bool(result))))
-            elif result:
-                out.append((labels, a))
-        else:
-            out.append((labels, result))
-    return out
-
-
-def _quantile_of(phi: float, values: list[float]) -> float:
-    vs = sorted(values)
-    if not vs:
-        return math.nan
-    rank = phi * (len(vs) - 1)
-    lo = math.floor(rank)
-    hi = min(lo + 1, len(vs) - 1)
-    return vs[lo] + (vs[hi] - vs[lo]) * (rank - lo)
-
-
-def _avg(vs: list[float]) -> float:
-    return sum(vs) / len(vs)
-
-
-AGGREGATIONS = {
-    "sum": sum, "avg": _avg, "min": min, "max": max, "count": lambda vs: float(len(vs)),
-    "group": lambda vs: 1.0, "stddev": lambda vs: 0.0 if len(vs) == 1 else math.nan,
-    "stdvar": lambda vs: 0.0 if len(vs) == 1 else math.nan, "topk": max, "bottomk": min,
-    "quantile": None,
-}
-RANGE_FUNCS = {
-    "rate": lambda ln, t, w: ln.s, "irate": lambda ln, t, w: ln.s,
-    "increase": lambda ln, t, w: ln.s * w, "delta": lambda ln, t, w: ln.s * w,
-    "idelta": lambda ln, t, w: ln.s * 60, "deriv": lambda ln, t, w: ln.s,
-    "avg_over_time": lambda ln, t, w: ln.at(t - w / 2), "max_over_time": lambda ln, t, w: ln.at(t),
-    "min_over_time": lambda ln, t, w: ln.at(t - w), "last_over_time": lambda ln, t, w: ln.at(t),
-    "sum_over_time": lambda ln, t, w: ln.at(t - w / 2) * (w / 60 + 1),
-    "count_over_time": lambda ln, t, w: w / 60 + 1, "present_over_time": lambda ln, t, w: 1.0,
-    "changes": lambda ln, t, w: 0.0 if ln.s == 0 else w / 60,
-    "resets": lambda ln, t, w: 0.0, "stddev_over_time": lambda ln, t, w: 0.0 if ln.s == 0 else math.nan,
-    "quantile_over_time": None,
-}
-del RANGE_FUNCS["quantile_over_time"]
-POINTWISE = {
-    "abs": abs, "ceil": math.ceil, "floor": math.floor, "round": lambda v, *a: float(round(v)),
-    "clamp_min": max, "clamp_max": min, "clamp": lambda v, lo, hi: min(max(v, lo), hi),
-    "sqrt": lambda v: math.sqrt(v) if v >= 0 else math.nan, "exp": math.exp,
-    "ln": lambda v: math.log(v) if v > 0 else math.nan,
-    "log2": lambda v: math.log2(v) if v > 0 else math.nan,
-    "log10": lambda v: math.log10(v) if v > 0 else math.nan,
-}

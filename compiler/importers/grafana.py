@@ -41,7 +41,20 @@ def _panel(p: dict, origin: Origin, notes: ImportSet, board: str) -> Panel:
         notes.diagnostics.append(warning("MC820", f"dashboard {board!r}: panel {title!r} kept as a note: {why}",
                                          Loc(origin.file, origin.line), "review the note in the service's `notes:`"))
         return Panel(title, "note", queries, origin, _unit(p), why)
-    return Panel(title, kind, queries, origin, _unit(p), str(p.get("description") or ""))
+    description = str(p.get("description") or "")
+    marks = _thresholds(p)
+    if marks:
+        # The catalog draws the thresholds of the alerts a panel names; the dashboard's own
+        # are kept in words until an alert carries them.
+        description = (description + "\n\n" if description else "") + f"Imported thresholds: {marks}"
+    return Panel(title, kind, queries, origin, _unit(p), description)
+
+
+def _thresholds(p: dict) -> str:
+    steps = (((p.get("fieldConfig") or {}).get("defaults") or {}).get("thresholds") or {}).get("steps") or []
+    shown = [f"{s['value']:g} ({s.get('color', '')})" for s in steps
+             if isinstance(s, dict) and isinstance(s.get("value"), (int, float))]
+    return ", ".join(shown)
 
 
 def read_board(board: Any, origin: Origin, service: str, name: str = "",

@@ -37,6 +37,8 @@ class Probe:
     labels: tuple[tuple[str, str], ...]
     fires: Candidate
     quiet: Candidate
+    # The other rules of the same alert name (expr, for, labels): a test of the name sees them.
+    siblings: tuple[tuple[str, int, tuple[tuple[str, str], ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -104,11 +106,14 @@ def prove(probes: list[Probe], records: list[dict], interval_ms: int
             head = [{"name": "records", "rules": needed}] if needed else []
             # A file per probe: promtool evaluates every rule of a test file's rule files at
             # every step of each test, so a shared file costs probes x probes evaluations.
-            rule = {"alert": f"p{i}", "expr": p.expr, "labels": dict(p.labels),
-                    "annotations": {VALUE: "{{ $value }}"}}
-            if p.for_ms:
-                rule["for"] = format_ms(p.for_ms)
-            Path(tmp, f"r{i}.yaml").write_text(to_yaml({"groups": head + [{"name": "probe", "rules": [rule]}]}))
+            probe_rules = []
+            for expr, for_ms, labels in ((p.expr, p.for_ms, p.labels), *p.siblings):
+                rule = {"alert": f"p{i}", "expr": expr, "labels": dict(labels),
+                        "annotations": {VALUE: "{{ $value }}"}}
+                if for_ms:
+                    rule["for"] = format_ms(for_ms)
+                probe_rules.append(rule)
+            Path(tmp, f"r{i}.yaml").write_text(to_yaml({"groups": head + [{"name": "probe", "rules": probe_rules}]}))
             tests = [{"name": f"p{i}{suffix}", "interval": format_ms(interval_ms),
                       "input_series": [{"series": s, "values": v} for s, v in cand.series],
                       "alert_rule_test": [{"eval_time": format_ms(cand.at_ms), "alertname": f"p{i}",
@@ -148,6 +153,9 @@ def prove(probes: list[Probe], records: list[dict], interval_ms: int
             out[i] = None
             continue
         alert = alerts[0]
+        if any(alert.get(k) != v for k, v in p.labels):  # a sibling fired, not this rule
+            out[i] = None
+            continue
         try:
             value = float(alert.pop(VALUE))
         except ValueError:

@@ -9,7 +9,7 @@ from pathlib import Path
 from compiler import pipeline, writer
 from compiler.diagnostics import Diagnostic, Loc, Report, error
 from compiler.durations import parse_ms
-from compiler.expr.parse import parse
+from compiler.expr.parse import ParseError, parse
 from compiler.expr.templates import uses_value
 from compiler.importers import dashboards as dash_docs
 from compiler.importers import monitors as monitor_docs
@@ -116,24 +116,37 @@ def convert(imported: ImportSet, existing: Existing, opts: Options, examples: bo
     return out
 
 
+def _siblings(docs: Documents) -> dict[int, list[int]]:
+    """For each alert (by index), the other alerts of its service with the same rule name."""
+    names: dict[tuple[str, str], list[int]] = {}
+    for n, pending in enumerate(docs.alerts):
+        name = pending.body.get("alertname") or pending.key
+        names.setdefault((pending.service, name), []).append(n)
+    return {n: [m for m in group if m != n] for group in names.values() for n in group}
+
+
 def _examples(docs: Documents, opts: Options, stats: Stats, enabled: bool) -> None:
     probes: list[tuple[int, Probe]] = []
+    siblings = _siblings(docs)
+    trees: dict[int, object] = {}
+    for n, pending in enumerate(docs.alerts):
+        try:
+            trees[n] = parse(pending.body["expr"])
+        except ParseError:  # reported when the catalog is validated
+            pass
     for n, pending in enumerate(docs.alerts):
         body = pending.body
         found = None
-        if enabled:
-            try:
-                tree = parse(body["expr"])
-            except Exception:  # noqa: BLE001 - reported by the catalog validation later
-                tree = None
-            if tree is not None:
-                for_ms = _for_ms(body)
-                found = plan(tree, for_ms, opts.interval_ms)
+        others = siblings.get(n, [])
+        tree = trees.get(n)
+        if enabled and tree is not None and all(m in trees for m in others):
+            found = plan(tree, _for_ms(body), opts.interval_ms, tuple(trees[m] for m in others))
         if found is None:
             body["examples"] = "pending"
             continue
-        labels = tuple(sorted(pending.rule.labels))
-        probes.append((n, Probe(body["expr"], _for_ms(body), labels, found.fires, found.quiet)))
+        probes.append((n, Probe(body["expr"], _for_ms(body), _rule_labels(pending), found.fires,
+                                found.quiet, tuple((docs.alerts[m].body["expr"], _for_ms(docs.alerts[m].body),
+                                                    _rule_labels(docs.alerts[m])) for m in others))))
     stats.synthesised += len(probes)
     proven = prove([p for _, p in probes], _record_rules(docs), opts.interval_ms) if probes else {}
     for i, (n, probe) in enumerate(probes):
@@ -151,6 +164,13 @@ def _examples(docs: Documents, opts: Options, stats: Stats, enabled: bool) -> No
             fires["value"] = result.value
         body["examples"] = {"fires": fires, "quiet": {"series": dict(probe.quiet.series)}}
     stats.pending = len(docs.alerts) - stats.proven
+
+
+def _rule_labels(pending) -> tuple[tuple[str, str], ...]:
+    """The labels the compiled rule carries besides moncat's service and team."""
+    labels = dict(pending.body.get("labels", {}))
+    labels["severity"] = pending.body["severity"]
+    return tuple(sorted(labels.items()))
 
 
 def _for_ms(body: dict) -> int:

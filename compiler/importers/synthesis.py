@@ -148,16 +148,17 @@ def _candidate(assign: dict[Key, Series], labels: dict[Key, Labels], at_ms: int,
     return Candidate(tuple(sorted(out)), at_ms)
 
 
-def plan(tree: ast.Expr, for_ms: int, step_ms: int) -> Plan | None:
+def plan(tree: ast.Expr, for_ms: int, step_ms: int, siblings: tuple[ast.Expr, ...] = ()) -> Plan | None:
     """Series that fire and series that stay quiet, as the evaluator predicts; None when the
-    shape is beyond it."""
+    shape is beyond it. `siblings`: the other rules of the same alert name, which a test of
+    that name sees too: they must stay quiet on both examples."""
     try:
-        return _plan(tree, for_ms, step_ms)
+        return _plan(tree, for_ms, step_ms, siblings)
     except (Unsupported, ZeroDivisionError, OverflowError, ValueError, TypeError, IndexError):
         return None
 
 
-def _plan(tree: ast.Expr, for_ms: int, step_ms: int) -> Plan | None:
+def _plan(tree: ast.Expr, for_ms: int, step_ms: int, siblings: tuple[ast.Expr, ...]) -> Plan | None:
     roles, phis, named = _roles(tree)
     if not roles:
         return None
@@ -178,11 +179,15 @@ def _plan(tree: ast.Expr, for_ms: int, step_ms: int) -> Plan | None:
         tries += 1
         return _holds(Evaluator(assign, labels), tree, times)
 
+    def siblings_quiet(assign: dict[Key, Series]) -> bool:
+        ev = Evaluator(assign, labels)
+        return not any(any(_holds(ev, other, times)) for other in siblings)
+
     fires = None
     for assign in _assignments(keys, options):
         if tries > MAX_TRIES:
             return None
-        if all(check(assign)):
+        if all(check(assign)) and siblings_quiet(assign):
             fires = assign
             break
     if fires is None:
@@ -193,7 +198,8 @@ def _plan(tree: ast.Expr, for_ms: int, step_ms: int) -> Plan | None:
             if option == fires[key] or tries > MAX_TRIES:
                 continue
             changed = {**fires, key: option}
-            if any(v is not None for v in changed.values()) and not any(check(changed)):
+            if any(v is not None for v in changed.values()) and not any(check(changed)) \
+                    and siblings_quiet(changed):
                 quiet = changed
                 break
         if quiet is not None:

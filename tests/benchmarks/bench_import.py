@@ -83,6 +83,7 @@ def kubernetes(tmp: Path) -> None:
 
 
 def main() -> None:
+    sys.stdout.reconfigure(line_buffering=True)  # progress shows while it runs
     os.environ.setdefault("PYTHONHASHSEED", "0")
     with tempfile.TemporaryDirectory(prefix="moncat-bench-import-") as tmp:
         kubernetes(Path(tmp))
