@@ -18,7 +18,8 @@ def _note(board: Dashboard, panel: Panel, why: str) -> str:
             f"{why}" + (f". Its queries: {queries}" if queries else "."))
 
 
-def _panel(board: Dashboard, panel: Panel, docs: Documents, inference: Inference, notes: list[str]) -> dict | None:
+def _panel(board: Dashboard, panel: Panel, docs: Documents, inference: Inference,
+           notes: list[str]) -> dict | Noted | None:
     if panel.type == "note":
         notes.append(_note(board, panel, panel.description))
         return None
@@ -44,7 +45,7 @@ def _panel(board: Dashboard, panel: Panel, docs: Documents, inference: Inference
     if panel.description:
         body["description"] = panel.description
     body["queries"] = queries
-    return body
+    return Noted(body, f"from {panel.origin}") if panel.origin != board.origin else body
 
 
 def add(imported: ImportSet, docs: Documents, inference: Inference) -> None:
@@ -78,9 +79,12 @@ def add(imported: ImportSet, docs: Documents, inference: Inference) -> None:
         if board.time:
             body["time"] = board.time
         body["rows"] = rows
-        key = service_id(board.uid)
+        # Named after the title (uids are often hashes); the uid when two titles collide.
         section = service.setdefault("dashboards", {})
+        key = service_id(board.title)
         n = 2
+        if key in section:
+            key = service_id(board.uid)
         while key in section:
             key, n = f"{service_id(board.uid)}-{n}", n + 1
         section[key] = Noted(body, f"from {board.origin}")
