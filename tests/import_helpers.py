@@ -49,7 +49,7 @@ def prove_examples(promtool: str, catalog: Catalog, tmp: Path) -> tuple[int, sub
     (rendering template functions belongs to the generated tests): the expression, `for` and
     labels must fire with the example's labels, or stay quiet. A rule file per alert, with the
     recording rules its examples feed: promtool evaluates every rule of a file at every step."""
-    from compiler.importers.proof import _records_reading
+    from compiler.importers.proof import records_reading
 
     files = []
     count = 0
@@ -75,7 +75,7 @@ def prove_examples(promtool: str, catalog: Catalog, tmp: Path) -> tuple[int, sub
                     if r.get("alert") == name and r is not alerts[name]]
             rules_file = tmp / f"{svc.id}.{n}.rules.yaml"
             rules_file.write_text(yaml.safe_dump({"groups": [
-                {"name": "g", "rules": _records_reading(records, series) + [rule] + same}]}, sort_keys=False))
+                {"name": "g", "rules": records_reading(records, series) + [rule] + same}]}, sort_keys=False))
             test_file = tmp / f"{svc.id}.{n}.tests.yaml"
             test_file.write_text(yaml.safe_dump({**{k: v for k, v in tests.items() if k != "tests"},
                                                  "rule_files": [rules_file.name], "tests": cases},

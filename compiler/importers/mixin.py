@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 from compiler.diagnostics import Loc, error
@@ -78,7 +79,5 @@ def read(directory: Path, jpath: list[Path], service: str | None) -> ImportSet:
 
 
 def _relocated(rule: rules.Rule, locator: _Locator) -> rules.Rule:
-    from dataclasses import replace
-
     found = locator.find(rule.name)
     return replace(rule, origin=found) if found else rule

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from compiler.durations import format_ms
 from compiler.importers.catalog import ALERT_KEY, Documents, Existing, Options, PendingAlert
 from compiler.importers.datadog_reverse import NoForm, check
 from compiler.importers.emit import Noted
@@ -97,7 +98,6 @@ def _kept(mon: Monitor, key: str, severity: str, why: str, docs: Documents) -> N
 def _translated(mon: Monitor, key: str, severity: str, found, docs: Documents) -> None:
     body: dict = {"expr": found.expr}
     if found.for_ms:
-        from compiler.durations import format_ms
         body["for"] = format_ms(found.for_ms)
     body["severity"] = severity
     body["summary"] = prometheus_text(mon.name) or mon.name

@@ -65,7 +65,7 @@ def _metric(selector: str) -> str:
     return selector.split("{", 1)[0].strip()
 
 
-def _records_reading(records: list[dict], inputs: set[str]) -> list[dict]:
+def records_reading(records: list[dict], inputs: set[str]) -> list[dict]:
     """The recording rules that read the example's series, directly or through other rules:
     the others evaluate to nothing on it, and would only cost time at every step."""
     from compiler.expr import ast
@@ -102,7 +102,7 @@ def prove(probes: list[Probe], records: list[dict], interval_ms: int
     with tempfile.TemporaryDirectory(prefix="moncat-import-") as tmp:
         names = []
         for i, p in enumerate(probes):
-            needed = _records_reading(records, {_metric(s) for c in (p.fires, p.quiet) for s, _ in c.series})
+            needed = records_reading(records, {_metric(s) for c in (p.fires, p.quiet) for s, _ in c.series})
             head = [{"name": "records", "rules": needed}] if needed else []
             # A file per probe: promtool evaluates every rule of a test file's rule files at
             # every step of each test, so a shared file costs probes x probes evaluations.

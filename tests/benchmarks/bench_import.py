@@ -82,10 +82,33 @@ def kubernetes(tmp: Path) -> None:
         print("  " + a.stdout.strip())
 
 
+def kubernetes_in_process(tmp: Path) -> None:
+    """Import (no examples) plus compile in one process: what the 2 s goal is about, without
+    interpreter start-up and with CPU time beside wall time (the machine may be shared)."""
+    from compiler import pipeline
+    from compiler.importers import grafana, run
+    from compiler.importers.catalog import Existing, Options
+
+    cpu, wall = time.process_time(), time.perf_counter()
+    found = rules.read([KUBE / "prometheus_alerts.yaml", KUBE / "prometheus_rules.yaml"], rules.Grouping("kubernetes"))
+    found.extend(grafana.read([KUBE / "dashboards"], "kubernetes"))
+    outcome = run.convert(found, Existing(), Options(), examples=False)
+    run.write_out(tmp / "kube-in-process", outcome.files)
+    cpu1, wall1 = time.process_time(), time.perf_counter()
+    result = pipeline.compile_catalog(tmp / "kube-in-process")
+    cpu2, wall2 = time.process_time(), time.perf_counter()
+    errors = sorted({d.code for d in result.report.sorted() if d.severity.name == "ERROR"})
+    print(f"kubernetes-mixin in one process (65 alerts, 71 rules, 23 dashboards): import "
+          f"{wall1 - wall:.2f} s wall / {cpu1 - cpu:.2f} s CPU, compile {wall2 - wall1:.2f} s wall / "
+          f"{cpu2 - cpu1:.2f} s CPU, total {wall2 - wall:.2f} s wall / {cpu2 - cpu:.2f} s CPU; "
+          f"compile errors: {errors or 'none'}")
+
+
 def main() -> None:
     sys.stdout.reconfigure(line_buffering=True)  # progress shows while it runs
     os.environ.setdefault("PYTHONHASHSEED", "0")
     with tempfile.TemporaryDirectory(prefix="moncat-bench-import-") as tmp:
+        kubernetes_in_process(Path(tmp))
         kubernetes(Path(tmp))
         corpus(Path(tmp))
 
