@@ -109,10 +109,24 @@ def _holds(ev: Evaluator, tree: ast.Expr, times: list[float]):
         yield any(not math.isnan(v) for _, v in got)
 
 
-def _labels(roles: dict[Key, str], named: dict[Key, set[str]]) -> dict[Key, Labels]:
+def _grouped(tree: ast.Expr) -> list[str]:
+    """Labels the expression keeps by name (`by (...)`, `on (...)`, `group_left (...)`): every
+    example series carries them, so the alert's labels (and its annotations) have values."""
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Aggregation) and not node.without:
+            found.update(node.grouping)
+        elif isinstance(node, ast.Binary) and node.matching is not None and node.matching.on:
+            found.update(node.matching.labels)
+            found.update(node.matching.include)
+    return sorted(found - {"le", "quantile", "__name__"})
+
+
+def _labels(roles: dict[Key, str], named: dict[Key, set[str]], grouped: list[str]) -> dict[Key, Labels]:
     out = {}
     for key in roles:
-        labels = dict(e for e in EXTRA if e[0] not in named[key])
+        labels = {g: f"{g}-1" for g in grouped if g not in named[key]}
+        labels.update(e for e in EXTRA if e[0] not in named[key])
         labels.update(dict(key[1]))
         out[key] = frozenset(labels.items())
     return out
@@ -162,7 +176,7 @@ def _plan(tree: ast.Expr, for_ms: int, step_ms: int, siblings: tuple[ast.Expr, .
     roles, phis, named = _roles(tree)
     if not roles:
         return None
-    labels = _labels(roles, named)
+    labels = _labels(roles, named, _grouped(tree))
     at_ms = ceil_to(for_ms + ast.longest_range_ms(tree) + 2 * step_ms, step_ms)
     if at_ms > MAX_EVAL_MS:
         return None
