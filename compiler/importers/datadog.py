@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from compiler.diagnostics import Loc, error
+from compiler.diagnostics import Loc, error, warning
 from compiler.importers.files import inputs, read_text, service_id
 from compiler.importers.source import ImportSet, Monitor, Origin
 from compiler.loader import load_yaml
@@ -27,6 +27,12 @@ def _monitor(body: Any, origin: Origin, relative: str, forced: str | None, out: 
         outer_tags = body.get("tags") or []
         body = dict(body["definition"])
         body.setdefault("tags", outer_tags)
+    if isinstance(body, dict) and isinstance(body.get("widgets"), list):
+        out.diagnostics.append(warning("MC831", f"Datadog dashboard {body.get('title')!r} skipped: "
+                                       "dashboards are not imported yet (monitors are)",
+                                       Loc(origin.file, origin.line),
+                                       "rebuild it as a catalog dashboard, or import its Grafana twin"))
+        return
     if not isinstance(body, dict) or not isinstance(body.get("query"), str) or not body.get("type"):
         out.diagnostics.append(error("MC830", "not a Datadog monitor: no `type` and `query`",
                                      Loc(origin.file, origin.line),
