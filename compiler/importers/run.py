@@ -10,7 +10,7 @@ from compiler import pipeline, writer
 from compiler.diagnostics import Diagnostic, Loc, Report, error
 from compiler.durations import parse_ms
 from compiler.expr.parse import ParseError, parse
-from compiler.expr.templates import uses_value
+from compiler.expr.gotemplate import uses_value
 from compiler.importers import dashboards as dash_docs
 from compiler.importers import monitors as monitor_docs
 from compiler.importers.catalog import Documents, Existing, Options, build
