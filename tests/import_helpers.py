@@ -11,7 +11,6 @@ from compiler import pipeline
 from compiler.model import Catalog
 from compiler.targets import prometheus
 
-MC416 = "MC416"  # annotation template functions: the examples helper's work, not this one's
 
 
 def analysed(root: Path) -> Catalog:

@@ -10,7 +10,7 @@ import yaml
 
 from compiler.importers import roundtrip, rules
 from conftest import ROOT, SHARED, run_moncat, tree_bytes
-from import_helpers import MC416, analysed, compile_errors, compiled_rules, promtool_check, prove_examples
+from import_helpers import analysed, compile_errors, compiled_rules, promtool_check, prove_examples
 
 CORPUS = SHARED / "corpora" / "awesome-prometheus-alerts" / "dist" / "rules"
 KUBE = ROOT / "tests" / "fixtures" / "kubernetes-mixin"
@@ -69,11 +69,14 @@ def test_promtool_accepts_the_compiled_sample_and_proves_its_examples(sample, pr
     assert count == 2 * (alerts - pending) and alerts - pending > 0.7 * alerts
 
 
-def test_a_full_compile_of_the_sample_fails_only_on_template_functions(sample) -> None:
-    # `{{ $labels }}` and `humanize` in annotations: supported by another change; until it lands
-    # the generated tests refuse them (MC416) and nothing else fails.
+def test_the_sample_compiles_with_its_annotations_rendered_in_the_generated_tests(sample, tmp_path) -> None:
+    # `{{ $labels }}`, `{{ $value }}` and `humanize` in the source annotations included.
     out, _ = sample
-    assert set(compile_errors(out)) <= {MC416}
+    assert compile_errors(out) == []
+    done = run_moncat("compile", str(out), "--out", str(tmp_path / "out"))
+    assert done.returncode == 0, done.stderr
+    tested = run_moncat("test", str(tmp_path / "out"))
+    assert tested.returncode == 0, tested.stdout[-3000:]
 
 
 def test_kubernetes_mixin_round_trips_with_names_recorded_several_times(kube, promtool, tmp_path) -> None:

@@ -10,6 +10,7 @@ from compiler import pipeline, writer
 from compiler.diagnostics import Diagnostic, Loc, Report, error
 from compiler.durations import parse_ms
 from compiler.expr.parse import ParseError, parse
+from compiler.expr.timing import lookback_ms
 from compiler.expr.gotemplate import uses_value
 from compiler.importers import dashboards as dash_docs
 from compiler.importers import monitors as monitor_docs
@@ -18,7 +19,7 @@ from compiler.importers.emit import Noted, to_yaml
 from compiler.importers.metrics import Inference
 from compiler.importers.proof import Probe, prove
 from compiler.importers.source import ImportSet
-from compiler.importers.synthesis import plan
+from compiler.importers.synthesis import inline, plan
 from compiler.targets.datadog.conditions import NO_FORM
 
 HEADER = "Imported by `moncat import`"
@@ -134,13 +135,25 @@ def _examples(docs: Documents, opts: Options, stats: Stats, enabled: bool) -> No
             trees[n] = parse(pending.body["expr"])
         except ParseError:  # reported when the catalog is validated
             pass
+    recorded: dict = {}
+    single: dict = {}  # names one rule records, without labels: inlined for the search
+    for rule in _record_rules(docs):
+        try:
+            tree = parse(rule["expr"])
+        except ParseError:
+            continue
+        single[rule["record"]] = None if rule["record"] in recorded or rule.get("labels") else tree
+        recorded.setdefault(rule["record"], tree)
+    single = {k: v for k, v in single.items() if v is not None}
+    trees = {n: inline(t, single) for n, t in trees.items()}
     for n, pending in enumerate(docs.alerts):
         body = pending.body
         found = None
         others = siblings.get(n, [])
         tree = trees.get(n)
         if enabled and tree is not None and all(m in trees for m in others):
-            found = plan(tree, _for_ms(body), opts.interval_ms, tuple(trees[m] for m in others))
+            found = plan(tree, _for_ms(body), opts.interval_ms, tuple(trees[m] for m in others),
+                         lookback_ms(tree, recorded.get))
         if found is None:
             body["examples"] = "pending"
             continue

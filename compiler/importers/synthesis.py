@@ -4,6 +4,7 @@ Shapes it handles: thresholds on gauges, rates, ratios, quantiles, absent(), and
 combinations with and/or/unless. What it cannot predict is left `pending`."""
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from dataclasses import dataclass
@@ -162,22 +163,46 @@ def _candidate(assign: dict[Key, Series], labels: dict[Key, Labels], at_ms: int,
     return Candidate(tuple(sorted(out)), at_ms)
 
 
-def plan(tree: ast.Expr, for_ms: int, step_ms: int, siblings: tuple[ast.Expr, ...] = ()) -> Plan | None:
+def inline(node: ast.Expr, records: dict[str, ast.Expr], seen: frozenset = frozenset()) -> ast.Expr:
+    """The tree with each plainly read recorded series replaced by its rule's expression, so that
+    examples feed the raw series the rule reads (as the generated tests evaluate it). A record
+    read with matchers or an offset stays a series of its own."""
+    if isinstance(node, ast.Selector):
+        inner = records.get(node.metric or "")
+        if inner is None or node.matchers or node.offset_ms or node.at is not None or node.metric in seen:
+            return node
+        return ast.Paren(inline(inner, records, seen | {node.metric}))
+    changes = {}
+    for f in dataclasses.fields(node):
+        value = getattr(node, f.name)
+        if isinstance(value, tuple) and value and not isinstance(value[0], (str, ast.Matcher)):
+            changes[f.name] = tuple(inline(v, records, seen) for v in value)
+        elif dataclasses.is_dataclass(value) and not isinstance(value, (ast.Matcher, ast.VectorMatching)):
+            changes[f.name] = inline(value, records, seen)
+    return dataclasses.replace(node, **changes) if changes else node
+
+
+def plan(tree: ast.Expr, for_ms: int, step_ms: int, siblings: tuple[ast.Expr, ...] = (),
+         history_ms: int | None = None) -> Plan | None:
     """Series that fire and series that stay quiet, as the evaluator predicts; None when the
     shape is beyond it. `siblings`: the other rules of the same alert name, which a test of
-    that name sees too: they must stay quiet on both examples."""
+    that name sees too: they must stay quiet on both examples. `history_ms`: how far back the
+    expression reads, recording rules included (default: its longest window), as the
+    generated test's evaluation time counts it."""
     try:
-        return _plan(tree, for_ms, step_ms, siblings)
+        return _plan(tree, for_ms, step_ms, siblings, history_ms)
     except (Unsupported, ZeroDivisionError, OverflowError, ValueError, TypeError, IndexError):
         return None
 
 
-def _plan(tree: ast.Expr, for_ms: int, step_ms: int, siblings: tuple[ast.Expr, ...]) -> Plan | None:
+def _plan(tree: ast.Expr, for_ms: int, step_ms: int, siblings: tuple[ast.Expr, ...],
+          history_ms: int | None) -> Plan | None:
     roles, phis, named = _roles(tree)
     if not roles:
         return None
     labels = _labels(roles, named, _grouped(tree))
-    at_ms = ceil_to(for_ms + ast.longest_range_ms(tree) + 2 * step_ms, step_ms)
+    history = ast.longest_range_ms(tree) if history_ms is None else history_ms
+    at_ms = ceil_to(for_ms + history + 2 * step_ms, step_ms)
     if at_ms > MAX_EVAL_MS:
         return None
     first = max(at_ms - for_ms, at_ms - 6 * step_ms) if for_ms else at_ms
