@@ -54,19 +54,19 @@ def prove_examples(promtool: str, catalog: Catalog, tmp: Path) -> tuple[int, sub
     count = 0
     for svc in catalog.services:
         groups, _ = prometheus.rule_groups(catalog, svc)
-        tests, _, _ = prometheus.unit_tests(catalog, svc, "unused")
-        if tests is None:
-            continue
+        artifacts, _ = prometheus.unit_test_artifacts(catalog, svc, "unused")
         records = [r for g in groups for r in g["rules"] if "record" in r]
         alerts = {r["alert"]: r for g in groups for r in g["rules"] if "alert" in r}
-        by_alert: dict[str, list[dict]] = {}
-        for case in tests["tests"]:
-            for check in case["alert_rule_test"]:
-                for alert in check["exp_alerts"]:
-                    alert["exp_annotations"] = {}
-            by_alert.setdefault(case["alert_rule_test"][0]["alertname"], []).append(case)
-            count += 1
-        for n, (name, cases) in enumerate(sorted(by_alert.items())):
+        by_alert: dict[tuple[str, str], list[dict]] = {}
+        for art in artifacts:
+            for case in art.data["tests"]:
+                for check in case.get("alert_rule_test", []):
+                    for alert in check["exp_alerts"]:
+                        alert["exp_annotations"] = {}
+                name = svc.alerts[case["name"].split(" ")[0]].rule_name
+                by_alert.setdefault((name, art.data["evaluation_interval"]), []).append(case)
+                count += 1
+        for n, ((name, interval), cases) in enumerate(sorted(by_alert.items())):
             series = {s["series"].split("{", 1)[0] for c in cases for s in c["input_series"]}
             rule = {k: v for k, v in alerts[name].items() if k != "annotations"}
             # Alerts that share a name are tested together, as promtool sees them.
@@ -76,8 +76,8 @@ def prove_examples(promtool: str, catalog: Catalog, tmp: Path) -> tuple[int, sub
             rules_file.write_text(yaml.safe_dump({"groups": [
                 {"name": "g", "rules": records_reading(records, series) + [rule] + same}]}, sort_keys=False))
             test_file = tmp / f"{svc.id}.{n}.tests.yaml"
-            test_file.write_text(yaml.safe_dump({**{k: v for k, v in tests.items() if k != "tests"},
-                                                 "rule_files": [rules_file.name], "tests": cases},
+            test_file.write_text(yaml.safe_dump({"rule_files": [rules_file.name],
+                                                 "evaluation_interval": interval, "tests": cases},
                                                 sort_keys=False))
             files.append(test_file.name)
     run = subprocess.run([promtool, "test", "rules", *files], capture_output=True, text=True,
