@@ -71,6 +71,8 @@ class Metric:
     exporter: str = ""
     source_name: str = ""
     datadog: str = ""  # the exact Datadog metric name, when it does not follow targets.datadog
+    # Labels whose values form a closed list: (label, (value, ...)).
+    label_values: tuple[tuple[str, tuple[str, ...]], ...] = ()
     inferred: bool = False  # type guessed by `moncat import` from how expressions read it
 
 
@@ -125,11 +127,12 @@ class Example:
 @dataclass(frozen=True)
 class DatadogAlert:
     """An alert's `datadog:` block: a reviewed monitor query replacing the translation (with the
-    reason it differs), and a warning threshold."""
+    reason it differs), a warning threshold, and a stated difference from Prometheus."""
 
     query: str = ""
     reason: str = ""
     warning: float | None = None
+    differs: str = ""  # a stated, accepted difference from the Prometheus rule
 
 
 @dataclass(frozen=True)
@@ -343,6 +346,7 @@ class AlertmanagerSettings:
     """targets.alertmanager: where secret files live and how email leaves."""
 
     secrets_dir: str = "/etc/alertmanager/secrets"
+    url: str = ""  # Alertmanager's UI, for "silence this alert" links; none when empty
     smtp_smarthost: str = "localhost:25"
     smtp_from: str = "alertmanager@localhost"
     smtp_auth_username: str = ""
@@ -371,6 +375,9 @@ class DatadogSettings:
     collect_counters_with_distributions: bool = False
     evaluation_delay_ms: int | None = None
     renotify_interval_ms: int | None = None
+    check_interval_ms: int = 15_000
+    pending: str = "refuse"  # `for:` on a window condition: refuse | drop
+    scrape_labels: tuple[str, ...] = ()  # scrape-time labels the Agent adds as tags
 
 
 @dataclass(frozen=True)
@@ -381,6 +388,7 @@ class Settings:
     language: str = "en"
     runbooks_base_url: str = ""
     prometheus_version: tuple[int, int] = (2, 42)
+    prometheus_url: str = ""  # Prometheus' UI, for links to each alert's query; none when empty
     evaluation_interval_ms: int = 60_000
     query_offset_ms: int | None = None
     external_labels: tuple[tuple[str, str], ...] = ()
