@@ -166,6 +166,13 @@ class Builder:
 
     def recording_rule(self, sid: str, name: str, d: dict, path: tuple) -> model.RecordingRule | None:
         # `rules:` lists several rules recording the name; otherwise `expr`/`labels` is the one.
+        if ("rules" in d) == ("expr" in d) or ("rules" in d and "labels" in d):
+            self.diags.append(error(
+                "MC108", f"recording rule {name!r} needs `expr` (one rule) or `rules` (several), "
+                "not both" if "rules" in d else f"recording rule {name!r} has no `expr`",
+                self.loc(*path, key=True),
+                "`rules:` lists each rule's `expr` and `labels`; without it write `expr:`"))
+            return None
         bodies = [(r, (*path, "rules", i)) for i, r in enumerate(d["rules"])] if "rules" in d \
             else [(d, path)]
         defs = []

@@ -106,7 +106,7 @@ def test_the_constructs_compile(tmp_path: Path) -> None:
 def test_a_rule_with_both_rules_and_expr_is_refused(tmp_path: Path) -> None:
     bad = SERVICE.replace("    rules:\n      - expr: sum by (job)", "    expr: up\n    rules:\n      - expr: sum by (job)", 1)
     done = run_moncat("validate", str(_catalog(tmp_path, bad)))
-    assert done.returncode == 1 and "api/api.yaml:7" in done.stderr
+    assert done.returncode == 1 and "api/api.yaml:6:3: error MC108" in done.stderr
 
 
 def test_a_datadog_only_alert_needs_its_query(tmp_path: Path) -> None:
