@@ -12,6 +12,7 @@ from compiler.dialects.datadog_names import naming
 from compiler.model import Catalog
 from compiler.targets.datadog.dashboards import build_dashboards
 from compiler.targets.datadog.monitors import build_monitors
+from compiler.targets.datadog.verbatim import build_kept
 
 
 def build(catalog: Catalog) -> tuple[list[Artifact], list[Diagnostic]]:
@@ -26,7 +27,7 @@ def build(catalog: Catalog) -> tuple[list[Artifact], list[Diagnostic]]:
         diags += found
         dashboards, found = build_dashboards(catalog, service, names)
         diags += found
-        for path, body, obj in monitors + dashboards:
+        for path, body, obj in monitors + build_kept(catalog, service) + dashboards:
             artifacts.append(Artifact(path, body, "json", (obj,)))
     return artifacts, diags
 
