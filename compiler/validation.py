@@ -152,9 +152,11 @@ def _number_for_string(err: ValidationError) -> ValidationError | None:
 
 
 def _best_branch(err: ValidationError) -> ValidationError | None:
-    """The most telling error of a oneOf: a branch whose type the value does not even have
-    ("expected array" for a mapping) says less than one whose inside is wrong."""
-    inside = [e for e in err.context or () if not (e.validator == "type" and not e.relative_path)]
+    """The most telling error of a oneOf: a branch whose type or constant the value does not
+    even have ("expected array", "only 'pending'" for a mapping) says less than one whose inside
+    is wrong."""
+    inside = [e for e in err.context or ()
+              if not (e.validator in ("type", "const", "enum") and not e.relative_path)]
     return _best_match(inside or err.context or ())
 
 
