@@ -54,8 +54,9 @@ CASES = [
 
 
 @pytest.mark.parametrize("bad", CASES)
-def test_datadog_bad_input_is_reported_at_its_position(tmp_path: Path, bad) -> None:
-    test_bad_input.test_bad_input_is_reported_at_its_position_and_changes_nothing(tmp_path, bad)
+def test_datadog_bad_input_is_reported_at_its_position(tmp_path: Path, bad,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    test_bad_input.test_bad_input_is_reported_at_its_position_and_changes_nothing(tmp_path, bad, monkeypatch)
 
 
 def _catalog(tmp_path: Path, *edits) -> Path:

@@ -14,6 +14,7 @@ from compiler.model import Catalog
 from compiler.targets.datadog.dashboards import build_dashboards
 from compiler.targets.datadog.monitors import build_monitors
 from compiler.targets.datadog.slos import build_slos
+from compiler.targets.datadog.verbatim import build_kept
 
 
 def build(catalog: Catalog) -> tuple[list[Artifact], list[Diagnostic]]:
@@ -30,7 +31,7 @@ def build(catalog: Catalog) -> tuple[list[Artifact], list[Diagnostic]]:
         diags += found
         slos, found = build_slos(catalog, service, names) if service.slos else ([], [])
         diags += found
-        for path, body, obj in monitors + dashboards + slos:
+        for path, body, obj in monitors + build_kept(catalog, service) + dashboards + slos:
             artifacts.append(Artifact(path, body, "json", (obj,)))
     return artifacts, diags
 
