@@ -13,16 +13,17 @@ from typing import Annotated
 import typer
 
 from compiler import diff as differ
-from compiler import console, pipeline, revisions, scaffold, verify, writer
+from compiler import console, limits, pipeline, revisions, scaffold, verify, writer
 from compiler.diagnostic_formats import render_github, render_sarif
 from compiler.diagnostics import Severity, render_json, render_text
+from compiler.importers.command import import_app
 from compiler.incremental import output as incremental_output
 from compiler.incremental.run import Cache
-from compiler.incremental.store import DEFAULT_DIR as DEFAULT_CACHE
 
 app = typer.Typer(add_completion=True, no_args_is_help=True, rich_markup_mode=None,
                   pretty_exceptions_enable=False,
                   help="moncat compiles one monitoring catalog into every backend's configuration.")
+app.add_typer(import_app, name="import")
 
 
 class Format(str, enum.Enum):
@@ -92,6 +93,27 @@ def validate(catalog: CatalogArg, format: FormatOpt = Format.text, fail_on: Fail
         typer.echo(f"catalog {catalog}: {services} services, {alerts} alerts, valid{note}")
 
 
+def _output(result: pipeline.Result, catalog: Path, out: Path,
+            check: bool, cache: Cache | None = None) -> tuple[bool | None, writer.Staleness | None]:
+    """Write (or, with --check, compare) the output directory: whether it changed, or how it is
+    stale. Done before printing, so that --format json prints one document that holds any
+    problem with the output directory too."""
+    if result.report.has_errors():
+        return None, None
+    try:
+        if check:
+            return None, writer.compare(out, result.files)
+        problem = writer.guard(out, catalog)
+        if problem is None and cache is not None:
+            return incremental_output.write(out, result, cache), None
+        if problem is None:
+            return writer.write(out, result.files), None
+        result.report.extend([problem])
+    except writer.OutputError as exc:
+        result.report.extend([exc.diag])
+    return None, None
+
+
 @app.command("compile")
 def compile_(
     catalog: CatalogArg,
@@ -99,7 +121,7 @@ def compile_(
     check: Annotated[bool, typer.Option("--check", help="Write nothing; run the examples; exit 1 if --out is stale.")] = False,
     format: FormatOpt = Format.text,
     no_examples: NoExamplesOpt = False,
-    cache_dir: Annotated[Path, typer.Option("--cache-dir", help="Where to keep the incremental compile's cache (safe to delete).")] = DEFAULT_CACHE,
+    cache_dir: Annotated[Path | None, typer.Option("--cache-dir", help="Where to keep the incremental compile's cache (safe to delete; default: .moncat-cache next to the catalog).")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Compile everything; neither read nor write the cache.")] = False,
 ) -> None:
     """Compile a catalog into --out: rule files, tests, CRDs and a manifest. Services unchanged
@@ -112,16 +134,11 @@ def compile_(
             result = pipeline.compile_catalog(catalog, on_stage=progress.stage, cache=cache)
     if check:
         _examples_note(result)
-    if not check and not result.report.has_errors():
-        # Asked before printing, so that --format json prints one document that holds it.
-        problem = writer.guard(out, catalog)
-        if problem:
-            result.report.extend([problem])
+    changed, stale = _output(result, catalog, out, check, cache)
     _emit(result, catalog, format)
     if result.report.has_errors():
         raise typer.Exit(1)
-    if check:
-        stale = writer.compare(out, result.files)
+    if stale is not None:
         if not stale.fresh:
             for label, paths in (("changed", stale.changed), ("missing", stale.missing), ("extra", stale.extra)):
                 for p in paths:
@@ -130,10 +147,6 @@ def compile_(
             raise typer.Exit(1)
         typer.echo(f"{out} is up to date ({len(result.files)} files)", err=format is not Format.text)
         return
-    if cache is None:
-        changed = writer.write(out, result.files)
-    else:
-        changed = incremental_output.write(out, result.files, result.unchanged, result.hashes, cache)
     # Machine-readable formats keep stdout to the diagnostics document alone.
     typer.echo(f"{'wrote' if changed else 'unchanged'} {out} ({len(result.files) + len(result.unchanged)} files)",
                err=format is not Format.text)
@@ -174,7 +187,11 @@ def diff(
                 raise typer.Exit(2)
             old, label = old_result.files, base
         else:
-            old, label = writer.read_tree(against), str(against)
+            try:
+                old, label = writer.read_tree(against), str(against)
+            except writer.OutputError as exc:
+                typer.echo(f"moncat diff: {exc}", err=True)
+                raise typer.Exit(2)
     new = result.files
     if unified:
         sys.stdout.write(differ.unified(old, new, label, "catalog"))
@@ -247,6 +264,27 @@ def apply(
     if outcome.failed or outcome.skipped:
         typer.echo("the server holds part of the plan; run the same command again to converge", err=True)
         raise typer.Exit(1)
+
+
+@app.command()
+def explain(
+    alert: Annotated[str, typer.Argument(help="The alert: `service/Alert` or its name.", show_default=False)],
+    catalog: CatalogArg = Path("catalog"),
+) -> None:
+    """Show one alert on every target side by side: the Prometheus rule, the Grafana rule, the
+    Datadog monitor, each example's verdict per target, the routing and the detection delay."""
+    from compiler import explain as report
+
+    result = pipeline.compile_catalog(catalog)
+    if result.catalog is None or result.report.has_errors():
+        _emit(result, catalog, Format.text)
+        raise typer.Exit(1)
+    found = report.find(result.catalog, alert)
+    if len(found) != 1:
+        known = "several services have it: write service/Alert" if found else "no such alert"
+        typer.echo(f"moncat explain: {alert}: {known}", err=True)
+        raise typer.Exit(1)
+    typer.echo(report.explain(result, found[0]), nl=False)
 
 
 @app.command("test")
@@ -395,6 +433,12 @@ EXAMPLES = {
     "init": ["moncat init catalog && moncat validate catalog"],
     "new service": ["moncat new service checkout"],
     "new alert": ["moncat new alert checkout CheckoutSlow --catalog catalog"],
+    "explain": ["moncat explain shop/ShopCheckoutFailuresHigh catalog"],
+    "import prometheus": ["moncat import prometheus rules/ --out imported",
+                          "moncat import prometheus alerts.rules.yaml --service shop --into catalog"],
+    "import mixin": ["moncat import mixin vendor/kubernetes-mixin --out imported"],
+    "import grafana": ["moncat import grafana dashboards/ --service shop --into catalog"],
+    "import datadog": ["moncat import datadog monitors/ --out imported"],
     "schema": ["moncat schema > catalog/catalog-v1.schema.json",
                "moncat schema --format markdown > docs/catalog-reference.md"],
 }
@@ -419,7 +463,9 @@ def main() -> None:
     # One short-lived run over many small acyclic objects: the cyclic collector only costs time.
     gc.disable()
     try:
-        app()
+        # Every command on a deep stack: trees from untrusted text (catalog, output files read
+        # back by diff) are walked recursively, up to the depths limits.py allows.
+        limits.run_deep(app)
     except KeyboardInterrupt:
         sys.stderr.write("moncat: interrupted\n")
         sys.exit(130)

@@ -11,9 +11,12 @@ from compiler.expr import ast
 from compiler.expr.locate import tokens
 from compiler.incremental import cached
 from compiler.names import BUILTIN_METRICS, SUFFIXES, series_names  # noqa: F401 - used here and re-exported
+from compiler.slos import expand as slo_expand
 
 SECTIONS = ("metrics", "recording_rules", "alerts", "procedures", "checklists", "dashboards",
-            "severities")
+            "severities", "datadog_only", "slos")
+# `procedure: pending`: an imported alert whose runbook is still to be written (a warning).
+PENDING = "pending"
 
 
 def _hint(name: str, known: Iterable[str], what: str) -> str:
@@ -36,19 +39,21 @@ def token_offset(text: str, word: str) -> int:
 
 def link(settings: model.Settings | None, shared_severities: dict[str, model.Severity],
          shared_contacts: dict[str, model.Contact], parts: list[ServicePart],
-         merge: Callable[[list], tuple[model.Service, list[Diagnostic]]] | None = None,
+         merge: Callable[..., tuple[model.Service, list[Diagnostic]]] | None = None,
          memo: dict[Any, Any] | None = None) -> tuple[model.Catalog | None, list[Diagnostic]]:
     """The catalog from the settings and every service part. `merge` (default `merge_service`)
-    makes one service of its parts and `memo` starts the catalog's memo: the incremental cache
+    makes one service of its parts (with the settings and every service's metrics, which SLOs
+    read) and `memo` starts the catalog's memo: the incremental cache
     passes its own."""
     ordered = sorted(parts, key=lambda p: p.file)
     contacts, diags = merge_contacts(shared_contacts, ((p.file, p.contacts) for p in ordered))
     by_service: dict[str, list[ServicePart]] = {}
     for part in ordered:
         by_service.setdefault(part.id, []).append(part)
+    metrics = _Metrics(by_service)
     services = []
     for sid in sorted(by_service):
-        service, found = (merge or merge_service)(by_service[sid])
+        service, found = (merge or merge_service)(by_service[sid], settings, metrics)
         services.append(service)
         diags.extend(found)
     if settings is None:
@@ -75,18 +80,44 @@ def merge_contacts(shared: dict[str, model.Contact],
     return dict(sorted(contacts.items())), diags
 
 
-def merge_service(parts: list[ServicePart]) -> tuple[model.Service, list[Diagnostic]]:
+class _Metrics:
+    """Every service's metrics by name (for SLO expansion), gathered the first time it is asked
+    for: most catalogs have no SLO, and a cached part unpickles its metrics only then."""
+
+    def __init__(self, by_service: dict[str, list]):
+        self.by_service = by_service
+        self.found: dict[str, model.Metric] | None = None
+
+    def __call__(self) -> dict[str, model.Metric]:
+        if self.found is None:
+            self.found = {}
+            for sid in sorted(self.by_service):
+                own: dict[str, model.Metric] = {}
+                for part in self.by_service[sid]:
+                    for name, metric in part.entities.get("metrics", {}).items():
+                        own.setdefault(name, metric)
+                self.found.update(own)
+        return self.found
+
+
+def merge_service(parts: list[ServicePart], settings: model.Settings | None = None,
+                  metrics: Callable[[], dict[str, model.Metric]] = dict
+                  ) -> tuple[model.Service, list[Diagnostic]]:
     """One service from its parts (in file order): entities merged, single-valued fields set in
-    any one part but not twice differently."""
+    any one part but not twice differently, SLOs expanded (with `settings` and every service's
+    `metrics()`)."""
     diags: list[Diagnostic] = []
     sid = parts[0].id
     sections: dict[str, dict] = {s: {} for s in SECTIONS}
     for part in parts:
         for section in SECTIONS:
             for name, entity in part.entities.get(section, {}).items():
-                if name in sections[section]:
-                    diags.append(_dup(section[:-1].replace("_", " "), name, entity.loc,
-                                      sections[section][name].loc))
+                # A datadog-only alert shares the alerts' names.
+                twin = {"alerts": "datadog_only", "datadog_only": "alerts"}.get(section)
+                first = sections[section].get(name) or (sections[twin].get(name) if twin else None)
+                if first is not None:
+                    what = "alert" if twin else section[:-1].replace("_", " ")
+                    diags.append(_dup(what, name, entity.loc, first.loc))
                 else:
                     sections[section][name] = entity
     fields: dict[str, object] = {}
@@ -104,6 +135,10 @@ def merge_service(parts: list[ServicePart]) -> tuple[model.Service, list[Diagnos
                 field_locs[key] = loc
         for key in lists:
             lists[key].extend(part.lists.get(key, []))
+    if settings is not None and sections["slos"]:
+        # Each SLO becomes rules, alerts and a dashboard that every target compiles.
+        sections["slos"], found = slo_expand.expand(settings, sid, sections, metrics(), fields)
+        diags.extend(found)
     logging = fields.get("logging")
     service = model.Service(
         id=sid, loc=parts[0].loc,
@@ -171,20 +206,22 @@ def service_references(catalog: model.Catalog, svc: model.Service) -> list[Diagn
 
     check_contact(svc.owner, svc.field_locs.get("owner", svc.loc))
     for rule in svc.recording_rules.values():
-        check_expr(rule.expr)
-    for alert in svc.alerts.values():
-        check_expr(alert.expr)
+        for definition in rule.definitions():
+            check_expr(definition.expr)
+    for alert in [*svc.alerts.values(), *svc.datadog_only.values()]:
+        if isinstance(alert, model.Alert):
+            check_expr(alert.expr)
         if svc.severity(alert.severity, catalog.severities) is None:
             known = set(catalog.severities) | set(svc.severities)
             diags.append(error("MC203", f"unknown severity {alert.severity!r}",
                                alert.at("severity"), _hint(alert.severity, known, "severity")))
         for i, cid in enumerate(alert.notify):
             check_contact(cid, alert.at(f"notify.{i}"))
-        if alert.procedure and alert.procedure not in svc.procedures:
+        if alert.procedure and alert.procedure != PENDING and alert.procedure not in svc.procedures:
             diags.append(error("MC204", f"unknown procedure {alert.procedure!r}",
                                alert.at("procedure"),
                                _hint(alert.procedure, svc.procedures, "procedure")))
-        if alert.dashboard and alert.dashboard not in svc.dashboards:
+        if isinstance(alert, model.Alert) and alert.dashboard and alert.dashboard not in svc.dashboards:
             diags.append(error("MC206", f"unknown dashboard {alert.dashboard!r}",
                                alert.at("dashboard"),
                                _hint(alert.dashboard, svc.dashboards, "dashboard")))

@@ -9,11 +9,11 @@ from typing import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from compiler import checks, link, todos, validation
+from compiler import checks, limits, link, todos, validation
 from compiler.example_runs import ExampleRun, run_examples
 from compiler.artifacts import Artifact
 from compiler.build import Builder, ServicePart
-from compiler.diagnostics import Report, Severity, error
+from compiler.diagnostics import Loc, Report, Severity, error
 from compiler.incremental import cached
 from compiler.incremental.run import Cache, StoredArtifact
 from compiler.loader import load_catalog
@@ -66,20 +66,28 @@ def analyse(root: Path, on_stage: Callable[[str], None] | None = None,
     """load -> validate -> build -> link -> check. Stops after a stage that found errors, since
     later stages would only report their consequences. With `cache`, unchanged files are not
     loaded again and unchanged services' checks are not run again (see compiler.incremental)."""
+    return limits.run_deep(_analyse, root, on_stage, cache)
+
+
+def _analyse(root: Path, on_stage: Callable[[str], None] | None, cache: Cache | None) -> Result:
     result = Result(Report())
     report = result.report
     clock = _Clock(result, on_stage)
     front = cache.front if cache is not None else None
-    docs, diags = load_catalog(root, reuse=front.reuse if front is not None else None)
+    docs, diags = load_catalog(root, front)
     report.extend(diags)
     clock.lap("load")
     if report.has_errors():
         return result
     valid = []
     found: dict[int, list] = {}  # id(doc) -> its warnings so far, for the cache
+    # Files the cache must not store: any diagnostic of loading or validation is in them (the
+    # cache keeps only what the build stage says of a file).
+    unsafe = {d.loc.file for d in diags if d.loc}
     for doc in docs:
         problems = validation.validate(doc)
         report.extend(problems)
+        unsafe.update(d.loc.file if d.loc else doc.file for d in problems)
         if not problems:
             valid.append(doc)
             found[id(doc)] = todos.find(doc)
@@ -106,14 +114,16 @@ def analyse(root: Path, on_stage: Callable[[str], None] | None = None,
             front.built(doc, part, found[id(doc)] + builder.diags)
     if front is not None:
         report.extend(front.diagnostics())
-        front.save({d.loc.file for d in report.items if d.severity is Severity.ERROR and d.loc})
+        unsafe.update(d.loc.file for d in report.items if d.severity is Severity.ERROR and d.loc)
+        built = {id(doc) for doc in valid}
+        front.save(unsafe, {doc.file for doc in docs if id(doc) not in built})
         parts = front.parts(parts)
     clock.lap("build")
     if report.has_errors():
         return result
     if settings is None:
-        report.extend([error("MC006", "the catalog has no root settings document", None,
-                             "create moncat.yaml with `version: 1`")])
+        report.extend([error("MC006", "the catalog has no root settings document",
+                             Loc("moncat.yaml"), "create moncat.yaml with `version: 1`")])
         return result
     if cache is None:
         catalog, diags = link.link(settings, severities, contacts, parts)
@@ -150,7 +160,7 @@ def compile_catalog(root: Path, on_stage: Callable[[str], None] | None = None,
     of services unchanged since the last compile with that cache is reused: their files are in
     `result.unchanged` instead of `result.files`."""
     with _no_cyclic_gc():
-        return _compile(root, on_stage, cache)
+        return limits.run_deep(_compile, root, on_stage, cache)
 
 
 @contextmanager
@@ -198,7 +208,11 @@ def _cross_checks_by_service(catalog: Catalog, artifacts: list, cache: Cache) ->
     targets), reused for unchanged services; then once on the artifacts of no service."""
     groups: dict[str | None, list] = {}
     for art in artifacts:
-        groups.setdefault(cache.run.service_of(art), []).append(art)
+        owner = cache.run.service_of(art)
+        if owner is None:  # made outside cached(): an SLO's rule file, say; its objects say whose
+            owners = {obj.id.split("/", 1)[0] for obj in art.objects}
+            owner = owners.pop() if len(owners) == 1 else None
+        groups.setdefault(owner, []).append(art)
     out = []
 
     def run(services: tuple, arts: list) -> list:

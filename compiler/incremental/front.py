@@ -7,7 +7,7 @@ import pickle
 import re
 from dataclasses import dataclass, field, fields
 from collections.abc import Mapping
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from compiler import model
 from compiler.build import ServicePart
@@ -47,9 +47,14 @@ class CachedPart:
     counts: dict[str, int]
     source: Source
 
+    @property
+    def entities(self) -> dict[str, dict[str, Any]]:
+        """The sections, unpickled (each time: a service's merge does it once)."""
+        return {s: pickle.loads(b) for s, b in self.sections.items()}
+
     def materialise(self) -> ServicePart:
-        return ServicePart(self.id, self.file, self.loc, self.fields, self.lists,
-                           {s: pickle.loads(b) for s, b in self.sections.items()}, self.contacts)
+        return ServicePart(self.id, self.file, self.loc, self.fields, self.lists, self.entities,
+                           self.contacts)
 
 
 class LazyService(model.Service):
@@ -131,24 +136,31 @@ class Front:
         self.store = store
         self.code = code_fingerprint()
         self.keys: dict[str, str] = {}            # file -> key of its content
+        self.nodes: dict[str, int] = {}           # file parsed this run -> nodes it spent
         self.reused: dict[str, dict] = {}         # file -> its record
         self.sources: dict[int, Source] = {}      # id(fresh part) -> its source
         self.fresh: dict[str, list] = {}          # file -> [(part, diagnostics)] built this run
         self.services: dict[str, list[Source]] = {}  # service -> its parts' sources, after link
 
     # --- load ---------------------------------------------------------------------------------
-    def reuse(self, rel: str, raw: bytes) -> bool:
-        """The loader's hook: True when the file's parts come from the cache. Jsonnet files are
-        always evaluated (their imports are other files); so is any file not stored before."""
+    def reuse(self, rel: str, raw: bytes) -> int | None:
+        """The loader's hook: the node count of a file whose parts come from the cache. Jsonnet
+        files are always evaluated (their imports are other files); so is any file not stored
+        before."""
         key = digest(self.code, rel, raw)
         self.keys[rel] = key
         if rel.endswith(".jsonnet"):
-            return False
+            return None
         record = self.store.read("files", key)
-        if record is None:
-            return False
+        if not _valid_file_record(record):
+            return None
         self.reused[rel] = record
-        return True
+        return record["nodes"]
+
+    def loaded(self, rel: str, nodes: int) -> None:
+        """The loader's hook: a file parsed this run (reused after all if it was offered)."""
+        self.reused.pop(rel, None)
+        self.nodes[rel] = nodes
 
     def diagnostics(self) -> list[Diagnostic]:
         """The warnings of the reused files, as their load, validation and build gave them."""
@@ -177,35 +189,48 @@ class Front:
         return part.source if isinstance(part, CachedPart) else self.sources[id(part)]
 
     # --- link ---------------------------------------------------------------------------------
-    def merge(self, parts: list) -> tuple[model.Service, list[Diagnostic]]:
-        """link's merge of one service's parts: a service of one reused part stays lazy."""
+    def merge(self, parts: list, settings: model.Settings | None,
+              metrics: Callable[[], dict[str, model.Metric]]) -> tuple[model.Service, list[Diagnostic]]:
+        """link's merge of one service's parts: a service of one reused part stays lazy (unless
+        it has SLOs, which the merge expands)."""
         self.services[parts[0].id] = [self.source(p) for p in parts]
-        if len(parts) == 1 and isinstance(parts[0], CachedPart):
+        if len(parts) == 1 and isinstance(parts[0], CachedPart) and not parts[0].counts.get("slos"):
             part = parts[0]
             light = ServicePart(part.id, part.file, part.loc, part.fields, part.lists)
             service, diags = merge_service([light])
             return LazyService.of(service, part.sections, part.counts), diags
-        return merge_service([p.materialise() if isinstance(p, CachedPart) else p for p in parts])
+        return merge_service([p.materialise() if isinstance(p, CachedPart) else p for p in parts],
+                             settings, metrics)
 
     # --- after a compile ----------------------------------------------------------------------
-    def save(self, errors: set[str]) -> None:
-        """Store the parts of every file built this run that had no error and holds service
-        documents only (settings are read every run)."""
+    def save(self, unsafe: set[str], unbuilt: set[str]) -> None:
+        """Store the parts of every file built this run that had no error nor any load or
+        validation diagnostic (`unsafe`), whose every document was built (not in `unbuilt`) and
+        holds service documents only (settings are read every run)."""
         for rel, built in self.fresh.items():
-            if rel in errors or rel.endswith(".jsonnet") or any(p is None for p, _ in built):
+            if rel in unsafe or rel in unbuilt or rel not in self.nodes or rel.endswith(".jsonnet") or any(p is None for p, _ in built):
                 continue
             parts = [self._cached(part) for part, _ in built]
             diags = [d for _, ds in built for d in ds]
             if any(d.severity is Severity.ERROR for d in diags):
                 continue
-            self.store.write("files", self.keys[rel], {"parts": parts, "diags": diags})
+            self.store.write("files", self.keys[rel],
+                             {"parts": parts, "diags": diags, "nodes": self.nodes[rel]})
 
     def _cached(self, part: ServicePart) -> CachedPart:
-        sections = {s: pickle.dumps(dict(sorted(part.entities.get(s, {}).items())),
+        sections = {s: pickle.dumps(part.entities.get(s, {}),
                                     protocol=pickle.HIGHEST_PROTOCOL) for s in SECTIONS}
         counts = {s: len(part.entities.get(s, {})) for s in SECTIONS}
         return CachedPart(part.id, part.file, part.loc, part.fields, part.lists, part.contacts,
                           sections, counts, self.sources[id(part)])
+
+
+def _valid_file_record(record: Any) -> bool:
+    """Whether a record read back has the shape `save` writes (anything else is a miss)."""
+    return (isinstance(record, dict) and isinstance(record.get("nodes"), int)
+            and isinstance(record.get("parts"), list) and isinstance(record.get("diags"), list)
+            and all(isinstance(p, CachedPart) for p in record["parts"])
+            and all(isinstance(d, Diagnostic) for d in record["diags"]))
 
 
 def _exports(part: ServicePart) -> dict[str, tuple[str, frozenset[str]]]:

@@ -146,7 +146,7 @@ class Run:
             return StoredArtifact(value.path, sid, sha, tuple(object_lines(value)), file_line(value.path, sha))
         if isinstance(value, (list, tuple)):
             frozen = [self._freeze(v, sid) for v in value]
-            return frozen if isinstance(value, list) else tuple(frozen)
+            return type(value)(frozen) if isinstance(value, list) else tuple(frozen)  # a Splice stays one
         if isinstance(value, model.Service):
             raise TypeError("a cached value holds a Service: store plain data instead")
         return value
@@ -210,9 +210,9 @@ class Cache:
 
     @classmethod
     def open(cls, catalog: Path, out: Path | None, directory: Path | None = None) -> "Cache | None":
-        """The cache under `directory` (default `.moncat-cache` in the working directory), or
+        """The cache under `directory` (default `.moncat-cache` next to the catalog directory), or
         None when it cannot be written there (the compile then runs without it)."""
-        store = Store.open(directory or DEFAULT_DIR, catalog)
+        store = Store.open(directory or catalog.resolve().parent / DEFAULT_DIR, catalog)
         return cls(store, out) if store is not None else None
 
     def memo(self) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 Generated only when the catalog's settings have `targets.datadog`. Output:
 `datadog/monitors/<service>/<alert>.json` and `datadog/dashboards/<service>/<dashboard>.json`,
+and an SLO object per SLO, `datadog/slos/<service>/<slo>.json` (its tiers are monitors: slos.py),
 every object listed in the manifest.
 """
 from __future__ import annotations
@@ -13,6 +14,8 @@ from compiler.incremental import cached
 from compiler.model import Catalog, Service
 from compiler.targets.datadog.dashboards import build_dashboards
 from compiler.targets.datadog.monitors import build_monitors
+from compiler.targets.datadog.slos import build_slos
+from compiler.targets.datadog.verbatim import build_kept
 
 
 def build(catalog: Catalog) -> tuple[list[Artifact], list[Diagnostic]]:
@@ -33,7 +36,10 @@ def _service(catalog: Catalog, service: Service) -> tuple[list[Artifact], list[D
     monitors, diags = build_monitors(catalog, service, names)
     dashboards, found = build_dashboards(catalog, service, names)
     diags += found
-    return [Artifact(path, body, "json", (obj,)) for path, body, obj in monitors + dashboards], diags
+    slos, found = build_slos(catalog, service, names) if service.slos else ([], [])
+    diags += found
+    return [Artifact(path, body, "json", (obj,))
+            for path, body, obj in monitors + build_kept(catalog, service) + dashboards + slos], diags
 
 
 __all__ = ["build"]
