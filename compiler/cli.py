@@ -121,7 +121,7 @@ def compile_(
     check: Annotated[bool, typer.Option("--check", help="Write nothing; run the examples; exit 1 if --out is stale.")] = False,
     format: FormatOpt = Format.text,
     no_examples: NoExamplesOpt = False,
-    cache_dir: Annotated[Path | None, typer.Option("--cache-dir", help="Where to keep the incremental compile's cache (safe to delete; default: .moncat-cache next to the catalog).")] = None,
+    cache_dir: Annotated[Path | None, typer.Option("--cache-dir", help="Where to keep the incremental compile's cache (safe to delete; default: ~/.cache/moncat).")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Compile everything; neither read nor write the cache.")] = False,
 ) -> None:
     """Compile a catalog into --out: rule files, tests, CRDs and a manifest. Services unchanged

@@ -1,6 +1,7 @@
 """Shared fixtures: repository paths, real promtool, and the golden-file update flag."""
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -17,6 +18,13 @@ OUTPUT = ROOT / "output"
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-golden", action="store_true",
                      help="rewrite golden files from the current compiler output")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _own_compile_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """`moncat compile` keeps an incremental cache under $XDG_CACHE_HOME: the suite's compiles
+    (and the CLI subprocesses, which inherit it) use one of their own, not the user's."""
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
 
 
 @pytest.fixture

@@ -21,8 +21,8 @@ from compiler import model
 from compiler.artifacts import Artifact
 from compiler.incremental import RUN
 from compiler.incremental.front import Front
-from compiler.incremental.store import DEFAULT_DIR, Store, digest
-from compiler.manifest import file_line, object_lines
+from compiler.incremental.store import Store, default_dir, digest
+from compiler.manifest import MANIFEST, file_line, object_lines
 from compiler.render import render
 
 T = TypeVar("T")
@@ -92,13 +92,13 @@ class Run:
         shared = digest(self.front.code, pickled, "\0".join(s.id for s in catalog.services))
         table, deps = self._series(catalog)
         if self.out is not None:
-            self.out_state = self.store.read("out", _out_key(self.out)) or {}
+            self.out_state = self._out_state(self.out)
         for svc in catalog.services:
             sources = self.front.services[svc.id]
             key = digest(shared, *(s.key for s in sources), _series_digest(sources, table, deps))
             self.keys[svc.id] = key
             record = self.store.read("values", key)
-            if record is not None and self._on_disk(record["files"]):
+            if _valid_values_record(record) and self._on_disk(record["files"]):
                 self.clean[svc.id] = record["values"]
 
     def _series(self, catalog: model.Catalog) -> tuple[dict[str, list[str]], dict[str, set[str]]]:
@@ -114,6 +114,19 @@ class Run:
                         deps.setdefault(name, set()).update(words)
         return table, deps
 
+    def _out_state(self, out: Path) -> dict[str, FileState]:
+        """What this cache last wrote to `out`, if the directory still holds that compile: its
+        manifest (which hashes every file) is the one written then. Another compile writing
+        there since, or anything unreadable, leaves nothing to reuse."""
+        state = self.store.read("out", _out_key(out))
+        if not isinstance(state, dict) or MANIFEST not in state:
+            return {}
+        try:
+            data = (out / MANIFEST).read_bytes()
+        except OSError:
+            return {}
+        return state if hashlib.sha256(data).hexdigest() == state[MANIFEST][0] else {}
+
     def _on_disk(self, files: list[tuple[str, str]]) -> bool:
         """Whether the output directory holds these files as this cache last wrote them."""
         if self.out is None:
@@ -122,7 +135,7 @@ class Run:
         prefix = str(self.out) + os.sep
         for path, sha in files:
             state = self.out_state.get(path)
-            if state is None or state[0] != sha:
+            if not (isinstance(state, tuple) and len(state) == 4) or state[0] != sha:
                 return False
             try:
                 st = os.lstat(prefix + path)
@@ -184,6 +197,15 @@ class Run:
         self.store.write("out", _out_key(out), state)
 
 
+def _valid_values_record(record: Any) -> bool:
+    """Whether a record read back has the shape `save` writes (anything else is a miss)."""
+    return (isinstance(record, dict) and isinstance(record.get("values"), dict)
+            and all(isinstance(v, bytes) for v in record["values"].values())
+            and isinstance(record.get("files"), list)
+            and all(isinstance(f, tuple) and len(f) == 2 and all(isinstance(x, str) for x in f)
+                    for f in record["files"]))
+
+
 def _out_key(out: Path) -> str:
     return digest(str(out.resolve()))[:16]
 
@@ -210,9 +232,10 @@ class Cache:
 
     @classmethod
     def open(cls, catalog: Path, out: Path | None, directory: Path | None = None) -> "Cache | None":
-        """The cache under `directory` (default `.moncat-cache` next to the catalog directory), or
-        None when it cannot be written there (the compile then runs without it)."""
-        store = Store.open(directory or catalog.resolve().parent / DEFAULT_DIR, catalog)
+        """The cache under `directory` (default: `store.default_dir()`), or None when it cannot
+        be written there (the compile then runs without it)."""
+        directory = directory or default_dir()
+        store = Store.open(directory, catalog) if directory is not None else None
         return cls(store, out) if store is not None else None
 
     def memo(self) -> dict[str, Any]:

@@ -12,7 +12,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-DEFAULT_DIR = Path(".moncat-cache")
 FORMAT = 1
 # Libraries whose output ends up in the generated files byte for byte.
 _OUTPUT_LIBRARIES = ("PyYAML", "Jinja2", "MarkupSafe", "markdown-it-py", "Pygments", "orjson",
@@ -20,6 +19,19 @@ _OUTPUT_LIBRARIES = ("PyYAML", "Jinja2", "MarkupSafe", "markdown-it-py", "Pygmen
                      "jsonschema")
 _PACKAGE = Path(__file__).resolve().parent.parent
 _CODE_SUFFIXES = (".py", ".j2", ".css", ".json", ".yaml")
+
+
+def default_dir() -> Path | None:
+    """The user's cache directory for moncat ($XDG_CACHE_HOME/moncat, else ~/.cache/moncat):
+    outside the catalog, so a repository cannot bring records of its own (records are pickles,
+    which must come from this user's own compiles only). None when there is no home."""
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):
+        try:
+            base = str(Path.home() / ".cache")
+        except (RuntimeError, KeyError):
+            return None
+    return Path(base) / "moncat"
 
 
 def digest(*parts: bytes | str) -> str:
@@ -68,9 +80,12 @@ class Store:
         store = cls(directory, catalog)
         try:
             for kind in ("files", "values"):
-                (store.dir / kind).mkdir(parents=True, exist_ok=True)
+                (store.dir / kind).mkdir(mode=0o700, parents=True, exist_ok=True)
             if not os.access(store.dir, os.W_OK | os.X_OK):
                 return None
+            info = os.stat(store.dir)
+            if info.st_uid != os.getuid() or info.st_mode & 0o022:
+                return None  # records others could write are never unpickled
             gitignore = directory / ".gitignore"
             if not gitignore.exists():
                 _atomic(gitignore, b"# moncat's compile cache: safe to delete\n*\n")
