@@ -105,7 +105,8 @@ def _output(result: pipeline.Result, catalog: Path, out: Path,
             return None, writer.compare(out, result.files)
         problem = writer.guard(out, catalog)
         if problem is None and cache is not None:
-            return incremental_output.write(out, result, cache), None
+            return incremental_output.write(out, result, cache,
+                                            lambda: pipeline.compile_catalog(catalog)), None
         if problem is None:
             return writer.write(out, result.files), None
         result.report.extend([problem])

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Collection, Iterator
+from typing import Callable, Collection, Iterator
 
 from compiler.diagnostics import Diagnostic, error
 from compiler.manifest import MANIFEST
@@ -158,57 +158,31 @@ def write_files(root: Path, files: dict[str, bytes]) -> None:
         list(pool.map(lambda item: (root / item[0]).write_bytes(item[1]), items, chunksize=32))
 
 
-def _link_files(source: Path, root: Path, paths: Collection[str]) -> None:
-    """Give `root` the files `paths` names as `source` holds them: hard links (the same inode,
-    so the incremental cache still recognises them), or copies where the file system has none."""
-    for parent in sorted({(root / rel).parent for rel in paths}):
-        parent.mkdir(parents=True, exist_ok=True)
-    for rel in paths:
-        try:
-            os.link(source / rel, root / rel, follow_symlinks=False)
-        except OSError as exc:
-            if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
-                raise
-            shutil.copyfile(source / rel, root / rel, follow_symlinks=False)
-
-
-def write(out: Path, files: dict[str, bytes], keep: Collection[str] = ()) -> bool:
-    """Replace `out` with exactly `files`, and the files `keep` names as `out` holds them now
-    (the incremental compile's unchanged files, hard-linked into the new tree); readers see the
-    old or the new tree, never a mix. When `out` is a symbolic link, its target is replaced and
-    the link kept. Returns False when nothing needed writing; raises OutputError when the system
-    refuses (full disk, permissions, another moncat writing the same directory)."""
+def write(out: Path, files: dict[str, bytes]) -> bool:
+    """Replace `out` with exactly `files`; readers see the old or the new tree, never a mix.
+    When `out` is a symbolic link, its target is replaced and the link kept. Returns False when
+    nothing needed writing; raises OutputError when the system refuses (full disk, permissions,
+    another moncat writing the same directory)."""
     target = Path(os.path.realpath(out))
     try:
-        if _fresh(target, files, keep):  # checked again under the lock before writing
+        if _compare(target, files).fresh:  # checked again under the lock before writing
             return False
         target.parent.mkdir(parents=True, exist_ok=True)
         with _lock(target):
-            if _fresh(target, files, keep):
+            if _compare(target, files).fresh:
                 return False
-            _replace(target, files, out, keep)
+            _replace(target, files, out)
     except OSError as exc:
         raise OutputError(_os_problem("cannot write", out, exc)) from None
     return True
 
 
-def _fresh(target: Path, files: dict[str, bytes], keep: Collection[str]) -> bool:
-    if not keep:
-        return _compare(target, files).fresh
-    for rel, data in files.items():  # the files written this time first: usually one differs
-        path = target / rel
-        if path.is_symlink() or not path.is_file() or path.read_bytes() != data:
-            return False
-    return set(_existing(target)) == set(files) | set(keep)
-
-
-def _replace(target: Path, files: dict[str, bytes], out: Path, keep: Collection[str] = ()) -> None:
+def _replace(target: Path, files: dict[str, bytes], out: Path) -> None:
     parent = target.parent
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.moncat-new-", dir=parent))
     try:
         try:
             write_files(tmp, files)
-            _link_files(target, tmp, keep)
         except OSError as exc:
             raise OutputError(_os_problem("cannot write", out, exc, staging=tmp)) from None
         os.chmod(tmp, 0o755)
@@ -226,3 +200,85 @@ def _replace(target: Path, files: dict[str, bytes], out: Path, keep: Collection[
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
+def update(out: Path, files: dict[str, bytes], keep: Collection[str],
+           unchanged_since: Callable[[Path], bool]) -> bool | None:
+    """Bring `out` to `files` plus the files `keep` names, which `out` holds already (the
+    incremental compile's unchanged services): only the files that differ are written, each
+    atomically (a temporary file renamed over it), files no longer made are deleted, and the
+    manifest goes last. `unchanged_since(target)`, asked under the lock, says whether `out` is
+    still the tree the caller validated; None when it is not (another compile wrote it since:
+    the caller compiles everything instead). Returns whether anything was written."""
+    target = Path(os.path.realpath(out))
+    try:
+        with _lock(target):
+            if not unchanged_since(target):
+                return None
+            return _update(target, files, set(keep))
+    except OSError as exc:
+        raise OutputError(_os_problem("cannot write", out, exc)) from None
+
+
+def _regular_files(root: Path) -> set[str]:
+    """What `_existing` finds, from directory entries alone (no stat per file: the incremental
+    write looks at every file of a large output each time)."""
+    found: set[str] = set()
+    todo = [("", str(root))]
+    while todo:
+        rel, path = todo.pop()
+        with os.scandir(path) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    todo.append((rel + entry.name + "/", entry.path))
+                elif entry.is_file(follow_symlinks=False):
+                    found.add(rel + entry.name)
+    return found
+
+
+def _update(target: Path, files: dict[str, bytes], keep: set[str]) -> bool:
+    present = _regular_files(target)
+    changed = False
+    for rel in sorted(files, key=lambda p: p == MANIFEST):  # the manifest last
+        data = files[rel]
+        path = target / rel
+        if rel in present and path.stat().st_size == len(data) and path.read_bytes() == data:
+            continue
+        _put(target, rel, data)
+        changed = True
+    for rel in sorted(present - set(files) - keep):
+        os.unlink(target / rel)
+        changed = True
+        parent = (target / rel).parent
+        while parent != target and not any(parent.iterdir()):
+            parent.rmdir()
+            parent = parent.parent
+    return changed
+
+
+def _put(target: Path, rel: str, data: bytes) -> None:
+    """Write one file atomically, clearing what stands in its way (a file where a directory goes
+    now, or a directory where the file goes)."""
+    path = target / rel
+    here = target
+    for part in Path(rel).parent.parts:
+        here = here / part
+        if here.is_symlink() or (here.exists() and not here.is_dir()):
+            here.unlink()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.moncat-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # as write_files creates them (mkstemp makes 0600)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

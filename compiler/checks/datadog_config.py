@@ -16,7 +16,8 @@ from typing import Iterator
 
 from compiler.diagnostics import Diagnostic, warning
 from compiler.dialects.datadog_names import naming
-from compiler.model import Catalog
+from compiler.incremental import cached
+from compiler.model import Catalog, Service
 from compiler.targets.datadog.conditions import condition
 
 NEEDS = "MC714"
@@ -35,21 +36,12 @@ def check(catalog: Catalog) -> Iterator[Diagnostic]:
                       "(e.g. job:<job>), as Prometheus's scrape does")
     seen: set[str] = set()
     for service in catalog.services:
-        names = naming(catalog, service)
-        for alert in service.alerts.values():
-            if not alert.compiled_for("datadog"):
-                continue
-            cond, _ = condition(catalog, alert, names)
-            if cond is None:
-                continue
-            queries = [cond.query] + [part.query for _, part in cond.components]
-            for metric in sorted({m for q in queries for m in _PERCENTILE.findall(q)} - seen):
+        # Each distribution is named once, at the first alert that reads it.
+        for metric, found in cached(catalog, "check.datadog_config", service,
+                                    lambda: _percentiles(catalog, service)):
+            if metric not in seen:
                 seen.add(metric)
-                yield warning(NEEDS, f"{alert.name!r} reads percentiles of the distribution "
-                              f"{metric}: Datadog computes them only once percentiles are enabled "
-                              "for it", alert.at("expr"),
-                              f"enable percentiles for {metric} (Metrics Summary > the metric > "
-                              "Advanced); moncat cannot see that setting")
+                yield found
     for contact in sorted(catalog.contacts.values(), key=lambda c: c.id):
         if contact.webhook and contact.receives_alerts:
             yield warning(NEEDS, f"contact {contact.id!r}: Datadog monitors notify it as "
@@ -57,3 +49,25 @@ def check(catalog: Catalog) -> Iterator[Diagnostic]:
                           f"{contact.id!r}", contact.loc,
                           f"create it in Datadog (Integrations > Webhooks) with the URL "
                           f"{contact.webhook}")
+
+
+def _percentiles(catalog: Catalog, service: Service) -> list[tuple[str, Diagnostic]]:
+    """(distribution, warning) for each distribution whose percentiles an alert of the service
+    reads, alert by alert."""
+    out: list[tuple[str, Diagnostic]] = []
+    names = naming(catalog, service)
+    for alert in service.alerts.values():
+        if not alert.compiled_for("datadog"):
+            continue
+        cond, _ = condition(catalog, alert, names)
+        if cond is None:
+            continue
+        queries = [cond.query] + [part.query for _, part in cond.components]
+        for metric in sorted({m for q in queries for m in _PERCENTILE.findall(q)}):
+            out.append((metric, warning(
+                NEEDS, f"{alert.name!r} reads percentiles of the distribution "
+                f"{metric}: Datadog computes them only once percentiles are enabled "
+                "for it", alert.at("expr"),
+                f"enable percentiles for {metric} (Metrics Summary > the metric > "
+                "Advanced); moncat cannot see that setting")))
+    return out

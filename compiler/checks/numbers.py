@@ -9,6 +9,7 @@ from typing import Iterator
 from compiler.diagnostics import Diagnostic, error
 from compiler.expr.locate import tokens
 from compiler.expr.thresholds import conditions
+from compiler.incremental import cached
 from compiler.model import Alert, Catalog
 
 NOT_FINITE = "MC304"
@@ -48,5 +49,5 @@ def _alert(alert: Alert) -> Iterator[Diagnostic]:
 
 def check(catalog: Catalog) -> Iterator[Diagnostic]:
     for service in catalog.services:
-        for alert in service.alerts.values():
-            yield from _alert(alert)
+        yield from cached(catalog, "check.numbers", service,
+                          lambda: [d for alert in service.alerts.values() for d in _alert(alert)])

@@ -76,7 +76,9 @@ class LazyService(model.Service):
     def load(self, name: str) -> dict:
         pickled = self.__dict__["_pickled"]
         if name in pickled:
-            object.__setattr__(self, name, pickle.loads(pickled.pop(name)))
+            # Sorted as link's merge sorts every section (the part keeps the document's order,
+            # which SLO expansion reads).
+            object.__setattr__(self, name, dict(sorted(pickle.loads(pickled.pop(name)).items())))
         return self.__dict__[name]
 
     def __reduce__(self) -> tuple:

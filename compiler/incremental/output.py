@@ -1,20 +1,36 @@
-"""Incremental compile, write stage: the output directory replaced as `compiler.writer` does,
-with the unchanged services' files hard-linked from the tree they are in, then recorded (hash
-and stat of every file) so that the next compile can tell they are still there as written."""
+"""Incremental compile, write stage: only the files that changed are written into the output
+directory (`compiler.writer.update`), then what it holds is recorded (hash and stat of every
+file) so that the next compile can tell its files are still there as written."""
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
+from typing import Callable
 
 from compiler import writer
 from compiler.incremental.run import Cache
 from compiler.pipeline import Result
 
 
-def write(out: Path, result: Result, cache: Cache) -> bool:
-    """Bring `out` to the compile's files (those written this time and the unchanged ones it
-    holds already); True when anything was written."""
-    changed = writer.write(out, result.files, result.unchanged)
-    cache.run.save_output(out, result.hashes)
+def write(out: Path, result: Result, cache: Cache, recompile: Callable[[], Result]) -> bool:
+    """Bring `out` to the compile's files: those it made this time and the unchanged ones `out`
+    holds already. Should another compile have written `out` since this one looked at it,
+    `recompile()` (without the cache) gives every file instead. True when anything changed."""
+    hashes = result.hashes
+    if not result.unchanged:
+        changed = writer.write(out, result.files)
+    else:
+        updated = writer.update(out, result.files, result.unchanged, cache.run.still_there)
+        if updated is None:
+            fresh = recompile()
+            if fresh.report.has_errors():  # the catalog changed meanwhile: report that compile
+                result.report.extend(fresh.report.items)
+                return False
+            changed = writer.write(out, fresh.files)
+            hashes = {p: hashlib.sha256(data).hexdigest() for p, data in fresh.files.items()}
+        else:
+            changed = updated
+    cache.run.save_output(out, hashes)
     return changed
 
 

@@ -127,6 +127,16 @@ class Run:
             return {}
         return state if hashlib.sha256(data).hexdigest() == state[MANIFEST][0] else {}
 
+    def still_there(self, target: Path) -> bool:
+        """Whether `target` still holds the compile whose files this run reuses (asked under the
+        output directory's lock, just before writing into it)."""
+        recorded = self.out_state.get(MANIFEST)
+        try:
+            data = (target / MANIFEST).read_bytes()
+        except OSError:
+            return False
+        return recorded is not None and hashlib.sha256(data).hexdigest() == recorded[0]
+
     def _on_disk(self, files: list[tuple[str, str]]) -> bool:
         """Whether the output directory holds these files as this cache last wrote them."""
         if self.out is None:

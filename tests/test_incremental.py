@@ -1,0 +1,297 @@
+"""The incremental compile gives what a clean compile gives: files byte for byte and diagnostics,
+after seeded random edits of the seed catalog and of a synthetic one, and whatever state the
+cache or the output directory is left in."""
+from __future__ import annotations
+
+import os
+import pickle
+import random
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from compiler import pipeline, writer
+from compiler.incremental import output
+from compiler.incremental.run import Cache
+from tests.benchmarks import synthetic
+from tests.conftest import CATALOG
+
+
+def _compile(catalog: Path, out: Path, cache_dir: Path) -> tuple[list, dict[str, bytes] | None]:
+    """`moncat compile` with the cache, as the command runs it: diagnostics and, when it wrote,
+    the output directory's files."""
+    cache = Cache.open(catalog, out, cache_dir)
+    assert cache is not None
+    result = pipeline.compile_catalog(catalog, cache=cache)
+    diags = _diags(result)
+    if result.report.has_errors():
+        return diags, None
+    output.write(out, result, cache, lambda: pipeline.compile_catalog(catalog))
+    return diags, {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+
+def _clean(catalog: Path) -> tuple[list, dict[str, bytes] | None]:
+    result = pipeline.compile_catalog(catalog)
+    return _diags(result), None if result.report.has_errors() else result.files
+
+
+def _diags(result: pipeline.Result) -> list:
+    return [(d.severity.value, d.code, d.message, str(d.loc), d.hint) for d in result.report.sorted()]
+
+
+def _same_as_clean(catalog: Path, out: Path, cache_dir: Path, what: str) -> None:
+    diags, files = _compile(catalog, out, cache_dir)
+    clean_diags, clean_files = _clean(catalog)
+    assert diags == clean_diags, what
+    assert (files is None) == (clean_files is None), what
+    if files is not None:
+        assert sorted(files) == sorted(clean_files), what
+        differ = [p for p in files if files[p] != clean_files[p]]
+        assert not differ, f"{what}: {differ[:5]}"
+
+
+# --- edits ------------------------------------------------------------------------------------
+
+def _docs(path: Path) -> list:
+    return [d for d in yaml.safe_load_all(path.read_text("utf-8")) if d is not None]
+
+
+def _save(path: Path, docs: list) -> None:
+    path.write_text(yaml.safe_dump_all(docs, sort_keys=False, allow_unicode=True), "utf-8")
+
+
+def _pick(rng: random.Random, mapping: dict) -> str | None:
+    return rng.choice(sorted(mapping)) if mapping else None
+
+
+def _edit_entity(rng: random.Random, doc: dict, severities: list[str]) -> str | None:
+    """One change to an alert, metric, recording rule or the service's own fields."""
+    choice = rng.randrange(9)
+    alerts = doc.get("alerts") or {}
+    name = _pick(rng, alerts)
+    if choice == 0 and name:
+        alerts[name]["summary"] = f"{alerts[name].get('summary', '')} (edited {rng.randrange(99)})"
+        return f"summary of {name}"
+    if choice == 1 and name and severities:
+        alerts[name]["severity"] = rng.choice(severities)
+        return f"severity of {name}"
+    if choice == 2 and name and isinstance(alerts[name].get("expr"), str):
+        expr = alerts[name]["expr"]
+        digits = [i for i, ch in enumerate(expr) if ch.isdigit()]
+        if digits:
+            i = digits[-1]
+            alerts[name]["expr"] = expr[:i] + str((int(expr[i]) + 1) % 10) + expr[i + 1:]
+            return f"expression of {name}"
+    if choice == 3 and name:
+        del alerts[name]  # panels or inhibitions naming it may now be errors: both must say so
+        return f"alert {name} removed"
+    metrics = doc.get("metrics") or {}
+    metric = _pick(rng, metrics)
+    if choice == 4 and metric and isinstance(metrics[metric], dict):
+        metrics[metric]["help"] = f"Edited help {rng.randrange(99)}."
+        return f"help of metric {metric}"
+    if choice == 5 and metric and isinstance(metrics[metric], dict):
+        metrics[metric]["type"] = rng.choice(["counter", "gauge"])
+        return f"type of metric {metric} (read by other services too)"
+    if choice == 6 and "service" in doc:
+        doc["team"] = rng.choice(["team-a", "team-b", doc.get("team", "team-a")])
+        return f"team of {doc['service']}"
+    rules = doc.get("recording_rules") or {}
+    rule = _pick(rng, rules)
+    if choice == 7 and rule and isinstance(rules[rule], dict) and isinstance(rules[rule].get("expr"), str):
+        rules[rule]["expr"] = f"({rules[rule]['expr']}) * 2"
+        return f"recording rule {rule}"
+    if choice == 8 and "service" in doc:
+        doc["description"] = f"Edited description {rng.randrange(99)}."
+        return f"description of {doc['service']}"
+    return None
+
+
+def _edit_settings(rng: random.Random, doc: dict) -> str:
+    choice = rng.randrange(3)
+    if choice == 0:
+        doc.setdefault("runbooks", {})["base_url"] = f"https://runbooks{rng.randrange(9)}.example.com"
+        return "runbooks base_url"
+    if choice == 1:
+        contacts = doc.setdefault("contacts", {})
+        contacts[f"extra{rng.randrange(3)}"] = {"name": "Extra", "email": "extra@example.com"}
+        return "a contact added"
+    doc["title"] = f"Runbooks {rng.randrange(9)}"
+    return "title"
+
+
+def _random_edit(rng: random.Random, catalog: Path, history: list[tuple[Path, bytes | None]]) -> str:
+    """Edit the catalog at random; remember each file's previous bytes so that an edit can be
+    undone (back to contents the cache has seen)."""
+    files = sorted(p for p in catalog.rglob("*.yaml"))
+    roll = rng.random()
+    if roll < 0.15 and history:
+        path, before = history.pop()
+        if before is None:
+            path.unlink()
+        else:
+            path.write_bytes(before)
+        return f"undo in {path.name}"
+    if roll < 0.25:
+        source = rng.choice([p for p in files if p.name != "moncat.yaml"])
+        docs = _docs(source)
+        if docs and all("service" in d for d in docs):
+            new = source.with_name(f"copy{rng.randrange(99)}-{source.name}")
+            if not new.exists():
+                for d in docs:
+                    d["service"] = f"{d['service']}-copy"
+                history.append((new, None))
+                _save(new, docs)
+                return f"{source.name} copied into a new service"
+    path = rng.choice(files)
+    history.append((path, path.read_bytes()))
+    docs = _docs(path)
+    if path.name == "moncat.yaml" and path.parent == catalog:
+        what = _edit_settings(rng, docs[0])
+    else:
+        severities = sorted(_docs(catalog / "moncat.yaml")[0].get("severities", {}))
+        what = None
+        for _ in range(10):
+            doc = rng.choice(docs)
+            what = _edit_entity(rng, doc, severities)
+            if what:
+                break
+        what = what or "rewritten as is"
+    _save(path, docs)
+    return f"{path.relative_to(catalog)}: {what}"
+
+
+def _small_synthetic(root: Path) -> None:
+    """Three services of six alerts; the last reads a recording rule of the first."""
+    root.mkdir()
+    (root / "moncat.yaml").write_text(synthetic.SETTINGS)
+    for i in range(3):
+        (root / f"svc{i:04d}.yaml").write_text(synthetic.service_yaml(i, alerts=6, dashboards=2))
+    with (root / "svc0000.yaml").open("a") as f:
+        f.write("recording_rules:\n  svc0000:queue:max:\n"
+                "    help: Deepest queue.\n"
+                "    expr: max(svc0000_g0_queue_depth)\n")
+    shared = root / "shared.yaml"
+    shared.write_text(
+        "service: reader\nowner: oncall\nalerts:\n  ReadsAnotherService:\n"
+        "    expr: svc0000:queue:max > 1\n    severity: P2\n    summary: Errors elsewhere\n"
+        "    procedure: respond\n"
+        "    datadog: {differs: \"the example gives the recorded series; Datadog reads its source\"}\n"
+        "    examples:\n"
+        "      fires: {series: {'svc0000:queue:max': '5x30'}}\n"
+        "      quiet: {series: {'svc0000:queue:max': '0x30'}}\n"
+        "procedures:\n  respond: {title: Respond, recovery: [Fix it.]}\n")
+
+
+@pytest.mark.parametrize("source, steps", [("synthetic", 20), ("seed", 3)])
+def test_random_edits_compile_incrementally_to_what_a_clean_compile_gives(
+        source: str, steps: int, tmp_path: Path) -> None:
+    catalog = tmp_path / "catalog"
+    if source == "seed":
+        shutil.copytree(CATALOG, catalog)
+    else:
+        _small_synthetic(catalog)
+    out, cache_dir = tmp_path / "out", tmp_path / "cache"
+    rng = random.Random(f"moncat-incremental-{source}")
+    history: list[tuple[Path, bytes | None]] = []
+    assert _clean(catalog)[1] is not None  # the catalog compiles before it is edited
+    _same_as_clean(catalog, out, cache_dir, "first compile")
+    _same_as_clean(catalog, out, cache_dir, "unchanged")
+    for step in range(steps):
+        what = _random_edit(rng, catalog, history)
+        _same_as_clean(catalog, out, cache_dir, f"step {step}: {what}")
+
+
+def test_a_damaged_cache_is_ignored(tmp_path: Path) -> None:
+    catalog = tmp_path / "catalog"
+    _small_synthetic(catalog)
+    out, cache_dir = tmp_path / "out", tmp_path / "cache"
+    _same_as_clean(catalog, out, cache_dir, "first compile")
+    records = [p for p in cache_dir.rglob("*.pickle")]
+    assert len(records) > 5
+    for i, record in enumerate(sorted(records)):
+        # Truncated, garbage, and records of the right format but the wrong shape.
+        record.write_bytes([record.read_bytes()[:40], b"not a pickle",
+                            pickle.dumps({"values": "x", "files": 3, "parts": [1], "nodes": "n"}),
+                            pickle.dumps([("x", 1)])][i % 4])
+    _same_as_clean(catalog, out, cache_dir, "after damage")
+    _same_as_clean(catalog, out, cache_dir, "after damage, again")
+
+
+def test_output_files_changed_by_hand_are_written_again(tmp_path: Path) -> None:
+    catalog = tmp_path / "catalog"
+    _small_synthetic(catalog)
+    out, cache_dir = tmp_path / "out", tmp_path / "cache"
+    _same_as_clean(catalog, out, cache_dir, "first compile")
+    rules = out / "prometheus" / "svc0001.rules.yaml"
+    rules.write_text("tampered\n")
+    (out / "grafana").rename(tmp_path / "elsewhere")
+    _same_as_clean(catalog, out, cache_dir, "files changed and removed in the output")
+
+
+def test_another_moncat_version_does_not_read_the_records(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    catalog = tmp_path / "catalog"
+    _small_synthetic(catalog)
+    out, cache_dir = tmp_path / "out", tmp_path / "cache"
+    _same_as_clean(catalog, out, cache_dir, "first compile")
+    from compiler.incremental import front
+    monkeypatch.setattr(front, "code_fingerprint", lambda: "another version")
+    cache = Cache.open(catalog, out, cache_dir)
+    result = pipeline.compile_catalog(catalog, cache=cache)
+    assert not cache.front.reused and not cache.run.clean  # nothing reused across versions
+    assert result.files.keys() == pipeline.compile_catalog(catalog).files.keys()
+
+
+def _compiled_after_one_edit(catalog: Path, out: Path, cache_dir: Path) -> tuple[Cache, pipeline.Result]:
+    """A compile that fills the cache, a description of svc0001 edited, and the compile after
+    (not written yet)."""
+    _same_as_clean(catalog, out, cache_dir, "first compile")
+    edited = catalog / "svc0001.yaml"
+    edited.write_text(edited.read_text().replace("Synthetic alert number 3.", "Edited."))
+    cache = Cache.open(catalog, out, cache_dir)
+    return cache, pipeline.compile_catalog(catalog, cache=cache)
+
+
+def test_an_unchanged_service_is_not_compiled_again(tmp_path: Path) -> None:
+    catalog = tmp_path / "catalog"
+    _small_synthetic(catalog)
+    out, cache_dir = tmp_path / "out", tmp_path / "cache"
+    cache, result = _compiled_after_one_edit(catalog, out, cache_dir)
+    assert sorted(cache.front.reused) == ["shared.yaml", "svc0000.yaml", "svc0002.yaml"]
+    assert sorted(cache.run.clean) == ["reader", "svc0000", "svc0002"]
+    assert "prometheus/svc0001.rules.yaml" in result.files
+    assert "prometheus/svc0000.rules.yaml" in result.unchanged
+
+
+def test_the_cache_is_kept_where_the_user_can_delete_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from compiler.incremental.store import default_dir
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert default_dir() == tmp_path / "xdg" / "moncat"
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/ignored")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert default_dir() == tmp_path / "home" / ".cache" / "moncat"
+    os.makedirs(tmp_path / "shared", mode=0o777)
+    os.chmod(tmp_path / "shared", 0o777)
+    (tmp_path / "catalog").mkdir()
+    shared = Cache.open(tmp_path / "catalog", None, tmp_path / "shared")
+    assert shared is not None  # its own subdirectory is the user's alone
+    writable = tmp_path / "shared" / next(p.name for p in (tmp_path / "shared").iterdir() if p.is_dir())
+    os.chmod(writable, 0o777)
+    assert Cache.open(tmp_path / "catalog", None, tmp_path / "shared") is None  # others could write
+
+
+def test_another_compile_writing_the_output_meanwhile_makes_this_one_write_everything(tmp_path: Path) -> None:
+    catalog, other = tmp_path / "catalog", tmp_path / "other"
+    _small_synthetic(catalog)
+    _small_synthetic(other)
+    (other / "svc0002.yaml").unlink()
+    out, cache_dir = tmp_path / "out", tmp_path / "cache"
+    cache, result = _compiled_after_one_edit(catalog, out, cache_dir)
+    assert result.unchanged  # it means to keep files the output holds now...
+    writer.write(out, pipeline.compile_catalog(other).files)  # ...which another compile replaces
+    assert output.write(out, result, cache, lambda: pipeline.compile_catalog(catalog))
+    have = {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert have == pipeline.compile_catalog(catalog).files
+    _same_as_clean(catalog, out, cache_dir, "the compile after")
