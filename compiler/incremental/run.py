@@ -10,6 +10,7 @@ time and inode as recorded; otherwise the service is computed again and its file
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import pickle
@@ -18,12 +19,12 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, TypeVar
 
 from compiler import model
-from compiler.artifacts import Artifact
+from compiler.artifacts import Artifact, ManagedObject
 from compiler.incremental import RUN
 from compiler.incremental.front import Front
 from compiler.incremental.store import Store, default_dir, digest
 from compiler.manifest import MANIFEST, file_line, object_lines
-from compiler.render import render
+from compiler.render import Splice, content_hash, render
 
 T = TypeVar("T")
 
@@ -167,9 +168,16 @@ class Run:
             self.owner[id(value)] = sid
             self.written.setdefault(sid, []).append((value.path, sha))
             return StoredArtifact(value.path, sid, sha, tuple(object_lines(value)), file_line(value.path, sha))
+        if isinstance(value, ManagedObject) and not value.digest:
+            # Its manifest hash, kept: a catalog-wide artifact lists it again on every compile.
+            return dataclasses.replace(value, digest=content_hash(value.content))
         if isinstance(value, (list, tuple)):
             frozen = [self._freeze(v, sid) for v in value]
-            return type(value)(frozen) if isinstance(value, list) else tuple(frozen)  # a Splice stays one
+            if isinstance(value, Splice):
+                splice = Splice(frozen)
+                splice.lines("")  # rendered now and kept with it: a top-level list's indentation
+                return splice
+            return frozen if isinstance(value, list) else tuple(frozen)
         if isinstance(value, model.Service):
             raise TypeError("a cached value holds a Service: store plain data instead")
         return value
