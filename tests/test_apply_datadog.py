@@ -17,10 +17,13 @@ import pytest
 import requests
 import yaml
 
+from typer.testing import CliRunner
+
 from compiler import pipeline
 from compiler.apply import datadog, plan
 from compiler.apply.client import Client
 from compiler.apply.registry import ConfigError
+from compiler.cli import app
 from conftest import CATALOG, ROOT, SHARED
 from fakes.datadog_fake import FakeDatadog
 
@@ -58,15 +61,31 @@ def compiled(catalog: Path) -> dict[str, dict]:
     return {p: json.loads(b) for p, b in result.files.items() if p.startswith("datadog/")}
 
 
-def moncat(fake: FakeDatadog, catalog: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
-    """The real CLI in a subprocess, keys in its environment, short backoff."""
-    full = {k: v for k, v in os.environ.items() if not k.startswith("DD_")}
+def _environment(fake: FakeDatadog, env: dict[str, str]) -> dict[str, str]:
+    """Keys in the environment, short backoff; the developer's own DD_*/MONCAT_* left out."""
+    full = {k: v for k, v in os.environ.items() if not k.startswith(("DD_", "MONCAT_"))}
     full.update(DD_API_KEY=fake.api_key, DD_APP_KEY=fake.app_key, MONCAT_APPLY_BACKOFF_S="0.01",
-                MONCAT_APPLY_TIMEOUT_S="5")
+                MONCAT_APPLY_TIMEOUT_S="20", MONCAT_APPLY_REQUEST_DEADLINE_S="40")
     full.update(env)
+    return full
+
+
+def moncat_process(fake: FakeDatadog, catalog: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
+    """The real CLI in a subprocess: what a process prints, all of it."""
     return subprocess.run([sys.executable, "-m", "compiler", "apply", "datadog", str(catalog),
                            "--url", fake.url, "--yes", *args],
-                          capture_output=True, text=True, env=full, cwd=ROOT, timeout=120)
+                          capture_output=True, text=True, env=_environment(fake, env), cwd=ROOT, timeout=120)
+
+
+def moncat(fake: FakeDatadog, catalog: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
+    """The real CLI in this process (typer's runner), as a CompletedProcess."""
+    full = _environment(fake, env)
+    unset = {k: None for k in os.environ if k not in full}
+    argv = ["apply", "datadog", str(catalog), "--url", fake.url, "--yes", *args]
+    result = CliRunner().invoke(app, argv, env={**full, **unset})
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return subprocess.CompletedProcess(argv, result.exit_code, result.stdout, result.stderr)
 
 
 def plan_line(proc: subprocess.CompletedProcess) -> str:
@@ -77,6 +96,30 @@ def owned_monitors(fake: FakeDatadog) -> dict[str, dict]:
     return {datadog.monitor_id(m): m for m in fake.monitors.values() if "managed-by:moncat" in m["tags"]}
 
 
+def bound(obj: dict) -> bool:
+    """The object carries moncat's binding to its own id (compiler/apply/identity.py)."""
+    if "tags" in obj and "query" in obj:
+        return f"moncat-ref:{obj['id']}" in obj["tags"]
+    return obj["description"].endswith(f" (moncat-ref: {obj['id']})")
+
+
+def assert_server_holds_catalog(fake: FakeDatadog, want: dict[str, dict]) -> None:
+    """One object per moncat id, bound to it, equal to the compiled body after normalising;
+    nothing else marked as moncat's."""
+    target = datadog.DatadogTarget(None)  # type: ignore[arg-type] - normalize needs no client
+    monitors = owned_monitors(fake)
+    boards = {datadog.dashboard_id(d["description"]): d for d in fake.dashboards.values()}
+    assert len(monitors) == sum(datadog.OWNER_TAG in m["tags"] for m in fake.monitors.values())
+    assert len(boards) == len(fake.dashboards)
+    assert len(monitors) + len(boards) == len(want)
+    for path, body in want.items():
+        kind = "monitor" if "/monitors/" in path else "dashboard"
+        held = monitors[datadog.monitor_id(body)] if kind == "monitor" else \
+            boards[datadog.dashboard_id(body["description"])]
+        assert bound(held), path
+        assert target.normalize(kind, held) == target.normalize(kind, body), path
+
+
 def test_an_apply_to_an_empty_server_then_a_second_plan_makes_zero_changes_and_zero_writes(fake, catalog) -> None:
     want = compiled(catalog)
     monitors = sum(p.startswith("datadog/monitors/") for p in want)
@@ -84,7 +127,12 @@ def test_an_apply_to_an_empty_server_then_a_second_plan_makes_zero_changes_and_z
     assert first.returncode == 0, first.stderr
     assert plan_line(first) == f"plan: {len(want)} to create, 0 to update, 0 to delete, 0 unchanged"
     assert (len(fake.monitors), len(fake.dashboards)) == (monitors, len(want) - monitors)
-    assert [r.method for r in fake.write_requests()] == ["POST"] * len(want)
+    # Each create is followed by the write that binds the object to its own id.
+    writes = fake.write_requests()
+    assert sorted(r.method for r in writes) == ["POST"] * len(want) + ["PUT"] * len(want)
+    made = {r.path.rsplit("/", 1)[1] for r in writes if r.method == "PUT"}
+    assert made == {str(m) for m in fake.monitors} | set(fake.dashboards)
+    assert_server_holds_catalog(fake, want)
     # What the server holds is not what was sent: the plan below sees through its additions.
     stored = next(iter(fake.monitors.values()))
     assert {"id", "created", "creator", "overall_state", "multi"} <= set(stored)
@@ -157,19 +205,21 @@ def test_prune_deletes_exactly_the_removed_alert_and_spares_same_named_objects_w
 def test_injected_500s_timeouts_and_429s_are_retried_and_the_apply_completes(fake, catalog) -> None:
     want = compiled(catalog)
     fake.fail_next(3, 500)
-    # No answer within the client's 2 s (a shorter timeout fails requests that are merely slow
-    # on a busy machine, which makes the retry count below unpredictable).
-    fake.timeout_next(2, 4.0, methods={"POST"})
+    # No answer within the client's 5 s (a shorter timeout fails requests that are merely slow
+    # on a busy machine - the fake validates every body against the OpenAPI document - which
+    # makes the retry count below unpredictable).
+    fake.timeout_next(2, 10.0, methods={"POST"})
     fake.rate_limit(8, 1)  # 8 requests a second: the apply runs into real 429s
 
-    proc = moncat(fake, catalog, MONCAT_APPLY_TIMEOUT_S="2")
+    proc = moncat_process(fake, catalog, MONCAT_APPLY_TIMEOUT_S="5")
     assert proc.returncode == 0, proc.stderr
     failed = [r for r in fake.requests if r.status in (0, 429, 500)]
     statuses = [r.status for r in failed]
     assert statuses.count(500) == 3 and statuses.count(0) == 2 and statuses.count(429) >= 1
     # Each failed answer was retried once, and only once; nothing gave up.
     applied = re.search(r"applied (\d+), failed 0, not attempted 0 \((\d+) retries\)", proc.stdout)
-    assert applied and int(applied.group(1)) == len(want) and int(applied.group(2)) == len(failed)
+    assert applied and int(applied.group(1)) == len(want), proc.stdout
+    assert int(applied.group(2)) == len(failed)
     assert sum(r.status == 200 and r.method == "POST" for r in fake.requests) == len(want)
     again = moncat(fake, catalog)
     assert plan_line(again) == f"plan: 0 to create, 0 to update, 0 to delete, {len(want)} unchanged"
@@ -177,54 +227,75 @@ def test_injected_500s_timeouts_and_429s_are_retried_and_the_apply_completes(fak
 
 def test_a_crash_midway_exits_non_zero_and_a_rerun_converges_to_the_catalog(fake, catalog) -> None:
     want = compiled(catalog)
-    fake.crash_after(6)  # the 6th write is applied, its answer lost, and the server is gone
-    broken = moncat(fake, catalog)
+    # Writes one at a time: create, bind, create, bind; the 5th write (the third create) is
+    # applied, its answer lost, and the server is gone.
+    fake.crash_after(5)
+    broken = moncat(fake, catalog, "--concurrency", "1")
     assert broken.returncode == 1
-    assert re.search(r"applied 5, failed \d+, not attempted 2 ", broken.stdout)
+    assert f"applied 2, failed 1, not attempted {len(want) - 3} " in broken.stdout
+    assert "the server may have made the object, and looking it up failed" in broken.stderr
     assert "not attempted: create dashboard" in broken.stderr
     assert "run the same command again to converge" in broken.stderr
     assert "Traceback" not in broken.stderr
+    assert fake.writes_applied == 5 and len(fake.monitors) == 3
 
     fake.recover()
+    writes = len(fake.write_requests())
     rerun = moncat(fake, catalog)
     assert rerun.returncode == 0, rerun.stderr
-    assert plan_line(rerun) == f"plan: {len(want) - 6} to create, 0 to update, 0 to delete, 6 unchanged"
-    # The server holds exactly the catalog: one object per moncat id, equal after normalising.
-    target = datadog.DatadogTarget(None)  # type: ignore[arg-type] - normalize needs no client
-    monitors = owned_monitors(fake)
-    assert len(monitors) == len(fake.monitors)
-    boards = {datadog.dashboard_id(d["description"]): d for d in fake.dashboards.values()}
-    for path, body in want.items():
-        kind = "monitor" if "/monitors/" in path else "dashboard"
-        held = monitors[datadog.monitor_id(body)] if kind == "monitor" else \
-            boards[datadog.dashboard_id(body["description"])]
-        assert target.normalize(kind, held) == target.normalize(kind, body), path
-    assert len(monitors) + len(boards) == len(want)
+    # The third monitor was made but never bound: it is adopted (one binding write), not made again.
+    assert plan_line(rerun) == f"plan: {len(want) - 3} to create, 1 to update, 0 to delete, 2 unchanged"
+    assert re.search(r"~ update monitor \S+: moncat-ref \(binds it to its identity\)", rerun.stdout)
+    assert len(fake.write_requests()) - writes == 2 * (len(want) - 3) + 1
+    assert_server_holds_catalog(fake, want)
 
 
 def test_a_dry_run_makes_no_write_request(fake, catalog) -> None:
     stale = fake.seed_monitor({"name": "gone", "type": "query alert", "query": "avg(last_5m):avg:x{*} > 1",
                                "message": "m", "options": {"thresholds": {"critical": 1}},
-                               "tags": ["managed-by:moncat", "moncat-id:old/gone"]})
+                               "tags": ["managed-by:moncat", "moncat-id:store/gone"]}, bound=True)
     want = compiled(catalog)
     proc = moncat(fake, catalog, "--dry-run", "--prune")
     assert proc.returncode == 0, proc.stderr
     assert plan_line(proc) == f"plan: {len(want)} to create, 0 to update, 1 to delete, 0 unchanged"
-    assert "- delete monitor old/gone" in proc.stdout
+    assert "- delete monitor store/gone" in proc.stdout
     assert fake.write_requests() == [] and list(fake.monitors) == [stale["id"]]
 
 
+def test_orphans_show_in_every_plan_and_those_of_another_service_go_only_when_named(fake, catalog) -> None:
+    for oid in ("store/gone", "legacy/a", "legacy/b"):
+        fake.seed_monitor({"name": oid, "type": "query alert", "query": "avg(last_5m):avg:x{*} > 1",
+                           "message": "m", "options": {"thresholds": {"critical": 1}},
+                           "tags": ["managed-by:moncat", f"moncat-id:{oid}"]}, bound=True)
+    plain = moncat(fake, catalog, "--dry-run")
+    assert "? orphan monitor store/gone\n1 owned object not in the catalog; --prune deletes them" in plain.stdout
+    assert ("2 owned objects of services the catalog does not have (legacy): kept, as they may be another "
+            "catalog's; --prune --prune-service legacy deletes them") in plain.stdout
+    pruned = moncat(fake, catalog, "--dry-run", "--prune")
+    assert "- delete monitor store/gone" in pruned.stdout and "- delete monitor legacy" not in pruned.stdout
+    named = moncat(fake, catalog, "--prune", "--prune-service", "legacy")
+    assert named.returncode == 0, named.stderr
+    assert " 3 to delete" in plan_line(named)
+    assert fake.count("DELETE") == 3 and not any(datadog.monitor_id(m).startswith(("legacy/", "store/gone"))
+                                                   for m in fake.monitors.values())
+    refused = moncat(fake, catalog, "--prune-service", "legacy")
+    assert refused.returncode == 2 and "--prune-service deletes only with --prune" in refused.stderr
+
+
 def test_the_keys_never_appear_in_any_output_log_request_or_file(fake, catalog, tmp_path: Path) -> None:
-    outputs = [moncat(fake, catalog)]
+    outputs = [moncat_process(fake, catalog)]
     fake.crash_after(0)
     alerts = catalog / "store" / "alerts.yaml"
     alerts.write_text(alerts.read_text().replace("> 100", "> 110"))
-    outputs.append(moncat(fake, catalog))  # fails: every error message is printed
+    outputs.append(moncat_process(fake, catalog))  # fails: every error message is printed
     fake.recover()
     wrong = "dd-wrong-key-5f2a9c0e1b7d4e3a"
-    outputs.append(moncat(fake, catalog, DD_API_KEY=wrong))
+    outputs.append(moncat_process(fake, catalog, DD_API_KEY=wrong))
     assert outputs[1].returncode == 1 and outputs[2].returncode == 1
     assert "403" in outputs[2].stderr and "Forbidden" in outputs[2].stderr
+    # A refusal names the settings to check, and does not promise that a re-run converges.
+    assert "check DD_API_KEY and DD_APP_KEY, and that DD_SITE (here 127.0.0.1:" in outputs[2].stderr
+    assert "no response" not in outputs[2].stderr and "converge" not in outputs[2].stderr
     captured = [o.stdout + o.stderr for o in outputs] + fake.log + [repr(fake.requests)]
     captured += [p.read_bytes().decode(errors="replace") for p in tmp_path.rglob("*") if p.is_file()]
     for secret in (fake.api_key, fake.app_key, wrong):
@@ -271,12 +342,12 @@ def _board(i: int) -> dict:
 
 def test_listing_reads_every_page_and_gets_only_the_dashboards_a_plan_compares(fake) -> None:
     for i in range(2345):
-        fake.seed_monitor(_monitor(i))
+        fake.seed_monitor(_monitor(i), bound=True)
     for i in range(100):
         fake.seed_monitor(_monitor(90_000 + i, owned=False))
     for i in range(1050):
-        fake.seed_dashboard(_board(i))
-    extra = fake.seed_monitor(_monitor(7))  # a second copy of an owned monitor
+        fake.seed_dashboard(_board(i), bound=True)
+    extra = fake.seed_monitor(_monitor(7))  # a second, unbound copy: a create whose answer was lost
     target = datadog.DatadogTarget(Client(fake.url, {"DD-API-KEY": fake.api_key,
                                                              "DD-APPLICATION-KEY": fake.app_key}, []))
     files = {f"datadog/monitors/svc/m{i}.json": json.dumps(_monitor(i)).encode() for i in range(2345)}

@@ -1,10 +1,16 @@
 """Apply stage, Datadog adapter: monitors and dashboards through the v1 API.
 
-Identity and ownership. A monitor is ours when it carries the `managed-by:moncat` tag; its
-moncat id is the value of its `moncat-id:` tag. A dashboard is ours when its description holds
-the marker the target writes, `Managed by moncat (moncat-id: <id>)`: dashboard tags may only be
-`team:` tags, and the list endpoint returns descriptions, so identity costs no request per
-dashboard. No local id map is kept: what the server lists is the whole truth, on any machine.
+Identity and ownership. A monitor is marked by the `managed-by:moncat` tag; its moncat id is the
+value of its `moncat-id:` tag. A dashboard is marked by the marker the target writes into its
+description, `Managed by moncat (moncat-id: <id>)`: dashboard tags may only be `team:` tags, and
+the list endpoint returns descriptions, so identity costs no request per dashboard. A copy made
+in Datadog's UI carries the same mark, so a marked object is moncat's only when it is also bound
+to its own id (compiler/apply/identity.py): a `moncat-ref:<monitor id>` tag, a
+`(moncat-ref: <dashboard id>)` suffix in the description, written right after the create. No local
+id map is kept: what the server lists is the whole truth, on any machine.
+
+Creates are the API's only requests that are not idempotent (the server assigns the id): before
+retrying one whose answer was lost, the object is looked up by its moncat id (Client.create).
 
 Listing. Monitors: `GET /api/v1/monitor` filtered by `monitor_tags=managed-by:moncat`, in pages of
 the documented maximum of 1,000. Dashboards: `GET /api/v1/dashboard` (`start`/`count`) gives
@@ -23,12 +29,12 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Mapping
 
-from requests.adapters import HTTPAdapter
-
+from compiler.apply import identity
 from compiler.apply.base import OWNER_TAG
 from compiler.apply.client import ApiError, Client
-from compiler.apply.plan import Action, Current, Desired
-from compiler.apply.registry import ConfigError, seconds_setting
+from compiler.apply.endpoint import checked_secret, checked_url, limits
+from compiler.apply.plan import Action, Current, Desired, Finding
+from compiler.apply.registry import ConfigError
 from compiler.model import Catalog
 
 MONITOR, DASHBOARD = "monitor", "dashboard"
@@ -41,6 +47,9 @@ READ_CONCURRENCY = 16
 DEFAULT_SITE = "datadoghq.com"
 # The marker compiler/targets/datadog/dashboards.py writes into every dashboard's description.
 MARKER = re.compile(r"Managed by moncat \(moncat-id: ([^()\s]+)\)")
+# The binding to the object's own id (identity.REF), written by apply, never compiled.
+REF_TAG = identity.REF + ":"
+DESCRIPTION_REF = re.compile(r"\s*\(" + identity.REF + r": ([^()\s]*)\)\s*$")
 
 # Monitor fields moncat writes. PUT /api/v1/monitor/{id} changes only the fields it is given, so
 # a field outside this list (restricted_roles set in the UI...) could never be reset by an
@@ -99,7 +108,7 @@ def normalize_monitor(body: Any) -> Any:
     if out.get("type") == "metric alert":
         out["type"] = "query alert"
     if isinstance(out.get("tags"), list):
-        out["tags"] = sorted({str(t).lower() for t in out["tags"]})
+        out["tags"] = sorted({str(t).lower() for t in out["tags"] if not str(t).startswith(REF_TAG)})
     options = out.get("options")
     if isinstance(options, dict):
         options = {k: v for k, v in options.items() if k not in OPTION_STATE
@@ -131,12 +140,18 @@ def normalize_dashboard(body: Any) -> Any:
         out["widgets"] = [_widget(w) for w in out["widgets"]]
     if isinstance(out.get("tags"), list):
         out["tags"] = sorted(out["tags"])
+    if isinstance(out.get("description"), str):
+        out["description"] = DESCRIPTION_REF.sub("", out["description"])
     return _plain(out)
+
+
+def _tag_value(body: dict, prefix: str) -> str:
+    return next((str(t)[len(prefix):] for t in body.get("tags") or [] if str(t).startswith(prefix)), "")
 
 
 def monitor_id(body: dict) -> str:
     """The moncat id in a monitor's tags ("" when it has none)."""
-    return next((t[len(ID_TAG):] for t in body.get("tags") or [] if t.startswith(ID_TAG)), "")
+    return _tag_value(body, ID_TAG)
 
 
 def dashboard_id(description: str | None) -> str:
@@ -144,26 +159,32 @@ def dashboard_id(description: str | None) -> str:
     return found.group(1) if found else ""
 
 
-def _json(resp: Any, method: str, path: str) -> Any:
-    try:
-        return resp.json()
-    except ValueError:
-        raise ApiError(method, path, resp.status_code, "the answer is not JSON") from None
+def dashboard_ref(description: str | None) -> str:
+    found = DESCRIPTION_REF.search(description or "")
+    return found.group(1) if found else ""
 
 
-def _first_of_each(kind: str, found: list[tuple[str, str, Any]]) -> list[Current]:
-    """Owned objects as Currents. Two objects with one moncat id (a clone in the UI, a create
-    retried after its answer was lost): the oldest keeps the id, the others are listed under
-    their own so that --prune removes them."""
-    out, seen = [], set()
-    for oid, remote, body in found:
-        if oid and oid not in seen:
-            seen.add(oid)
-            out.append(Current(kind, oid, body, owned=True, remote_id=remote))
-        else:
-            label = f"{oid} (extra copy {remote})" if oid else f"(no moncat-id) {remote}"
-            out.append(Current(kind, label, body, owned=True, remote_id=remote))
-    return out
+def bound_body(kind: str, body: dict, remote_id: str) -> dict:
+    """The body with its binding to `remote_id` (any other reference replaced)."""
+    if kind == MONITOR:
+        tags = [t for t in body.get("tags") or [] if not str(t).startswith(REF_TAG)]
+        return dict(body, tags=tags + [REF_TAG + remote_id])
+    description = DESCRIPTION_REF.sub("", body.get("description") or "")
+    return dict(body, description=f"{description} ({identity.REF}: {remote_id})")
+
+
+def _claim(kind: str, item: dict) -> identity.Claim:
+    """A marked monitor or dashboard (a full body or a list's summary) as an identity claim."""
+    remote = str(item["id"])
+    if kind == MONITOR:
+        oid, ref = monitor_id(item), _tag_value(item, REF_TAG)
+        who, when = (item.get("creator") or {}).get("handle"), item.get("created")
+    else:
+        oid, ref = dashboard_id(item.get("description")), dashboard_ref(item.get("description"))
+        who, when = item.get("author_handle"), item.get("created_at")
+    made = " ".join(p for p in (f"created {str(when)[:19]}" if when else "", f"by {who}" if who else "") if p)
+    label = f"{kind} {remote}" + (f" ({made})" if made else "")
+    return identity.Claim(kind, oid, remote, ref, item, identity.service_of(oid), label)
 
 
 def _keep_state(action: Action) -> Any:
@@ -184,6 +205,7 @@ class DatadogTarget:
     def __init__(self, client: Client):
         self.client = client
         self._wanted: set[tuple[str, str]] | None = None  # set by desired(): what a plan compares
+        self.findings: list[Finding] = []  # set by current(): duplicates, copies
 
     def desired(self, files: dict[str, bytes]) -> list[Desired]:
         out: list[Desired] = []
@@ -211,45 +233,43 @@ class DatadogTarget:
         return out
 
     def current(self) -> list[Current]:
-        """Owned objects only: one without the mark cannot carry a moncat id (the id is part of
-        the mark), so no plan could match or touch it."""
-        return self._monitors() + self._dashboards()
+        """Owned objects only (identity.resolve): an object without the mark carries no moncat id,
+        and a copy is bound to another object's id, so no plan could match or touch either."""
+        monitors, found = identity.resolve(self._monitor_claims({"monitor_tags": OWNER_TAG}),
+                                           f"its {OWNER_TAG} tag")
+        dashboards, also = identity.resolve(self._dashboard_claims(), "the marker in its description")
+        self.findings = found + also
+        return monitors + self._with_bodies(dashboards)
 
-    def _monitors(self) -> list[Current]:
-        found: list[tuple[str, str, Any]] = []
+    def _monitor_claims(self, params: dict[str, Any]) -> list[identity.Claim]:
+        claims: list[identity.Claim] = []
         page = 0
         while True:
-            params = {"monitor_tags": OWNER_TAG, "page": page, "page_size": MONITOR_PAGE}
-            items = _json(self.client.request("GET", MONITORS, params=params), "GET", MONITORS)
-            if not isinstance(items, list):
-                raise ApiError("GET", MONITORS, 200, "expected a list of monitors")
-            for m in items:
-                if OWNER_TAG in (m.get("tags") or []):  # the filter is the server's; check anyway
-                    found.append((monitor_id(m), str(m["id"]), m))
+            resp = self.client.request("GET", MONITORS, params={**params, "page": page, "page_size": MONITOR_PAGE})
+            items = self.client.objects(resp, "monitors", "id")
+            # The filter is the server's; check anyway.
+            claims += [_claim(MONITOR, m) for m in items if OWNER_TAG in (m.get("tags") or [])]
             if len(items) < MONITOR_PAGE:
-                break
+                return claims
             page += 1
-        found.sort(key=lambda f: int(f[1]))  # ids grow with creation: the oldest first
-        return _first_of_each(MONITOR, found)
 
-    def _dashboards(self) -> list[Current]:
-        summaries: list[dict] = []
+    def _dashboard_claims(self) -> list[identity.Claim]:
+        claims: list[identity.Claim] = []
         start = 0
         while True:
-            params = {"start": start, "count": DASHBOARD_PAGE}
-            page = _json(self.client.request("GET", DASHBOARDS, params=params), "GET", DASHBOARDS)
-            items = page.get("dashboards") if isinstance(page, dict) else None
-            if not isinstance(items, list):
-                raise ApiError("GET", DASHBOARDS, 200, "expected {dashboards: [...]}")
+            resp = self.client.request("GET", DASHBOARDS, params={"start": start, "count": DASHBOARD_PAGE})
+            page = self.client.json(resp, dict, "an object {dashboards: [...]}")
+            items = page.get("dashboards")
+            if not isinstance(items, list) or not all(isinstance(d, dict) and d.get("id") for d in items):
+                raise ApiError("GET", resp.url, resp.status_code,
+                               "expected an object {dashboards: [...]}, each dashboard with its 'id'")
             if not items:
-                break
-            summaries += items
+                return claims
+            claims += [_claim(DASHBOARD, d) for d in items if dashboard_id(d.get("description"))]
             start += len(items)
-        owned = [(dashboard_id(s.get("description")), str(s["id"]), s) for s in summaries
-                 if dashboard_id(s.get("description"))]
-        owned.sort(key=lambda f: (str(f[2].get("created_at") or ""), f[1]))
-        currents = _first_of_each(DASHBOARD, owned)
-        # The full body only where a plan compares it: owned and in the catalog.
+
+    def _with_bodies(self, currents: list[Current]) -> list[Current]:
+        """The full body only where a plan compares it: owned and in the catalog."""
         needed = [c for c in currents if self._wanted is None or (DASHBOARD, c.id) in self._wanted]
         with ThreadPoolExecutor(max_workers=READ_CONCURRENCY) as pool:
             bodies = dict(zip((c.remote_id for c in needed), pool.map(self._dashboard, needed)))
@@ -259,14 +279,24 @@ class DatadogTarget:
                 out.append(c)
             elif bodies[c.remote_id] is not None:  # None: deleted since the list
                 body = bodies[c.remote_id]
-                out.append(Current(DASHBOARD, c.id, body, owned=bool(dashboard_id(body.get("description"))),
-                                   remote_id=c.remote_id))
+                still = dashboard_id(body.get("description")) == c.id.split(" ")[0]
+                out.append(Current(DASHBOARD, c.id, body, owned=still, remote_id=c.remote_id,
+                                   service=c.service, pending=c.pending))
         return out
 
     def _dashboard(self, summary: Current) -> dict | None:
         path = f"{DASHBOARDS}/{summary.remote_id}"
         resp = self.client.request("GET", path, ok=(404,))
-        return None if resp.status_code == 404 else _json(resp, "GET", path)
+        return None if resp.status_code == 404 else self.client.json(resp, dict, "a dashboard")
+
+    def _find(self, kind: str, oid: str) -> dict | None:
+        """The object a create whose answer was lost made, if it exists (identity.own)."""
+        if kind == MONITOR:
+            claims = [c for c in self._monitor_claims({"monitor_tags": ID_TAG + oid}) if c.id == oid]
+        else:
+            claims = [c for c in self._dashboard_claims() if c.id == oid]
+        found = identity.own(claims)
+        return None if found is None else found.body
 
     def normalize(self, kind: str, body: Any) -> Any:
         return normalize_monitor(body) if kind == MONITOR else normalize_dashboard(body)
@@ -274,9 +304,19 @@ class DatadogTarget:
     def write(self, action: Action) -> None:
         base = MONITORS if action.kind == MONITOR else DASHBOARDS
         if action.op == "create":
-            self.client.request("POST", base, json=action.body)
+            made = self.client.create(base, action.body, lambda: self._find(action.kind, action.id),
+                                      f"the created {action.kind}")
+            if _claim(action.kind, made).bound:
+                return
+            # Bound at once, so that a copy of it, which keeps this reference, is never taken
+            # for it. A monitor takes a partial update; a dashboard only a whole one.
+            rid = str(made["id"])
+            bound = bound_body(action.kind, action.body, rid)
+            self.client.request("PUT", f"{base}/{rid}",
+                                json={"tags": bound["tags"]} if action.kind == MONITOR else bound)
         elif action.op == "update":
-            self.client.request("PUT", f"{base}/{action.remote_id}", json=_keep_state(action))
+            self.client.request("PUT", f"{base}/{action.remote_id}",
+                                json=bound_body(action.kind, _keep_state(action), action.remote_id))
         elif action.op == "delete":
             # 404: already gone (a retried DELETE whose first answer was lost): the goal is met.
             self.client.request("DELETE", f"{base}/{action.remote_id}", ok=(404,))
@@ -285,9 +325,8 @@ class DatadogTarget:
 def base_url(env: Mapping[str, str], url: str | None) -> str:
     """--url as given, else https://api.<DD_SITE> (datadoghq.com when unset)."""
     if url:
-        if not re.match(r"https?://[^/?#@\s]+(/[^?#@\s]*)?$", url):
-            raise ConfigError("--url must be http(s)://host[:port][/path], with no credentials or query")
-        return url.rstrip("/")
+        checked_url(url, "--url", "set DD_API_KEY and DD_APP_KEY instead")
+        return url.strip().rstrip("/")
     site = (env.get("DD_SITE") or DEFAULT_SITE).strip().lower()
     if not re.fullmatch(r"[a-z0-9][a-z0-9.-]*\.[a-z]{2,}", site):
         raise ConfigError("DD_SITE must be a Datadog site such as datadoghq.com or datadoghq.eu "
@@ -306,13 +345,14 @@ def connect(env: Mapping[str, str], url: str | None, catalog: Catalog) -> Datado
     if missing:
         raise ConfigError(f"set {' and '.join(missing)} (Organization Settings > API Keys / "
                           "Application Keys)")
-    api_key, app_key = env["DD_API_KEY"], env["DD_APP_KEY"]
+    api_key = checked_secret("DD_API_KEY", env["DD_API_KEY"])
+    app_key = checked_secret("DD_APP_KEY", env["DD_APP_KEY"])
     headers = {"DD-API-KEY": api_key, "DD-APPLICATION-KEY": app_key, "Accept": "application/json"}
-    client = Client(base_url(env, url), headers, [api_key, app_key],
-                    backoff_s=seconds_setting(env, "MONCAT_APPLY_BACKOFF_S", 0.2),
-                    timeout_s=seconds_setting(env, "MONCAT_APPLY_TIMEOUT_S", 10.0))
+    root = base_url(env, url)
+    refused = (f"the keys were refused: check DD_API_KEY and DD_APP_KEY, and that DD_SITE (here "
+               f"{root.split('://', 1)[1]}) is the site of the organisation they belong to; the "
+               "application key needs the monitors and dashboards read and write scopes")
     # One pooled connection per concurrent reader (requests keeps 10 by default).
-    pooled = HTTPAdapter(pool_connections=4, pool_maxsize=READ_CONCURRENCY + 4)
-    client.session.mount("https://", pooled)
-    client.session.mount("http://", pooled)
+    client = Client(root, headers, [api_key, app_key], limits=limits(env),
+                    hints={401: refused, 403: refused}, pool_size=READ_CONCURRENCY + 4)
     return DatadogTarget(client)

@@ -114,9 +114,9 @@ def serve(monitors: list[dict], boards: list[dict], latency_s: float, conn) -> N
     the client's (two threads of one Python process share one interpreter lock)."""
     fake = FakeDatadog(OPENAPI, validate=False)
     for body in monitors:
-        fake.seed_monitor(body)
+        fake.seed_monitor(body, bound=True)
     for body in boards:
-        fake.seed_dashboard(body)
+        fake.seed_dashboard(body, bound=True)
     fake.latency_s = latency_s
     with fake:
         conn.send({"url": fake.url, "api_key": fake.api_key, "app_key": fake.app_key,

@@ -27,7 +27,10 @@ Datadog's API documentation:
   injected (`fail_next(n, 429)`).
 Fault injection: `fail_next` (any status), `timeout_next` (no answer for a while, then the
 connection closes; the request is not applied), `crash_after` (after N applied writes every
-connection is dropped until `recover()`), and `latency_s` added to every request.
+connection is dropped until `recover()`), and `latency_s` added to every request; and the
+misbehaviours every fake shows (fakes/loopback.py: answers cut off, trickled, redirected, a login
+page for an answer, a commit followed by a 500). `clone_monitor` and `clone_dashboard` make what
+Datadog's UI "Clone" makes: a new object, by a person, with the original's tags and description.
 Every request is recorded (method, path, query, headers without the two keys, body).
 """
 from __future__ import annotations
@@ -91,6 +94,7 @@ class FakeDatadog(LoopbackServer):
     def __init__(self, openapi: Path, *, api_key: str = "fake-dd-api-key-0123456789abcdef",
                  app_key: str = "fake-dd-app-key-fedcba9876543210", latency_s: float = 0.0,
                  validate: bool = True):
+        super().__init__()
         self.api_key, self.app_key, self.latency_s = api_key, app_key, latency_s
         self.doc = _openapi(openapi)
         self.validate = validate
@@ -152,13 +156,44 @@ class FakeDatadog(LoopbackServer):
         self._clock += 1
         return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(1_700_000_000 + self._clock)) + ".000000+00:00"
 
-    def seed_monitor(self, body: dict) -> dict:
+    def seed_monitor(self, body: dict, *, bound: bool = False) -> dict:
+        """A monitor made outside the test's requests. `bound`: as moncat leaves one it made (a
+        `moncat-ref:<its id>` tag, written right after the create)."""
         with self.lock:
-            return copy.deepcopy(self._create_monitor(copy.deepcopy(body)))
+            made = self._create_monitor(copy.deepcopy(body))
+            if bound:
+                made["tags"].append(f"moncat-ref:{made['id']}")
+            return copy.deepcopy(made)
 
-    def seed_dashboard(self, body: dict) -> dict:
+    def seed_dashboard(self, body: dict, *, bound: bool = False) -> dict:
+        """A dashboard made outside the test's requests; `bound` as for seed_monitor (the
+        description ends with `(moncat-ref: <its id>)`)."""
         with self.lock:
-            return copy.deepcopy(self._create_dashboard(copy.deepcopy(body)))
+            made = self._create_dashboard(copy.deepcopy(body))
+            if bound:
+                made["description"] = f"{made.get('description') or ''} (moncat-ref: {made['id']})"
+            return copy.deepcopy(made)
+
+    def clone_monitor(self, mid: int, by: str = "alice@example.com") -> dict:
+        """The UI's Clone: the original's definition and tags, a new id, the person's name."""
+        with self.lock:
+            src = self.monitors[mid]
+            body = {k: copy.deepcopy(src[k]) for k in ("name", "type", "query", "message", "tags", "options",
+                                                        "priority") if src.get(k) is not None}
+            made = self._create_monitor(body)
+            made["creator"] = {"email": by, "handle": by, "name": by.split("@")[0]}
+            return copy.deepcopy(made)
+
+    def clone_dashboard(self, did: str, by: str = "alice@example.com") -> dict:
+        """The UI's Clone: the original's widgets and description under a new id and title."""
+        with self.lock:
+            src = self.dashboards[did]
+            body = {k: copy.deepcopy(src[k]) for k in ("layout_type", "description", "widgets", "template_variables",
+                                                        "notify_list", "reflow_type") if src.get(k) is not None}
+            body["title"] = f"{src['title']} (cloned)"
+            made = self._create_dashboard(body)
+            made["author_handle"], made["author_name"] = by, by.split("@")[0]
+            return copy.deepcopy(made)
 
     def _monitor_fields(self, monitor: dict) -> dict:
         if monitor.get("type") == "metric alert":
@@ -385,7 +420,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         for k, v in (headers or {}).items():
             self.send_header(k, v)
         self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.wfile.write(data)
+        except OSError:
+            self.close_connection = True  # the client gave up waiting: as a server, move on
 
     def _serve(self) -> None:
         fake = self.owner
