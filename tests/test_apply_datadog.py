@@ -38,14 +38,20 @@ def fake():
     assert not server.schema_errors, server.schema_errors[:3]
 
 
-@pytest.fixture
-def catalog(tmp_path: Path) -> Path:
-    """The seed catalog's settings with two of its services (13 monitors, 2 dashboards)."""
+def seed_services(tmp_path: Path, *services: str) -> Path:
+    """A catalog of the seed catalog's settings and some of its services."""
     root = tmp_path / "catalog"
     root.mkdir()
     shutil.copy(CATALOG / "moncat.yaml", root)
-    for service in ("store", "shop"):
+    for service in services:
         shutil.copytree(CATALOG / service, root / service)
+    return root
+
+
+@pytest.fixture
+def catalog(tmp_path: Path) -> Path:
+    """The seed catalog's settings with two of its services (13 monitors, 2 dashboards)."""
+    root = seed_services(tmp_path, "store", "shop")
     # The removed alert's panel stops naming it beforehand, so that removing it later changes
     # its monitor only (not the dashboard's threshold markers too).
     dashboards = root / "shop" / "dashboards.yaml"

@@ -5,16 +5,15 @@ or dashboard; duplicates and UI clones are told apart by the binding to their ow
 clear error. Each test checks what the fake holds and the exact writes it received."""
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 
 import pytest
 
 from compiler.apply import datadog, identity
-from conftest import CATALOG
 from fakes.datadog_fake import FakeDatadog
-from test_apply_datadog import OPENAPI, assert_server_holds_catalog, bound, compiled, moncat, owned_monitors, plan_line
+from test_apply_datadog import (OPENAPI, assert_server_holds_catalog, bound, compiled, moncat, owned_monitors,
+                                plan_line, seed_services)
 
 LOGIN_PAGE = b"<!doctype html><html><head><title>Sign in to Example</title></head><body>SSO</body></html>"
 
@@ -29,11 +28,7 @@ def fake():
 @pytest.fixture
 def catalog(tmp_path: Path) -> Path:
     """The seed catalog's settings with one service, store: four monitors and a dashboard."""
-    root = tmp_path / "catalog"
-    root.mkdir()
-    shutil.copy(CATALOG / "moncat.yaml", root)
-    shutil.copytree(CATALOG / "store", root / "store")
-    return root
+    return seed_services(tmp_path, "store")
 
 
 def writes(fake: FakeDatadog, since: int = 0) -> list[tuple[str, str]]:

@@ -128,15 +128,18 @@ class Client:
             with self._lock:
                 self._run_stop += time.monotonic() - started
 
-    def _before_attempt(self, method: str, url: str) -> float:
-        """Seconds this attempt may take, or NotSent."""
+    def _before_attempt(self, method: str, url: str, attempt: int, last: str) -> float:
+        """Seconds this attempt may take; NotSent before a first attempt that must not be made,
+        ApiError before a retry."""
         with self._lock:
             down, left = self._down, self._run_stop - time.monotonic()
-        if down:
-            raise NotSent(method, _shown(url), f"not sent: {down}")
-        if left <= 0:
-            raise NotSent(method, _shown(url), f"not sent: the run's deadline passed "
-                          f"({self.limits.run_deadline_s:g} s, MONCAT_APPLY_DEADLINE_S)")
+        why = down or ("" if left > 0 else f"the run's deadline passed ({self.limits.run_deadline_s:g} s, "
+                                           "MONCAT_APPLY_DEADLINE_S)")
+        if why and not attempt:
+            raise NotSent(method, _shown(url), f"not sent: {why}")
+        if why:
+            raise ApiError(method, _shown(url), None, f"gave up after {attempt} attempts ({last}): {why}",
+                           transient=True)
         return min(self.limits.request_deadline_s, left)
 
     def _mark_down(self, why: str) -> None:
@@ -218,7 +221,7 @@ class Client:
         attempt = silent = hops = 0
         last = ""
         while True:
-            seconds = self._before_attempt(method, url)
+            seconds = self._before_attempt(method, url, attempt, last)
             self.stats.add(requests=1, writes=1 if write else 0)
             maybe_done = unanswered = False
             try:
@@ -253,8 +256,9 @@ class Client:
             with self._lock:
                 left = self._run_stop - time.monotonic()
             if wait >= left:
-                raise NotSent(method, _shown(url), f"{last}; not retried: the run's deadline "
-                              f"({self.limits.run_deadline_s:g} s, MONCAT_APPLY_DEADLINE_S) comes first")
+                raise ApiError(method, _shown(url), None, f"gave up after {attempt} attempts ({last}): a "
+                               f"retry would pass the run's deadline ({self.limits.run_deadline_s:g} s, "
+                               "MONCAT_APPLY_DEADLINE_S)", transient=True)
             self.stats.add(retries=1, waited_s=wait)
             self.sleep(wait)
             if recover is not None and write and maybe_done:

@@ -3,7 +3,7 @@ with the objects a plan must mention but not change (orphans, duplicates, look-a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable
 
 from compiler.diff import leaf_paths
 

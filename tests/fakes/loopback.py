@@ -140,18 +140,6 @@ class _Misbehaving(BaseHTTPRequestHandler):
 
     owner: LoopbackServer
 
-    def do_GET(self) -> None:
-        self._dispatch("GET")
-
-    def do_POST(self) -> None:
-        self._dispatch("POST")
-
-    def do_PUT(self) -> None:
-        self._dispatch("PUT")
-
-    def do_DELETE(self) -> None:
-        self._dispatch("DELETE")
-
     def _dispatch(self, method: str) -> None:
         fake = self.owner
         found = fake._take(method, urlsplit(self.path).path)
@@ -229,3 +217,7 @@ class _Misbehaving(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
+
+
+for _method in ("GET", "POST", "PUT", "DELETE"):
+    setattr(_Misbehaving, f"do_{_method}", lambda self, _m=_method: self._dispatch(_m))
