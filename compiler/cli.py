@@ -196,8 +196,12 @@ def apply(
         raise typer.Exit(1)
     findings = list(getattr(remote, "findings", []))
     scope = planning.Scope(frozenset(s.id for s in result.catalog.services), frozenset(prune_service or ()))
-    actions = planning.make_plan(desired, current, prune=prune, normalize=remote.normalize,
-                                 order=remote.order, scope=scope, findings=findings)
+    try:
+        actions = planning.make_plan(desired, current, prune=prune, normalize=remote.normalize,
+                                     order=remote.order, scope=scope, findings=findings)
+    except planning.ShapeError as exc:
+        typer.echo(f"moncat apply {target.value}: cannot read the server: {remote.client.redact(str(exc))}", err=True)
+        raise typer.Exit(1)
     for line in report.plan_lines(actions, desired, current, prune=prune, scope=scope, findings=findings):
         typer.echo(remote.client.redact(line))
     if dry_run:

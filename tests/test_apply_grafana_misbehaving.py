@@ -4,6 +4,8 @@ or `null` where JSON belongs, a redirect to another host; "Save as" copies and d
 are never taken for moncat's. Each test checks what the fake holds and the writes it received."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from fakes.grafana_fake import FakeGrafana
@@ -105,3 +107,18 @@ def test_a_redirect_to_another_host_sends_nothing_there(fake, catalog):
     assert "307: redirected to another host, http://localhost:" in run.stderr
     assert TOKEN not in run.stdout + run.stderr
     assert writes(fake) == []
+
+
+def test_an_object_of_another_shape_than_documented_is_reported_with_its_id(fake, catalog):
+    assert apply(fake, catalog, "--yes").exit_code == 0
+    listed = [FakeGrafana._rule_out(r) for r in fake.org().rules.values()]
+    for rule in listed:
+        if rule["uid"] == "api-ApiLatencyHigh":
+            rule["data"] = {"refId": "A"}  # an object where the API documents a list of queries
+    fake.misbehave("answer", methods={"GET"}, path="/api/v1/provisioning/alert-rules",
+                   body=json.dumps(listed).encode(), content_type="application/json")
+    run = apply(fake, catalog, "--yes")
+    assert run.exit_code == 1
+    assert ("cannot read the server: the server's alert_rule api-ApiLatencyHigh is not shaped as the API "
+            "documents (ValueError: ") in run.stderr
+    assert "internal error" not in run.stderr and len(writes(fake)) == 10  # the first apply's only

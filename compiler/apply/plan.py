@@ -67,6 +67,15 @@ class Action:
         return text
 
 
+class ShapeError(ValueError):
+    """The server's copy of an object has a shape its normaliser cannot read (a field of another
+    type than the API documents): reported with the object, not as a bug in moncat."""
+
+    def __init__(self, kind: str, oid: str, exc: Exception):
+        super().__init__(f"the server's {kind} {oid} is not shaped as the API documents "
+                         f"({type(exc).__name__}: {exc})")
+
+
 @dataclass(frozen=True)
 class Scope:
     """Which orphans --prune may delete: those of the catalog's services, of services named on
@@ -103,7 +112,11 @@ def make_plan(desired: Iterable[Desired], current: Iterable[Current], *, prune: 
         if cur is None:
             action = Action("create", d.kind, d.id, d.body)
         else:
-            a, b = normalize(d.kind, cur.body), normalize(d.kind, d.body)
+            try:
+                a = normalize(d.kind, cur.body)
+            except (TypeError, AttributeError, KeyError, ValueError) as exc:
+                raise ShapeError(d.kind, d.id, exc) from None
+            b = normalize(d.kind, d.body)
             if a == b and not cur.pending:
                 action = Action("unchanged", d.kind, d.id, d.body, cur.remote_id)
             else:
