@@ -145,8 +145,13 @@ def normalize_dashboard(body: Any) -> Any:
     return _plain(out)
 
 
+def _tags(body: dict) -> list[str]:
+    tags = body.get("tags")
+    return [str(t) for t in tags] if isinstance(tags, list) else []
+
+
 def _tag_value(body: dict, prefix: str) -> str:
-    return next((str(t)[len(prefix):] for t in body.get("tags") or [] if str(t).startswith(prefix)), "")
+    return next((t[len(prefix):] for t in _tags(body) if t.startswith(prefix)), "")
 
 
 def monitor_id(body: dict) -> str:
@@ -154,13 +159,13 @@ def monitor_id(body: dict) -> str:
     return _tag_value(body, ID_TAG)
 
 
-def dashboard_id(description: str | None) -> str:
-    found = MARKER.search(description or "")
+def dashboard_id(description: Any) -> str:
+    found = MARKER.search(description if isinstance(description, str) else "")
     return found.group(1) if found else ""
 
 
-def dashboard_ref(description: str | None) -> str:
-    found = DESCRIPTION_REF.search(description or "")
+def dashboard_ref(description: Any) -> str:
+    found = DESCRIPTION_REF.search(description if isinstance(description, str) else "")
     return found.group(1) if found else ""
 
 
@@ -178,7 +183,8 @@ def _claim(kind: str, item: dict) -> identity.Claim:
     remote = str(item["id"])
     if kind == MONITOR:
         oid, ref = monitor_id(item), _tag_value(item, REF_TAG)
-        who, when = (item.get("creator") or {}).get("handle"), item.get("created")
+        creator = item.get("creator")
+        who, when = creator.get("handle") if isinstance(creator, dict) else None, item.get("created")
     else:
         oid, ref = dashboard_id(item.get("description")), dashboard_ref(item.get("description"))
         who, when = item.get("author_handle"), item.get("created_at")
@@ -248,7 +254,7 @@ class DatadogTarget:
             resp = self.client.request("GET", MONITORS, params={**params, "page": page, "page_size": MONITOR_PAGE})
             items = self.client.objects(resp, "monitors", "id")
             # The filter is the server's; check anyway.
-            claims += [_claim(MONITOR, m) for m in items if OWNER_TAG in (m.get("tags") or [])]
+            claims += [_claim(MONITOR, m) for m in items if OWNER_TAG in _tags(m)]
             if len(items) < MONITOR_PAGE:
                 return claims
             page += 1

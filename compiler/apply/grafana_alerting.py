@@ -56,12 +56,17 @@ class Conn:
         return {"X-Disable-Provenance": "true"} if self.disable_provenance else None
 
 
+def _labels(rule: Mapping[str, Any]) -> Mapping[str, Any]:
+    labels = rule.get("labels")
+    return labels if isinstance(labels, dict) else {}
+
+
 def rule_marked(rule: Mapping[str, Any]) -> bool:
-    return (rule.get("labels") or {}).get(OWNER_LABEL) == OWNER_VALUE
+    return _labels(rule).get(OWNER_LABEL) == OWNER_VALUE
 
 
 def rule_service(rule: Mapping[str, Any]) -> str:
-    return str((rule.get("labels") or {}).get("service") or "")
+    return str(_labels(rule).get("service") or "")
 
 
 def rule_owned(rule: Mapping[str, Any]) -> bool:

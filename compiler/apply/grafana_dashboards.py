@@ -44,12 +44,14 @@ def dashboard_service(model: Mapping[str, Any]) -> str | None:
     """The service among the dashboard's tags whose uid scheme its uid follows
     (compiler/targets/links.dashboard_uid); None when none does."""
     uid = str(model.get("uid", ""))
-    tags = [t for t in model.get("tags") or [] if isinstance(t, str) and t and t != OWNER_TAG]
+    tags = model.get("tags") if isinstance(model.get("tags"), list) else []
+    tags = [t for t in tags if isinstance(t, str) and t and t != OWNER_TAG]
     return next((t for t in tags if uid == t or uid.startswith(t + "-")), None)
 
 
 def dashboard_owned(model: Mapping[str, Any]) -> bool:
-    return OWNER_TAG in (model.get("tags") or []) and dashboard_service(model) is not None
+    tags = model.get("tags")
+    return isinstance(tags, list) and OWNER_TAG in tags and dashboard_service(model) is not None
 
 
 def lookalike(kind: str, uid: str, mark: str) -> Finding:
