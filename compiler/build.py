@@ -66,6 +66,7 @@ class Builder:
             language=d.get("language", "en"),
             runbooks_base_url=d.get("runbooks", {}).get("base_url", "").rstrip("/"),
             prometheus_version=_version(prom.get("version", "2.42")),
+            prometheus_url=prom.get("url", "").rstrip("/"),
             evaluation_interval_ms=self.duration(prom.get("evaluation_interval", "1m"),
                                                  "targets", "prometheus", "evaluation_interval") or 60_000,
             query_offset_ms=self.duration(prom.get("query_offset"), "targets", "prometheus", "query_offset"),
@@ -182,6 +183,8 @@ class Builder:
                     loc=self.loc(*epath),
                     interval_ms=self.duration(ex.get("interval"), *epath, "interval"),
                     at_ms=self.duration(ex.get("at"), *epath, "at"),
+                    starts_ms=self.duration(ex.get("starts"), *epath, "starts"),
+                    queries=tuple((q, _query_result(r)) for q, r in sorted(ex.get("queries", {}).items())),
                     labels=tuple(sorted(ex.get("labels", {}).items())),
                     value=ex.get("value"),
                     comment=ex.get("comment", ""),
@@ -259,6 +262,7 @@ def _alertmanager(am: dict) -> model.AlertmanagerSettings:
     default = model.AlertmanagerSettings()
     return model.AlertmanagerSettings(
         secrets_dir=am.get("secrets_dir", default.secrets_dir).rstrip("/") or "/",
+        url=am.get("url", "").rstrip("/"),
         smtp_smarthost=smtp.get("smarthost", default.smtp_smarthost),
         smtp_from=smtp.get("from", default.smtp_from),
         smtp_auth_username=smtp.get("auth_username", ""),
@@ -289,3 +293,10 @@ def _version(text: str) -> tuple[int, int]:
 def _steps(items: list) -> tuple[model.Step, ...]:
     return tuple(model.Step(s) if isinstance(s, str) else
                  model.Step(s["text"], s.get("language", ""), s.get("code", "")) for s in items)
+
+
+def _query_result(raw: Any) -> tuple:
+    """An example's stated query result: a number (one sample without labels) or samples."""
+    if isinstance(raw, (int, float)):
+        return (((), float(raw)),)
+    return tuple((tuple(sorted(s.get("labels", {}).items())), float(s["value"])) for s in raw)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import enum
 import gc
+import importlib.metadata
+import json
 import sys
 import tempfile
 from pathlib import Path
@@ -11,11 +13,11 @@ from typing import Annotated
 import typer
 
 from compiler import diff as differ
-from compiler import pipeline, revisions, verify, writer
+from compiler import console, pipeline, revisions, scaffold, verify, writer
 from compiler.diagnostic_formats import render_github, render_sarif
 from compiler.diagnostics import Severity, render_json, render_text
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+app = typer.Typer(add_completion=True, no_args_is_help=True, rich_markup_mode=None,
                   pretty_exceptions_enable=False,
                   help="moncat compiles one monitoring catalog into every backend's configuration.")
 
@@ -47,7 +49,8 @@ def _emit(result: pipeline.Result, root: Path, fmt: Format) -> None:
     elif fmt is Format.sarif:
         sys.stdout.write(render_sarif(diags, root))
     elif diags:
-        sys.stderr.write(render_text(diags, root))
+        text = render_text(diags, root)
+        sys.stderr.write(console.paint_diagnostics(text) if console.use_colour(sys.stderr) else text)
 
 
 def _failed(result: pipeline.Result, fail_on: FailOn) -> bool:
@@ -56,28 +59,52 @@ def _failed(result: pipeline.Result, fail_on: FailOn) -> bool:
     return worst is not None and worst >= threshold
 
 
+NoExamplesOpt = Annotated[bool, typer.Option("--no-examples", help="Do not run the examples under promtool.")]
+
+
+def _examples_note(result: pipeline.Result) -> str:
+    run = result.examples
+    if run is None:
+        return ""
+    if run.skipped:
+        typer.echo(f"examples skipped: {run.skipped}", err=True)
+        return ""
+    return f"; {run.tests} examples checked with promtool in {run.seconds:.1f}s"
+
+
 @app.command()
-def validate(catalog: CatalogArg, format: FormatOpt = Format.text, fail_on: FailOnOpt = FailOn.error) -> None:
-    """Check a catalog: schema, references, PromQL, templates, examples. Exit 1 on failure."""
-    result = pipeline.analyse(catalog)
+def validate(catalog: CatalogArg, format: FormatOpt = Format.text, fail_on: FailOnOpt = FailOn.error,
+             no_examples: NoExamplesOpt = False) -> None:
+    """Check a catalog as compile does (schema, references, PromQL, templates, every target),
+    writing nothing, and run its examples with promtool when it is on PATH. Exit 1 on failure."""
+    with console.Progress(f"moncat: validating {catalog}", then="examples") as progress:
+        result = pipeline.validate_catalog(catalog, examples=not no_examples, on_stage=progress.stage)
     _emit(result, catalog, format)
+    note = _examples_note(result)
     if _failed(result, fail_on):
         raise typer.Exit(1)
     if format is Format.text:
         services = len(result.catalog.services) if result.catalog else 0
         alerts = sum(len(s.alerts) for s in result.catalog.services) if result.catalog else 0
-        typer.echo(f"catalog {catalog}: {services} services, {alerts} alerts, valid")
+        typer.echo(f"catalog {catalog}: {services} services, {alerts} alerts, valid{note}")
 
 
 @app.command("compile")
 def compile_(
     catalog: CatalogArg,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output directory (replaced as a whole).")] = Path("output"),
-    check: Annotated[bool, typer.Option("--check", help="Write nothing; exit 1 if --out is stale.")] = False,
+    check: Annotated[bool, typer.Option("--check", help="Write nothing; run the examples; exit 1 if --out is stale.")] = False,
     format: FormatOpt = Format.text,
+    no_examples: NoExamplesOpt = False,
 ) -> None:
     """Compile a catalog into --out: rule files, tests, CRDs and a manifest, written atomically."""
-    result = pipeline.compile_catalog(catalog)
+    with console.Progress(f"moncat: compiling {catalog}", then="examples" if check else "write") as progress:
+        if check:
+            result = pipeline.validate_catalog(catalog, examples=not no_examples, on_stage=progress.stage)
+        else:
+            result = pipeline.compile_catalog(catalog, on_stage=progress.stage)
+    if check:
+        _examples_note(result)
     if not check and not result.report.has_errors():
         # Asked before printing, so that --format json prints one document that holds it.
         problem = writer.guard(out, catalog)
@@ -243,8 +270,10 @@ def test_(
     except verify.MissingTool as exc:
         typer.echo(f"moncat test: {exc}", err=True)
         raise typer.Exit(2)
+    colour = console.use_colour(sys.stdout)
     for o in outcomes:
-        typer.echo(f"{'ok  ' if o.ok else 'FAIL'} {o.suite}: {o.name}")
+        status = "ok  " if o.ok else "FAIL"
+        typer.echo(f"{console.paint_status(o.ok, status) if colour else status} {o.suite}: {o.name}")
         if not o.ok:
             typer.echo("     " + o.output.replace("\n", "\n     "))
     if junit is not None:
@@ -253,6 +282,142 @@ def test_(
     typer.echo(f"{len(outcomes) - failed} passed, {failed} failed")
     if failed:
         raise typer.Exit(1)
+
+
+# --- getting started: version, init, new, schema -------------------------------------------------
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"moncat {importlib.metadata.version('moncat')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                          help="Print moncat's version and exit.")] = False,
+) -> None:
+    pass
+
+
+def _refused(command: str, exc: scaffold.Refused, root: Path | None) -> typer.Exit:
+    lines = render_text([exc.diagnostic], root).splitlines()[:-1]  # no summary for one problem
+    text = "\n".join(lines) + "\n"
+    sys.stderr.write(console.paint_diagnostics(text) if console.use_colour(sys.stderr) else text)
+    typer.echo(f"moncat {command}: nothing was written", err=True)
+    return typer.Exit(1)
+
+
+def _report_added(root: Path, added: list[scaffold.Added]) -> None:
+    for item in added:
+        typer.echo(f"added {item.what} at {root / item.loc.file}:{item.loc.line}")
+    typer.echo(f"next: fill in the TODOs that `moncat validate {root}` lists")
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="New catalog directory (must not hold files).")] = Path("catalog"),
+) -> None:
+    """Create a catalog skeleton that validates, compiles and passes `moncat test` as it is:
+    settings for every target (options commented), one service with a metric, an alert with
+    examples, a procedure, a dashboard and a contact, and the JSON Schema for editors."""
+    try:
+        written = scaffold.init(directory)
+    except scaffold.Refused as exc:
+        raise _refused("init", exc, None)
+    for rel in written:
+        typer.echo(f"created {directory / rel}")
+    typer.echo(f"next: moncat validate {directory}")
+
+
+new_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
+                      help="Add a service or an alert to a catalog, TODO where only you know.")
+app.add_typer(new_app, name="new")
+
+CatalogOpt = Annotated[Path, typer.Option("--catalog", "-c", help="Catalog directory.")]
+
+
+@new_app.command("service")
+def new_service(
+    name: Annotated[str, typer.Argument(help="Service id (lower case).", show_default=False)],
+    catalog: CatalogOpt = Path("catalog"),
+) -> None:
+    """Add <catalog>/NAME/service.yaml: an owner contact, a first alert (the service is down)
+    with its examples and procedure, TODO where you must fill in."""
+    try:
+        added = scaffold.new_service(catalog, name)
+    except scaffold.Refused as exc:
+        raise _refused("new service", exc, catalog)
+    _report_added(catalog, added)
+
+
+@new_app.command("alert")
+def new_alert(
+    service: Annotated[str, typer.Argument(help="The service's id.", show_default=False)],
+    name: Annotated[str, typer.Argument(help="Alert name (CamelCase).", show_default=False)],
+    catalog: CatalogOpt = Path("catalog"),
+) -> None:
+    """Add alert NAME to SERVICE (at the end of its `alerts:`) with a procedure of its own: the
+    least urgent severity, placeholder PromQL and examples that pass, TODO where you must fill in."""
+    try:
+        added = scaffold.new_alert(catalog, service, name)
+    except scaffold.Refused as exc:
+        raise _refused("new alert", exc, catalog)
+    _report_added(catalog, added)
+
+
+class SchemaFormat(str, enum.Enum):
+    json = "json"
+    markdown = "markdown"
+
+
+@app.command()
+def schema(
+    format: Annotated[SchemaFormat, typer.Option("--format", "-f",
+                                                 help="json: the JSON Schema; markdown: the field reference.")] = SchemaFormat.json,
+) -> None:
+    """Print the catalog format's JSON Schema (for editors and other tools), or the field
+    reference generated from it. Exit 1 when a field lacks a description or an example."""
+    if format is SchemaFormat.json:
+        sys.stdout.write(scaffold.schema_text())
+        return
+    from compiler.schema import reference
+
+    found = reference.generate(json.loads(scaffold.schema_text()))
+    sys.stdout.write(found.text)
+    for problem in found.problems:
+        typer.echo(f"moncat schema: {problem}: add it to {reference.SCHEMA_PATH}", err=True)
+    if found.problems:
+        raise typer.Exit(1)
+
+
+# One example per command, shown under its --help.
+EXAMPLES = {
+    "validate": ["moncat validate catalog", "moncat validate catalog --format github --fail-on warning"],
+    "compile": ["moncat compile catalog --out output", "moncat compile catalog --out output --check"],
+    "diff": ["moncat diff catalog --base origin/main --format markdown > diff.md",
+             "moncat diff catalog --against output"],
+    "apply": ["GRAFANA_URL=https://grafana.example.com GRAFANA_TOKEN=... moncat apply grafana catalog --dry-run"],
+    "test": ["moncat test output --junit junit.xml"],
+    "init": ["moncat init catalog && moncat validate catalog"],
+    "new service": ["moncat new service checkout"],
+    "new alert": ["moncat new alert checkout CheckoutSlow --catalog catalog"],
+    "schema": ["moncat schema > catalog/catalog-v1.schema.json",
+               "moncat schema --format markdown > docs/catalog-reference.md"],
+}
+
+
+def _add_examples() -> None:
+    groups = [("", app)] + [(f"{g.name} ", g.typer_instance) for g in app.registered_groups]
+    for prefix, group in groups:
+        for command in group.registered_commands:
+            name = prefix + (command.name or command.callback.__name__.rstrip("_").replace("_", "-"))
+            if name in EXAMPLES:
+                # "\b" keeps click from rewrapping the lines that follow.
+                label = "Example" if len(EXAMPLES[name]) == 1 else "Examples"
+                command.epilog = f"\b\n{label}:\n" + "\n".join(f"  {e}" for e in EXAMPLES[name])
+
+
+_add_examples()
 
 
 def main() -> None:

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from compiler.diagnostics import Loc
 from compiler.expr import ast
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,10 @@ class Example:
     at_ms: int | None = None
     labels: tuple[tuple[str, str], ...] = ()
     value: float | None = None
+    # When the series start meeting the condition (a fires example that turns bad mid-way).
+    starts_ms: int | None = None
+    # What the queries an annotation runs (`query "..."`) return: (query, ((labels, value), ...)).
+    queries: tuple[tuple[str, tuple[tuple[tuple[tuple[str, str], ...], float], ...]], ...] = ()
     comment: str = ""
     # Per series: where its selector (the key) and its values stand, for precise diagnostics.
     series_locs: tuple[tuple[Loc, Loc], ...] = field(default=(), compare=False, repr=False)
@@ -282,6 +288,7 @@ class AlertmanagerSettings:
     """targets.alertmanager: where secret files live and how email leaves."""
 
     secrets_dir: str = "/etc/alertmanager/secrets"
+    url: str = ""  # Alertmanager's UI, for "silence this alert" links; none when empty
     smtp_smarthost: str = "localhost:25"
     smtp_from: str = "alertmanager@localhost"
     smtp_auth_username: str = ""
@@ -320,6 +327,7 @@ class Settings:
     language: str = "en"
     runbooks_base_url: str = ""
     prometheus_version: tuple[int, int] = (2, 42)
+    prometheus_url: str = ""  # Prometheus' UI, for links to each alert's query; none when empty
     evaluation_interval_ms: int = 60_000
     query_offset_ms: int | None = None
     external_labels: tuple[tuple[str, str], ...] = ()
@@ -339,6 +347,18 @@ class Catalog:
     services: tuple[Service, ...]
     contacts: dict[str, Contact]
     severities: dict[str, Severity]
+    # Derived facts (translations, shapes, name maps) computed once per catalog and shared by
+    # every target: see `once`. Not part of the catalog's value.
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def service(self, sid: str) -> Service:
         return next(s for s in self.services if s.id == sid)
+
+    def once(self, key: Any, compute: Callable[[], T]) -> T:
+        """`compute()`, remembered under `key` for this catalog: targets and pages that need the
+        same derived fact (an alert's Datadog query, a panel's thresholds) compute it once."""
+        try:
+            return self.memo[key]
+        except KeyError:
+            value = self.memo[key] = compute()
+            return value

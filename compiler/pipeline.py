@@ -4,10 +4,12 @@ from __future__ import annotations
 import gc
 import time
 from contextlib import contextmanager
+from typing import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from compiler import checks, link, validation
+from compiler import checks, link, todos, validation
+from compiler.example_runs import ExampleRun, run_examples
 from compiler.artifacts import Artifact
 from compiler.build import Builder, ServicePart
 from compiler.diagnostics import Report, error
@@ -19,7 +21,9 @@ from compiler.checks import cross_target, datadog_output
 from compiler.targets import alertmanager, datadog, grafana, prometheus, runbooks
 
 STAGES = ("load", "validate", "build", "link", "check", "generate", "render")
-TARGETS = (prometheus.build, grafana.build, alertmanager.build, runbooks.build, datadog.build)
+# Datadog before the runbook pages: the pages show each monitor query, computed once (Catalog.once)
+# in this process before the pages fork over the cores.
+TARGETS = (prometheus.build, grafana.build, alertmanager.build, datadog.build, runbooks.build)
 # Checks that compare what different targets generated for the same object.
 CROSS_CHECKS = (cross_target.check, datadog_output.check)
 
@@ -33,25 +37,29 @@ class Result:
     artifacts: list[Artifact] = field(default_factory=list)
     files: dict[str, bytes] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    examples: ExampleRun | None = None  # set when the examples ran (or were skipped) under promtool
 
 
 class _Clock:
-    def __init__(self, result: Result):
+    def __init__(self, result: Result, on_stage: Callable[[str], None] | None = None):
         self.result = result
         self.last = time.perf_counter()
+        self.on_stage = on_stage
 
     def lap(self, stage: str) -> None:
         now = time.perf_counter()
         self.result.timings[stage] = now - self.last
         self.last = now
+        if self.on_stage is not None:
+            self.on_stage(stage)  # e.g. the CLI's progress line
 
 
-def analyse(root: Path) -> Result:
+def analyse(root: Path, on_stage: Callable[[str], None] | None = None) -> Result:
     """load -> validate -> build -> link -> check. Stops after a stage that found errors, since
     later stages would only report their consequences."""
     result = Result(Report())
     report = result.report
-    clock = _Clock(result)
+    clock = _Clock(result, on_stage)
     docs, diags = load_catalog(root)
     report.extend(diags)
     clock.lap("load")
@@ -63,6 +71,7 @@ def analyse(root: Path) -> Result:
         report.extend(problems)
         if not problems:
             valid.append(doc)
+            report.extend(todos.find(doc))
     clock.lap("validate")
     settings: Settings | None = None
     severities, contacts, parts = {}, {}, []
@@ -97,10 +106,24 @@ def analyse(root: Path) -> Result:
     return result
 
 
-def compile_catalog(root: Path) -> Result:
-    """analyse, then generate every target's artifacts and render them to bytes."""
+def validate_catalog(root: Path, examples: bool = True,
+                     on_stage: Callable[[str], None] | None = None) -> Result:
+    """Everything `compile` checks, writing nothing (so that validate never passes a catalog that
+    compile rejects), then, when asked, the examples' generated tests under promtool."""
+    result = compile_catalog(root, on_stage)
+    if examples and result.files and not result.report.has_errors():
+        clock = _Clock(result, on_stage)
+        result.examples = run_examples(result.artifacts, result.files)
+        result.report.extend(result.examples.diagnostics)
+        clock.lap("examples")
+    return result
+
+
+def compile_catalog(root: Path, on_stage: Callable[[str], None] | None = None) -> Result:
+    """analyse, then generate every target's artifacts and render them to bytes. `on_stage` is
+    called with each stage's name as it finishes."""
     with _no_cyclic_gc():
-        return _compile(root)
+        return _compile(root, on_stage)
 
 
 @contextmanager
@@ -116,11 +139,11 @@ def _no_cyclic_gc():
             gc.enable()
 
 
-def _compile(root: Path) -> Result:
-    result = analyse(root)
+def _compile(root: Path, on_stage: Callable[[str], None] | None = None) -> Result:
+    result = analyse(root, on_stage)
     if result.catalog is None or result.report.has_errors():
         return result
-    clock = _Clock(result)
+    clock = _Clock(result, on_stage)
     for target in TARGETS:
         artifacts, diags = target(result.catalog)
         result.artifacts.extend(artifacts)
@@ -137,4 +160,4 @@ def _compile(root: Path) -> Result:
     return result
 
 
-__all__ = ["STAGES", "Result", "ServicePart", "analyse", "compile_catalog"]
+__all__ = ["STAGES", "Result", "ServicePart", "analyse", "compile_catalog", "validate_catalog"]

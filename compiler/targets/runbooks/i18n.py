@@ -39,6 +39,15 @@ EN: dict[str, str] = {
     "promql": "PromQL (as evaluated by Prometheus)",
     "datadog": "Datadog monitor query",
     "for": "For",
+    "detection_delay": "Fires at most",
+    "detection_after": "after the condition starts",
+    "delay_window": "window",
+    "delay_lookback": "absent() waits for staleness",
+    "delay_for": "for",
+    "delay_query_offset": "query offset",
+    "delay_evaluation": "evaluation",
+    "delay_stated": "the condition states",
+    "delay_exceeds": "longer than the condition states",
     "labels": "Labels",
     "runbook_url": "Runbook URL",
     "dashboards": "Dashboards",
@@ -110,6 +119,9 @@ EN: dict[str, str] = {
     "see_procedure": "Full procedure page",
     "open_grafana": "Open in Grafana",
     "on_this_page": "On this page",
+    "open_explore": "Query in Grafana Explore",
+    "open_prometheus": "Query in Prometheus",
+    "silence": "Silence this alert",
 }
 
 ID: dict[str, str] = {
@@ -148,6 +160,15 @@ ID: dict[str, str] = {
     "promql": "PromQL (seperti dievaluasi Prometheus)",
     "datadog": "Query monitor Datadog",
     "for": "Selama",
+    "detection_delay": "Berbunyi paling lambat",
+    "detection_after": "setelah kondisi mulai terjadi",
+    "delay_window": "jendela",
+    "delay_lookback": "absent() menunggu data basi",
+    "delay_for": "selama",
+    "delay_query_offset": "offset query",
+    "delay_evaluation": "evaluasi",
+    "delay_stated": "kondisi menyebut",
+    "delay_exceeds": "lebih lama dari yang disebut kondisi",
     "labels": "Label",
     "runbook_url": "URL runbook",
     "dashboards": "Dashboard",
@@ -219,6 +240,9 @@ ID: dict[str, str] = {
     "see_procedure": "Halaman prosedur lengkap",
     "open_grafana": "Buka di Grafana",
     "on_this_page": "Di halaman ini",
+    "open_explore": "Query di Grafana Explore",
+    "open_prometheus": "Query di Prometheus",
+    "silence": "Bisukan alert ini",
 }
 
 LANGUAGES: dict[str, dict[str, str]] = {"en": EN, "id": ID}

@@ -7,12 +7,14 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from compiler.checks.detection_delay import detection_delay
 from compiler.checks.routing import recipients
 from compiler.diagnostics import Loc
 from compiler.dialects.promql import to_promql
 from compiler.durations import format_ms
 from compiler.model import Alert, Catalog, Contact, Dashboard, Procedure, Service, Severity
 from compiler.targets import links as grafana_links
+from compiler.targets import ui_links
 from compiler.targets.alertmanager.plan import Delivery, deliveries, timings
 from compiler.targets.runbooks.i18n import translator
 from compiler.targets.prometheus import alert_labels, runbook_url
@@ -180,6 +182,17 @@ class Knowledge:
     def promql(self, alert: Alert) -> str:
         return to_promql(alert.expr.tree)
 
+    def detection(self, alert: Alert, t) -> str:
+        """The alert's worst-case detection delay in words: total, its parts, what the text states."""
+        delay = detection_delay(self.catalog, alert)
+        parts = " + ".join(f"{t('delay_' + name)} {format_ms(ms)}" for name, ms in delay.parts())
+        out = f"{format_ms(delay.total_ms)} {t('detection_after')} ({parts})"
+        if delay.stated is not None:
+            out += f"; {t('delay_stated')} {format_ms(delay.stated.total_ms)}"
+            if delay.exceeds:
+                out += f" ({t('delay_exceeds')})"
+        return out
+
     def labels(self, alert: Alert, svc: Service) -> dict[str, str]:
         return alert_labels(alert, svc)
 
@@ -192,6 +205,10 @@ class Knowledge:
             return ""
         found = grafana_links.alert_panel(dashboard, alert.name) if alert else None
         return grafana_links.dashboard_url(self.catalog, dashboard, found[1] if found else None)
+
+    def ui_links(self, svc: Service, alert: Alert) -> list[tuple[str, str]]:
+        """(label key, URL): the alert's query in Grafana Explore and Prometheus, a silence."""
+        return ui_links.alert_links(self.catalog, svc, alert)
 
     def datadog(self, svc: Service, alert: Alert) -> str:
         """The alert's Datadog monitor query, when the catalog compiles it for Datadog."""
