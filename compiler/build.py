@@ -105,6 +105,10 @@ class Builder:
             histogram_buckets_as_distributions=dd.get("histogram_buckets_as_distributions", False),
             collect_counters_with_distributions=dd.get("collect_counters_with_distributions", False),
             evaluation_delay_ms=delay, renotify_interval_ms=renotify,
+            check_interval_ms=self.duration(dd.get("check_interval"), "targets", "datadog",
+                                            "check_interval") or default.check_interval_ms,
+            pending=dd.get("pending", default.pending),
+            scrape_labels=tuple(dd.get("scrape_labels", ())),
         )
 
     def severity(self, sid: str, d: dict, path: tuple, service: str | None = None) -> model.Severity:
@@ -152,6 +156,8 @@ class Builder:
             unit=d.get("unit", ""), labels=tuple(d.get("labels", ())), baseline=d.get("baseline", ""),
             target=d.get("target", ""), exporter=d.get("exporter", ""),
             source_name=d.get("source_name", ""), datadog=d.get("datadog", ""),
+            label_values=tuple((k, tuple(str(v) for v in vs))
+                               for k, vs in sorted(d.get("label_values", {}).items())),
         )
 
     def recording_rule(self, sid: str, name: str, d: dict, path: tuple) -> model.RecordingRule | None:
@@ -195,7 +201,7 @@ class Builder:
             return None
         locs = {f: self.loc(*path, f) for f in d}
         locs["name"] = self.loc(*path, key=True)
-        for f in ("query", "reason", "warning"):
+        for f in ("query", "reason", "warning", "differs"):
             if f in d.get("datadog", {}):
                 locs[f"datadog.{f}"] = self.loc(*path, "datadog", f)
         for f in ("notify",):
@@ -273,7 +279,8 @@ def _alertmanager(am: dict) -> model.AlertmanagerSettings:
 def _datadog_alert(d: dict) -> model.DatadogAlert:
     warning = d.get("warning")
     return model.DatadogAlert(query=d.get("query", ""), reason=d.get("reason", ""),
-                              warning=None if warning is None else float(warning))
+                              warning=None if warning is None else float(warning),
+                              differs=d.get("differs", ""))
 
 
 def _grafana(gf: dict) -> model.GrafanaSettings:

@@ -255,6 +255,27 @@ def apply(
         raise typer.Exit(1)
 
 
+@app.command()
+def explain(
+    alert: Annotated[str, typer.Argument(help="The alert: `service/Alert` or its name.", show_default=False)],
+    catalog: CatalogArg = Path("catalog"),
+) -> None:
+    """Show one alert on every target side by side: the Prometheus rule, the Grafana rule, the
+    Datadog monitor, each example's verdict per target, the routing and the detection delay."""
+    from compiler import explain as report
+
+    result = pipeline.compile_catalog(catalog)
+    if result.catalog is None or result.report.has_errors():
+        _emit(result, catalog, Format.text)
+        raise typer.Exit(1)
+    found = report.find(result.catalog, alert)
+    if len(found) != 1:
+        known = "several services have it: write service/Alert" if found else "no such alert"
+        typer.echo(f"moncat explain: {alert}: {known}", err=True)
+        raise typer.Exit(1)
+    typer.echo(report.explain(result, found[0]), nl=False)
+
+
 @app.command("test")
 def test_(
     out: Annotated[Path, typer.Argument(help="Compiled output directory.", show_default=False)] = Path("output"),
@@ -401,6 +422,7 @@ EXAMPLES = {
     "init": ["moncat init catalog && moncat validate catalog"],
     "new service": ["moncat new service checkout"],
     "new alert": ["moncat new alert checkout CheckoutSlow --catalog catalog"],
+    "explain": ["moncat explain shop/ShopCheckoutFailuresHigh catalog"],
     "schema": ["moncat schema > catalog/catalog-v1.schema.json",
                "moncat schema --format markdown > docs/catalog-reference.md"],
 }

@@ -71,6 +71,8 @@ class Metric:
     exporter: str = ""
     source_name: str = ""
     datadog: str = ""  # the exact Datadog metric name, when it does not follow targets.datadog
+    # Labels whose values form a closed list: (label, (value, ...)).
+    label_values: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -110,11 +112,12 @@ class Example:
 @dataclass(frozen=True)
 class DatadogAlert:
     """An alert's `datadog:` block: a reviewed monitor query replacing the translation (with the
-    reason it differs), and a warning threshold."""
+    reason it differs), a warning threshold, and a stated difference from Prometheus."""
 
     query: str = ""
     reason: str = ""
     warning: float | None = None
+    differs: str = ""  # a stated, accepted difference from the Prometheus rule
 
 
 @dataclass(frozen=True)
@@ -317,6 +320,9 @@ class DatadogSettings:
     collect_counters_with_distributions: bool = False
     evaluation_delay_ms: int | None = None
     renotify_interval_ms: int | None = None
+    check_interval_ms: int = 15_000
+    pending: str = "refuse"  # `for:` on a window condition: refuse | drop
+    scrape_labels: tuple[str, ...] = ()  # scrape-time labels the Agent adds as tags
 
 
 @dataclass(frozen=True)

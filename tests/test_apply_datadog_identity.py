@@ -130,7 +130,7 @@ def test_objects_moncat_cannot_tell_apart_are_reported_and_none_is_written(fake,
     assert ("! blocked monitor store/storehigh5xxrate: 2 objects share this identity and moncat cannot "
             f"tell its own from a copy (monitor {first['id']} (created ") in run.stdout
     assert plan_line(run) == "plan: 4 to create, 0 to update, 0 to delete, 0 unchanged, 1 blocked"
-    assert "1 object not applied: moncat will not guess" in run.stderr
+    assert "1 object not applied: the lines marked ! above say why" in run.stderr
     assert sorted(m for m, _ in writes(fake)) == ["POST"] * 4 + ["PUT"] * 4
     assert fake.monitors[first["id"]]["tags"] == fake.monitors[second["id"]]["tags"]  # untouched
     assert not any(bound(fake.monitors[i]) for i in (first["id"], second["id"]))

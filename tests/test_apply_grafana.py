@@ -252,7 +252,7 @@ def test_a_group_interval_other_than_grafanas_default_is_set_but_a_group_holding
     assert ("! blocked rule_group moncat-web/web.alerts: holds 1 rule(s) moncat does not own (their-rule)"
             in run.stdout)
     assert plan_summary(run) == "plan: 0 to create, 2 to update, 0 to delete, 9 unchanged, 1 blocked"
-    assert "1 object not applied: moncat will not guess" in run.stderr
+    assert "1 object not applied: the lines marked ! above say why" in run.stderr
     assert "run the same command again" not in run.stderr
     # The rule without a range of its own queries one interval back: it changes too, first.
     assert [(r.method, r.path) for r in fake.writes[before:]] == [

@@ -17,6 +17,10 @@ the documented maximum of 1,000. Dashboards: `GET /api/v1/dashboard` (`start`/`c
 summaries; the full body is fetched (`GET /api/v1/dashboard/{id}`, several at a time) only for the
 owned dashboards the catalog also has, the only ones a plan compares.
 
+Composite monitors, a kind of their own, are written after the monitors (with the ids those got)
+and deleted before them (compiler/apply/datadog_composite.py); their identity, binding and lookup
+before a retried create are a monitor's.
+
 Server changes normalised before comparing: read-only fields (id, created, modified, creator,
 overall_state, widget ids, author, url, ...), `metric alert` and `query alert` (the API returns
 either for a metric monitor), option defaults the server fills in, nulls and empty lists, tag
@@ -29,6 +33,7 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Mapping
 
+from compiler.apply import datadog_composite as composite
 from compiler.apply import identity
 from compiler.apply.base import OWNER_TAG
 from compiler.apply.client import ApiError, Client
@@ -37,7 +42,7 @@ from compiler.apply.plan import Action, Current, Desired, Finding
 from compiler.apply.registry import ConfigError
 from compiler.model import Catalog
 
-MONITOR, DASHBOARD = "monitor", "dashboard"
+MONITOR, COMPOSITE, DASHBOARD = "monitor", "composite monitor", "dashboard"
 ID_TAG = "moncat-id:"
 MONITORS = "/api/v1/monitor"
 DASHBOARDS = "/api/v1/dashboard"
@@ -169,9 +174,14 @@ def dashboard_ref(description: Any) -> str:
     return found.group(1) if found else ""
 
 
+def monitor_kind(body: dict) -> str:
+    """MONITOR or COMPOSITE, by the monitor's type."""
+    return COMPOSITE if body.get("type") == "composite" else MONITOR
+
+
 def bound_body(kind: str, body: dict, remote_id: str) -> dict:
     """The body with its binding to `remote_id` (any other reference replaced)."""
-    if kind == MONITOR:
+    if kind != DASHBOARD:
         tags = [t for t in body.get("tags") or [] if not str(t).startswith(REF_TAG)]
         return dict(body, tags=tags + [REF_TAG + remote_id])
     description = DESCRIPTION_REF.sub("", body.get("description") or "")
@@ -181,7 +191,7 @@ def bound_body(kind: str, body: dict, remote_id: str) -> dict:
 def _claim(kind: str, item: dict) -> identity.Claim:
     """A marked monitor or dashboard (a full body or a list's summary) as an identity claim."""
     remote = str(item["id"])
-    if kind == MONITOR:
+    if kind != DASHBOARD:
         oid, ref = monitor_id(item), _tag_value(item, REF_TAG)
         creator = item.get("creator")
         who, when = creator.get("handle") if isinstance(creator, dict) else None, item.get("created")
@@ -197,7 +207,7 @@ def _keep_state(action: Action) -> Any:
     """The update body, with the monitor's mute (if any) carried over from the server."""
     current = action.current if isinstance(action.current, dict) else {}
     state = {k: v for k, v in (current.get("options") or {}).items() if k in OPTION_STATE and v}
-    if action.kind != MONITOR or not state or not isinstance(action.body, dict):
+    if action.kind == DASHBOARD or not state or not isinstance(action.body, dict):
         return action.body
     return dict(action.body, options={**(action.body.get("options") or {}), **state})
 
@@ -206,12 +216,16 @@ class DatadogTarget:
     """Datadog's v1 monitor and dashboard API for one organisation (the keys')."""
 
     name = "datadog"
-    order = (MONITOR, DASHBOARD)
+    order = (MONITOR, COMPOSITE, DASHBOARD)
 
     def __init__(self, client: Client):
         self.client = client
         self._wanted: set[tuple[str, str]] | None = None  # set by desired(): what a plan compares
         self.findings: list[Finding] = []  # set by current(): duplicates, copies
+        # moncat id -> monitor id of the monitors composites may name: set by current(), and
+        # by each monitor's create.
+        self._ids: dict[str, str] = {}
+        self._uses: dict[str, list[str]] = {}  # set by desired(): a composite's components
 
     def desired(self, files: dict[str, bytes]) -> list[Desired]:
         out: list[Desired] = []
@@ -221,7 +235,7 @@ class DatadogTarget:
                 continue
             if path.startswith("datadog/monitors/"):
                 body = json.loads(files[path])
-                kind, oid = MONITOR, monitor_id(body)
+                kind, oid = monitor_kind(body), monitor_id(body)
             elif path.startswith("datadog/dashboards/"):
                 body = json.loads(files[path])
                 kind, oid = DASHBOARD, dashboard_id(body.get("description"))
@@ -236,15 +250,22 @@ class DatadogTarget:
             seen[kind, oid] = path
             out.append(Desired(kind, oid, body))
         self._wanted = set(seen)
+        self._uses = {d.id: composite.references(d.body) for d in out if d.kind == COMPOSITE}
         return out
 
     def current(self) -> list[Current]:
         """Owned objects only (identity.resolve): an object without the mark carries no moncat id,
         and a copy is bound to another object's id, so no plan could match or touch either."""
-        monitors, found = identity.resolve(self._monitor_claims({"monitor_tags": OWNER_TAG}),
-                                           f"its {OWNER_TAG} tag")
+        claims = self._monitor_claims({"monitor_tags": OWNER_TAG})
+        monitors, found = identity.resolve(claims, f"its {OWNER_TAG} tag")
         dashboards, also = identity.resolve(self._dashboard_claims(), "the marker in its description")
+        # Extra copies too (under ids of their own): a composite naming one is read as naming it.
+        self._ids = {c.id: c.remote_id for c in monitors if c.kind == MONITOR}
         self.findings = found + also
+        self.findings += composite.blocked_by_components(COMPOSITE, self._uses, MONITOR, self.findings)
+        if self._wanted is not None:  # which monitors a --prune would delete
+            self.findings += composite.held_by_foreign([c for c in claims if c.kind == COMPOSITE], monitors,
+                                                       {oid for _, oid in self._wanted}, MONITOR)
         return monitors + self._with_bodies(dashboards)
 
     def _monitor_claims(self, params: dict[str, Any]) -> list[identity.Claim]:
@@ -254,7 +275,7 @@ class DatadogTarget:
             resp = self.client.request("GET", MONITORS, params={**params, "page": page, "page_size": MONITOR_PAGE})
             items = self.client.objects(resp, "monitors", "id")
             # The filter is the server's; check anyway.
-            claims += [_claim(MONITOR, m) for m in items if OWNER_TAG in _tags(m)]
+            claims += [_claim(monitor_kind(m), m) for m in items if OWNER_TAG in _tags(m)]
             if len(items) < MONITOR_PAGE:
                 return claims
             page += 1
@@ -297,21 +318,35 @@ class DatadogTarget:
 
     def _find(self, kind: str, oid: str) -> dict | None:
         """The object a create whose answer was lost made, if it exists (identity.own)."""
-        if kind == MONITOR:
-            claims = [c for c in self._monitor_claims({"monitor_tags": ID_TAG + oid}) if c.id == oid]
+        if kind != DASHBOARD:
+            # Of its kind: an alert that became a composite (or stopped being one) keeps its id.
+            claims = [c for c in self._monitor_claims({"monitor_tags": ID_TAG + oid})
+                      if c.id == oid and c.kind == kind]
         else:
             claims = [c for c in self._dashboard_claims() if c.id == oid]
         found = identity.own(claims)
         return None if found is None else found.body
 
     def normalize(self, kind: str, body: Any) -> Any:
-        return normalize_monitor(body) if kind == MONITOR else normalize_dashboard(body)
+        if kind == COMPOSITE:
+            body = composite.with_names(body, self._ids)
+        return normalize_monitor(body) if kind != DASHBOARD else normalize_dashboard(body)
+
+    def _resolved(self, action: Action, body: Any) -> Any:
+        """The body as sent: a composite's with its components' monitor ids filled in."""
+        if action.kind != COMPOSITE:
+            return body
+        return composite.with_ids(body, self._ids, "POST" if action.op == "create" else "PUT",
+                                  MONITORS, action.id)
 
     def write(self, action: Action) -> None:
-        base = MONITORS if action.kind == MONITOR else DASHBOARDS
+        base = DASHBOARDS if action.kind == DASHBOARD else MONITORS
         if action.op == "create":
-            made = self.client.create(base, action.body, lambda: self._find(action.kind, action.id),
+            body = self._resolved(action, action.body)
+            made = self.client.create(base, body, lambda: self._find(action.kind, action.id),
                                       f"the created {action.kind}")
+            if action.kind == MONITOR:
+                self._ids[action.id] = str(made["id"])
             if _claim(action.kind, made).bound:
                 return
             # Bound at once, so that a copy of it, which keeps this reference, is never taken
@@ -319,10 +354,10 @@ class DatadogTarget:
             rid = str(made["id"])
             bound = bound_body(action.kind, action.body, rid)
             self.client.request("PUT", f"{base}/{rid}",
-                                json={"tags": bound["tags"]} if action.kind == MONITOR else bound)
+                                json={"tags": bound["tags"]} if action.kind != DASHBOARD else bound)
         elif action.op == "update":
-            self.client.request("PUT", f"{base}/{action.remote_id}",
-                                json=bound_body(action.kind, _keep_state(action), action.remote_id))
+            self.client.request("PUT", f"{base}/{action.remote_id}", json=self._resolved(
+                action, bound_body(action.kind, _keep_state(action), action.remote_id)))
         elif action.op == "delete":
             # 404: already gone (a retried DELETE whose first answer was lost): the goal is met.
             self.client.request("DELETE", f"{base}/{action.remote_id}", ok=(404,))
@@ -360,5 +395,6 @@ def connect(env: Mapping[str, str], url: str | None, catalog: Catalog) -> Datado
                "application key needs the monitors and dashboards read and write scopes")
     # One pooled connection per concurrent reader (requests keeps 10 by default).
     client = Client(root, headers, [api_key, app_key], limits=limits(env),
-                    hints={401: refused, 403: refused}, pool_size=READ_CONCURRENCY + 4)
+                    hints={401: refused, 403: refused, 400: composite.refusal_hint},
+                    pool_size=READ_CONCURRENCY + 4)
     return DatadogTarget(client)

@@ -36,8 +36,8 @@ class Current:
 @dataclass(frozen=True)
 class Finding:
     """What the plan says about the server besides changes: objects sharing one identity,
-    look-alikes, foreign objects in the way. `blocks`: the desired object (kind, id) is not
-    written in this run (moncat will not guess)."""
+    look-alikes, foreign objects in the way. `blocks`: the object (kind, id) is not written, nor
+    deleted, in this run (moncat will not guess, or the server would refuse)."""
 
     kind: str
     id: str
@@ -101,8 +101,8 @@ def make_plan(desired: Iterable[Desired], current: Iterable[Current], *, prune: 
               scope: Scope | None = None, findings: Iterable[Finding] = ()) -> list[Action]:
     """Match by (kind, id). Equal after `normalize` (and nothing pending) -> unchanged.
     Orphans are deleted only with `prune`, only when owned and within `scope`; a same-id
-    object without the mark is never touched (the target's write refuses it). A create or
-    update that a blocking finding names becomes `blocked`."""
+    object without the mark is never touched (the target's write refuses it). A create, update
+    or delete that a blocking finding names becomes `blocked`."""
     desired, current = list(desired), list(current)
     have = {(c.kind, c.id): c for c in current}
     blocked = {(f.kind, f.id): f.message for f in findings if f.blocks}
@@ -128,6 +128,8 @@ def make_plan(desired: Iterable[Desired], current: Iterable[Current], *, prune: 
         actions.append(action)
     if prune:
         actions += [Action("delete", c.kind, c.id, None, c.remote_id, (), c.body)
+                    if (c.kind, c.id) not in blocked else
+                    Action("blocked", c.kind, c.id, None, c.remote_id, (blocked[c.kind, c.id],), c.body)
                     for c in orphans(desired, current) if scope is None or scope.covers(c)]
     rank = {k: i for i, k in enumerate(order)}
     # Creates and updates in dependency order; deletes in reverse (dependents first).

@@ -24,8 +24,8 @@ def plan_lines(actions: list[Action], desired: list[Desired], current: list[Curr
 
 def blocked_line(actions: list[Action]) -> str:
     n = sum(a.op == "blocked" for a in actions)
-    return (f"{n} object{'s' if n != 1 else ''} not applied: moncat will not guess (the lines marked "
-            "! above say what to resolve)") if n else ""
+    return (f"{n} object{'s' if n != 1 else ''} not applied: the lines marked ! above say why and "
+            "what to resolve") if n else ""
 
 
 def outcome_lines(outcome: Outcome, actions: list[Action], retries: int) -> Lines:

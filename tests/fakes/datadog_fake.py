@@ -21,12 +21,15 @@ Datadog's API documentation:
   returned as `query alert`, tags lowercased; dashboards get widget ids, author, url,
   `notify_list: null`, `template_variables: null`, `restricted_roles: []`;
 - a metric monitor whose `critical` threshold differs from the query's is refused (400), as
-  Datadog does;
+  Datadog does; a composite monitor's query (monitor ids with &&, ||, !, parentheses: the
+  Monitor API's composite query) must name existing monitors, and a monitor a composite names
+  cannot be deleted (400), as Datadog refuses both;
 - 429 with `X-RateLimit-Limit`, `-Period`, `-Remaining`, `-Reset` (seconds until the window,
   aligned to the period, resets) and `-Name`, from a real fixed-window limit (`rate_limit`) or
   injected (`fail_next(n, 429)`).
-Fault injection: `fail_next` (any status), `timeout_next` (no answer for a while, then the
-connection closes; the request is not applied), `crash_after` (after N applied writes every
+Fault injection: `fail_next` (any status), `timeout_next` (no answer until the client gives up
+and closes the connection, so a timeout whatever the client's timeout and the machine's load;
+the request is not applied), `crash_after` (after N applied writes every
 connection is dropped until `recover()`), and `latency_s` added to every request; and the
 misbehaviours every fake shows (fakes/loopback.py: answers cut off, trickled, redirected, a login
 page for an answer, a commit followed by a 500). `clone_monitor` and `clone_dashboard` make what
@@ -42,6 +45,7 @@ import http.server
 import json
 import math
 import re
+import select
 import socket
 import threading
 import time
@@ -124,6 +128,9 @@ class FakeDatadog(LoopbackServer):
             self.faults.fail += [(status, frozenset(methods) if methods else None)] * n
 
     def timeout_next(self, n: int, seconds: float, methods: set[str] | None = None) -> None:
+        """No answer to the next `n` requests (of `methods`) until the client closes the
+        connection, or for at most `seconds`: the client's own timeout decides, not a race with
+        a clock here."""
         with self.lock:
             self.faults.timeouts += [(seconds, frozenset(methods) if methods else None)] * n
 
@@ -271,8 +278,17 @@ class FakeDatadog(LoopbackServer):
         self.schema_errors += errors
         return errors
 
-    @staticmethod
-    def _threshold_mismatch(body: dict) -> str:
+    def _composite_problem(self, body: dict) -> str:
+        query = body.get("query", "")
+        ids = re.findall(r"\d+", query)
+        if re.sub(r"\d+|&&|\|\||[!()\s]", "", query) or not ids:
+            return "The value provided for parameter 'query' is invalid: not a composite query"
+        missing = [i for i in ids if int(i) not in self.monitors]
+        return f"Composite query references monitors that do not exist: {missing}" if missing else ""
+
+    def _threshold_mismatch(self, body: dict) -> str:
+        if body.get("type") == "composite":
+            return self._composite_problem(body)
         if body.get("type") not in ("query alert", "metric alert"):
             return ""
         found = _COMPARISON.search(body.get("query", ""))
@@ -338,6 +354,10 @@ class FakeDatadog(LoopbackServer):
             self.monitors[mid] = self._monitor_fields(merged)
             return 200, self.monitors[mid]
         if method == "DELETE":
+            users = [m["id"] for m in self.monitors.values() if m.get("type") == "composite"
+                     and str(mid) in re.findall(r"\d+", m.get("query", ""))]
+            if users:
+                return 400, {"errors": [f"monitor {mid} is referenced in composite monitors {users}"]}
             del self.monitors[mid]
             return 200, {"deleted_monitor_id": mid}
         return 405, {"errors": ["Method not allowed"]}
@@ -413,6 +433,19 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         except OSError:
             pass
 
+    def _silent_until_client_leaves(self, longest: float) -> None:
+        stop = time.monotonic() + longest
+        while time.monotonic() < stop and self.owner.running:
+            readable, _, _ = select.select([self.connection], [], [], 0.05)
+            if not readable:
+                continue
+            try:
+                if not self.connection.recv(1, socket.MSG_PEEK):
+                    return  # the client closed its end: it timed out
+            except OSError:
+                return
+            time.sleep(0.05)  # bytes of a next request: not read before this one is answered
+
     def _answer(self, status: int, data: bytes, headers: dict[str, str] | None = None) -> None:
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -454,7 +487,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if fake.latency_s:
             time.sleep(fake.latency_s)
         if timeout:
-            time.sleep(timeout[0])  # longer than the client waits; the request is not applied
+            self._silent_until_client_leaves(timeout[0])  # the request is not applied
             self._drop()
             return
         with fake.lock:

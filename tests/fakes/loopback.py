@@ -44,6 +44,7 @@ class Misbehaviour:
     content_type: str = "text/html; charset=utf-8"
     every_s: float = 1.0
     hold_s: float = 5.0
+    skip: int = 0  # matching requests answered normally before this one shows
 
     def matches(self, method: str, path: str) -> bool:
         return (self.methods is None or method in self.methods) and \
@@ -72,7 +73,8 @@ class LoopbackServer:
 
     def misbehave(self, kind: str, n: int = 1, *, methods: set[str] | None = None, path: str | None = None,
                   **details: Any) -> None:
-        """Queue a misbehaviour for the next `n` requests that match `methods` and `path`."""
+        """Queue a misbehaviour for the next `n` requests that match `methods` and `path` (after
+        `skip` of them, given in `details`, are answered normally)."""
         assert kind in KINDS, kind
         with self._mis_lock:
             self.misbehaviours += [Misbehaviour(kind, frozenset(methods) if methods else None, path, **details)
@@ -86,7 +88,10 @@ class LoopbackServer:
     def _take(self, method: str, path: str) -> Misbehaviour | None:
         with self._mis_lock:
             found = next((m for m in self.misbehaviours if m.matches(method, path)), None)
-            if found is not None:
+            if found is not None and found.skip:
+                found.skip -= 1
+                found = None
+            elif found is not None:
                 self.misbehaviours.remove(found)
             self.exchanges.append(Exchange(method, path, found.kind if found else ""))
             return found

@@ -90,9 +90,20 @@ def translate(text: str, grouping: tuple[str, ...], alert: Alert, field: str
     return result, diags
 
 
+def differences(alert: Alert, notes: tuple[str, ...] = ()) -> list[str]:
+    """What the Datadog monitor does differently from the Prometheus rule: what the translation
+    itself notes (a chosen setting's effect), the reviewed override's reason, and a difference
+    the alert states."""
+    dd = alert.datadog
+    texts = [*notes, *((dd.reason if dd.query else "", dd.differs) if dd else ())]
+    return [" ".join(text.split()) for text in texts if text]
+
+
 def message(catalog: Catalog, alert: Alert, severity: Severity, summary: str, description: str,
-            mentions: list[str], warning_threshold: bool, no_data: bool, runbook: str) -> str:
-    """The notification: what fired (or recovered), the runbook, the severity, and who to tell."""
+            mentions: list[str], warning_threshold: bool, no_data: bool, runbook: str,
+            notes: tuple[str, ...] = ()) -> str:
+    """The notification: what fired (or recovered), the runbook, the severity, how the monitor
+    differs from the Prometheus rule, and who to tell."""
     lines = ["{{#is_alert}}", summary]
     if description:
         lines += ["", description]
@@ -105,6 +116,8 @@ def message(catalog: Catalog, alert: Alert, severity: Severity, summary: str, de
     lines += ["{{#is_recovery}}", f"Recovered: {summary}", "{{/is_recovery}}", ""]
     sla = f", respond within {format_ms(severity.respond_within_ms)}" if severity.respond_within_ms else ""
     lines.append(f"Severity {severity.id} ({severity.meaning}){sla}.")
+    lines += [f"Differs from Prometheus: {_MENTION.sub('(at)', text)}"
+              for text in differences(alert, notes)]
     lines.append(f"Runbook: {runbook}")
     lines.append(f"Managed by moncat ({alert.id}): edit the catalog, not this monitor.")
     if mentions:

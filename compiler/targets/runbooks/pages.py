@@ -210,14 +210,18 @@ class Knowledge:
         """(label key, URL): the alert's query in Grafana Explore and Prometheus, a silence."""
         return ui_links.alert_links(self.catalog, svc, alert)
 
-    def datadog(self, svc: Service, alert: Alert) -> str:
-        """The alert's Datadog monitor query, when the catalog compiles it for Datadog."""
+    def datadog(self, svc: Service, alert: Alert) -> tuple[str, tuple[str, ...]]:
+        """The alert's Datadog monitor query (a composite's expression, then each component's
+        query), and what the translation notes, when the catalog compiles it for Datadog."""
         if not self.catalog.settings.datadog.enabled or not alert.compiled_for("datadog"):
-            return ""
+            return "", ()
         from compiler.dialects.datadog_names import naming
         from compiler.targets.datadog.conditions import condition
         found, _ = condition(self.catalog, alert, naming(self.catalog, svc))
-        return found.query if found else ""
+        if found is None:
+            return "", ()
+        parts = [f"{name}: {part.query}" for name, part in found.components]
+        return "\n".join([found.query, *parts]), found.notes
 
     def all_alerts(self) -> list[tuple[Service, Alert]]:
         return [(svc, a) for svc in self.catalog.services for a in svc.alerts.values()]
