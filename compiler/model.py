@@ -71,8 +71,19 @@ class Metric:
     exporter: str = ""
     source_name: str = ""
     datadog: str = ""  # the exact Datadog metric name, when it does not follow targets.datadog
+    buckets: tuple[float, ...] = ()  # a histogram's declared bucket upper bounds (le), +Inf aside
     # Labels whose values form a closed list: (label, (value, ...)).
     label_values: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    inferred: bool = False  # type guessed by `moncat import` from how expressions read it
+
+
+@dataclass(frozen=True)
+class RecordingDefinition:
+    """One rule recording a name: a name may be recorded by several rules, each with its labels."""
+
+    expr: Expression
+    loc: Loc
+    labels: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -87,6 +98,11 @@ class RecordingRule:
     baseline: str = ""
     target: str = ""
     source_name: str = ""
+    more: tuple[RecordingDefinition, ...] = ()  # further rules recording the same name (`rules:`)
+
+    def definitions(self) -> tuple[RecordingDefinition, ...]:
+        """Every rule recording this name, in the catalog's order (`expr` is the first one's)."""
+        return (RecordingDefinition(self.expr, self.loc, self.labels), *self.more)
 
 
 @dataclass(frozen=True)
@@ -139,6 +155,11 @@ class Alert:
     examples: tuple[Example, ...] = ()
     targets: tuple[str, ...] = ()  # the backends it is compiled for; () means all
     datadog: DatadogAlert | None = None
+    alertname: str = ""    # the Prometheus alert name when several catalog alerts share one
+    runbook_url: str = ""  # an external runbook, linked instead of the generated page
+    annotations: tuple[tuple[str, str], ...] = ()  # further annotations, as written
+    examples_pending: bool = False  # `examples: pending` (imported, still to be written)
+    imported: bool = False  # written by `moncat import`, not reviewed yet
     field_locs: dict[str, Loc] = field(default_factory=dict, compare=False, repr=False)
     # Maps (field, offset inside its text) to a catalog position, for template errors.
     locate_text: Any = field(default=None, compare=False, repr=False)
@@ -146,6 +167,11 @@ class Alert:
     @property
     def id(self) -> str:
         return f"{self.service}/{self.name}"
+
+    @property
+    def rule_name(self) -> str:
+        """The name of the Prometheus alerting rule (`alertname`)."""
+        return self.alertname or self.name
 
     def compiled_for(self, target: str) -> bool:
         """Whether the alert goes to backend `target` (its `targets:` list, or all)."""
@@ -157,6 +183,35 @@ class Alert:
     def at_offset(self, name: str, offset: int) -> Loc:
         """Where character `offset` of text field `name` (summary, description) stands."""
         return self.locate_text(name, offset) if self.locate_text else self.at(name)
+
+
+@dataclass(frozen=True)
+class DatadogOnlyAlert:
+    """`kind: datadog-only`: a Datadog monitor with no PromQL equivalent, kept verbatim."""
+
+    service: str
+    name: str
+    type: str
+    query: str
+    severity: str
+    summary: str
+    loc: Loc
+    message: str = ""
+    thresholds: tuple[tuple[str, float], ...] = ()
+    options: dict[str, Any] = field(default_factory=dict, compare=False)
+    tags: tuple[str, ...] = ()
+    notify: tuple[str, ...] = ()
+    description: str = ""
+    procedure: str = ""
+    runbook_url: str = ""
+    field_locs: dict[str, Loc] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def id(self) -> str:
+        return f"{self.service}/{self.name}"
+
+    def at(self, name: str) -> Loc:
+        return self.field_locs.get(name, self.loc)
 
 
 @dataclass(frozen=True)
@@ -273,6 +328,7 @@ class Service:
     metrics: dict[str, Metric] = field(default_factory=dict)
     recording_rules: dict[str, RecordingRule] = field(default_factory=dict)
     alerts: dict[str, Alert] = field(default_factory=dict)
+    datadog_only: dict[str, DatadogOnlyAlert] = field(default_factory=dict)
     procedures: dict[str, Procedure] = field(default_factory=dict)
     checklists: dict[str, Checklist] = field(default_factory=dict)
     dashboards: dict[str, Dashboard] = field(default_factory=dict)
@@ -280,6 +336,9 @@ class Service:
     principles: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     logging: Logging | None = None
+    # Service level objectives (compiler.slos.model.SLO), each already expanded into the rules,
+    # alerts and dashboard above.
+    slos: dict[str, Any] = field(default_factory=dict)
     field_locs: dict[str, Loc] = field(default_factory=dict, compare=False, repr=False)
 
     def severity(self, name: str, shared: dict[str, Severity]) -> Severity | None:
@@ -342,6 +401,7 @@ class Settings:
     grafana: GrafanaSettings = field(default_factory=GrafanaSettings)
     datadog: DatadogSettings = field(default_factory=DatadogSettings)
     incident_response: tuple[Step, ...] = ()
+    slos: Any = None  # compiler.slos.model.SloDefaults: `slos:` defaults for every SLO
     field_locs: dict[str, Loc] = field(default_factory=dict, compare=False, repr=False)
 
 

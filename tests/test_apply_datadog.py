@@ -20,7 +20,7 @@ import yaml
 from typer.testing import CliRunner
 
 from compiler import pipeline
-from compiler.apply import datadog, plan
+from compiler.apply import datadog, datadog_slos, plan
 from compiler.apply.client import Client
 from compiler.apply.registry import ConfigError
 from compiler.cli import app
@@ -29,6 +29,11 @@ from fakes.datadog_fake import FakeDatadog
 
 OPENAPI = SHARED / "schemas" / "datadog" / "openapi-v1.yaml"
 REMOVED = "ShopInvoiceIssueFailures"  # the alert the prune test removes
+# Generous bounds, far from what a busy machine needs, so that no test races a clock: the
+# longest a legitimate answer may take (the client's timeout where a test makes the fake go
+# silent), the longest the fake stays silent (until the client gives up, in fact), and one CLI
+# process's run (start, compile, plan, apply).
+ANSWER_S, SILENT_S, PROCESS_S = 10, 300.0, 240
 
 
 @pytest.fixture
@@ -76,11 +81,13 @@ def _environment(fake: FakeDatadog, env: dict[str, str]) -> dict[str, str]:
     return full
 
 
-def moncat_process(fake: FakeDatadog, catalog: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
+def moncat_process(fake: FakeDatadog, catalog: Path, *args: str, timeout_s: float = PROCESS_S,
+                   **env: str) -> subprocess.CompletedProcess:
     """The real CLI in a subprocess: what a process prints, all of it."""
     return subprocess.run([sys.executable, "-m", "compiler", "apply", "datadog", str(catalog),
                            "--url", fake.url, "--yes", *args],
-                          capture_output=True, text=True, env=_environment(fake, env), cwd=ROOT, timeout=120)
+                          capture_output=True, text=True, env=_environment(fake, env), cwd=ROOT,
+                          timeout=timeout_s)
 
 
 def moncat(fake: FakeDatadog, catalog: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
@@ -114,16 +121,20 @@ def assert_server_holds_catalog(fake: FakeDatadog, want: dict[str, dict]) -> Non
     nothing else marked as moncat's."""
     target = datadog.DatadogTarget(None)  # type: ignore[arg-type] - normalize needs no client
     monitors = owned_monitors(fake)
-    # Composites name their components by monitor id: read back through the server's ids.
+    # Composites name their components by monitor id, burn-rate monitors their SLO by SLO id:
+    # read back through the server's ids.
     target._ids = {oid: str(m["id"]) for oid, m in monitors.items() if m["type"] != "composite"}
+    slos = {datadog_slos.slo_id(s): s for s in fake.slos.values()}
+    target.slo_ids.reset({oid: s["id"] for oid, s in slos.items()})
     boards = {datadog.dashboard_id(d["description"]): d for d in fake.dashboards.values()}
     assert len(monitors) == sum(datadog.OWNER_TAG in m["tags"] for m in fake.monitors.values())
     assert len(boards) == len(fake.dashboards)
-    assert len(monitors) + len(boards) == len(want)
+    assert len(slos) == len(fake.slos) and all(datadog.OWNER_TAG in s["tags"] for s in slos.values())
+    assert len(monitors) + len(boards) + len(slos) == len(want)
     for path, body in want.items():
-        kind = datadog.monitor_kind(body) if "/monitors/" in path else "dashboard"
-        held = monitors[datadog.monitor_id(body)] if kind != "dashboard" else \
-            boards[datadog.dashboard_id(body["description"])]
+        kind = datadog.monitor_kind(body) if "/monitors/" in path else "slo" if "/slos/" in path else "dashboard"
+        held = boards[datadog.dashboard_id(body["description"])] if kind == "dashboard" else \
+            slos[datadog_slos.slo_id(body)] if kind == "slo" else monitors[datadog.monitor_id(body)]
         assert bound(held), path
         assert target.normalize(kind, held) == target.normalize(kind, body), path
 
@@ -131,15 +142,17 @@ def assert_server_holds_catalog(fake: FakeDatadog, want: dict[str, dict]) -> Non
 def test_an_apply_to_an_empty_server_then_a_second_plan_makes_zero_changes_and_zero_writes(fake, catalog) -> None:
     want = compiled(catalog)
     monitors = sum(p.startswith("datadog/monitors/") for p in want)
+    slos = sum(p.startswith("datadog/slos/") for p in want)  # shop's checkout SLO
     first = moncat(fake, catalog)
     assert first.returncode == 0, first.stderr
     assert plan_line(first) == f"plan: {len(want)} to create, 0 to update, 0 to delete, 0 unchanged"
-    assert (len(fake.monitors), len(fake.dashboards)) == (monitors, len(want) - monitors)
+    assert (len(fake.monitors), len(fake.dashboards), len(fake.slos)) == \
+        (monitors, len(want) - monitors - slos, slos)
     # Each create is followed by the write that binds the object to its own id.
     writes = fake.write_requests()
     assert sorted(r.method for r in writes) == ["POST"] * len(want) + ["PUT"] * len(want)
     made = {r.path.rsplit("/", 1)[1] for r in writes if r.method == "PUT"}
-    assert made == {str(m) for m in fake.monitors} | set(fake.dashboards)
+    assert made == {str(m) for m in fake.monitors} | set(fake.dashboards) | set(fake.slos)
     assert_server_holds_catalog(fake, want)
     # What the server holds is not what was sent: the plan below sees through its additions.
     stored = next(iter(fake.monitors.values()))
@@ -147,12 +160,12 @@ def test_an_apply_to_an_empty_server_then_a_second_plan_makes_zero_changes_and_z
     assert stored["options"]["notify_audit"] is False and stored["options"]["new_host_delay"] == 300
     assert all("id" in w for d in fake.dashboards.values() for w in d["widgets"])
 
-    writes = len(fake.write_requests())
+    writes, requests = len(fake.write_requests()), len(fake.requests)
     second = moncat(fake, catalog)
     assert second.returncode == 0, second.stderr
     assert plan_line(second) == f"plan: 0 to create, 0 to update, 0 to delete, {len(want)} unchanged"
     assert len(fake.write_requests()) == writes
-    listed = [r for r in fake.requests[writes:] if r.path == "/api/v1/monitor"]
+    listed = [r for r in fake.requests[requests:] if r.path == "/api/v1/monitor"]
     assert listed and all(r.query["monitor_tags"] == ["managed-by:moncat"] and r.query["page_size"] == ["1000"]
                           for r in listed)
 
@@ -213,29 +226,35 @@ def test_prune_deletes_exactly_the_removed_alert_and_spares_same_named_objects_w
 def test_injected_500s_timeouts_and_429s_are_retried_and_the_apply_completes(fake, catalog) -> None:
     want = compiled(catalog)
     # Faults counted by the fake, not raced against a clock, so the machine's load changes
-    # nothing: a 500 on the first request (the listing), two creates that get no answer until
-    # the client gives up, two creates answered 500 after them, two binding writes answered 429
-    # (with X-RateLimit-Reset, which the client waits out). No request meets more than two.
+    # nothing: a 500 on the first request (the SLO listing); the SLO's create (alone in its
+    # stage) and one monitor create get no answer until the client gives up; two monitor creates
+    # are answered 500; two binding writes 429 (with X-RateLimit-Reset, which the client waits
+    # out). No request meets two silences, whatever order the concurrent creates take.
     fake.fail_next(1, 500)
-    fake.timeout_next(2, 120.0, methods={"POST"})
-    fake.fail_next(2, 500, methods={"POST"})
+    fake.timeout_next(1, SILENT_S, methods={"POST"}, path="/api/v1/slo")
+    fake.timeout_next(1, SILENT_S, methods={"POST"}, path="/api/v1/monitor")
+    fake.fail_next(2, 500, methods={"POST"}, path="/api/v1/monitor")
     fake.fail_next(2, 429, methods={"PUT"})
 
-    # A timeout no legitimate answer comes near on a busy machine; the silent creates cost it once.
-    proc = moncat_process(fake, catalog, MONCAT_APPLY_TIMEOUT_S="10", MONCAT_APPLY_REQUEST_DEADLINE_S="60")
+    # The client's timeout: far above any legitimate answer on a busy machine; each silent
+    # create costs it once. The process gets them both and a generous margin.
+    proc = moncat_process(fake, catalog, timeout_s=2 * ANSWER_S + PROCESS_S,
+                          MONCAT_APPLY_TIMEOUT_S=str(ANSWER_S), MONCAT_APPLY_REQUEST_DEADLINE_S=str(6 * ANSWER_S))
     assert proc.returncode == 0, proc.stderr
     statuses = [r.status for r in fake.requests if r.status in (0, 429, 500)]
     assert sorted(statuses) == [0, 0, 429, 429, 500, 500, 500]
+    assert [r.path for r in fake.requests if r.status == 0] == ["/api/v1/slo", "/api/v1/monitor"]
     assert not fake.faults.fail and not fake.faults.timeouts  # every fault was met
     # Each failed answer was retried once, and only once; nothing gave up.
     applied = re.search(r"applied (\d+), failed 0, not attempted 0 \((\d+) retries\)", proc.stdout)
     assert applied and int(applied.group(1)) == len(want), proc.stdout
     assert int(applied.group(2)) == len(statuses)
-    # A create that failed after the server may have acted is looked up before it is retried
-    # (4 look-ups, none finding it: the fake applied none of them), and no object is made twice.
-    lookups = [r for r in fake.requests if r.method == "GET" and
-               r.query.get("monitor_tags", [""])[0].startswith("moncat-id:")]
-    assert len(lookups) == 4
+    # A create that failed after the server may have acted is looked up by its identity tag
+    # before it is retried (the SLO once, monitors 3 times, none finding it: the fake applied
+    # none of them), and no object is made twice.
+    lookups = [r.path for r in fake.requests if r.method == "GET" and
+               (r.query.get("monitor_tags") or r.query.get("tags_query") or [""])[0].startswith("moncat-id:")]
+    assert sorted(lookups) == ["/api/v1/monitor"] * 3 + ["/api/v1/slo"]
     assert sum(r.status == 200 and r.method == "POST" for r in fake.requests) == len(want)
     # Exactly: a create and a binding per object, and one write more per failed write.
     assert len(fake.write_requests()) == 2 * len(want) + 6
@@ -246,8 +265,8 @@ def test_injected_500s_timeouts_and_429s_are_retried_and_the_apply_completes(fak
 
 def test_a_crash_midway_exits_non_zero_and_a_rerun_converges_to_the_catalog(fake, catalog) -> None:
     want = compiled(catalog)
-    # Writes one at a time: create, bind, create, bind; the 5th write (the third create) is
-    # applied, its answer lost, and the server is gone.
+    # Writes one at a time: create, bind (the SLO), create, bind, create (monitors); the 5th
+    # write (the third create) is applied, its answer lost, and the server is gone.
     fake.crash_after(5)
     broken = moncat(fake, catalog, "--concurrency", "1")
     assert broken.returncode == 1
@@ -256,7 +275,7 @@ def test_a_crash_midway_exits_non_zero_and_a_rerun_converges_to_the_catalog(fake
     assert "not attempted: create dashboard" in broken.stderr
     assert "run the same command again to converge" in broken.stderr
     assert "Traceback" not in broken.stderr
-    assert fake.writes_applied == 5 and len(fake.monitors) == 3
+    assert fake.writes_applied == 5 and (len(fake.slos), len(fake.monitors)) == (1, 2)
 
     fake.recover()
     writes = len(fake.write_requests())

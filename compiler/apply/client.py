@@ -319,12 +319,14 @@ class Client:
         return items
 
     def create(self, path: str, body: Any, find: Callable[[], dict[str, Any] | None], what: str,
-               key: str = "id") -> dict[str, Any]:
+               key: str = "id", unwrap: Callable[[dict[str, Any]], Any] | None = None) -> dict[str, Any]:
         """POST a new object whose id the server assigns; the created (or recovered) object,
-        which carries `key`. See `request` for how `find` keeps a lost answer from making two."""
+        which carries `key`. See `request` for how `find` keeps a lost answer from making two.
+        `unwrap`: the object in an answer that wraps it (Datadog's SLOs: `{"data": [slo]}`)."""
         got = self.request("POST", path, json=body, recover=find)
-        obj = self.json(got, dict, what) if isinstance(got, requests.Response) else got
-        if obj.get(key) in (None, ""):
+        answer = self.json(got, dict, what) if isinstance(got, requests.Response) else got
+        obj = unwrap(answer) if unwrap and isinstance(got, requests.Response) else answer
+        if not isinstance(obj, dict) or obj.get(key) in (None, ""):
             raise ApiError("POST", _shown(self.base_url + path), None,
-                           f"expected {what} with its {key!r}, got {failures.describe_json(obj)}")
+                           f"expected {what} with its {key!r}, got {failures.describe_json(answer)}")
         return obj

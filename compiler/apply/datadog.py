@@ -17,6 +17,9 @@ the documented maximum of 1,000. Dashboards: `GET /api/v1/dashboard` (`start`/`c
 summaries; the full body is fetched (`GET /api/v1/dashboard/{id}`, several at a time) only for the
 owned dashboards the catalog also has, the only ones a plan compares.
 
+SLOs (`/api/v1/slo`), written before the burn-rate monitors that name them and deleted after
+them, are bound, looked up and listed the same way (compiler/apply/datadog_slos.py).
+
 Composite monitors, a kind of their own, are written after the monitors (with the ids those got)
 and deleted before them (compiler/apply/datadog_composite.py); their identity, binding and lookup
 before a retried create are a monitor's.
@@ -31,9 +34,11 @@ from __future__ import annotations
 import json
 import re
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
 from typing import Any, Mapping
 
 from compiler.apply import datadog_composite as composite
+from compiler.apply import datadog_slos as slos
 from compiler.apply import identity
 from compiler.apply.base import OWNER_TAG
 from compiler.apply.client import ApiError, Client
@@ -42,10 +47,11 @@ from compiler.apply.plan import Action, Current, Desired, Finding
 from compiler.apply.registry import ConfigError
 from compiler.model import Catalog
 
-MONITOR, COMPOSITE, DASHBOARD = "monitor", "composite monitor", "dashboard"
+MONITOR, COMPOSITE, DASHBOARD, SLO = "monitor", "composite monitor", "dashboard", slos.SLO
 ID_TAG = "moncat-id:"
 MONITORS = "/api/v1/monitor"
 DASHBOARDS = "/api/v1/dashboard"
+BASES = {MONITOR: MONITORS, COMPOSITE: MONITORS, DASHBOARD: DASHBOARDS, SLO: slos.SLOS}
 MONITOR_PAGE = 1000  # the documented maximum of `page_size`
 DASHBOARD_PAGE = 1000  # `count` has no documented maximum; pages end at an empty one
 READ_CONCURRENCY = 16
@@ -189,12 +195,14 @@ def bound_body(kind: str, body: dict, remote_id: str) -> dict:
 
 
 def _claim(kind: str, item: dict) -> identity.Claim:
-    """A marked monitor or dashboard (a full body or a list's summary) as an identity claim."""
+    """A marked monitor, SLO or dashboard (a full body or a list's summary) as an identity claim."""
     remote = str(item["id"])
     if kind != DASHBOARD:
         oid, ref = monitor_id(item), _tag_value(item, REF_TAG)
         creator = item.get("creator")
         who, when = creator.get("handle") if isinstance(creator, dict) else None, item.get("created")
+        if kind == SLO and isinstance(item.get("created_at"), int):  # UNIX seconds
+            when = datetime.fromtimestamp(item["created_at"], timezone.utc).isoformat()
     else:
         oid, ref = dashboard_id(item.get("description")), dashboard_ref(item.get("description"))
         who, when = item.get("author_handle"), item.get("created_at")
@@ -207,16 +215,16 @@ def _keep_state(action: Action) -> Any:
     """The update body, with the monitor's mute (if any) carried over from the server."""
     current = action.current if isinstance(action.current, dict) else {}
     state = {k: v for k, v in (current.get("options") or {}).items() if k in OPTION_STATE and v}
-    if action.kind == DASHBOARD or not state or not isinstance(action.body, dict):
+    if action.kind not in (MONITOR, COMPOSITE) or not state or not isinstance(action.body, dict):
         return action.body
     return dict(action.body, options={**(action.body.get("options") or {}), **state})
 
 
 class DatadogTarget:
-    """Datadog's v1 monitor and dashboard API for one organisation (the keys')."""
+    """Datadog's v1 monitor, SLO and dashboard API for one organisation (the keys')."""
 
     name = "datadog"
-    order = (MONITOR, COMPOSITE, DASHBOARD)
+    order = (SLO, MONITOR, COMPOSITE, DASHBOARD)  # burn-rate monitors name their SLO
 
     def __init__(self, client: Client):
         self.client = client
@@ -226,6 +234,8 @@ class DatadogTarget:
         # by each monitor's create.
         self._ids: dict[str, str] = {}
         self._uses: dict[str, list[str]] = {}  # set by desired(): a composite's components
+        self._slo_uses: dict[str, list[str]] = {}  # set by desired(): a burn-rate monitor's SLO
+        self.slo_ids = slos.SloIds()  # set by current(), and by each SLO's create
 
     def desired(self, files: dict[str, bytes]) -> list[Desired]:
         out: list[Desired] = []
@@ -239,6 +249,9 @@ class DatadogTarget:
             elif path.startswith("datadog/dashboards/"):
                 body = json.loads(files[path])
                 kind, oid = DASHBOARD, dashboard_id(body.get("description"))
+            elif path.startswith("datadog/slos/"):
+                body = json.loads(files[path])
+                kind, oid = SLO, slos.slo_id(body)
             else:
                 continue
             if not oid:
@@ -251,22 +264,33 @@ class DatadogTarget:
             out.append(Desired(kind, oid, body))
         self._wanted = set(seen)
         self._uses = {d.id: composite.references(d.body) for d in out if d.kind == COMPOSITE}
+        self._slo_uses = {d.id: slos.references(d.body) for d in out if d.kind == MONITOR}
         return out
 
     def current(self) -> list[Current]:
         """Owned objects only (identity.resolve): an object without the mark carries no moncat id,
         and a copy is bound to another object's id, so no plan could match or touch either."""
+        owned_slos, found = identity.resolve(self._slo_claims({"tags_query": OWNER_TAG}), f"its {OWNER_TAG} tag")
         claims = self._monitor_claims({"monitor_tags": OWNER_TAG})
-        monitors, found = identity.resolve(claims, f"its {OWNER_TAG} tag")
-        dashboards, also = identity.resolve(self._dashboard_claims(), "the marker in its description")
-        # Extra copies too (under ids of their own): a composite naming one is read as naming it.
+        monitors, also = identity.resolve(claims, f"its {OWNER_TAG} tag")
+        dashboards, more = identity.resolve(self._dashboard_claims(), "the marker in its description")
+        # Extra copies too (under ids of their own): a query naming one is read as naming it.
+        self.slo_ids.reset({c.id: c.remote_id for c in owned_slos})
         self._ids = {c.id: c.remote_id for c in monitors if c.kind == MONITOR}
-        self.findings = found + also
+        self.findings = found + also + more
+        # A burn-rate monitor whose SLO is blocked, then a composite whose component is.
+        self.findings += composite.blocked_by_components(MONITOR, self._slo_uses, SLO, self.findings, "SLO")
         self.findings += composite.blocked_by_components(COMPOSITE, self._uses, MONITOR, self.findings)
-        if self._wanted is not None:  # which monitors a --prune would delete
+        if self._wanted is not None:  # which monitors and SLOs a --prune would delete
+            wanted = {oid for _, oid in self._wanted}
             self.findings += composite.held_by_foreign([c for c in claims if c.kind == COMPOSITE], monitors,
-                                                       {oid for _, oid in self._wanted}, MONITOR)
-        return monitors + self._with_bodies(dashboards)
+                                                       wanted, MONITOR)
+            self.findings += composite.held_by_foreign(claims, monitors + owned_slos, wanted, SLO,
+                                                       slos.named, slos.USED)
+        return owned_slos + monitors + self._with_bodies(dashboards)
+
+    def _slo_claims(self, params: dict[str, Any]) -> list[identity.Claim]:
+        return slos.listing(self.client, params, _claim, OWNER_TAG)
 
     def _monitor_claims(self, params: dict[str, Any]) -> list[identity.Claim]:
         claims: list[identity.Claim] = []
@@ -318,7 +342,9 @@ class DatadogTarget:
 
     def _find(self, kind: str, oid: str) -> dict | None:
         """The object a create whose answer was lost made, if it exists (identity.own)."""
-        if kind != DASHBOARD:
+        if kind == SLO:
+            claims = [c for c in self._slo_claims({"tags_query": ID_TAG + oid}) if c.id == oid]
+        elif kind != DASHBOARD:
             # Of its kind: an alert that became a composite (or stopped being one) keeps its id.
             claims = [c for c in self._monitor_claims({"monitor_tags": ID_TAG + oid})
                       if c.id == oid and c.kind == kind]
@@ -328,33 +354,41 @@ class DatadogTarget:
         return None if found is None else found.body
 
     def normalize(self, kind: str, body: Any) -> Any:
+        if kind == SLO:
+            return slos.normalize_slo(body, _plain, REF_TAG)
+        if kind == DASHBOARD:
+            return normalize_dashboard(body)
         if kind == COMPOSITE:
             body = composite.with_names(body, self._ids)
-        return normalize_monitor(body) if kind != DASHBOARD else normalize_dashboard(body)
+        return normalize_monitor(self.slo_ids.unresolve(body))
 
     def _resolved(self, action: Action, body: Any) -> Any:
-        """The body as sent: a composite's with its components' monitor ids filled in."""
-        if action.kind != COMPOSITE:
-            return body
-        return composite.with_ids(body, self._ids, "POST" if action.op == "create" else "PUT",
-                                  MONITORS, action.id)
+        """The body as sent: a composite's with its components' monitor ids filled in, a
+        burn-rate monitor's with its SLO's."""
+        method = "POST" if action.op == "create" else "PUT"
+        if action.kind == COMPOSITE:
+            return composite.with_ids(body, self._ids, method, MONITORS, action.id)
+        return self.slo_ids.resolve(body, method, MONITORS) if action.kind == MONITOR else body
 
     def write(self, action: Action) -> None:
-        base = DASHBOARDS if action.kind == DASHBOARD else MONITORS
+        base = BASES[action.kind]
         if action.op == "create":
             body = self._resolved(action, action.body)
             made = self.client.create(base, body, lambda: self._find(action.kind, action.id),
-                                      f"the created {action.kind}")
+                                      f"the created {action.kind}",
+                                      unwrap=slos.created if action.kind == SLO else None)
+            rid = str(made["id"])
             if action.kind == MONITOR:
-                self._ids[action.id] = str(made["id"])
+                self._ids[action.id] = rid
+            elif action.kind == SLO:
+                self.slo_ids.learn(action.id, rid)
             if _claim(action.kind, made).bound:
                 return
             # Bound at once, so that a copy of it, which keeps this reference, is never taken
-            # for it. A monitor takes a partial update; a dashboard only a whole one.
-            rid = str(made["id"])
-            bound = bound_body(action.kind, action.body, rid)
+            # for it. A monitor takes a partial update; a dashboard or an SLO only a whole one.
+            bound = bound_body(action.kind, body, rid)
             self.client.request("PUT", f"{base}/{rid}",
-                                json={"tags": bound["tags"]} if action.kind != DASHBOARD else bound)
+                                json={"tags": bound["tags"]} if action.kind in (MONITOR, COMPOSITE) else bound)
         elif action.op == "update":
             self.client.request("PUT", f"{base}/{action.remote_id}", json=self._resolved(
                 action, bound_body(action.kind, _keep_state(action), action.remote_id)))
@@ -392,9 +426,10 @@ def connect(env: Mapping[str, str], url: str | None, catalog: Catalog) -> Datado
     root = base_url(env, url)
     refused = (f"the keys were refused: check DD_API_KEY and DD_APP_KEY, and that DD_SITE (here "
                f"{root.split('://', 1)[1]}) is the site of the organisation they belong to; the "
-               "application key needs the monitors and dashboards read and write scopes")
+               "application key needs the monitors, SLOs and dashboards read and write scopes")
     # One pooled connection per concurrent reader (requests keeps 10 by default).
     client = Client(root, headers, [api_key, app_key], limits=limits(env),
-                    hints={401: refused, 403: refused, 400: composite.refusal_hint},
+                    hints={401: refused, 403: refused, 400: composite.refusal_hint,
+                           409: slos.refusal_hint},
                     pool_size=READ_CONCURRENCY + 4)
     return DatadogTarget(client)

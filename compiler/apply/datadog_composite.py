@@ -12,7 +12,7 @@ clone's) is not deleted: the plan says which composite holds it.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from compiler.apply.client import ApiError
 from compiler.apply.identity import Claim
@@ -54,34 +54,41 @@ def with_names(body: Any, ids: Mapping[str, str]) -> Any:
 
 
 def blocked_by_components(kind: str, uses: Mapping[str, list[str]], component_kind: str,
-                          findings: Iterable[Finding]) -> list[Finding]:
-    """A blocking finding for each composite (of `kind`; `uses`: its components' moncat ids)
-    one of whose components this run does not write."""
+                          findings: Iterable[Finding], noun: str = "component") -> list[Finding]:
+    """A blocking finding for each object (of `kind`; `uses`: the moncat ids of the objects of
+    `component_kind` it names, its `noun`s) one of whose components this run does not write."""
     held = {f.id for f in findings if f.blocks and f.kind == component_kind}
     out = []
     for oid, parts in sorted(uses.items()):
         stuck = [p for p in parts if p in held]
         if stuck:
-            out.append(Finding(kind, oid, f"its component {', '.join(stuck)} is not written in this "
-                               "run (see above), so neither is the composite", blocks=True))
+            out.append(Finding(kind, oid, f"its {noun} {', '.join(stuck)} is not written in this "
+                               f"run (see above), so neither is the {kind}", blocks=True))
     return out
 
 
-def held_by_foreign(composites: Iterable[Claim], owned: Iterable[Current], wanted: set[str],
-                    kind: str) -> list[Finding]:
-    """A blocking finding for each owned monitor (of `kind`, not in `wanted`, so a --prune would
-    delete it) that a listed composite moncat does not own names."""
+def named_monitors(body: Any) -> set[str]:
+    """The monitor ids a composite on the server names."""
+    query = body.get("query") if isinstance(body, dict) else None
+    return set(re.findall(r"\b\d+\b", query)) if isinstance(query, str) else set()
+
+
+def held_by_foreign(users: Iterable[Claim], owned: Iterable[Current], wanted: set[str], kind: str,
+                    names: Callable[[Any], set[str]] = named_monitors,
+                    why: str = "names it: Datadog refuses to delete a monitor a composite names; change "
+                               "or delete that composite, then prune again") -> list[Finding]:
+    """A blocking finding for each owned object of `kind` (not in `wanted`, so a --prune would
+    delete it) that a listed object moncat does not own (`users`: a UI clone's, whose body
+    `names` the server ids it uses) uses: Datadog would refuse the delete."""
+    owned = list(owned)
     mine = {c.remote_id for c in owned}
-    users: dict[str, list[str]] = {}
-    for c in composites:
-        query = c.body.get("query") if isinstance(c.body, dict) else None
-        if c.remote_id not in mine and isinstance(query, str):
-            for remote in sorted(set(re.findall(r"\b\d+\b", query))):
-                users.setdefault(remote, []).append(c.label)
-    return [Finding(m.kind, m.id, f"{', '.join(users[m.remote_id])}, not moncat's, names it: Datadog "
-                    "refuses to delete a monitor a composite names; change or delete that composite, "
-                    "then prune again", blocks=True)
-            for m in owned if m.kind == kind and m.id not in wanted and m.remote_id in users]
+    by: dict[str, list[str]] = {}
+    for c in users:
+        if c.remote_id not in mine:
+            for remote in sorted(names(c.body)):
+                by.setdefault(remote, []).append(c.label)
+    return [Finding(m.kind, m.id, f"{', '.join(by[m.remote_id])}, not moncat's, {why}", blocks=True)
+            for m in owned if m.kind == kind and m.id not in wanted and m.remote_id in by]
 
 
 def refusal_hint(text: str) -> str | None:

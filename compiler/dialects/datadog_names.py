@@ -82,7 +82,8 @@ def _service_names(dd: DatadogSettings, svc: Service) -> tuple[dict[str, Series]
         found = series_for(dd, prefix, m.name, m.type, m.datadog, m.labels, m.label_values)
         for key, value in found.items():
             series.setdefault(key, value)
-    return series, {r.name: r.expr.tree for r in svc.recording_rules.values()}
+    # A name several rules record is their union: no single tree to put in its place.
+    return series, {r.name: r.expr.tree for r in svc.recording_rules.values() if not r.more}
 
 
 def _catalog_names(catalog: Catalog) -> tuple[dict[str, Series], dict[str, ast.Expr]]:

@@ -24,6 +24,8 @@ Datadog's API documentation:
   Datadog does; a composite monitor's query (monitor ids with &&, ||, !, parentheses: the
   Monitor API's composite query) must name existing monitors, and a monitor a composite names
   cannot be deleted (400), as Datadog refuses both;
+- `/api/v1/slo` and what the monitor API checks of an `slo alert` monitor
+  (fakes/datadog_slo_fake.py);
 - 429 with `X-RateLimit-Limit`, `-Period`, `-Remaining`, `-Reset` (seconds until the window,
   aligned to the period, resets) and `-Name`, from a real fixed-window limit (`rate_limit`) or
   injected (`fail_next(n, 429)`).
@@ -32,12 +34,14 @@ and closes the connection, so a timeout whatever the client's timeout and the ma
 the request is not applied), `crash_after` (after N applied writes every
 connection is dropped until `recover()`), and `latency_s` added to every request; and the
 misbehaviours every fake shows (fakes/loopback.py: answers cut off, trickled, redirected, a login
-page for an answer, a commit followed by a 500). `clone_monitor` and `clone_dashboard` make what
-Datadog's UI "Clone" makes: a new object, by a person, with the original's tags and description.
+page for an answer, a commit followed by a 500). `clone_monitor`, `clone_dashboard` and
+`clone_slo` make what Datadog's UI "Clone" makes: a new object, by a person, with the original's
+tags and description.
 Every request is recorded (method, path, query, headers without the two keys, body).
 """
 from __future__ import annotations
 
+from fakes.datadog_slo_fake import SLO_SCHEMAS, SloApi
 from fakes.loopback import LoopbackServer
 
 import copy
@@ -86,13 +90,14 @@ class Recorded:
 
 @dataclass
 class _Faults:
-    fail: list[tuple[int, frozenset[str] | None]] = field(default_factory=list)
-    timeouts: list[tuple[float, frozenset[str] | None]] = field(default_factory=list)
+    # (status or seconds, methods, path): None matches any
+    fail: list[tuple[int, frozenset[str] | None, str | None]] = field(default_factory=list)
+    timeouts: list[tuple[float, frozenset[str] | None, str | None]] = field(default_factory=list)
     crash_after: int | None = None
     crashed: bool = False
 
 
-class FakeDatadog(LoopbackServer):
+class FakeDatadog(SloApi, LoopbackServer):
     """One Datadog organisation on 127.0.0.1, in a thread. `with FakeDatadog(openapi) as dd:`."""
 
     def __init__(self, openapi: Path, *, api_key: str = "fake-dd-api-key-0123456789abcdef",
@@ -105,9 +110,10 @@ class FakeDatadog(LoopbackServer):
         registry = Registry().with_resource("urn:datadog", Resource.from_contents(self.doc, DRAFT4))
         self._validators = {name: OAS30WriteValidator({"$ref": f"urn:datadog#/components/schemas/{name}"},
                                                       registry=registry)
-                            for name in ("Monitor", "MonitorUpdateRequest", "Dashboard")}
+                            for name in ("Monitor", "MonitorUpdateRequest", "Dashboard", *SLO_SCHEMAS)}
         self.lock = threading.RLock()
         self.monitors: dict[int, dict] = {}
+        self.slos: dict[str, dict] = {}  # /api/v1/slo (fakes/datadog_slo_fake.py)
         self.dashboards: dict[str, dict] = {}
         self.deleted_dashboards: dict[str, dict] = {}
         self.requests: list[Recorded] = []
@@ -123,16 +129,19 @@ class FakeDatadog(LoopbackServer):
 
     # -- fault injection ---------------------------------------------------------------------
 
-    def fail_next(self, n: int, status: int = 500, methods: set[str] | None = None) -> None:
+    def fail_next(self, n: int, status: int = 500, methods: set[str] | None = None,
+                  path: str | None = None) -> None:
+        """Answer `status` to the next `n` requests (of `methods`, to `path`)."""
         with self.lock:
-            self.faults.fail += [(status, frozenset(methods) if methods else None)] * n
+            self.faults.fail += [(status, frozenset(methods) if methods else None, path)] * n
 
-    def timeout_next(self, n: int, seconds: float, methods: set[str] | None = None) -> None:
-        """No answer to the next `n` requests (of `methods`) until the client closes the
-        connection, or for at most `seconds`: the client's own timeout decides, not a race with
-        a clock here."""
+    def timeout_next(self, n: int, seconds: float, methods: set[str] | None = None,
+                     path: str | None = None) -> None:
+        """No answer to the next `n` requests (of `methods`, to `path`) until the client closes
+        the connection, or for at most `seconds`: the client's own timeout decides, not a race
+        with a clock here."""
         with self.lock:
-            self.faults.timeouts += [(seconds, frozenset(methods) if methods else None)] * n
+            self.faults.timeouts += [(seconds, frozenset(methods) if methods else None, path)] * n
 
     def crash_after(self, writes: int) -> None:
         with self.lock:
@@ -310,6 +319,8 @@ class FakeDatadog(LoopbackServer):
             return self._monitor_api(method, ident, arg, body, path)
         if noun == "dashboard":
             return self._dashboard_api(method, ident, arg, body, path)
+        if noun == "slo":
+            return self._slo_api(method, ident, arg, body, path)
         return 404, {"errors": ["Not found"]}
 
     def _monitor_api(self, method: str, ident: str | None, arg: dict, body: Any, path: str
@@ -331,7 +342,7 @@ class FakeDatadog(LoopbackServer):
                 errors = self._invalid("Monitor", body, method, path)
                 if errors:
                     return 400, {"errors": errors}
-                mismatch = self._threshold_mismatch(body)
+                mismatch = self._threshold_mismatch(body) or self.slo_alert_problem(body)
                 if mismatch:
                     return 400, {"errors": [mismatch]}
                 return 200, self._create_monitor(copy.deepcopy(body))
@@ -348,7 +359,7 @@ class FakeDatadog(LoopbackServer):
             merged = {**self.monitors[mid], **copy.deepcopy(body)}
             if "options" in body:  # the options given replace the monitor's, defaults refilled
                 merged["options"] = copy.deepcopy(body["options"])
-            mismatch = self._threshold_mismatch(merged)
+            mismatch = self._threshold_mismatch(merged) or self.slo_alert_problem(merged)
             if mismatch:
                 return 400, {"errors": [mismatch]}
             self.monitors[mid] = self._monitor_fields(merged)
@@ -477,11 +488,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             if faults.crashed:
                 self._drop()
                 return
-            timeout = next((f for f in faults.timeouts if f[1] is None or self.command in f[1]), None)
+            def meets(fault: tuple) -> bool:
+                return (fault[1] is None or self.command in fault[1]) and fault[2] in (None, parts.path)
+            timeout = next((f for f in faults.timeouts if meets(f)), None)
             if timeout:
                 faults.timeouts.remove(timeout)
-            failure = None if timeout else \
-                next((f for f in faults.fail if f[1] is None or self.command in f[1]), None)
+            failure = None if timeout else next((f for f in faults.fail if meets(f)), None)
             if failure:
                 faults.fail.remove(failure)
         if fake.latency_s:
