@@ -20,7 +20,7 @@ import yaml
 from typer.testing import CliRunner
 
 from compiler import pipeline
-from compiler.apply import datadog, datadog_slos, plan
+from compiler.apply import datadog, datadog_normalize, datadog_slos, plan
 from compiler.apply.client import Client
 from compiler.apply.registry import ConfigError
 from compiler.cli import app
@@ -439,15 +439,15 @@ def test_an_update_keeps_a_mute_set_in_datadog(fake) -> None:
 def test_the_option_defaults_are_those_of_the_openapi_document() -> None:
     doc = yaml.load(OPENAPI.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     options = doc["components"]["schemas"]["MonitorOptions"]["properties"]
-    assert set(datadog.OPTION_DEFAULTS) | set(datadog.OPTION_STATE) <= set(options)
-    documented = {k: options[k]["default"] for k in datadog.OPTION_DEFAULTS if "default" in options[k]}
+    assert set(datadog_normalize.OPTION_DEFAULTS) | set(datadog_normalize.OPTION_STATE) <= set(options)
+    documented = {k: options[k]["default"] for k in datadog_normalize.OPTION_DEFAULTS if "default" in options[k]}
     # A documented default of null is absence itself (nulls are dropped before comparing).
     assert len(documented) >= 4
-    assert all(v is None or v in datadog.OPTION_DEFAULTS[k] for k, v in documented.items()), documented
+    assert all(v is None or v in datadog_normalize.OPTION_DEFAULTS[k] for k, v in documented.items()), documented
     for k in ("notify_no_data", "require_full_window"):  # "Defaults to `false`" / "Default is false"
         assert re.search(r"Default(s to| is) `?false", options[k]["description"])
     read_only = doc["components"]["schemas"]["Dashboard"]["properties"]
-    assert all(read_only[k].get("readOnly") for k in datadog.DASHBOARD_READ_ONLY)
+    assert all(read_only[k].get("readOnly") for k in datadog_normalize.DASHBOARD_READ_ONLY)
 
 
 def test_the_fake_refuses_bad_bodies_wrong_keys_and_oversized_pages(fake) -> None:
