@@ -213,3 +213,18 @@ def test_an_error_echoing_the_keys_from_the_slo_api_is_redacted(fake, catalog) -
         assert secret not in run.stdout + run.stderr
     assert "***" in run.stderr
     assert not fake.slos and not fake.monitors  # the monitors that need it are not attempted
+
+
+def test_slo_fields_of_an_unexpected_type_read_as_absent_not_as_a_crash(fake, catalog) -> None:
+    want = compiled(catalog)
+    body = next(b for p, b in want.items() if "/slos/" in p)
+    odd = fake.seed_slo(body, bound=True)
+    fake.slos[odd["id"]].update(created_at=10**30, creator="someone")
+    # Tags as one string: the fake's tag filter still matches it; moncat reads no tags, no mark.
+    stray = fake.seed_slo(dict(body, name="stray"))
+    fake.slos[stray["id"]]["tags"] = "managed-by:moncat"
+    run = moncat(fake, catalog, "--dry-run")
+    assert run.returncode == 0, run.stderr
+    # The odd one is moncat's (bound), so only the rest is created; the stray is not listed.
+    assert plan_line(run) == f"plan: {ALL - 1} to create, 0 to update, 0 to delete, 1 unchanged"
+    assert stray["id"] not in run.stdout and "Traceback" not in run.stderr

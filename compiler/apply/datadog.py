@@ -97,6 +97,14 @@ def bound_body(kind: str, body: dict, remote_id: str) -> dict:
     return dict(body, description=f"{description} ({identity.REF}: {remote_id})")
 
 
+def _unix_time(value: Any) -> str | None:
+    """An SLO's `created_at` (UNIX seconds) as ISO 8601; None when it is not a time."""
+    try:
+        return datetime.fromtimestamp(value, timezone.utc).isoformat() if type(value) in (int, float) else None
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
 def _claim(kind: str, item: dict) -> identity.Claim:
     """A marked monitor, SLO or dashboard (a full body or a list's summary) as an identity claim."""
     remote = str(item["id"])
@@ -104,8 +112,8 @@ def _claim(kind: str, item: dict) -> identity.Claim:
         oid, ref = monitor_id(item), _tag_value(item, REF_TAG)
         creator = item.get("creator")
         who, when = creator.get("handle") if isinstance(creator, dict) else None, item.get("created")
-        if kind == SLO and isinstance(item.get("created_at"), int):  # UNIX seconds
-            when = datetime.fromtimestamp(item["created_at"], timezone.utc).isoformat()
+        if kind == SLO:
+            when = _unix_time(item.get("created_at"))
     else:
         oid, ref = dashboard_id(item.get("description")), dashboard_ref(item.get("description"))
         who, when = item.get("author_handle"), item.get("created_at")

@@ -37,9 +37,15 @@ FIELDS = ("name", "type", "description", "query", "thresholds", "tags")
 _BURN_ID = re.compile(r'(burn_rate\(")([^"]+)("\))')
 
 
+def tags(body: Any) -> list[str]:
+    """An SLO's tags ([] when the field is not a list: a server's oddity reads as absent)."""
+    found = body.get("tags") if isinstance(body, dict) else None
+    return [str(t) for t in found] if isinstance(found, list) else []
+
+
 def slo_id(body: dict) -> str:
     """The moncat id in an SLO's tags ("" when it has none)."""
-    return next((t[len(ID_TAG):] for t in body.get("tags") or [] if str(t).startswith(ID_TAG)), "")
+    return next((t[len(ID_TAG):] for t in tags(body) if t.startswith(ID_TAG)), "")
 
 
 def normalize_slo(body: Any, plain: Callable[[Any], Any], ref_tag: str) -> Any:
@@ -89,7 +95,7 @@ class SloIds:
 
     def resolve(self, body: Any, method: str, path: str) -> Any:
         """A monitor body with its `moncat-slo:` references replaced by Datadog ids."""
-        if not isinstance(body, dict) or REFERENCE not in str(body.get("query", "")):
+        if not isinstance(body, dict) or not isinstance(body.get("query"), str) or REFERENCE not in body["query"]:
             return body
 
         def swap(m: re.Match) -> str:
@@ -106,7 +112,7 @@ class SloIds:
 
     def unresolve(self, body: Any) -> Any:
         """A server monitor with the ids of our SLOs read back as `moncat-slo:` references."""
-        if not isinstance(body, dict) or "burn_rate(" not in str(body.get("query", "")):
+        if not isinstance(body, dict) or not isinstance(body.get("query"), str) or "burn_rate(" not in body["query"]:
             return body
         with self._lock:
             back = {remote: key for key, remote in self._remote.items()}
@@ -127,7 +133,7 @@ def listing(client: Client, params: dict[str, Any], claim: Callable[[str, dict],
             raise ApiError("GET", resp.url, resp.status_code,
                            "expected an object {data: [...]}, each SLO with its 'id'")
         # The filter is the server's; check anyway.
-        claims += [claim(SLO, s) for s in items if owner_tag in (s.get("tags") or [])]
+        claims += [claim(SLO, s) for s in items if owner_tag in tags(s)]
         if len(items) < PAGE:
             return claims
         offset += len(items)
