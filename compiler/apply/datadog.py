@@ -100,7 +100,9 @@ def bound_body(kind: str, body: dict, remote_id: str) -> dict:
 def _unix_time(value: Any) -> str | None:
     """An SLO's `created_at` (UNIX seconds) as ISO 8601; None when it is not a time."""
     try:
-        return datetime.fromtimestamp(value, timezone.utc).isoformat() if type(value) in (int, float) else None
+        if type(value) not in (int, float):
+            return None
+        return datetime.fromtimestamp(value, timezone.utc).isoformat()
     except (OverflowError, OSError, ValueError):
         return None
 
@@ -181,9 +183,10 @@ class DatadogTarget:
     def current(self) -> list[Current]:
         """Owned objects only (identity.resolve): an object without the mark carries no moncat id,
         and a copy is bound to another object's id, so no plan could match or touch either."""
-        owned_slos, found = identity.resolve(self._slo_claims({"tags_query": OWNER_TAG}), f"its {OWNER_TAG} tag")
+        mark = f"its {OWNER_TAG} tag"
+        owned_slos, found = identity.resolve(self._slo_claims({"tags_query": OWNER_TAG}), mark)
         claims = self._monitor_claims({"monitor_tags": OWNER_TAG})
-        monitors, also = identity.resolve(claims, f"its {OWNER_TAG} tag")
+        monitors, also = identity.resolve(claims, mark)
         dashboards, more = identity.resolve(self._dashboard_claims(), "the marker in its description")
         # Extra copies too (under ids of their own): a query naming one is read as naming it.
         self.slo_ids.reset({c.id: c.remote_id for c in owned_slos})
@@ -298,8 +301,8 @@ class DatadogTarget:
             # Bound at once, so that a copy of it, which keeps this reference, is never taken
             # for it. A monitor takes a partial update; a dashboard or an SLO only a whole one.
             bound = bound_body(action.kind, body, rid)
-            self.client.request("PUT", f"{base}/{rid}",
-                                json={"tags": bound["tags"]} if action.kind in (MONITOR, COMPOSITE) else bound)
+            partial = action.kind in (MONITOR, COMPOSITE)
+            self.client.request("PUT", f"{base}/{rid}", json={"tags": bound["tags"]} if partial else bound)
         elif action.op == "update":
             self.client.request("PUT", f"{base}/{action.remote_id}", json=self._resolved(
                 action, bound_body(action.kind, _keep_state(action), action.remote_id)))

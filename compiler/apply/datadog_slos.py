@@ -25,7 +25,8 @@ from compiler.apply.client import ApiError, Client
 from compiler.apply.identity import Claim
 
 SLO = "slo"
-# Why a --prune does not delete an SLO a monitor moncat does not own uses (datadog_composite.held_by_foreign).
+# Why a --prune does not delete an SLO that a monitor moncat does not own uses
+# (datadog_composite.held_by_foreign).
 USED = ("uses it: Datadog refuses to delete an SLO a monitor uses; change or delete that monitor, "
         "then prune again")
 SLOS = "/api/v1/slo"
@@ -95,7 +96,8 @@ class SloIds:
 
     def resolve(self, body: Any, method: str, path: str) -> Any:
         """A monitor body with its `moncat-slo:` references replaced by Datadog ids."""
-        if not isinstance(body, dict) or not isinstance(body.get("query"), str) or REFERENCE not in body["query"]:
+        query = body.get("query") if isinstance(body, dict) else None
+        if not isinstance(query, str) or REFERENCE not in query:
             return body
 
         def swap(m: re.Match) -> str:
@@ -112,7 +114,8 @@ class SloIds:
 
     def unresolve(self, body: Any) -> Any:
         """A server monitor with the ids of our SLOs read back as `moncat-slo:` references."""
-        if not isinstance(body, dict) or not isinstance(body.get("query"), str) or "burn_rate(" not in body["query"]:
+        query = body.get("query") if isinstance(body, dict) else None
+        if not isinstance(query, str) or "burn_rate(" not in query:
             return body
         with self._lock:
             back = {remote: key for key, remote in self._remote.items()}
