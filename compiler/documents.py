@@ -29,6 +29,7 @@ class RawDocument:
     values: dict[Path_, Pos] = field(default_factory=dict)
     keys: dict[Path_, Pos] = field(default_factory=dict)
     from_jsonnet: bool = False
+    index: int = 0  # its place among the documents of its file
 
     def lines(self) -> list[str]:
         # Split once per document: positions inside scalars are asked for one at a time.

@@ -109,4 +109,4 @@ def load_jsonnet(root: Path, path: Path, file: str, text: str | None = None,
     if problem:
         return [], [problem]
     items = data if isinstance(data, list) else [data]
-    return [RawDocument(file, d, text, from_jsonnet=True) for d in items], []
+    return [RawDocument(file, d, text, from_jsonnet=True, index=i) for i, d in enumerate(items)], []

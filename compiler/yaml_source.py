@@ -251,7 +251,7 @@ def load_yaml(file: str, text: str, budget: Budget | None = None) -> tuple[list[
             data = conv.convert(node, ())
         except Refused as exc:
             return [], [exc.diag]
-        docs.append(RawDocument(file, data, text, conv.values, conv.keys))
+        docs.append(RawDocument(file, data, text, conv.values, conv.keys, index=len(docs)))
     if not docs and not diags:
         diags.append(error("MC009", "file holds no document", Loc(file),
                            "add content or delete the file"))

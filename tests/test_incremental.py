@@ -164,7 +164,8 @@ def _random_edit(rng: random.Random, catalog: Path, history: list[tuple[Path, by
 
 
 def _small_synthetic(root: Path) -> None:
-    """Three services of six alerts; the last reads a recording rule of the first."""
+    """Three services of six alerts, one that reads a recording rule of the first, and two
+    services written in Jsonnet."""
     root.mkdir()
     (root / "moncat.yaml").write_text(synthetic.SETTINGS)
     for i in range(3):
@@ -183,6 +184,10 @@ def _small_synthetic(root: Path) -> None:
         "      fires: {series: {'svc0000:queue:max': '5x30'}}\n"
         "      quiet: {series: {'svc0000:queue:max': '0x30'}}\n"
         "procedures:\n  respond: {title: Respond, recovery: [Fix it.]}\n")
+    # Jsonnet is evaluated on every compile (its imports are other files); two documents here.
+    (root / "generated.jsonnet").write_text(
+        "[{service: 'gen' + i, owner: 'oncall', metrics: {['gen%d_up' % i]: "
+        "{type: 'gauge', help: 'Up.'}}} for i in [1, 2]]\n")
 
 
 @pytest.mark.parametrize("source, steps", [("synthetic", 20), ("seed", 3)])
@@ -260,7 +265,7 @@ def test_an_unchanged_service_is_not_compiled_again(tmp_path: Path) -> None:
     out, cache_dir = tmp_path / "out", tmp_path / "cache"
     cache, result = _compiled_after_one_edit(catalog, out, cache_dir)
     assert sorted(cache.front.reused) == ["shared.yaml", "svc0000.yaml", "svc0002.yaml"]
-    assert sorted(cache.run.clean) == ["reader", "svc0000", "svc0002"]
+    assert sorted(cache.run.clean) == ["gen1", "gen2", "reader", "svc0000", "svc0002"]
     assert "prometheus/svc0001.rules.yaml" in result.files
     assert "prometheus/svc0000.rules.yaml" in result.unchanged
 
