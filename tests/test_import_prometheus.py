@@ -69,10 +69,17 @@ def test_promtool_accepts_the_compiled_sample_and_proves_its_examples(sample, pr
     assert count == 2 * (alerts - pending) and alerts - pending > 0.7 * alerts
 
 
-def test_the_sample_compiles_with_its_annotation_templates(sample) -> None:
-    # `{{ $labels }}`, `{{ $value }}` and `humanize` in the source annotations included.
+def test_the_sample_validates_with_its_examples_annotations_rendered(sample) -> None:
+    # `moncat validate` runs every example's generated test under promtool, annotations rendered
+    # as Prometheus renders them: `{{ $labels }}` (with the metric name where the expression
+    # keeps it), `{{ $value }}` and `humanize` in the source annotations included.
     out, _ = sample
     assert compile_errors(out) == []
+    done = run_moncat("validate", str(out))
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    catalog = analysed(out)
+    proven = sum(2 for s in catalog.services for a in s.alerts.values() if not a.examples_pending)
+    assert f"valid; {proven} examples checked with promtool" in done.stdout
 
 
 def test_kubernetes_mixin_round_trips_with_names_recorded_several_times(kube, promtool, tmp_path) -> None:
@@ -132,13 +139,44 @@ def test_into_merges_into_an_existing_catalog_and_refuses_collisions(tmp_path) -
     assert done.returncode == 0, done.stderr
     added = set(tree_bytes(catalog)) - set(before)
     assert added == {"embedded-exporter/embedded-exporter.yaml"}
-    assert run_moncat("validate", str(catalog), "--no-examples").returncode == 0
+    assert run_moncat("validate", str(catalog)).returncode == 0
     merged = tree_bytes(catalog)
     again = run_moncat("import", "prometheus", str(src), "--into", str(catalog), "--owner", contact)
     assert again.returncode == 1
     assert "MC810" in again.stderr and "embedded-exporter/MinioClusterDiskOffline" in again.stderr
     assert "is already in the catalog" in again.stderr and "Traceback" not in again.stderr
     assert tree_bytes(catalog) == merged
+
+
+EITHER = """groups:
+- name: g
+  rules:
+  - alert: EitherBad
+    expr: foo_temp > 80 or foo_fan_rpm < 100
+    annotations: {description: "LABELS = {{ $labels }}"}
+  - alert: ErrorsOrHot
+    expr: rate(foo_errors_total[5m]) > 1 or foo_temp > 200
+    annotations: {description: "LABELS = {{ $labels }}"}
+  - alert: OnlyInstance
+    expr: foo_temp > 80 or foo_fan_rpm < 100
+    annotations: {description: "on {{ $labels.instance }}"}
+"""
+
+
+def test_an_example_states_the_metric_name_its_series_leave_open(tmp_path) -> None:
+    # With both series given, which side of `or` fires (and so which metric name `$labels`
+    # holds, if any) is what promtool saw; the example states it where a template reads it.
+    (tmp_path / "rules.yaml").write_text(EITHER)
+    out = _import(tmp_path, str(tmp_path / "rules.yaml"))
+    alerts = yaml.safe_load((out / "rules" / "rules.yaml").read_text())["alerts"]
+    named = {k: a["examples"]["fires"].get("labels", {}).get("__name__") for k, a in alerts.items()}
+    both = {k for k, a in alerts.items() if len(a["examples"]["fires"]["series"]) == 2}
+    assert both == set(alerts)  # the search gave every example both sides' series
+    assert named["EitherBad"] in ("foo_temp", "foo_fan_rpm") and named["ErrorsOrHot"] in ("", "foo_temp")
+    assert named["OnlyInstance"] is None  # its template reads no name
+    done = run_moncat("validate", str(out))
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "valid; 6 examples checked with promtool" in done.stdout
 
 
 CRD = """apiVersion: monitoring.coreos.com/v1

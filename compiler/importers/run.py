@@ -3,12 +3,15 @@ source model, then catalog documents, examples synthesised and proven, and the f
 a fresh catalog (--out) or new files merged into an existing one (--into)."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from compiler import pipeline, writer
 from compiler.diagnostics import Diagnostic, Loc, Report, error
 from compiler.durations import parse_ms
+from compiler.example_labels import present_names, series_labels
+from compiler.expr.metric_names import result_names
 from compiler.expr.parse import ParseError, parse
 from compiler.expr.timing import lookback_ms
 from compiler.expr.gotemplate import uses_value
@@ -23,6 +26,8 @@ from compiler.importers.synthesis import inline, plan
 from compiler.targets.datadog.conditions import NO_FORM
 
 HEADER = "Imported by `moncat import`"
+# A template that reads the metric name: `$labels` or `.Labels` whole, or `__name__`.
+_READS_NAME = re.compile(r"\$labels\b(?!\.)|\.Labels\b(?!\.)|__name__")
 SECTIONS = ("metrics", "recording_rules", "alerts", "dashboards")
 
 
@@ -170,13 +175,26 @@ def _examples(docs: Documents, opts: Options, stats: Stats, enabled: bool) -> No
             continue
         stats.proven += 1
         fires: dict = {"series": dict(probe.fires.series)}
-        if result.labels:
-            fires["labels"] = dict(result.labels)
+        labels = dict(result.labels)
+        texts = (body.get("summary", ""), body.get("description", ""), *body.get("annotations", {}).values())
+        if any(_READS_NAME.search(t) for t in texts) and \
+                _name_left_open(body["expr"], probe.fires.series, recorded, result.name):
+            labels["__name__"] = result.name  # what `$labels` holds, for the generated test
+        if labels:
+            fires["labels"] = labels
         if any(uses_value(t) for t in (body.get("summary", ""), body.get("description", ""),
                                        *body.get("annotations", {}).values())):
             fires["value"] = result.value
         body["examples"] = {"fires": fires, "quiet": {"series": dict(probe.quiet.series)}}
     stats.pending = len(docs.alerts) - stats.proven
+
+
+def _name_left_open(expr: str, series, recorded: dict, seen: str) -> bool:
+    """Whether the example's series leave open the metric name the alert's result keeps (as the
+    test generator reads them), so that the example must state the one promtool saw."""
+    present = [series_labels(s) for s, _ in series]
+    names = result_names(parse(expr), lambda sel: present_names(sel, present, recorded.get))
+    return names != frozenset({seen})
 
 
 def _rule_labels(pending) -> tuple[tuple[str, str], ...]:
@@ -291,13 +309,13 @@ def write_into(root: Path, outcome: Outcome) -> list[Diagnostic]:
         return [error("MC810", f"{root / p} already exists", Loc(p),
                       "move it away or import into another service with --service") for p in taken]
     writer.write_files(root, files)
-    # As `moncat validate --no-examples` checks it: every target generated, nothing written
-    # (the examples were proven by promtool while importing).
-    result = pipeline.validate_catalog(root, examples=False)
+    # As `moncat validate` checks it: every target generated and every example's generated
+    # test passed by promtool (the imported ones, their annotations rendered, included).
+    result = pipeline.validate_catalog(root)
     no_form = [d for d in result.report.sorted() if d.code == NO_FORM and d.loc and d.loc.file in files]
     if no_form and _exclude_datadog(outcome, no_form):
         writer.write_files(root, outcome.files)
-        result = pipeline.validate_catalog(root, examples=False)
+        result = pipeline.validate_catalog(root)
     if result.report.has_errors():
         for rel in files:
             (root / rel).unlink(missing_ok=True)
