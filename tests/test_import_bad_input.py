@@ -59,9 +59,9 @@ def test_a_file_that_is_not_a_monitor_is_refused(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
 
 
-def test_a_datadog_dashboard_is_skipped_with_a_warning(tmp_path: Path) -> None:
+def test_a_datadog_dashboard_without_widgets_is_a_warning(tmp_path: Path) -> None:
     src = tmp_path / "board.json"
     src.write_text('{"title": "Ops", "layout_type": "ordered", "widgets": []}')
     done = run_moncat("import", "datadog", str(src), "--out", str(tmp_path / "out"))
     assert done.returncode == 0, done.stderr
-    assert "warning MC831" in done.stderr and "'Ops' skipped" in done.stderr
+    assert "warning MC823" in done.stderr and "'Ops' has no panel" in done.stderr

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from compiler.importers import datadog
-from compiler.importers.datadog_reverse import NoForm, _normal, check
+from compiler.importers.datadog_reverse import NoForm, normal_query, check
 from conftest import SHARED, run_moncat
 
 CORPUS = SHARED / "corpora" / "datadog-integrations-extras-monitors"
@@ -61,9 +61,9 @@ def test_every_monitor_compiles_back_to_its_query(imported, tmp_path) -> None:
     compiled = [json.loads(p.read_text()) for p in sorted((out / "datadog" / "monitors").rglob("*.json"))]
     source = datadog.read([CORPUS], None).monitors
     assert len(source) == len(compiled) == 46
-    by_query = {_normal(m["query"]): m for m in compiled}
+    by_query = {normal_query(m["query"]): m for m in compiled}
     for mon in source:
-        got = by_query.get(_normal(mon.query))
+        got = by_query.get(normal_query(mon.query))
         assert got is not None, mon.query
         assert got["type"] == mon.type
         thresholds = {k: v for k, v in (mon.options.get("thresholds") or {}).items() if v is not None}

@@ -31,6 +31,7 @@ class Existing:
     contacts: set[str] = field(default_factory=set)
     names: dict[str, dict[str, set[str]]] = field(default_factory=dict)  # service -> section -> ids
     fresh: bool = True
+    distributions: bool = False  # targets.datadog.histogram_buckets_as_distributions
 
 
 @dataclass

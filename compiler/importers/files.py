@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Callable
 
 from compiler.diagnostics import Diagnostic, Loc, error
 
@@ -59,3 +60,20 @@ def service_id(text: str) -> str:
     """A catalog service id from a file path, group or label value: lowercase, `-` between words."""
     slug = re.sub(r"[^a-z0-9_.]+", "-", text.lower()).strip("-._")
     return slug or "imported"
+
+
+def object_lines(node: Any, doc, descend: tuple[str, ...], wanted: Callable[[dict, tuple], bool],
+                 path: tuple = (), lines: dict[int, int] | None = None) -> dict[int, int]:
+    """The line of every object of a JSON document that `wanted(object, path)` picks, keyed by
+    the object's identity; only the keys in `descend` are searched."""
+    lines = {} if lines is None else lines
+    if isinstance(node, dict):
+        if wanted(node, path):
+            lines[id(node)] = doc.loc(path).line
+        for k, v in node.items():
+            if isinstance(v, (dict, list)) and k in descend:
+                object_lines(v, doc, descend, wanted, (*path, k), lines)
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            object_lines(v, doc, descend, wanted, (*path, i), lines)
+    return lines

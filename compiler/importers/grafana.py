@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 from compiler.diagnostics import Loc, error, warning
-from compiler.importers.files import inputs, read_text, service_id
+from compiler.importers.files import inputs, object_lines, read_text, service_id
 from compiler.importers.source import Dashboard, ImportSet, Origin, Panel, Query, Row
 from compiler.loader import load_yaml
 
@@ -132,22 +132,10 @@ def read(args: list, service: str | None) -> ImportSet:
             out.diagnostics.append(error("MC821", f"not JSON: {exc}", Loc(item.shown), "export the dashboard again"))
             continue
         docs, _ = load_yaml(item.shown, text or "")  # JSON is YAML: positions of the panels
-        positions: dict[int, int] = {}
-        if docs:
-            _index(board, docs[0], (), positions)
+        # The line of every panel object.
+        positions = object_lines(board, docs[0], ("panels", "rows", "dashboard"),
+                                 lambda o, _: "type" in o and ("targets" in o or "title" in o)) if docs else {}
         sid = service or service_id(item.relative.rsplit(".", 1)[0])
         out.extend(read_board(board, Origin(item.shown, 1), sid, positions=positions))
     return out
 
-
-def _index(node: Any, doc, path: tuple, positions: dict[int, int]) -> None:
-    """Line of every panel object, keyed by the object's identity."""
-    if isinstance(node, dict):
-        if "type" in node and ("targets" in node or "title" in node):
-            positions[id(node)] = doc.loc(path).line
-        for k, v in node.items():
-            if isinstance(v, (dict, list)) and k in ("panels", "rows", "dashboard"):
-                _index(v, doc, (*path, k), positions)
-    elif isinstance(node, list):
-        for i, v in enumerate(node):
-            _index(v, doc, (*path, i), positions)

@@ -16,6 +16,7 @@ from compiler.expr.parse import ParseError, parse
 from compiler.expr.timing import lookback_ms
 from compiler.expr.gotemplate import uses_value
 from compiler.importers import dashboards as dash_docs
+from compiler.importers import datadog_boards
 from compiler.importers import monitors as monitor_docs
 from compiler.importers.catalog import Documents, Existing, Options, build
 from compiler.importers.emit import Noted, to_yaml
@@ -65,7 +66,8 @@ def existing_catalog(root: Path) -> tuple[Existing | None, list[Diagnostic]]:
     if result.report.has_errors() or result.catalog is None:
         return None, result.report.sorted()
     cat = result.catalog
-    ex = Existing(fresh=False, severities=set(cat.severities), contacts=set(cat.contacts))
+    ex = Existing(fresh=False, severities=set(cat.severities), contacts=set(cat.contacts),
+                  distributions=cat.settings.datadog.histogram_buckets_as_distributions)
     for svc in cat.services:
         ex.metrics |= set(svc.metrics)
         ex.severities |= set(svc.severities)
@@ -82,7 +84,8 @@ def convert(imported: ImportSet, existing: Existing, opts: Options, examples: bo
     out.report.extend(imported.diagnostics)
     inference = Inference()
     docs = build(imported, existing, opts, inference)
-    dash_docs.add(imported, docs, inference)
+    boards, distributions = datadog_boards.add(imported.datadog_boards, docs, inference, existing)
+    dash_docs.add(imported.dashboards + boards, docs, inference)
     monitor_docs.add(imported, docs, inference, existing, opts)
     out.report.extend(docs.diagnostics)
     if out.report.has_errors():
@@ -101,7 +104,7 @@ def convert(imported: ImportSet, existing: Existing, opts: Options, examples: bo
             Noted(pending.body, f"from {pending.rule.origin}")
     out.stats.alerts += len(docs.alerts)
     out.stats.records = sum(len(s.get("recording_rules", {})) for s in docs.services.values())
-    out.stats.metrics = len(metrics)
+    out.stats.metrics = sum(len(s.get("metrics", {})) for s in docs.services.values())
     out.stats.dashboards = sum(len(s.get("dashboards", {})) for s in docs.services.values())
     out.stats.datadog_only = sum(1 for s in docs.services.values()
                                  for a in s.get("alerts", {}).values()
@@ -117,7 +120,9 @@ def convert(imported: ImportSet, existing: Existing, opts: Options, examples: bo
         out.documents[path] = (sid, data, header)
         out.files[path] = to_yaml(data, header).encode()
     if existing.fresh:
-        out.files["moncat.yaml"] = _settings(docs, opts, bool(imported.monitors),
+        datadog = {"histogram_buckets_as_distributions": True} if distributions else \
+            {} if imported.monitors or imported.datadog_boards else None
+        out.files["moncat.yaml"] = _settings(docs, opts, datadog,
                                              bool(docs.alerts) or out.stats.datadog_only > 0).encode()
     return out
 
@@ -265,12 +270,12 @@ def _service_file(sid: str, docs: Documents, existing: Existing, opts: Options) 
     return data, header
 
 
-def _settings(docs: Documents, opts: Options, datadog: bool, alerts: bool) -> str:
+def _settings(docs: Documents, opts: Options, datadog: dict | None, alerts: bool) -> str:
     severities = dict(sorted(docs.severities.items())) or {
         opts.default_severity: {"priority": 3, "meaning": "Imported alerts"}}
     targets: dict = {"prometheus": {"version": "2.42", "evaluation_interval": "1m"}}
-    if datadog:
-        targets["datadog"] = {}
+    if datadog is not None:
+        targets["datadog"] = datadog
     data = {
         "version": 1,
         "runbooks": Noted({"base_url": "https://runbooks.example.com"},
