@@ -12,7 +12,7 @@ from typing import Any
 
 from compiler.diagnostics import Loc, warning
 from compiler.importers.catalog import Documents, Existing
-from compiler.importers.datadog_widgets import Metric, reverse_request, window_ms
+from compiler.importers.datadog_widgets import Metric, items, mapping, reverse_request, window_ms
 from compiler.importers.emit import Noted
 from compiler.importers.metrics import Inference
 from compiler.importers.source import Dashboard, DatadogBoard, Origin, Panel, Query, Row
@@ -26,17 +26,22 @@ _MANAGED = re.compile(r"\n*Managed by moncat \(moncat-id: [^)]*\): edit the cata
 
 
 def _unit(definition: dict) -> str:
-    for request in definition.get("requests") or []:
-        for formula in (request or {}).get("formulas") or []:
-            unit = ((formula or {}).get("number_format") or {}).get("unit") or {}
+    for request in items(definition.get("requests")):
+        for formula in items(mapping(request).get("formulas")):
+            unit = mapping(mapping(mapping(formula).get("number_format")).get("unit"))
             if unit.get("type") == "canonical_unit" and unit.get("unit_name") in UNITS:
                 return UNITS[unit["unit_name"]]
     return ""
 
 
+def _position(widget: dict, axis: str) -> float:
+    value = mapping(widget.get("layout")).get(axis)
+    return value if isinstance(value, (int, float)) else 0
+
+
 def _markers(definition: dict) -> str:
     shown = [f"{m.get('value')}" + (f" ({m['label']})" if m.get("label") else "")
-             for m in definition.get("markers") or [] if isinstance(m, dict) and m.get("value")]
+             for m in items(definition.get("markers")) if isinstance(m, dict) and m.get("value")]
     return ", ".join(shown)
 
 
@@ -78,7 +83,7 @@ class _Board:
             return [self._note(title, origin, f"timeframe {definition['time']} has no fixed length")]
         queries: list[Query] = []
         dropped: list[str] = []
-        for request in definition.get("requests") or []:
+        for request in items(definition.get("requests")):
             if not isinstance(request, dict):
                 continue
             found = reverse_request(request, scalar, window, self.distributions)
@@ -99,23 +104,25 @@ class _Board:
             out.append(Panel(title, TYPES[kind], tuple(queries), origin, _unit(definition), description))
         if dropped:
             out.append(self._note(title, origin, "no PromQL form for " + "; ".join(dropped)))
+        if not out:
+            out.append(self._note(title, origin, "it has no request with a formula or a `q`"))
         return out
 
     def rows(self) -> tuple[Row, ...]:
-        widgets = [w for w in self.board.body.get("widgets") or [] if isinstance(w, dict)]
+        widgets = [w for w in items(self.board.body.get("widgets")) if isinstance(w, dict)]
         if self.board.body.get("layout_type") == "free":
-            widgets.sort(key=lambda w: ((w.get("layout") or {}).get("y", 0), (w.get("layout") or {}).get("x", 0)))
+            widgets.sort(key=lambda w: (_position(w, "y"), _position(w, "x")))
         rows: list[Row] = []
         loose: list[Panel] = []
         for widget in widgets:
-            definition = widget.get("definition") or {}
+            definition = mapping(widget.get("definition"))
             if definition.get("type") != "group":
                 loose += self.panels(widget)
                 continue
             if loose:
                 rows.append(Row(self.board.title, tuple(loose)))
                 loose = []
-            inner = [p for w in definition.get("widgets") or [] for p in self.panels(w)]
+            inner = [p for w in items(definition.get("widgets")) for p in self.panels(w)]
             rows.append(Row(str(definition.get("title") or self.board.title), tuple(inner)))
         if loose:
             rows.append(Row(self.board.title, tuple(loose)))
@@ -125,7 +132,7 @@ class _Board:
 def _description(body: dict) -> str:
     text = _MANAGED.sub("", str(body.get("description") or "")).strip()
     variables = [f"${v.get('name')} ({v.get('prefix')})" if v.get("prefix") else f"${v.get('name')}"
-                 for v in body.get("template_variables") or [] if isinstance(v, dict) and v.get("name")]
+                 for v in items(body.get("template_variables")) if isinstance(v, dict) and v.get("name")]
     if variables:
         text = (text + "\n\n" if text else "") + \
             f"Imported template variables (the catalog keeps only `datasource`): {', '.join(variables)}"
@@ -158,7 +165,7 @@ def add(boards: list[DatadogBoard], docs: Documents, inference: Inference, exist
                 body["labels"] = sorted(m.labels)
             metrics[name] = Noted(body, f"first read by {reader.first[name]}")
         body = board.body
-        tags = tuple(str(t) for t in body.get("tags") or [] if not str(t).startswith("team:"))
+        tags = tuple(str(t) for t in items(body.get("tags")) if not str(t).startswith("team:"))
         out.append(Dashboard(uid=board.key or str(body.get("id") or board.title), title=board.title,
                              rows=rows, origin=board.origin, service=board.service,
                              description=_description(body), tags=tags))

@@ -34,6 +34,16 @@ SPANS = {"1m": 60_000, "5m": 300_000, "10m": 600_000, "15m": 900_000, "30m": 1_8
 UNIT_MS = {"minute": 60_000, "hour": 3_600_000, "day": 86_400_000, "week": 604_800_000}
 RATE_INTERVAL = "$__rate_interval"
 
+def items(value: Any) -> list:
+    """A JSON list, or nothing when the field holds something else."""
+    return value if isinstance(value, list) else []
+
+
+def mapping(value: Any) -> dict:
+    """A JSON object, or an empty one when the field holds something else."""
+    return value if isinstance(value, dict) else {}
+
+
 # A formula: ("num", v) | ("ref", name) | ("str", s) | ("call", f, args) | ("bin", op, l, r)
 Formula = tuple
 
@@ -272,7 +282,7 @@ def legacy(request: dict) -> dict:
         return queries[-1]["name"]
 
     formula = _QUERY.sub(named, request["q"])
-    alias = next((m.get("alias_name") for m in request.get("metadata") or []
+    alias = next((m.get("alias_name") for m in items(request.get("metadata"))
                   if isinstance(m, dict) and m.get("alias_name")), None)
     return {**request, "queries": queries, "formulas": [{"formula": formula, **({"alias": alias} if alias else {})}]}
 
@@ -280,20 +290,24 @@ def legacy(request: dict) -> dict:
 def reverse_request(request: dict, scalar: bool, window: int | None, distributions: bool = True) -> Reversed:
     """Each formula of a widget request as a PromQL query, proven by translating it back."""
     request = legacy(request)
-    queries = {str(q.get("name")): q for q in request.get("queries") or [] if isinstance(q, dict)}
+    queries = {str(q.get("name")): q for q in items(request.get("queries")) if isinstance(q, dict)}
     out = Reversed()
-    for formula in request.get("formulas") or []:
-        text = str((formula or {}).get("formula", "")) if isinstance(formula, dict) else ""
+    for formula in items(request.get("formulas")):
+        formula = mapping(formula)
+        text = str(formula.get("formula", ""))
         try:
             expr, metrics = _one(text, queries, scalar, window, distributions)
         except NoForm as exc:
             out.dropped.append((_shown(text, queries), str(exc)))
             continue
+        except RecursionError:
+            out.dropped.append((_shown(text, queries), "the formula nests too deep"))
+            continue
         out.queries.append((str(formula.get("alias") or ""), expr))
         for name, m in metrics.items():
             old = out.metrics.get(name)
             out.metrics[name] = Metric(m.datadog, m.type, m.labels | (old.labels if old else frozenset()))
-    if not request.get("formulas") and queries:
+    if not items(request.get("formulas")) and queries:
         out.dropped.append((_shown("", queries), "a request without formulas"))
     return out
 
@@ -302,6 +316,7 @@ def _shown(formula: str, queries: dict[str, dict]) -> str:
     """The formula with its queries, as a note quotes them."""
     named = ", ".join(f"{k} = {q.get('query')}" for k, q in queries.items()
                       if not formula or re.search(rf"\b{re.escape(k)}\b", formula))
+    formula = formula if len(formula) <= 200 else formula[:200] + "..."
     return f"{formula} ({named})" if formula else named
 
 
