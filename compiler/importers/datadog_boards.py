@@ -91,8 +91,7 @@ class _Board:
             dropped += [f"`{formula}`: {why}" for formula, why in found.dropped]
             for name, m in found.metrics.items():
                 self.first.setdefault(name, origin)
-                old = self.metrics.get(name)
-                self.metrics[name] = Metric(m.datadog, m.type, m.labels | (old.labels if old else frozenset()))
+                self.metrics[name] = m.joined(self.metrics.get(name))
         out = []
         if queries:
             description = str(definition.get("description") or "")

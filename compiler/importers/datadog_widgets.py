@@ -56,6 +56,10 @@ class Metric:
     type: str  # counter | gauge | histogram
     labels: frozenset[str] = frozenset()
 
+    def joined(self, earlier: "Metric | None") -> "Metric":
+        """This use of the metric with the labels an earlier one named."""
+        return self if earlier is None else Metric(self.datadog, self.type, self.labels | earlier.labels)
+
 
 @dataclass
 class Reversed:
@@ -163,8 +167,7 @@ class _Reverser:
         old = self.metrics.get(name)
         if old is not None and (old.datadog, old.type) != (metric.datadog, metric.type):
             raise NoForm(f"{metric.datadog} and {old.datadog} would both be {name}")
-        labels = metric.labels | (old.labels if old else frozenset())
-        self.metrics[name] = Metric(metric.datadog, metric.type, labels)
+        self.metrics[name] = metric.joined(old)
 
     def query(self, ref: str, count_window: str | None = None, func: str | None = None) -> str:
         body = self.queries.get(ref)
@@ -305,8 +308,7 @@ def reverse_request(request: dict, scalar: bool, window: int | None, distributio
             continue
         out.queries.append((str(formula.get("alias") or ""), expr))
         for name, m in metrics.items():
-            old = out.metrics.get(name)
-            out.metrics[name] = Metric(m.datadog, m.type, m.labels | (old.labels if old else frozenset()))
+            out.metrics[name] = m.joined(out.metrics.get(name))
     if not items(request.get("formulas")) and queries:
         out.dropped.append((_shown("", queries), "a request without formulas"))
     return out
