@@ -7,8 +7,9 @@ from typing import Any
 from compiler import model
 from compiler.diagnostics import Diagnostic, Loc, error
 from compiler.durations import DurationError, parse_ms
-from compiler.expr.parse import ParseError, parse
+from compiler.expr.parse import NestingError, ParseError, parse
 from compiler.loader import RawDocument
+from compiler.slos import build as slo_build
 
 
 @dataclass
@@ -46,6 +47,12 @@ class Builder:
         doc = self.doc
         try:
             tree = parse(text, variables)
+        except NestingError as exc:
+            self.diags.append(error("MC309", f"PromQL too deep: {exc.message}",
+                                    doc.scalar_loc(path, exc.offset),
+                                    "split it into recording rules, or sum the terms with an "
+                                    "aggregation instead of a chain of `+`"))
+            return None
         except ParseError as exc:
             self.diags.append(error("MC301", f"PromQL syntax error: {exc.message}",
                                     doc.scalar_loc(path, exc.offset),
@@ -76,6 +83,7 @@ class Builder:
             incident_response=tuple(_steps(d.get("incident_response", []))),
             grafana=_grafana(targets.get("grafana", {})),
             datadog=self.datadog_settings(targets),
+            slos=slo_build.defaults(self, d.get("slos")),
             field_locs={
                 "prometheus.version": self.loc("targets", "prometheus", "version"),
                 "alertmanager.version": self.loc("targets", "alertmanager", "version"),
@@ -137,6 +145,7 @@ class Builder:
         builders = {
             "metrics": self.metric, "recording_rules": self.recording_rule, "alerts": self.alert,
             "procedures": self.procedure, "checklists": self.checklist, "dashboards": self.dashboard,
+            "slos": lambda sid, name, body, path: slo_build.slo(self, sid, name, body, path),
         }
         for section, build in builders.items():
             built = {}
@@ -159,6 +168,7 @@ class Builder:
             unit=d.get("unit", ""), labels=tuple(d.get("labels", ())), baseline=d.get("baseline", ""),
             target=d.get("target", ""), exporter=d.get("exporter", ""),
             source_name=d.get("source_name", ""), datadog=d.get("datadog", ""),
+            buckets=tuple(sorted(float(x) for x in d.get("buckets", ()))),
             label_values=tuple((k, tuple(str(v) for v in vs))
                                for k, vs in sorted(d.get("label_values", {}).items())),
             inferred=d.get("inferred", False),

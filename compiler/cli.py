@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from compiler import diff as differ
-from compiler import console, pipeline, revisions, scaffold, verify, writer
+from compiler import console, limits, pipeline, revisions, scaffold, verify, writer
 from compiler.diagnostic_formats import render_github, render_sarif
 from compiler.diagnostics import Severity, render_json, render_text
 from compiler.importers.command import import_app
@@ -91,6 +91,25 @@ def validate(catalog: CatalogArg, format: FormatOpt = Format.text, fail_on: Fail
         typer.echo(f"catalog {catalog}: {services} services, {alerts} alerts, valid{note}")
 
 
+def _output(result: pipeline.Result, catalog: Path, out: Path,
+            check: bool) -> tuple[bool | None, writer.Staleness | None]:
+    """Write (or, with --check, compare) the output directory: whether it changed, or how it is
+    stale. Done before printing, so that --format json prints one document that holds any
+    problem with the output directory too."""
+    if result.report.has_errors():
+        return None, None
+    try:
+        if check:
+            return None, writer.compare(out, result.files)
+        problem = writer.guard(out, catalog)
+        if problem is None:
+            return writer.write(out, result.files), None
+        result.report.extend([problem])
+    except writer.OutputError as exc:
+        result.report.extend([exc.diag])
+    return None, None
+
+
 @app.command("compile")
 def compile_(
     catalog: CatalogArg,
@@ -107,16 +126,11 @@ def compile_(
             result = pipeline.compile_catalog(catalog, on_stage=progress.stage)
     if check:
         _examples_note(result)
-    if not check and not result.report.has_errors():
-        # Asked before printing, so that --format json prints one document that holds it.
-        problem = writer.guard(out, catalog)
-        if problem:
-            result.report.extend([problem])
+    changed, stale = _output(result, catalog, out, check)
     _emit(result, catalog, format)
     if result.report.has_errors():
         raise typer.Exit(1)
-    if check:
-        stale = writer.compare(out, result.files)
+    if stale is not None:
         if not stale.fresh:
             for label, paths in (("changed", stale.changed), ("missing", stale.missing), ("extra", stale.extra)):
                 for p in paths:
@@ -125,7 +139,6 @@ def compile_(
             raise typer.Exit(1)
         typer.echo(f"{out} is up to date ({len(result.files)} files)", err=format is not Format.text)
         return
-    changed = writer.write(out, result.files)
     # Machine-readable formats keep stdout to the diagnostics document alone.
     typer.echo(f"{'wrote' if changed else 'unchanged'} {out} ({len(result.files)} files)",
                err=format is not Format.text)
@@ -166,7 +179,11 @@ def diff(
                 raise typer.Exit(2)
             old, label = old_result.files, base
         else:
-            old, label = writer.read_tree(against), str(against)
+            try:
+                old, label = writer.read_tree(against), str(against)
+            except writer.OutputError as exc:
+                typer.echo(f"moncat diff: {exc}", err=True)
+                raise typer.Exit(2)
     new = result.files
     if unified:
         sys.stdout.write(differ.unified(old, new, label, "catalog"))
@@ -409,6 +426,11 @@ EXAMPLES = {
     "new service": ["moncat new service checkout"],
     "new alert": ["moncat new alert checkout CheckoutSlow --catalog catalog"],
     "explain": ["moncat explain shop/ShopCheckoutFailuresHigh catalog"],
+    "import prometheus": ["moncat import prometheus rules/ --out imported",
+                          "moncat import prometheus alerts.rules.yaml --service shop --into catalog"],
+    "import mixin": ["moncat import mixin vendor/kubernetes-mixin --out imported"],
+    "import grafana": ["moncat import grafana dashboards/ --service shop --into catalog"],
+    "import datadog": ["moncat import datadog monitors/ --out imported"],
     "schema": ["moncat schema > catalog/catalog-v1.schema.json",
                "moncat schema --format markdown > docs/catalog-reference.md"],
 }
@@ -433,7 +455,9 @@ def main() -> None:
     # One short-lived run over many small acyclic objects: the cyclic collector only costs time.
     gc.disable()
     try:
-        app()
+        # Every command on a deep stack: trees from untrusted text (catalog, output files read
+        # back by diff) are walked recursively, up to the depths limits.py allows.
+        limits.run_deep(app)
     except KeyboardInterrupt:
         sys.stderr.write("moncat: interrupted\n")
         sys.exit(130)

@@ -71,6 +71,7 @@ class Metric:
     exporter: str = ""
     source_name: str = ""
     datadog: str = ""  # the exact Datadog metric name, when it does not follow targets.datadog
+    buckets: tuple[float, ...] = ()  # a histogram's declared bucket upper bounds (le), +Inf aside
     # Labels whose values form a closed list: (label, (value, ...)).
     label_values: tuple[tuple[str, tuple[str, ...]], ...] = ()
     inferred: bool = False  # type guessed by `moncat import` from how expressions read it
@@ -335,6 +336,9 @@ class Service:
     principles: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     logging: Logging | None = None
+    # Service level objectives (compiler.slos.model.SLO), each already expanded into the rules,
+    # alerts and dashboard above.
+    slos: dict[str, Any] = field(default_factory=dict)
     field_locs: dict[str, Loc] = field(default_factory=dict, compare=False, repr=False)
 
     def severity(self, name: str, shared: dict[str, Severity]) -> Severity | None:
@@ -397,6 +401,7 @@ class Settings:
     grafana: GrafanaSettings = field(default_factory=GrafanaSettings)
     datadog: DatadogSettings = field(default_factory=DatadogSettings)
     incident_response: tuple[Step, ...] = ()
+    slos: Any = None  # compiler.slos.model.SloDefaults: `slos:` defaults for every SLO
     field_locs: dict[str, Loc] = field(default_factory=dict, compare=False, repr=False)
 
 

@@ -8,11 +8,11 @@ from typing import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from compiler import checks, link, todos, validation
+from compiler import checks, limits, link, todos, validation
 from compiler.example_runs import ExampleRun, run_examples
 from compiler.artifacts import Artifact
 from compiler.build import Builder, ServicePart
-from compiler.diagnostics import Report, error
+from compiler.diagnostics import Loc, Report, error
 from compiler.loader import load_catalog
 from compiler.manifest import MANIFEST, build_manifest
 from compiler.model import Catalog, Settings
@@ -57,6 +57,10 @@ class _Clock:
 def analyse(root: Path, on_stage: Callable[[str], None] | None = None) -> Result:
     """load -> validate -> build -> link -> check. Stops after a stage that found errors, since
     later stages would only report their consequences."""
+    return limits.run_deep(_analyse, root, on_stage)
+
+
+def _analyse(root: Path, on_stage: Callable[[str], None] | None) -> Result:
     result = Result(Report())
     report = result.report
     clock = _Clock(result, on_stage)
@@ -92,8 +96,8 @@ def analyse(root: Path, on_stage: Callable[[str], None] | None = None) -> Result
     if report.has_errors():
         return result
     if settings is None:
-        report.extend([error("MC006", "the catalog has no root settings document", None,
-                             "create moncat.yaml with `version: 1`")])
+        report.extend([error("MC006", "the catalog has no root settings document",
+                             Loc("moncat.yaml"), "create moncat.yaml with `version: 1`")])
         return result
     catalog, diags = link.link(settings, severities, contacts, parts)
     report.extend(diags)
@@ -123,7 +127,7 @@ def compile_catalog(root: Path, on_stage: Callable[[str], None] | None = None) -
     """analyse, then generate every target's artifacts and render them to bytes. `on_stage` is
     called with each stage's name as it finishes."""
     with _no_cyclic_gc():
-        return _compile(root, on_stage)
+        return limits.run_deep(_compile, root, on_stage)
 
 
 @contextmanager

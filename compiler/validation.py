@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from functools import lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Callable
@@ -28,8 +29,39 @@ def catalog_schema() -> dict:
     return json.loads(resources.files("compiler.schema").joinpath(SCHEMA_FILE).read_text("utf-8"))
 
 
+def whole_value(pattern: str) -> str:
+    """`pattern` with each `$` anchor written `\\Z`. The schema's patterns are ECMA-262, where
+    `$` ends the input; in Python `$` also matches before a final line break, so `"svc\\n"` would
+    pass `^[a-z0-9]...$` and become a file name with a newline in it."""
+    out, i, in_class = [], 0, False
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            out.append(pattern[i:i + 2])
+            i += 2
+            continue
+        if in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+        elif c == "$":
+            c = "\\Z"
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
+def _whole_values(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: whole_value(v) if k == "pattern" and isinstance(v, str) else _whole_values(v)
+                for k, v in node.items()}
+    if isinstance(node, list):
+        return [_whole_values(v) for v in node]
+    return node
+
+
 def _schema_for(kind: str) -> dict:
-    schema = dict(catalog_schema())
+    schema = _whole_values(catalog_schema())
     schema.pop("oneOf")
     schema["$ref"] = f"#/$defs/{kind}"
     return schema
@@ -76,9 +108,9 @@ def validate(doc: RawDocument) -> list[Diagnostic]:
     """Schema problems of one document, each at the key or value it is about."""
     kind = kind_of(doc)
     if kind is None:
-        what = type(doc.data).__name__ if not isinstance(doc.data, dict) else "mapping"
+        what = _describe(doc.data)
         return [error(
-            "MC010", f"document is a {what} with neither `service:` nor `version:`", doc.loc(()),
+            "MC010", f"document is {what} with neither `service:` nor `version:`", doc.loc(()),
             "a service document starts with `service: <id>`; the root settings file with `version: 1`",
         )]
     if kind == "settings" and doc.data.get("version") not in SUPPORTED_VERSIONS:
@@ -95,7 +127,7 @@ def validate(doc: RawDocument) -> list[Diagnostic]:
     out = []
     for err in validator.iter_errors(doc.data):
         if err.context:
-            err = _number_for_string(err) or _best_match(err.context) or err
+            err = _number_for_string(err) or _best_branch(err) or err
         out.append(_diagnostic(doc, err))
     return out
 
@@ -117,6 +149,15 @@ def _number_for_string(err: ValidationError) -> ValidationError | None:
         if deeper is not None:
             return deeper
     return None
+
+
+def _best_branch(err: ValidationError) -> ValidationError | None:
+    """The most telling error of a oneOf: a branch whose type or constant the value does not
+    even have ("expected array", "only 'pending'" for a mapping) says less than one whose inside
+    is wrong."""
+    inside = [e for e in err.context or ()
+              if not (e.validator in ("type", "const", "enum") and not e.relative_path)]
+    return _best_match(inside or err.context or ())
 
 
 def _describe(value: Any) -> str:
@@ -152,11 +193,34 @@ def _diagnostic(doc: RawDocument, err: ValidationError) -> Diagnostic:
                      doc.loc(path), f"use one of: {', '.join(map(str, options))}")
     if v == "propertyNames" or (err.relative_schema_path and "propertyNames" in err.relative_schema_path):
         bad = err.instance
-        return error("MC105", f"invalid name {bad!r}", doc.loc(path + (bad,), key=True),
-                     "names are lower-case ids (letters, digits, _ . -); alerts and metrics "
-                     "follow Prometheus naming")
+        return error("MC105", f"invalid name {_shown(bad)}", doc.loc(path + (bad,), key=True),
+                     _form_hint(err, "names are lower-case ids (letters, digits, _ . -); alerts "
+                                "and metrics follow Prometheus naming"))
     if v == "pattern":
-        return error("MC105", f"{err.instance!r} does not have the expected form",
-                     doc.loc(path), f"it must match {err.validator_value}")
+        return error("MC105", f"{_shown(err.instance)} does not have the expected form",
+                     doc.loc(path), _form_hint(err, ""))
+    if v == "maxLength":
+        return error("MC105", f"{_shown(err.instance)} is too long", doc.loc(path),
+                     _form_hint(err, ""))
     return error("MC100", f"invalid value: {err.message}", doc.loc(path),
                  "see compiler/schema/catalog-v1.schema.json for the expected shape")
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:40]}...{text[-12:]} ({len(value)} characters)"
+
+
+def _form_hint(err: ValidationError, fallback: str) -> str:
+    """Why a name or value does not have its form, in the words that help fix it."""
+    value = err.instance
+    if err.validator == "maxLength":
+        return (f"at most {err.validator_value} characters (it is {len(value)}): generated file "
+                "names are made from names")
+    if err.validator == "pattern" and isinstance(value, str):
+        written = err.validator_value.replace("\\Z", "$")
+        if value != value.rstrip() and re.search(whole_value(written), value.rstrip()):
+            return ("remove the trailing line break or space: the whole value must match "
+                    f"{written}")
+        return fallback or f"the whole value must match {written}"
+    return fallback

@@ -7,6 +7,7 @@ from compiler.checks import (alert_delivery, counters, examples, routing, runboo
                              templates)
 from compiler.checks import dashboard_rate_interval, dashboard_titles, dashboard_units
 from compiler.checks import datadog, datadog_config, datadog_examples, detection_delay, numbers
+from compiler.checks import slo_datadog
 from compiler.diagnostics import Diagnostic
 from compiler.model import Catalog
 
@@ -28,6 +29,7 @@ ALL: tuple[Check, ...] = (
     datadog_examples.check,
     datadog_config.check,
     detection_delay.check,
+    slo_datadog.check,
 )
 
 
