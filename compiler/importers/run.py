@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from compiler import pipeline, writer
-from compiler.diagnostics import Diagnostic, Loc, Report, error
+from compiler.diagnostics import Diagnostic, Loc, Report, Severity, error
 from compiler.durations import parse_ms
 from compiler.example_labels import present_names, series_labels
 from compiler.expr.metric_names import result_names
@@ -24,6 +24,7 @@ from compiler.importers.metrics import Inference
 from compiler.importers.proof import Probe, prove
 from compiler.importers.source import ImportSet
 from compiler.importers.synthesis import inline, plan
+from compiler.targets import links
 from compiler.targets.datadog.conditions import NO_FORM
 
 HEADER = "Imported by `moncat import`"
@@ -71,10 +72,13 @@ def existing_catalog(root: Path) -> tuple[Existing | None, list[Diagnostic]]:
     for svc in cat.services:
         ex.metrics |= set(svc.metrics)
         ex.severities |= set(svc.severities)
-        ex.names[svc.id] = {"alerts": set(svc.alerts) | set(svc.datadog_only),
-                            "recording_rules": set(svc.recording_rules),
-                            "dashboards": set(svc.dashboards), "metrics": set(svc.metrics),
-                            "files": {svc.loc.file}}
+        ex.names[svc.id] = {"alerts": {k: v.loc for k, v in (svc.alerts | svc.datadog_only).items()},
+                            "recording_rules": {k: v.loc for k, v in svc.recording_rules.items()},
+                            "dashboards": {k: v.loc for k, v in svc.dashboards.items()},
+                            "metrics": {k: v.loc for k, v in svc.metrics.items()},
+                            "files": {svc.loc.file: svc.loc}}
+        for d in svc.dashboards.values():
+            ex.dashboard_uids[links.dashboard_uid(d)] = (f"{svc.id}/{d.id}", d.loc)
     return ex, []
 
 
@@ -227,18 +231,27 @@ def _record_rules(docs: Documents) -> list[dict]:
 
 
 def _collisions(docs: Documents, existing: Existing) -> list[Diagnostic]:
+    """Names the catalog already has, located where the catalog defines them."""
     out = []
     for sid, sections in sorted(docs.services.items()):
         have = existing.names.get(sid, {})
         for section in ("alerts", "recording_rules", "dashboards"):
             for name, noted in sections.get(section, {}).items():
-                if name in have.get(section, set()):
+                if name in have.get(section, {}):
                     where = noted.comment if isinstance(noted, Noted) else ""
                     out.append(error("MC810", f"{section[:-1].replace('_', ' ')} {sid}/{name} "
-                                     f"(imported {where}) is already in the catalog",
-                                     Loc(sorted(have.get("files", {""}))[0]),
+                                     f"(imported {where}) is already in the catalog, defined here",
+                                     have[section][name],
                                      "rename or remove one of them, or import into another "
                                      "service with --service"))
+        for name, noted in sections.get("dashboards", {}).items():
+            uid = links.uid_of_dashboard(sid, name)
+            owner, loc = existing.dashboard_uids.get(uid, (f"{sid}/{name}", None))
+            if loc is not None and owner != f"{sid}/{name}":
+                where = noted.comment if isinstance(noted, Noted) else ""
+                out.append(error("MC810", f"dashboard {sid}/{name} (imported {where}) would get the "
+                                 f"Grafana uid {uid!r} of {owner}, defined here", loc,
+                                 "import into another service with --service, or rename one of them"))
     return out
 
 
@@ -328,7 +341,8 @@ def write_into(root: Path, outcome: Outcome) -> list[Diagnostic]:
                 (root / rel).parent.rmdir()
             except OSError:
                 pass
-        return result.report.sorted()
+        # Only what refuses the merge: the catalog's own warnings and notes are not news here.
+        return [d for d in result.report.sorted() if d.severity is Severity.ERROR]
     return []
 
 
