@@ -10,7 +10,7 @@ import pytest
 
 from compiler.importers import datadog
 from compiler.importers.datadog_reverse import NoForm, normal_query, check
-from conftest import SHARED, run_moncat
+from conftest import SHARED, run_moncat, tree_bytes
 
 CORPUS = SHARED / "corpora" / "datadog-integrations-extras-monitors"
 
@@ -80,3 +80,10 @@ def test_datadog_only_alerts_keep_query_message_and_thresholds(imported) -> None
     assert "kept as a Datadog monitor:" in text  # says why, next to the source line
     done = run_moncat("validate", str(imported))
     assert done.returncode == 0, done.stderr
+
+
+def test_importing_the_monitors_twice_gives_the_same_bytes(imported, tmp_path) -> None:
+    again = tmp_path / "catalog"
+    done = run_moncat("import", "datadog", str(CORPUS), "--out", str(again))
+    assert done.returncode == 0, done.stderr
+    assert tree_bytes(again) == tree_bytes(imported)
