@@ -3,12 +3,11 @@ monitor, or the list `GET /api/v1/monitor` returns) or as integration assets hol
 (`definition`); dashboard JSON as `GET /api/v1/dashboard/<id>` returns it (`widgets`)."""
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
 from compiler.diagnostics import Loc, error
-from compiler.importers.files import inputs, object_lines, read_text, service_id
+from compiler.importers.files import inputs, items, mapping, object_lines, read_json, service_id
 from compiler.importers.source import DatadogBoard, ImportSet, Monitor, Origin
 from compiler.loader import load_yaml
 
@@ -23,7 +22,7 @@ def _service(body: dict, relative: str, forced: str | None) -> str:
     owned = _MONCAT_ID.search(str(body.get("description") or ""))
     if owned:
         return owned.group(1)
-    tags = [str(t) for t in body.get("tags") or []]
+    tags = [str(t) for t in items(body.get("tags"))]
     for prefix in ("service:", "integration:"):
         for tag in tags:
             if tag.startswith(prefix) and tag[len(prefix):]:
@@ -34,7 +33,7 @@ def _service(body: dict, relative: str, forced: str | None) -> str:
 def _monitor(body: Any, origin: Origin, relative: str, forced: str | None, out: ImportSet,
              lines: dict[int, int]) -> None:
     if isinstance(body, dict) and isinstance(body.get("definition"), dict):
-        outer_tags = body.get("tags") or []
+        outer_tags = items(body.get("tags"))
         body = dict(body["definition"])
         body.setdefault("tags", outer_tags)
     if isinstance(body, dict) and isinstance(body.get("widgets"), list):
@@ -53,8 +52,8 @@ def _monitor(body: Any, origin: Origin, relative: str, forced: str | None, out: 
     out.monitors.append(Monitor(
         name=str(body.get("name") or "Imported monitor"), type=str(body["type"]),
         query=body["query"], message=str(body.get("message") or ""), origin=origin,
-        service=_service(body, relative, forced), options=dict(body.get("options") or {}),
-        tags=tuple(str(t) for t in body.get("tags") or []),
+        service=_service(body, relative, forced), options=dict(mapping(body.get("options"))),
+        tags=tuple(str(t) for t in items(body.get("tags"))),
         priority=priority if isinstance(priority, int) else None,
     ))
 
@@ -64,16 +63,11 @@ def read(args: list, service: str | None) -> ImportSet:
     items, diags = inputs(args, (".json",))
     out.diagnostics += diags
     for item in items:
-        text, problem = read_text(item)
+        data, text, problem = read_json(item, "MC830", "export the monitor again")
         if problem:
             out.diagnostics.append(problem)
             continue
-        try:
-            data = json.loads(text or "")
-        except ValueError as exc:
-            out.diagnostics.append(error("MC830", f"not JSON: {exc}", Loc(item.shown), "export the monitor again"))
-            continue
-        docs, _ = load_yaml(item.shown, text or "")
+        docs, _ = load_yaml(item.shown, text)
         # The line of every widget (an object with a `definition`, in a `widgets` list).
         lines = object_lines(data, docs[0], ("widgets", "definition", "dashboard"),
                              lambda o, path: isinstance(o.get("definition"), dict)

@@ -12,8 +12,9 @@ from typing import Any
 
 from compiler.diagnostics import Loc, warning
 from compiler.importers.catalog import Documents, Existing
-from compiler.importers.datadog_widgets import Metric, items, mapping, reverse_request, window_ms
+from compiler.importers.datadog_widgets import Metric, reverse_request, window_ms
 from compiler.importers.emit import Noted
+from compiler.importers.files import items, mapping
 from compiler.importers.metrics import Inference
 from compiler.importers.source import Dashboard, DatadogBoard, Origin, Panel, Query, Row
 

@@ -24,6 +24,7 @@ from compiler.dialects.datadog_names import COUNT, DISTRIBUTION, GAUGE, Naming, 
 from compiler.expr.parse import ParseError, parse
 from compiler.importers.datadog_reverse import (NoForm, aggregation, group_keys, normal_query, prom_name,
                                                 selector)
+from compiler.importers.files import items, mapping
 
 _QUERY = re.compile(r"(avg|sum|min|max|p\d+(?:\.\d+)?):([A-Za-z][A-Za-z0-9_.]*)\{([^{}]*)\}"
                     r"(?:\s*by\s*\{([^{}]*)\})?(\.as_count\(\)|\.as_rate\(\))?")
@@ -33,16 +34,6 @@ SPANS = {"1m": 60_000, "5m": 300_000, "10m": 600_000, "15m": 900_000, "30m": 1_8
          "1h": 3_600_000, "4h": 14_400_000, "1d": 86_400_000, "2d": 172_800_000, "1w": 604_800_000}
 UNIT_MS = {"minute": 60_000, "hour": 3_600_000, "day": 86_400_000, "week": 604_800_000}
 RATE_INTERVAL = "$__rate_interval"
-
-def items(value: Any) -> list:
-    """A JSON list, or nothing when the field holds something else."""
-    return value if isinstance(value, list) else []
-
-
-def mapping(value: Any) -> dict:
-    """A JSON object, or an empty one when the field holds something else."""
-    return value if isinstance(value, dict) else {}
-
 
 # A formula: ("num", v) | ("ref", name) | ("str", s) | ("call", f, args) | ("bin", op, l, r)
 Formula = tuple
@@ -139,9 +130,10 @@ def window_ms(time: Any) -> int | None:
     """A widget's timeframe in milliseconds (None: none, or one of no fixed length)."""
     if not isinstance(time, dict):
         return None
-    if time.get("live_span") in SPANS:
+    if isinstance(time.get("live_span"), str) and time["live_span"] in SPANS:
         return SPANS[time["live_span"]]
-    if time.get("type") == "live" and time.get("unit") in UNIT_MS and isinstance(time.get("value"), int):
+    if time.get("type") == "live" and isinstance(time.get("unit"), str) and time["unit"] in UNIT_MS \
+            and isinstance(time.get("value"), int):
         return time["value"] * UNIT_MS[time["unit"]]
     return None
 

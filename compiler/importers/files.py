@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+import json
 from pathlib import Path
 from typing import Any, Callable
 
@@ -54,6 +55,30 @@ def read_text(item: Input) -> tuple[str | None, Diagnostic | None]:
                            Loc(item.shown), "save the file as UTF-8")
     except OSError as exc:
         return None, error("MC802", f"cannot read: {exc.strerror}", Loc(item.shown), "check the path")
+
+
+def read_json(item: Input, code: str, hint: str) -> tuple[Any, str, Diagnostic | None]:
+    """The JSON value of a file and its text, or the diagnostic saying why not (not text, not
+    JSON, or nested deeper than the parser's stack)."""
+    text, problem = read_text(item)
+    if problem or text is None:
+        return None, "", problem
+    try:
+        return json.loads(text), text, None
+    except ValueError as exc:
+        return None, text, error(code, f"not JSON: {exc}", Loc(item.shown), hint)
+    except RecursionError:
+        return None, text, error(code, "not readable: JSON nested too deep", Loc(item.shown), hint)
+
+
+def items(value: Any) -> list:
+    """A JSON list, or nothing when the field holds something else."""
+    return value if isinstance(value, list) else []
+
+
+def mapping(value: Any) -> dict:
+    """A JSON object, or an empty one when the field holds something else."""
+    return value if isinstance(value, dict) else {}
 
 
 def service_id(text: str) -> str:

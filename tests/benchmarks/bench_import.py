@@ -86,6 +86,9 @@ def kubernetes(tmp: Path) -> None:
               f"compile {w4:.2f} s wall / {c4:.2f} s CPU (exit {d.returncode}: "
               f"{'ok' if d.returncode == 0 else d.stderr.strip().splitlines()[-1]})")
         print("  " + a.stdout.strip())
+        errors = sorted({line.split()[2] for line in c.stderr.splitlines() if " error MC" in line})
+        print(f"  moncat validate: exit {c.returncode}, {w3:.2f} s wall / {c3:.2f} s CPU; "
+              f"{c.stdout.strip().splitlines()[-1] if c.stdout.strip() else ''}; errors: {errors or 'none'}")
 
 
 def kubernetes_in_process(tmp: Path) -> None:
