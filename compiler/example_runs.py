@@ -75,16 +75,28 @@ def run_examples(artifacts: list[Artifact], files: dict[str, bytes], jobs: int |
     return result
 
 
+PROMTOOL_TIMEOUT_S = 600.0
+_TIMED_OUT = "\0timed out"  # no promtool report starts with a NUL
+
+
 def _promtool(promtool: str, root: Path, *paths: str) -> tuple[bool, str]:
     if not paths:
         return True, ""
-    proc = subprocess.run([promtool, "test", "rules", *paths], cwd=root, capture_output=True,
-                          text=True, timeout=600)
+    try:
+        proc = subprocess.run([promtool, "test", "rules", *paths], cwd=root, capture_output=True,
+                              text=True, timeout=PROMTOOL_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return False, _TIMED_OUT
     return proc.returncode == 0, proc.stderr + proc.stdout
 
 
 def _diagnostic(name: str, output: str, loc: Loc | None) -> Diagnostic:
     """One failing example: what promtool found, said in a line, its whole report in the hint."""
+    if output == _TIMED_OUT:
+        return error("MC483", f"example {name!r} did not finish under promtool within "
+                     f"{PROMTOOL_TIMEOUT_S:g} s", loc,
+                     "shorten the example's series and `at:` (its test evaluates every rule of the "
+                     "service's rule file at every step), or rerun on a less loaded machine")
     body = output.split("FAILED:", 1)[-1].strip()
     blocks = [b for b in _BLOCK_START.split(body) if b.strip() and not b.startswith(("name:",))]
     first = blocks[0] if blocks else body

@@ -269,3 +269,13 @@ def test_moncat_test_runs_the_tools_in_parallel_and_reports_in_plan_order(tmp_pa
     # Goal: under 10 s on 2 cores; the CPU the tools use bounds it when the machine is shared
     # (plus 10 s of CPU for the seed SLOs' tier tests).
     assert cpu < 30.0, f"{cpu:.1f} s of CPU, {wall:.1f} s wall"
+
+
+def test_an_example_promtool_does_not_finish_in_time_is_reported_not_crashed(tmp_path: Path, monkeypatch) -> None:
+    from compiler import example_runs
+
+    monkeypatch.setattr(example_runs, "PROMTOOL_TIMEOUT_S", 0.0001)
+    result = pipeline.validate_catalog(catalog(tmp_path, BROKEN))
+    slow = [d for d in result.report.sorted() if d.code == "MC483"]
+    assert len(slow) == 2 and all("did not finish under promtool within 0.0001 s" in d.message for d in slow)
+    assert {d.loc.file for d in slow} == {"svc/service.yaml"}
