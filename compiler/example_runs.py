@@ -31,16 +31,19 @@ class ExampleRun:
     seconds: float = 0.0
 
 
-def run_examples(artifacts: list[Artifact], files: dict[str, bytes], jobs: int | None = None) -> ExampleRun:
-    """Every generated test file through `promtool test rules`, `jobs` processes at a time. A file
-    that fails is run again one test per file, to tell which examples fail."""
+def run_examples(artifacts: list[Artifact], files: dict[str, bytes], jobs: int | None = None,
+                 derived: tuple[str, ...] = ()) -> ExampleRun:
+    """Every generated test file through `promtool test rules`, `jobs` processes at a time, except
+    the files under the `derived` path prefixes. A file that fails is run again one test per file,
+    to tell which examples fail."""
     promtool = shutil.which("promtool")
     if promtool is None:
         return ExampleRun(skipped="promtool not found")
     start = time.perf_counter()
-    sources = {(a.path, o.content.get("name")): o.source for a in artifacts if _TESTS.match(a.path)
-               for o in a.objects}
-    paths = sorted((p for p in files if _TESTS.match(p)), key=lambda p: -len(files[p]))
+    sources = {(a.path, o.content.get("name")): o.source for a in artifacts
+               if _TESTS.match(a.path) and not a.path.startswith(derived) for o in a.objects}
+    paths = sorted((p for p in files if _TESTS.match(p) and not p.startswith(derived)),
+                   key=lambda p: -len(files[p]))
     result = ExampleRun(tests=len(sources))
     with tempfile.TemporaryDirectory(prefix="moncat-examples-") as tmp, \
             ThreadPoolExecutor(max_workers=max(1, jobs or os.cpu_count() or 1)) as pool:
