@@ -73,6 +73,7 @@ class Builder:
             alertmanager_version=_version(am.get("version", "0.25")),
             alertmanager=_alertmanager(am),
             incident_response=tuple(_steps(d.get("incident_response", []))),
+            catch_all=d.get("catch_all", ""),
             grafana=_grafana(targets.get("grafana", {})),
             datadog=self.datadog_settings(targets),
             field_locs={
@@ -81,6 +82,7 @@ class Builder:
                 "alertmanager.smtp.auth_username": self.loc("targets", "alertmanager", "smtp", "auth_username"),
                 "prometheus.query_offset": self.loc("targets", "prometheus", "query_offset"),
                 "runbooks": self.loc("runbooks"),
+                "catch_all": self.loc("catch_all"),
                 "datadog": self.loc("targets", "datadog", key=True),
                 "datadog.evaluation_delay": self.loc("targets", "datadog", "evaluation_delay"),
                 "datadog.renotify_interval": self.loc("targets", "datadog", "renotify_interval"),
@@ -115,13 +117,34 @@ class Builder:
         )
 
     def contact(self, cid: str, d: dict, path: tuple, service: str | None = None) -> model.Contact:
+        webhook = d.get("webhook", "")
         return model.Contact(
             id=cid, loc=self.loc(*path, key=True), service=service,
             escalates_to_loc=self.loc(*path, "escalates_to") if "escalates_to" in d else None,
+            webhook_loc=self.loc(*path, "webhook") if "webhook" in d else None,
             receives_alerts=d.get("receives_alerts", True),
+            webhook="" if isinstance(webhook, dict) else webhook,
+            webhook_secret=isinstance(webhook, dict),
+            escalates_to=self.escalations(d.get("escalates_to"), (*path, "escalates_to")),
             **{k: d.get(k, "") for k in ("name", "role", "rotation", "email", "slack", "pagerduty",
-                                           "opsgenie", "webhook", "escalates_to", "notes")},
+                                           "opsgenie", "notes")},
         )
+
+    def escalations(self, value: Any, path: tuple) -> tuple[model.Escalation, ...]:
+        """`escalates_to: lead` (every paging level), or per level `{P0: lead}` /
+        `{P0: {to: lead, after: 15m}}`."""
+        if not value:
+            return ()
+        if isinstance(value, str):
+            return (model.Escalation(value, self.loc(*path)),)
+        out = []
+        for level, rule in value.items():
+            if isinstance(rule, str):
+                out.append(model.Escalation(rule, self.loc(*path, level), level))
+            else:
+                out.append(model.Escalation(rule["to"], self.loc(*path, level, "to"), level,
+                                            self.duration(rule.get("after"), *path, level, "after")))
+        return tuple(out)
 
     # --- services -----------------------------------------------------------------------------
     def service_part(self) -> ServicePart:

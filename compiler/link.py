@@ -154,7 +154,9 @@ def _references(catalog: model.Catalog) -> list[Diagnostic]:
                 ))
 
     for c in contacts.values():
-        check_contact(c.escalates_to, c.escalates_to_loc or c.loc)
+        for rule in c.escalates_to:
+            check_contact(rule.to, rule.loc)
+    check_contact(catalog.settings.catch_all, catalog.settings.field_locs.get("catch_all", catalog.settings.loc))
     for svc in catalog.services:
         check_contact(svc.owner, svc.field_locs.get("owner", svc.loc))
         for rule in svc.recording_rules.values():

@@ -36,6 +36,18 @@ class Severity:
 
 
 @dataclass(frozen=True)
+class Escalation:
+    """One `escalates_to` rule of a contact: at `level` (None: every paging level), tell contact
+    `to` when the alert still fires `after_ms` after its first notification (None: the level's
+    respond_within)."""
+
+    to: str
+    loc: Loc
+    level: str | None = None
+    after_ms: int | None = None
+
+
+@dataclass(frozen=True)
 class Contact:
     id: str
     name: str
@@ -47,12 +59,14 @@ class Contact:
     pagerduty: str = ""
     opsgenie: str = ""
     webhook: str = ""
-    escalates_to: str = ""
+    webhook_secret: bool = False  # the URL is a credential, read from a secret file or variable
+    escalates_to: tuple[Escalation, ...] = ()
     notes: str = ""
     service: str | None = None
     receives_alerts: bool = True  # False: reached by people following a procedure, never routed
-    # Where `escalates_to` is written: a dangling escalation is reported there.
+    # Where `escalates_to` and `webhook` are written, for diagnostics.
     escalates_to_loc: Loc | None = field(default=None, compare=False, repr=False)
+    webhook_loc: Loc | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -328,6 +342,7 @@ class Settings:
     grafana: GrafanaSettings = field(default_factory=GrafanaSettings)
     datadog: DatadogSettings = field(default_factory=DatadogSettings)
     incident_response: tuple[Step, ...] = ()
+    catch_all: str = ""  # the contact of alerts no catalog route matches; "" for nobody
     field_locs: dict[str, Loc] = field(default_factory=dict, compare=False, repr=False)
 
 

@@ -15,13 +15,13 @@ from compiler.loader import load_catalog
 from compiler.manifest import MANIFEST, build_manifest
 from compiler.model import Catalog, Settings
 from compiler.render import render
-from compiler.checks import cross_target, datadog_output
+from compiler.checks import cross_target, datadog_output, routing_parity
 from compiler.targets import alertmanager, datadog, grafana, prometheus, runbooks
 
 STAGES = ("load", "validate", "build", "link", "check", "generate", "render")
 TARGETS = (prometheus.build, grafana.build, alertmanager.build, runbooks.build, datadog.build)
 # Checks that compare what different targets generated for the same object.
-CROSS_CHECKS = (cross_target.check, datadog_output.check)
+CROSS_CHECKS = (cross_target.check, datadog_output.check, routing_parity.check)
 
 
 @dataclass

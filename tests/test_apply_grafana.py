@@ -17,7 +17,7 @@ import pytest
 import requests
 import yaml
 
-from compiler.targets.grafana.provisioning import unescape_env
+from compiler.targets.grafana.interpolation import rule_groups_file, unescape
 from typer.testing import CliRunner
 
 from compiler import pipeline
@@ -99,7 +99,7 @@ def assert_server_holds_catalog(fake: FakeGrafana, catalog: Path, org_id: int = 
     for path, data in files.items():
         if re.fullmatch(r"grafana/alerting/[^_/][^/]*\.yaml", path):
             # The files escape `$` for Grafana's environment expansion; the API gets it plain.
-            for group in unescape_env(yaml.safe_load(data))["groups"]:
+            for group in rule_groups_file(yaml.safe_load(data), unescape)["groups"]:
                 rules.update({r["uid"]: r for r in group["rules"]})
                 folder = group["rules"][0]["folderUID"]
                 assert org.folders[folder]["title"] == group["folder"]
@@ -180,9 +180,11 @@ def test_pruning_a_removed_alert_deletes_exactly_one_rule_and_spares_an_unmarked
     fake.seed_rule(theirs)
     edit(catalog / "api.jsonnet", SECOND_ALERT, "")
 
-    kept = apply(fake, catalog, "--yes")  # without --prune nothing goes
+    kept = apply(fake, catalog, "--yes")  # without --prune no rule goes
     assert kept.exit_code == 0, kept.stderr
-    assert planned(kept) == [] and "api-ApiLatencyCritical" in fake.org().rules
+    # The policy tree names alerts, as alertmanager.yaml does: it no longer routes the removed one.
+    assert planned(kept) == [("update", "notification_policy", "policy-tree")]
+    assert "api-ApiLatencyCritical" in fake.org().rules
     before = len(fake.writes)
 
     run = apply(fake, catalog, "--yes", "--prune")
@@ -476,7 +478,7 @@ def test_the_rules_pushed_are_the_ones_the_provisioning_files_hold():
     for path, data in result.files.items():
         if re.fullmatch(r"grafana/alerting/[^_/][^/]*\.yaml", path):
             # The files escape `$` for Grafana's environment expansion; the API gets it plain.
-            for group in unescape_env(yaml.safe_load(data))["groups"]:
+            for group in rule_groups_file(yaml.safe_load(data), unescape)["groups"]:
                 folder = group["rules"][0]["folderUID"]
                 assert groups.pop(f"{folder}/{group['name']}")["interval"] * 1000 == norm.duration_ms(group["interval"])
                 for rule in group["rules"]:

@@ -7,6 +7,7 @@ from compiler.checks import (alert_delivery, counters, examples, routing, runboo
                              templates)
 from compiler.checks import dashboard_rate_interval, dashboard_titles, dashboard_units
 from compiler.checks import datadog
+from compiler.checks import escalation, first_page, webhook_secrets
 from compiler.diagnostics import Diagnostic
 from compiler.model import Catalog
 
@@ -20,6 +21,9 @@ ALL: tuple[Check, ...] = (
     target_versions.check,
     counters.check,
     alert_delivery.check,
+    escalation.check,
+    first_page.check,
+    webhook_secrets.check,
     dashboard_units.check,
     dashboard_titles.check,
     dashboard_rate_interval.check,

@@ -7,9 +7,10 @@ from compiler.checks import dashboard_json
 from compiler.diagnostics import Diagnostic, error
 from compiler.model import Catalog
 from compiler.targets import links
-from compiler.targets.grafana import alerting, notifications, provisioning
+from compiler.targets.grafana import alerting, interpolation, notifications, provisioning
 from compiler.targets.grafana.dashboards import build_dashboard
 from compiler.targets.prometheus import HEADER
+from compiler.targets.routing.tree import route_tree, used_receivers
 
 TARGET = "grafana"
 
@@ -48,28 +49,31 @@ def build(catalog: Catalog) -> tuple[list[Artifact], list[Diagnostic]]:
                                    "rename one of the alerts"))
             objects.append(ManagedObject(alert.id, "alert_rule", TARGET, alert.loc, rule))
         artifacts.append(Artifact(f"grafana/alerting/{service.id}.yaml",
-                                  provisioning.escape_env(alerting.provisioning_file(catalog, service, group)), "yaml",
-                                  tuple(objects), HEADER))
-    points = notifications.contact_points(catalog)
+                                  interpolation.rule_groups_file(
+                                      alerting.provisioning_file(catalog, service, group)),
+                                  "yaml", tuple(objects), HEADER))
+    tree = route_tree(catalog)
+    points = notifications.contact_points(catalog, tree)
     if points:
         # A leading underscore: no service id starts with one, so no service's file is named so.
+        used = {notifications.contact_point_name(name): cid for name, cid in used_receivers(tree).items()}
         artifacts.append(Artifact(
             "grafana/alerting/_contact-points.yaml",
-            provisioning.escape_env({"apiVersion": 1, "contactPoints": points}),
+            interpolation.whole_file({"apiVersion": 1, "contactPoints": points}),
             "yaml", tuple(ManagedObject(p["name"], "contact_point", TARGET,
-                                        catalog.contacts[p["name"]].loc,
+                                        catalog.contacts[used[p["name"]]].loc,
                                         [{"name": p["name"], **r} for r in p["receivers"]])
                           for p in points), HEADER))
-        tree = notifications.policy_tree(catalog)
+        policies = notifications.policy_tree(catalog, tree)
         artifacts.append(Artifact(
-            "grafana/alerting/_policies.yaml", provisioning.escape_env({"apiVersion": 1, "policies": [tree]}),
-            "yaml",
+            "grafana/alerting/_policies.yaml",
+            interpolation.whole_file({"apiVersion": 1, "policies": [policies]}), "yaml",
             (ManagedObject("notification-policies", "notification_policy", TARGET,
-                           catalog.settings.loc, tree),), HEADER))
+                           catalog.settings.loc, policies),), HEADER))
     providers = provisioning.dashboards_file(catalog)
     if providers is not None:
         artifacts.append(Artifact(
-            "grafana/provisioning/dashboards.yaml", providers, "yaml",
+            "grafana/provisioning/dashboards.yaml", interpolation.whole_file(providers), "yaml",
             tuple(ManagedObject(f"{s.id}/dashboards", "dashboard_provider", TARGET, s.loc, p)
                   for s, p in zip([s for s in catalog.services if s.dashboards],
                                   providers["providers"])), HEADER))

@@ -13,7 +13,7 @@ from compiler.dialects.promql import to_promql
 from compiler.durations import format_ms
 from compiler.model import Alert, Catalog, Contact, Dashboard, Procedure, Service, Severity
 from compiler.targets import links as grafana_links
-from compiler.targets.alertmanager.plan import Delivery, deliveries, timings
+from compiler.targets.routing.delivery import Delivery, deliveries, timings
 from compiler.targets.runbooks.i18n import translator
 from compiler.targets.prometheus import alert_labels, runbook_url
 
@@ -145,15 +145,11 @@ class Knowledge:
     def recipients(self, svc: Service, alert: Alert) -> tuple[str, ...]:
         return recipients(alert, svc)
 
-    def escalation_path(self, cid: str) -> list[Contact]:
-        path, seen = [], {cid}
-        contact = self.catalog.contacts.get(cid)
-        while contact is not None and contact.escalates_to and contact.escalates_to not in seen:
-            seen.add(contact.escalates_to)
-            contact = self.catalog.contacts.get(contact.escalates_to)
-            if contact is not None:
-                path.append(contact)
-        return path
+    def escalation_rules(self, contact: Contact) -> list[tuple[str | None, Contact, int | None]]:
+        """(level or None for every paging level, contact, delay or None for the level's
+        response time) of each `escalates_to` rule."""
+        return [(r.level, self.catalog.contacts[r.to], r.after_ms) for r in contact.escalates_to
+                if r.to in self.catalog.contacts]
 
     def contacts_of(self, svc: Service | None) -> list[Contact]:
         return [c for c in self.catalog.contacts.values() if c.service == (svc.id if svc else None)]

@@ -1,19 +1,20 @@
-"""Alertmanager target, routing: routes by team, service, severity; inhibitions; how they match."""
+"""Targets, routing tree: routes by team, service, severity, then one route per delivery; how a
+label set walks it. Alertmanager's configuration is written from it, and Grafana's notification
+policies (the same dispatcher, forked) are translated from it."""
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, Callable
 
 from compiler.durations import format_ms
 from compiler.model import Alert, Catalog, Service
-from compiler.targets.alertmanager.plan import (ROOT_TIMINGS, Delivery, deliveries, receiver_name,
-                                                severity_of, timings)
+from compiler.targets.routing.delivery import (ROOT_TIMINGS, Delivery, deliveries,
+                                              receiver_name, timings)
 from compiler.targets.prometheus import alert_labels
 
-GROUP_BY = ("alertname", "service")
-UNROUTED = "moncat-unrouted"
+UNROUTED = "moncat-unrouted"  # the root's receiver without a catch-all: no integrations
 
 
 @dataclass(frozen=True)
@@ -55,19 +56,23 @@ class Route:
     cont: bool = False
     routes: list["Route"] = field(default_factory=list)
 
-    def data(self) -> dict[str, Any]:
+    def data(self, matchers: tuple[str, Callable[[Matcher], Any]] = ("matchers", Matcher.text),
+             receiver: Callable[[str], str] = str) -> dict[str, Any]:
+        """The route as Alertmanager's configuration spells it; Grafana's notification policies
+        spell matchers (`object_matchers`) and receivers (contact point names) their own way."""
+        key, spell = matchers
         out: dict[str, Any] = {}
         if self.matchers:
-            out["matchers"] = [m.text() for m in self.matchers]
+            out[key] = [spell(m) for m in self.matchers]
         if self.receiver:
-            out["receiver"] = self.receiver
+            out["receiver"] = receiver(self.receiver)
         for key in ("group_wait", "group_interval", "repeat_interval"):
             if key in self.timing:
                 out[key] = format_ms(self.timing[key])
         if self.cont:
             out["continue"] = True
         if self.routes:
-            out["routes"] = [r.data() for r in self.routes]
+            out["routes"] = [r.data(matchers, receiver) for r in self.routes]
         return out
 
 
@@ -90,11 +95,11 @@ def _severity_route(catalog: Catalog, service: Service, level: str, alerts: list
         for d in deliveries(catalog, service, alert):
             by_delivery.setdefault(d, []).append(alert.name)
     # Direct receivers first, then escalations: the order deliveries() promises.
-    for d in sorted(by_delivery, key=lambda d: (d.escalation, d.contact)):
+    for d in sorted(by_delivery, key=lambda d: (d.escalation, d.contact, d.after_ms or 0)):
         child = Route((one_of("alertname", sorted(by_delivery[d])),), d.receiver, cont=True)
         if d.escalation:
             # The escalation contact hears of the alert only if it still fires after the
-            # response time: Alertmanager sends nothing for a group that resolved while waiting.
+            # delay: Alertmanager sends nothing for a group that resolved while waiting.
             child.timing = {"group_wait": d.after_ms}
         route.routes.append(child)
     return route
@@ -104,7 +109,7 @@ def _service_route(catalog: Catalog, service: Service) -> Route:
     owner = catalog.contacts.get(service.owner)
     route = Route((Matcher("service", "=", service.id),))
     if owner is not None and owner.receives_alerts:
-        route.receiver = receiver_name(owner, False)
+        route.receiver = receiver_name(owner, False)  # None for an owner with only a pager
     levels: dict[str, list[Alert]] = {}
     for alert in service.alerts.values():
         levels.setdefault(alert.severity, []).append(alert)
@@ -118,10 +123,19 @@ def _service_route(catalog: Catalog, service: Service) -> Route:
     return route
 
 
+def catch_all_receiver(catalog: Catalog) -> str:
+    """Where alerts no route matches go: the catalog's `catch_all` contact (never paged: nothing
+    says how urgent such an alert is), else a receiver with no integrations."""
+    contact = catalog.contacts.get(catalog.settings.catch_all)
+    if contact is None or not contact.receives_alerts:
+        return UNROUTED
+    return receiver_name(contact, False) or UNROUTED  # a pager-only catch-all: MC469
+
+
 def route_tree(catalog: Catalog) -> Route:
-    """Root (unknown alerts go to a receiver with no integrations), then one route per team
-    holding its services, then services without a team."""
-    root = Route(receiver=UNROUTED, timing=dict(ROOT_TIMINGS))
+    """Root (the catch-all), then one route per team holding its services, then services without
+    a team."""
+    root = Route(receiver=catch_all_receiver(catalog), timing=dict(ROOT_TIMINGS))
     teams: dict[str, list[Service]] = {}
     loose: list[Service] = []
     for service in catalog.services:
@@ -133,6 +147,20 @@ def route_tree(catalog: Catalog) -> Route:
                                  routes=[_service_route(catalog, s) for s in teams[team]]))
     root.routes += [_service_route(catalog, s) for s in loose]
     return root
+
+
+def used_receivers(tree: Route) -> dict[str, str]:
+    """Every receiver the tree names (but the catch-all with no integrations), with its contact."""
+    used: dict[str, str] = {}
+
+    def collect(route: Route) -> None:
+        if route.receiver and route.receiver != UNROUTED:
+            used[route.receiver] = route.receiver.removesuffix("/page")
+        for child in route.routes:
+            collect(child)
+
+    collect(tree)
+    return dict(sorted(used.items()))
 
 
 def resolve(route: Route, labels: dict[str, str], inherited: str = "") -> list[str]:
@@ -147,55 +175,3 @@ def resolve(route: Route, labels: dict[str, str], inherited: str = "") -> list[s
             if not child.cont:
                 break
     return found or [receiver]
-
-
-@dataclass(frozen=True)
-class Inhibition:
-    """An inhibit rule and where it comes from."""
-
-    service: Service
-    procedure: str
-    level: str  # the silencing (more urgent) level
-    rule: dict[str, Any]
-
-    @property
-    def id(self) -> str:
-        return f"{self.service.id}/{self.procedure}/{self.level}"
-
-
-def inhibit_rules(catalog: Catalog) -> list[Inhibition]:
-    """Within a service, an alert of a more urgent level silences the less urgent alerts of the
-    same cause (the same procedure) while it fires: a P0 "nobody can pay" silences the P1
-    "conversion dropped"."""
-    out: list[Inhibition] = []
-    for service in catalog.services:
-        causes: dict[str, list[Alert]] = {}
-        for alert in service.alerts.values():
-            if alert.procedure:
-                causes.setdefault(alert.procedure, []).append(alert)
-        for procedure in sorted(causes):
-            levels: dict[str, list[str]] = {}
-            priority: dict[str, int] = {}
-            for alert in causes[procedure]:
-                sev = severity_of(catalog, service, alert)
-                if sev is None:
-                    continue
-                levels.setdefault(alert.severity, []).append(alert.name)
-                priority[alert.severity] = sev.priority
-            ordered = sorted(levels, key=lambda lv: (priority[lv], lv))
-            for i, high in enumerate(ordered):
-                lower = [lv for lv in ordered[i + 1:] if priority[lv] > priority[high]]
-                if not lower:
-                    continue
-                targets = sorted(name for lv in lower for name in levels[lv])
-                rule = {
-                    "source_matchers": [Matcher("service", "=", service.id).text(),
-                                        Matcher("severity", "=", high).text(),
-                                        one_of("alertname", sorted(levels[high])).text()],
-                    "target_matchers": [Matcher("service", "=", service.id).text(),
-                                        one_of("severity", lower).text(),
-                                        one_of("alertname", targets).text()],
-                    "equal": ["service"],
-                }
-                out.append(Inhibition(service, procedure, high, rule))
-    return out

@@ -1,0 +1,62 @@
+"""Alertmanager target, inhibitions: within a service, the more urgent alert of a cause silences
+the less urgent ones while it fires."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from compiler.model import Alert, Catalog, Service
+from compiler.targets.routing.delivery import severity_of
+from compiler.targets.routing.tree import Matcher, one_of
+
+
+@dataclass(frozen=True)
+class Inhibition:
+    """An inhibit rule and where it comes from."""
+
+    service: Service
+    procedure: str
+    level: str  # the silencing (more urgent) level
+    rule: dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        return f"{self.service.id}/{self.procedure}/{self.level}"
+
+
+def inhibit_rules(catalog: Catalog) -> list[Inhibition]:
+    """Within a service, an alert of a more urgent level silences the less urgent alerts of the
+    same cause (the same procedure) while it fires: a P0 "nobody can pay" silences the P1
+    "conversion dropped"."""
+    out: list[Inhibition] = []
+    for service in catalog.services:
+        causes: dict[str, list[Alert]] = {}
+        for alert in service.alerts.values():
+            if alert.procedure:
+                causes.setdefault(alert.procedure, []).append(alert)
+        for procedure in sorted(causes):
+            levels: dict[str, list[str]] = {}
+            priority: dict[str, int] = {}
+            for alert in causes[procedure]:
+                sev = severity_of(catalog, service, alert)
+                if sev is None:
+                    continue
+                levels.setdefault(alert.severity, []).append(alert.name)
+                priority[alert.severity] = sev.priority
+            ordered = sorted(levels, key=lambda lv: (priority[lv], lv))
+            for i, high in enumerate(ordered):
+                lower = [lv for lv in ordered[i + 1:] if priority[lv] > priority[high]]
+                if not lower:
+                    continue
+                targets = sorted(name for lv in lower for name in levels[lv])
+                rule = {
+                    "source_matchers": [Matcher("service", "=", service.id).text(),
+                                        Matcher("severity", "=", high).text(),
+                                        one_of("alertname", sorted(levels[high])).text()],
+                    "target_matchers": [Matcher("service", "=", service.id).text(),
+                                        one_of("severity", lower).text(),
+                                        one_of("alertname", targets).text()],
+                    "equal": ["service"],
+                }
+                out.append(Inhibition(service, procedure, high, rule))
+    return out
