@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from compiler import model
+from compiler import model, time_intervals
 from compiler.diagnostics import Diagnostic, Loc, error
 from compiler.durations import DurationError, parse_ms
 from compiler.expr.parse import ParseError, parse
@@ -20,6 +20,7 @@ class ServicePart:
     data: dict[str, Any]
     entities: dict[str, dict[str, Any]] = field(default_factory=dict)  # section -> id -> entity
     contacts: dict[str, model.Contact] = field(default_factory=dict)
+    time_intervals: dict[str, model.TimeInterval] = field(default_factory=dict)
 
 
 class Builder:
@@ -28,6 +29,7 @@ class Builder:
     def __init__(self, doc: RawDocument):
         self.doc = doc
         self.diags: list[Diagnostic] = []
+        self.shared_intervals: dict[str, model.TimeInterval] = {}
 
     def loc(self, *path: Any, key: bool = False) -> Loc:
         return self.doc.loc(path, key=key)
@@ -74,6 +76,7 @@ class Builder:
             alertmanager=_alertmanager(am),
             incident_response=tuple(_steps(d.get("incident_response", []))),
             catch_all=d.get("catch_all", ""),
+            outputs=_outputs(targets.get("outputs")),
             grafana=_grafana(targets.get("grafana", {})),
             datadog=self.datadog_settings(targets),
             field_locs={
@@ -90,12 +93,31 @@ class Builder:
         )
         severities = {k: self.severity(k, v, ("severities", k)) for k, v in d.get("severities", {}).items()}
         contacts = {k: self.contact(k, v, ("contacts", k)) for k, v in d.get("contacts", {}).items()}
+        self.shared_intervals = self.time_intervals(d.get("time_intervals", {}), None)
         return settings, severities, contacts
 
+    def time_intervals(self, d: dict, sid: str | None) -> dict[str, model.TimeInterval]:
+        out = {}
+        for name, body in d.items():
+            specs = []
+            for i, spec in enumerate(body if isinstance(body, list) else [body]):
+                at = ("time_intervals", name) + ((i,) if isinstance(body, list) else ())
+                try:
+                    specs.append(time_intervals.parse_spec(spec))
+                except time_intervals.IntervalError as exc:
+                    self.diags.append(error("MC480", f"time interval {name!r}: {exc}",
+                                            self.loc(*at, *exc.field.split(".")),
+                                            "see `time_intervals` in the README for the accepted forms"))
+            out[name] = model.TimeInterval(name, tuple(specs), self.loc("time_intervals", name, key=True), sid)
+        return out
+
     def datadog_settings(self, targets: dict) -> model.DatadogSettings:
-        if "datadog" not in targets:
+        outputs = _outputs(targets.get("outputs"))
+        if outputs is not None and "datadog" not in outputs:
+            return model.DatadogSettings()  # turned off, whatever its settings say
+        if "datadog" not in targets and outputs is None:
             return model.DatadogSettings()
-        dd = targets["datadog"]
+        dd = targets.get("datadog", {})
         delay = self.duration(dd.get("evaluation_delay"), "targets", "datadog", "evaluation_delay")
         renotify = self.duration(dd.get("renotify_interval"), "targets", "datadog", "renotify_interval")
         default = model.DatadogSettings()
@@ -166,6 +188,7 @@ class Builder:
         part.entities["severities"] = {
             k: self.severity(k, v, ("severities", k), sid) for k, v in d.get("severities", {}).items()
         }
+        part.time_intervals = self.time_intervals(d.get("time_intervals", {}), sid)
         return part
 
     def metric(self, sid: str, name: str, d: dict, path: tuple) -> model.Metric:
@@ -204,7 +227,9 @@ class Builder:
                     series=tuple(ex["series"].items()),
                     loc=self.loc(*epath),
                     interval_ms=self.duration(ex.get("interval"), *epath, "interval"),
-                    at_ms=self.duration(ex.get("at"), *epath, "at"),
+                    at_ms=None if time_intervals.is_wall_clock(ex.get("at"))
+                    else self.duration(ex.get("at"), *epath, "at"),
+                    at_time=ex["at"] if time_intervals.is_wall_clock(ex.get("at")) else "",
                     labels=tuple(sorted(ex.get("labels", {}).items())),
                     value=ex.get("value"),
                     comment=ex.get("comment", ""),
@@ -229,8 +254,20 @@ class Builder:
             dashboard=d.get("dashboard", ""), labels=tuple(sorted(d.get("labels", {}).items())),
             examples=tuple(examples), field_locs=locs, targets=tuple(d.get("targets", ())),
             datadog=_datadog_alert(d["datadog"]) if "datadog" in d else None,
+            active_during=tuple(d.get("active_during", ())), muted_during=tuple(d.get("muted_during", ())),
+            suppressed_by=self.suppressions(sid, d.get("suppressed_by"), (*path, "suppressed_by")),
+            notifies="notify" not in d or bool(d["notify"]),
             locate_text=lambda f, off, doc=self.doc: doc.scalar_loc((*path, f), off),
         )
+
+    def suppressions(self, sid: str, value: Any, path: tuple) -> tuple[model.Suppression, ...]:
+        if not value:
+            return ()
+        items = value if isinstance(value, list) else [value]
+        return tuple(model.Suppression(s["alert"] if "/" in s["alert"] else f"{sid}/{s['alert']}",
+                                       self.loc(*path, *((i,) if isinstance(value, list) else ()), "alert"),
+                                       tuple(s.get("equal", ())))
+                     for i, s in enumerate(items))
 
     def procedure(self, sid: str, pid: str, d: dict, path: tuple) -> model.Procedure:
         return model.Procedure(
@@ -302,6 +339,16 @@ def _grafana(gf: dict) -> model.GrafanaSettings:
         datasource_uid=gf.get("datasource_uid", default.datasource_uid),
         dashboards_path=gf.get("dashboards_path", default.dashboards_path).rstrip("/") or "/",
     )
+
+
+def _outputs(value: list | None) -> tuple[str, ...] | None:
+    """targets.outputs, with `grafana` standing for both of its outputs."""
+    if value is None:
+        return None
+    out = set(value)
+    if "grafana" in out:
+        out |= {"grafana-dashboards", "grafana-alerting"}
+    return tuple(sorted(out - {"grafana"}))
 
 
 def _version(text: str) -> tuple[int, int]:

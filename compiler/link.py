@@ -39,10 +39,12 @@ def token_offset(text: str, word: str) -> int:
 
 
 def link(settings: model.Settings | None, shared_severities: dict[str, model.Severity],
-         shared_contacts: dict[str, model.Contact], parts: list[ServicePart]
+         shared_contacts: dict[str, model.Contact], parts: list[ServicePart],
+         shared_intervals: dict[str, model.TimeInterval] | None = None,
          ) -> tuple[model.Catalog | None, list[Diagnostic]]:
     diags: list[Diagnostic] = []
     contacts = dict(shared_contacts)
+    intervals = dict(shared_intervals or {})
     merged: dict[str, dict[str, dict]] = {}
     first_part: dict[str, ServicePart] = {}
     for part in sorted(parts, key=lambda p: p.doc.file):
@@ -52,6 +54,11 @@ def link(settings: model.Settings | None, shared_severities: dict[str, model.Sev
                 diags.append(_dup("contact", cid, c.loc, contacts[cid].loc))
             else:
                 contacts[cid] = c
+        for name, interval in part.time_intervals.items():
+            if name in intervals:
+                diags.append(_dup("time interval", name, interval.loc, intervals[name].loc))
+            else:
+                intervals[name] = interval
         sections = merged.setdefault(part.id, {s: {} for s in SECTIONS})
         for section in SECTIONS:
             for name, entity in part.entities.get(section, {}).items():
@@ -67,7 +74,8 @@ def link(settings: model.Settings | None, shared_severities: dict[str, model.Sev
         field_locs: dict[str, Loc] = {}
         lists: dict[str, list] = {"principles": [], "notes": [], "links": []}
         for part in sorted((p for p in parts if p.id == sid), key=lambda p: p.doc.file):
-            for key in ("title", "team", "owner", "language", "description", "source", "logging"):
+            for key in ("title", "team", "owner", "language", "description", "source", "logging",
+                        "active_during", "muted_during"):
                 if key in part.data:
                     if key in fields and fields[key] != part.data[key]:
                         diags.append(error("MC205", f"service {sid!r} sets {key!r} twice",
@@ -88,13 +96,16 @@ def link(settings: model.Settings | None, shared_severities: dict[str, model.Sev
             links=tuple(model.Link(x["title"], x["url"]) for x in lists["links"]),
             principles=tuple(lists["principles"]), notes=tuple(lists["notes"]),
             logging=_logging(logging) if isinstance(logging, dict) else None,
+            active_during=tuple(fields.get("active_during", ())),  # type: ignore[arg-type]
+            muted_during=tuple(fields.get("muted_during", ())),  # type: ignore[arg-type]
+            time_intervals={k: v for k, v in sorted(intervals.items()) if v.service == sid},
             field_locs=field_locs,
             **{s: dict(sorted(sections[s].items())) for s in SECTIONS},
         ))
     if settings is None:
         return None, diags
     catalog = model.Catalog(settings, tuple(services), dict(sorted(contacts.items())),
-                            dict(sorted(shared_severities.items())))
+                            dict(sorted(shared_severities.items())), dict(sorted(intervals.items())))
     diags.extend(_references(catalog))
     return catalog, diags
 

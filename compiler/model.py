@@ -36,6 +36,26 @@ class Severity:
 
 
 @dataclass(frozen=True)
+class TimeInterval:
+    """Named active hours: specs (compiler.time_intervals.Spec), any of which holds."""
+
+    id: str
+    specs: tuple[Any, ...]
+    loc: Loc
+    service: str | None = None
+
+
+@dataclass(frozen=True)
+class Suppression:
+    """`suppressed_by`: while alert `alert` (a service/Name id) fires with the same `equal`
+    labels, the suppressed alert notifies nobody."""
+
+    alert: str
+    loc: Loc
+    equal: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Escalation:
     """One `escalates_to` rule of a contact: at `level` (None: every paging level), tell contact
     `to` when the alert still fires `after_ms` after its first notification (None: the level's
@@ -108,6 +128,7 @@ class Example:
     loc: Loc
     interval_ms: int | None = None
     at_ms: int | None = None
+    at_time: str = ""  # a wall-clock `at:` (ISO 8601 with offset): when the example happens
     labels: tuple[tuple[str, str], ...] = ()
     value: float | None = None
     comment: str = ""
@@ -144,6 +165,10 @@ class Alert:
     examples: tuple[Example, ...] = ()
     targets: tuple[str, ...] = ()  # the backends it is compiled for; () means all
     datadog: DatadogAlert | None = None
+    active_during: tuple[str, ...] = ()  # time interval ids (the service's when not its own)
+    muted_during: tuple[str, ...] = ()
+    suppressed_by: tuple[Suppression, ...] = ()
+    notifies: bool = True  # False for `notify: []`: a condition alert that tells nobody
     field_locs: dict[str, Loc] = field(default_factory=dict, compare=False, repr=False)
     # Maps (field, offset inside its text) to a catalog position, for template errors.
     locate_text: Any = field(default=None, compare=False, repr=False)
@@ -153,7 +178,11 @@ class Alert:
         return f"{self.service}/{self.name}"
 
     def compiled_for(self, target: str) -> bool:
-        """Whether the alert goes to backend `target` (its `targets:` list, or all)."""
+        """Whether the alert goes to backend `target` (its `targets:` list, or all). A condition
+        alert (`notify: []`) has no Grafana rule: Grafana folds it into the queries it
+        suppresses, having no inhibition."""
+        if target == "grafana" and not self.notifies:
+            return False
         return not self.targets or target in self.targets
 
     def at(self, name: str) -> Loc:
@@ -285,6 +314,9 @@ class Service:
     principles: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     logging: Logging | None = None
+    active_during: tuple[str, ...] = ()
+    muted_during: tuple[str, ...] = ()
+    time_intervals: dict[str, TimeInterval] = field(default_factory=dict)
     field_locs: dict[str, Loc] = field(default_factory=dict, compare=False, repr=False)
 
     def severity(self, name: str, shared: dict[str, Severity]) -> Severity | None:
@@ -343,6 +375,7 @@ class Settings:
     datadog: DatadogSettings = field(default_factory=DatadogSettings)
     incident_response: tuple[Step, ...] = ()
     catch_all: str = ""  # the contact of alerts no catalog route matches; "" for nobody
+    outputs: tuple[str, ...] | None = None  # targets.outputs; None: every output
     field_locs: dict[str, Loc] = field(default_factory=dict, compare=False, repr=False)
 
 
@@ -354,6 +387,19 @@ class Catalog:
     services: tuple[Service, ...]
     contacts: dict[str, Contact]
     severities: dict[str, Severity]
+    time_intervals: dict[str, TimeInterval] = field(default_factory=dict)
 
     def service(self, sid: str) -> Service:
         return next(s for s in self.services if s.id == sid)
+
+    def alert(self, aid: str) -> Alert | None:
+        """The alert with id `<service>/<name>`."""
+        sid, _, name = aid.partition("/")
+        service = next((s for s in self.services if s.id == sid), None)
+        return service.alerts.get(name) if service else None
+
+    def generates(self, output: str) -> bool:
+        """Whether compile writes `output` (targets.outputs; Datadog also needs its settings)."""
+        if output == "datadog" and not self.settings.datadog.enabled:
+            return False
+        return self.settings.outputs is None or output in self.settings.outputs

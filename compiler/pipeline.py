@@ -65,7 +65,7 @@ def analyse(root: Path) -> Result:
             valid.append(doc)
     clock.lap("validate")
     settings: Settings | None = None
-    severities, contacts, parts = {}, {}, []
+    severities, contacts, parts, intervals = {}, {}, [], {}
     settings_docs = [d for d in valid if validation.kind_of(d) == "settings"]
     for extra in settings_docs[1:]:
         report.extend([error("MC013", "a second settings document (with `version:`)",
@@ -76,6 +76,7 @@ def analyse(root: Path) -> Result:
         if validation.kind_of(doc) == "settings":
             if doc is settings_docs[0]:
                 settings, severities, contacts = builder.settings()
+                intervals = builder.shared_intervals
         else:
             parts.append(builder.service_part())
         report.extend(builder.diags)
@@ -86,7 +87,7 @@ def analyse(root: Path) -> Result:
         report.extend([error("MC006", "the catalog has no root settings document", None,
                              "create moncat.yaml with `version: 1`")])
         return result
-    catalog, diags = link.link(settings, severities, contacts, parts)
+    catalog, diags = link.link(settings, severities, contacts, parts, intervals)
     report.extend(diags)
     clock.lap("link")
     if report.has_errors() or catalog is None:

@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import textwrap
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -19,6 +16,7 @@ from compiler import pipeline, writer
 from compiler.model import Severity
 from compiler.diagnostics import Loc
 from compiler.targets.routing.delivery import timings
+from alertmanager_run import Alertmanager, wait_for
 from conftest import CATALOG, run_moncat
 
 
@@ -305,62 +303,28 @@ def test_the_first_page_is_never_held_back_longer_than_alertmanagers_default(res
 
 # --- inhibition in a real Alertmanager ---------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _post(url: str, body) -> None:
-    req = urllib.request.Request(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
-    urllib.request.urlopen(req, timeout=5).read()
-
-
 def test_a_p0_silences_the_p1_of_the_same_cause_in_a_real_alertmanager(seed: Path, tmp_path: Path) -> None:
-    binary = shutil.which("prometheus-alertmanager")
-    if not binary:
-        pytest.fail("prometheus-alertmanager is missing: run `bash ci/test.sh`")
-    port = _free_port()
-    log = tmp_path / "am.log"
-    proc = subprocess.Popen([binary, f"--config.file={seed / 'alertmanager.yaml'}",
-                             f"--storage.path={tmp_path / 'data'}", f"--web.listen-address=127.0.0.1:{port}",
-                             "--cluster.listen-address="], stdout=log.open("wb"), stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}/api/v2"
+    am = Alertmanager(yaml.safe_load((seed / "alertmanager.yaml").read_text()), tmp_path)
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/-/ready", timeout=1).read()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(log.read_text())
-                time.sleep(0.1)
         labels = {"service": "agentbar", "team": "agentbar"}
-        _post(f"{base}/alerts", [
+        am.post([
             {"labels": {**labels, "alertname": "PaymentTotalFailure", "severity": "P0"}},
             {"labels": {**labels, "alertname": "PaymentConversionDrop", "severity": "P1"}},
             {"labels": {**labels, "alertname": "WebhookProcessingError", "severity": "P1"}},
         ])
-        deadline = time.monotonic() + 10
-        while True:
-            alerts = {a["labels"]["alertname"]: a for a in
-                      json.load(urllib.request.urlopen(f"{base}/alerts", timeout=5))}
-            if alerts.get("PaymentConversionDrop", {}).get("status", {}).get("inhibitedBy") or \
-                    time.monotonic() > deadline:
-                break
-            time.sleep(0.2)
+
+        def by_name() -> dict:
+            return {a["labels"]["alertname"]: a for a in am.alerts()}
+
+        wait_for(lambda: by_name().get("PaymentConversionDrop", {}).get("status", {}).get("inhibitedBy"))
+        alerts = by_name()
         source = alerts["PaymentTotalFailure"]["fingerprint"]
         assert alerts["PaymentConversionDrop"]["status"]["inhibitedBy"] == [source]
         assert alerts["PaymentConversionDrop"]["status"]["state"] == "suppressed"
         assert alerts["WebhookProcessingError"]["status"]["inhibitedBy"] == []
         assert alerts["PaymentTotalFailure"]["status"]["state"] == "active"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        am.stop()
 
 
 # --- the routing lint and the version refusals -------------------------------------------------

@@ -32,7 +32,7 @@ def check(catalog: Catalog) -> Iterator[Diagnostic]:
         for alert in service.alerts.values():
             contacts = recipients(alert, service)
             if not contacts:
-                nobody = True
+                nobody = nobody or alert.notifies  # a condition alert tells nobody on purpose
                 continue
             plan = deliveries(catalog, service, alert)
             reached.update(d.contact for d in plan)

@@ -7,10 +7,12 @@ from compiler.artifacts import Artifact, ManagedObject
 from compiler.diagnostics import Diagnostic
 from compiler.durations import format_ms
 from compiler.model import Catalog
-from compiler.targets.alertmanager.inhibitions import inhibit_rules
+from compiler.targets.alertmanager.inhibitions import inhibit_rules, suppression_rules
 from compiler.targets.alertmanager.receivers import global_config, receiver
 from compiler.targets.routing.delivery import deliveries
-from compiler.targets.routing.tree import UNROUTED, route_tree, routing_labels, used_receivers
+from compiler.targets.routing.hours import wall_clock_cases
+from compiler.targets.routing.tree import (SILENT, UNROUTED, Route, interval_definitions, route_tree,
+                                           routing_labels, used_receivers)
 
 GROUP_BY = ("alertname", "service")
 
@@ -44,13 +46,21 @@ def build(catalog: Catalog) -> tuple[list[Artifact], list[Diagnostic]]:
         objects.append(ManagedObject(f"inhibit/{inhibition.id}", "inhibit_rule", "alertmanager",
                                      procedure.loc if procedure else inhibition.service.loc,
                                      inhibition.rule))
+    for suppressed in suppression_rules(catalog):
+        inhibits.append(suppressed.rule)
+        objects.append(ManagedObject(f"inhibit/{suppressed.id}", "inhibit_rule", "alertmanager",
+                                     suppressed.alert.at("suppressed_by"), suppressed.rule))
     emails = any("email_configs" in r for r in receivers)
     config: dict[str, Any] = {}
     glob = global_config(catalog, emails)
     if glob:
         config["global"] = glob
     config["route"] = route
-    config["receivers"] = ([{"name": UNROUTED}] if tree.receiver == UNROUTED else []) + receivers
+    config["receivers"] = ([{"name": UNROUTED}] if tree.receiver == UNROUTED else []) + (
+        [{"name": SILENT}] if _names(tree, SILENT) else []) + receivers
+    intervals = interval_definitions(catalog, tree)  # `time_intervals`, Alertmanager 0.24+
+    if intervals:
+        config["time_intervals"] = intervals
     if inhibits:
         config["inhibit_rules"] = inhibits
     artifacts = [Artifact(CONFIG, config, "yaml", tuple(objects), HEADER)]
@@ -62,18 +72,25 @@ def build(catalog: Catalog) -> tuple[list[Artifact], list[Diagnostic]]:
             case: dict[str, Any] = {
                 "name": alert.id,
                 "labels": routing_labels(alert, service),
-                "receivers": [d.receiver for d in plan],
+                "receivers": [d.receiver for d in plan] if alert.notifies else [SILENT],
             }
             escalations = [{"contact": d.contact, "receiver": d.receiver, "after": format_ms(d.after_ms)}
                            for d in plan if d.escalation]
             if escalations:
                 case["escalations"] = escalations
+            moments = wall_clock_cases(catalog, service, alert)
+            if moments:
+                case["at"] = moments
             tests.append(case)
             test_objects.append(ManagedObject(alert.id, "route_test", "amtool", alert.loc, case))
     if tests:
         doc = {"config": "alertmanager.yaml", "tests": tests}
         artifacts.append(Artifact(TESTS, doc, "yaml", tuple(test_objects), HEADER))
     return artifacts, []
+
+
+def _names(route: Route, receiver: str) -> bool:
+    return route.receiver == receiver or any(_names(r, receiver) for r in route.routes)
 
 
 def _service_routes(tree):

@@ -32,7 +32,7 @@ def inhibit_rules(catalog: Catalog) -> list[Inhibition]:
     for service in catalog.services:
         causes: dict[str, list[Alert]] = {}
         for alert in service.alerts.values():
-            if alert.procedure:
+            if alert.procedure and alert.notifies:  # a condition alert tells nobody anyway
                 causes.setdefault(alert.procedure, []).append(alert)
         for procedure in sorted(causes):
             levels: dict[str, list[str]] = {}
@@ -59,4 +59,39 @@ def inhibit_rules(catalog: Catalog) -> list[Inhibition]:
                     "equal": ["service"],
                 }
                 out.append(Inhibition(service, procedure, high, rule))
+    return out
+
+
+@dataclass(frozen=True)
+class Suppressed:
+    """An inhibit rule from an alert's `suppressed_by`."""
+
+    alert: Alert
+    source: Alert
+    rule: dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        return f"{self.alert.id}/suppressed-by/{self.source.id}"
+
+
+def suppression_rules(catalog: Catalog) -> list[Suppressed]:
+    """While the suppressing alert fires, the suppressed one is inhibited, instance by instance
+    where `equal` names labels (NoCourier of a city while CitySurgeHigh fires for that city)."""
+    out: list[Suppressed] = []
+    for service in catalog.services:
+        for alert in service.alerts.values():
+            for suppression in alert.suppressed_by:
+                source = catalog.alert(suppression.alert)
+                if source is None:
+                    continue
+                rule = {
+                    "source_matchers": [Matcher("service", "=", source.service).text(),
+                                        Matcher("alertname", "=", source.name).text()],
+                    "target_matchers": [Matcher("service", "=", alert.service).text(),
+                                        Matcher("alertname", "=", alert.name).text()],
+                }
+                if suppression.equal:
+                    rule["equal"] = list(suppression.equal)
+                out.append(Suppressed(alert, source, rule))
     return out

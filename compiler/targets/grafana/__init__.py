@@ -10,7 +10,7 @@ from compiler.targets import links
 from compiler.targets.grafana import alerting, interpolation, notifications, provisioning
 from compiler.targets.grafana.dashboards import build_dashboard
 from compiler.targets.prometheus import HEADER
-from compiler.targets.routing.tree import route_tree, used_receivers
+from compiler.targets.routing.tree import SILENT, route_tree, used_receivers
 
 TARGET = "grafana"
 
@@ -41,7 +41,7 @@ def build(catalog: Catalog) -> tuple[list[Artifact], list[Diagnostic]]:
         diags.extend(group_diags)
         objects = [ManagedObject(f"{service.id}/{group['title']}", "rule_group", TARGET,
                                  service.loc, group)]
-        for alert, rule in zip(service.alerts.values(), group["rules"]):
+        for alert, rule in zip([a for a in service.alerts.values() if a.compiled_for(TARGET)], group["rules"]):
             owner = rule_uids.setdefault(rule["uid"], alert.id)
             if owner != alert.id:
                 diags.append(error("MC451", f"alert {alert.name!r} gets Grafana rule uid "
@@ -52,7 +52,8 @@ def build(catalog: Catalog) -> tuple[list[Artifact], list[Diagnostic]]:
                                   interpolation.rule_groups_file(
                                       alerting.provisioning_file(catalog, service, group)),
                                   "yaml", tuple(objects), HEADER))
-    tree = route_tree(catalog)
+    # Condition alerts have no Grafana rule (see Alert.compiled_for): no route for them.
+    tree = route_tree(catalog).without(SILENT)
     points = notifications.contact_points(catalog, tree)
     if points:
         # A leading underscore: no service id starts with one, so no service's file is named so.
@@ -70,6 +71,13 @@ def build(catalog: Catalog) -> tuple[list[Artifact], list[Diagnostic]]:
             interpolation.whole_file({"apiVersion": 1, "policies": [policies]}), "yaml",
             (ManagedObject("notification-policies", "notification_policy", TARGET,
                            catalog.settings.loc, policies),), HEADER))
+        timings = notifications.mute_timings(catalog, tree)
+        if timings:
+            # Read raw by Grafana (no environment expansion in mute timings).
+            artifacts.append(Artifact(
+                "grafana/alerting/_mute-timings.yaml", {"apiVersion": 1, "muteTimes": timings}, "yaml",
+                tuple(ManagedObject(t["name"], "mute_timing", TARGET,
+                                    catalog.time_intervals[t["name"]].loc, t) for t in timings), HEADER))
     providers = provisioning.dashboards_file(catalog)
     if providers is not None:
         artifacts.append(Artifact(

@@ -12,6 +12,7 @@ from compiler.expr import ast
 from compiler.expr.thresholds import threshold
 from compiler.model import Alert, Catalog, Service
 from compiler.targets import links
+from compiler.targets.grafana.suppressions import folded
 from compiler.targets.prometheus import alert_annotations, alert_labels
 from compiler.targets.routing.delivery import deliveries, integrations, pages, severity_of
 from compiler.targets.routing.levels import opsgenie_priority
@@ -85,13 +86,13 @@ def rule_data(catalog: Catalog, alert: Alert) -> list[dict[str, Any]]:
     found = threshold(alert.expr.tree)
     reduce = _expression(REDUCED, {"type": "reduce", "expression": QUERY, "reducer": "last"})
     if found is None:
-        return [_query(catalog, alert.expr.tree), reduce,
+        return [_query(catalog, folded(catalog, alert, alert.expr.tree)), reduce,
                 _expression(CONDITION, {"type": "math", "expression": PRESENT})]
     condition = _expression(CONDITION, {
         "type": "threshold", "expression": REDUCED,
         "conditions": [{"evaluator": {"type": EVALUATORS[found.op], "params": [found.value]}}],
     })
-    return [_query(catalog, found.query), reduce, condition]
+    return [_query(catalog, folded(catalog, alert, found.query)), reduce, condition]
 
 
 def rule_annotations(catalog: Catalog, service: Service, alert: Alert) -> dict[str, str]:

@@ -15,7 +15,8 @@ from compiler.model import Catalog, Contact
 from compiler.targets import links
 from compiler.targets.routing.delivery import integrations, pages
 from compiler.targets.routing.levels import PAGERDUTY_DEFAULT, level_template, pagerduty_severity
-from compiler.targets.routing.tree import UNROUTED, Route, route_tree, used_receivers
+from compiler.targets.routing.tree import (UNROUTED, Route, interval_definitions, route_tree,
+                                           used_receivers)
 
 GROUP_BY = ["grafana_folder", "alertname"]
 # Grafana's default contact point, in every org: file provisioning cannot define a contact point
@@ -72,6 +73,12 @@ def contact_points(catalog: Catalog, tree: Route | None = None) -> list[dict[str
     return [{"orgId": 1, "name": contact_point_name(name),
              "receivers": integrations_of(catalog, catalog.contacts[cid], pages(name))}
             for name, cid in used.items()]
+
+
+def mute_timings(catalog: Catalog, tree: Route) -> list[dict[str, Any]]:
+    """Grafana's time intervals ("mute timings", used as active timings too) the policies name,
+    in the provisioning file's shape: the same entries as Alertmanager's `time_intervals`."""
+    return [{"orgId": 1, **entry} for entry in interval_definitions(catalog, tree)]
 
 
 def policy_tree(catalog: Catalog, tree: Route | None = None) -> dict[str, Any]:

@@ -21,6 +21,8 @@ class Delivery:
     receiver: str
     contact: str
     after_ms: int | None = None  # escalations: sent only if the alert still fires this long after
+    active: tuple[str, ...] = ()  # time intervals: told only inside one of these...
+    muted: tuple[str, ...] = ()   # ...and never inside one of these
     # Escalations: the contacts the alert went through before this one (the first was told
     # directly). Not part of equality: routes group alerts by receiver and delay only.
     via: tuple[str, ...] = field(default=(), compare=False)
@@ -112,13 +114,20 @@ def escalations(catalog: Catalog, severity: Severity, direct: list[str]
     return best
 
 
+def hours(service: Service, alert: Alert) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The alert's active and muted time intervals: its own, else its service's."""
+    return (tuple(sorted(alert.active_during or service.active_during)),
+            tuple(sorted(alert.muted_during or service.muted_during)))
+
+
 def deliveries(catalog: Catalog, service: Service, alert: Alert) -> list[Delivery]:
     """In routing-tree order (what `amtool config routes test` prints): the alert's own contacts
-    by id, then the escalations by contact id and delay."""
+    by id, then the escalations by contact id and delay. Each carries the alert's hours."""
     severity = severity_of(catalog, service, alert)
     page = bool(severity and severity.page)
+    active, muted = hours(service, alert)
     direct = sorted({cid for cid in recipients(alert, service) if _reachable(catalog, cid)})
-    out = [Delivery(name, cid) for cid in direct
+    out = [Delivery(name, cid, None, active, muted) for cid in direct
            if (name := receiver_name(catalog.contacts[cid], page)) is not None]
     if severity is None:
         return out
@@ -126,7 +135,7 @@ def deliveries(catalog: Catalog, service: Service, alert: Alert) -> list[Deliver
     for cid, (after, path) in escalations(catalog, severity, direct).items():
         name = receiver_name(catalog.contacts[cid], page)
         if name is not None:
-            later.append(Delivery(name, cid, after, path))
+            later.append(Delivery(name, cid, after, active, muted, path))
     return out + sorted(later, key=lambda d: (d.contact, d.after_ms))
 
 

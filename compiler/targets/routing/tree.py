@@ -15,6 +15,7 @@ from compiler.targets.routing.delivery import (ROOT_TIMINGS, Delivery, deliverie
 from compiler.targets.prometheus import alert_labels
 
 UNROUTED = "moncat-unrouted"  # the root's receiver without a catch-all: no integrations
+SILENT = "moncat-silent"  # condition alerts (`notify: []`): a receiver with no integrations
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,21 @@ class Route:
     timing: dict[str, int] = field(default_factory=dict)
     cont: bool = False
     routes: list["Route"] = field(default_factory=list)
+    active: tuple[str, ...] = ()  # active_time_intervals
+    muted: tuple[str, ...] = ()   # mute_time_intervals
+
+    def intervals(self) -> set[str]:
+        """Every time interval this route and the routes below it use."""
+        found = set(self.active) | set(self.muted)
+        for child in self.routes:
+            found |= child.intervals()
+        return found
+
+    def without(self, receiver: str) -> "Route":
+        """A copy with no route (at any depth) to `receiver`."""
+        return Route(self.matchers, self.receiver, dict(self.timing), self.cont,
+                     [r.without(receiver) for r in self.routes if r.receiver != receiver],
+                     self.active, self.muted)
 
     def data(self, matchers: tuple[str, Callable[[Matcher], Any]] = ("matchers", Matcher.text),
              receiver: Callable[[str], str] = str) -> dict[str, Any]:
@@ -69,6 +85,10 @@ class Route:
         for key in ("group_wait", "group_interval", "repeat_interval"):
             if key in self.timing:
                 out[key] = format_ms(self.timing[key])
+        if self.active:
+            out["active_time_intervals"] = list(self.active)
+        if self.muted:
+            out["mute_time_intervals"] = list(self.muted)
         if self.cont:
             out["continue"] = True
         if self.routes:
@@ -95,8 +115,9 @@ def _severity_route(catalog: Catalog, service: Service, level: str, alerts: list
         for d in deliveries(catalog, service, alert):
             by_delivery.setdefault(d, []).append(alert.name)
     # Direct receivers first, then escalations: the order deliveries() promises.
-    for d in sorted(by_delivery, key=lambda d: (d.escalation, d.contact, d.after_ms or 0)):
-        child = Route((one_of("alertname", sorted(by_delivery[d])),), d.receiver, cont=True)
+    for d in sorted(by_delivery, key=lambda d: (d.escalation, d.contact, d.after_ms or 0, d.active, d.muted)):
+        child = Route((one_of("alertname", sorted(by_delivery[d])),), d.receiver, cont=True,
+                      active=d.active, muted=d.muted)
         if d.escalation:
             # The escalation contact hears of the alert only if it still fires after the
             # delay: Alertmanager sends nothing for a group that resolved while waiting.
@@ -120,6 +141,11 @@ def _service_route(catalog: Catalog, service: Service) -> Route:
 
     route.routes = [_severity_route(catalog, service, level, levels[level])
                     for level in sorted(levels, key=urgency)]
+    silent = sorted(a.name for a in service.alerts.values() if not a.notifies)
+    if silent:
+        # Condition alerts tell nobody (they only suppress others): stop here, before the
+        # owner's fallback could catch them.
+        route.routes.insert(0, Route((one_of("alertname", silent),), SILENT))
     return route
 
 
@@ -149,12 +175,19 @@ def route_tree(catalog: Catalog) -> Route:
     return root
 
 
+def interval_definitions(catalog: Catalog, tree: Route) -> list[dict[str, Any]]:
+    """The time intervals the tree uses, as Alertmanager's `time_intervals` (and Grafana's mute
+    timings) spell them: name, and the list of specs."""
+    return [{"name": name, "time_intervals": [s.data() for s in catalog.time_intervals[name].specs]}
+            for name in sorted(tree.intervals()) if name in catalog.time_intervals]
+
+
 def used_receivers(tree: Route) -> dict[str, str]:
     """Every receiver the tree names (but the catch-all with no integrations), with its contact."""
     used: dict[str, str] = {}
 
     def collect(route: Route) -> None:
-        if route.receiver and route.receiver != UNROUTED:
+        if route.receiver and route.receiver not in (UNROUTED, SILENT):
             used[route.receiver] = route.receiver.removesuffix("/page")
         for child in route.routes:
             collect(child)

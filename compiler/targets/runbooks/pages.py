@@ -14,6 +14,8 @@ from compiler.durations import format_ms
 from compiler.model import Alert, Catalog, Contact, Dashboard, Procedure, Service, Severity
 from compiler.targets import links as grafana_links
 from compiler.targets.routing.delivery import Delivery, deliveries, timings
+from compiler.targets.routing.delivery import hours as delivery_hours
+from compiler.targets.runbooks.hours import describe
 from compiler.targets.runbooks.i18n import translator
 from compiler.targets.prometheus import alert_labels, runbook_url
 
@@ -150,6 +152,20 @@ class Knowledge:
         response time) of each `escalates_to` rule."""
         return [(r.level, self.catalog.contacts[r.to], r.after_ms) for r in contact.escalates_to
                 if r.to in self.catalog.contacts]
+
+    def hours(self, svc: Service, alert: Alert) -> list[tuple[str, str, str]]:
+        """(`active_hours` or `muted_hours`, interval id, the hours in the page's language)."""
+        active, muted = delivery_hours(svc, alert)
+        language = svc.language or self.catalog.settings.language or "en"
+        return [(key, name, describe(self.catalog.time_intervals[name], language))
+                for key, names in (("active_hours", active), ("muted_hours", muted))
+                for name in names if name in self.catalog.time_intervals]
+
+    def suppressors(self, alert: Alert) -> list[tuple[Alert, tuple[str, ...]]]:
+        return [(a, rule.equal) for rule in alert.suppressed_by if (a := self.catalog.alert(rule.alert))]
+
+    def suppresses(self, alert: Alert) -> list[Alert]:
+        return [a for _, a in self.all_alerts() if any(r.alert == alert.id for r in a.suppressed_by)]
 
     def contacts_of(self, svc: Service | None) -> list[Contact]:
         return [c for c in self.catalog.contacts.values() if c.service == (svc.id if svc else None)]
