@@ -20,6 +20,13 @@ from compiler.targets import alertmanager, datadog, grafana, prometheus, runbook
 
 STAGES = ("load", "validate", "build", "link", "check", "generate", "render")
 TARGETS = (prometheus.build, grafana.build, alertmanager.build, runbooks.build, datadog.build)
+# The outputs (targets.outputs) each target writes, and the output of each file by its path.
+PRODUCES = {prometheus.build: ("prometheus", "kubernetes"),
+            grafana.build: ("grafana-dashboards", "grafana-alerting"),
+            alertmanager.build: ("alertmanager",), runbooks.build: ("runbooks",), datadog.build: ("datadog",)}
+OUTPUT_OF = (("prometheus/", "prometheus"), ("kubernetes/", "kubernetes"), ("alertmanager/", "alertmanager"),
+             ("grafana/alerting/", "grafana-alerting"), ("grafana/", "grafana-dashboards"),
+             ("datadog/", "datadog"), ("runbooks/", "runbooks"), ("site/", "runbooks"))
 # Checks that compare what different targets generated for the same object.
 CROSS_CHECKS = (cross_target.check, datadog_output.check, routing_parity.check)
 
@@ -117,14 +124,23 @@ def _no_cyclic_gc():
             gc.enable()
 
 
+def output_of(path: str) -> str:
+    """The output (as targets.outputs names them) a generated file belongs to."""
+    return next((output for prefix, output in OUTPUT_OF if path.startswith(prefix)), "")
+
+
 def _compile(root: Path) -> Result:
     result = analyse(root)
     if result.catalog is None or result.report.has_errors():
         return result
     clock = _Clock(result)
+    catalog = result.catalog
     for target in TARGETS:
-        artifacts, diags = target(result.catalog)
-        result.artifacts.extend(artifacts)
+        if target in PRODUCES and not any(catalog.generates(o) for o in PRODUCES[target]):
+            continue  # every output of this target is off (targets.outputs)
+        artifacts, diags = target(catalog)
+        result.artifacts.extend(a for a in artifacts
+                                if not output_of(a.path) or catalog.generates(output_of(a.path)))
         result.report.extend(diags)
     for cross_check in CROSS_CHECKS:
         result.report.extend(cross_check(result.catalog, result.artifacts))

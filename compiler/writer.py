@@ -1,6 +1,7 @@
 """Write stage: the output directory replaced atomically, or compared for --check."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -36,8 +37,18 @@ def read_tree(out: Path) -> dict[str, bytes]:
     return {rel: p.read_bytes() for rel, p in _existing(out).items()}
 
 
+def foreign(out: Path) -> set[str]:
+    """Files under `out` that its manifest does not list: moncat did not write them, so it
+    neither deletes nor reports them (a disabled target's files are listed, and go)."""
+    try:
+        listed = set(json.loads((out / MANIFEST).read_text("utf-8"))["files"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return set()  # no readable manifest: guard() decides whether the directory is ours
+    return {rel for rel in _existing(out) if rel not in listed and rel != MANIFEST}
+
+
 def compare(out: Path, files: dict[str, bytes]) -> Staleness:
-    have = _existing(out)
+    have = {rel: p for rel, p in _existing(out).items() if rel not in foreign(out) or rel in files}
     changed = tuple(p for p in sorted(files) if p in have and have[p].read_bytes() != files[p])
     missing = tuple(p for p in sorted(files) if p not in have)
     extra = tuple(p for p in sorted(have) if p not in files)
@@ -79,6 +90,8 @@ def write(out: Path, files: dict[str, bytes]) -> bool:
     Returns False when nothing needed writing."""
     if compare(out, files).fresh:
         return False
+    kept = {rel: (out / rel).read_bytes() for rel in foreign(out) if rel not in files}
+    files = {**kept, **files}
     parent = out.resolve().parent
     parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.moncat-new-", dir=parent))

@@ -4,6 +4,7 @@ that say when they happen (`at:` a wall-clock time) are muted at night and deliv
 real Alertmanager 0.25; the runbook page says the hours in the service's language."""
 from __future__ import annotations
 
+import copy
 import os
 import shutil
 import subprocess
@@ -182,3 +183,34 @@ def test_bad_active_hours_are_reported_at_their_position(tmp_path, case, old, ne
     assert says in found[0]["message"] + found[0]["hint"]
     line = (tmp_path / "catalog" / found[0]["file"]).read_text().splitlines()[found[0]["line"] - 1]
     assert needle in line[found[0]["column"] - 1:] or needle in line, (line, found[0])
+
+
+def _check_after(change) -> list[str]:
+    from compiler.checks import routing_parity
+    result = pipeline.compile_catalog(DISPATCH)
+    artifacts = copy.deepcopy(result.artifacts)
+    for art in artifacts:
+        change(art.path, art.data)
+    return [d.message for d in routing_parity.check(result.catalog, artifacts)]
+
+
+def test_the_routing_check_compares_the_hours_of_both_targets() -> None:
+    assert _check_after(lambda path, data: None) == []
+
+    def drop_active(path, data):
+        if path == "grafana/alerting/_policies.yaml":
+            def walk(node):
+                node.pop("active_time_intervals", None)
+                for child in node.get("routes", []):
+                    walk(child)
+            walk(data["policies"][0])
+
+    found = _check_after(drop_active)
+    assert len(found) == 1 and "alert dispatch/NoOrders" in found[0] and "active jam-operasional" in found[0]
+
+    def night_shift(path, data):
+        if path == "grafana/alerting/_mute-timings.yaml":
+            data["muteTimes"][0]["time_intervals"][0]["times"][0]["start_time"] = "06:00"
+
+    assert _check_after(night_shift) == [
+        "Alertmanager's time intervals and Grafana's mute timings differ: jam-operasional"]

@@ -7,7 +7,7 @@ from compiler.checks import (alert_delivery, counters, examples, routing, runboo
                              templates)
 from compiler.checks import dashboard_rate_interval, dashboard_titles, dashboard_units
 from compiler.checks import datadog
-from compiler.checks import active_hours, escalation, first_page, suppressions, webhook_secrets
+from compiler.checks import active_hours, datadog_hours, escalation, first_page, suppressions, webhook_secrets
 from compiler.diagnostics import Diagnostic
 from compiler.model import Catalog
 
@@ -26,6 +26,7 @@ ALL: tuple[Check, ...] = (
     webhook_secrets.check,
     active_hours.check,
     suppressions.check,
+    datadog_hours.check,
     dashboard_units.check,
     dashboard_titles.check,
     dashboard_rate_interval.check,

@@ -16,8 +16,8 @@ def check(catalog: Catalog) -> Iterator[Diagnostic]:
     from compiler.targets.routing.delivery import deliveries, has_other, severity_of
     from compiler.targets.routing.tree import resolve, route_tree, routing_labels
 
-    refused = list(refusals(catalog))
-    yield from refused
+    if catalog.generates("alertmanager"):
+        yield from refusals(catalog)
     catch_all = catalog.contacts.get(catalog.settings.catch_all)
     if catch_all is not None and (not catch_all.receives_alerts or not has_other(catch_all)):
         why = ("receives no alerts (receives_alerts: false)" if not catch_all.receives_alerts

@@ -26,6 +26,7 @@ PAGES_AT_QUIET_LEVEL = "MC471"
 AM_CONFIG = "alertmanager/alertmanager.yaml"
 GRAFANA_POINTS = "grafana/alerting/_contact-points.yaml"
 GRAFANA_POLICIES = "grafana/alerting/_policies.yaml"
+GRAFANA_TIMINGS = "grafana/alerting/_mute-timings.yaml"
 GRAFANA_DEFAULT_CONTACT = "grafana-default-email"
 PROBE = "moncat_unknown_alert"  # an alert name no catalog has (alert names are identifiers)
 PAGERS = ("pagerduty", "opsgenie")
@@ -101,6 +102,15 @@ def check(catalog: Catalog, artifacts: list[Artifact]) -> Iterator[Diagnostic]:
     if am is None or policies is None or points is None:
         return  # one of the two is not generated: nothing to compare
     setups = Setups(am, policies, points)
+    timings = _data(artifacts, GRAFANA_TIMINGS)
+    am_intervals = {t["name"]: t["time_intervals"] for t in am.get("time_intervals", [])}
+    gf_intervals = {t["name"]: t["time_intervals"] for t in (timings or {}).get("muteTimes", [])}
+    if am_intervals != gf_intervals:
+        differ = sorted(n for n in set(am_intervals) | set(gf_intervals)
+                        if am_intervals.get(n) != gf_intervals.get(n))
+        yield error(DIFFER, "Alertmanager's time intervals and Grafana's mute timings differ: "
+                    + ", ".join(differ), catalog.settings.loc, "both come from `time_intervals`; "
+                    "this is a bug in moncat")
     prometheus = _rules(artifacts, "prometheus", "alert")
     grafana = _rules(artifacts, "grafana", "alert_rule")
     external = dict(catalog.settings.external_labels)

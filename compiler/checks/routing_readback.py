@@ -26,10 +26,13 @@ class Notification:
     group_wait: str
     group_interval: str
     repeat_interval: str
+    active: str = ""  # the route's active_time_intervals, comma-separated
+    muted: str = ""   # its mute_time_intervals
 
     def __str__(self) -> str:
+        hours = (f", active {self.active}" if self.active else "") + (f", muted {self.muted}" if self.muted else "")
         return (f"{self.contact}: {self.integration} after {self.group_wait} "
-                f"(then every {self.group_interval}, reminder every {self.repeat_interval})")
+                f"(then every {self.group_interval}, reminder every {self.repeat_interval}{hours})")
 
 
 class Unreadable(ValueError):
@@ -74,11 +77,14 @@ def walk(route: dict[str, Any], labels: dict[str, str],
          receiver: str = "", timing: dict[str, str] | None = None) -> list[tuple[str, dict[str, str]]]:
     """(receiver, timings) of every route a dispatcher notifies for `labels`: depth first, a
     matching child ends the search unless it says `continue`; no matching child, the route
-    itself. Receivers and timings are inherited down the tree."""
-    timing = dict(timing or DEFAULT_TIMING)
+    itself. Receivers and timings are inherited down the tree; the time intervals are the
+    notifying route's own (moncat sets them on the last route only)."""
+    timing = {k: v for k, v in (timing or DEFAULT_TIMING).items() if k in DEFAULT_TIMING}
     for key in DEFAULT_TIMING:
         if key in route:
             timing[key] = _seconds_text(route[key])
+    timing["active"] = ",".join(route.get("active_time_intervals", []))
+    timing["muted"] = ",".join(route.get("mute_time_intervals", []))
     receiver = route.get("receiver") or receiver
     found: list[tuple[str, dict[str, str]]] = []
     for child in route.get("routes", []):

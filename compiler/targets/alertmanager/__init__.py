@@ -9,6 +9,7 @@ from compiler.durations import format_ms
 from compiler.model import Catalog
 from compiler.targets.alertmanager.inhibitions import inhibit_rules, suppression_rules
 from compiler.targets.alertmanager.receivers import global_config, receiver
+from compiler.targets.routing import templates
 from compiler.targets.routing.delivery import deliveries
 from compiler.targets.routing.hours import wall_clock_cases
 from compiler.targets.routing.tree import (SILENT, UNROUTED, Route, interval_definitions, route_tree,
@@ -55,6 +56,7 @@ def build(catalog: Catalog) -> tuple[list[Artifact], list[Diagnostic]]:
     glob = global_config(catalog, emails)
     if glob:
         config["global"] = glob
+    config["templates"] = [templates.FILE]  # beside this file: Alertmanager reads it relative to it
     config["route"] = route
     config["receivers"] = ([{"name": UNROUTED}] if tree.receiver == UNROUTED else []) + (
         [{"name": SILENT}] if _names(tree, SILENT) else []) + receivers
@@ -63,7 +65,10 @@ def build(catalog: Catalog) -> tuple[list[Artifact], list[Diagnostic]]:
         config["time_intervals"] = intervals
     if inhibits:
         config["inhibit_rules"] = inhibits
-    artifacts = [Artifact(CONFIG, config, "yaml", tuple(objects), HEADER)]
+    artifacts = [Artifact(CONFIG, config, "yaml", tuple(objects), HEADER),
+                 Artifact(f"alertmanager/{templates.FILE}", templates.template_file(catalog), "text",
+                          (ManagedObject("notification-templates", "template", "alertmanager",
+                                         catalog.settings.loc, templates.template_file(catalog)),))]
 
     tests, test_objects = [], []
     for service in catalog.services:

@@ -5,6 +5,7 @@ from typing import Any
 
 from compiler.model import Catalog, Contact
 from compiler.targets.routing.delivery import pages
+from compiler.targets.routing.templates import use
 from compiler.targets.routing.levels import (OPSGENIE_DEFAULT, PAGERDUTY_DEFAULT, level_template,
                                              opsgenie_priority, pagerduty_severity)
 
@@ -40,13 +41,16 @@ def receiver(catalog: Catalog, contact: Contact, name: str) -> dict[str, Any]:
     Opsgenie when the name says it pages."""
     out: dict[str, Any] = {"name": name}
     if contact.email:
-        out["email_configs"] = [{"to": contact.email, "send_resolved": True}]
+        out["email_configs"] = [{"to": contact.email, "send_resolved": True,
+                                 "headers": {"Subject": use("moncat.subject")}}]
     if contact.slack:
         out["slack_configs"] = [{
             "api_url_file": secret_file(catalog, contact, "slack-api-url"),
             "channel": contact.slack,
             "send_resolved": True,
+            "title": use("moncat.title"),
             "title_link": SLACK_TITLE_LINK,
+            "text": use("moncat.text"),
         }]
     if contact.webhook_secret:
         # The URL is a credential: Alertmanager reads it from a file (url_file, 0.26 and later;
@@ -62,6 +66,7 @@ def receiver(catalog: Catalog, contact: Contact, name: str) -> dict[str, Any]:
                 "routing_key_file": secret_file(catalog, contact, "pagerduty-routing-key"),
                 "send_resolved": True,
                 "severity": level_template(catalog, pagerduty_severity, PAGERDUTY_DEFAULT),
+                "description": use("moncat.description"),
             }]
         if contact.opsgenie:
             out["opsgenie_configs"] = [{
@@ -69,5 +74,7 @@ def receiver(catalog: Catalog, contact: Contact, name: str) -> dict[str, Any]:
                 "responders": [{"name": contact.opsgenie, "type": "team"}],
                 "send_resolved": True,
                 "priority": level_template(catalog, opsgenie_priority, OPSGENIE_DEFAULT),
+                "message": use("moncat.title"),
+                "description": use("moncat.text"),
             }]
     return out

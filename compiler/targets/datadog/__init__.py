@@ -6,11 +6,12 @@ every object listed in the manifest.
 """
 from __future__ import annotations
 
-from compiler.artifacts import Artifact
+from compiler.artifacts import Artifact, ManagedObject
 from compiler.diagnostics import Diagnostic
 from compiler.dialects.datadog_names import naming
 from compiler.model import Catalog
 from compiler.targets.datadog.dashboards import build_dashboards
+from compiler.targets.datadog import schedules
 from compiler.targets.datadog.monitors import build_monitors
 
 
@@ -28,7 +29,26 @@ def build(catalog: Catalog) -> tuple[list[Artifact], list[Diagnostic]]:
         diags += found
         for path, body, obj in monitors + dashboards:
             artifacts.append(Artifact(path, body, "json", (obj,)))
-    return artifacts, diags
+    return with_schedules(catalog, artifacts, diags)
+
+
+def with_schedules(catalog: Catalog, artifacts: list[Artifact], diags: list[Diagnostic]
+                   ) -> tuple[list[Artifact], list[Diagnostic]]:
+    """Downtimes for active hours and composites for suppressions (schedules.py); a suppressed
+    alert's own monitor then tells nobody, its composite does."""
+    monitors = {o.id: o.content for a in artifacts for o in a.objects if o.kind == "monitor"}
+    extra, found = schedules.build(catalog, monitors)
+    composites = {o.id.removesuffix("/composite"): o.content for a in extra for o in a.objects
+                  if o.kind == "composite_monitor"}
+    out = []
+    for art in artifacts:
+        obj = art.objects[0] if art.objects else None
+        if obj is not None and obj.kind == "monitor" and obj.id in composites:
+            body = schedules.silenced(catalog, catalog.alert(obj.id), art.data, composites[obj.id]["name"])
+            art = Artifact(art.path, body, art.format, (ManagedObject(obj.id, obj.kind, obj.target,
+                                                                      obj.source, body),))
+        out.append(art)
+    return out + extra, diags + found
 
 
 __all__ = ["build"]

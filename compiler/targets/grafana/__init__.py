@@ -10,6 +10,7 @@ from compiler.targets import links
 from compiler.targets.grafana import alerting, interpolation, notifications, provisioning
 from compiler.targets.grafana.dashboards import build_dashboard
 from compiler.targets.prometheus import HEADER
+from compiler.targets.routing import templates
 from compiler.targets.routing.tree import SILENT, route_tree, used_receivers
 
 TARGET = "grafana"
@@ -71,6 +72,13 @@ def build(catalog: Catalog) -> tuple[list[Artifact], list[Diagnostic]]:
             interpolation.whole_file({"apiVersion": 1, "policies": [policies]}), "yaml",
             (ManagedObject("notification-policies", "notification_policy", TARGET,
                            catalog.settings.loc, policies),), HEADER))
+        # Notification templates are read raw by Grafana, like mute timings.
+        text = templates.template_file(catalog)
+        artifacts.append(Artifact(
+            "grafana/alerting/_templates.yaml",
+            {"apiVersion": 1, "templates": [{"orgId": 1, "name": "moncat", "template": text}]}, "yaml",
+            (ManagedObject("moncat", "notification_template", TARGET, catalog.settings.loc,
+                           {"name": "moncat", "template": text}),), HEADER))
         timings = notifications.mute_timings(catalog, tree)
         if timings:
             # Read raw by Grafana (no environment expansion in mute timings).

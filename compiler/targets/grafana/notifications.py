@@ -15,6 +15,7 @@ from compiler.model import Catalog, Contact
 from compiler.targets import links
 from compiler.targets.routing.delivery import integrations, pages
 from compiler.targets.routing.levels import PAGERDUTY_DEFAULT, level_template, pagerduty_severity
+from compiler.targets.routing.templates import use
 from compiler.targets.routing.tree import (UNROUTED, Route, interval_definitions, route_tree,
                                            used_receivers)
 
@@ -44,16 +45,19 @@ def contact_point_name(receiver: str) -> str:
 
 def _settings(catalog: Catalog, contact: Contact, kind: str) -> dict[str, Any]:
     if kind == "email":
-        return {"addresses": contact.email, "singleEmail": False}
+        return {"addresses": contact.email, "singleEmail": False, "subject": use("moncat.subject")}
     if kind == "slack":
-        return {"recipient": contact.slack, "token": "${MONCAT_SLACK_TOKEN}"}
+        return {"recipient": contact.slack, "token": "${MONCAT_SLACK_TOKEN}",
+                "title": use("moncat.title"), "text": use("moncat.text")}
     if kind == "pagerduty":
         return {"integrationKey": _env("PAGERDUTY_KEY", contact), "client": contact.pagerduty,
-                "severity": level_template(catalog, pagerduty_severity, PAGERDUTY_DEFAULT)}
+                "severity": level_template(catalog, pagerduty_severity, PAGERDUTY_DEFAULT),
+                "summary": use("moncat.description")}
     if kind == "opsgenie":
         # Grafana takes the priority from the alert's `og_priority` label (the rules carry it).
         return {"apiKey": _env("OPSGENIE_API_KEY", contact), "overridePriority": True,
-                "responders": [{"type": "team", "name": contact.opsgenie}]}
+                "responders": [{"type": "team", "name": contact.opsgenie}],
+                "message": use("moncat.title"), "description": use("moncat.text")}
     url = _env("WEBHOOK_URL", contact) if contact.webhook_secret else contact.webhook
     return {"url": url, "httpMethod": "POST"}
 

@@ -1,0 +1,120 @@
+"""Datadog: active hours as recurring downtimes scoped to the monitor, suppressions as a
+composite monitor `A && !B`; the payloads validate against the official OpenAPI v1 schemas, the
+downtimes mute exactly the minutes Alertmanager's time intervals hold back, and messages speak
+the service's language."""
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import yaml
+from jsonschema.validators import Draft4Validator
+from openapi_schema_validator import OAS30WriteValidator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT4
+
+from compiler import pipeline
+from compiler.targets.routing.hours import notified_at
+from conftest import CATALOG, ROOT, SHARED, run_moncat
+
+DISPATCH = ROOT / "tests" / "dispatch" / "catalog"
+OPENAPI = SHARED / "schemas" / "datadog" / "openapi-v1.yaml"
+DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")  # Python's weekday() order
+
+
+@pytest.fixture(scope="module")
+def dispatch() -> pipeline.Result:
+    result = pipeline.compile_catalog(DISPATCH)
+    assert not result.report.has_errors(), [str(d) for d in result.report.sorted()]
+    return result
+
+
+@pytest.fixture(scope="module")
+def validators():
+    doc = yaml.safe_load(OPENAPI.read_text())
+    registry = Registry().with_resource("urn:datadog", Resource.from_contents(doc, DRAFT4))
+    return {name: OAS30WriteValidator({"$ref": f"urn:datadog#/components/schemas/{name}"}, registry=registry)
+            for name in ("Monitor", "Downtime")}
+
+
+def _payloads(result, kind: str) -> dict[str, dict]:
+    return {p: json.loads(b) for p, b in result.files.items() if p.startswith(f"datadog/{kind}/")}
+
+
+def test_downtimes_and_composites_validate_against_the_official_schemas(dispatch, validators) -> None:
+    downtimes, composites = _payloads(dispatch, "downtimes"), _payloads(dispatch, "composites")
+    assert sorted(downtimes) == ["datadog/downtimes/dispatch/NoOrders.1.json",
+                                 "datadog/downtimes/dispatch/NoOrders.2.json"]
+    assert sorted(composites) == ["datadog/composites/dispatch/NoCourier.json"]
+    for kind, payloads in (("Downtime", downtimes), ("Monitor", composites)):
+        for path, body in payloads.items():
+            errors = [f"{list(e.absolute_path)}: {e.message}" for e in validators[kind].iter_errors(body)]
+            assert errors == [], path
+    assert list(validators["Downtime"].iter_errors({"start": "tonight"}))
+
+
+def _muted_by(downtimes: list[dict], moment: datetime) -> bool:
+    """Whether one of the weekly recurring downtimes covers `moment`, as Datadog repeats them:
+    the first occurrence's local start time and length, on each of `week_days`."""
+    for body in downtimes:
+        zone = ZoneInfo(body["timezone"])
+        first = datetime.fromtimestamp(body["start"], zone)
+        length = timedelta(seconds=body["end"] - body["start"])
+        days = body.get("recurrence", {}).get("week_days") or [DAYS[first.weekday()]]
+        local = moment.astimezone(zone)
+        for back in range(8):
+            day = (local - timedelta(days=back)).date()
+            if DAYS[day.weekday()] not in days:
+                continue
+            start = datetime.combine(day, first.time(), zone)
+            if start <= local < start + length:
+                return True
+    return False
+
+
+def test_the_downtimes_mute_exactly_when_alertmanager_holds_the_notifications(dispatch) -> None:
+    downtimes = list(_payloads(dispatch, "downtimes").values())
+    service = dispatch.catalog.service("dispatch")
+    alert = service.alerts["NoOrders"]
+    moment = datetime(2024, 3, 4, tzinfo=timezone.utc)  # a Monday, 07:00 in Jakarta
+    checked = 0
+    while moment < datetime(2024, 3, 11, 1, tzinfo=timezone.utc):
+        assert _muted_by(downtimes, moment) is not notified_at(dispatch.catalog, service, alert, moment), moment
+        moment += timedelta(minutes=20)
+        checked += 1
+    assert checked > 500
+
+
+def test_a_suppressed_alerts_monitor_tells_nobody_and_its_composite_does(dispatch) -> None:
+    monitor = json.loads(dispatch.files["datadog/monitors/dispatch/NoCourier.json"])
+    composite = json.loads(dispatch.files["datadog/composites/dispatch/NoCourier.json"])
+    assert "@" not in monitor["message"].replace("{{", "")
+    assert composite["message"].endswith("@webhook-dispatch-oncall @dispatch-oncall@example.test")
+    assert composite["query"] == "{{moncat-id:dispatch/NoCourier}} && !{{moncat-id:dispatch/CitySurgeHigh}}"
+    assert "moncat-id:dispatch/nocourier/composite" in composite["tags"]
+    condition = json.loads(dispatch.files["datadog/monitors/dispatch/CitySurgeHigh.json"])
+    assert "@" not in condition["message"].replace("{{", "")  # a condition alert tells nobody
+
+
+def test_monitor_messages_speak_the_services_language(dispatch) -> None:
+    monitor = json.loads(dispatch.files["datadog/monitors/dispatch/NoOrders.json"])["message"]
+    assert "Pulih: Tidak ada order" in monitor and "respons dalam 15m" in monitor
+    assert "Recovered" not in monitor
+    seed = pipeline.compile_catalog(CATALOG)
+    english = json.loads(seed.files["datadog/monitors/shop/ShopWebhookFailureRatioHigh.json"])["message"]
+    assert "Recovered:" in english and "respond within" in english
+
+
+def test_hours_datadog_cannot_repeat_weekly_are_refused_for_it_at_validate(tmp_path: Path) -> None:
+    shutil.copytree(DISPATCH, tmp_path / "catalog")
+    settings = tmp_path / "catalog" / "moncat.yaml"
+    settings.write_text(settings.read_text().replace("    weekdays: [sunday]\n", "    months: [december]\n"))
+    proc = run_moncat("validate", str(tmp_path / "catalog"), "--format", "json")
+    found = json.loads(proc.stdout)
+    assert proc.returncode == 1 and [(d["code"], d["file"]) for d in found] == [("MC486", "dispatch.yaml")]
+    line = (tmp_path / "catalog" / "dispatch.yaml").read_text().splitlines()[found[0]["line"] - 1]
+    assert line.strip().startswith("active_during:")
