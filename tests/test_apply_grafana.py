@@ -635,3 +635,25 @@ def test_the_fake_grafana_rejects_bodies_the_official_schemas_reject(path, body,
         method = "PUT" if path.endswith("policies") else "POST"
         assert _call(fake, method, path, body).status_code == 400
         assert any(why in e for e in fake.schema_errors), fake.schema_errors
+
+
+def test_templates_and_mute_timings_are_applied_before_what_names_them_and_converge(fake, tmp_path):
+    """The dispatch catalog: notification templates, mute timings for its active hours, policies
+    naming them (the fake refuses a policy whose mute timing does not exist yet)."""
+    catalog = tmp_path / "dispatch"
+    shutil.copytree(ROOT / "tests" / "dispatch" / "catalog", catalog)
+    run = apply(fake, catalog, "--yes")
+    assert run.exit_code == 0, run.stdout + run.stderr
+    org = fake.org()
+    files = compiled(catalog)
+    want = yaml.safe_load(files["grafana/alerting/_templates.yaml"])["templates"][0]
+    assert org.templates["moncat"]["template"] == want["template"]
+    timings = yaml.safe_load(files["grafana/alerting/_mute-timings.yaml"])["muteTimes"]
+    assert {n: {k: v for k, v in t.items() if k != "provenance"} for n, t in org.mute_timings.items()} == {
+        t["name"]: {"name": t["name"], "time_intervals": t["time_intervals"]} for t in timings}
+    kinds = [(r.method, r.path.split("/")[4] if r.path.startswith("/api/v1/provisioning/") else r.path)
+             for r in fake.writes]
+    first_policy = next(i for i, k in enumerate(kinds) if k[1] == "policies")
+    assert all(i < first_policy for i, k in enumerate(kinds) if k[1] in ("templates", "mute-timings"))
+    again = apply(fake, catalog, "--yes")
+    assert planned(again) == [], again.stdout

@@ -34,12 +34,14 @@ import requests
 from compiler.apply import grafana_alerting as alerting
 from compiler.apply import grafana_dashboards as dashboards
 from compiler.apply import grafana_normalize as norm
+from compiler.apply import grafana_notify as notify
 from compiler.apply.client import Client
 from compiler.apply.plan import Action, Current, Desired
 from compiler.apply.registry import ConfigError, seconds_setting
 from compiler.model import Catalog
 
-ORDER = ("folder", "contact_point", "notification_policy", "alert_rule", "rule_group", "dashboard")
+ORDER = ("folder", "notification_template", "mute_timing", "contact_point", "notification_policy",
+         "alert_rule", "rule_group", "dashboard")
 _TRUE = {"1", "true", "yes", "on"}
 
 
@@ -60,8 +62,8 @@ class GrafanaTarget:
     def desired(self, files: dict[str, bytes]) -> list[Desired]:
         points, secrets = alerting.desired_contact_points(files, self.env)
         self.client.secrets.extend(s for s in secrets if s not in self.client.secrets)
-        out = (dashboards.desired_folders_and_dashboards(files, self.catalog) + points
-               + alerting.desired_policy(files) + alerting.desired_rules(self.catalog, self.org_id))
+        out = (dashboards.desired_folders_and_dashboards(files, self.catalog) + notify.desired(files)
+               + points + alerting.desired_policy(files) + alerting.desired_rules(self.catalog, self.org_id))
         self.wanted = {}
         for d in out:
             self.wanted.setdefault(d.kind, set()).add(d.id)
@@ -73,6 +75,7 @@ class GrafanaTarget:
             lambda: dashboards.current_folders(self.client),
             lambda: alerting.current_contact_points(self.client),
             lambda: alerting.current_policy(self.client),
+            lambda: notify.current(self.client),
             lambda: alerting.current_rules(self.client, None if wanted is None else wanted.get("rule_group", set())),
             lambda: dashboards.current_dashboards(self.client, None if wanted is None else wanted.get("dashboard", set())),
         ]
@@ -81,6 +84,8 @@ class GrafanaTarget:
             return [c for part in pool.map(lambda read: read(), reads) for c in part]
 
     def normalize(self, kind: str, body: Any) -> Any:
+        if kind in (notify.TEMPLATE, notify.TIMING):
+            return notify.normalize(kind, body)
         return norm.NORMALIZERS[kind](body)
 
     def write(self, action: Action) -> None:
@@ -91,6 +96,8 @@ class GrafanaTarget:
             "notification_policy": lambda a: alerting.write_policy(self.conn, a),
             "alert_rule": lambda a: alerting.write_rule(self.conn, a),
             "rule_group": lambda a: alerting.write_group(self.conn, a),
+            notify.TEMPLATE: lambda a: notify.write(self.conn, a),
+            notify.TIMING: lambda a: notify.write(self.conn, a),
         }
         writers[action.kind](action)
 
