@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Callable
 
 from compiler.durations import format_ms, parse_ms
@@ -43,12 +44,18 @@ def _unquote(text: str) -> str:
     return re.sub(r"\\(.)", lambda m: _GO_ESCAPES.get(m.group(1), m.group(1)), text)
 
 
+@lru_cache(maxsize=65536)
+def _pattern(value: str) -> re.Pattern:
+    # Many distinct alertname alternations in a large catalog: more than `re`'s own cache holds.
+    return re.compile(value)
+
+
 def _matches(label: str, op: str, value: str, labels: dict[str, str]) -> bool:
     have = labels.get(label, "")
     if op in ("=", "!="):
         return (have == value) == (op == "=")
     try:
-        found = re.fullmatch(value, have) is not None
+        found = _pattern(value).fullmatch(have) is not None
     except re.error as exc:
         raise Unreadable(f"matcher {label}{op}{value!r}: {exc}") from exc
     return found == (op == "=~")
