@@ -230,6 +230,8 @@ class Builder:
                     at_ms=None if time_intervals.is_wall_clock(ex.get("at"))
                     else self.duration(ex.get("at"), *epath, "at"),
                     at_time=ex["at"] if time_intervals.is_wall_clock(ex.get("at")) else "",
+                    starts_ms=self.duration(ex.get("starts"), *epath, "starts"),
+                    queries=tuple((q, _query_result(r)) for q, r in sorted(ex.get("queries", {}).items())),
                     labels=tuple(sorted(ex.get("labels", {}).items())),
                     value=ex.get("value"),
                     comment=ex.get("comment", ""),
@@ -359,3 +361,10 @@ def _version(text: str) -> tuple[int, int]:
 def _steps(items: list) -> tuple[model.Step, ...]:
     return tuple(model.Step(s) if isinstance(s, str) else
                  model.Step(s["text"], s.get("language", ""), s.get("code", "")) for s in items)
+
+
+def _query_result(raw: Any) -> tuple:
+    """An example's stated query result: a number (one sample without labels) or samples."""
+    if isinstance(raw, (int, float)):
+        return (((), float(raw)),)
+    return tuple((tuple(sorted(s.get("labels", {}).items())), float(s["value"])) for s in raw)

@@ -56,28 +56,49 @@ def _failed(result: pipeline.Result, fail_on: FailOn) -> bool:
     return worst is not None and worst >= threshold
 
 
+NoExamplesOpt = Annotated[bool, typer.Option("--no-examples", help="Do not run the examples under promtool.")]
+
+
+def _examples_note(result: pipeline.Result) -> str:
+    run = result.examples
+    if run is None:
+        return ""
+    if run.skipped:
+        typer.echo(f"examples skipped: {run.skipped}", err=True)
+        return ""
+    return f"; {run.tests} examples checked with promtool in {run.seconds:.1f}s"
+
+
 @app.command()
-def validate(catalog: CatalogArg, format: FormatOpt = Format.text, fail_on: FailOnOpt = FailOn.error) -> None:
-    """Check a catalog: schema, references, PromQL, templates, examples. Exit 1 on failure."""
-    result = pipeline.analyse(catalog)
+def validate(catalog: CatalogArg, format: FormatOpt = Format.text, fail_on: FailOnOpt = FailOn.error,
+             no_examples: NoExamplesOpt = False) -> None:
+    """Check a catalog as compile does (schema, references, PromQL, templates, every target),
+    writing nothing, and run its examples with promtool when it is on PATH. Exit 1 on failure."""
+    result = pipeline.validate_catalog(catalog, examples=not no_examples)
     _emit(result, catalog, format)
+    note = _examples_note(result)
     if _failed(result, fail_on):
         raise typer.Exit(1)
     if format is Format.text:
         services = len(result.catalog.services) if result.catalog else 0
         alerts = sum(len(s.alerts) for s in result.catalog.services) if result.catalog else 0
-        typer.echo(f"catalog {catalog}: {services} services, {alerts} alerts, valid")
+        typer.echo(f"catalog {catalog}: {services} services, {alerts} alerts, valid{note}")
 
 
 @app.command("compile")
 def compile_(
     catalog: CatalogArg,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output directory (replaced as a whole).")] = Path("output"),
-    check: Annotated[bool, typer.Option("--check", help="Write nothing; exit 1 if --out is stale.")] = False,
+    check: Annotated[bool, typer.Option("--check", help="Write nothing; run the examples; exit 1 if --out is stale.")] = False,
     format: FormatOpt = Format.text,
+    no_examples: NoExamplesOpt = False,
 ) -> None:
     """Compile a catalog into --out: rule files, tests, CRDs and a manifest, written atomically."""
-    result = pipeline.compile_catalog(catalog)
+    if check:
+        result = pipeline.validate_catalog(catalog, examples=not no_examples)
+        _examples_note(result)
+    else:
+        result = pipeline.compile_catalog(catalog)
     if not check and not result.report.has_errors():
         # Asked before printing, so that --format json prints one document that holds it.
         problem = writer.guard(out, catalog)

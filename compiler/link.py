@@ -9,15 +9,10 @@ from compiler.build import ServicePart
 from compiler.diagnostics import Diagnostic, Loc, error
 from compiler.expr import ast
 from compiler.expr.locate import tokens
+from compiler.names import BUILTIN_METRICS, SUFFIXES, series_names  # noqa: F401 - used here and re-exported
 
-# Series Prometheus itself writes; a query may read them without a catalog entry.
-BUILTIN_METRICS = {"up", "scrape_duration_seconds", "scrape_samples_scraped",
-                   "scrape_samples_post_metric_relabeling", "scrape_series_added",
-                   "ALERTS", "ALERTS_FOR_STATE"}
 SECTIONS = ("metrics", "recording_rules", "alerts", "procedures", "checklists", "dashboards",
             "severities")
-SUFFIXES = {"histogram": ("_bucket", "_sum", "_count"), "summary": ("", "_sum", "_count"),
-            "counter": ("",), "gauge": ("",)}
 
 
 def _hint(name: str, known: Iterable[str], what: str) -> str:
@@ -123,26 +118,6 @@ def _logging(d: dict) -> model.Logging:
 def _dup(what: str, name: str, loc: Loc, first: Loc) -> Diagnostic:
     return error("MC205", f"duplicate {what} {name!r} (first defined at {first})", loc,
                  "ids must be unique; rename or remove one of them")
-
-
-def series_names(catalog: model.Catalog) -> dict[str, object]:
-    """Every series name a query may read: metrics with their exposition suffixes, recording rules."""
-    cached = _NAMES.get(id(catalog))
-    if cached is not None and cached[0] is catalog:
-        return cached[1]
-    names: dict[str, object] = {m: None for m in BUILTIN_METRICS}
-    for svc in catalog.services:
-        for m in svc.metrics.values():
-            for suffix in SUFFIXES[m.type]:
-                names[m.name + suffix] = m
-        for r in svc.recording_rules.values():
-            names[r.name] = r
-    _NAMES.clear()  # one catalog at a time: checks ask for the same one repeatedly
-    _NAMES[id(catalog)] = (catalog, names)
-    return names
-
-
-_NAMES: dict[int, tuple[model.Catalog, dict[str, object]]] = {}
 
 
 def _references(catalog: model.Catalog) -> list[Diagnostic]:

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from compiler.diagnostics import Loc
 from compiler.expr import ast
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,10 @@ class Example:
     at_time: str = ""  # a wall-clock `at:` (ISO 8601 with offset): when the example happens
     labels: tuple[tuple[str, str], ...] = ()
     value: float | None = None
+    # When the series start meeting the condition (a fires example that turns bad mid-way).
+    starts_ms: int | None = None
+    # What the queries an annotation runs (`query "..."`) return: (query, ((labels, value), ...)).
+    queries: tuple[tuple[str, tuple[tuple[tuple[tuple[str, str], ...], float], ...]], ...] = ()
     comment: str = ""
     # Per series: where its selector (the key) and its values stand, for precise diagnostics.
     series_locs: tuple[tuple[Loc, Loc], ...] = field(default=(), compare=False, repr=False)
@@ -388,6 +394,9 @@ class Catalog:
     contacts: dict[str, Contact]
     severities: dict[str, Severity]
     time_intervals: dict[str, TimeInterval] = field(default_factory=dict)
+    # Derived facts (translations, shapes, name maps) computed once per catalog and shared by
+    # every target: see `once`. Not part of the catalog's value.
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def service(self, sid: str) -> Service:
         return next(s for s in self.services if s.id == sid)
@@ -403,3 +412,12 @@ class Catalog:
         if output == "datadog" and not self.settings.datadog.enabled:
             return False
         return self.settings.outputs is None or output in self.settings.outputs
+
+    def once(self, key: Any, compute: Callable[[], T]) -> T:
+        """`compute()`, remembered under `key` for this catalog: targets and pages that need the
+        same derived fact (an alert's Datadog query, a panel's thresholds) compute it once."""
+        try:
+            return self.memo[key]
+        except KeyError:
+            value = self.memo[key] = compute()
+            return value

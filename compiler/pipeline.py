@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from compiler import checks, link, validation
+from compiler.example_runs import ExampleRun, run_examples
 from compiler.artifacts import Artifact
 from compiler.build import Builder, ServicePart
 from compiler.diagnostics import Report, error
@@ -19,7 +20,9 @@ from compiler.checks import cross_target, datadog_output, routing_parity
 from compiler.targets import alertmanager, datadog, grafana, prometheus, runbooks
 
 STAGES = ("load", "validate", "build", "link", "check", "generate", "render")
-TARGETS = (prometheus.build, grafana.build, alertmanager.build, runbooks.build, datadog.build)
+# Datadog before the runbook pages: the pages show each monitor query, computed once (Catalog.once)
+# in this process before the pages fork over the cores.
+TARGETS = (prometheus.build, grafana.build, alertmanager.build, datadog.build, runbooks.build)
 # The outputs (targets.outputs) each target writes, and the output of each file by its path.
 PRODUCES = {prometheus.build: ("prometheus", "kubernetes"),
             grafana.build: ("grafana-dashboards", "grafana-alerting"),
@@ -40,6 +43,7 @@ class Result:
     artifacts: list[Artifact] = field(default_factory=list)
     files: dict[str, bytes] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    examples: ExampleRun | None = None  # set when the examples ran (or were skipped) under promtool
 
 
 class _Clock:
@@ -105,6 +109,18 @@ def analyse(root: Path) -> Result:
     return result
 
 
+def validate_catalog(root: Path, examples: bool = True) -> Result:
+    """Everything `compile` checks, writing nothing (so that validate never passes a catalog that
+    compile rejects), then, when asked, the examples' generated tests under promtool."""
+    result = compile_catalog(root)
+    if examples and result.files and not result.report.has_errors():
+        clock = _Clock(result)
+        result.examples = run_examples(result.artifacts, result.files)
+        result.report.extend(result.examples.diagnostics)
+        clock.lap("examples")
+    return result
+
+
 def compile_catalog(root: Path) -> Result:
     """analyse, then generate every target's artifacts and render them to bytes."""
     with _no_cyclic_gc():
@@ -154,4 +170,4 @@ def _compile(root: Path) -> Result:
     return result
 
 
-__all__ = ["STAGES", "Result", "ServicePart", "analyse", "compile_catalog"]
+__all__ = ["STAGES", "Result", "ServicePart", "analyse", "compile_catalog", "validate_catalog"]

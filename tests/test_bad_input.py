@@ -379,6 +379,16 @@ CASES = [
     case("function-too-new-for-target", "MC420", S(10, 30),  # mad_over_time at 19; target 2.42
          expr('sum by (instance) (mad_over_time(http_requests_total{code="500"}[5m])) > 1')),
 
+    # --- examples: labels, predictions, promtool's verdict ---------------------------------------
+    case("fires-example-does-not-say-which-series-fires", "MC482", S(18, 9),  # the fires example
+         replace(SERVICE, f"{FIRES}\n", f"{FIRES}\n          " + FIRES.replace('"a"', '"b"') + "\n"),
+         command="validate"),
+    case("annotation-prints-value-the-example-does-not-give", "MC416", S(18, 9),
+         replace(SERVICE, "Errors on {{ $labels.instance }}", "Errors: {{ $value | humanize }}"),
+         command="validate"),
+    case("quiet-example-fires-under-promtool", "MC483", S(21, 9),  # the quiet example
+         replace(SERVICE, "'0+1x30'", "'0+120x30'"), command="validate", hint="promtool:"),
+
     # --- write: the output directory -------------------------------------------------------------
     case("output-directory-not-written-by-moncat", "MC501", None, output=foreign_output),
 ]
@@ -457,3 +467,21 @@ def test_bad_input_is_reported_at_its_position_and_changes_nothing(tmp_path: Pat
     assert bad.hint in errors[0]["hint"]
     assert _snapshot(out) == before_out, "the output directory changed"
     assert _snapshot(tmp_path) == before_all, "files changed next to the output directory"
+
+
+COMPILE_CASES = [c for c in CASES if c.values[0].command == "compile" and c.values[0].output is None]
+
+
+@pytest.mark.parametrize("bad", COMPILE_CASES)
+def test_validate_rejects_every_catalog_that_compile_rejects(tmp_path: Path, bad: Case) -> None:
+    # The class behind "validate passed, compile failed": every check that runs while generating
+    # targets (MC416, cross-target checks, ...) must run in validate too.
+    catalog = tmp_path / "catalog"
+    _write_clean(catalog)
+    for edit in bad.edits:
+        edit(catalog)
+    compiled = pipeline.compile_catalog(catalog)
+    validated = pipeline.validate_catalog(catalog, examples=False)
+    assert compiled.report.has_errors()
+    assert [d.code for d in validated.report.items if d.severity.name == "ERROR"] == \
+        [d.code for d in compiled.report.items if d.severity.name == "ERROR"]

@@ -249,7 +249,9 @@ SEED = {
     "agentbar/OutboxFailed": "min(last_1m):sum:agentbar.outbox_failed{*} by {channel} > 0",
     "agentbar/OutboxLatencyHigh": Refused("`or`"),
     "agentbar/OutboxPendingHigh": "min(last_1m):sum:agentbar.outbox_pending{*} > 20",
-    "agentbar/PaymentConversionDrop": Refused(FOR_ON_WINDOW),
+    "agentbar/PaymentConversionDrop":
+        "sum(last_30m):sum:agentbar.payment_paid.count{*}.as_count() / "
+        "sum:agentbar.payment_attempt.count{*}.as_count() < 0.8",
     "agentbar/PaymentTotalFailure": Refused("`or`"),
     "agentbar/PendingOrdersAging": "min(last_1m):max:agentbar.orders_pending_aging{older_than:30m} > 20",
     "agentbar/SchedulerDown": "max(last_2m):abs(max:agentbar.scheduler_alive{*}) == 0",
@@ -275,7 +277,9 @@ SEED = {
         "sum(last_10m):sum:qr_pilot.duplicate_events.count{*}.as_count() / "
         "sum:qr_pilot.session_events.count{*}.as_count() > 0.01",
     "qr-pilot/OrderCaptureRateDrop": Refused("comparison with a query"),
-    "qr-pilot/PaymentMatchRateLow": Refused(FOR_ON_WINDOW),
+    "qr-pilot/PaymentMatchRateLow":
+        "sum(last_30m):sum:qr_pilot.payments_linked_to_sessions.count{*}.as_count() / "
+        "sum:qr_pilot.payments.count{*}.as_count() < 0.85",
     "qr-pilot/ReconciliationIssueSpike": Refused("comparison with a query"),
     "shop/ShopCheckoutFailuresHigh": Refused("`or`"),
     "shop/ShopCouponReservationLeaksIncreasing": Refused("max() of delta()"),
@@ -284,7 +288,9 @@ SEED = {
     "shop/ShopInvoiceIssueFailures": "sum(last_15m):sum:shop.invoice_issue.count{status:failure}.as_count() > 5",
     "shop/ShopRefundSpike": Refused("comparison with a query"),
     "shop/ShopStuckPaidOrders": "min(last_10m):max:shop.shop_orders_paid_unconfirmed{*} > 0",
-    "shop/ShopWebhookFailureRatioHigh": Refused(FOR_ON_WINDOW),
+    "shop/ShopWebhookFailureRatioHigh":
+        "sum(last_10m):sum:shop.webhook_events.count{status:error}.as_count() / "
+        "sum:shop.webhook_events.count{status:received}.as_count() > 0.02",
     "shop/ShopWebhookRetriesHigh": "sum(last_10m):sum:shop.webhook_events.count{status:retry}.as_count() > 20",
     "store/StoreCeleryBacklog": "min(last_15m):sum:store.celery_queue_length{job:store-celery} by {queue_name} > 100",
     "store/StoreHigh5xxRate": Refused("status=~'5..'"),

@@ -114,7 +114,7 @@ def _tampered(compiled, alert_id: str, change) -> list:
      "threshold 0.02 (Prometheus) vs 0.03 (Grafana)"),
     ("comparison", lambda r: r["data"][2]["model"]["conditions"][0]["evaluator"].update(type="lt"),
      "comparison > (Prometheus) vs < (Grafana)"),
-    ("for", lambda r: r.update({"for": "5m"}), "for 10m (Prometheus) vs 5m (Grafana)"),
+    ("for", lambda r: r.update({"for": "5m"}), "for 0s (Prometheus) vs 5m (Grafana)"),
     ("query", lambda r: r["data"][0]["model"].update(expr="sum(rate(webhook_events_total[10m]))"),
      "query sum(rate(webhook_events_total{status=\"error\"}[10m]))"),
     ("condition", lambda r: r.update(condition="B"), "cannot be read back"),

@@ -124,7 +124,7 @@ alerts:
     description: 'Costs {{ $labels.job }} $ a minute; see $__interval'
     procedure: fix
     examples:
-      fires: {series: {'up{job="pay$api"}': '0x20'}}
+      fires: {series: {'up{job="pay$api"}': '0x20'}, value: 0}
       quiet: {series: {'up{job="pay$api"}': '1x20'}}
   PayMissing:
     expr: absent(up{job="pay$api"})

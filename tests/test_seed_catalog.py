@@ -59,12 +59,15 @@ def test_promtool_passes_every_generated_unit_test(promtool) -> None:
 
 
 def test_every_alert_has_a_test_that_fires_and_one_that_stays_quiet() -> None:
+    # A service's tests may be split over several files, one per evaluation interval.
+    test_files = [yaml.safe_load(t.read_text()) for t in (OUTPUT / "prometheus").glob("*.tests.yaml")]
     for f in sorted((OUTPUT / "prometheus").glob("*.rules.yaml")):
         rules = yaml.safe_load(f.read_text())
         alerts = {r["alert"] for g in rules["groups"] for r in g["rules"] if "alert" in r}
-        tests = yaml.safe_load(f.with_name(f.name.replace(".rules.", ".tests.")).read_text())["tests"]
-        fires = {c["alertname"] for t in tests for c in t["alert_rule_test"] if c["exp_alerts"]}
-        quiet = {c["alertname"] for t in tests for c in t["alert_rule_test"] if not c["exp_alerts"]}
+        tests = [t for doc in test_files if doc["rule_files"] == [f.name] for t in doc["tests"]]
+        fires = {c["alertname"] for t in tests for c in t.get("alert_rule_test", []) if c["exp_alerts"]}
+        quiet = {t["name"].split(" ")[0] for t in tests if " stays quiet #" in t["name"]}
+        assert all(t.get("alert_rule_test") or t.get("promql_expr_test") for t in tests), f.name
         assert alerts == fires == quiet, f.name
 
 

@@ -6,7 +6,7 @@ from typing import Callable, Iterable
 from compiler.checks import (alert_delivery, counters, examples, routing, runbooks, target_versions,
                              templates)
 from compiler.checks import dashboard_rate_interval, dashboard_titles, dashboard_units
-from compiler.checks import datadog
+from compiler.checks import datadog, detection_delay
 from compiler.checks import active_hours, datadog_hours, escalation, first_page, suppressions, webhook_secrets
 from compiler.diagnostics import Diagnostic
 from compiler.model import Catalog
@@ -31,6 +31,7 @@ ALL: tuple[Check, ...] = (
     dashboard_titles.check,
     dashboard_rate_interval.check,
     datadog.check,
+    detection_delay.check,
 )
 
 

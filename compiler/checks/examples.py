@@ -1,29 +1,16 @@
 """Check: every alert has examples that fire and stay quiet, well formed and long enough."""
 from __future__ import annotations
 
-import re
 from typing import Iterator
 
 from compiler.diagnostics import Diagnostic, error
 from compiler.durations import format_ms
-from compiler.examples import eval_time_ms, sample_count, span_ms
+from compiler.examples import sample_count, span_ms, timing
 from compiler.expr import ast
-from compiler.expr.parse import ParseError, parse
+from compiler.example_labels import infer, parse_series
+from compiler.expr.parse import ParseError
 from compiler.link import series_names
 from compiler.model import Catalog
-
-
-_SIMPLE = re.compile(r'([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{((?:[a-zA-Z_][a-zA-Z0-9_]*="[^"\\]*",?\s*)*)\})?')
-_PAIR = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="([^"\\]*)"')
-
-
-def _selector(text: str) -> ast.Expr:
-    """Example series are nearly always `name{a="b"}`: read those directly, parse the rest."""
-    m = _SIMPLE.fullmatch(text.strip())
-    if m:
-        pairs = tuple(ast.Matcher(k, "=", v) for k, v in _PAIR.findall(m.group(2) or ""))
-        return ast.Selector(m.group(1), pairs)
-    return parse(text)
 
 
 def check(catalog: Catalog) -> Iterator[Diagnostic]:
@@ -46,7 +33,7 @@ def check(catalog: Catalog) -> Iterator[Diagnostic]:
                 locs = ex.series_locs or tuple((ex.loc, ex.loc) for _ in ex.series)
                 for (selector, values), (key_loc, values_loc) in zip(ex.series, locs):
                     try:
-                        tree = _selector(selector)
+                        tree = parse_series(selector)
                     except ParseError as exc:
                         yield error("MC412", f"example series {selector!r} is not a selector: {exc.message}",
                                     key_loc, 'write a series such as metric{label="value"}')
@@ -66,7 +53,16 @@ def check(catalog: Catalog) -> Iterator[Diagnostic]:
                         bad = True
                 if bad:
                     continue
-                at = eval_time_ms(alert, ex, interval)
+                if ex.fires:
+                    for name, values in infer(catalog, alert, ex).ambiguous:
+                        shown = ", ".join(f'{name}="{v}"' for v in values)
+                        yield error(
+                            "MC482",
+                            f"the fires example of {alert.name!r} does not say which {name!r} fires: "
+                            f"the alert keeps {name!r} and the series carry {shown}",
+                            ex.loc, f"add `labels: {{{name}: {values[0]}}}` (the series that fires)")
+                plan = timing(catalog, alert, ex)
+                at = plan.eval_ms
                 span = span_ms(ex, interval)
                 if span < at:
                     # The shortest series ends first: its values are what needs more samples.
@@ -75,6 +71,6 @@ def check(catalog: Catalog) -> Iterator[Diagnostic]:
                     yield error(
                         "MC413",
                         f"example series end at {format_ms(span)} but the alert is evaluated at "
-                        f"{format_ms(at)} (for + longest window + 2 intervals)",
+                        f"{format_ms(at)} ({plan.why})",
                         shortest, "add samples (e.g. raise the `xN` count) or set `at:`",
                     )

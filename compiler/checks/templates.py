@@ -4,25 +4,11 @@ from __future__ import annotations
 from typing import Iterator
 
 from compiler.diagnostics import Diagnostic, error
+from compiler.expr import gotemplate
 from compiler.expr import templates as tpl
-from compiler.expr.labels import output_labels
 from compiler.link import series_names
-from compiler.model import Alert, Catalog, Metric, RecordingRule
-
-
-def alert_labels(alert: Alert, catalog: Catalog, names: dict) -> frozenset | None:
-    """Labels a firing alert of `alert` carries from its expression (None: cannot tell)."""
-    def labels_of(metric: str):
-        entity = names.get(metric)
-        if isinstance(entity, Metric):
-            extra = {"le"} if metric.endswith("_bucket") and entity.type == "histogram" else set()
-            extra |= {"quantile"} if entity.type == "summary" and metric == entity.name else set()
-            return frozenset(entity.labels) | extra
-        if isinstance(entity, RecordingRule):
-            inner = output_labels(entity.expr.tree, labels_of)
-            return None if inner is None else inner | {k for k, _ in entity.labels}
-        return None
-    return output_labels(alert.expr.tree, labels_of)
+from compiler.model import Catalog
+from compiler.names import alert_labels
 
 
 def check(catalog: Catalog) -> Iterator[Diagnostic]:
@@ -40,6 +26,12 @@ def check(catalog: Catalog) -> Iterator[Diagnostic]:
                 if problem:
                     yield error("MC302", f"template error in {field}: {problem.message}",
                                 loc_of(problem.offset), problem.hint)
+                    continue
+                refused = gotemplate.problem(text)
+                if refused:
+                    yield error("MC302", f"template error in {field}: {refused}", alert.at(field),
+                                "Prometheus defines humanize, humanizePercentage, humanizeDuration, "
+                                "printf, query, ... (see its template reference)")
                     continue
                 if not computed:
                     available = alert_labels(alert, catalog, names)

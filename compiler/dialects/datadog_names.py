@@ -11,7 +11,9 @@ name starts with the check's `namespace`. A metric's own `datadog:` name replace
 from __future__ import annotations
 
 import re
+from collections import ChainMap
 from dataclasses import dataclass, field
+from typing import Mapping
 
 from compiler.expr import ast
 from compiler.model import Catalog, DatadogSettings, Service
@@ -36,8 +38,8 @@ class Series:
 class Naming:
     """Everything the dialect needs to know about one service's metrics."""
 
-    series: dict[str, Series] = field(default_factory=dict)
-    rules: dict[str, ast.Expr] = field(default_factory=dict)  # recording rule -> its tree
+    series: Mapping[str, Series] = field(default_factory=dict)
+    rules: Mapping[str, ast.Expr] = field(default_factory=dict)  # recording rule -> its tree
 
 
 def namespace(settings: DatadogSettings, service: str) -> str:
@@ -50,17 +52,37 @@ def _strip_total(name: str) -> str:
 
 def naming(catalog: Catalog, service: Service) -> Naming:
     """The Datadog names of every series the service's queries may read (its own metrics first,
-    then other services' ones, each under its own service's namespace)."""
-    dd = catalog.settings.datadog
+    then other services' ones, each under its own service's namespace). The catalog-wide maps
+    are built once; each service only puts its own names in front."""
+    return catalog.once(("datadog.naming", service.id), lambda: _naming(catalog, service))
+
+
+def _naming(catalog: Catalog, service: Service) -> Naming:
+    every_series, every_rule = catalog.once("datadog.names", lambda: _catalog_names(catalog))
+    own_series, own_rules = _service_names(catalog.settings.datadog, service)
+    return Naming(ChainMap(own_series, every_series), ChainMap(own_rules, every_rule))
+
+
+def _service_names(dd: DatadogSettings, svc: Service) -> tuple[dict[str, Series], dict[str, ast.Expr]]:
+    prefix = namespace(dd, svc.id)
     series: dict[str, Series] = {}
-    others = [s for s in catalog.services if s.id != service.id]
-    for svc in [service, *others]:
-        prefix = namespace(dd, svc.id)
-        for m in svc.metrics.values():
-            for key, value in series_for(dd, prefix, m.name, m.type, m.datadog, m.labels).items():
-                series.setdefault(key, value)
-    rules = {r.name: r.expr.tree for svc in [service, *others] for r in svc.recording_rules.values()}
-    return Naming(series, rules)
+    for m in svc.metrics.values():
+        for key, value in series_for(dd, prefix, m.name, m.type, m.datadog, m.labels).items():
+            series.setdefault(key, value)
+    return series, {r.name: r.expr.tree for r in svc.recording_rules.values()}
+
+
+def _catalog_names(catalog: Catalog) -> tuple[dict[str, Series], dict[str, ast.Expr]]:
+    """Every service's names; where two services expose one name, the first in catalog order."""
+    series: dict[str, Series] = {}
+    rules: dict[str, ast.Expr] = {}
+    for svc in catalog.services:
+        own_series, own_rules = _service_names(catalog.settings.datadog, svc)
+        for key, value in own_series.items():
+            series.setdefault(key, value)
+        for key, tree in own_rules.items():
+            rules.setdefault(key, tree)
+    return series, rules
 
 
 def series_for(dd: DatadogSettings, prefix: str, name: str, kind: str, explicit: str,

@@ -110,9 +110,14 @@ def without_parens(node: Expr) -> Expr:
     for f in dataclasses.fields(node):
         value = getattr(node, f.name)
         if isinstance(value, tuple) and value and not isinstance(value[0], (str, Matcher)):
-            changes[f.name] = tuple(without_parens(v) for v in value)
+            bare = tuple(without_parens(v) for v in value)
+            if any(a is not b for a, b in zip(bare, value)):
+                changes[f.name] = bare
         elif dataclasses.is_dataclass(value) and not isinstance(value, (Matcher, VectorMatching)):
-            changes[f.name] = without_parens(value)
+            bare = without_parens(value)
+            if bare is not value:
+                changes[f.name] = bare
+    # A tree with no parentheses is returned as it is: shape analyses call this on every panel.
     return dataclasses.replace(node, **changes) if changes else node
 
 

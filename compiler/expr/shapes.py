@@ -52,6 +52,26 @@ def plots(panel: ast.Expr, alert: ast.Expr) -> bool:
     return True
 
 
+def skeleton(core: ast.Expr) -> tuple:
+    """What `plots` compares, without what it allows to differ (range windows and label
+    matchers): two cores can only plot one another when their skeletons are equal, so an index
+    on it narrows the alerts a panel has to compare."""
+    if isinstance(core, ast.RangeSelector):
+        return ("range", skeleton(core.selector))
+    if isinstance(core, ast.Selector):
+        return ("selector", core.metric, core.offset_ms, core.at)
+    parts: list = [type(core).__name__]
+    for f in dataclasses.fields(core):
+        value = getattr(core, f.name)
+        if isinstance(value, tuple) and value and not isinstance(value[0], (str, ast.Matcher)):
+            parts.append(tuple(skeleton(v) for v in value))
+        elif dataclasses.is_dataclass(value) and not isinstance(value, (ast.Matcher, ast.VectorMatching)):
+            parts.append(skeleton(value))
+        else:
+            parts.append(value)
+    return tuple(parts)
+
+
 def shape(node: ast.Expr) -> Shape:
     """The query as a constant multiple of a core (factor 1 where not linear). An increase()
     over a dashboard variable is a rate times a window only known when the panel is drawn: its

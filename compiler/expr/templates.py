@@ -64,28 +64,3 @@ def label_refs(text: str) -> list[LabelRef]:
             for r in pattern.finditer(body):
                 refs.append(LabelRef(r.group(1), m.start(1) + r.start(1)))
     return sorted(refs, key=lambda r: r.offset)
-
-
-def uses_value(text: str) -> bool:
-    return any("$value" in m.group(1) or ".Value" in m.group(1) for m in _ACTION.finditer(text))
-
-
-def render_labels_only(text: str, labels: dict[str, str]) -> str | None:
-    """Render a template whose actions only print labels, as Prometheus would; None when it does
-    more than that (the generated unit test then cannot predict the text)."""
-    out = []
-    pos = 0
-    for m in _ACTION.finditer(text):
-        out.append(text[pos:m.start()])
-        body = m.group(1).strip()
-        ref = re.fullmatch(r"\$labels\.([a-zA-Z_][a-zA-Z0-9_]*)|\.Labels\.([a-zA-Z_][a-zA-Z0-9_]*)", body)
-        if ref:
-            out.append(labels.get(ref.group(1) or ref.group(2), "<no value>"))
-        elif body == "$value" and "__value__" in labels:
-            out.append(labels["__value__"])
-        else:
-            return None
-        pos = m.end()
-    out.append(text[pos:])
-    # Prometheus renders with html/template-free text/template: no escaping to undo.
-    return "".join(out)

@@ -58,7 +58,12 @@ def _where(alert: Alert, token: str, naming: Naming) -> Loc:
 
 
 def condition(catalog: Catalog, alert: Alert, naming: Naming) -> tuple[Condition | None, list[Diagnostic]]:
-    """The alert's condition in Datadog, or the diagnostics saying why there is none."""
+    """The alert's condition in Datadog, or the diagnostics saying why there is none. Computed
+    once per catalog: the check, the monitor and the runbook page all read it."""
+    return catalog.once(("datadog.condition", alert.id), lambda: _condition(catalog, alert, naming))
+
+
+def _condition(catalog: Catalog, alert: Alert, naming: Naming) -> tuple[Condition | None, list[Diagnostic]]:
     override = alert.datadog.query if alert.datadog else ""
     if override:
         try:

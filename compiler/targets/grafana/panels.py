@@ -3,6 +3,7 @@ thresholds (read from the alerts' expressions) as threshold lines or steps."""
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from grafana_foundation_sdk.builders import common as common_b
 from grafana_foundation_sdk.builders import dashboard as dash_b
@@ -13,7 +14,7 @@ from grafana_foundation_sdk.models import dashboard as dash_m
 from grafana_foundation_sdk.models import prometheus as prom_m
 
 from compiler.dialects.promql import to_promql
-from compiler.expr.shapes import plots, shape
+from compiler.expr.shapes import Shape, plots, shape, skeleton
 from compiler.expr.thresholds import FLIP, Threshold, conditions
 from compiler.model import Catalog, Panel, Service
 from compiler.targets.prometheus import runbook_url
@@ -25,32 +26,69 @@ SIZE = {"timeseries": (12, 8), "stat": (6, 8), "gauge": (6, 8), "table": (24, 8)
 OK_COLOR, BAD_COLOR = "green", "red"
 
 
-def panel_thresholds(service: Service, panel: Panel) -> list[tuple[str, int, Threshold]]:
+@dataclass(frozen=True)
+class _Condition:
+    """One comparison of an alert, analysed once: what it compares, on which scale."""
+
+    alert: str
+    rank: int  # the alert's position in the service, then the condition's in the alert
+    cond: Threshold
+    want: Shape
+    key: tuple  # skeleton(want.core)
+
+
+class AlertShapes:
+    """A service's alert conditions with their shapes, indexed by the skeleton of what they
+    compare (the query without its windows and matchers): a panel query can only plot a
+    condition with the same skeleton, so a panel compares those few instead of re-analysing
+    every alert of the service."""
+
+    def __init__(self, service: Service):
+        self.by_skeleton: dict[tuple, list[_Condition]] = {}
+        rank = 0
+        for name, alert in service.alerts.items():
+            for cond in conditions(alert.expr.tree):
+                want = shape(cond.query)
+                if want.factor != 0:
+                    key = skeleton(want.core)
+                    self.by_skeleton.setdefault(key, []).append(_Condition(name, rank, cond, want, key))
+                rank += 1
+
+    @classmethod
+    def of(cls, catalog: Catalog, service: Service) -> "AlertShapes":
+        return catalog.once(("grafana.alert-shapes", service.id), lambda: cls(service))
+
+
+def panel_thresholds(service: Service, panel: Panel,
+                     shapes: AlertShapes | None = None) -> list[tuple[str, int, Threshold]]:
     """The thresholds of the service's alerts on what this panel plots, on the panel's scale:
     every condition whose query a panel query plots, windows and a constant factor aside (the
     alerts the panel names first). Each comes with its alert's name and the query's index."""
-    names = list(panel.alerts) + [n for n in service.alerts if n not in panel.alerts]
+    shapes = shapes or AlertShapes(service)
     plotted = [shape(q.expr.tree) for q in panel.queries]
+    keys = [skeleton(got.core) for got in plotted]
+    named = {name: i for i, name in enumerate(panel.alerts)}
+    candidates = sorted({id(c): c for key in set(keys) for c in shapes.by_skeleton.get(key, ())}.values(),
+                        key=lambda c: (named.get(c.alert, len(named)), c.rank))
     found: list[tuple[str, int, Threshold]] = []
-    for name in names:
-        for cond in conditions(service.alerts[name].expr.tree):
-            want = shape(cond.query)
-            for index, (query, got) in enumerate(zip(panel.queries, plotted)):
-                if want.factor == 0 or not plots(got.core, want.core):
+    for cand in candidates:
+        cond, want = cand.cond, cand.want
+        for index, (query, got) in enumerate(zip(panel.queries, plotted)):
+            if keys[index] != cand.key or not plots(got.core, want.core):
+                continue
+            if got.factor is None or want.factor is None:
+                # An unknown positive scale moves every threshold but zero.
+                if cond.value != 0:
                     continue
-                if got.factor is None or want.factor is None:
-                    # An unknown positive scale moves every threshold but zero.
-                    if cond.value != 0:
-                        continue
-                    ratio = 1.0
-                else:
-                    ratio = got.factor / want.factor
-                op = cond.op if ratio > 0 else FLIP[cond.op]
-                # 12 significant digits: 3 / 600 * 60 is 0.3, not 0.30000000000000004.
-                value = float(f"{cond.value * ratio:.12g}")
-                mine = Threshold(op, value, query.expr.tree)
-                if all((i, t.op, t.value) != (index, op, value) for _, i, t in found):
-                    found.append((name, index, mine))
+                ratio = 1.0
+            else:
+                ratio = got.factor / want.factor
+            op = cond.op if ratio > 0 else FLIP[cond.op]
+            # 12 significant digits: 3 / 600 * 60 is 0.3, not 0.30000000000000004.
+            value = float(f"{cond.value * ratio:.12g}")
+            mine = Threshold(op, value, query.expr.tree)
+            if all((i, t.op, t.value) != (index, op, value) for _, i, t in found):
+                found.append((cand.alert, index, mine))
     return found
 
 
@@ -127,7 +165,7 @@ def _typed(panel: Panel) -> cogbuilder.Builder[dash_m.Panel]:
 
 def build_panel(catalog: Catalog, service: Service, panel: Panel,
                 panel_id: int) -> cogbuilder.Builder[dash_m.Panel]:
-    found = panel_thresholds(service, panel)
+    found = panel_thresholds(service, panel, AlertShapes.of(catalog, service))
     # Thresholds are panel-wide: Grafana's schema has no per-query override (a refId matcher's
     # options would be a string where the schema wants an object), so every line is drawn.
     width, height = SIZE[panel.type]

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from compiler.checks.detection_delay import detection_delay
 from compiler.checks.routing import recipients
 from compiler.diagnostics import Loc
 from compiler.dialects.promql import to_promql
@@ -191,6 +192,17 @@ class Knowledge:
 
     def promql(self, alert: Alert) -> str:
         return to_promql(alert.expr.tree)
+
+    def detection(self, alert: Alert, t) -> str:
+        """The alert's worst-case detection delay in words: total, its parts, what the text states."""
+        delay = detection_delay(self.catalog, alert)
+        parts = " + ".join(f"{t('delay_' + name)} {format_ms(ms)}" for name, ms in delay.parts())
+        out = f"{format_ms(delay.total_ms)} {t('detection_after')} ({parts})"
+        if delay.stated is not None:
+            out += f"; {t('delay_stated')} {format_ms(delay.stated.total_ms)}"
+            if delay.exceeds:
+                out += f" ({t('delay_exceeds')})"
+        return out
 
     def labels(self, alert: Alert, svc: Service) -> dict[str, str]:
         return alert_labels(alert, svc)

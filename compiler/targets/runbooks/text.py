@@ -189,7 +189,9 @@ def _lexer(name: str):
         return get_lexer_by_name("text", stripnl=False, ensurenl=False)
 
 
+@lru_cache(maxsize=4096)
 def html_code_block(code: str, lang: str = "") -> Markup:
+    # Cached: a procedure's queries appear on its page and on every alert page that uses it.
     lang_info = language(lang)
     body = highlight(code.rstrip(), _lexer(lang_info.lexer), _FORMATTER)
     label = f'<span class="lang">{escape(lang_info.label)}</span>' if lang_info.label else ""

@@ -1,0 +1,99 @@
+"""Model helpers: the labels a fires example's alert carries, from its expression and its series."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from compiler.examples import records_of
+from compiler.expr import ast
+from compiler.expr.parse import parse
+from compiler.model import Alert, Catalog, Example
+from compiler.names import alert_labels
+
+_SIMPLE = re.compile(r'([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{((?:[a-zA-Z_][a-zA-Z0-9_]*="[^"\\]*",?\s*)*)\})?')
+_PAIR = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="([^"\\]*)"')
+
+
+def parse_series(text: str) -> ast.Expr:
+    """An example's series key as a selector. Nearly all are `name{a="b"}`: read those directly
+    (fast), parse the rest with the PromQL front end (which raises ParseError)."""
+    m = _SIMPLE.fullmatch(text.strip())
+    if m:
+        pairs = tuple(ast.Matcher(k, "=", v) for k, v in _PAIR.findall(m.group(2) or ""))
+        return ast.Selector(m.group(1), pairs)
+    return parse(text)
+
+
+def series_labels(text: str) -> dict[str, str]:
+    """The labels of a plain example series, `__name__` included."""
+    sel = parse_series(text)
+    if not isinstance(sel, ast.Selector):
+        return {}
+    out = {m.name: m.value for m in sel.matchers if m.op == "="}
+    if sel.metric:
+        out["__name__"] = sel.metric
+    return out
+
+
+def _matches(sel: ast.Selector, labels: dict[str, str]) -> bool:
+    if sel.metric and labels.get("__name__") != sel.metric:
+        return False
+    for m in sel.matchers:
+        value = labels.get(m.name, "")
+        if m.op == "=" and value != m.value or m.op == "!=" and value == m.value:
+            return False
+        if m.op in ("=~", "!~"):
+            try:
+                hit = re.fullmatch(m.value, value) is not None
+            except re.error:
+                return True  # cannot tell: do not rule the series out
+            if hit != (m.op == "=~"):
+                return False
+    return True
+
+
+def leaf_selectors(node: ast.Expr, records, seen: frozenset = frozenset()) -> list[ast.Selector]:
+    """Every selector the expression reads raw series through, recording rules expanded."""
+    out = []
+    for n in ast.walk(node):
+        if isinstance(n, ast.Selector):
+            inner = records(n.metric) if n.metric and n.metric not in seen else None
+            if inner is None:
+                out.append(n)
+            else:
+                out.extend(leaf_selectors(inner, records, seen | {n.metric}))
+    return out
+
+
+@dataclass(frozen=True)
+class Inferred:
+    """The expression labels a firing alert of the example carries, and the labels that more
+    than one value could fill (label -> candidate values), which the example must then give."""
+
+    labels: tuple[tuple[str, str], ...]
+    ambiguous: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+def infer(catalog: Catalog, alert: Alert, example: Example) -> Inferred:
+    """Labels written in `labels:` win; each other label the expression keeps (label-flow
+    analysis) takes the one value the example's series that the expression reads carry, or that
+    an `=` matcher of the expression sets (absent(x{job="a"}) returns job="a")."""
+    given = dict(example.labels)
+    names = alert_labels(alert, catalog)
+    if names is None:
+        return Inferred(tuple(sorted(given.items())))
+    records = records_of(catalog)
+    leaves = leaf_selectors(alert.expr.tree, records)
+    read = [labels for labels in (series_labels(s) for s, _ in example.series)
+            if any(_matches(sel, labels) for sel in leaves)]
+    out = dict(given)
+    ambiguous = []
+    for name in sorted(names - set(given)):
+        values = {labels[name] for labels in read if labels.get(name)}
+        values |= {m.value for sel in leaves for m in sel.matchers
+                   if m.name == name and m.op == "=" and m.value}
+        if len(values) == 1:
+            out[name] = values.pop()
+        elif values:
+            ambiguous.append((name, tuple(sorted(values))))
+    return Inferred(tuple(sorted(out.items())), tuple(ambiguous))

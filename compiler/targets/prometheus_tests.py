@@ -1,0 +1,250 @@
+"""Prometheus target, unit tests: promtool test files from the alerts' examples, each example
+evaluated at the coarsest interval that keeps its verdict."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from compiler.artifacts import ManagedObject
+from compiler.diagnostics import Diagnostic, error
+from compiler.dialects.promql import to_promql
+from compiler.durations import format_ms
+from compiler.example_labels import infer
+from compiler.examples import Timing, expand, records_of, timing
+from compiler.expr import ast, gotemplate
+from compiler.expr.timing import LOOKBACK_DELTA_MS, lookback_ms
+from compiler.model import Alert, Catalog, Example, Service
+
+# Evaluation intervals an example may be tested at (those that are multiples of the catalog's).
+# promtool evaluates every rule of the file at every step from 0 to the last time checked, and
+# that is nearly all of a test's cost: fewer steps, faster tests; a short list, fewer files.
+LADDER_MS = [m * 60_000 for m in (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60, 120, 180, 240, 360,
+                                  480, 720, 1440)]
+
+AnnotationsFn = Callable[[Catalog, Alert], dict]
+LabelsFn = Callable[[Alert, Service], dict]
+
+
+@dataclass
+class TestFile:
+    """One promtool test file: its evaluation interval, the test groups, what they prove."""
+
+    interval_ms: int
+    tests: list[dict]
+    objects: list[ManagedObject]
+
+
+def _closure(node: ast.Expr, records) -> list[ast.Expr]:
+    """The expression and every recording rule it reads, transitively."""
+    out, todo, seen = [], [node], set()
+    while todo:
+        expr = todo.pop()
+        out.append(expr)
+        for n in ast.walk(expr):
+            if isinstance(n, ast.Selector) and n.metric and n.metric not in seen:
+                inner = records(n.metric)
+                if inner is not None:
+                    seen.add(n.metric)
+                    todo.append(inner)
+    return out
+
+
+def _history_free(alert: Alert, records) -> bool:
+    """Whether every value the alert's rules compute at an evaluation depends only on the input
+    series at that instant: then evaluating less often changes no value at the times checked.
+    Recorded series read over a range, subqueries without a step (their step is the evaluation
+    interval), ALERTS and keep_firing_for all carry state from earlier evaluations."""
+    if alert.keep_firing_for_ms:
+        return False
+    for expr in _closure(alert.expr.tree, records):
+        for n in ast.walk(expr):
+            if isinstance(n, ast.Subquery) and n.step_ms is None:
+                return False
+            if isinstance(n, ast.RangeSelector) and n.selector.metric and records(n.selector.metric) is not None:
+                return False
+            if isinstance(n, ast.Selector) and n.metric in ("ALERTS", "ALERTS_FOR_STATE"):
+                return False
+    return True
+
+
+def inline_records(node: ast.Expr, records, service: Service) -> ast.Expr | None:
+    """The expression with each recorded series replaced by the rule's expression (None when a
+    selector filters, offsets or re-labels a record, which the plain expression cannot say)."""
+    if isinstance(node, ast.Selector):
+        inner = records(node.metric) if node.metric else None
+        if inner is None:
+            return node
+        rule = service.recording_rules.get(node.metric)
+        if node.matchers or node.offset_ms or node.at is not None or rule is None or rule.labels:
+            return None
+        expanded = inline_records(inner, records, service)
+        return ast.Paren(expanded) if expanded is not None else None
+    changes: dict[str, Any] = {}
+    for name in ("expr", "lhs", "rhs", "selector", "param"):
+        child = getattr(node, name, None)
+        if child is not None and not isinstance(child, (str, ast.Matcher)):
+            new = inline_records(child, records, service)
+            if new is None:
+                return None
+            changes[name] = new
+    if isinstance(node, ast.Call):
+        args = [inline_records(a, records, service) for a in node.args]
+        if any(a is None for a in args):
+            return None
+        changes["args"] = tuple(args)
+    return dataclasses.replace(node, **changes) if changes else node
+
+
+def coarse_interval(catalog: Catalog, service: Service, alert: Alert, plan: Timing) -> int:
+    """The interval to evaluate an example's test at: for an example whose verdict does not
+    depend on the evaluations between the times it checks, the largest interval of LADDER_MS
+    that divides those times and `for` (`for` is then counted on the same instants, and the
+    steps in between are checked by a subquery, see `_held`); else the catalog's."""
+    base = catalog.settings.evaluation_interval_ms
+    records = records_of(catalog)
+    if not _history_free(alert, records):
+        return base
+    if alert.for_ms and inline_records(alert.expr.tree, records, service) is None:
+        return base
+    fits = [n for n in LADDER_MS if n % base == 0 and plan.eval_ms % n == 0 and alert.for_ms % n == 0
+            and (plan.before_ms is None or n <= plan.before_ms)]
+    return max(fits, default=base)
+
+
+def _label_text(labels: dict[str, str]) -> str:
+    def esc(v: str) -> str:
+        return v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return "{" + ", ".join(f'{k}="{esc(v)}"' for k, v in sorted(labels.items())) + "}"
+
+
+def _trimmed(values: str, keep_from: int, step: int) -> str:
+    """The series with the samples before `keep_from` left out (written as blanks, so that every
+    later sample keeps its time). Only whole notation items are blanked, or an item split where
+    its values are integers (exact however the loader adds them up)."""
+    first = keep_from // step  # index of the first sample to keep
+    if first <= 0:
+        return values
+    out: list[str] = []
+    blanks = 0
+    index = 0
+    for item in values.split():
+        n = len(expand(item))
+        if index + n <= first:
+            blanks += n
+        elif index < first and "x" in item and not item.startswith("_"):
+            head = first - index
+            start_text, _, count = item.rpartition("x")
+            sign = max(start_text.rfind("+", 1), start_text.rfind("-", 1))
+            start = float(start_text[:sign] if sign > 0 else start_text)
+            step_v = float(start_text[sign:]) if sign > 0 else 0.0
+            if start == int(start) and step_v == int(step_v) and abs(start) < 2**52:
+                blanks += head
+                value = int(start + head * step_v)
+                rest = int(count) - head
+                out.append(f"{value}{'+' if step_v >= 0 else '-'}{abs(int(step_v))}x{rest}"
+                           if step_v else f"{value}x{rest}")
+            else:
+                out.append(item)
+        else:
+            out.append(item)
+        index += n
+    if blanks:
+        out.insert(0, f"_x{blanks}")
+    return " ".join(out)
+
+
+def unit_test_files(catalog: Catalog, service: Service, annotations_of: AnnotationsFn,
+                    labels_of: LabelsFn) -> tuple[list[TestFile], list[Diagnostic]]:
+    """promtool test groups, one per example, grouped by evaluation interval: each example that
+    fires must raise exactly its alert with its labels and annotations; each quiet one nothing."""
+    base = catalog.settings.evaluation_interval_ms
+    records = records_of(catalog)
+    files: dict[int, TestFile] = {}
+    diags: list[Diagnostic] = []
+    for alert in service.alerts.values():
+        if not alert.compiled_for("prometheus"):
+            continue
+        counters = {True: 0, False: 0}
+        for ex in alert.examples:
+            counters[ex.fires] += 1
+            kind = "fires" if ex.fires else "quiet"
+            name = f"{alert.name} {'fires' if ex.fires else 'stays quiet'} #{counters[ex.fires]}"
+            plan = timing(catalog, alert, ex)
+            interval = coarse_interval(catalog, service, alert, plan)
+            checks = plan.checks(interval)
+            times = [t for t, _ in checks]
+            expected, expr_labels = _expected(catalog, service, alert, ex, annotations_of,
+                                              labels_of, diags)
+            case: dict[str, Any] = {"name": name, "interval": format_ms(plan.step_ms)}
+            series = sorted(ex.series)
+            if interval != base:
+                keep_from = min(times) - alert.for_ms - lookback_ms(alert.expr.tree, records) \
+                    - LOOKBACK_DELTA_MS - plan.step_ms
+                series = [(s, _trimmed(v, keep_from, plan.step_ms)) for s, v in series]
+            case["input_series"] = [{"series": s, "values": v} for s, v in series]
+            alert_checks, expr_checks = [], []
+            for t, firing in checks:
+                if interval != base and alert.for_ms:
+                    expr_checks.append(_held(alert, service, records, t, firing, expr_labels, base,
+                                             catalog.settings.prometheus_version))
+                    if not firing:
+                        continue  # quiet at the coarse steps would not prove quiet at every step
+                alert_checks.append({"eval_time": format_ms(t), "alertname": alert.name,
+                                     "exp_alerts": expected if firing else []})
+            for query, samples in ex.queries:
+                # What the example says an annotation's query returns is checked, not trusted.
+                expr_checks.append({"expr": query, "eval_time": format_ms(plan.eval_ms), "exp_samples": [
+                    {"labels": _label_text(dict(labels)), "value": value} for labels, value in samples]})
+            if alert_checks:
+                case["alert_rule_test"] = alert_checks
+            if expr_checks:
+                case["promql_expr_test"] = expr_checks
+            found = files.setdefault(interval, TestFile(interval, [], []))
+            found.tests.append(case)
+            found.objects.append(ManagedObject(f"{alert.id}#{kind}-{counters[ex.fires]}",
+                                               "unit_test", "promtool", ex.loc, case))
+    return [files[k] for k in sorted(files)], diags
+
+
+def _held(alert: Alert, service: Service, records, t: int, firing: bool,
+          labels: dict[str, str], base: int, version: tuple[int, int]) -> dict:
+    """A check that the condition held (or not) at every evaluation of the catalog's interval in
+    [t - for, t]: what `for` means in Prometheus, asked of the raw series by a subquery."""
+    cond = inline_records(alert.expr.tree, records, service)
+    steps = alert.for_ms // base + 1
+    # Ranges include their start before Prometheus 3 and exclude it from 3 on.
+    span = alert.for_ms if version < (3, 0) else alert.for_ms + base
+    counted = ast.Call("count_over_time", (ast.Subquery(ast.Paren(cond), span, base),))
+    expr = to_promql(ast.Binary("==", counted, ast.Number(float(steps))))
+    samples = [{"labels": _label_text(labels), "value": steps}] if firing else []
+    return {"expr": expr, "eval_time": format_ms(t), "exp_samples": samples}
+
+
+def _expected(catalog: Catalog, service: Service, alert: Alert, ex: Example,
+              annotations_of: AnnotationsFn, labels_of: LabelsFn, diags: list[Diagnostic]
+              ) -> tuple[list[dict], dict[str, str]]:
+    """The alert a fires example raises (labels and rendered annotations), and the labels its
+    expression gives it."""
+    if not ex.fires:
+        return [], {}
+    expr_labels = dict(infer(catalog, alert, ex).labels)
+    queries = {q: [gotemplate.Sample(labels, value) for labels, value in samples]
+               for q, samples in ex.queries}
+    data = gotemplate.Data(expr_labels, ex.value, {}, "", queries)
+    annotations = {}
+    for key, text in annotations_of(catalog, alert).items():
+        try:
+            annotations[key] = gotemplate.expand(text, data)
+        except gotemplate.Unpredictable as exc:
+            diags.append(error("MC416", f"the {key} of {alert.name!r} cannot be predicted for this "
+                               f"example: {exc}", ex.loc,
+                               "give the example what the text reads (`value:`, `queries:`)"))
+            annotations[key] = text
+        except gotemplate.TemplateError as exc:
+            diags.append(error("MC485", f"the {key} of {alert.name!r} fails when Prometheus expands "
+                               f"it: {exc}", alert.at(key),
+                               "fix the template: Prometheus would show an error instead of the text"))
+            annotations[key] = text
+    exp_labels = dict(sorted({**expr_labels, **labels_of(alert, service)}.items()))
+    return [{"exp_labels": exp_labels, "exp_annotations": dict(sorted(annotations.items()))}], expr_labels
