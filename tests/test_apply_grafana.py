@@ -133,21 +133,23 @@ def assert_server_holds_catalog(fake: FakeGrafana, catalog: Path, org_id: int = 
 def test_applying_to_an_empty_grafana_then_planning_again_changes_nothing_and_writes_nothing(fake, catalog):
     first = apply(fake, catalog, "--yes")
     assert first.exit_code == 0, first.stderr
-    # Dependency order: folders, contact points, the policy tree, rules, their groups, dashboards.
+    # Dependency order: folders, the notification template, contact points, the policy tree,
+    # rules, their groups, dashboards.
     kinds = [kind for _, kind, _ in planned(first)]
     assert kinds == sorted(kinds, key=grafana.ORDER.index)
-    assert plan_summary(first) == "plan: 11 to create, 1 to update, 0 to delete, 0 unchanged"
+    assert plan_summary(first) == "plan: 12 to create, 1 to update, 0 to delete, 0 unchanged"
     assert_server_holds_catalog(fake, catalog)
     # The new groups got Grafana's default interval, which is the catalog's: no group PUT.
     assert sorted((r.method, r.path) for r in fake.writes) == sorted(
-        [("POST", "/api/folders")] * 2 + [("POST", "/api/v1/provisioning/contact-points")] * 2
+        [("POST", "/api/folders")] * 2 + [("PUT", "/api/v1/provisioning/templates/moncat")]
+        + [("POST", "/api/v1/provisioning/contact-points")] * 2
         + [("PUT", "/api/v1/provisioning/policies")] + [("POST", "/api/v1/provisioning/alert-rules")] * 4
         + [("POST", "/api/dashboards/db")])
     writes = len(fake.writes)
 
     again = apply(fake, catalog, "--yes")
     assert again.exit_code == 0, again.stderr
-    assert plan_summary(again) == "plan: 0 to create, 0 to update, 0 to delete, 12 unchanged"
+    assert plan_summary(again) == "plan: 0 to create, 0 to update, 0 to delete, 13 unchanged"
     assert planned(again) == []
     assert len(fake.writes) == writes
 
@@ -190,7 +192,7 @@ def test_pruning_a_removed_alert_deletes_exactly_one_rule_and_spares_an_unmarked
     run = apply(fake, catalog, "--yes", "--prune")
     assert run.exit_code == 0, run.stderr
     assert planned(run) == [("delete", "alert_rule", "api-ApiLatencyCritical")]
-    assert plan_summary(run) == "plan: 0 to create, 0 to update, 1 to delete, 11 unchanged"
+    assert plan_summary(run) == "plan: 0 to create, 0 to update, 1 to delete, 12 unchanged"
     assert [(r.method, r.path) for r in fake.writes[before:]] == [
         ("DELETE", "/api/v1/provisioning/alert-rules/api-ApiLatencyCritical")]
     assert "someone-elses-rule" in fake.org().rules
@@ -253,16 +255,16 @@ def test_a_group_interval_other_than_grafanas_default_is_set_and_keeps_someone_e
 
 def test_injected_500s_timeouts_429s_and_lost_answers_are_retried_until_the_apply_completes(fake, catalog):
     fake.inject("500", "timeout", writes_only=False)  # the plan's first reads
-    # One at a time, the writes are: 2 folders, 2 contact points, the policy tree, 4 rules, the
-    # dashboard. Faults hit the first attempt of most of them ("ok" lets a retry through); a
-    # "lost" answer hits a create of each kind that has one.
-    faults = ["500", "ok", "lost", "ok", "503", "ok", "lost", "ok", "429", "ok", "lost", "ok",
+    # One at a time, the writes are: 2 folders, the notification template, 2 contact points, the
+    # policy tree, 4 rules, the dashboard. Faults hit the first attempt of most of them ("ok" lets
+    # a retry through); a "lost" answer hits a create of each kind that has one.
+    faults = ["500", "ok", "lost", "ok", "ok", "503", "ok", "lost", "ok", "429", "ok", "lost", "ok",
               "timeout", "ok", "ok", "ok", "lost"]
     fake.inject(*faults)
     run = apply(fake, catalog, "--yes", "--concurrency", "1")
     assert run.exit_code == 0, run.stderr
     retries = 2 + len([f for f in faults if f != "ok"])  # one retry per fault, no more
-    assert f"applied 12, failed 0, not attempted 0 ({retries} retries)" in run.stdout
+    assert f"applied 13, failed 0, not attempted 0 ({retries} retries)" in run.stdout
     assert not fake.faults
     # The client waited as Retry-After said before its next request.
     i = next(i for i, r in enumerate(fake.requests) if r.status == 429)
@@ -288,14 +290,15 @@ def test_a_fault_beyond_the_retry_budget_fails_the_apply_and_a_rerun_converges(f
 
 
 def test_a_crash_midway_then_a_rerun_leaves_grafana_in_the_catalogs_state(fake, catalog):
-    fake.crash_after_writes = 5
+    fake.crash_after_writes = 6
     crashed = apply(fake, catalog, "--yes", "--concurrency", "1")
     assert crashed.exit_code == 1
-    # Folders, contact points and the policy went in; the rules' stage found Grafana gone (each
-    # rule failed after its six attempts); their groups and the dashboard were not attempted.
-    assert "applied 5, failed 4, not attempted 3" in crashed.stdout
+    # Folders, the template, contact points and the policy went in; the rules' stage found
+    # Grafana gone (each rule failed after its six attempts); their groups and the dashboard
+    # were not attempted.
+    assert "applied 6, failed 4, not attempted 3" in crashed.stdout
     assert "not attempted: create dashboard web-overview" in crashed.stderr
-    assert fake.applied_writes == 5
+    assert fake.applied_writes == 6
     fake.restart()
 
     rerun = apply(fake, catalog, "--yes")
@@ -308,7 +311,7 @@ def test_a_crash_midway_then_a_rerun_leaves_grafana_in_the_catalogs_state(fake, 
 def test_dry_run_makes_no_write_request(fake, catalog):
     run = apply(fake, catalog, "--dry-run")
     assert run.exit_code == 0, run.stderr
-    assert len(planned(run)) == 12
+    assert len(planned(run)) == 13
     assert fake.writes == [] and fake.requests
     assert fake.org().folders == {} and fake.org().rules == {}
 
