@@ -7,7 +7,7 @@ from typing import Any
 from compiler import model, time_intervals
 from compiler.diagnostics import Diagnostic, Loc, error
 from compiler.durations import DurationError, parse_ms
-from compiler.expr.parse import ParseError, parse
+from compiler.expr.parse import NestingError, ParseError, parse
 from compiler.loader import RawDocument
 
 
@@ -48,6 +48,12 @@ class Builder:
         doc = self.doc
         try:
             tree = parse(text, variables)
+        except NestingError as exc:
+            self.diags.append(error("MC309", f"PromQL too deep: {exc.message}",
+                                    doc.scalar_loc(path, exc.offset),
+                                    "split it into recording rules, or sum the terms with an "
+                                    "aggregation instead of a chain of `+`"))
+            return None
         except ParseError as exc:
             self.diags.append(error("MC301", f"PromQL syntax error: {exc.message}",
                                     doc.scalar_loc(path, exc.offset),
@@ -68,6 +74,7 @@ class Builder:
             language=d.get("language", "en"),
             runbooks_base_url=d.get("runbooks", {}).get("base_url", "").rstrip("/"),
             prometheus_version=_version(prom.get("version", "2.42")),
+            prometheus_url=prom.get("url", "").rstrip("/"),
             evaluation_interval_ms=self.duration(prom.get("evaluation_interval", "1m"),
                                                  "targets", "prometheus", "evaluation_interval") or 60_000,
             query_offset_ms=self.duration(prom.get("query_offset"), "targets", "prometheus", "query_offset"),
@@ -128,6 +135,10 @@ class Builder:
             histogram_buckets_as_distributions=dd.get("histogram_buckets_as_distributions", False),
             collect_counters_with_distributions=dd.get("collect_counters_with_distributions", False),
             evaluation_delay_ms=delay, renotify_interval_ms=renotify,
+            check_interval_ms=self.duration(dd.get("check_interval"), "targets", "datadog",
+                                            "check_interval") or default.check_interval_ms,
+            pending=dd.get("pending", default.pending),
+            scrape_labels=tuple(dd.get("scrape_labels", ())),
         )
 
     def severity(self, sid: str, d: dict, path: tuple, service: str | None = None) -> model.Severity:
@@ -185,6 +196,9 @@ class Builder:
                 if entity is not None:
                     built[name] = entity
             part.entities[section] = built
+        alerts = part.entities["alerts"]
+        part.entities["datadog_only"] = {k: alerts.pop(k) for k in list(alerts)
+                                         if isinstance(alerts[k], model.DatadogOnlyAlert)}
         part.entities["severities"] = {
             k: self.severity(k, v, ("severities", k), sid) for k, v in d.get("severities", {}).items()
         }
@@ -197,26 +211,48 @@ class Builder:
             unit=d.get("unit", ""), labels=tuple(d.get("labels", ())), baseline=d.get("baseline", ""),
             target=d.get("target", ""), exporter=d.get("exporter", ""),
             source_name=d.get("source_name", ""), datadog=d.get("datadog", ""),
+            label_values=tuple((k, tuple(str(v) for v in vs))
+                               for k, vs in sorted(d.get("label_values", {}).items())),
+            inferred=d.get("inferred", False),
         )
 
     def recording_rule(self, sid: str, name: str, d: dict, path: tuple) -> model.RecordingRule | None:
-        expr = self.expression(d["expr"], *path, "expr")
-        if expr is None:
+        # `rules:` lists several rules recording the name; otherwise `expr`/`labels` is the one.
+        if ("rules" in d) == ("expr" in d) or ("rules" in d and "labels" in d):
+            self.diags.append(error(
+                "MC108", f"recording rule {name!r} needs `expr` (one rule) or `rules` (several), "
+                "not both" if "rules" in d else f"recording rule {name!r} has no `expr`",
+                self.loc(*path, key=True),
+                "`rules:` lists each rule's `expr` and `labels`; without it write `expr:`"))
+            return None
+        bodies = [(r, (*path, "rules", i)) for i, r in enumerate(d["rules"])] if "rules" in d \
+            else [(d, path)]
+        defs = []
+        for body, at in bodies:
+            expr = self.expression(body["expr"], *at, "expr")
+            if expr is not None:
+                defs.append(model.RecordingDefinition(expr, self.loc(*at, key=at is path),
+                                                      tuple(sorted(body.get("labels", {}).items()))))
+        if len(defs) < len(bodies):
             return None
         return model.RecordingRule(
-            service=sid, name=name, expr=expr, help=d["help"], loc=self.loc(*path, key=True),
-            unit=d.get("unit", ""), labels=tuple(sorted(d.get("labels", {}).items())),
+            service=sid, name=name, expr=defs[0].expr, help=d["help"], loc=self.loc(*path, key=True),
+            unit=d.get("unit", ""), labels=defs[0].labels,
             baseline=d.get("baseline", ""), target=d.get("target", ""),
-            source_name=d.get("source_name", ""),
+            source_name=d.get("source_name", ""), more=tuple(defs[1:]),
         )
 
-    def alert(self, sid: str, name: str, d: dict, path: tuple) -> model.Alert | None:
+    def alert(self, sid: str, name: str, d: dict, path: tuple
+              ) -> model.Alert | model.DatadogOnlyAlert | None:
+        if d.get("kind") == "datadog-only":
+            return self.datadog_only(sid, name, d, path)
         expr = self.expression(d["expr"], *path, "expr")
         for_ms = self.duration(d.get("for", "0s"), *path, "for")
         keep = self.duration(d.get("keep_firing_for"), *path, "keep_firing_for")
         examples = []
+        pending = d.get("examples") == "pending"
         for kind in ("fires", "quiet"):
-            raw = d.get("examples", {}).get(kind)
+            raw = None if pending else d.get("examples", {}).get(kind)
             if raw is None:
                 continue
             items = raw if isinstance(raw, list) else [raw]
@@ -242,7 +278,7 @@ class Builder:
             return None
         locs = {f: self.loc(*path, f) for f in d}
         locs["name"] = self.loc(*path, key=True)
-        for f in ("query", "reason", "warning"):
+        for f in ("query", "reason", "warning", "differs"):
             if f in d.get("datadog", {}):
                 locs[f"datadog.{f}"] = self.loc(*path, "datadog", f)
         for f in ("notify",):
@@ -260,6 +296,24 @@ class Builder:
             suppressed_by=self.suppressions(sid, d.get("suppressed_by"), (*path, "suppressed_by")),
             notifies="notify" not in d or bool(d["notify"]),
             locate_text=lambda f, off, doc=self.doc: doc.scalar_loc((*path, f), off),
+            alertname=d.get("alertname", ""), runbook_url=d.get("runbook_url", ""),
+            annotations=tuple(sorted(d.get("annotations", {}).items())), examples_pending=pending,
+            imported=d.get("imported", False),
+        )
+
+    def datadog_only(self, sid: str, name: str, d: dict, path: tuple) -> model.DatadogOnlyAlert:
+        dd = d["datadog"]
+        locs = {f: self.loc(*path, f) for f in d}
+        locs["name"] = self.loc(*path, key=True)
+        for i, _ in enumerate(d.get("notify", ())):
+            locs[f"notify.{i}"] = self.loc(*path, "notify", i)
+        return model.DatadogOnlyAlert(
+            service=sid, name=name, type=dd["type"], query=dd["query"], severity=d["severity"],
+            summary=d["summary"], loc=self.loc(*path, key=True), message=dd.get("message", ""),
+            thresholds=tuple(sorted((k, float(v)) for k, v in dd.get("thresholds", {}).items())),
+            options=dict(dd.get("options", {})), tags=tuple(dd.get("tags", ())),
+            notify=tuple(d.get("notify", ())), description=d.get("description", ""),
+            procedure=d.get("procedure", ""), runbook_url=d.get("runbook_url", ""), field_locs=locs,
         )
 
     def suppressions(self, sid: str, value: Any, path: tuple) -> tuple[model.Suppression, ...]:
@@ -321,6 +375,7 @@ def _alertmanager(am: dict) -> model.AlertmanagerSettings:
     default = model.AlertmanagerSettings()
     return model.AlertmanagerSettings(
         secrets_dir=am.get("secrets_dir", default.secrets_dir).rstrip("/") or "/",
+        url=am.get("url", "").rstrip("/"),
         smtp_smarthost=smtp.get("smarthost", default.smtp_smarthost),
         smtp_from=smtp.get("from", default.smtp_from),
         smtp_auth_username=smtp.get("auth_username", ""),
@@ -331,7 +386,8 @@ def _alertmanager(am: dict) -> model.AlertmanagerSettings:
 def _datadog_alert(d: dict) -> model.DatadogAlert:
     warning = d.get("warning")
     return model.DatadogAlert(query=d.get("query", ""), reason=d.get("reason", ""),
-                              warning=None if warning is None else float(warning))
+                              warning=None if warning is None else float(warning),
+                              differs=d.get("differs", ""))
 
 
 def _grafana(gf: dict) -> model.GrafanaSettings:

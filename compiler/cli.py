@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import enum
 import gc
+import importlib.metadata
+import json
 import sys
 import tempfile
 from pathlib import Path
@@ -11,13 +13,15 @@ from typing import Annotated
 import typer
 
 from compiler import diff as differ
-from compiler import pipeline, revisions, verify, writer
+from compiler import console, limits, pipeline, revisions, scaffold, verify, writer
 from compiler.diagnostic_formats import render_github, render_sarif
 from compiler.diagnostics import Severity, render_json, render_text
+from compiler.importers.command import import_app
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+app = typer.Typer(add_completion=True, no_args_is_help=True, rich_markup_mode=None,
                   pretty_exceptions_enable=False,
                   help="moncat compiles one monitoring catalog into every backend's configuration.")
+app.add_typer(import_app, name="import")
 
 
 class Format(str, enum.Enum):
@@ -47,7 +51,8 @@ def _emit(result: pipeline.Result, root: Path, fmt: Format) -> None:
     elif fmt is Format.sarif:
         sys.stdout.write(render_sarif(diags, root))
     elif diags:
-        sys.stderr.write(render_text(diags, root))
+        text = render_text(diags, root)
+        sys.stderr.write(console.paint_diagnostics(text) if console.use_colour(sys.stderr) else text)
 
 
 def _failed(result: pipeline.Result, fail_on: FailOn) -> bool:
@@ -74,7 +79,8 @@ def validate(catalog: CatalogArg, format: FormatOpt = Format.text, fail_on: Fail
              no_examples: NoExamplesOpt = False) -> None:
     """Check a catalog as compile does (schema, references, PromQL, templates, every target),
     writing nothing, and run its examples with promtool when it is on PATH. Exit 1 on failure."""
-    result = pipeline.validate_catalog(catalog, examples=not no_examples)
+    with console.Progress(f"moncat: validating {catalog}", then="examples") as progress:
+        result = pipeline.validate_catalog(catalog, examples=not no_examples, on_stage=progress.stage)
     _emit(result, catalog, format)
     note = _examples_note(result)
     if _failed(result, fail_on):
@@ -83,6 +89,25 @@ def validate(catalog: CatalogArg, format: FormatOpt = Format.text, fail_on: Fail
         services = len(result.catalog.services) if result.catalog else 0
         alerts = sum(len(s.alerts) for s in result.catalog.services) if result.catalog else 0
         typer.echo(f"catalog {catalog}: {services} services, {alerts} alerts, valid{note}")
+
+
+def _output(result: pipeline.Result, catalog: Path, out: Path,
+            check: bool) -> tuple[bool | None, writer.Staleness | None]:
+    """Write (or, with --check, compare) the output directory: whether it changed, or how it is
+    stale. Done before printing, so that --format json prints one document that holds any
+    problem with the output directory too."""
+    if result.report.has_errors():
+        return None, None
+    try:
+        if check:
+            return None, writer.compare(out, result.files)
+        problem = writer.guard(out, catalog)
+        if problem is None:
+            return writer.write(out, result.files), None
+        result.report.extend([problem])
+    except writer.OutputError as exc:
+        result.report.extend([exc.diag])
+    return None, None
 
 
 @app.command("compile")
@@ -94,21 +119,18 @@ def compile_(
     no_examples: NoExamplesOpt = False,
 ) -> None:
     """Compile a catalog into --out: rule files, tests, CRDs and a manifest, written atomically."""
+    with console.Progress(f"moncat: compiling {catalog}", then="examples" if check else "write") as progress:
+        if check:
+            result = pipeline.validate_catalog(catalog, examples=not no_examples, on_stage=progress.stage)
+        else:
+            result = pipeline.compile_catalog(catalog, on_stage=progress.stage)
     if check:
-        result = pipeline.validate_catalog(catalog, examples=not no_examples)
         _examples_note(result)
-    else:
-        result = pipeline.compile_catalog(catalog)
-    if not check and not result.report.has_errors():
-        # Asked before printing, so that --format json prints one document that holds it.
-        problem = writer.guard(out, catalog)
-        if problem:
-            result.report.extend([problem])
+    changed, stale = _output(result, catalog, out, check)
     _emit(result, catalog, format)
     if result.report.has_errors():
         raise typer.Exit(1)
-    if check:
-        stale = writer.compare(out, result.files)
+    if stale is not None:
         if not stale.fresh:
             for label, paths in (("changed", stale.changed), ("missing", stale.missing), ("extra", stale.extra)):
                 for p in paths:
@@ -117,7 +139,6 @@ def compile_(
             raise typer.Exit(1)
         typer.echo(f"{out} is up to date ({len(result.files)} files)", err=format is not Format.text)
         return
-    changed = writer.write(out, result.files)
     # Machine-readable formats keep stdout to the diagnostics document alone.
     typer.echo(f"{'wrote' if changed else 'unchanged'} {out} ({len(result.files)} files)",
                err=format is not Format.text)
@@ -158,7 +179,11 @@ def diff(
                 raise typer.Exit(2)
             old, label = old_result.files, base
         else:
-            old, label = writer.read_tree(against), str(against)
+            try:
+                old, label = writer.read_tree(against), str(against)
+            except writer.OutputError as exc:
+                typer.echo(f"moncat diff: {exc}", err=True)
+                raise typer.Exit(2)
     new = result.files
     if unified:
         sys.stdout.write(differ.unified(old, new, label, "catalog"))
@@ -233,6 +258,27 @@ def apply(
         raise typer.Exit(1)
 
 
+@app.command()
+def explain(
+    alert: Annotated[str, typer.Argument(help="The alert: `service/Alert` or its name.", show_default=False)],
+    catalog: CatalogArg = Path("catalog"),
+) -> None:
+    """Show one alert on every target side by side: the Prometheus rule, the Grafana rule, the
+    Datadog monitor, each example's verdict per target, the routing and the detection delay."""
+    from compiler import explain as report
+
+    result = pipeline.compile_catalog(catalog)
+    if result.catalog is None or result.report.has_errors():
+        _emit(result, catalog, Format.text)
+        raise typer.Exit(1)
+    found = report.find(result.catalog, alert)
+    if len(found) != 1:
+        known = "several services have it: write service/Alert" if found else "no such alert"
+        typer.echo(f"moncat explain: {alert}: {known}", err=True)
+        raise typer.Exit(1)
+    typer.echo(report.explain(result, found[0]), nl=False)
+
+
 @app.command("test")
 def test_(
     out: Annotated[Path, typer.Argument(help="Compiled output directory.", show_default=False)] = Path("output"),
@@ -248,8 +294,10 @@ def test_(
     except verify.MissingTool as exc:
         typer.echo(f"moncat test: {exc}", err=True)
         raise typer.Exit(2)
+    colour = console.use_colour(sys.stdout)
     for o in outcomes:
-        typer.echo(f"{'ok  ' if o.ok else 'FAIL'} {o.suite}: {o.name}")
+        status = "ok  " if o.ok else "FAIL"
+        typer.echo(f"{console.paint_status(o.ok, status) if colour else status} {o.suite}: {o.name}")
         if not o.ok:
             typer.echo("     " + o.output.replace("\n", "\n     "))
     if junit is not None:
@@ -260,12 +308,151 @@ def test_(
         raise typer.Exit(1)
 
 
+# --- getting started: version, init, new, schema -------------------------------------------------
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"moncat {importlib.metadata.version('moncat')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                          help="Print moncat's version and exit.")] = False,
+) -> None:
+    pass
+
+
+def _refused(command: str, exc: scaffold.Refused, root: Path | None) -> typer.Exit:
+    lines = render_text([exc.diagnostic], root).splitlines()[:-1]  # no summary for one problem
+    text = "\n".join(lines) + "\n"
+    sys.stderr.write(console.paint_diagnostics(text) if console.use_colour(sys.stderr) else text)
+    typer.echo(f"moncat {command}: nothing was written", err=True)
+    return typer.Exit(1)
+
+
+def _report_added(root: Path, added: list[scaffold.Added]) -> None:
+    for item in added:
+        typer.echo(f"added {item.what} at {root / item.loc.file}:{item.loc.line}")
+    typer.echo(f"next: fill in the TODOs that `moncat validate {root}` lists")
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="New catalog directory (must not hold files).")] = Path("catalog"),
+) -> None:
+    """Create a catalog skeleton that validates, compiles and passes `moncat test` as it is:
+    settings for every target (options commented), one service with a metric, an alert with
+    examples, a procedure, a dashboard and a contact, and the JSON Schema for editors."""
+    try:
+        written = scaffold.init(directory)
+    except scaffold.Refused as exc:
+        raise _refused("init", exc, None)
+    for rel in written:
+        typer.echo(f"created {directory / rel}")
+    typer.echo(f"next: moncat validate {directory}")
+
+
+new_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
+                      help="Add a service or an alert to a catalog, TODO where only you know.")
+app.add_typer(new_app, name="new")
+
+CatalogOpt = Annotated[Path, typer.Option("--catalog", "-c", help="Catalog directory.")]
+
+
+@new_app.command("service")
+def new_service(
+    name: Annotated[str, typer.Argument(help="Service id (lower case).", show_default=False)],
+    catalog: CatalogOpt = Path("catalog"),
+) -> None:
+    """Add <catalog>/NAME/service.yaml: an owner contact, a first alert (the service is down)
+    with its examples and procedure, TODO where you must fill in."""
+    try:
+        added = scaffold.new_service(catalog, name)
+    except scaffold.Refused as exc:
+        raise _refused("new service", exc, catalog)
+    _report_added(catalog, added)
+
+
+@new_app.command("alert")
+def new_alert(
+    service: Annotated[str, typer.Argument(help="The service's id.", show_default=False)],
+    name: Annotated[str, typer.Argument(help="Alert name (CamelCase).", show_default=False)],
+    catalog: CatalogOpt = Path("catalog"),
+) -> None:
+    """Add alert NAME to SERVICE (at the end of its `alerts:`) with a procedure of its own: the
+    least urgent severity, placeholder PromQL and examples that pass, TODO where you must fill in."""
+    try:
+        added = scaffold.new_alert(catalog, service, name)
+    except scaffold.Refused as exc:
+        raise _refused("new alert", exc, catalog)
+    _report_added(catalog, added)
+
+
+class SchemaFormat(str, enum.Enum):
+    json = "json"
+    markdown = "markdown"
+
+
+@app.command()
+def schema(
+    format: Annotated[SchemaFormat, typer.Option("--format", "-f",
+                                                 help="json: the JSON Schema; markdown: the field reference.")] = SchemaFormat.json,
+) -> None:
+    """Print the catalog format's JSON Schema (for editors and other tools), or the field
+    reference generated from it. Exit 1 when a field lacks a description or an example."""
+    if format is SchemaFormat.json:
+        sys.stdout.write(scaffold.schema_text())
+        return
+    from compiler.schema import reference
+
+    found = reference.generate(json.loads(scaffold.schema_text()))
+    sys.stdout.write(found.text)
+    for problem in found.problems:
+        typer.echo(f"moncat schema: {problem}: add it to {reference.SCHEMA_PATH}", err=True)
+    if found.problems:
+        raise typer.Exit(1)
+
+
+# One example per command, shown under its --help.
+EXAMPLES = {
+    "validate": ["moncat validate catalog", "moncat validate catalog --format github --fail-on warning"],
+    "compile": ["moncat compile catalog --out output", "moncat compile catalog --out output --check"],
+    "diff": ["moncat diff catalog --base origin/main --format markdown > diff.md",
+             "moncat diff catalog --against output"],
+    "apply": ["GRAFANA_URL=https://grafana.example.com GRAFANA_TOKEN=... moncat apply grafana catalog --dry-run"],
+    "test": ["moncat test output --junit junit.xml"],
+    "init": ["moncat init catalog && moncat validate catalog"],
+    "new service": ["moncat new service checkout"],
+    "new alert": ["moncat new alert checkout CheckoutSlow --catalog catalog"],
+    "explain": ["moncat explain shop/ShopCheckoutFailuresHigh catalog"],
+    "schema": ["moncat schema > catalog/catalog-v1.schema.json",
+               "moncat schema --format markdown > docs/catalog-reference.md"],
+}
+
+
+def _add_examples() -> None:
+    groups = [("", app)] + [(f"{g.name} ", g.typer_instance) for g in app.registered_groups]
+    for prefix, group in groups:
+        for command in group.registered_commands:
+            name = prefix + (command.name or command.callback.__name__.rstrip("_").replace("_", "-"))
+            if name in EXAMPLES:
+                # "\b" keeps click from rewrapping the lines that follow.
+                label = "Example" if len(EXAMPLES[name]) == 1 else "Examples"
+                command.epilog = f"\b\n{label}:\n" + "\n".join(f"  {e}" for e in EXAMPLES[name])
+
+
+_add_examples()
+
+
 def main() -> None:
     """Console entry point: no Python traceback ever reaches a user."""
     # One short-lived run over many small acyclic objects: the cyclic collector only costs time.
     gc.disable()
     try:
-        app()
+        # Every command on a deep stack: trees from untrusted text (catalog, output files read
+        # back by diff) are walked recursively, up to the depths limits.py allows.
+        limits.run_deep(app)
     except KeyboardInterrupt:
         sys.stderr.write("moncat: interrupted\n")
         sys.exit(130)

@@ -98,8 +98,13 @@ def _source_line(root: Path | None, loc: Loc) -> str | None:
     if root is None:
         return None
     try:
-        lines = (root / loc.file).read_bytes().decode("utf-8", errors="replace").splitlines()
-    except OSError:
+        # Only a regular file inside the catalog: a link to a secret elsewhere is reported as
+        # such, never shown in a code frame.
+        path = (root / loc.file).resolve(strict=True)
+        if not path.is_relative_to(root.resolve()) or not path.is_file():
+            return None
+        lines = path.read_bytes().decode("utf-8", errors="replace").splitlines()
+    except (OSError, RuntimeError):
         return None
     if 1 <= loc.line <= len(lines):
         return lines[loc.line - 1]

@@ -6,13 +6,13 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
 from compiler.dialects.base import number
 from compiler.dialects.promql import to_promql
 from compiler.expr.parse import ParseError, parse
 from compiler.expr.thresholds import threshold
+from compiler.limits import MAX_NESTING
 from compiler.manifest import MANIFEST
+from compiler.yaml_source import plain_data
 
 Files = dict[str, bytes]
 
@@ -32,21 +32,43 @@ class Change:
         return f"{self.kind} {self.id}: {', '.join(self.fields)}"
 
 
-def _rules(files: Files) -> dict[tuple[str, str], dict]:
-    """Every Prometheus rule by (kind, service/name)."""
+def _rules(files: Files) -> tuple[dict[tuple[str, str], dict], set[str]]:
+    """Every Prometheus rule by (kind, service/name), and the rule files that do not have the
+    shape moncat writes (an output directory is read back as found: anything may be in it)."""
     out: dict[tuple[str, str], dict] = {}
+    unreadable: set[str] = set()
     for path, data in files.items():
         if not (path.startswith("prometheus/") and path.endswith(".rules.yaml")):
             continue
         service = path.split("/")[-1].removesuffix(".rules.yaml")
-        for group in (yaml.safe_load(data) or {}).get("groups", []):
-            for rule in group.get("rules", []):
-                kind = "alert" if "alert" in rule else "record"
-                out[(kind, f"{service}/{rule[kind]}")] = rule
-    return out
+        rules = _rule_list(_parse(path, data))
+        if rules is None:
+            unreadable.add(path)
+            continue
+        for rule in rules:
+            kind = "alert" if "alert" in rule else "record"
+            out[(kind, f"{service}/{rule[kind]}")] = rule
+    return out, unreadable
 
 
-def _threshold_and_shape(expr: str) -> tuple[str | None, str]:
+def _rule_list(doc: Any) -> list[dict] | None:
+    if not isinstance(doc, dict) or not isinstance(doc.get("groups"), list):
+        return None
+    rules = []
+    for group in doc["groups"]:
+        if not isinstance(group, dict) or not isinstance(group.get("rules", []), list):
+            return None
+        for rule in group.get("rules", []):
+            names = [rule.get(k) for k in ("alert", "record")] if isinstance(rule, dict) else []
+            if sum(isinstance(n, str) for n in names) != 1:
+                return None
+            rules.append(rule)
+    return rules
+
+
+def _threshold_and_shape(expr: Any) -> tuple[str | None, str]:
+    if not isinstance(expr, str):
+        return None, _show(expr)
     try:
         tree = parse(expr)
     except ParseError:
@@ -78,6 +100,10 @@ def _rule_fields(old: dict, new: dict) -> tuple[str, ...]:
             fields.append(f"{key} {old.get(key) or '0s'} -> {new.get(key) or '0s'}")
     for section in ("labels", "annotations"):
         a, b = old.get(section) or {}, new.get(section) or {}
+        if not (isinstance(a, dict) and isinstance(b, dict)):
+            if a != b:
+                fields.append(f"{section} {_show(a)} -> {_show(b)}")
+            continue
         for k in sorted(set(a) | set(b)):
             if a.get(k) != b.get(k):
                 fields.append(f"{section[:-1]} {k} {_show(a.get(k))} -> {_show(b.get(k))}")
@@ -99,22 +125,49 @@ def leaf_paths(a: Any, b: Any, prefix: str = "") -> list[str]:
 
 
 def _parse(path: str, data: bytes) -> Any:
+    """A generated file's data, or None when it does not parse: YAML through the loader's
+    limits (an output directory may hold an alias bomb), JSON no deeper than they allow."""
     try:
+        text = data.decode("utf-8")
         if path.endswith(".json"):
-            return json.loads(data)
+            value = json.loads(text)
+            return value if within_nesting(value) else None
         if path.endswith((".yaml", ".yml")):
-            return yaml.safe_load(data)
-    except (ValueError, yaml.YAMLError):
+            return plain_data(text)
+    except (ValueError, RecursionError):
         pass
     return None
 
 
+def within_nesting(value: Any, limit: int = MAX_NESTING) -> bool:
+    stack = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return False
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node)
+    return True
+
+
 def _alertmanager(files: Files) -> tuple[dict[str, list[str]], dict[str, Any]]:
     """Each alert's receivers (from the generated routing tests) and each receiver's config."""
-    tests = _parse("t.yaml", files.get("alertmanager/routes.tests.yaml", b"")) or {}
-    config = _parse("c.yaml", files.get("alertmanager/alertmanager.yaml", b"")) or {}
-    routes = {t["name"]: t["receivers"] for t in tests.get("tests", [])}
-    return routes, {r["name"]: r for r in config.get("receivers", [])}
+    tests = _parse("t.yaml", files.get("alertmanager/routes.tests.yaml", b""))
+    config = _parse("c.yaml", files.get("alertmanager/alertmanager.yaml", b""))
+    return (_named(tests, "tests", lambda t: isinstance(t.get("receivers"), list), "receivers"),
+            _named(config, "receivers", lambda r: True, None))
+
+
+def _named(doc: Any, section: str, fits: Any, field: str | None) -> dict[str, Any]:
+    """`{item["name"]: item[field] or the item}` for the well-formed items of doc[section]."""
+    items = doc.get(section) if isinstance(doc, dict) else None
+    out: dict[str, Any] = {}
+    for item in items if isinstance(items, list) else ():
+        if isinstance(item, dict) and isinstance(item.get("name"), str) and fits(item):
+            out[item["name"]] = item[field] if field else item
+    return out
 
 
 def _routing_changes(old: Files, new: Files) -> list[Change]:
@@ -125,7 +178,8 @@ def _routing_changes(old: Files, new: Files) -> list[Change]:
     for name in sorted(set(old_routes) & set(new_routes)):
         if old_routes[name] != new_routes[name]:
             out.append(Change("route", name, "changed", (
-                f"receivers {', '.join(old_routes[name])} -> {', '.join(new_routes[name])}",)))
+                f"receivers {', '.join(map(str, old_routes[name]))} -> "
+                f"{', '.join(map(str, new_routes[name]))}",)))
     for name in sorted(set(old_receivers) | set(new_receivers)):
         if name not in old_receivers:
             out.append(Change("receiver", name, "added"))
@@ -140,7 +194,10 @@ def _routing_changes(old: Files, new: Files) -> list[Change]:
 def changes(old: Files, new: Files) -> list[Change]:
     """Semantic changes from `old` to `new`: rules by name and field, other files by path."""
     out: list[Change] = []
-    old_rules, new_rules = _rules(old), _rules(new)
+    (old_rules, old_bad), (new_rules, new_bad) = _rules(old), _rules(new)
+    for path in sorted(old_bad | new_bad):
+        if old.get(path) != new.get(path):
+            out.append(Change("file", path, "changed", ("not a rule file as moncat writes it",)))
     for key in sorted(set(old_rules) | set(new_rules)):
         kind, rid = key
         if key not in old_rules:

@@ -134,3 +134,4 @@ def span_ms(example: Example, interval_ms: int) -> int:
     step = example.interval_ms or interval_ms
     counts = [sample_count(v) or 1 for _, v in example.series]
     return (min(counts) - 1) * step
+

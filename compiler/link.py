@@ -12,7 +12,9 @@ from compiler.expr.locate import tokens
 from compiler.names import BUILTIN_METRICS, SUFFIXES, series_names  # noqa: F401 - used here and re-exported
 
 SECTIONS = ("metrics", "recording_rules", "alerts", "procedures", "checklists", "dashboards",
-            "severities")
+            "severities", "datadog_only")
+# `procedure: pending`: an imported alert whose runbook is still to be written (a warning).
+PENDING = "pending"
 
 
 def _hint(name: str, known: Iterable[str], what: str) -> str:
@@ -57,9 +59,12 @@ def link(settings: model.Settings | None, shared_severities: dict[str, model.Sev
         sections = merged.setdefault(part.id, {s: {} for s in SECTIONS})
         for section in SECTIONS:
             for name, entity in part.entities.get(section, {}).items():
-                if name in sections[section]:
-                    diags.append(_dup(section[:-1].replace("_", " "), name, entity.loc,
-                                      sections[section][name].loc))
+                # A datadog-only alert shares the alerts' names.
+                twin = {"alerts": "datadog_only", "datadog_only": "alerts"}.get(section)
+                first = sections[section].get(name) or (sections[twin].get(name) if twin else None)
+                if first is not None:
+                    what = "alert" if twin else section[:-1].replace("_", " ")
+                    diags.append(_dup(what, name, entity.loc, first.loc))
                 else:
                     sections[section][name] = entity
     # Single-valued service fields may be given in any one part, but not twice differently.
@@ -146,20 +151,22 @@ def _references(catalog: model.Catalog) -> list[Diagnostic]:
     for svc in catalog.services:
         check_contact(svc.owner, svc.field_locs.get("owner", svc.loc))
         for rule in svc.recording_rules.values():
-            check_expr(rule.expr)
-        for alert in svc.alerts.values():
-            check_expr(alert.expr)
+            for definition in rule.definitions():
+                check_expr(definition.expr)
+        for alert in [*svc.alerts.values(), *svc.datadog_only.values()]:
+            if isinstance(alert, model.Alert):
+                check_expr(alert.expr)
             if svc.severity(alert.severity, catalog.severities) is None:
                 known = set(catalog.severities) | set(svc.severities)
                 diags.append(error("MC203", f"unknown severity {alert.severity!r}",
                                    alert.at("severity"), _hint(alert.severity, known, "severity")))
             for i, cid in enumerate(alert.notify):
                 check_contact(cid, alert.at(f"notify.{i}"))
-            if alert.procedure and alert.procedure not in svc.procedures:
+            if alert.procedure and alert.procedure != PENDING and alert.procedure not in svc.procedures:
                 diags.append(error("MC204", f"unknown procedure {alert.procedure!r}",
                                    alert.at("procedure"),
                                    _hint(alert.procedure, svc.procedures, "procedure")))
-            if alert.dashboard and alert.dashboard not in svc.dashboards:
+            if isinstance(alert, model.Alert) and alert.dashboard and alert.dashboard not in svc.dashboards:
                 diags.append(error("MC206", f"unknown dashboard {alert.dashboard!r}",
                                    alert.at("dashboard"),
                                    _hint(alert.dashboard, svc.dashboards, "dashboard")))

@@ -105,6 +105,18 @@ class Metric:
     exporter: str = ""
     source_name: str = ""
     datadog: str = ""  # the exact Datadog metric name, when it does not follow targets.datadog
+    # Labels whose values form a closed list: (label, (value, ...)).
+    label_values: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    inferred: bool = False  # type guessed by `moncat import` from how expressions read it
+
+
+@dataclass(frozen=True)
+class RecordingDefinition:
+    """One rule recording a name: a name may be recorded by several rules, each with its labels."""
+
+    expr: Expression
+    loc: Loc
+    labels: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -119,6 +131,11 @@ class RecordingRule:
     baseline: str = ""
     target: str = ""
     source_name: str = ""
+    more: tuple[RecordingDefinition, ...] = ()  # further rules recording the same name (`rules:`)
+
+    def definitions(self) -> tuple[RecordingDefinition, ...]:
+        """Every rule recording this name, in the catalog's order (`expr` is the first one's)."""
+        return (RecordingDefinition(self.expr, self.loc, self.labels), *self.more)
 
 
 @dataclass(frozen=True)
@@ -145,11 +162,12 @@ class Example:
 @dataclass(frozen=True)
 class DatadogAlert:
     """An alert's `datadog:` block: a reviewed monitor query replacing the translation (with the
-    reason it differs), and a warning threshold."""
+    reason it differs), a warning threshold, and a stated difference from Prometheus."""
 
     query: str = ""
     reason: str = ""
     warning: float | None = None
+    differs: str = ""  # a stated, accepted difference from the Prometheus rule
 
 
 @dataclass(frozen=True)
@@ -175,6 +193,11 @@ class Alert:
     muted_during: tuple[str, ...] = ()
     suppressed_by: tuple[Suppression, ...] = ()
     notifies: bool = True  # False for `notify: []`: a condition alert that tells nobody
+    alertname: str = ""    # the Prometheus alert name when several catalog alerts share one
+    runbook_url: str = ""  # an external runbook, linked instead of the generated page
+    annotations: tuple[tuple[str, str], ...] = ()  # further annotations, as written
+    examples_pending: bool = False  # `examples: pending` (imported, still to be written)
+    imported: bool = False  # written by `moncat import`, not reviewed yet
     field_locs: dict[str, Loc] = field(default_factory=dict, compare=False, repr=False)
     # Maps (field, offset inside its text) to a catalog position, for template errors.
     locate_text: Any = field(default=None, compare=False, repr=False)
@@ -182,6 +205,11 @@ class Alert:
     @property
     def id(self) -> str:
         return f"{self.service}/{self.name}"
+
+    @property
+    def rule_name(self) -> str:
+        """The name of the Prometheus alerting rule (`alertname`)."""
+        return self.alertname or self.name
 
     def compiled_for(self, target: str) -> bool:
         """Whether the alert goes to backend `target` (its `targets:` list, or all). A condition
@@ -197,6 +225,35 @@ class Alert:
     def at_offset(self, name: str, offset: int) -> Loc:
         """Where character `offset` of text field `name` (summary, description) stands."""
         return self.locate_text(name, offset) if self.locate_text else self.at(name)
+
+
+@dataclass(frozen=True)
+class DatadogOnlyAlert:
+    """`kind: datadog-only`: a Datadog monitor with no PromQL equivalent, kept verbatim."""
+
+    service: str
+    name: str
+    type: str
+    query: str
+    severity: str
+    summary: str
+    loc: Loc
+    message: str = ""
+    thresholds: tuple[tuple[str, float], ...] = ()
+    options: dict[str, Any] = field(default_factory=dict, compare=False)
+    tags: tuple[str, ...] = ()
+    notify: tuple[str, ...] = ()
+    description: str = ""
+    procedure: str = ""
+    runbook_url: str = ""
+    field_locs: dict[str, Loc] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def id(self) -> str:
+        return f"{self.service}/{self.name}"
+
+    def at(self, name: str) -> Loc:
+        return self.field_locs.get(name, self.loc)
 
 
 @dataclass(frozen=True)
@@ -313,6 +370,7 @@ class Service:
     metrics: dict[str, Metric] = field(default_factory=dict)
     recording_rules: dict[str, RecordingRule] = field(default_factory=dict)
     alerts: dict[str, Alert] = field(default_factory=dict)
+    datadog_only: dict[str, DatadogOnlyAlert] = field(default_factory=dict)
     procedures: dict[str, Procedure] = field(default_factory=dict)
     checklists: dict[str, Checklist] = field(default_factory=dict)
     dashboards: dict[str, Dashboard] = field(default_factory=dict)
@@ -334,6 +392,7 @@ class AlertmanagerSettings:
     """targets.alertmanager: where secret files live and how email leaves."""
 
     secrets_dir: str = "/etc/alertmanager/secrets"
+    url: str = ""  # Alertmanager's UI, for "silence this alert" links; none when empty
     smtp_smarthost: str = "localhost:25"
     smtp_from: str = "alertmanager@localhost"
     smtp_auth_username: str = ""
@@ -362,6 +421,9 @@ class DatadogSettings:
     collect_counters_with_distributions: bool = False
     evaluation_delay_ms: int | None = None
     renotify_interval_ms: int | None = None
+    check_interval_ms: int = 15_000
+    pending: str = "refuse"  # `for:` on a window condition: refuse | drop
+    scrape_labels: tuple[str, ...] = ()  # scrape-time labels the Agent adds as tags
 
 
 @dataclass(frozen=True)
@@ -372,6 +434,7 @@ class Settings:
     language: str = "en"
     runbooks_base_url: str = ""
     prometheus_version: tuple[int, int] = (2, 42)
+    prometheus_url: str = ""  # Prometheus' UI, for links to each alert's query; none when empty
     evaluation_interval_ms: int = 60_000
     query_offset_ms: int | None = None
     external_labels: tuple[tuple[str, str], ...] = ()

@@ -4,14 +4,15 @@ from __future__ import annotations
 import gc
 import time
 from contextlib import contextmanager
+from typing import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from compiler import checks, link, validation
+from compiler import checks, limits, link, todos, validation
 from compiler.example_runs import ExampleRun, run_examples
 from compiler.artifacts import Artifact
 from compiler.build import Builder, ServicePart
-from compiler.diagnostics import Report, error
+from compiler.diagnostics import Loc, Report, error
 from compiler.loader import load_catalog
 from compiler.manifest import MANIFEST, build_manifest
 from compiler.model import Catalog, Settings
@@ -47,22 +48,29 @@ class Result:
 
 
 class _Clock:
-    def __init__(self, result: Result):
+    def __init__(self, result: Result, on_stage: Callable[[str], None] | None = None):
         self.result = result
         self.last = time.perf_counter()
+        self.on_stage = on_stage
 
     def lap(self, stage: str) -> None:
         now = time.perf_counter()
         self.result.timings[stage] = now - self.last
         self.last = now
+        if self.on_stage is not None:
+            self.on_stage(stage)  # e.g. the CLI's progress line
 
 
-def analyse(root: Path) -> Result:
+def analyse(root: Path, on_stage: Callable[[str], None] | None = None) -> Result:
     """load -> validate -> build -> link -> check. Stops after a stage that found errors, since
     later stages would only report their consequences."""
+    return limits.run_deep(_analyse, root, on_stage)
+
+
+def _analyse(root: Path, on_stage: Callable[[str], None] | None) -> Result:
     result = Result(Report())
     report = result.report
-    clock = _Clock(result)
+    clock = _Clock(result, on_stage)
     docs, diags = load_catalog(root)
     report.extend(diags)
     clock.lap("load")
@@ -74,6 +82,7 @@ def analyse(root: Path) -> Result:
         report.extend(problems)
         if not problems:
             valid.append(doc)
+            report.extend(todos.find(doc))
     clock.lap("validate")
     settings: Settings | None = None
     severities, contacts, parts, intervals = {}, {}, [], {}
@@ -95,8 +104,8 @@ def analyse(root: Path) -> Result:
     if report.has_errors():
         return result
     if settings is None:
-        report.extend([error("MC006", "the catalog has no root settings document", None,
-                             "create moncat.yaml with `version: 1`")])
+        report.extend([error("MC006", "the catalog has no root settings document",
+                             Loc("moncat.yaml"), "create moncat.yaml with `version: 1`")])
         return result
     catalog, diags = link.link(settings, severities, contacts, parts, intervals)
     report.extend(diags)
@@ -109,22 +118,24 @@ def analyse(root: Path) -> Result:
     return result
 
 
-def validate_catalog(root: Path, examples: bool = True) -> Result:
+def validate_catalog(root: Path, examples: bool = True,
+                     on_stage: Callable[[str], None] | None = None) -> Result:
     """Everything `compile` checks, writing nothing (so that validate never passes a catalog that
     compile rejects), then, when asked, the examples' generated tests under promtool."""
-    result = compile_catalog(root)
+    result = compile_catalog(root, on_stage)
     if examples and result.files and not result.report.has_errors():
-        clock = _Clock(result)
+        clock = _Clock(result, on_stage)
         result.examples = run_examples(result.artifacts, result.files)
         result.report.extend(result.examples.diagnostics)
         clock.lap("examples")
     return result
 
 
-def compile_catalog(root: Path) -> Result:
-    """analyse, then generate every target's artifacts and render them to bytes."""
+def compile_catalog(root: Path, on_stage: Callable[[str], None] | None = None) -> Result:
+    """analyse, then generate every target's artifacts and render them to bytes. `on_stage` is
+    called with each stage's name as it finishes."""
     with _no_cyclic_gc():
-        return _compile(root)
+        return limits.run_deep(_compile, root, on_stage)
 
 
 @contextmanager
@@ -145,11 +156,11 @@ def output_of(path: str) -> str:
     return next((output for prefix, output in OUTPUT_OF if path.startswith(prefix)), "")
 
 
-def _compile(root: Path) -> Result:
-    result = analyse(root)
+def _compile(root: Path, on_stage: Callable[[str], None] | None = None) -> Result:
+    result = analyse(root, on_stage)
     if result.catalog is None or result.report.has_errors():
         return result
-    clock = _Clock(result)
+    clock = _Clock(result, on_stage)
     catalog = result.catalog
     for target in TARGETS:
         if target in PRODUCES and not any(catalog.generates(o) for o in PRODUCES[target]):

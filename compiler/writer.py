@@ -1,13 +1,17 @@
 """Write stage: the output directory replaced atomically, or compared for --check."""
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
 import os
 import shutil
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 from compiler.diagnostics import Diagnostic, error
 from compiler.manifest import MANIFEST
@@ -26,15 +30,38 @@ class Staleness:
         return not (self.changed or self.missing or self.extra)
 
 
+class OutputError(Exception):
+    """The output directory could not be read, locked or written; `diag` says why, for users."""
+
+    def __init__(self, diag: Diagnostic):
+        super().__init__(diag.message)
+        self.diag = diag
+
+
 def _existing(out: Path) -> dict[str, Path]:
+    """Regular files under `out` (links and special files are no output moncat wrote)."""
     if not out.is_dir():
         return {}
-    return {p.relative_to(out).as_posix(): p for p in sorted(out.rglob("*")) if p.is_file()}
+    found = {}
+    for p in sorted(out.rglob("*")):
+        if not p.is_symlink() and p.is_file():
+            found[p.relative_to(out).as_posix()] = p
+    return found
 
 
 def read_tree(out: Path) -> dict[str, bytes]:
     """Every file under `out` by relative path (empty when it does not exist)."""
-    return {rel: p.read_bytes() for rel, p in _existing(out).items()}
+    try:
+        return {rel: p.read_bytes() for rel, p in _existing(out).items()}
+    except OSError as exc:
+        raise OutputError(_os_problem("cannot read", out, exc)) from None
+
+
+def compare(out: Path, files: dict[str, bytes]) -> Staleness:
+    try:
+        return _compare(out, files)
+    except OSError as exc:
+        raise OutputError(_os_problem("cannot read", out, exc)) from None
 
 
 def foreign(out: Path) -> set[str]:
@@ -47,8 +74,9 @@ def foreign(out: Path) -> set[str]:
     return {rel for rel in _existing(out) if rel not in listed and rel != MANIFEST}
 
 
-def compare(out: Path, files: dict[str, bytes]) -> Staleness:
-    have = {rel: p for rel, p in _existing(out).items() if rel not in foreign(out) or rel in files}
+def _compare(out: Path, files: dict[str, bytes]) -> Staleness:
+    theirs = foreign(out)
+    have = {rel: p for rel, p in _existing(out).items() if rel in files or rel not in theirs}
     changed = tuple(p for p in sorted(files) if p in have and have[p].read_bytes() != files[p])
     missing = tuple(p for p in sorted(files) if p not in have)
     extra = tuple(p for p in sorted(have) if p not in files)
@@ -57,17 +85,74 @@ def compare(out: Path, files: dict[str, bytes]) -> Staleness:
 
 def guard(out: Path, catalog: Path) -> Diagnostic | None:
     """Refuse output directories moncat does not own: it replaces the whole directory."""
-    out_r, cat_r = out.resolve(), catalog.resolve()
+    out_r, cat_r = Path(os.path.realpath(out)), catalog.resolve()
     if out_r == cat_r or cat_r.is_relative_to(out_r):
         return error("MC501", f"output directory {out} contains the catalog", None,
                      "choose a separate directory, e.g. --out output")
-    if out.exists() and not out.is_dir():
-        return error("MC501", f"output path {out} exists and is not a directory", None,
-                     "remove it or choose another --out")
-    if out.is_dir() and any(out.iterdir()) and not (out / MANIFEST).is_file():
+    if out_r.is_relative_to(cat_r):
+        return error("MC501", f"output directory {out} is inside the catalog {catalog}: the next "
+                     "compile would read the generated files as catalog files", None,
+                     "choose a directory outside the catalog, e.g. --out output next to it")
+    for above in (out_r, *out_r.parents):
+        if above.exists():
+            if not above.is_dir():
+                what = "exists and is not a directory" if above == out_r else \
+                    f"is under {above}, which is a file"
+                return error("MC501", f"output path {out} {what}", None,
+                             "remove it or choose another --out")
+            break
+    if out_r.is_dir() and any(out_r.iterdir()) and not (out_r / MANIFEST).is_file():
         return error("MC501", f"output directory {out} is not empty and was not written by moncat "
                      f"(no {MANIFEST})", None, "empty it or choose another --out")
     return None
+
+
+def _os_problem(doing: str, out: Path, exc: OSError, staging: Path | None = None) -> Diagnostic:
+    """An operating-system error as a diagnostic: what failed, where, and what to check."""
+    where = str(exc.filename or out)
+    if staging is not None and where.startswith(str(staging)):
+        where = str(out) + where[len(str(staging)):]  # the file as it would have been named
+    reason = exc.strerror or str(exc)
+    hint = {errno.ENOSPC: "free some disk space and compile again",
+            errno.EDQUOT: "free some disk space and compile again",
+            errno.EACCES: "check the permissions of the output directory and its parent",
+            errno.EPERM: "check the permissions of the output directory and its parent",
+            errno.EROFS: "choose an --out on a writable file system",
+            errno.ENAMETOOLONG: "shorten the --out path or the catalog's names"}.get(
+                exc.errno or 0, "check the output path, its permissions and the free space")
+    return error("MC502", f"{doing} {where}: {reason}", None,
+                 f"{hint}; the previous output, if any, is unchanged")
+
+
+@contextmanager
+def _lock(target: Path) -> Iterator[None]:
+    """One writer per output directory: a lock file next to it, held with flock (released by the
+    kernel if moncat dies) and removed afterwards."""
+    path = target.parent / f".{target.name}.moncat-lock"
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode("ascii", "replace").strip()
+            os.close(fd)
+            raise OutputError(error(
+                "MC503", f"another moncat is writing {target} (process {holder or 'unknown'})",
+                None, "wait for it to finish, then compile again")) from None
+        try:
+            same = os.fstat(fd).st_ino == os.stat(path).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:  # else the previous holder removed it between our open and our lock: again
+            break
+        os.close(fd)
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        yield
+    finally:
+        os.unlink(path)
+        os.close(fd)
 
 
 def write_files(root: Path, files: dict[str, bytes]) -> None:
@@ -87,29 +172,44 @@ def write_files(root: Path, files: dict[str, bytes]) -> None:
 
 def write(out: Path, files: dict[str, bytes]) -> bool:
     """Replace `out` with exactly `files`; readers see the old or the new tree, never a mix.
-    Returns False when nothing needed writing."""
-    if compare(out, files).fresh:
-        return False
-    kept = {rel: (out / rel).read_bytes() for rel in foreign(out) if rel not in files}
-    files = {**kept, **files}
-    parent = out.resolve().parent
-    parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.moncat-new-", dir=parent))
+    When `out` is a symbolic link, its target is replaced and the link kept. Returns False when
+    nothing needed writing; raises OutputError when the system refuses (full disk, permissions,
+    another moncat writing the same directory)."""
+    target = Path(os.path.realpath(out))
     try:
-        write_files(tmp, files)
+        if _compare(target, files).fresh:  # checked again under the lock before writing
+            return False
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with _lock(target):
+            if _compare(target, files).fresh:
+                return False
+            kept = {rel: (target / rel).read_bytes() for rel in foreign(target) if rel not in files}
+            _replace(target, {**kept, **files}, out)
+    except OSError as exc:
+        raise OutputError(_os_problem("cannot write", out, exc)) from None
+    return True
+
+
+def _replace(target: Path, files: dict[str, bytes], out: Path) -> None:
+    parent = target.parent
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.moncat-new-", dir=parent))
+    try:
+        try:
+            write_files(tmp, files)
+        except OSError as exc:
+            raise OutputError(_os_problem("cannot write", out, exc, staging=tmp)) from None
         os.chmod(tmp, 0o755)
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.moncat-old-", dir=parent))
-            os.rename(out, old / "tree")
+        if target.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.moncat-old-", dir=parent))
+            os.rename(target, old / "tree")
             try:
-                os.rename(tmp, out)
+                os.rename(tmp, target)
             except OSError:
-                os.rename(old / "tree", out)  # put the old tree back: never leave no output
+                os.rename(old / "tree", target)  # put the old tree back: never leave no output
                 raise
             shutil.rmtree(old, ignore_errors=True)
         else:
-            os.rename(tmp, out)
+            os.rename(tmp, target)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
-    return True

@@ -180,7 +180,8 @@ def test_a_crash_midway_exits_non_zero_and_a_rerun_converges_to_the_catalog(fake
     fake.crash_after(6)  # the 6th write is applied, its answer lost, and the server is gone
     broken = moncat(fake, catalog)
     assert broken.returncode == 1
-    assert re.search(r"applied 5, failed \d+, not attempted 2 ", broken.stdout)
+    # Not attempted: the composite monitor (written after its components) and the 2 dashboards.
+    assert re.search(r"applied 5, failed \d+, not attempted 3 ", broken.stdout)
     assert "not attempted: create dashboard" in broken.stderr
     assert "run the same command again to converge" in broken.stderr
     assert "Traceback" not in broken.stderr
@@ -191,12 +192,14 @@ def test_a_crash_midway_exits_non_zero_and_a_rerun_converges_to_the_catalog(fake
     assert plan_line(rerun) == f"plan: {len(want) - 6} to create, 0 to update, 0 to delete, 6 unchanged"
     # The server holds exactly the catalog: one object per moncat id, equal after normalising.
     target = datadog.DatadogTarget(None)  # type: ignore[arg-type] - normalize needs no client
+    target._ids = {datadog.monitor_id(m): str(m["id"]) for m in fake.monitors.values()}
     monitors = owned_monitors(fake)
     assert len(monitors) == len(fake.monitors)
     boards = {datadog.dashboard_id(d["description"]): d for d in fake.dashboards.values()}
     for path, body in want.items():
-        kind = "monitor" if "/monitors/" in path else "dashboard"
-        held = monitors[datadog.monitor_id(body)] if kind == "monitor" else \
+        kind = ("composite monitor" if body.get("type") == "composite" else "monitor") \
+            if "/monitors/" in path else "dashboard"
+        held = monitors[datadog.monitor_id(body)] if kind != "dashboard" else \
             boards[datadog.dashboard_id(body["description"])]
         assert target.normalize(kind, held) == target.normalize(kind, body), path
     assert len(monitors) + len(boards) == len(want)
@@ -367,3 +370,27 @@ def test_the_fake_refuses_bad_bodies_wrong_keys_and_oversized_pages(fake) -> Non
     assert {"X-RateLimit-Limit", "X-RateLimit-Period", "X-RateLimit-Remaining",
             "X-RateLimit-Reset"} <= set(limited.headers)
     assert limited.headers["X-RateLimit-Remaining"] == "0" and int(limited.headers["X-RateLimit-Reset"]) >= 1
+
+
+def test_a_composite_is_created_after_its_monitors_with_their_ids_and_deleted_before_them(fake, catalog) -> None:
+    want = compiled(catalog)
+    composites = {p: b for p, b in want.items() if b.get("type") == "composite"}
+    assert composites  # shop/ShopCheckoutFailuresHigh: `or` of two conditions
+    assert moncat(fake, catalog).returncode == 0
+    held = owned_monitors(fake)
+    for body in composites.values():
+        server = held[datadog.monitor_id(body)]
+        ids = re.findall(r"\d+", server["query"])
+        named = re.findall(r"\$\{([^}]+)\}", body["query"])
+        assert [datadog.monitor_id(fake.monitors[int(i)]) for i in ids] == named
+    again = moncat(fake, catalog)
+    assert plan_line(again).endswith(f"{len(want)} unchanged")
+    # With the alert left out of Datadog, --prune deletes the composite first, then its parts.
+    alerts = catalog / "shop" / "alerts.yaml"
+    text = alerts.read_text()
+    alerts.write_text(text.replace("  ShopCheckoutFailuresHigh:\n",
+                                   "  ShopCheckoutFailuresHigh:\n    targets: [prometheus, grafana]\n"))
+    pruned = moncat(fake, catalog, "--prune")
+    assert pruned.returncode == 0, pruned.stderr
+    deletes = [r.path for r in fake.requests if r.method == "DELETE"]
+    assert len(deletes) == 3 and deletes[0] == f"/api/v1/monitor/{server['id']}"

@@ -1,8 +1,10 @@
 """CI templates users copy: each one's script steps run here against the seed catalog, in a git
-repository whose last commit changes one threshold, so a template that cannot work fails CI."""
+repository whose last commit changes one threshold, so a template that cannot work fails CI. The
+GitHub Action (action.yml) runs the same way, on `moncat init`'s catalog."""
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -105,3 +107,86 @@ def test_the_pre_commit_hooks_pass_on_a_fresh_catalog_and_fail_on_a_stale_output
     check = next(h for h in hooks if h["id"] == "moncat-compile-check")
     proc = subprocess.run(shlex.split(check["entry"]), cwd=repo, env=env, capture_output=True, text=True)
     assert proc.returncode == 1 and "shop.rules.yaml" in proc.stderr
+
+
+# --- the GitHub Action (action.yml at the repository root) -----------------------------------------
+ACTION_HOSTED_ONLY = ("Install moncat",)  # pip and apt on the runner; the tests use this checkout
+_EXPRESSION = re.compile(r"\$\{\{\s*([a-z_.-]+)\s*\}\}")
+
+
+def _run_action(repo: Path, env: dict, tmp_path: Path, inputs: dict[str, str]) -> list[tuple[str, int, str]]:
+    """Each script step of the action, with its inputs (defaults, then `inputs`) as GitHub would
+    pass them; (step name, exit status, output) until the first step that fails."""
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    given = {name: str(spec.get("default", "")) for name, spec in action["inputs"].items()}
+    given.update(inputs)
+    runner_temp = tmp_path / "runner-temp"
+    runner_temp.mkdir(exist_ok=True)
+    context = {**{f"inputs.{k}": v for k, v in given.items()},
+               "github.action_path": str(ROOT), "runner.temp": str(runner_temp)}
+    files = {"GITHUB_OUTPUT": tmp_path / "github-output", "GITHUB_STEP_SUMMARY": tmp_path / "summary.md"}
+    ran = []
+    for step in action["runs"]["steps"]:
+        if "run" not in step or step["name"] in ACTION_HOSTED_ONLY:
+            continue
+        step_env = {k: _EXPRESSION.sub(lambda m: context[m.group(1)], str(v)) for k, v in step.get("env", {}).items()}
+        proc = _bash(step["run"], repo, {**env, **step_env, "RUNNER_TEMP": str(runner_temp),
+                                          **{k: str(v) for k, v in files.items()}})
+        ran.append((step["name"], proc.returncode, proc.stdout + proc.stderr))
+        if proc.returncode:
+            break
+    return ran
+
+
+def test_the_action_declares_its_inputs_and_keeps_them_out_of_its_scripts() -> None:
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    assert action["runs"]["using"] == "composite"
+    assert {"catalog", "out", "fail-on"} <= set(action["inputs"])
+    used = set()
+    for step in action["runs"]["steps"]:
+        if "run" in step:
+            assert step.get("shell") == "bash", step["name"]  # composite run steps must say
+            assert "${{" not in step["run"], f"{step['name']}: pass inputs through env"
+        for value in [*step.get("env", {}).values(), *step.get("with", {}).values()]:
+            used |= {m.group(1).split(".", 1)[1] for m in _EXPRESSION.finditer(str(value))
+                     if m.group(1).startswith("inputs.")}
+    assert used == set(action["inputs"])  # every input is used, and only declared ones
+
+
+@pytest.fixture
+def small_repo(tmp_path: Path) -> Path:
+    """`moncat init`'s catalog with its output in git; HEAD raises one threshold (the seed catalog
+    runs through the workflow template above, at ten times the cost)."""
+    root = tmp_path / "small"
+    root.mkdir()
+    _moncat(root, "init", "catalog")
+    _moncat(root, "compile", "catalog", "--out", "output")
+    _git(root, "init", "-q", "-b", "main")
+    _git(root, "add", ".")
+    _git(root, "commit", "-q", "-m", "skeleton")
+    service = root / "catalog" / "web" / "service.yaml"
+    service.write_text(service.read_text().replace("[10m])) > 0.05", "[10m])) > 0.06"))
+    _moncat(root, "compile", "catalog", "--out", "output")
+    _git(root, "commit", "-q", "-am", "raise the error threshold")
+    return root
+
+
+def test_the_action_steps_run_against_a_catalog(small_repo: Path, env: dict, tmp_path: Path) -> None:
+    ran = _run_action(small_repo, env, tmp_path, {"base": "HEAD~1"})
+    assert [status for _, status, _ in ran] == [0, 0, 0, 0], ran
+    assert "| alert `web/WebErrorRatioHigh` | threshold 0.05 -> 0.06 |" in (tmp_path / "summary.md").read_text()
+    junit = (tmp_path / "github-output").read_text().strip().removeprefix("junit=")
+    assert 'failures="0"' in Path(junit).read_text()
+
+
+def test_the_action_fails_on_a_warning_only_when_fail_on_says_so(small_repo: Path, env: dict,
+                                                                  tmp_path: Path) -> None:
+    _moncat(small_repo, "new", "alert", "web", "WebSlow", "--catalog", "catalog")
+    ran = _run_action(small_repo, env, tmp_path, {"fail-on": "warning"})
+    name, status, output = ran[-1]
+    assert (name, status) == ("Validate the catalog", 1)
+    assert "::warning file=catalog/web/service.yaml" in output and "MC090" in output
+    (tmp_path / "default").mkdir()
+    ran = _run_action(small_repo, env, tmp_path / "default", {})
+    # With the default (error), validation passes; the output/ the new alert made stale fails next.
+    assert [(n, s) for n, s, _ in ran] == [("Validate the catalog", 0), ("Check that the output is fresh", 1)]

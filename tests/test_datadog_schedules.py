@@ -45,12 +45,13 @@ def _payloads(result, kind: str) -> dict[str, dict]:
     return {p: json.loads(b) for p, b in result.files.items() if p.startswith(f"datadog/{kind}/")}
 
 
-def test_downtimes_and_composites_validate_against_the_official_schemas(dispatch, validators) -> None:
-    downtimes, composites = _payloads(dispatch, "downtimes"), _payloads(dispatch, "composites")
+def test_downtimes_and_the_composite_validate_against_the_official_schemas(dispatch, validators) -> None:
+    downtimes = _payloads(dispatch, "downtimes")
     assert sorted(downtimes) == ["datadog/downtimes/dispatch/NoOrders.1.json",
                                  "datadog/downtimes/dispatch/NoOrders.2.json"]
-    assert sorted(composites) == ["datadog/composites/dispatch/NoCourier.json"]
-    for kind, payloads in (("Downtime", downtimes), ("Monitor", composites)):
+    monitors = _payloads(dispatch, "monitors")
+    assert monitors["datadog/monitors/dispatch/NoCourier.json"]["type"] == "composite"
+    for kind, payloads in (("Downtime", downtimes), ("Monitor", monitors)):
         for path, body in payloads.items():
             errors = [f"{list(e.absolute_path)}: {e.message}" for e in validators[kind].iter_errors(body)]
             assert errors == [], path
@@ -90,14 +91,18 @@ def test_the_downtimes_mute_exactly_when_alertmanager_holds_the_notifications(di
 
 
 def test_a_suppressed_alerts_monitor_tells_nobody_and_its_composite_does(dispatch) -> None:
-    monitor = json.loads(dispatch.files["datadog/monitors/dispatch/NoCourier.json"])
-    composite = json.loads(dispatch.files["datadog/composites/dispatch/NoCourier.json"])
-    assert "@" not in monitor["message"].replace("{{", "")
+    composite = json.loads(dispatch.files["datadog/monitors/dispatch/NoCourier.json"])
+    own = json.loads(dispatch.files["datadog/monitors/dispatch/NoCourier.main.json"])
+    assert composite["query"] == "${dispatch/nocourier.main} && !${dispatch/citysurgehigh}"
     assert composite["message"].endswith("@webhook-dispatch-oncall @dispatch-oncall@example.test")
-    assert composite["query"] == "{{moncat-id:dispatch/NoCourier}} && !{{moncat-id:dispatch/CitySurgeHigh}}"
-    assert "moncat-id:dispatch/nocourier/composite" in composite["tags"]
+    assert "moncat-id:dispatch/nocourier" in composite["tags"]
+    assert "@" not in own["message"].replace("{{", "") and "moncat-id:dispatch/nocourier.main" in own["tags"]
+    assert "alert ini ditahan selama dispatch/CitySurgeHigh menyala" in own["message"]
     condition = json.loads(dispatch.files["datadog/monitors/dispatch/CitySurgeHigh.json"])
     assert "@" not in condition["message"].replace("{{", "")  # a condition alert tells nobody
+    # The query check reads the composite's references: every one is a monitor moncat wrote.
+    from compiler.checks import datadog_output
+    assert list(datadog_output.check(dispatch.catalog, dispatch.artifacts)) == []
 
 
 def test_monitor_messages_speak_the_services_language(dispatch) -> None:
@@ -114,7 +119,26 @@ def test_hours_datadog_cannot_repeat_weekly_are_refused_for_it_at_validate(tmp_p
     settings = tmp_path / "catalog" / "moncat.yaml"
     settings.write_text(settings.read_text().replace("    weekdays: [sunday]\n", "    months: [december]\n"))
     proc = run_moncat("validate", str(tmp_path / "catalog"), "--format", "json")
-    found = json.loads(proc.stdout)
+    found = [d for d in json.loads(proc.stdout) if d["severity"] == "error"]
     assert proc.returncode == 1 and [(d["code"], d["file"]) for d in found] == [("MC486", "dispatch.yaml")]
     line = (tmp_path / "catalog" / "dispatch.yaml").read_text().splitlines()[found[0]["line"] - 1]
     assert line.strip().startswith("active_during:")
+
+
+def test_apply_creates_the_suppression_composite_with_its_monitors_ids_and_converges(tmp_path) -> None:
+    import test_apply_datadog as dd
+    from fakes.datadog_fake import FakeDatadog
+
+    catalog = tmp_path / "catalog"
+    shutil.copytree(DISPATCH, catalog)
+    with FakeDatadog(dd.OPENAPI) as fake:
+        run = dd.moncat(fake, catalog, "--yes")
+        assert run.returncode == 0, run.stdout + run.stderr
+        owned = dd.owned_monitors(fake)
+        composite, own = owned["dispatch/nocourier"], owned["dispatch/nocourier.main"]
+        surge = owned["dispatch/citysurgehigh"]
+        assert composite["type"] == "composite"
+        assert composite["query"] == f"{own['id']} && !{surge['id']}"
+        again = dd.moncat(fake, catalog, "--yes")
+        assert dd.plan_line(again).startswith("plan: 0 to create, 0 to update, 0 to delete")
+        assert not fake.schema_errors

@@ -11,6 +11,11 @@ the documented maximum of 1,000. Dashboards: `GET /api/v1/dashboard` (`start`/`c
 summaries; the full body is fetched (`GET /api/v1/dashboard/{id}`, several at a time) only for the
 owned dashboards the catalog also has, the only ones a plan compares.
 
+Composite monitors (a kind of their own, written after the monitors and deleted before them):
+the compiled files name their component monitors `${<moncat id>}`; apply writes the components'
+monitor ids there (known from the listing, or from the create answer), and reads a composite from
+the server back into those names before comparing.
+
 Server changes normalised before comparing: read-only fields (id, created, modified, creator,
 overall_state, widget ids, author, url, ...), `metric alert` and `query alert` (the API returns
 either for a metric monitor), option defaults the server fills in, nulls and empty lists, tag
@@ -31,7 +36,8 @@ from compiler.apply.plan import Action, Current, Desired
 from compiler.apply.registry import ConfigError, seconds_setting
 from compiler.model import Catalog
 
-MONITOR, DASHBOARD = "monitor", "dashboard"
+MONITOR, COMPOSITE, DASHBOARD = "monitor", "composite monitor", "dashboard"
+REFERENCE = re.compile(r"\$\{([^}\s]+)\}")
 ID_TAG = "moncat-id:"
 MONITORS = "/api/v1/monitor"
 DASHBOARDS = "/api/v1/dashboard"
@@ -170,7 +176,7 @@ def _keep_state(action: Action) -> Any:
     """The update body, with the monitor's mute (if any) carried over from the server."""
     current = action.current if isinstance(action.current, dict) else {}
     state = {k: v for k, v in (current.get("options") or {}).items() if k in OPTION_STATE and v}
-    if action.kind != MONITOR or not state or not isinstance(action.body, dict):
+    if action.kind not in (MONITOR, COMPOSITE) or not state or not isinstance(action.body, dict):
         return action.body
     return dict(action.body, options={**(action.body.get("options") or {}), **state})
 
@@ -179,11 +185,12 @@ class DatadogTarget:
     """Datadog's v1 monitor and dashboard API for one organisation (the keys')."""
 
     name = "datadog"
-    order = (MONITOR, DASHBOARD)
+    order = (MONITOR, COMPOSITE, DASHBOARD)
 
     def __init__(self, client: Client):
         self.client = client
         self._wanted: set[tuple[str, str]] | None = None  # set by desired(): what a plan compares
+        self._ids: dict[str, str] = {}  # moncat id -> monitor id, for composites' references
 
     def desired(self, files: dict[str, bytes]) -> list[Desired]:
         out: list[Desired] = []
@@ -193,7 +200,7 @@ class DatadogTarget:
                 continue
             if path.startswith("datadog/monitors/"):
                 body = json.loads(files[path])
-                kind, oid = MONITOR, monitor_id(body)
+                kind, oid = COMPOSITE if body.get("type") == "composite" else MONITOR, monitor_id(body)
             elif path.startswith("datadog/dashboards/"):
                 body = json.loads(files[path])
                 kind, oid = DASHBOARD, dashboard_id(body.get("description"))
@@ -230,7 +237,9 @@ class DatadogTarget:
                 break
             page += 1
         found.sort(key=lambda f: int(f[1]))  # ids grow with creation: the oldest first
-        return _first_of_each(MONITOR, found)
+        plain = _first_of_each(MONITOR, [f for f in found if f[2].get("type") != "composite"])
+        self._ids = {c.id: c.remote_id for c in plain}
+        return plain + _first_of_each(COMPOSITE, [f for f in found if f[2].get("type") == "composite"])
 
     def _dashboards(self) -> list[Current]:
         summaries: list[dict] = []
@@ -269,14 +278,34 @@ class DatadogTarget:
         return None if resp.status_code == 404 else _json(resp, "GET", path)
 
     def normalize(self, kind: str, body: Any) -> Any:
-        return normalize_monitor(body) if kind == MONITOR else normalize_dashboard(body)
+        if kind == COMPOSITE and isinstance(body, dict) and isinstance(body.get("query"), str):
+            # The server's monitor ids, read back as the references the files hold.
+            names = {remote: oid for oid, remote in self._ids.items()}
+            body = dict(body, query=re.sub(r"\b\d+\b", lambda m: "${" + names.get(m.group(0), m.group(0)) + "}",
+                                           body["query"]))
+        return normalize_monitor(body) if kind in (MONITOR, COMPOSITE) else normalize_dashboard(body)
+
+    def _resolved(self, action: Action, body: Any) -> Any:
+        """A composite's body with its references replaced by the components' monitor ids."""
+        if action.kind != COMPOSITE or not isinstance(body, dict):
+            return body
+        missing = [r for r in REFERENCE.findall(body.get("query", "")) if r not in self._ids]
+        if missing:
+            raise ApiError("POST" if action.op == "create" else "PUT", MONITORS, None,
+                           f"composite {action.id} names monitors that do not exist: {', '.join(missing)}")
+        return dict(body, query=REFERENCE.sub(lambda m: self._ids[m.group(1)], body["query"]))
 
     def write(self, action: Action) -> None:
-        base = MONITORS if action.kind == MONITOR else DASHBOARDS
+        base = MONITORS if action.kind in (MONITOR, COMPOSITE) else DASHBOARDS
         if action.op == "create":
-            self.client.request("POST", base, json=action.body)
+            resp = self.client.request("POST", base, json=self._resolved(action, action.body))
+            if action.kind == MONITOR:
+                created = _json(resp, "POST", base)
+                if isinstance(created, dict) and "id" in created:
+                    self._ids[action.id] = str(created["id"])
         elif action.op == "update":
-            self.client.request("PUT", f"{base}/{action.remote_id}", json=_keep_state(action))
+            self.client.request("PUT", f"{base}/{action.remote_id}",
+                                json=self._resolved(action, _keep_state(action)))
         elif action.op == "delete":
             # 404: already gone (a retried DELETE whose first answer was lost): the goal is met.
             self.client.request("DELETE", f"{base}/{action.remote_id}", ok=(404,))

@@ -6,7 +6,7 @@ from typing import Callable, Iterable
 from compiler.checks import (alert_delivery, counters, examples, routing, runbooks, target_versions,
                              templates)
 from compiler.checks import dashboard_rate_interval, dashboard_titles, dashboard_units
-from compiler.checks import datadog, detection_delay
+from compiler.checks import datadog, datadog_config, datadog_examples, detection_delay, numbers
 from compiler.checks import active_hours, datadog_hours, escalation, first_page, suppressions, webhook_secrets
 from compiler.diagnostics import Diagnostic
 from compiler.model import Catalog
@@ -20,6 +20,7 @@ ALL: tuple[Check, ...] = (
     examples.check,
     target_versions.check,
     counters.check,
+    numbers.check,
     alert_delivery.check,
     escalation.check,
     first_page.check,
@@ -31,6 +32,8 @@ ALL: tuple[Check, ...] = (
     dashboard_titles.check,
     dashboard_rate_interval.check,
     datadog.check,
+    datadog_examples.check,
+    datadog_config.check,
     detection_delay.check,
 )
 

@@ -57,6 +57,10 @@ def check(catalog: Catalog) -> Iterator[Diagnostic]:
                             "notify a contact that receives alerts, or give the service an `owner:`")
     if nobody:
         return
+    for service in catalog.services:
+        # A datadog-only alert notifies through its own message; its contacts are reached too.
+        for kept in service.datadog_only.values():
+            reached.update(kept.notify or ((service.owner,) if service.owner else ()))
     for contact in catalog.contacts.values():
         if contact.receives_alerts and contact.id not in reached:
             yield error("MC463", f"no alert reaches contact {contact.id!r}", contact.loc,

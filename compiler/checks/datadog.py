@@ -40,7 +40,9 @@ def check(catalog: Catalog) -> Iterator[Diagnostic]:
         names = naming(catalog, service)
         for alert in service.alerts.values():
             if not alert.compiled_for("datadog"):
-                if alert.datadog is not None:
+                own = alert.datadog
+                # A reason alone says why the alert is left out: that is the point of it.
+                if own is not None and (own.query or own.warning is not None or own.differs):
                     yield warning(UNUSED, f"{alert.name!r} has datadog settings but its `targets:` "
                                   "leave Datadog out", alert.at("datadog"),
                                   "remove one of the two")

@@ -1,5 +1,6 @@
 """Check after generation: every Datadog monitor moncat wrote reads as Datadog's documented
-monitor query grammar, with `options.thresholds.critical` equal to its query's threshold.
+monitor query grammar, with `options.thresholds.critical` equal to its query's threshold; every
+composite names component monitors moncat wrote.
 
 It parses the written payloads with querycheck, independently of the dialect that wrote them.
 """
@@ -11,15 +12,18 @@ from compiler.artifacts import Artifact
 from compiler.diagnostics import Diagnostic, error
 from compiler.model import Catalog
 from compiler.targets.datadog.querycheck import check_monitor
+from compiler.targets.datadog.verbatim import KIND as KEPT
 
 INVALID = "MC710"
 
 
 def check(catalog: Catalog, artifacts: list[Artifact]) -> Iterator[Diagnostic]:
-    for art in artifacts:
-        if not art.path.startswith("datadog/monitors/"):
-            continue
-        for problem in check_monitor(art.data):
+    monitors = [a for a in artifacts if a.path.startswith("datadog/monitors/")]
+    ids = {a.objects[0].id.lower() for a in monitors}  # references are written as tags are
+    for art in monitors:
+        if art.objects[0].kind == KEPT:
+            continue  # a datadog-only monitor is the user's query, kept verbatim
+        for problem in check_monitor(art.data, ids):
             obj = art.objects[0]
             yield error(INVALID, f"Datadog monitor {obj.id}: {problem}", obj.source,
                         "a moncat bug if the query was translated; else fix datadog.query")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from compiler.diagnostics import Diagnostic, error
+from compiler.diagnostics import Diagnostic, error, warning
 from compiler.durations import format_ms
 from compiler.examples import sample_count, span_ms, timing
 from compiler.expr import ast
@@ -20,6 +20,12 @@ def check(catalog: Catalog) -> Iterator[Diagnostic]:
         for alert in svc.alerts.values():
             if not alert.compiled_for("prometheus"):
                 continue  # examples become promtool tests of the Prometheus rule
+            if alert.examples_pending:
+                yield warning("MC418", f"alert {alert.name!r}: its examples are pending",
+                              alert.at("examples"),
+                              "write one example that fires and one that stays quiet; they "
+                              "become promtool unit tests")
+                continue
             kinds = {ex.fires for ex in alert.examples}
             if True not in kinds:
                 yield error("MC410", f"alert {alert.name!r} has no example that fires", alert.loc,

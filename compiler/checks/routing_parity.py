@@ -122,7 +122,8 @@ def check(catalog: Catalog, artifacts: list[Artifact]) -> Iterator[Diagnostic]:
                 # What each dispatcher receives: Prometheus adds its external labels (the
                 # rule's win); Grafana adds the folder.
                 gf_rule = grafana[alert.id]
-                am_labels = {**external, **prometheus[alert.id].get("labels", {}), "alertname": alert.name}
+                am_rule = prometheus[alert.id]
+                am_labels = {**external, **am_rule.get("labels", {}), "alertname": am_rule["alert"]}
                 gf_labels = {**gf_rule.get("labels", {}), "alertname": gf_rule["title"],
                              "grafana_folder": service.title or service.id}
                 got_am, got_gf = setups.alertmanager(am_labels), setups.grafana(gf_labels)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from compiler.diagnostics import Diagnostic, error
+from compiler.diagnostics import Diagnostic, error, warning
 from compiler.expr import gotemplate
 from compiler.expr import templates as tpl
 from compiler.link import series_names
@@ -43,7 +43,9 @@ def check(catalog: Catalog) -> Iterator[Diagnostic]:
                 for ref in tpl.label_refs(text):
                     if ref.name not in available:
                         shown = ", ".join(sorted(available)) or "none"
-                        yield error(
+                        # An imported rule renders nothing there in Prometheus too: a
+                        # warning until someone reviews it (and removes `imported: true`).
+                        yield (warning if alert.imported else error)(
                             "MC303",
                             f"{field} reads label {ref.name!r}, which the alert's expression does "
                             f"not keep (it keeps: {shown})",

@@ -28,15 +28,11 @@ from compiler.dialects.base import ErrorLevel, Generator
 from compiler.dialects.datadog_names import (BUCKETS, COUNT, DISTRIBUTION, GAUGE, MISSING,
                                              QUANTILE, Naming, Series)
 from compiler.dialects.datadog_tree import inline, number, outer, strip
+from compiler.dialects.datadog_windows import OVER_TIME, WindowReads
 from compiler.expr import ast
 
 SPACE_AGGREGATORS = ("avg", "sum", "min", "max")
 ARITHMETIC = ("+", "-", "*", "/")
-# *_over_time functions that commute with the space aggregation written around them: the max
-# over time of the max across series is the max across series of each one's max over time; the
-# same for min, and averages and sums of averages are linear.
-OVER_TIME = {("max", "max_over_time"): "max", ("min", "min_over_time"): "min",
-             ("avg", "avg_over_time"): "avg", ("sum", "avg_over_time"): "avg"}
 # Point-wise functions Datadog has under the same name and meaning
 # (https://docs.datadoghq.com/dashboards/functions/arithmetic/, .../functions/exclusion/).
 POINTWISE = {"abs": 1, "clamp_min": 2, "clamp_max": 2}
@@ -51,12 +47,19 @@ class GraphQuery:
     aggregator: str = ""  # for scalar widgets: how the timeframe reduces to one value
 
 
-class Datadog(Generator):
+class Datadog(WindowReads, Generator):
     """Datadog metric queries (monitor mode) or widget formulas over named queries (graph mode)."""
 
     def __init__(self, naming: Naming, mode: str = "monitor", scalar: bool = False,
-                 first: int = 1, level: ErrorLevel = ErrorLevel.WARN):
+                 first: int = 1, level: ErrorLevel = ErrorLevel.WARN, bare_space: str = "max"):
         super().__init__(level)
+        # monitor mode: how a bare series (compared series by series) is read: a multi-alert
+        # grouped by the labels that identify the series, one series a group; `max` (or `min`
+        # below a threshold) keeps the verdict when those labels identify less than one series.
+        self.bare_space = bare_space
+        # monitor mode: the condition compares with 0, so only signs matter (delta()).
+        self.sign_only = False
+        self.notes: list[str] = []      # tags Datadog stores differently, scrape tags it needs
         self.first = first  # graph mode: the number of the first query name
         self.naming = naming
         self.mode = mode
@@ -113,26 +116,56 @@ class Datadog(Generator):
             self.unsupported(f"series {name}", f"{name} is not collected unless "
                              f"targets.datadog.{found.why} is set", name)
             return None
-        if sel.offset_ms or sel.at is not None:
-            self.unsupported("offset" if sel.offset_ms else "@", f"`{'offset' if sel.offset_ms else '@'}` "
-                             "on a selector has no Datadog form here; `q - q offset d` alone "
-                             "becomes a change monitor", "offset" if sel.offset_ms else "@")
+        if sel.at is not None:
+            self.unsupported("@", "`@` pins a query to a time; a monitor evaluates the last "
+                             "window", "@")
+            return None
+        if sel.offset_ms and (self.mode != "monitor" or sel.offset_ms < 0):
+            self.unsupported("offset", "`offset` has a Datadog form (timeshift) only in monitors, "
+                             "and only into the past", "offset")
             return None
         return found
 
+    def _shifted(self, text: str, sel: ast.Selector) -> str:
+        """A query read `offset` earlier: Datadog's timeshift functions give each point the value
+        from that long before (https://docs.datadoghq.com/dashboards/functions/timeshift/)."""
+        if not sel.offset_ms:
+            return text
+        named = {3_600_000: "hour_before", 604_800_000: "week_before"}.get(sel.offset_ms)
+        if named:
+            return f"{named}({text})"
+        return f"timeshift({text}, -{number(sel.offset_ms / 1000)})"
+
     def _scope(self, sel: ast.Selector) -> str | None:
+        found = self.naming.series.get(sel.metric or "")
+        self._known_labels(found, sel.metric or "", [m.name for m in sel.matchers])
+        values = found.values_of if found is not None else (lambda _: None)
         try:
-            return filters.scope(sel.matchers)
+            return filters.scope(sel.matchers, values, self.notes)
         except filters.FilterError as exc:
             self.unsupported(exc.construct, exc.message, sel.metric)
             return None
 
-    def _by(self, grouping: tuple[str, ...]) -> str | None:
+    def _by(self, grouping: tuple[str, ...], sel: ast.Selector | None = None) -> str | None:
+        if sel is not None:
+            self._known_labels(self.naming.series.get(sel.metric or ""), sel.metric or "", grouping)
         try:
-            return filters.by(grouping)
+            return filters.by(grouping, self.notes)
         except filters.FilterError as exc:
             self.unsupported(exc.construct, exc.message, "by")
             return None
+
+    def _known_labels(self, found: Series | None, metric: str, labels) -> None:
+        """A label the catalog neither declares on the metric nor lists as a scrape label the
+        Agent adds: Datadog has that tag only if something moncat cannot see adds it."""
+        if found is None or not found.labels:
+            return
+        for label in labels:
+            if label not in found.labels and label not in self.naming.scrape_labels \
+                    and label != "__name__":
+                self.notes.append(f"label {label!r} is not declared on {metric}: Datadog has the "
+                                  "tag only if the Agent adds it (declare it, or list it in "
+                                  "targets.datadog.scrape_labels once the check's `tags` add it)")
 
     # --- leaves ---------------------------------------------------------------------------------
     def gen_number(self, node: ast.Number) -> str:
@@ -154,9 +187,16 @@ class Datadog(Generator):
                 return ""
             return self._term(f"avg:{found.name}{scope}{by}", GAUGE, found.labels,
                               aggregator="last")
-        return self.unsupported("series without aggregation", f"{node.metric} is compared series "
-                                "by series; a Datadog monitor aggregates across series: write "
-                                "max by (...) / sum by (...) around it", node.metric)
+        if self.mode == "monitor" and found.kind in (GAUGE, QUANTILE):
+            identity = self.naming.identity(found)
+            scope, by = self._scope(node), self._by(identity)
+            if scope is None or by is None:
+                return ""
+            return self._shifted(self._term(f"{self.bare_space}:{found.name}{scope}{by}", GAUGE,
+                                            identity, aggregator="last"), node)
+        return self.unsupported("raw counter", f"{node.metric} is a counter: Datadog keeps its "
+                                "increments, not its running total; read it with rate() or "
+                                "increase()", node.metric)
 
     def gen_rangeselector(self, node: ast.RangeSelector) -> str:
         return self.unsupported("range selector", "a range selector outside rate()/increase() "
@@ -181,57 +221,22 @@ class Datadog(Generator):
             return self.unsupported("absent()", "absent() translates only as `<condition> or "
                                     "absent(<the condition's selector>)`, as no-data alerting",
                                     "absent")
+        if f in ("rate", "increase") and self.mode == "monitor" and len(node.args) == 1 \
+                and isinstance(node.args[0], ast.RangeSelector):
+            # Per series: a sum over the one series of each group the identifying labels make.
+            found = self.naming.series.get(node.args[0].selector.metric or "")
+            identity = self.naming.identity(found) if found is not None else ()
+            return self._count(ast.Aggregation("sum", node, None, identity, False, bool(identity)),
+                               f, node.args[0])
         if f in ("rate", "increase"):
-            return self.unsupported(f"{f}() without sum()", f"{f}() per series: Datadog sums a "
-                                    f"count across series first; write sum by (...) ({f}(...))", f)
+            return self.unsupported(f"{f}() without sum()", f"{f}() per series in a panel: write "
+                                    f"sum by (...) ({f}(...))", f)
+        if f == "delta" and self.sign_only and len(node.args) == 1 \
+                and isinstance(node.args[0], ast.RangeSelector):
+            found = self.naming.series.get(node.args[0].selector.metric or "")
+            return self._delta(self.bare_space, self.naming.identity(found) if found else (),
+                               node.args[0])
         return self.unsupported(f"{f}()", f"{f}() has no exact Datadog form", f)
-
-    def _percentile(self, node: ast.Call) -> str:
-        phi = strip(node.args[0]) if node.args else None
-        inner = strip(node.args[1]) if len(node.args) > 1 else None
-        if not isinstance(phi, ast.Number) or not 0 < phi.value < 1:
-            return self.unsupported("histogram_quantile()", "the quantile must be a number "
-                                    "between 0 and 1", "histogram_quantile")
-        pct = phi.value * 100
-        if round(pct, 2) != round(pct, 10):
-            return self.unsupported("histogram_quantile()", f"quantile {number(phi.value)}: "
-                                    "Datadog percentiles have at most two decimals",
-                                    "histogram_quantile")
-        shape_ok = (isinstance(inner, ast.Aggregation) and inner.op == "sum" and not inner.without
-                    and "le" in inner.grouping and isinstance(strip(inner.expr), ast.Call)
-                    and strip(inner.expr).func in ("rate", "increase")
-                    and isinstance(strip(inner.expr).args[0], ast.RangeSelector))
-        if not shape_ok:
-            return self.unsupported("histogram_quantile()", "only histogram_quantile(φ, sum by "
-                                    "(le, ...) (rate(x_bucket[w]))) has a Datadog form",
-                                    "histogram_quantile")
-        rng: ast.RangeSelector = strip(inner.expr).args[0]  # type: ignore[union-attr]
-        found = self._series(rng.selector)
-        if found is None:
-            return ""
-        if found.kind != DISTRIBUTION:
-            return self.unsupported("histogram_quantile()", f"{rng.selector.metric} is not a "
-                                    "distribution in Datadog: set targets.datadog."
-                                    "histogram_buckets_as_distributions", "histogram_quantile")
-        if any(m.name == "le" for m in rng.selector.matchers):
-            return self.unsupported("le matcher", "a matcher on `le` selects buckets; a "
-                                    "distribution has none", "le")
-        if self.scalar:
-            return self.unsupported("histogram_quantile() in a one-value panel", "a percentile "
-                                    "over the panel's timeframe has no widget form here",
-                                    "histogram_quantile")
-        if self.mode == "graph" and rng.range_var is None:
-            return self.unsupported("histogram_quantile() over a fixed window in a panel",
-                                    "a distribution's percentile in a graph covers each rollup "
-                                    "interval, not a sliding window; use [$__rate_interval]",
-                                    "histogram_quantile")
-        grouping = tuple(g for g in inner.grouping if g != "le")  # type: ignore[union-attr]
-        scope, by = self._scope(rng.selector), self._by(grouping)
-        if scope is None or by is None:
-            return ""
-        text = f"p{number(round(pct, 2))}:{found.name}{scope}{by}"
-        window = None if rng.range_var else rng.range_ms
-        return self._term(text, DISTRIBUTION, grouping, window, "percentile")
 
     # --- aggregations ---------------------------------------------------------------------------
     def gen_aggregation(self, node: ast.Aggregation) -> str:
@@ -250,6 +255,9 @@ class Datadog(Generator):
         if isinstance(inner, ast.Call) and (node.op, inner.func) in OVER_TIME and inner.args \
                 and isinstance(inner.args[0], ast.RangeSelector):
             return self._over_time(node, inner.func, inner.args[0])
+        if isinstance(inner, ast.Call) and inner.func == "delta" and self.sign_only and inner.args \
+                and isinstance(inner.args[0], ast.RangeSelector):
+            return self._delta(node.op, node.grouping, inner.args[0])
         what = inner.func + "()" if isinstance(inner, ast.Call) else "an expression"
         return self.unsupported(f"{node.op}() of {what}", f"{node.op}() of {what} has no Datadog "
                                 "space aggregation", inner.func if isinstance(inner, ast.Call) else node.op)
@@ -262,11 +270,11 @@ class Datadog(Generator):
             return self.unsupported("raw counter", f"{sel.metric} is a counter: Datadog keeps its "
                                     "increments, not its running total; read it with rate() or "
                                     "increase()", sel.metric)
-        scope, by = self._scope(sel), self._by(node.grouping)
+        scope, by = self._scope(sel), self._by(node.grouping, sel)
         if scope is None or by is None:
             return ""
-        return self._term(f"{node.op}:{found.name}{scope}{by}", GAUGE, node.grouping,
-                          aggregator="last")
+        return self._shifted(self._term(f"{node.op}:{found.name}{scope}{by}", GAUGE,
+                                        node.grouping, aggregator="last"), sel)
 
     def _count(self, node: ast.Aggregation, func: str, rng: ast.RangeSelector) -> str:
         found = self._series(rng.selector)
@@ -280,13 +288,14 @@ class Datadog(Generator):
             return self.unsupported(f"{node.op}() of {func}()", f"{node.op}() of {func}() per "
                                     "series: Datadog aggregates a count across series before "
                                     f"time; only sum({func}()) is exact", node.op)
-        scope, by = self._scope(rng.selector), self._by(node.grouping)
+        scope, by = self._scope(rng.selector), self._by(node.grouping, rng.selector)
         if scope is None or by is None:
             return ""
         base = f"sum:{found.name}{scope}{by}"
         seconds = number(rng.range_ms / 1000)
         if self.mode == "monitor":
-            text = self._term(base + ".as_count()", COUNT, node.grouping, rng.range_ms)
+            text = self._shifted(self._term(base + ".as_count()", COUNT, node.grouping,
+                                            rng.range_ms), rng.selector)
             # Parenthesised: the division must stay with its count inside any arithmetic.
             return text if func == "increase" else f"({text} / {seconds})"
         if rng.range_var is not None:
@@ -304,29 +313,21 @@ class Datadog(Generator):
         rolled = f"moving_rollup({name}, {seconds}, 'sum')"
         return rolled if func == "increase" else f"({rolled} / {seconds})"
 
-    def _over_time(self, node: ast.Aggregation, func: str, rng: ast.RangeSelector) -> str:
-        found = self._series(rng.selector)
-        if found is None:
-            return ""
-        if found.kind not in (GAUGE, QUANTILE):
-            return self.unsupported(f"{func}() of a counter", f"{func}() of a counter", func)
-        if self.mode == "graph":
-            return self.unsupported(f"{func}() in a panel", f"{func}() in a panel has no widget "
-                                    "form here", func)
-        scope, by = self._scope(rng.selector), self._by(node.grouping)
-        if scope is None or by is None:
-            return ""
-        return self._term(f"{node.op}:{found.name}{scope}{by}", "over_time", node.grouping,
-                          rng.range_ms, OVER_TIME[(node.op, func)])
-
     # --- operators ------------------------------------------------------------------------------
     def gen_binary(self, node: ast.Binary) -> str:
         if node.return_bool:
             return self.unsupported("bool", "`bool` comparisons have no Datadog form", "bool")
+        if node.op in ast.SET_OPS or node.op in ast.COMPARISONS:
+            # The sides first: a construct inside them is the more exact thing to name.
+            before = len(self.unsupported_messages)
+            self.generate(node.lhs)
+            self.generate(node.rhs)
+            if len(self.unsupported_messages) > before:
+                return ""
         if node.op in ast.SET_OPS:
-            return self.unsupported(f"`{node.op}`", f"`{node.op}` combines conditions series by "
-                                    "series; a Datadog metric monitor has one query and one "
-                                    "threshold (a composite monitor needs monitor ids)", node.op)
+            return self.unsupported(f"`{node.op}`", f"`{node.op}` inside a query: only a condition "
+                                    "made of conditions joined by and/or/unless becomes a "
+                                    "composite monitor", node.op)
         if node.op in ast.COMPARISONS:
             return self.unsupported(f"comparison `{node.op}` inside the query", "a comparison that "
                                     "filters series inside the query has no Datadog form", node.op)

@@ -28,9 +28,11 @@ import dataclasses
 from dataclasses import dataclass
 
 from compiler.dialects.datadog import Datadog, inline, number, outer, strip
+from compiler.dialects.datadog_composite import compose
 from compiler.dialects.datadog_names import COUNT, DISTRIBUTION, GAUGE, Naming
 from compiler.expr import ast
-from compiler.expr.thresholds import threshold
+from compiler.durations import format_ms
+from compiler.expr.thresholds import Threshold, threshold
 
 MINUTE = 60_000
 TIMESHIFTS = {5 * MINUTE: "5m_ago", 10 * MINUTE: "10m_ago", 15 * MINUTE: "15m_ago",
@@ -60,6 +62,10 @@ class MonitorQuery:
     grouping: tuple[str, ...] = ()
     no_data: bool = False      # absent(): notify when the data stops
     full_window: bool = False  # a `for` over gauges needs data over the whole window
+    notes: tuple[str, ...] = ()     # how it differs from the PromQL (a chosen setting's effect)
+    warnings: tuple[str, ...] = ()  # what Datadog stores differently, or needs configured
+    # A composite monitor: `query` is its expression over these components' names.
+    components: tuple[tuple[str, "MonitorQuery"], ...] = ()
 
 
 def window(ms: int, change: bool = False) -> str | None:
@@ -144,22 +150,52 @@ def split_absent(tree: ast.Expr) -> tuple[ast.Expr, ast.Selector | None]:
     return tree, None
 
 
-def translate(tree: ast.Expr, for_ms: int, naming: Naming, interval_ms: int
-              ) -> tuple[MonitorQuery | None, list[Problem]]:
-    """The monitor query of an alert condition, or the problems that keep it from having one."""
+def translate(tree: ast.Expr, for_ms: int, naming: Naming, interval_ms: int,
+              pending: str = "refuse") -> tuple[MonitorQuery | None, list[Problem]]:
+    """The monitor query of an alert condition, or the problems that keep it from having one.
+    Conditions joined by and/or/unless become a composite monitor of one monitor each.
+    `pending` is targets.datadog.pending: what `for:` on a window condition becomes."""
     cond, absent = split_absent(tree)
+    top = strip(cond)
+    if isinstance(top, ast.Binary) and top.op in ast.SET_OPS:
+        if absent is not None:
+            return None, [Problem("absent() with and/or/unless", "no-data alerting applies to "
+                                  "one monitor, not to a composite", "absent")]
+        return compose(top, for_ms, lambda leaf: _single(leaf, None, for_ms, naming,
+                                                         interval_ms, pending))
+    return _single(cond, absent, for_ms, naming, interval_ms, pending)
+
+
+def _is_delta(query: ast.Expr) -> bool:
+    """`delta(x[w])`, or one space aggregation of it: what compares with 0 by its sign."""
+    q = strip(query)
+    if isinstance(q, ast.Aggregation) and q.param is None:
+        q = strip(q.expr)
+    return isinstance(q, ast.Call) and q.func == "delta"
+
+
+def _threshold(cond: ast.Expr) -> Threshold | None:
+    """`query op number`; `a op b` of two queries is `a - b op 0` (the same for every finite
+    value), so a baseline in the same query reads as one."""
     found = threshold(cond)
-    gen = Datadog(naming, "monitor")
+    top = strip(cond)
+    if found is None and isinstance(top, ast.Binary) and top.op in ast.COMPARISONS \
+            and not top.return_bool and top.matching is None:
+        return Threshold(top.op, 0.0, ast.Binary("-", top.lhs, top.rhs))
+    return found
+
+
+def _single(cond: ast.Expr, absent: ast.Selector | None, for_ms: int, naming: Naming,
+            interval_ms: int, pending: str) -> tuple[MonitorQuery | None, list[Problem]]:
+    found = _threshold(cond)
+    gen = Datadog(naming, "monitor",
+                  bare_space="min" if found is not None and found.op in ("<", "<=") else "max")
     if found is None:
-        top = strip(cond)
-        if isinstance(top, ast.Binary) and top.op in ast.COMPARISONS and not top.return_bool:
-            return None, [Problem("comparison with a query", f"`{top.op}` compares two queries "
-                                  "(a baseline); a Datadog monitor compares one query with a "
-                                  "number", top.op)]
         gen.generate(inline(cond, naming.rules))
         problems = _problems(gen)
         return None, problems or [Problem("condition without a threshold", "the condition is not "
                                           "a query compared with a number", "")]
+    gen.sign_only = found.value == 0 and _is_delta(found.query)
     change = _change(found.query)
     query = change[2] if change else found.query
     text = outer(gen.generate(inline(query, naming.rules)))
@@ -179,6 +215,7 @@ def translate(tree: ast.Expr, for_ms: int, naming: Naming, interval_ms: int
     kinds = gen.kinds
     op, value = found.op, found.value
     full_window = False
+    notes: list[str] = []
     if kinds <= {GAUGE}:
         span = max(for_ms, interval_ms)
         if op in AT_ALL_TIMES:
@@ -201,10 +238,14 @@ def translate(tree: ast.Expr, for_ms: int, naming: Naming, interval_ms: int
             return None, [Problem("counts and gauges together", "a count over a window and a gauge "
                                   "at the instant in one condition have no single time "
                                   "aggregation", "")]
-        if for_ms:
+        if for_ms and pending != "drop":
             return None, [Problem(FOR_ON_WINDOW, "Prometheus needs the window's condition to "
                                   "hold for the whole `for`; a Datadog monitor evaluates one "
-                                  "window and has no pending period", "for")]
+                                  "window and has no pending period (targets.datadog.pending: "
+                                  "drop accepts that)", "for")]
+        if for_ms:
+            notes.append(f"no pending period (targets.datadog.pending: drop): it fires up to "
+                         f"{format_ms(for_ms)} earlier than Prometheus")
         if len(gen.windows) != 1:
             return None, [Problem("several range windows", "the condition reads different range "
                                   "windows; a monitor has one evaluation window", "[")]
@@ -232,7 +273,8 @@ def translate(tree: ast.Expr, for_ms: int, naming: Naming, interval_ms: int
                                   "evaluate whole minutes up to one week", "[")]
         head = f"{aggr}({spelled})"
     return MonitorQuery(f"{head}:{text} {op} {number(value)}", op, value, span, grouping,
-                        absent is not None, full_window), []
+                        absent is not None, full_window, tuple(notes),
+                        tuple(dict.fromkeys(gen.notes))), []
 
 
 def staleness(tree: ast.Expr, naming: Naming) -> str | None:

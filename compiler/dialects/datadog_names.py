@@ -10,6 +10,7 @@ name starts with the check's `namespace`. A metric's own `datadog:` name replace
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import ChainMap
 from dataclasses import dataclass, field
@@ -32,6 +33,10 @@ class Series:
     kind: str   # GAUGE, COUNT, DISTRIBUTION, BUCKETS, QUANTILE or MISSING
     labels: tuple[str, ...] = ()  # the labels the catalog declares for it
     why: str = ""  # for MISSING: which setting would collect it
+    label_values: tuple[tuple[str, tuple[str, ...]], ...] = ()  # closed lists of label values
+
+    def values_of(self, label: str) -> tuple[str, ...] | None:
+        return next((vs for k, vs in self.label_values if k == label), None)
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,12 @@ class Naming:
 
     series: Mapping[str, Series] = field(default_factory=dict)
     rules: Mapping[str, ast.Expr] = field(default_factory=dict)  # recording rule -> its tree
+    scrape_labels: tuple[str, ...] = ()  # labels the scrape adds that the Agent adds as tags
+
+    def identity(self, found: Series) -> tuple[str, ...]:
+        """The labels that tell one series of a metric from another in Datadog: those the catalog
+        declares, and the scrape labels the Agent adds as tags."""
+        return tuple(dict.fromkeys(l for l in (*found.labels, *self.scrape_labels) if l != "le"))
 
 
 def namespace(settings: DatadogSettings, service: str) -> str:
@@ -60,16 +71,19 @@ def naming(catalog: Catalog, service: Service) -> Naming:
 def _naming(catalog: Catalog, service: Service) -> Naming:
     every_series, every_rule = catalog.once("datadog.names", lambda: _catalog_names(catalog))
     own_series, own_rules = _service_names(catalog.settings.datadog, service)
-    return Naming(ChainMap(own_series, every_series), ChainMap(own_rules, every_rule))
+    return Naming(ChainMap(own_series, every_series), ChainMap(own_rules, every_rule),
+                  catalog.settings.datadog.scrape_labels)
 
 
 def _service_names(dd: DatadogSettings, svc: Service) -> tuple[dict[str, Series], dict[str, ast.Expr]]:
     prefix = namespace(dd, svc.id)
     series: dict[str, Series] = {}
     for m in svc.metrics.values():
-        for key, value in series_for(dd, prefix, m.name, m.type, m.datadog, m.labels).items():
+        found = series_for(dd, prefix, m.name, m.type, m.datadog, m.labels, m.label_values)
+        for key, value in found.items():
             series.setdefault(key, value)
-    return series, {r.name: r.expr.tree for r in svc.recording_rules.values()}
+    # A name several rules record is their union: no single tree to put in its place.
+    return series, {r.name: r.expr.tree for r in svc.recording_rules.values() if not r.more}
 
 
 def _catalog_names(catalog: Catalog) -> tuple[dict[str, Series], dict[str, ast.Expr]]:
@@ -86,8 +100,14 @@ def _catalog_names(catalog: Catalog) -> tuple[dict[str, Series], dict[str, ast.E
 
 
 def series_for(dd: DatadogSettings, prefix: str, name: str, kind: str, explicit: str,
-               labels: tuple[str, ...]) -> dict[str, Series]:
+               labels: tuple[str, ...], values: tuple = ()) -> dict[str, Series]:
     """The series one catalog metric exposes, by Prometheus name."""
+    out = _series_for(dd, prefix, name, kind, explicit, labels)
+    return {k: dataclasses.replace(v, label_values=values) for k, v in out.items()} if values else out
+
+
+def _series_for(dd: DatadogSettings, prefix: str, name: str, kind: str, explicit: str,
+                labels: tuple[str, ...]) -> dict[str, Series]:
     def named(base: str) -> str:
         return explicit or (f"{prefix}.{base}" if prefix else base)
 

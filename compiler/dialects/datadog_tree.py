@@ -1,13 +1,17 @@
 """Datadog dialect, tree helpers: recording rules expanded in place, parentheses, numbers."""
 from __future__ import annotations
 
+import math
 from decimal import Decimal
 
 from compiler.expr import ast
 
 
 def number(value: float) -> str:
-    """A decimal literal Datadog reads: no exponent, no trailing zeros."""
+    """A decimal literal Datadog reads: no exponent, no trailing zeros. NaN and the infinities,
+    which the numbers check refuses before any target runs, are spelled as Python does."""
+    if not math.isfinite(value):
+        return repr(value)
     if value == int(value) and abs(value) < 1e15:
         return str(int(value))
     text = format(Decimal(repr(value)), "f")

@@ -122,10 +122,13 @@ def without_parens(node: Expr) -> Expr:
 
 
 def walk(node: Expr):
-    """Every node of the tree, parents first."""
-    yield node
-    for child in children(node):
-        yield from walk(child)
+    """Every node of the tree, parents first, left to right (iterative: a chain of a thousand
+    `+` would otherwise cost a thousand nested generators per node)."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(children(current)))
 
 
 def children(node: Expr) -> tuple[Expr, ...]:

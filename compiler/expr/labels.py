@@ -72,7 +72,9 @@ def _is_scalar(node: ast.Expr) -> bool:
     if isinstance(node, ast.Unary):
         return _is_scalar(node.expr)
     if isinstance(node, ast.Binary):
-        return _is_scalar(node.lhs) and _is_scalar(node.rhs)
+        # The right side first: a chain `a + b + c` nests to the left, and its right sides are
+        # leaves that settle the answer without walking the whole chain again at every level.
+        return _is_scalar(node.rhs) and _is_scalar(node.lhs)
     return False
 
 

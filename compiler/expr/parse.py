@@ -9,7 +9,9 @@ from dataclasses import dataclass
 import promql_parser as pp
 
 from compiler.expr import ast
+from compiler.expr.depth import nesting
 from compiler.expr.locate import locate_error
+from compiler.limits import MAX_EXPR_DEPTH
 
 
 @dataclass(frozen=True)
@@ -18,6 +20,10 @@ class ParseError(Exception):
 
     message: str
     offset: int
+
+
+class NestingError(ParseError):
+    """PromQL nested deeper than moncat reads (MAX_EXPR_DEPTH); promtool may still accept it."""
 
 
 _CARD = {
@@ -76,6 +82,13 @@ def _restore(node: ast.Expr, sentinels: dict[int, str]) -> ast.Expr:
 def parse(source: str, variables: bool = False) -> ast.Expr:
     """Parse PromQL into our AST; raise ParseError with an offset into `source`. With
     `variables`, range windows may be dashboard variables such as `[$__rate_interval]`."""
+    if len(source) > MAX_EXPR_DEPTH:  # shorter text cannot nest deeper than it is long
+        depth = nesting(source, MAX_EXPR_DEPTH)
+        if depth.levels > MAX_EXPR_DEPTH:
+            raise NestingError(
+                f"expression nests {depth.levels} levels deep; moncat reads at most "
+                f"{MAX_EXPR_DEPTH} (each parenthesis, call and operator chained at one level "
+                "counts)", depth.offset)
     sentinels: dict[int, str] = {}
     if variables and "$" in source:
         source, sentinels = _substitute(source)

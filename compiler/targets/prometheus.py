@@ -29,7 +29,8 @@ def alert_labels(alert: Alert, service: Service) -> dict[str, str]:
 
 
 def alert_annotations(catalog: Catalog, alert: Alert) -> dict[str, str]:
-    out = {"summary": alert.summary, "runbook_url": runbook_url(catalog, alert)}
+    out = dict(alert.annotations)
+    out.update({"summary": alert.summary, "runbook_url": alert.runbook_url or runbook_url(catalog, alert)})
     if alert.description:
         out["description"] = alert.description.strip()
     if catalog.settings.grafana.url:
@@ -49,7 +50,7 @@ def _ordered_records(rules: dict[str, RecordingRule]) -> list[RecordingRule]:
     def visit(rule: RecordingRule, path: tuple[str, ...]) -> None:
         if rule.name in seen or rule.name in path:
             return
-        for dep in sorted(set(ast.metrics(rule.expr.tree))):
+        for dep in sorted({m for d in rule.definitions() for m in ast.metrics(d.expr.tree)}):
             if dep in rules:
                 visit(rules[dep], path + (rule.name,))
         seen.add(rule.name)
@@ -67,18 +68,20 @@ def rule_groups(catalog: Catalog, service: Service) -> tuple[list[dict], list[Ma
     if service.recording_rules:
         rules = []
         for rule in _ordered_records(service.recording_rules):
-            body: dict[str, Any] = {"record": rule.name, "expr": to_promql(rule.expr.tree)}
-            if rule.labels:
-                body["labels"] = dict(rule.labels)
-            rules.append(body)
-            objects.append(ManagedObject(f"{service.id}/{rule.name}", "recording_rule", "prometheus",
-                                         rule.loc, body))
+            for n, definition in enumerate(rule.definitions()):
+                body: dict[str, Any] = {"record": rule.name, "expr": to_promql(definition.expr.tree)}
+                if definition.labels:
+                    body["labels"] = dict(definition.labels)
+                rules.append(body)
+                # A name recorded by several rules: one manifest object per rule.
+                oid = f"{service.id}/{rule.name}" + (f"#{n + 1}" if rule.more else "")
+                objects.append(ManagedObject(oid, "recording_rule", "prometheus", definition.loc, body))
         groups.append({"name": f"{service.id}.records", "interval": interval, "rules": rules})
     alerts = [a for a in service.alerts.values() if a.compiled_for("prometheus")]
     if alerts:
         rules = []
         for alert in alerts:
-            body = {"alert": alert.name, "expr": to_promql(alert.expr.tree)}
+            body = {"alert": alert.rule_name, "expr": to_promql(alert.expr.tree)}
             if alert.for_ms:
                 body["for"] = format_ms(alert.for_ms)
             if alert.keep_firing_for_ms:

@@ -21,7 +21,9 @@ Datadog's API documentation:
   returned as `query alert`, tags lowercased; dashboards get widget ids, author, url,
   `notify_list: null`, `template_variables: null`, `restricted_roles: []`;
 - a metric monitor whose `critical` threshold differs from the query's is refused (400), as
-  Datadog does;
+  Datadog does; a composite monitor's query (monitor ids with &&, ||, !, parentheses: the
+  Monitor API's composite query) must name existing monitors, and a monitor a composite names
+  cannot be deleted (400), as Datadog refuses both;
 - 429 with `X-RateLimit-Limit`, `-Period`, `-Remaining`, `-Reset` (seconds until the window,
   aligned to the period, resets) and `-Name`, from a real fixed-window limit (`rate_limit`) or
   injected (`fail_next(n, 429)`).
@@ -236,8 +238,17 @@ class FakeDatadog(LoopbackServer):
         self.schema_errors += errors
         return errors
 
-    @staticmethod
-    def _threshold_mismatch(body: dict) -> str:
+    def _composite_problem(self, body: dict) -> str:
+        query = body.get("query", "")
+        ids = re.findall(r"\d+", query)
+        if re.sub(r"\d+|&&|\|\||[!()\s]", "", query) or not ids:
+            return "The value provided for parameter 'query' is invalid: not a composite query"
+        missing = [i for i in ids if int(i) not in self.monitors]
+        return f"Composite query references monitors that do not exist: {missing}" if missing else ""
+
+    def _threshold_mismatch(self, body: dict) -> str:
+        if body.get("type") == "composite":
+            return self._composite_problem(body)
         if body.get("type") not in ("query alert", "metric alert"):
             return ""
         found = _COMPARISON.search(body.get("query", ""))
@@ -303,6 +314,10 @@ class FakeDatadog(LoopbackServer):
             self.monitors[mid] = self._monitor_fields(merged)
             return 200, self.monitors[mid]
         if method == "DELETE":
+            users = [m["id"] for m in self.monitors.values() if m.get("type") == "composite"
+                     and str(mid) in re.findall(r"\d+", m.get("query", ""))]
+            if users:
+                return 400, {"errors": [f"monitor {mid} is referenced in composite monitors {users}"]}
             del self.monitors[mid]
             return 200, {"deleted_monitor_id": mid}
         return 405, {"errors": ["Method not allowed"]}

@@ -41,7 +41,7 @@ def inhibit_rules(catalog: Catalog) -> list[Inhibition]:
                 sev = severity_of(catalog, service, alert)
                 if sev is None:
                     continue
-                levels.setdefault(alert.severity, []).append(alert.name)
+                levels.setdefault(alert.severity, []).append(alert.rule_name)
                 priority[alert.severity] = sev.priority
             ordered = sorted(levels, key=lambda lv: (priority[lv], lv))
             for i, high in enumerate(ordered):
@@ -87,9 +87,9 @@ def suppression_rules(catalog: Catalog) -> list[Suppressed]:
                     continue
                 rule = {
                     "source_matchers": [Matcher("service", "=", source.service).text(),
-                                        Matcher("alertname", "=", source.name).text()],
+                                        Matcher("alertname", "=", source.rule_name).text()],
                     "target_matchers": [Matcher("service", "=", alert.service).text(),
-                                        Matcher("alertname", "=", alert.name).text()],
+                                        Matcher("alertname", "=", alert.rule_name).text()],
                 }
                 if suppression.equal:
                     rule["equal"] = list(suppression.equal)

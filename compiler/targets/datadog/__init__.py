@@ -13,6 +13,7 @@ from compiler.model import Catalog
 from compiler.targets.datadog.dashboards import build_dashboards
 from compiler.targets.datadog import schedules
 from compiler.targets.datadog.monitors import build_monitors
+from compiler.targets.datadog.verbatim import build_kept
 
 
 def build(catalog: Catalog) -> tuple[list[Artifact], list[Diagnostic]]:
@@ -27,27 +28,31 @@ def build(catalog: Catalog) -> tuple[list[Artifact], list[Diagnostic]]:
         diags += found
         dashboards, found = build_dashboards(catalog, service, names)
         diags += found
-        for path, body, obj in monitors + dashboards:
+        for path, body, obj in monitors + build_kept(catalog, service) + dashboards:
             artifacts.append(Artifact(path, body, "json", (obj,)))
     return with_schedules(catalog, artifacts, diags)
 
 
 def with_schedules(catalog: Catalog, artifacts: list[Artifact], diags: list[Diagnostic]
                    ) -> tuple[list[Artifact], list[Diagnostic]]:
-    """Downtimes for active hours and composites for suppressions (schedules.py); a suppressed
-    alert's own monitor then tells nobody, its composite does."""
+    """Downtimes for active hours, and composites for suppressions (schedules.py): a suppressed
+    alert's monitor becomes a component that tells nobody, its composite notifies."""
     monitors = {o.id: o.content for a in artifacts for o in a.objects if o.kind == "monitor"}
     extra, found = schedules.build(catalog, monitors)
-    composites = {o.id.removesuffix("/composite"): o.content for a in extra for o in a.objects
-                  if o.kind == "composite_monitor"}
+    changed = schedules.suppress(catalog, monitors)
     out = []
     for art in artifacts:
         obj = art.objects[0] if art.objects else None
-        if obj is not None and obj.kind == "monitor" and obj.id in composites:
-            body = schedules.silenced(catalog, catalog.alert(obj.id), art.data, composites[obj.id]["name"])
-            art = Artifact(art.path, body, art.format, (ManagedObject(obj.id, obj.kind, obj.target,
-                                                                      obj.source, body),))
+        if obj is not None and obj.kind == "monitor" and obj.id in changed:
+            body = changed.pop(obj.id)
+            art = Artifact(art.path, body, art.format,
+                           (ManagedObject(obj.id, obj.kind, obj.target, obj.source, body),))
         out.append(art)
+    for moncat_id, body in sorted(changed.items()):  # the new components
+        alert = catalog.alert(moncat_id.rsplit(".", 1)[0])
+        path = f"datadog/monitors/{alert.service}/{alert.name}.{schedules.MAIN}.json"
+        out.append(Artifact(path, body, "json", (ManagedObject(moncat_id, "monitor", "datadog",
+                                                              alert.loc, body),)))
     return out + extra, diags + found
 
 

@@ -91,10 +91,20 @@ def translate(text: str, grouping: tuple[str, ...], alert: Alert, field: str
     return result, diags
 
 
+def differences(alert: Alert, notes: tuple[str, ...] = ()) -> list[str]:
+    """What the Datadog monitor does differently from the Prometheus rule: what the translation
+    itself notes (a chosen setting's effect), the reviewed override's reason, and a difference
+    the alert states."""
+    dd = alert.datadog
+    texts = [*notes, *((dd.reason if dd.query else "", dd.differs) if dd else ())]
+    return [" ".join(text.split()) for text in texts if text]
+
+
 def message(catalog: Catalog, alert: Alert, severity: Severity, summary: str, description: str,
-            mentions: list[str], warning_threshold: bool, no_data: bool, runbook: str) -> str:
-    """The notification: what fired (or recovered), the runbook, the severity, and who to tell,
-    in the service's language (wording.py)."""
+            mentions: list[str], warning_threshold: bool, no_data: bool, runbook: str,
+            notes: tuple[str, ...] = ()) -> str:
+    """The notification: what fired (or recovered), the runbook, the severity, how the monitor
+    differs from the Prometheus rule, and who to tell, in the service's language (wording.py)."""
     w = words(catalog, alert)
     lines = ["{{#is_alert}}", summary]
     if description:
@@ -109,6 +119,7 @@ def message(catalog: Catalog, alert: Alert, severity: Severity, summary: str, de
     within = (w["within"].format(duration=format_ms(severity.respond_within_ms))
               if severity.respond_within_ms else "")
     lines.append(w["severity"].format(level=severity.id, meaning=severity.meaning, within=within))
+    lines += [w["differs"].format(text=_MENTION.sub('(at)', text)) for text in differences(alert, notes)]
     lines.append(w["runbook"].format(url=runbook))
     lines.append(f"Managed by moncat ({alert.id}): edit the catalog, not this monitor.")
     if mentions:

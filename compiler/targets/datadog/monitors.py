@@ -22,12 +22,23 @@ from compiler.targets.prometheus import runbook_url
 
 TARGET = "datadog"
 MINUTE = 60_000
-LOOKBACK_MIN = 5  # Prometheus's default lookback delta
 
 
-def monitor_tags(service: Service, alert: Alert) -> list[str]:
+def component_id(alert: Alert, name: str) -> str:
+    """The moncat id of a composite's component monitor: `<alert id>.<name>`."""
+    return f"{alert.id}.{name}"
+
+
+def reference(moncat_id: str) -> str:
+    """How a composite's query names a component in the files: `${<moncat id>}`, as its
+    `moncat-id:` tag holds it (lowercase), which apply replaces with the component's monitor id
+    once it exists (the API's composite query is monitor ids joined by &&, || and !)."""
+    return "${" + _tag(moncat_id) + "}"
+
+
+def monitor_tags(service: Service, alert: Alert, moncat_id: str = "") -> list[str]:
     tags = {f"service:{service.id}", f"severity:{alert.severity}", "managed-by:moncat",
-            f"moncat-id:{alert.id}"}
+            f"moncat-id:{moncat_id or alert.id}"}
     if service.team:
         tags.add(f"team:{service.team}")
     tags.update(f"{k}:{v}" for k, v in alert.labels)
@@ -40,7 +51,7 @@ def _tag(text: str) -> str:
 
 
 def _number(value: float) -> int | float:
-    return int(value) if value == int(value) and abs(value) < 1e15 else value
+    return int(value) if math.isfinite(value) and value == int(value) and abs(value) < 1e15 else value
 
 
 def monitor(catalog: Catalog, service: Service, alert: Alert, cond: Condition
@@ -66,10 +77,8 @@ def monitor(catalog: Catalog, service: Service, alert: Alert, cond: Condition
         "require_full_window": cond.full_window,
         "include_tags": True,
     }
-    if cond.no_data:
-        # absent() holds once the series is gone (at most Prometheus's 5m lookback later) and
-        # fires after `for`: the same number of minutes without data notifies here.
-        options["no_data_timeframe"] = LOOKBACK_MIN + math.ceil(alert.for_ms / MINUTE)
+    if cond.no_data_timeframe_min:
+        options["no_data_timeframe"] = cond.no_data_timeframe_min
     dd = catalog.settings.datadog
     if dd.evaluation_delay_ms is not None:
         options["evaluation_delay"] = dd.evaluation_delay_ms // 1000  # seconds
@@ -80,12 +89,47 @@ def monitor(catalog: Catalog, service: Service, alert: Alert, cond: Condition
         "type": "query alert",
         "query": cond.query,
         "message": messages.message(catalog, alert, severity, summary, description, mentions,
-                                    warning is not None, cond.no_data, runbook_url(catalog, alert)),
+                                    warning is not None, cond.no_data, runbook_url(catalog, alert),
+                                    cond.notes),
         "tags": monitor_tags(service, alert),
         "priority": severity.priority,
         "options": options,
     }
+    if cond.components:
+        # The composite: its query names the components; thresholds are theirs.
+        body["type"] = "composite"
+        body["query"] = re.sub(r"\b[a-j]\b", lambda m: reference(component_id(alert, m.group(0))),
+                               cond.query)
+        del options["thresholds"], options["require_full_window"]
     return body, diags
+
+
+def component(catalog: Catalog, service: Service, alert: Alert, name: str, part: Condition
+              ) -> dict[str, Any]:
+    """One metric monitor of a composite: it notifies nobody (the composite does)."""
+    severity = service.severity(alert.severity, catalog.severities)
+    assert severity is not None
+    options: dict[str, Any] = {"thresholds": {"critical": _number(part.threshold)},
+                               "notify_no_data": part.no_data,
+                               "require_full_window": part.full_window, "include_tags": True}
+    if part.no_data_timeframe_min:
+        options["no_data_timeframe"] = part.no_data_timeframe_min
+    dd = catalog.settings.datadog
+    if dd.evaluation_delay_ms is not None:
+        options["evaluation_delay"] = dd.evaluation_delay_ms // 1000
+    return {
+        "name": f"[{service.id}] {alert.name} ({name})",
+        "type": "query alert",
+        "query": part.query,
+        "message": (f"Condition {name} of {alert.name}, one monitor of its composite monitor, "
+                    "which notifies.\n"
+                    f"Runbook: {runbook_url(catalog, alert)}\n"
+                    f"Managed by moncat ({component_id(alert, name)}): edit the catalog, not this "
+                    "monitor."),
+        "tags": monitor_tags(service, alert, component_id(alert, name)),
+        "priority": severity.priority,
+        "options": options,
+    }
 
 
 def build_monitors(catalog: Catalog, service: Service, naming: Naming
@@ -102,6 +146,10 @@ def build_monitors(catalog: Catalog, service: Service, naming: Naming
             continue
         body, found = monitor(catalog, service, alert, cond)
         diags += found
+        for name, part in cond.components:
+            sub = component(catalog, service, alert, name, part)
+            out.append((f"datadog/monitors/{service.id}/{alert.name}.{name}.json", sub,
+                        ManagedObject(component_id(alert, name), "monitor", TARGET, alert.loc, sub)))
         path = f"datadog/monitors/{service.id}/{alert.name}.json"
         out.append((path, body, ManagedObject(alert.id, "monitor", TARGET, alert.loc, body)))
     return out, diags

@@ -23,6 +23,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from compiler.targets.datadog.composite_query import check_composite
+from compiler.targets.datadog.query_tree import BinOp, Func, Metric, Neg, Node, Num
+
 TIME_AGGREGATORS = ("avg", "sum", "min", "max")
 SPACE = re.compile(r"(avg|sum|min|max|p\d{1,2}(\.\d{1,2})?)")
 OPERATORS = ("<=", ">=", "==", "!=", "<", ">")
@@ -69,6 +72,7 @@ class Parsed:
     spaces: list[str] = field(default_factory=list)        # their space aggregators
     functions: list[str] = field(default_factory=list)
     groups: list[tuple[str, ...]] = field(default_factory=list)
+    tree: Node = Num(0.0)     # the query between the `:` and the operator
 
 
 def _window(text: str, change: bool) -> bool:
@@ -157,7 +161,7 @@ class _Parser:
                             "change or pct_change")
         self.take(")")
         self.take(":")
-        self.expr()
+        tree = self.expr()
         self.ws()
         op = next((o for o in OPERATORS if self.s.startswith(o, self.i)), None)
         if op is None:
@@ -183,37 +187,40 @@ class _Parser:
             raise QueryError("percentile() evaluates pXX: distribution queries, and only it does",
                              0)
         return Parsed(head, time_aggr, window, timeshift, op, float(value), self.metrics,
-                      self.spaces, self.functions, self.groups)
+                      self.spaces, self.functions, self.groups, tree)
 
-    def expr(self) -> None:
-        self.term()
+    def expr(self) -> Node:
+        node = self.term()
         while self.peek("+") or (self.peek("-") and not self.s.startswith("->", self.i)):
+            op = self.s[self.i]
             self.i += 1
-            self.term()
+            node = BinOp(op, node, self.term())
+        return node
 
-    def term(self) -> None:
-        self.unary()
+    def term(self) -> Node:
+        node = self.unary()
         while self.peek("*") or self.peek("/"):
+            op = self.s[self.i]
             self.i += 1
-            self.unary()
+            node = BinOp(op, node, self.unary())
+        return node
 
-    def unary(self) -> None:
+    def unary(self) -> Node:
         if self.peek("-"):
             self.i += 1
-            self.unary()
-            return
-        self.atom()
+            inner = self.unary()
+            return Num(-inner.value) if isinstance(inner, Num) else Neg(inner)
+        return self.atom()
 
-    def atom(self) -> None:
+    def atom(self) -> Node:
         self.ws()
         if self.peek("("):
             self.i += 1
-            self.expr()
+            node = self.expr()
             self.take(")")
-            return
+            return node
         if NUMBER.match(self.s, self.i):
-            self.match(NUMBER)
-            return
+            return Num(float(self.match(NUMBER)))
         start = self.i
         name = self.word()
         if self.peek("("):
@@ -221,21 +228,24 @@ class _Parser:
                 raise QueryError(f"unknown function {name}()", start)
             self.functions.append(name)
             self.i += 1
-            self.args()
+            args = self.args()
             self.take(")")
-            return
+            return Func(name, tuple(args))
         self.i = start
-        self.metric()
+        return self.metric()
 
-    def args(self) -> None:
+    def args(self) -> list[Node | str]:
+        out: list[Node | str] = []
         while True:
             self.ws()
+            start = self.i
             if self.peek("'") or self.peek('"'):
                 quote = self.s[self.i]
                 end = self.s.find(quote, self.i + 1)
                 if end < 0:
                     raise self.fail("unclosed string")
                 self.i = end + 1
+                out.append(self.s[start + 1:end])
             elif re.match(r"[A-Za-z_]+\s*=", self.s[self.i:]):
                 self.word()
                 self.take("=")
@@ -245,22 +255,24 @@ class _Parser:
                     self.i = self.s.index(quote, self.i + 1) + 1
                 else:
                     self.match(re.compile(r"[A-Za-z0-9_.\-]+"))
+                out.append(self.s[start:self.i])
             else:
-                self.expr()
+                out.append(self.expr())
             if not self.peek(","):
-                return
+                return out
             self.i += 1
 
-    def metric(self) -> None:
+    def metric(self) -> Metric:
         self.ws()
         start = self.i
         space = self.match(re.compile(r"[A-Za-z0-9_.]+"))
         if not SPACE.fullmatch(space):
             raise QueryError(f"space aggregator {space} is not avg, sum, min, max or pXX", start)
         self.take(":")
-        self.metrics.append(self.match(METRIC))
+        name = self.match(METRIC)
+        self.metrics.append(name)
         self.spaces.append(space)
-        self.scope()
+        scope = self.scope()
         groups: tuple[str, ...] = ()
         if self.peek("by "):
             self.i += 3
@@ -270,6 +282,7 @@ class _Parser:
                 raise self.fail(f"group keys {groups} are not tag keys")
         self.groups.append(groups)
         seen: set[str] = set()
+        modifiers = []
         while self.s.startswith(".", self.i):
             self.i += 1
             method = self.word()
@@ -279,7 +292,8 @@ class _Parser:
                 raise self.fail("a query has one of .as_count() and .as_rate()")
             seen.add(method)
             self.take("(")
-            self.raw(")")
+            modifiers.append((method, self.raw(")").strip()))
+        return Metric(space, name, scope, groups, tuple(modifiers))
 
     def raw(self, close: str) -> str:
         end = self.s.find(close, self.i)
@@ -289,7 +303,7 @@ class _Parser:
         self.i = end + 1
         return text
 
-    def scope(self) -> None:
+    def scope(self) -> str:
         self.take("{")
         start = self.i
         depth = 0
@@ -298,8 +312,10 @@ class _Parser:
             self.i += 1
         if self.i >= len(self.s):
             raise self.fail("unclosed tag scope")
-        _filter(self.s[start:self.i].strip(), start)
+        text = self.s[start:self.i].strip()
+        _filter(text, start)
         self.i += 1
+        return text
 
 
 _FUNCTIONAL = re.compile(r"\b(AND|OR|NOT|IN|and|or|not|in)\b")
@@ -356,8 +372,10 @@ def _order_problems(op: str, t: dict) -> list[str]:
     return out
 
 
-def check_monitor(monitor: dict) -> list[str]:
+def check_monitor(monitor: dict, known: set[str] | None = None) -> list[str]:
     """Problems of one monitor payload: its query's grammar, and its thresholds against it."""
+    if monitor.get("type") == "composite":
+        return check_composite(monitor.get("query", ""), known or set())
     if monitor.get("type") not in ("query alert", "metric alert"):
         return [f"type {monitor.get('type')!r} is not a metric monitor"]
     try:

@@ -9,9 +9,11 @@ the output stays byte-identical; Datadog repeats it from there). Days of the mon
 years have no weekly form: such an alert is refused for Datadog (MC486).
 
 Suppressions. `A suppressed_by B` becomes the composite monitor `A && !B` (grouped like its
-monitors, so `equal` labels that are their common group tags match per group). The composite
-notifies; A's own monitor then tells nobody. A composite names its monitors by the numeric ids
-Datadog gives them, unknown before they exist: the query holds `{{moncat-id:<id>}}` for each.
+monitors, so `equal` labels that are their common group tags match per group), written where A's
+monitor was (`<alert>.json`, A's id, A's message and handles): A's own monitor becomes its
+component `<alert>.main.json`, telling nobody. References are `${<moncat id>}`, as for the
+composites of translated conditions: apply writes the monitor ids in. When A or B is already a
+composite, its query is used in parentheses.
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from zoneinfo import ZoneInfo
 from compiler.artifacts import Artifact, ManagedObject
 from compiler.diagnostics import Diagnostic, error
 from compiler.model import Alert, Catalog, Service
-from compiler.targets.datadog.monitors import monitor_tags
+from compiler.targets.datadog.monitors import component_id, monitor_tags, reference
 from compiler.targets.datadog.wording import words
 from compiler.targets.routing.delivery import hours
 from compiler.time_intervals import WEEKDAYS, Spec
@@ -31,11 +33,6 @@ TARGET = "datadog"
 WEEK = 7 * 24 * 60
 ANCHOR = datetime(2024, 1, 7)  # a Sunday: minute 0 of the week, as Alertmanager counts days
 DAY_NAMES = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")  # Datadog's week_days spelling
-
-
-def placeholder(alert: Alert) -> str:
-    """Where a composite names a monitor: replaced by its Datadog id when it is created."""
-    return "{{moncat-id:" + alert.id + "}}"
 
 
 def _minutes(spec: Spec) -> set[int]:
@@ -124,35 +121,54 @@ def downtimes(catalog: Catalog, service: Service, alert: Alert
     return out, []
 
 
-def composite(catalog: Catalog, service: Service, alert: Alert, message: str) -> dict[str, Any] | None:
-    """`A && !B` for each `suppressed_by` B that Datadog has a monitor of."""
-    sources = [catalog.alert(r.alert) for r in alert.suppressed_by]
-    sources = [s for s in sources if s is not None and s.compiled_for(TARGET)]
-    if not sources:
-        return None
-    query = " && ".join([placeholder(alert)] + [f"!{placeholder(s)}" for s in sources])
-    return {"name": f"[{service.id}] {alert.name} unless {', '.join(s.name for s in sources)}",
-            "type": "composite", "query": query, "message": message,
-            # Its own identity: the monitor of A already has A's `moncat-id`.
-            "tags": sorted({t + "/composite" if t.startswith("moncat-id:") else t
-                            for t in monitor_tags(service, alert)}),
-            "priority": service.severity(alert.severity, catalog.severities).priority,
-            "options": {"include_tags": True}}
+MAIN = "main"  # the component name of a suppressed alert's own monitor
 
 
-def silenced(catalog: Catalog, alert: Alert, body: dict[str, Any], name: str) -> dict[str, Any]:
-    """The monitor of a suppressed alert, telling nobody: its message without the @-handles
-    line (messages.py writes them last), and a sentence saying who notifies instead."""
+def silenced(catalog: Catalog, alert: Alert, body: dict[str, Any]) -> dict[str, Any]:
+    """A suppressed alert's own monitor as a component of its composite, telling nobody: its
+    message without the @-handles line (messages.py writes them last), saying who notifies."""
     text = body["message"]
     head, _, last = text.rpartition("\n\n")
     if head and last.startswith("@"):
         text = head
     by = ", ".join(r.alert for r in alert.suppressed_by)
-    return {**body, "message": text + "\n" + words(catalog, alert)["suppressed"].format(name=name, by=by)}
+    note = words(catalog, alert)["suppressed"].format(name=body["name"], by=by)
+    service = catalog.service(alert.service)
+    return {**body, "message": text + "\n" + note, "name": f"{body['name']} ({MAIN})",
+            "tags": monitor_tags(service, alert, component_id(alert, MAIN))}
+
+
+def _operand(alert: Alert, body: dict[str, Any], moncat_id: str) -> str:
+    return f"({body['query']})" if body.get("type") == "composite" else reference(moncat_id)
+
+
+def suppress(catalog: Catalog, monitors: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """New and replaced monitor bodies by moncat id: for each suppressed alert with a Datadog
+    monitor, its composite (under its own id) and, when it was a plain monitor, that monitor as
+    the component `<id>.main`."""
+    out: dict[str, dict[str, Any]] = {}
+    for service in catalog.services:
+        for alert in service.alerts.values():
+            body = monitors.get(alert.id)
+            sources = [s for s in (catalog.alert(r.alert) for r in alert.suppressed_by)
+                       if s is not None and s.id in monitors]
+            if body is None or not sources:
+                continue
+            if body.get("type") == "composite":
+                own = _operand(alert, body, alert.id)
+            else:
+                out[component_id(alert, MAIN)] = silenced(catalog, alert, body)
+                own = reference(component_id(alert, MAIN))
+            query = " && ".join([own] + [f"!{_operand(s, monitors[s.id], s.id)}" for s in sources])
+            options = {k: v for k, v in body.get("options", {}).items()
+                       if k in ("include_tags", "renotify_interval", "notify_audit")}
+            out[alert.id] = {**{k: v for k, v in body.items() if k != "options"},
+                             "type": "composite", "query": query, "options": options or {"include_tags": True}}
+    return out
 
 
 def build(catalog: Catalog, monitors: dict[str, dict[str, Any]]) -> tuple[list[Artifact], list[Diagnostic]]:
-    """Downtimes and composites of the alerts whose monitors were built (`monitors` by alert id)."""
+    """Downtimes of the alerts whose monitors were built (`monitors` by alert id)."""
     artifacts: list[Artifact] = []
     diags: list[Diagnostic] = []
     for service in catalog.services:
@@ -165,10 +181,4 @@ def build(catalog: Catalog, monitors: dict[str, dict[str, Any]]) -> tuple[list[A
                 artifacts.append(Artifact(
                     f"datadog/downtimes/{service.id}/{alert.name}.{i}.json", body, "json",
                     (ManagedObject(f"{alert.id}/downtime-{i}", "downtime", TARGET, alert.loc, body),)))
-            body = composite(catalog, service, alert, monitors[alert.id]["message"])
-            if body is not None:
-                artifacts.append(Artifact(
-                    f"datadog/composites/{service.id}/{alert.name}.json", body, "json",
-                    (ManagedObject(f"{alert.id}/composite", "composite_monitor", TARGET,
-                                   alert.at("suppressed_by"), body),)))
     return artifacts, diags

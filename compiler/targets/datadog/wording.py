@@ -12,6 +12,7 @@ WORDS: dict[str, dict[str, str]] = {
         "severity": "Severity {level} ({meaning}){within}.",
         "within": ", respond within {duration}",
         "runbook": "Runbook: {url}",
+        "differs": "Differs from Prometheus: {text}",
         "suppressed": "Notifications come from the composite monitor {name}: it holds this alert "
                       "while {by} fires.",
     },
@@ -22,6 +23,7 @@ WORDS: dict[str, dict[str, str]] = {
         "severity": "Severity {level} ({meaning}){within}.",
         "within": ", respons dalam {duration}",
         "runbook": "Runbook: {url}",
+        "differs": "Berbeda dari Prometheus: {text}",
         "suppressed": "Notifikasi dikirim oleh monitor komposit {name}: alert ini ditahan selama "
                       "{by} menyala.",
     },

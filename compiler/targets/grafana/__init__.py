@@ -11,7 +11,7 @@ from compiler.targets.grafana import alerting, interpolation, notifications, pro
 from compiler.targets.grafana.dashboards import build_dashboard
 from compiler.targets.prometheus import HEADER
 from compiler.targets.routing import templates
-from compiler.targets.routing.tree import SILENT, route_tree, used_receivers
+from compiler.targets.routing.tree import SILENT, grafana_name, route_tree, used_receivers
 
 TARGET = "grafana"
 
@@ -54,7 +54,7 @@ def build(catalog: Catalog) -> tuple[list[Artifact], list[Diagnostic]]:
                                       alerting.provisioning_file(catalog, service, group)),
                                   "yaml", tuple(objects), HEADER))
     # Condition alerts have no Grafana rule (see Alert.compiled_for): no route for them.
-    tree = route_tree(catalog).without(SILENT)
+    tree = route_tree(catalog, grafana_name).without(SILENT)
     points = notifications.contact_points(catalog, tree)
     if points:
         # A leading underscore: no service id starts with one, so no service's file is named so.

@@ -16,7 +16,7 @@ from compiler.targets import links
 from compiler.targets.routing.delivery import integrations, pages
 from compiler.targets.routing.levels import PAGERDUTY_DEFAULT, level_template, pagerduty_severity
 from compiler.targets.routing.templates import use
-from compiler.targets.routing.tree import (UNROUTED, Route, interval_definitions, route_tree,
+from compiler.targets.routing.tree import (UNROUTED, Route, grafana_name, interval_definitions, route_tree,
                                            used_receivers)
 
 GROUP_BY = ["grafana_folder", "alertname"]
@@ -73,7 +73,7 @@ def integrations_of(catalog: Catalog, contact: Contact, page: bool) -> list[dict
 
 def contact_points(catalog: Catalog, tree: Route | None = None) -> list[dict[str, Any]]:
     """A contact point per receiver the policy tree names, in the provisioning file's shape."""
-    used = used_receivers(tree or route_tree(catalog))
+    used = used_receivers(tree or route_tree(catalog, grafana_name))
     return [{"orgId": 1, "name": contact_point_name(name),
              "receivers": integrations_of(catalog, catalog.contacts[cid], pages(name))}
             for name, cid in used.items()]
@@ -88,6 +88,6 @@ def mute_timings(catalog: Catalog, tree: Route) -> list[dict[str, Any]]:
 def policy_tree(catalog: Catalog, tree: Route | None = None) -> dict[str, Any]:
     """The root policy: the catch-all, grouping by folder (one per service) and alert name as
     Alertmanager groups by service and alert name, then the routing tree."""
-    policy = (tree or route_tree(catalog)).data(
+    policy = (tree or route_tree(catalog, grafana_name)).data(
         ("object_matchers", lambda m: [m.label, m.op, m.value]), contact_point_name)
     return {"receiver": policy.pop("receiver"), "group_by": GROUP_BY, **policy}

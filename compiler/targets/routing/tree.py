@@ -99,10 +99,22 @@ class Route:
 def routing_labels(alert: Alert, service: Service) -> dict[str, str]:
     """The labels Alertmanager routes on: the rule's own labels and the alert's name (labels
     from the expression, such as a queue or a channel, never decide the receiver)."""
-    return dict(sorted({**alert_labels(alert, service), "alertname": alert.name}.items()))
+    return dict(sorted({**alert_labels(alert, service), "alertname": alert.rule_name}.items()))
 
 
-def _severity_route(catalog: Catalog, service: Service, level: str, alerts: list[Alert]) -> Route:
+def prometheus_name(alert: Alert) -> str:
+    """The `alertname` Alertmanager sees: the Prometheus rule's name."""
+    return alert.rule_name
+
+
+def grafana_name(alert: Alert) -> str:
+    """The `alertname` Grafana's Alertmanager sees: the rule's title, the catalog name (titles
+    are unique in a folder, where several catalog alerts may share one Prometheus name)."""
+    return alert.name
+
+
+def _severity_route(catalog: Catalog, service: Service, level: str, alerts: list[Alert],
+                    alertname: Callable[[Alert], str]) -> Route:
     severity = service.severity(level, catalog.severities)
     page = bool(severity and severity.page)
     owner = catalog.contacts.get(service.owner)
@@ -113,10 +125,10 @@ def _severity_route(catalog: Catalog, service: Service, level: str, alerts: list
     by_delivery: dict[Delivery, list[str]] = {}
     for alert in alerts:
         for d in deliveries(catalog, service, alert):
-            by_delivery.setdefault(d, []).append(alert.name)
+            by_delivery.setdefault(d, []).append(alertname(alert))
     # Direct receivers first, then escalations: the order deliveries() promises.
     for d in sorted(by_delivery, key=lambda d: (d.escalation, d.contact, d.after_ms or 0, d.active, d.muted)):
-        child = Route((one_of("alertname", sorted(by_delivery[d])),), d.receiver, cont=True,
+        child = Route((one_of("alertname", sorted(set(by_delivery[d]))),), d.receiver, cont=True,
                       active=d.active, muted=d.muted)
         if d.escalation:
             # The escalation contact hears of the alert only if it still fires after the
@@ -126,7 +138,7 @@ def _severity_route(catalog: Catalog, service: Service, level: str, alerts: list
     return route
 
 
-def _service_route(catalog: Catalog, service: Service) -> Route:
+def _service_route(catalog: Catalog, service: Service, alertname: Callable[[Alert], str]) -> Route:
     owner = catalog.contacts.get(service.owner)
     route = Route((Matcher("service", "=", service.id),))
     if owner is not None and owner.receives_alerts:
@@ -139,9 +151,9 @@ def _service_route(catalog: Catalog, service: Service) -> Route:
         sev = service.severity(level, catalog.severities)
         return (sev.priority if sev else 99, level)
 
-    route.routes = [_severity_route(catalog, service, level, levels[level])
+    route.routes = [_severity_route(catalog, service, level, levels[level], alertname)
                     for level in sorted(levels, key=urgency)]
-    silent = sorted(a.name for a in service.alerts.values() if not a.notifies)
+    silent = sorted({alertname(a) for a in service.alerts.values() if not a.notifies})
     if silent:
         # Condition alerts tell nobody (they only suppress others): stop here, before the
         # owner's fallback could catch them.
@@ -158,9 +170,9 @@ def catch_all_receiver(catalog: Catalog) -> str:
     return receiver_name(contact, False) or UNROUTED  # a pager-only catch-all: MC469
 
 
-def route_tree(catalog: Catalog) -> Route:
+def route_tree(catalog: Catalog, alertname: Callable[[Alert], str] = prometheus_name) -> Route:
     """Root (the catch-all), then one route per team holding its services, then services without
-    a team."""
+    a team. `alertname` gives the name alerts carry on the dispatcher the tree is for."""
     root = Route(receiver=catch_all_receiver(catalog), timing=dict(ROOT_TIMINGS))
     teams: dict[str, list[Service]] = {}
     loose: list[Service] = []
@@ -170,8 +182,8 @@ def route_tree(catalog: Catalog) -> Route:
         (teams.setdefault(service.team, []) if service.team else loose).append(service)
     for team in sorted(teams):
         root.routes.append(Route((Matcher("team", "=", team),),
-                                 routes=[_service_route(catalog, s) for s in teams[team]]))
-    root.routes += [_service_route(catalog, s) for s in loose]
+                                 routes=[_service_route(catalog, s, alertname) for s in teams[team]]))
+    root.routes += [_service_route(catalog, s, alertname) for s in loose]
     return root
 
 

@@ -15,6 +15,7 @@ from compiler.artifacts import Artifact, ManagedObject
 from compiler.diagnostics import Diagnostic
 from compiler.dialects.promql import to_promql
 from compiler.model import Catalog, Expression
+from compiler.targets.datadog.messages import differences
 from compiler.targets.runbooks import text
 from compiler.targets.runbooks.i18n import translator
 from compiler.targets.runbooks.pages import Knowledge, Links, Page, duration, pages, slug
@@ -90,11 +91,16 @@ def _render(catalog: Catalog, k: "Knowledge", page: Page) -> list[Artifact]:
     """The Markdown and the HTML artifact of one page."""
     context = {
         "page": page, "catalog": catalog, "k": k, "t": translator(page.language),
-        "proc": None, "datadog": None,
+        "proc": None, "datadog": None, "datadog_differs": [],
     }
     if page.kind == "alert":
         context["proc"] = page.service.procedures.get(page.entity.procedure)
-        context["datadog"] = k.datadog(page.service, page.entity)
+        context["datadog"], notes = k.datadog(page.service, page.entity)
+        if context["datadog"]:
+            context["datadog_differs"] = differences(page.entity, notes)
+        elif catalog.settings.datadog.enabled and page.entity.datadog and page.entity.datadog.reason:
+            # Left out of Datadog: the page says why, where the query would be.
+            context["datadog_differs"] = [" ".join(page.entity.datadog.reason.split())]
     out = []
     for fmt, folder, ext in (("md", MARKDOWN_DIR, "md"), ("html", SITE_DIR, "html")):
         template = environment(fmt).get_template(f"{page.kind}.{ext}.j2")

@@ -38,6 +38,8 @@ EN: dict[str, str] = {
     "query": "Query",
     "promql": "PromQL (as evaluated by Prometheus)",
     "datadog": "Datadog monitor query",
+    "datadog_differs": "Differs from Prometheus",
+    "datadog_left_out": "Not monitored in Datadog",
     "for": "For",
     "detection_delay": "Fires at most",
     "detection_after": "after the condition starts",
@@ -129,6 +131,9 @@ EN: dict[str, str] = {
     "see_procedure": "Full procedure page",
     "open_grafana": "Open in Grafana",
     "on_this_page": "On this page",
+    "open_explore": "Query in Grafana Explore",
+    "open_prometheus": "Query in Prometheus",
+    "silence": "Silence this alert",
 }
 
 ID: dict[str, str] = {
@@ -166,6 +171,8 @@ ID: dict[str, str] = {
     "query": "Query",
     "promql": "PromQL (seperti dievaluasi Prometheus)",
     "datadog": "Query monitor Datadog",
+    "datadog_differs": "Berbeda dari Prometheus",
+    "datadog_left_out": "Tidak dipantau di Datadog",
     "for": "Selama",
     "detection_delay": "Berbunyi paling lambat",
     "detection_after": "setelah kondisi mulai terjadi",
@@ -257,6 +264,9 @@ ID: dict[str, str] = {
     "see_procedure": "Halaman prosedur lengkap",
     "open_grafana": "Buka di Grafana",
     "on_this_page": "Di halaman ini",
+    "open_explore": "Query di Grafana Explore",
+    "open_prometheus": "Query di Prometheus",
+    "silence": "Bisukan alert ini",
 }
 
 LANGUAGES: dict[str, dict[str, str]] = {"en": EN, "id": ID}

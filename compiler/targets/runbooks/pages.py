@@ -14,6 +14,7 @@ from compiler.dialects.promql import to_promql
 from compiler.durations import format_ms
 from compiler.model import Alert, Catalog, Contact, Dashboard, Procedure, Service, Severity
 from compiler.targets import links as grafana_links
+from compiler.targets import ui_links
 from compiler.targets.routing.delivery import Delivery, deliveries, timings
 from compiler.targets.routing.delivery import hours as delivery_hours
 from compiler.targets.runbooks.hours import describe
@@ -217,14 +218,22 @@ class Knowledge:
         found = grafana_links.alert_panel(dashboard, alert.name) if alert else None
         return grafana_links.dashboard_url(self.catalog, dashboard, found[1] if found else None)
 
-    def datadog(self, svc: Service, alert: Alert) -> str:
-        """The alert's Datadog monitor query, when the catalog compiles it for Datadog."""
+    def ui_links(self, svc: Service, alert: Alert) -> list[tuple[str, str]]:
+        """(label key, URL): the alert's query in Grafana Explore and Prometheus, a silence."""
+        return ui_links.alert_links(self.catalog, svc, alert)
+
+    def datadog(self, svc: Service, alert: Alert) -> tuple[str, tuple[str, ...]]:
+        """The alert's Datadog monitor query (a composite's expression, then each component's
+        query), and what the translation notes, when the catalog compiles it for Datadog."""
         if not self.catalog.settings.datadog.enabled or not alert.compiled_for("datadog"):
-            return ""
+            return "", ()
         from compiler.dialects.datadog_names import naming
         from compiler.targets.datadog.conditions import condition
         found, _ = condition(self.catalog, alert, naming(self.catalog, svc))
-        return found.query if found else ""
+        if found is None:
+            return "", ()
+        parts = [f"{name}: {part.query}" for name, part in found.components]
+        return "\n".join([found.query, *parts]), found.notes
 
     def all_alerts(self) -> list[tuple[Service, Alert]]:
         return [(svc, a) for svc in self.catalog.services for a in svc.alerts.values()]

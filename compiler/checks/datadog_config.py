@@ -1,0 +1,59 @@
+"""Check: what the Datadog monitors need configured in Datadog or in the Agent, which moncat cannot
+see from the catalog, said once each as a warning:
+
+- a `pXX:` monitor reads percentiles of a distribution, which Datadog computes only once
+  percentiles are enabled for that metric (https://docs.datadoghq.com/metrics/distributions/,
+  "Enabling advanced query functionality");
+- `targets.datadog.scrape_labels` are tags only when each OpenMetrics instance adds them (its
+  `tags:` option), as Prometheus's scrape adds job and instance;
+- `@webhook-<contact>` notifies only through a Webhooks integration entry of that name
+  (https://docs.datadoghq.com/integrations/webhooks/).
+"""
+from __future__ import annotations
+
+import re
+from typing import Iterator
+
+from compiler.diagnostics import Diagnostic, warning
+from compiler.dialects.datadog_names import naming
+from compiler.model import Catalog
+from compiler.targets.datadog.conditions import condition
+
+NEEDS = "MC714"
+_PERCENTILE = re.compile(r"\bp\d+(?:\.\d+)?:([A-Za-z][A-Za-z0-9_.]*)")
+
+
+def check(catalog: Catalog) -> Iterator[Diagnostic]:
+    dd = catalog.settings.datadog
+    if not dd.enabled:
+        return
+    if dd.scrape_labels:
+        yield warning(NEEDS, f"targets.datadog.scrape_labels ({', '.join(dd.scrape_labels)}): "
+                      "Datadog has these tags only if every OpenMetrics instance adds them",
+                      catalog.settings.field_locs.get("datadog"),
+                      "add them under the instance's `tags:` in openmetrics.d/conf.yaml "
+                      "(e.g. job:<job>), as Prometheus's scrape does")
+    seen: set[str] = set()
+    for service in catalog.services:
+        names = naming(catalog, service)
+        for alert in service.alerts.values():
+            if not alert.compiled_for("datadog"):
+                continue
+            cond, _ = condition(catalog, alert, names)
+            if cond is None:
+                continue
+            queries = [cond.query] + [part.query for _, part in cond.components]
+            for metric in sorted({m for q in queries for m in _PERCENTILE.findall(q)} - seen):
+                seen.add(metric)
+                yield warning(NEEDS, f"{alert.name!r} reads percentiles of the distribution "
+                              f"{metric}: Datadog computes them only once percentiles are enabled "
+                              "for it", alert.at("expr"),
+                              f"enable percentiles for {metric} (Metrics Summary > the metric > "
+                              "Advanced); moncat cannot see that setting")
+    for contact in sorted(catalog.contacts.values(), key=lambda c: c.id):
+        if contact.webhook and contact.receives_alerts:
+            yield warning(NEEDS, f"contact {contact.id!r}: Datadog monitors notify it as "
+                          f"@webhook-{contact.id}, which needs a Webhooks integration entry named "
+                          f"{contact.id!r}", contact.loc,
+                          f"create it in Datadog (Integrations > Webhooks) with the URL "
+                          f"{contact.webhook}")

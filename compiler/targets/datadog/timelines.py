@@ -1,0 +1,246 @@
+"""Datadog target, timelines: the series a monitor query reads, as timelines per group, with the
+space aggregation, functions and point-by-point arithmetic of Datadog's classic evaluation path
+(the rules and their pages are listed in evaluate.py)."""
+from __future__ import annotations
+
+import math
+import operator
+from dataclasses import dataclass
+from typing import Callable
+
+from compiler.targets.datadog.agent import CHECK_INTERVAL_MS, Bucket, Stored
+from compiler.targets.datadog.query_tree import BinOp, Func, Metric, Neg, Node, Num, tag_filter
+
+Group = tuple[tuple[str, str], ...]
+Timeline = dict[int, float]
+
+
+class EvalError(ValueError):
+    """A query part the evaluator does not model (named), so no verdict can be given."""
+
+
+@dataclass(frozen=True)
+class Options:
+    """The monitor options that change what it alerts on."""
+
+    warning: float | None = None
+    notify_no_data: bool = False
+    no_data_timeframe_min: int | None = None
+    require_full_window: bool = False
+    evaluation_delay_s: int = 0
+    check_interval_ms: int = CHECK_INTERVAL_MS
+
+
+# --- selecting and aggregating series ---------------------------------------------------------
+def _space(name: str, values: list[float]) -> float:
+    if name == "sum":
+        return sum(values)
+    if name == "min":
+        return min(values)
+    if name == "max":
+        return max(values)
+    return sum(values) / len(values)
+
+
+def _group(tags: dict[str, str], keys: tuple[str, ...]) -> Group:
+    return tuple((k, tags.get(k, "N/A")) for k in keys)
+
+
+class Context:
+    def __init__(self, data: list[Stored], options: Options):
+        self.data = data
+        self.options = options
+        self.distributions: dict[Group, dict[int, list[Bucket]]] = {}
+
+    def run_times(self) -> list[int]:
+        return sorted({t for s in self.data for t, _ in s.points}
+                      | {t for s in self.data for t, _ in s.buckets})
+
+    def metric(self, m: Metric) -> dict[Group, Timeline]:
+        keep = tag_filter(m.scope)
+        chosen = [s for s in self.data if s.metric == m.name and keep(s.tags)]
+        if m.space.startswith("p"):
+            return self._percentile_input(m, chosen)
+        per: dict[Group, dict[int, list[float]]] = {}
+        interval_s = self.options.check_interval_ms / 1000
+        for s in chosen:
+            if s.kind == "distribution":
+                raise EvalError(f"{m.space}:{m.name} reads a distribution with a space aggregator; "
+                                "a distribution is read with pXX:")
+            scale = 1 / interval_s if s.kind == "count" and m.count_mode == "as_rate" else 1
+            bucket = per.setdefault(_group(s.tags, m.groups), {})
+            for t, v in s.points:
+                bucket.setdefault(t, []).append(v * scale)
+        for method, _ in m.modifiers:
+            if method in ("rollup", "fill"):
+                raise EvalError(f".{method}() is not modelled")
+        return {g: {t: _space(m.space, vs) for t, vs in sorted(points.items())}
+                for g, points in per.items()}
+
+    def _percentile_input(self, m: Metric, chosen: list[Stored]) -> dict[Group, Timeline]:
+        """A pXX: query keeps the buckets of each run; the time aggregation reads them. The
+        timeline holds the run's count, so windows and no-data see the runs."""
+        out: dict[Group, Timeline] = {}
+        for s in chosen:
+            if s.kind != "distribution":
+                raise EvalError(f"{m.space}:{m.name} is not a distribution")
+            g = _group(s.tags, m.groups)
+            runs = self.distributions.setdefault(g, {})
+            for t, buckets in s.buckets:
+                runs.setdefault(t, []).extend(buckets)
+                out.setdefault(g, {})[t] = out.get(g, {}).get(t, 0.0) + sum(c for *_, c in buckets)
+        return out
+
+
+def quantile(q: float, buckets: list[Bucket]) -> float | None:
+    """The q-quantile of values spread linearly over their buckets (lower, upper]; the highest
+    finite bound for a rank in the +Inf bucket."""
+    merged: dict[tuple[float, float], float] = {}
+    for lo, hi, c in buckets:
+        merged[(lo, hi)] = merged.get((lo, hi), 0.0) + c
+    total = sum(merged.values())
+    if total <= 0:
+        return None
+    rank, below = q * total, 0.0
+    for (lo, hi), c in sorted(merged.items(), key=lambda kv: kv[0][1]):
+        if below + c >= rank and c > 0:
+            if math.isinf(hi):
+                return lo
+            return lo + (hi - lo) * (rank - below) / c
+        below += c
+    return max(hi for (_, hi) in merged if not math.isinf(hi))
+
+
+# --- functions --------------------------------------------------------------------------------
+def _pointwise(f: Callable[[float], float | None]) -> Callable[[Timeline], Timeline]:
+    def apply(line: Timeline) -> Timeline:
+        out = {}
+        for t, v in line.items():
+            r = f(v)
+            if r is not None:
+                out[t] = r
+        return out
+    return apply
+
+
+def _diff(line: Timeline, monotonic: bool = False) -> Timeline:
+    out, previous = {}, None
+    for t, v in sorted(line.items()):
+        if previous is not None:
+            d = v - previous
+            out[t] = max(d, 0.0) if monotonic else d
+        previous = v
+    return out
+
+
+def _shift(line: Timeline, seconds: float) -> Timeline:
+    return {t + int(seconds * 1000): v for t, v in line.items()}
+
+
+def _number(arg: "Node | str", what: str) -> float:
+    if isinstance(arg, Num):
+        return arg.value
+    raise EvalError(f"{what} needs a number")
+
+
+# --- evaluation --------------------------------------------------------------------------------
+Frame = dict[Group, Timeline]
+SCALAR: Group = ()
+
+
+def _combine(op: str, a: Frame, b: Frame) -> Frame:
+    fn = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}[op]
+    out: Frame = {}
+    pairs: list[tuple[Group, Timeline, Timeline]] = []
+    if set(a) == {SCALAR} or set(b) == {SCALAR}:
+        for g in (a if set(b) == {SCALAR} else b):
+            pairs.append((g, a.get(g, a.get(SCALAR, {})), b.get(g, b.get(SCALAR, {}))))
+    else:
+        pairs = [(g, a[g], b[g]) for g in a if g in b]
+    for g, la, lb in pairs:
+        line = {}
+        for t in la.keys() & lb.keys() if la and lb else ():
+            try:
+                line[t] = fn(la[t], lb[t])
+            except ZeroDivisionError:
+                continue  # no value
+        out[g] = line
+    return out
+
+
+def _constant(value: float, like: "Frame | None" = None) -> Frame:
+    """A number as a timeline over the times of `like` (or a single 'anytime' point)."""
+    times = sorted({t for line in (like or {}).values() for t in line}) or [-1]
+    return {SCALAR: {t: value for t in times}}
+
+
+class Classic:
+    """classic_eval_path: whole timelines, arithmetic point by point."""
+
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+
+    def eval(self, node: "Node | str") -> Frame:
+        if isinstance(node, Num):
+            return {SCALAR: {-1: node.value}}
+        if isinstance(node, Metric):
+            return self.ctx.metric(node)
+        if isinstance(node, Neg):
+            return {g: {t: -v for t, v in line.items()} for g, line in self.eval(node.expr).items()}
+        if isinstance(node, BinOp):
+            lhs, rhs = self.eval(node.lhs), self.eval(node.rhs)
+            lhs = _constant(lhs[SCALAR][-1], rhs) if _is_number(lhs) else lhs
+            rhs = _constant(rhs[SCALAR][-1], lhs) if _is_number(rhs) else rhs
+            return _combine(node.op, lhs, rhs)
+        if isinstance(node, Func):
+            return self.function(node)
+        raise EvalError(f"a string argument {node!r} outside a function")
+
+    def function(self, node: Func) -> Frame:
+        f, args = node.name, node.args
+        frame = self.eval(args[0]) if args else {}
+        simple = {
+            "abs": abs, "log2": lambda v: math.log2(v) if v > 0 else None,
+            "log10": lambda v: math.log10(v) if v > 0 else None,
+        }
+        if f in simple:
+            return {g: _pointwise(simple[f])(line) for g, line in frame.items()}
+        if f in ("clamp_min", "clamp_max", "cutoff_min", "cutoff_max"):
+            x = _number(args[1], f)
+            fn = {"clamp_min": lambda v: max(v, x), "clamp_max": lambda v: min(v, x),
+                  "cutoff_min": lambda v: v if v >= x else None,
+                  "cutoff_max": lambda v: v if v <= x else None}[f]
+            return {g: _pointwise(fn)(line) for g, line in frame.items()}
+        if f in ("diff", "monotonic_diff"):
+            return {g: _diff(line, f == "monotonic_diff") for g, line in frame.items()}
+        if f in ("per_second", "per_minute", "per_hour"):
+            per = {"per_second": 1, "per_minute": 60, "per_hour": 3600}[f]
+            factor = per / (self.ctx.options.check_interval_ms / 1000)
+            return {g: {t: v * factor for t, v in line.items()} for g, line in frame.items()}
+        if f in ("timeshift", "hour_before", "day_before", "week_before"):
+            seconds = {"hour_before": 3600, "day_before": 86400, "week_before": 604800}.get(f)
+            if seconds is None:
+                seconds = -_number(args[1], "timeshift()")
+            return {g: _shift(line, seconds) for g, line in frame.items()}
+        if f == "default_zero":
+            times = self.ctx.run_times()
+            return {g: {t: line.get(t, 0.0) for t in times} for g, line in frame.items()}
+        if f == "moving_rollup":
+            seconds = _number(args[1], "moving_rollup()")
+            how = args[2] if len(args) > 2 and isinstance(args[2], str) else "avg"
+            return {g: _moving(line, seconds, how) for g, line in frame.items()}
+        raise EvalError(f"function {f}() is not modelled")
+
+
+def _moving(line: Timeline, seconds: float, how: str) -> Timeline:
+    out = {}
+    times = sorted(line)
+    for t in times:
+        window = [line[u] for u in times if t - seconds * 1000 < u <= t]
+        out[t] = _space(how if how in ("sum", "min", "max") else "avg", window)
+    return out
+
+
+def _is_number(frame: Frame) -> bool:
+    return set(frame) == {SCALAR} and set(frame[SCALAR]) == {-1}
+

@@ -1,0 +1,146 @@
+"""The Datadog monitor says what the catalog says, or says how it differs (issue 10, items 6-8):
+keep_firing_for is never dropped silently, a NaN or infinite threshold is refused at its literal
+instead of crashing, and an override's reason (or a stated difference) reaches the monitor's
+message and the alert's runbook page beside the Datadog query.
+
+The bad inputs run through the bad-input suite's harness (tests/test_bad_input.py): the real CLI,
+exactly one error with its code and position, exit 1, nothing written."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from compiler import pipeline
+from conftest import CATALOG
+import test_bad_input
+from test_bad_input import CLEAN, SERVICE, SETTINGS, S, _write_clean, case, expr, replace
+
+# The bad-input catalog with Datadog on and no pending period, so its alert translates exactly.
+DATADOG_ON = replace(SETTINGS, "    evaluation_interval: 1m\n",
+                     "    evaluation_interval: 1m\n  datadog: {}\n")
+NO_FOR = replace(SERVICE, "    for: 5m\n", "    for: 0s\n")
+# Column of the threshold in the alert's expression: "    expr: " is 10 characters, and the
+# threshold follows "sum by (instance) (rate(http_requests_total{code="500"}[5m])) > " (64).
+THRESHOLD = 75
+
+CASES = [
+    # keep_firing_for: "    keep_firing_for: " is 21 characters, its value on line 12.
+    case("datadog-keep-firing-for", "MC701", S(12, 22), DATADOG_ON,
+         replace(SERVICE, "    for: 5m\n", "    for: 0s\n    keep_firing_for: 10m\n"),
+         hint="differs"),
+    case("threshold-nan", "MC304", S(10, THRESHOLD),
+         expr('sum by (instance) (rate(http_requests_total{code="500"}[5m])) > NaN')),
+    case("threshold-inf-with-datadog", "MC304", S(10, THRESHOLD), DATADOG_ON, NO_FOR,
+         expr('sum by (instance) (rate(http_requests_total{code="500"}[5m])) < Inf'),
+         command="validate"),
+    case("threshold-overflowing-literal", "MC304", S(10, THRESHOLD), DATADOG_ON, NO_FOR,
+         expr('sum by (instance) (rate(http_requests_total{code="500"}[5m])) > 1e999')),
+    case("threshold-nan-inside-and", "MC304", S(10, 99),  # `NaN`: " and on () vector(1) > " is 23
+         expr('sum by (instance) (rate(http_requests_total{code="500"}[5m])) > 1 and on () '
+              'vector(1) > NaN')),
+    # An override that stays quiet where Prometheus fires: MC711 at the firing example, whose
+    # series mapping starts on line 19 (one line down for the `datadog:` line), column 9.
+    case("datadog-example-verdict-differs", "MC711", S(19, 9), DATADOG_ON, NO_FOR,
+         replace(SERVICE, "    notify: [oncall]\n", "    notify: [oncall]\n    datadog: {query: "
+                 "'sum(last_5m):sum:svc.http_requests.count{code:500} by {instance}.as_count() > 1000', "
+                 "reason: A thousand in five minutes.}\n"), command="validate", hint="differs"),
+    # "    datadog: {warning: " is 23 characters: the value starts at column 24 of line 14.
+    case("datadog-warning-nan", "MC703", S(14, 24), DATADOG_ON, NO_FOR,
+         replace(SERVICE, "    notify: [oncall]\n", "    notify: [oncall]\n    datadog: {warning: .nan}\n")),
+]
+
+
+@pytest.mark.parametrize("bad", CASES)
+def test_datadog_bad_input_is_reported_at_its_position(tmp_path: Path, bad) -> None:
+    test_bad_input.test_bad_input_is_reported_at_its_position_and_changes_nothing(tmp_path, bad)
+
+
+def _catalog(tmp_path: Path, *edits) -> Path:
+    root = tmp_path / "catalog"
+    _write_clean(root)
+    for edit in (DATADOG_ON, NO_FOR, *edits):
+        edit(root)
+    return root
+
+
+def test_keep_firing_for_with_a_stated_difference_compiles_and_says_so(tmp_path: Path) -> None:
+    root = _catalog(tmp_path, replace(
+        SERVICE, "    notify: [oncall]\n", "    notify: [oncall]\n    keep_firing_for: 10m\n"
+        "    datadog: {differs: 'no keep_firing_for: recovers up to 10m sooner'}\n"))
+    result = pipeline.compile_catalog(root)
+    assert not result.report.has_errors(), [str(d) for d in result.report.items]
+    monitor = json.loads(result.files["datadog/monitors/svc/HighErrorRate.json"])
+    assert "Differs from Prometheus: no keep_firing_for: recovers up to 10m sooner" in monitor["message"]
+    page = result.files["runbooks/svc/alerts/HighErrorRate.md"].decode()
+    assert "**Differs from Prometheus:** no keep_firing_for: recovers up to 10m sooner" in page
+    # Prometheus keeps its keep_firing_for: nothing is dropped there.
+    assert b"keep_firing_for: 10m" in result.files["prometheus/svc.rules.yaml"]
+
+
+def test_the_clean_catalog_with_datadog_has_no_difference_to_state(tmp_path: Path) -> None:
+    result = pipeline.compile_catalog(_catalog(tmp_path))
+    assert not result.report.items, [str(d) for d in result.report.items]
+    monitor = json.loads(result.files["datadog/monitors/svc/HighErrorRate.json"])
+    assert "Differs from Prometheus" not in monitor["message"]
+    assert CLEAN  # the harness' catalog, unchanged but for the two edits
+
+
+@pytest.fixture(scope="module")
+def seed():
+    result = pipeline.compile_catalog(CATALOG)
+    assert not result.report.has_errors(), [str(d) for d in result.report.sorted()]
+    return result
+
+
+def test_every_override_reason_reaches_the_monitor_message_and_the_page(seed) -> None:
+    overridden = [a for s in seed.catalog.services for a in s.alerts.values()
+                  if a.datadog and a.datadog.query and a.compiled_for("datadog")]
+    assert overridden
+    for alert in overridden:
+        reason = " ".join(alert.datadog.reason.split())
+        monitor = json.loads(seed.files[f"datadog/monitors/{alert.service}/{alert.name}.json"])
+        assert f"Differs from Prometheus: {reason}" in monitor["message"], alert.id
+        page = seed.files[f"site/{alert.service}/alerts/{alert.name}.html"].decode()
+        # On the page, right after the Datadog query it explains.
+        query_at = page.index(alert.datadog.query.replace(">", "&gt;").replace("<", "&lt;")[:40])
+        differs_at = page.index('<p class="differs">')
+        assert query_at < differs_at < page.index("</dl>", query_at), alert.id
+
+
+def test_an_alert_left_out_of_datadog_says_why_on_its_page_and_nothing_is_dropped_silently(seed) -> None:
+    left_out = [a for s in seed.catalog.services for a in s.alerts.values() if not a.compiled_for("datadog")]
+    assert left_out
+    for alert in left_out:
+        reason = " ".join(alert.datadog.reason.split())
+        page = seed.files[f"runbooks/{alert.service}/alerts/{alert.name}.md"].decode()
+        label = "Tidak dipantau di Datadog" if alert.service == "agentbar" else "Not monitored in Datadog"
+        assert f"**{label}:** {reason}" in page, alert.id
+        assert not [p for p in seed.files if p.startswith(f"datadog/monitors/{alert.service}/{alert.name}.")]
+
+
+def test_a_stated_difference_lets_an_example_differ_and_an_unmodelled_function_is_a_warning(tmp_path: Path) -> None:
+    override = ("    datadog: {query: 'sum(last_5m):sum:svc.http_requests.count{code:500} by {instance}"
+                ".as_count() > 1000', reason: A thousand in five minutes., differs: Fires at 1000 only.}\n")
+    root = _catalog(tmp_path, replace(SERVICE, "    notify: [oncall]\n", "    notify: [oncall]\n" + override))
+    result = pipeline.analyse(root)
+    assert not result.report.has_errors(), [str(d) for d in result.report.items]
+    unmodelled = override.replace("sum:svc", "forecast(sum:svc").replace(".as_count() >", '.as_count(), "linear", 1) >')
+    other = tmp_path / "other"
+    other.mkdir()
+    root = _catalog(other, replace(SERVICE, "    notify: [oncall]\n", "    notify: [oncall]\n" + unmodelled))
+    found = [d for d in pipeline.analyse(root).report.items if d.code == "MC712"]
+    assert found and str(found[0].severity) == "warning" and "forecast" in found[0].message
+
+
+def test_pending_drop_translates_a_window_held_for_a_while_and_says_so(tmp_path: Path) -> None:
+    root = _catalog(tmp_path, replace(SETTINGS, "  datadog: {}\n", "  datadog: {pending: drop}\n"),
+                    replace(SERVICE, "    for: 0s\n", "    for: 5m\n"))
+    result = pipeline.compile_catalog(root)
+    assert not result.report.has_errors(), [str(d) for d in result.report.items]
+    monitor = json.loads(result.files["datadog/monitors/svc/HighErrorRate.json"])
+    assert monitor["query"].startswith("sum(last_5m):")
+    note = "no pending period (targets.datadog.pending: drop): it fires up to 5m earlier than Prometheus"
+    assert f"Differs from Prometheus: {note}" in monitor["message"]
+    assert note in result.files["runbooks/svc/alerts/HighErrorRate.md"].decode()

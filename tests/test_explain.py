@@ -1,0 +1,30 @@
+"""`moncat explain ALERT`: one alert on every target side by side, through the real CLI."""
+from __future__ import annotations
+
+from conftest import CATALOG, run_moncat
+
+
+def test_explain_shows_every_target_the_verdicts_the_routing_and_the_delay() -> None:
+    proc = run_moncat("explain", "shop/ShopCheckoutFailuresHigh", str(CATALOG))
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    for heading in ("Prometheus rule:", "Grafana rule:", "Datadog monitor:",
+                    "Examples (verdict per target):", "Routing:", "Detection delay:"):
+        assert heading in out
+    # The `or` of two conditions is a composite of two monitors, each shown with its query.
+    assert "composite: ${shop/shopcheckoutfailureshigh.a} || ${shop/shopcheckoutfailureshigh.b}" in out
+    assert "(a): sum(last_10m):(sum:shop.checkout_failures.count{*}.as_count() / 600) * 60 > 5" in out
+    # pending: drop is stated, and every example has a verdict per target.
+    assert "differs from Prometheus: no pending period (targets.datadog.pending: drop)" in out
+    assert out.count("   Prometheus: ") == out.count("   Datadog:    ") >= 3
+    assert "Datadog:    alerts ((one group))" in out and "Datadog:    quiet" in out
+    assert "  Alertmanager: shop-oncall" in out and "  Datadog:      @" in out
+    # window 10m + for 10m + evaluation interval 1m
+    assert "Detection delay: up to 21m" in out
+
+
+def test_explain_says_why_an_alert_is_left_out_of_datadog_and_names_an_unknown_alert() -> None:
+    proc = run_moncat("explain", "ShopRefundSpike", str(CATALOG))
+    assert proc.returncode == 0 and "not compiled for Datadog: The alert compares" in proc.stdout
+    missing = run_moncat("explain", "NoSuchAlert", str(CATALOG))
+    assert missing.returncode == 1 and "no such alert" in missing.stderr and "Traceback" not in missing.stderr

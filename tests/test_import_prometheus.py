@@ -1,0 +1,188 @@
+"""`moncat import prometheus`: public rule files and kubernetes-mixin's evaluated rules become a
+catalog that compiles back to the same rules, with examples promtool proves."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from compiler.importers import roundtrip, rules
+from conftest import ROOT, SHARED, run_moncat, tree_bytes
+from import_helpers import analysed, compile_errors, compiled_rules, promtool_check, prove_examples
+
+CORPUS = SHARED / "corpora" / "awesome-prometheus-alerts" / "dist" / "rules"
+KUBE = ROOT / "tests" / "fixtures" / "kubernetes-mixin"
+# A fixed sample of the corpus (the whole of it runs in tests/benchmarks/bench_import.py):
+# ratios, rates, absent(), quantiles, `and`/`unless`, on()/group_left, long `for`s.
+SAMPLE = ["minio/embedded-exporter.yml", "thanos/thanos-component-absent.yml",
+          "kafka/danielqsj-kafka-exporter.yml", "haproxy/embedded-exporter-v2.yml",
+          "host-and-hardware/node-exporter.yml", "zookeeper/cloudflare-kafka-zookeeper-exporter.yml"]
+
+
+def _import(tmp: Path, *args: str) -> Path:
+    out = tmp / "catalog"
+    done = run_moncat("import", "prometheus", *args, "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory) -> tuple[Path, list[rules.Rule]]:
+    tmp = tmp_path_factory.mktemp("sample")
+    src = tmp / "rules"
+    for rel in SAMPLE:
+        (src / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(CORPUS / rel, src / rel)
+    read = rules.read([src], rules.Grouping())
+    return _import(tmp, str(src)), read.rules
+
+
+@pytest.fixture(scope="module")
+def kube(tmp_path_factory) -> tuple[Path, list[rules.Rule]]:
+    tmp = tmp_path_factory.mktemp("kube")
+    files = [KUBE / "prometheus_alerts.yaml", KUBE / "prometheus_rules.yaml"]
+    read = rules.read(files, rules.Grouping("kubernetes"))
+    return _import(tmp, *map(str, files), "--service", "kubernetes"), read.rules
+
+
+def test_the_sample_compiles_back_to_the_same_rules(sample) -> None:
+    out, source = sample
+    verdict = roundtrip.compare(source, compiled_rules(analysed(out)))
+    assert verdict.differences == []
+    assert verdict.identical == len(source) > 50
+    # moncat adds its routing label and the runbook page, nothing else.
+    assert set(verdict.added) == {"label service", "annotation runbook_url"}
+
+
+def test_promtool_accepts_the_compiled_sample_and_proves_its_examples(sample, promtool, tmp_path) -> None:
+    out, _ = sample
+    catalog = analysed(out)
+    check = promtool_check(promtool, catalog, tmp_path)
+    assert check.returncode == 0, check.stdout + check.stderr
+    count, run = prove_examples(promtool, catalog, tmp_path)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    pending = sum(a.examples_pending for s in catalog.services for a in s.alerts.values())
+    alerts = sum(len(s.alerts) for s in catalog.services)
+    assert count == 2 * (alerts - pending) and alerts - pending > 0.7 * alerts
+
+
+def test_the_sample_compiles_with_its_annotation_templates(sample) -> None:
+    # `{{ $labels }}`, `{{ $value }}` and `humanize` in the source annotations included.
+    out, _ = sample
+    assert compile_errors(out) == []
+
+
+def test_kubernetes_mixin_round_trips_with_names_recorded_several_times(kube, promtool, tmp_path) -> None:
+    out, source = kube
+    catalog = analysed(out)
+    svc = catalog.service("kubernetes")
+    alerts = [r for r in source if r.kind == "alert"]
+    records = [r for r in source if r.kind == "record"]
+    assert (len(alerts), len(records)) == (65, 71)
+    assert len(svc.recording_rules) < len(records)  # names several rules record stay one entry
+    assert sum(len(r.definitions()) for r in svc.recording_rules.values()) == 71
+    shared = [a for a in svc.alerts.values() if a.alertname]  # 6 names, each defined 2 to 4 times
+    assert len({a.alertname for a in shared}) == 6
+    verdict = roundtrip.compare(source, compiled_rules(catalog))
+    assert verdict.differences == []
+    assert verdict.identical == 136 and dict(verdict.added) == {"label service": 65}
+    linked = {r.name for r in alerts if dict(r.annotations).get("runbook_url")}
+    assert len(linked) > 50 and {a.rule_name for a in svc.alerts.values() if a.runbook_url} == linked
+    check = promtool_check(promtool, catalog, tmp_path)
+    assert check.returncode == 0, check.stdout + check.stderr
+    count, run = prove_examples(promtool, catalog, tmp_path)
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert count >= 2 * 50
+
+
+def test_every_imported_object_names_its_source_line(kube) -> None:
+    out, source = kube
+    text = (out / "kubernetes" / "kubernetes.yaml").read_text()
+    data = yaml.safe_load(text)
+    for rule in source:
+        assert f"# from {rule.origin}" in text or f"{rule.origin}" in text, rule.name
+    lines = text.splitlines()
+    for key in data["alerts"]:
+        at = lines.index(f"  {key}:")
+        assert lines[at - 1].startswith("  # from "), key
+    first = next(r for r in source if r.name == "KubePodCrashLooping")
+    assert yaml.safe_load(KUBE.joinpath("prometheus_alerts.yaml").read_text().splitlines()[first.origin.line - 1]
+                          .strip().removeprefix("- ")) == {"alert": "KubePodCrashLooping"}
+
+
+def test_importing_twice_gives_the_same_bytes(tmp_path) -> None:
+    src = CORPUS / "minio" / "embedded-exporter.yml"
+    first = tree_bytes(_import(tmp_path / "a", str(src)))
+    again = run_moncat("import", "prometheus", str(src), "--out", str(tmp_path / "a" / "catalog"))
+    assert again.returncode == 0, again.stderr
+    assert tree_bytes(tmp_path / "a" / "catalog") == first
+    assert tree_bytes(_import(tmp_path / "b", str(src))) == first
+
+
+def test_into_merges_into_an_existing_catalog_and_refuses_collisions(tmp_path) -> None:
+    catalog = tmp_path / "catalog"
+    shutil.copytree(ROOT / "tests" / "e2e" / "catalog", catalog)
+    before = tree_bytes(catalog)
+    contact = sorted(yaml.safe_load((catalog / "moncat.yaml").read_text()).get("contacts", {}))[0]
+    src = CORPUS / "minio" / "embedded-exporter.yml"
+    done = run_moncat("import", "prometheus", str(src), "--into", str(catalog), "--owner", contact)
+    assert done.returncode == 0, done.stderr
+    added = set(tree_bytes(catalog)) - set(before)
+    assert added == {"embedded-exporter/embedded-exporter.yaml"}
+    assert run_moncat("validate", str(catalog), "--no-examples").returncode == 0
+    merged = tree_bytes(catalog)
+    again = run_moncat("import", "prometheus", str(src), "--into", str(catalog), "--owner", contact)
+    assert again.returncode == 1
+    assert "MC810" in again.stderr and "embedded-exporter/MinioClusterDiskOffline" in again.stderr
+    assert "is already in the catalog" in again.stderr and "Traceback" not in again.stderr
+    assert tree_bytes(catalog) == merged
+
+
+CRD = """apiVersion: monitoring.coreos.com/v1
+kind: PrometheusRule
+metadata: {name: api}
+spec:
+  groups:
+  - name: api
+    rules:
+    - alert: ApiDown
+      expr: up{job="api"} == 0
+      for: 5m
+      keep_firing_for: 10m
+      labels: {severity: critical, team: web}
+      annotations: {summary: API down}
+"""
+RULER = """billing:
+- name: billing-alerts
+  rules:
+  - alert: InvoicesStuck
+    expr: sum(invoices_pending) > 100
+    labels: {severity: warning, service: invoicing}
+    annotations: {summary: Invoices stuck}
+- name: billing-records
+  rules:
+  - record: job:invoices:sum
+    expr: sum by (job) (invoices_pending)
+"""
+
+
+def test_crds_and_ruler_exports_import_with_their_services(tmp_path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "api.yaml").write_text(CRD)
+    (src / "ruler.yaml").write_text(RULER)
+    out = tmp_path / "catalog"
+    done = run_moncat("import", "prometheus", str(src / "api.yaml"), str(src / "ruler.yaml"),
+                      "--out", str(out), "--no-examples")
+    assert done.returncode == 0, done.stderr
+    catalog = analysed(out)
+    api = catalog.service("api").alerts["ApiDown"]
+    assert (api.for_ms, api.keep_firing_for_ms, dict(api.labels)) == (300_000, 600_000, {"team": "web"})
+    # a `service` label names the service (moncat writes that label itself); else the namespace
+    assert set(catalog.service("invoicing").alerts) == {"InvoicesStuck"}
+    assert set(catalog.service("billing").recording_rules) == {"job:invoices:sum"}
+    verdict = roundtrip.compare(rules.read([src], rules.Grouping()).rules, compiled_rules(catalog))
+    assert verdict.differences == [] and verdict.identical == 3
