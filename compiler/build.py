@@ -9,6 +9,7 @@ from compiler.diagnostics import Diagnostic, Loc, error
 from compiler.durations import DurationError, parse_ms
 from compiler.expr.parse import NestingError, ParseError, parse
 from compiler.loader import RawDocument
+from compiler.slos import build as slo_build
 
 
 @dataclass
@@ -86,6 +87,7 @@ class Builder:
             outputs=_outputs(targets.get("outputs")),
             grafana=_grafana(targets.get("grafana", {})),
             datadog=self.datadog_settings(targets),
+            slos=slo_build.defaults(self, d.get("slos")),
             field_locs={
                 "prometheus.version": self.loc("targets", "prometheus", "version"),
                 "alertmanager.version": self.loc("targets", "alertmanager", "version"),
@@ -188,6 +190,7 @@ class Builder:
         builders = {
             "metrics": self.metric, "recording_rules": self.recording_rule, "alerts": self.alert,
             "procedures": self.procedure, "checklists": self.checklist, "dashboards": self.dashboard,
+            "slos": lambda sid, name, body, path: slo_build.slo(self, sid, name, body, path),
         }
         for section, build in builders.items():
             built = {}
@@ -211,6 +214,7 @@ class Builder:
             unit=d.get("unit", ""), labels=tuple(d.get("labels", ())), baseline=d.get("baseline", ""),
             target=d.get("target", ""), exporter=d.get("exporter", ""),
             source_name=d.get("source_name", ""), datadog=d.get("datadog", ""),
+            buckets=tuple(sorted(float(x) for x in d.get("buckets", ()))),
             label_values=tuple((k, tuple(str(v) for v in vs))
                                for k, vs in sorted(d.get("label_values", {}).items())),
             inferred=d.get("inferred", False),

@@ -426,6 +426,11 @@ EXAMPLES = {
     "new service": ["moncat new service checkout"],
     "new alert": ["moncat new alert checkout CheckoutSlow --catalog catalog"],
     "explain": ["moncat explain shop/ShopCheckoutFailuresHigh catalog"],
+    "import prometheus": ["moncat import prometheus rules/ --out imported",
+                          "moncat import prometheus alerts.rules.yaml --service shop --into catalog"],
+    "import mixin": ["moncat import mixin vendor/kubernetes-mixin --out imported"],
+    "import grafana": ["moncat import grafana dashboards/ --service shop --into catalog"],
+    "import datadog": ["moncat import datadog monitors/ --out imported"],
     "schema": ["moncat schema > catalog/catalog-v1.schema.json",
                "moncat schema --format markdown > docs/catalog-reference.md"],
 }

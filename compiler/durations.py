@@ -38,8 +38,12 @@ def format_ms(ms: int) -> str:
     if ms == 0:
         return "0s"
     out = []
+    # Weeks only for a whole number of weeks of days: 30d stays 30d (not 4w2d), 14d is 2w.
+    weeks = (ms % _UNITS["y"]) // _UNITS["d"] % 7 == 0
     for unit in _ORDER:
         size = _UNITS[unit]
+        if unit == "w" and not weeks:
+            continue
         if ms >= size:
             out.append(f"{ms // size}{unit}")
             ms %= size

@@ -10,9 +10,10 @@ from compiler.diagnostics import Diagnostic, Loc, error
 from compiler.expr import ast
 from compiler.expr.locate import tokens
 from compiler.names import BUILTIN_METRICS, SUFFIXES, series_names  # noqa: F401 - used here and re-exported
+from compiler.slos import expand as slo_expand
 
 SECTIONS = ("metrics", "recording_rules", "alerts", "procedures", "checklists", "dashboards",
-            "severities", "datadog_only")
+            "severities", "datadog_only", "slos")
 # `procedure: pending`: an imported alert whose runbook is still to be written (a warning).
 PENDING = "pending"
 
@@ -69,6 +70,7 @@ def link(settings: model.Settings | None, shared_severities: dict[str, model.Sev
                     sections[section][name] = entity
     # Single-valued service fields may be given in any one part, but not twice differently.
     services = []
+    metrics = {name: m for sid in sorted(merged) for name, m in merged[sid]["metrics"].items()}
     for sid in sorted(merged):
         fields: dict[str, object] = {}
         field_locs: dict[str, Loc] = {}
@@ -87,6 +89,10 @@ def link(settings: model.Settings | None, shared_severities: dict[str, model.Sev
             for key in lists:
                 lists[key].extend(part.data.get(key, []))
         sections = merged[sid]
+        if settings is not None and sections["slos"]:
+            # Each SLO becomes rules, alerts and a dashboard that every target compiles.
+            sections["slos"], found = slo_expand.expand(settings, sid, sections, metrics, fields)
+            diags.extend(found)
         logging = fields.get("logging")
         services.append(model.Service(
             id=sid, loc=first_part[sid].doc.loc(("service",)),

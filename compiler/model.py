@@ -105,6 +105,7 @@ class Metric:
     exporter: str = ""
     source_name: str = ""
     datadog: str = ""  # the exact Datadog metric name, when it does not follow targets.datadog
+    buckets: tuple[float, ...] = ()  # a histogram's declared bucket upper bounds (le), +Inf aside
     # Labels whose values form a closed list: (label, (value, ...)).
     label_values: tuple[tuple[str, tuple[str, ...]], ...] = ()
     inferred: bool = False  # type guessed by `moncat import` from how expressions read it
@@ -381,6 +382,9 @@ class Service:
     active_during: tuple[str, ...] = ()
     muted_during: tuple[str, ...] = ()
     time_intervals: dict[str, TimeInterval] = field(default_factory=dict)
+    # Service level objectives (compiler.slos.model.SLO), each already expanded into the rules,
+    # alerts and dashboard above.
+    slos: dict[str, Any] = field(default_factory=dict)
     field_locs: dict[str, Loc] = field(default_factory=dict, compare=False, repr=False)
 
     def severity(self, name: str, shared: dict[str, Severity]) -> Severity | None:
@@ -445,6 +449,7 @@ class Settings:
     incident_response: tuple[Step, ...] = ()
     catch_all: str = ""  # the contact of alerts no catalog route matches; "" for nobody
     outputs: tuple[str, ...] | None = None  # targets.outputs; None: every output
+    slos: Any = None  # compiler.slos.model.SloDefaults: `slos:` defaults for every SLO
     field_locs: dict[str, Loc] = field(default_factory=dict, compare=False, repr=False)
 
 

@@ -18,7 +18,7 @@ import requests
 import yaml
 
 from compiler import pipeline
-from compiler.apply import datadog, plan
+from compiler.apply import datadog, datadog_slos, plan
 from compiler.apply.client import Client
 from compiler.apply.registry import ConfigError
 from conftest import CATALOG, ROOT, SHARED
@@ -80,10 +80,12 @@ def owned_monitors(fake: FakeDatadog) -> dict[str, dict]:
 def test_an_apply_to_an_empty_server_then_a_second_plan_makes_zero_changes_and_zero_writes(fake, catalog) -> None:
     want = compiled(catalog)
     monitors = sum(p.startswith("datadog/monitors/") for p in want)
+    slos = sum(p.startswith("datadog/slos/") for p in want)  # shop's checkout SLO
     first = moncat(fake, catalog)
     assert first.returncode == 0, first.stderr
     assert plan_line(first) == f"plan: {len(want)} to create, 0 to update, 0 to delete, 0 unchanged"
-    assert (len(fake.monitors), len(fake.dashboards)) == (monitors, len(want) - monitors)
+    assert (len(fake.monitors), len(fake.dashboards), len(fake.slos)) == \
+        (monitors, len(want) - monitors - slos, slos)
     assert [r.method for r in fake.write_requests()] == ["POST"] * len(want)
     # What the server holds is not what was sent: the plan below sees through its additions.
     stored = next(iter(fake.monitors.values()))
@@ -91,12 +93,12 @@ def test_an_apply_to_an_empty_server_then_a_second_plan_makes_zero_changes_and_z
     assert stored["options"]["notify_audit"] is False and stored["options"]["new_host_delay"] == 300
     assert all("id" in w for d in fake.dashboards.values() for w in d["widgets"])
 
-    writes = len(fake.write_requests())
+    writes, requests = len(fake.write_requests()), len(fake.requests)
     second = moncat(fake, catalog)
     assert second.returncode == 0, second.stderr
     assert plan_line(second) == f"plan: 0 to create, 0 to update, 0 to delete, {len(want)} unchanged"
     assert len(fake.write_requests()) == writes
-    listed = [r for r in fake.requests[writes:] if r.path == "/api/v1/monitor"]
+    listed = [r for r in fake.requests[requests:] if r.path == "/api/v1/monitor"]
     assert listed and all(r.query["monitor_tags"] == ["managed-by:moncat"] and r.query["page_size"] == ["1000"]
                           for r in listed)
 
@@ -193,16 +195,20 @@ def test_a_crash_midway_exits_non_zero_and_a_rerun_converges_to_the_catalog(fake
     # The server holds exactly the catalog: one object per moncat id, equal after normalising.
     target = datadog.DatadogTarget(None)  # type: ignore[arg-type] - normalize needs no client
     target._ids = {datadog.monitor_id(m): str(m["id"]) for m in fake.monitors.values()}
+    slos = {datadog_slos.slo_id(s): s for s in fake.slos.values()}
+    for key, slo in slos.items():  # burn-rate monitors name their SLO by the id Datadog gave it
+        target.slo_ids.learn(key, slo["id"])
     monitors = owned_monitors(fake)
     assert len(monitors) == len(fake.monitors)
     boards = {datadog.dashboard_id(d["description"]): d for d in fake.dashboards.values()}
     for path, body in want.items():
-        kind = ("composite monitor" if body.get("type") == "composite" else "monitor") \
-            if "/monitors/" in path else "dashboard"
-        held = monitors[datadog.monitor_id(body)] if kind != "dashboard" else \
+        kind = (("composite monitor" if body.get("type") == "composite" else "monitor")
+                if "/monitors/" in path else "slo" if "/slos/" in path else "dashboard")
+        held = monitors[datadog.monitor_id(body)] if "monitor" in kind else \
+            slos[datadog_slos.slo_id(body)] if kind == "slo" else \
             boards[datadog.dashboard_id(body["description"])]
         assert target.normalize(kind, held) == target.normalize(kind, body), path
-    assert len(monitors) + len(boards) == len(want)
+    assert len(monitors) + len(boards) + len(slos) == len(want)
 
 
 def test_a_dry_run_makes_no_write_request(fake, catalog) -> None:

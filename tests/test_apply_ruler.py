@@ -226,10 +226,11 @@ def test_dry_run_makes_no_write_request(fake, catalog):
 
 
 def test_durations_the_ruler_spells_its_own_way_plan_no_change(fake, catalog):
-    # 192h compiles to "1w1d"; the ruler prints it back as "8d" (weeks only when exact).
+    # 192h compiles to "8d" and the ruler prints it back so (weeks only when exact, as
+    # Prometheus spells durations); the catalog's 192h never reaches either.
     edit(catalog / "web" / "service.yaml", "    for: 10m\n    severity: ticket",
          "    for: 10m\n    keep_firing_for: 192h\n    severity: ticket")
-    assert b"keep_firing_for: 1w1d" in pipeline.compile_catalog(catalog).files["prometheus/web.rules.yaml"]
+    assert b"keep_firing_for: 8d" in pipeline.compile_catalog(catalog).files["prometheus/web.rules.yaml"]
     assert apply(fake, catalog, "--yes").returncode == 0
     assert fake.groups(TENANT)["moncat-web"]["web.alerts"]["rules"][1]["keep_firing_for"] == "8d"
     run = apply(fake, catalog, "--dry-run")

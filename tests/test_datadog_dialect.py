@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import pytest
 
 from compiler import pipeline
+from compiler.slos import slo_of
 from compiler.dialects.datadog import Datadog, inline, outer
 from compiler.dialects.datadog_monitor import FOR_ON_WINDOW, translate
 from compiler.dialects.datadog_names import Naming, naming, series_for
@@ -364,7 +365,9 @@ def seed():
 
 
 def test_every_seed_alert_is_in_the_table(seed) -> None:
-    assert {a.id for s in seed.services for a in s.alerts.values()} == set(SEED)
+    # The catalog's own alerts: an SLO's reach Datadog through its SLO object and burn-rate
+    # monitors (tests/test_slo_datadog.py), not through this dialect.
+    assert {a.id for s in seed.services for a in s.alerts.values() if slo_of(s, a) is None} == set(SEED)
 
 
 @pytest.mark.parametrize("alert_id", sorted(SEED))

@@ -19,6 +19,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
 from compiler import pipeline
+from compiler.slos import slo_of
 from compiler.targets.datadog import querycheck
 from conftest import CATALOG, SHARED, run_moncat
 
@@ -42,8 +43,11 @@ def validators():
             for name in ("Monitor", "Dashboard")}
 
 
-def _payloads(result, kind: str) -> dict[str, dict]:
-    return {p: json.loads(b) for p, b in result.files.items() if p.startswith(f"datadog/{kind}/")}
+def _payloads(result, kind: str, burn: bool = False) -> dict[str, dict]:
+    """The payloads of one kind; monitors without the SLOs' burn-rate monitors unless `burn`
+    (those have their own tests: tests/test_slo_datadog.py)."""
+    found = {p: json.loads(b) for p, b in result.files.items() if p.startswith(f"datadog/{kind}/")}
+    return {p: b for p, b in found.items() if burn or b.get("type") != "slo alert"}
 
 
 def _alert_of(seed, path: str):
@@ -54,7 +58,7 @@ def _alert_of(seed, path: str):
 
 
 def test_every_seed_alert_has_a_monitor_translated_or_overridden(seed) -> None:
-    alerts = [a for s in seed.catalog.services for a in s.alerts.values()]
+    alerts = [a for s in seed.catalog.services for a in s.alerts.values() if slo_of(s, a) is None]
     monitors = _payloads(seed, "monitors")
     compiled = [a for a in alerts if a.compiled_for("datadog")]
     left_out = [a for a in alerts if not a.compiled_for("datadog")]
@@ -73,12 +77,13 @@ def test_every_seed_alert_has_a_monitor_translated_or_overridden(seed) -> None:
 def test_monitors_and_dashboards_validate_against_the_official_schemas(seed, validators) -> None:
     checked = 0
     for kind, schema in (("monitors", "Monitor"), ("dashboards", "Dashboard")):
-        for path, body in _payloads(seed, kind).items():
+        for path, body in _payloads(seed, kind, burn=True).items():
             errors = [f"{list(e.absolute_path)}: {e.message[:200]}"
                       for e in validators[schema].iter_errors(body)]
             assert not errors, (path, errors)
             checked += 1
-    assert checked == len(_payloads(seed, "monitors")) + 11
+    # The alerts' monitors, the SLOs' burn-rate monitors, the dashboards.
+    assert checked == len(_payloads(seed, "monitors", burn=True)) + 11
 
 
 def test_the_schemas_catch_a_wrong_payload(validators) -> None:
@@ -161,7 +166,8 @@ def test_label_templates_become_datadog_group_variables(seed) -> None:
 def test_dashboards_keep_rows_in_order_with_formulas_and_threshold_markers(seed) -> None:
     catalog = seed.catalog
     dashboards = _payloads(seed, "dashboards")
-    assert len(dashboards) == sum(len(s.dashboards) for s in catalog.services)
+    # An SLO dashboard stays in Grafana: Datadog shows an SLO on its SLO object.
+    assert len(dashboards) == sum(len(s.dashboards) - bool(s.slos) for s in catalog.services)
     shop = dashboards["datadog/dashboards/shop/shop-overview.json"]
     source = catalog.service("shop").dashboards["shop-overview"]
     assert shop["layout_type"] == "ordered" and shop["tags"] == ["team:shop"]
@@ -193,7 +199,7 @@ def test_the_manifest_lists_every_datadog_object_with_its_source(seed) -> None:
     manifest = json.loads(seed.files["manifest.json"])
     objects = [o for o in manifest["objects"] if o["target"] == "datadog"]
     assert {o["path"] for o in objects} == {p for p in seed.files if p.startswith("datadog/")}
-    assert {o["kind"] for o in objects} == {"monitor", "dashboard"}
+    assert {o["kind"] for o in objects} == {"monitor", "dashboard", "slo"}
     assert all(re.fullmatch(r"[\w./-]+:\d+:\d+", o["source"]) for o in objects)
 
 

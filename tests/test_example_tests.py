@@ -250,7 +250,9 @@ def test_the_seed_catalogs_examples_run_in_validate_within_the_budget(promtool) 
     assert not result.report.has_errors(), [str(d) for d in result.report.items if d.severity.name == "ERROR"]
     assert result.examples.tests >= 90 and not result.examples.diagnostics
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    assert cpu < 10.0, f"promtool used {cpu:.1f} s of CPU"
+    # 10 s for the alerts' examples, 10 s for the burn-rate tiers of the seed's six SLOs (three
+    # scenarios a tier, each a whole long window long: tests/test_slo_rules.py times them alone).
+    assert cpu < 20.0, f"promtool used {cpu:.1f} s of CPU"
 
 
 def test_moncat_test_runs_the_tools_in_parallel_and_reports_in_plan_order(tmp_path: Path, promtool) -> None:
@@ -264,5 +266,6 @@ def test_moncat_test_runs_the_tools_in_parallel_and_reports_in_plan_order(tmp_pa
     cpu = (used.ru_utime - start.ru_utime) + (used.ru_stime - start.ru_stime)
     assert [o.name for o in outcomes] == [step[1] for step in verify.plan(OUTPUT)]
     assert all(o.ok for o in outcomes), [o.output for o in outcomes if not o.ok]
-    # Goal: under 10 s on 2 cores; the CPU the tools use bounds it when the machine is shared.
-    assert cpu < 20.0, f"{cpu:.1f} s of CPU, {wall:.1f} s wall"
+    # Goal: under 10 s on 2 cores; the CPU the tools use bounds it when the machine is shared
+    # (plus 10 s of CPU for the seed SLOs' tier tests).
+    assert cpu < 30.0, f"{cpu:.1f} s of CPU, {wall:.1f} s wall"

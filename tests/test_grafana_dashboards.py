@@ -36,7 +36,7 @@ def test_every_seed_dashboard_is_generated_in_its_service_folder(compiled) -> No
     files = _dashboards(compiled)
     expected = {f"grafana/dashboards/{s.id}/{links.dashboard_uid(d)}.json"
                 for s in compiled.catalog.services for d in s.dashboards.values()}
-    assert set(files) == expected and len(files) == 11
+    assert set(files) == expected and len(files) == 11 + 3  # + an SLO dashboard for 3 services
 
 
 def test_every_dashboard_validates_against_grafanas_schemas_with_zero_errors(compiled) -> None:

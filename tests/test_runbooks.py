@@ -34,6 +34,7 @@ def _pages(catalog: Catalog) -> list[str]:
         keys.append(f"{svc.id}/index")
         keys += [f"{svc.id}/alerts/{a}" for a in svc.alerts]
         keys += [f"{svc.id}/procedures/{p}" for p in svc.procedures]
+        keys += [f"{svc.id}/slos/{s}" for s in svc.slos]
     return keys
 
 

@@ -11,6 +11,8 @@ the documented maximum of 1,000. Dashboards: `GET /api/v1/dashboard` (`start`/`c
 summaries; the full body is fetched (`GET /api/v1/dashboard/{id}`, several at a time) only for the
 owned dashboards the catalog also has, the only ones a plan compares.
 
+SLO objects, and the SLO ids their burn-rate monitors name: compiler/apply/datadog_slos.py.
+
 Composite monitors (a kind of their own, written after the monitors and deleted before them):
 the compiled files name their component monitors `${<moncat id>}`; apply writes the components'
 monitor ids there (known from the listing, or from the create answer), and reads a composite from
@@ -23,6 +25,7 @@ case and order.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from concurrent.futures import ThreadPoolExecutor
@@ -30,13 +33,14 @@ from typing import Any, Mapping
 
 from requests.adapters import HTTPAdapter
 
+from compiler.apply import datadog_slos
 from compiler.apply.base import OWNER_TAG
 from compiler.apply.client import ApiError, Client
 from compiler.apply.plan import Action, Current, Desired
 from compiler.apply.registry import ConfigError, seconds_setting
 from compiler.model import Catalog
 
-MONITOR, COMPOSITE, DASHBOARD = "monitor", "composite monitor", "dashboard"
+MONITOR, COMPOSITE, DASHBOARD, SLO = "monitor", "composite monitor", "dashboard", datadog_slos.SLO
 REFERENCE = re.compile(r"\$\{([^}\s]+)\}")
 ID_TAG = "moncat-id:"
 MONITORS = "/api/v1/monitor"
@@ -185,12 +189,13 @@ class DatadogTarget:
     """Datadog's v1 monitor and dashboard API for one organisation (the keys')."""
 
     name = "datadog"
-    order = (MONITOR, COMPOSITE, DASHBOARD)
+    order = (SLO, MONITOR, COMPOSITE, DASHBOARD)  # burn-rate monitors name their SLO
 
     def __init__(self, client: Client):
         self.client = client
         self._wanted: set[tuple[str, str]] | None = None  # set by desired(): what a plan compares
         self._ids: dict[str, str] = {}  # moncat id -> monitor id, for composites' references
+        self.slo_ids = datadog_slos.SloIds()
 
     def desired(self, files: dict[str, bytes]) -> list[Desired]:
         out: list[Desired] = []
@@ -204,6 +209,9 @@ class DatadogTarget:
             elif path.startswith("datadog/dashboards/"):
                 body = json.loads(files[path])
                 kind, oid = DASHBOARD, dashboard_id(body.get("description"))
+            elif path.startswith("datadog/slos/"):
+                body = json.loads(files[path])
+                kind, oid = SLO, datadog_slos.slo_id(body)
             else:
                 continue
             if not oid:
@@ -220,7 +228,8 @@ class DatadogTarget:
     def current(self) -> list[Current]:
         """Owned objects only: one without the mark cannot carry a moncat id (the id is part of
         the mark), so no plan could match or touch it."""
-        return self._monitors() + self._dashboards()
+        slos = _first_of_each(SLO, datadog_slos.listing(self.client, _json, self.slo_ids))
+        return slos + self._monitors() + self._dashboards()
 
     def _monitors(self) -> list[Current]:
         found: list[tuple[str, str, Any]] = []
@@ -278,6 +287,10 @@ class DatadogTarget:
         return None if resp.status_code == 404 else _json(resp, "GET", path)
 
     def normalize(self, kind: str, body: Any) -> Any:
+        if kind == SLO:
+            return datadog_slos.normalize_slo(body, _plain)
+        if kind == MONITOR:
+            body = self.slo_ids.unresolve(body)
         if kind == COMPOSITE and isinstance(body, dict) and isinstance(body.get("query"), str):
             # The server's monitor ids, read back as the references the files hold.
             names = {remote: oid for oid, remote in self._ids.items()}
@@ -296,6 +309,11 @@ class DatadogTarget:
         return dict(body, query=REFERENCE.sub(lambda m: self._ids[m.group(1)], body["query"]))
 
     def write(self, action: Action) -> None:
+        if action.kind == SLO:
+            datadog_slos.write(self.client, action, self.slo_ids, _json)
+            return
+        if action.kind == MONITOR and action.body is not None:
+            action = dataclasses.replace(action, body=self.slo_ids.resolve(action.body))
         base = MONITORS if action.kind in (MONITOR, COMPOSITE) else DASHBOARDS
         if action.op == "create":
             resp = self.client.request("POST", base, json=self._resolved(action, action.body))

@@ -19,7 +19,8 @@ KIND = "rule_group"
 # field of its own that survives the ruler's round trip, so the namespace carries the mark.
 NAMESPACE_PREFIX = "moncat-"
 DEFAULT_PREFIX = "/prometheus"  # Mimir's default -http.prometheus-http-prefix
-RULES_FILE = re.compile(r"prometheus/([^/]+)\.rules\.yaml")
+# A service's rule file, and each of its SLOs' (<service>.slo-<slo>.rules.yaml, same namespace).
+RULES_FILE = re.compile(r"prometheus/([^/]+?)(?:\.slo-[^/]+?)?\.rules\.yaml")
 # The ruler prints durations its own way (60s -> 1m, 192h -> 1w1d or 8d); compared as milliseconds.
 _DURATIONS = ("interval", "query_offset", "evaluation_delay", "for", "keep_firing_for")
 # Mimir's answer to a list request when the tenant has no rule group at all (a 404, not an empty 200).

@@ -8,6 +8,7 @@ from compiler.checks import (alert_delivery, counters, examples, routing, runboo
 from compiler.checks import dashboard_rate_interval, dashboard_titles, dashboard_units
 from compiler.checks import datadog, datadog_config, datadog_examples, detection_delay, numbers
 from compiler.checks import active_hours, datadog_hours, escalation, first_page, suppressions, webhook_secrets
+from compiler.checks import slo_datadog
 from compiler.diagnostics import Diagnostic
 from compiler.model import Catalog
 
@@ -35,6 +36,7 @@ ALL: tuple[Check, ...] = (
     datadog_examples.check,
     datadog_config.check,
     detection_delay.check,
+    slo_datadog.check,
 )
 
 

@@ -12,6 +12,7 @@ from compiler.artifacts import Artifact
 from compiler.diagnostics import Diagnostic, error
 from compiler.model import Catalog
 from compiler.targets.datadog.querycheck import check_monitor
+from compiler.targets.datadog.slos import check_burn_monitor
 from compiler.targets.datadog.verbatim import KIND as KEPT
 
 INVALID = "MC710"
@@ -23,7 +24,9 @@ def check(catalog: Catalog, artifacts: list[Artifact]) -> Iterator[Diagnostic]:
     for art in monitors:
         if art.objects[0].kind == KEPT:
             continue  # a datadog-only monitor is the user's query, kept verbatim
-        for problem in check_monitor(art.data, ids):
+        found = (check_burn_monitor(art.data) if art.data.get("type") == "slo alert"
+                 else check_monitor(art.data, ids))
+        for problem in found:
             obj = art.objects[0]
             yield error(INVALID, f"Datadog monitor {obj.id}: {problem}", obj.source,
                         "a moncat bug if the query was translated; else fix datadog.query")

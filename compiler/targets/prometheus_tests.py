@@ -15,6 +15,7 @@ from compiler.examples import Timing, expand, records_of, timing
 from compiler.expr import ast, gotemplate
 from compiler.expr.timing import LOOKBACK_DELTA_MS, lookback_ms
 from compiler.model import Alert, Catalog, Example, Service
+from compiler.slos import slo_of
 
 # Evaluation intervals an example may be tested at (those that are multiples of the catalog's).
 # promtool evaluates every rule of the file at every step from 0 to the last time checked, and
@@ -164,8 +165,8 @@ def unit_test_files(catalog: Catalog, service: Service, annotations_of: Annotati
     files: dict[int, TestFile] = {}
     diags: list[Diagnostic] = []
     for alert in service.alerts.values():
-        if not alert.compiled_for("prometheus"):
-            continue
+        if not alert.compiled_for("prometheus") or slo_of(service, alert) is not None:
+            continue  # an SLO's alert: in the SLO's own rule and test files (prometheus_slo.py)
         counters = {True: 0, False: 0}
         for ex in alert.examples:
             counters[ex.fires] += 1
@@ -220,6 +221,13 @@ def _held(alert: Alert, service: Service, records, t: int, firing: bool,
     expr = to_promql(ast.Binary("==", counted, ast.Number(float(steps))))
     samples = [{"labels": _label_text(labels), "value": steps}] if firing else []
     return {"expr": expr, "eval_time": format_ms(t), "exp_samples": samples}
+
+
+def expected_alerts(catalog: Catalog, service: Service, alert: Alert, ex: Example,
+                    annotations_of: AnnotationsFn, labels_of: LabelsFn, diags: list[Diagnostic]
+                    ) -> list[dict]:
+    """`exp_alerts` of an example: the alert it raises, or nothing."""
+    return _expected(catalog, service, alert, ex, annotations_of, labels_of, diags)[0]
 
 
 def _expected(catalog: Catalog, service: Service, alert: Alert, ex: Example,

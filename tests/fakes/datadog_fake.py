@@ -24,6 +24,8 @@ Datadog's API documentation:
   Datadog does; a composite monitor's query (monitor ids with &&, ||, !, parentheses: the
   Monitor API's composite query) must name existing monitors, and a monitor a composite names
   cannot be deleted (400), as Datadog refuses both;
+- `/api/v1/slo` and what the monitor API checks of an `slo alert` monitor
+  (fakes/datadog_slo_fake.py);
 - 429 with `X-RateLimit-Limit`, `-Period`, `-Remaining`, `-Reset` (seconds until the window,
   aligned to the period, resets) and `-Name`, from a real fixed-window limit (`rate_limit`) or
   injected (`fail_next(n, 429)`).
@@ -34,6 +36,7 @@ Every request is recorded (method, path, query, headers without the two keys, bo
 """
 from __future__ import annotations
 
+from fakes.datadog_slo_fake import SLO_SCHEMAS, SloApi
 from fakes.loopback import LoopbackServer
 
 import copy
@@ -87,7 +90,7 @@ class _Faults:
     crashed: bool = False
 
 
-class FakeDatadog(LoopbackServer):
+class FakeDatadog(SloApi, LoopbackServer):
     """One Datadog organisation on 127.0.0.1, in a thread. `with FakeDatadog(openapi) as dd:`."""
 
     def __init__(self, openapi: Path, *, api_key: str = "fake-dd-api-key-0123456789abcdef",
@@ -99,9 +102,10 @@ class FakeDatadog(LoopbackServer):
         registry = Registry().with_resource("urn:datadog", Resource.from_contents(self.doc, DRAFT4))
         self._validators = {name: OAS30WriteValidator({"$ref": f"urn:datadog#/components/schemas/{name}"},
                                                       registry=registry)
-                            for name in ("Monitor", "MonitorUpdateRequest", "Dashboard")}
+                            for name in ("Monitor", "MonitorUpdateRequest", "Dashboard", *SLO_SCHEMAS)}
         self.lock = threading.RLock()
         self.monitors: dict[int, dict] = {}
+        self.slos: dict[str, dict] = {}  # /api/v1/slo (fakes/datadog_slo_fake.py)
         self.dashboards: dict[str, dict] = {}
         self.deleted_dashboards: dict[str, dict] = {}
         self.requests: list[Recorded] = []
@@ -270,6 +274,8 @@ class FakeDatadog(LoopbackServer):
             return self._monitor_api(method, ident, arg, body, path)
         if noun == "dashboard":
             return self._dashboard_api(method, ident, arg, body, path)
+        if noun == "slo":
+            return self._slo_api(method, ident, arg, body, path)
         return 404, {"errors": ["Not found"]}
 
     def _monitor_api(self, method: str, ident: str | None, arg: dict, body: Any, path: str
@@ -291,7 +297,7 @@ class FakeDatadog(LoopbackServer):
                 errors = self._invalid("Monitor", body, method, path)
                 if errors:
                     return 400, {"errors": errors}
-                mismatch = self._threshold_mismatch(body)
+                mismatch = self._threshold_mismatch(body) or self.slo_alert_problem(body)
                 if mismatch:
                     return 400, {"errors": [mismatch]}
                 return 200, self._create_monitor(copy.deepcopy(body))
@@ -308,7 +314,7 @@ class FakeDatadog(LoopbackServer):
             merged = {**self.monitors[mid], **copy.deepcopy(body)}
             if "options" in body:  # the options given replace the monitor's, defaults refilled
                 merged["options"] = copy.deepcopy(body["options"])
-            mismatch = self._threshold_mismatch(merged)
+            mismatch = self._threshold_mismatch(merged) or self.slo_alert_problem(merged)
             if mismatch:
                 return 400, {"errors": [mismatch]}
             self.monitors[mid] = self._monitor_fields(merged)

@@ -2,6 +2,7 @@
 
 Generated only when the catalog's settings have `targets.datadog`. Output:
 `datadog/monitors/<service>/<alert>.json` and `datadog/dashboards/<service>/<dashboard>.json`,
+and an SLO object per SLO, `datadog/slos/<service>/<slo>.json` (its tiers are monitors: slos.py),
 every object listed in the manifest.
 """
 from __future__ import annotations
@@ -13,6 +14,7 @@ from compiler.model import Catalog
 from compiler.targets.datadog.dashboards import build_dashboards
 from compiler.targets.datadog import schedules
 from compiler.targets.datadog.monitors import build_monitors
+from compiler.targets.datadog.slos import build_slos
 from compiler.targets.datadog.verbatim import build_kept
 
 
@@ -28,7 +30,9 @@ def build(catalog: Catalog) -> tuple[list[Artifact], list[Diagnostic]]:
         diags += found
         dashboards, found = build_dashboards(catalog, service, names)
         diags += found
-        for path, body, obj in monitors + build_kept(catalog, service) + dashboards:
+        slos, found = build_slos(catalog, service, names) if service.slos else ([], [])
+        diags += found
+        for path, body, obj in monitors + build_kept(catalog, service) + dashboards + slos:
             artifacts.append(Artifact(path, body, "json", (obj,)))
     return with_schedules(catalog, artifacts, diags)
 

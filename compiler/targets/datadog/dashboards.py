@@ -181,6 +181,8 @@ def build_dashboards(catalog: Catalog, service: Service, naming: Naming
     out = []
     diags: list[Diagnostic] = []
     for dash in service.dashboards.values():
+        if any(slo.dashboard == dash.id for slo in service.slos.values()):
+            continue  # Datadog shows an SLO on its SLO object (targets/datadog/slos.py)
         body, found = dashboard(catalog, service, dash, naming)
         diags += found
         path = f"datadog/dashboards/{service.id}/{dash.id}.json"

@@ -101,6 +101,8 @@ def _render(catalog: Catalog, k: "Knowledge", page: Page) -> list[Artifact]:
         elif catalog.settings.datadog.enabled and page.entity.datadog and page.entity.datadog.reason:
             # Left out of Datadog: the page says why, where the query would be.
             context["datadog_differs"] = [" ".join(page.entity.datadog.reason.split())]
+    elif page.kind == "slo":
+        context["proc"] = page.service.procedures.get(page.entity.spec.procedure)
     out = []
     for fmt, folder, ext in (("md", MARKDOWN_DIR, "md"), ("html", SITE_DIR, "html")):
         template = environment(fmt).get_template(f"{page.kind}.{ext}.j2")

@@ -13,6 +13,7 @@ from compiler.diagnostics import Loc
 from compiler.dialects.promql import to_promql
 from compiler.durations import format_ms
 from compiler.model import Alert, Catalog, Contact, Dashboard, Procedure, Service, Severity
+from compiler.slos import SLO, burn_tier, slo_of
 from compiler.targets import links as grafana_links
 from compiler.targets import ui_links
 from compiler.targets.routing.delivery import Delivery, deliveries, timings
@@ -26,13 +27,13 @@ from compiler.targets.prometheus import alert_labels, runbook_url
 class Page:
     """One runbook page; `key` is its path without extension, the same in Markdown and HTML."""
 
-    kind: str  # index | contacts | service | alert | procedure
+    kind: str  # index | contacts | service | alert | procedure | slo
     key: str
     title: str
     language: str
     source: Loc
     service: Service | None = None
-    entity: Any = None  # the Alert or Procedure it shows
+    entity: Any = None  # the Alert, Procedure or SLO it shows
 
 
 def slug(text: str) -> str:
@@ -79,6 +80,9 @@ class Links:
 
     def dashboard(self, sid: str, did: str) -> str:
         return self.service(sid, f"dashboard-{slug(did)}")
+
+    def slo(self, sid: str, slo_id: str) -> str:
+        return self.to(f"{sid}/slos/{slo_id}")
 
 
 @dataclass
@@ -225,6 +229,15 @@ class Knowledge:
     def datadog(self, svc: Service, alert: Alert) -> tuple[str, tuple[str, ...]]:
         """The alert's Datadog monitor query (a composite's expression, then each component's
         query), and what the translation notes, when the catalog compiles it for Datadog."""
+        burn = burn_tier(svc, alert)
+        if burn is not None and self.catalog.settings.datadog.enabled:
+            # An SLO's burn rate: its `slo alert` monitor, when the SLO and tier go to Datadog.
+            from compiler.targets.datadog.slos import Unsupported, burn_query
+            try:
+                wanted = burn[0].compiled_for("datadog") and burn[1].compiled_for("datadog")
+                return (burn_query(self.catalog, *burn) if wanted else ""), ()
+            except Unsupported:
+                return "", ()
         if not self.catalog.settings.datadog.enabled or not alert.compiled_for("datadog"):
             return "", ()
         from compiler.dialects.datadog_names import naming
@@ -234,6 +247,13 @@ class Knowledge:
             return "", ()
         parts = [f"{name}: {part.query}" for name, part in found.components]
         return "\n".join([found.query, *parts]), found.notes
+
+    def slo_of(self, svc: Service, alert: Alert) -> SLO | None:
+        return slo_of(svc, alert)
+
+    def slo_facts(self, svc: Service, slo: SLO) -> Any:
+        from compiler.targets.runbooks.slo_pages import facts
+        return facts(self.catalog, svc, slo)
 
     def all_alerts(self) -> list[tuple[Service, Alert]]:
         return [(svc, a) for svc in self.catalog.services for a in svc.alerts.values()]
@@ -252,6 +272,9 @@ def pages(catalog: Catalog) -> list[Page]:
         for proc in svc.procedures.values():
             out.append(Page("procedure", f"{svc.id}/procedures/{proc.id}", proc.title, slang,
                             proc.loc, svc, proc))
+        for slo in svc.slos.values():
+            out.append(Page("slo", f"{svc.id}/slos/{slo.id}", slo.spec.title or slo.id, slang,
+                            slo.loc, svc, slo))
     return out
 
 
