@@ -142,3 +142,93 @@ def test_apply_creates_the_suppression_composite_with_its_monitors_ids_and_conve
         again = dd.moncat(fake, catalog, "--yes")
         assert dd.plan_line(again).startswith("plan: 0 to create, 0 to update, 0 to delete")
         assert not fake.schema_errors
+
+
+def test_apply_creates_the_downtimes_keeps_them_as_datadog_moves_them_on_and_prunes_them(tmp_path) -> None:
+    """The downtimes are objects like the monitor: created (their first occurrence the next one,
+    never a start in the past), unchanged while Datadog moves a recurring one's start and end on,
+    updated when the hours change, and cancelled by --prune when the hours go."""
+    import test_apply_datadog as dd
+    from fakes.datadog_fake import FakeDatadog
+
+    catalog = tmp_path / "catalog"
+    shutil.copytree(DISPATCH, catalog)
+    before = datetime.now(timezone.utc).timestamp()
+    with FakeDatadog(dd.OPENAPI) as fake:
+        first = dd.moncat(fake, catalog, "--yes")
+        assert first.returncode == 0, first.stdout + first.stderr
+        assert "+ create downtime dispatch/NoOrders/downtime-1" in first.stdout
+        live = {d["message"].rsplit("moncat-id: ", 1)[1].rstrip(")"): d for d in fake.live_downtimes()}
+        assert sorted(live) == ["dispatch/NoOrders/downtime-1", "dispatch/NoOrders/downtime-2"]
+        compiled = _payloads(dispatch_result(catalog), "downtimes")
+        for n, downtime in live.items():
+            want = compiled[f"datadog/downtimes/dispatch/NoOrders.{n[-1]}.json"]
+            assert downtime["monitor_tags"] == ["moncat-id:dispatch/noorders"]
+            assert downtime["start"] > before and downtime["start"] % 86400 == want["start"] % 86400
+            assert downtime["end"] - downtime["start"] == want["end"] - want["start"]
+            moment = datetime.fromtimestamp(downtime["start"] + 60, timezone.utc)
+            assert _muted_by([want], moment) and _muted_by([downtime], moment)
+        fake.advance_downtimes(3)
+        again = dd.moncat(fake, catalog, "--yes")
+        assert dd.plan_line(again).startswith("plan: 0 to create, 0 to update, 0 to delete")
+
+        settings = catalog / "moncat.yaml"
+        settings.write_text(settings.read_text().replace('times: ["07:00-23:00"]', 'times: ["06:00-23:00"]'))
+        changed = dd.moncat(fake, catalog, "--yes")
+        # The nights start an hour earlier: both weekly windows (the Sunday one runs into the
+        # maintenance) change; the monitors do not.
+        assert "~ update downtime dispatch/NoOrders/downtime-1: length_s, recurrence.week_days, starts_at" in changed.stdout
+        assert dd.plan_line(changed).startswith("plan: 0 to create, 2 to update, 0 to delete"), changed.stdout
+
+        alerts = catalog / "dispatch.yaml"
+        alerts.write_text(alerts.read_text().replace("    active_during: [jam-operasional]\n", "")
+                          .replace("    muted_during: [maintenance]\n", ""))
+        kept = dd.moncat(fake, catalog, "--yes")
+        assert len(fake.live_downtimes()) == 2 and " 0 to delete" in dd.plan_line(kept)
+        pruned = dd.moncat(fake, catalog, "--yes", "--prune")
+        assert pruned.returncode == 0, pruned.stdout + pruned.stderr
+        assert "2 to delete" in dd.plan_line(pruned) and fake.live_downtimes() == []
+        assert len(fake.downtimes) == 2  # cancelled, still listed: a later plan ignores them
+        assert dd.plan_line(dd.moncat(fake, catalog, "--yes")).startswith("plan: 0 to create, 0 to update, 0 to delete")
+        assert not fake.schema_errors
+
+
+def dispatch_result(catalog: Path) -> pipeline.Result:
+    result = pipeline.compile_catalog(catalog)
+    assert not result.report.has_errors()
+    return result
+
+
+def test_hours_muted_all_week_are_one_downtime_without_end_in_effect_from_its_creation(tmp_path, validators) -> None:
+    from compiler.apply.datadog_downtimes import rebased
+
+    catalog = tmp_path / "catalog"
+    shutil.copytree(DISPATCH, catalog)
+    settings = catalog / "moncat.yaml"
+    settings.write_text(settings.read_text().replace("    weekdays: [sunday]\n    times: [\"07:00-09:00\"]\n",
+                                                     "    weekdays: [sunday:saturday]\n"))
+    downtimes = _payloads(dispatch_result(catalog), "downtimes")
+    assert list(downtimes) == ["datadog/downtimes/dispatch/NoOrders.1.json"]
+    body = downtimes["datadog/downtimes/dispatch/NoOrders.1.json"]
+    assert "end" not in body and "recurrence" not in body  # a week from 2024 would be over
+    sent = rebased(body, datetime.now(timezone.utc))
+    assert "start" not in sent and list(validators["Downtime"].iter_errors(sent)) == []
+
+
+@pytest.mark.parametrize("now, start", [
+    ("2026-03-28T12:00:00+01:00", "2026-03-28T23:00:00+01:00"),  # Saturday, the night ahead
+    ("2026-03-28T23:30:00+01:00", "2026-03-29T23:00:00+02:00"),  # past it: the next day, summer time
+    ("2026-03-29T22:59:30+02:00", "2026-03-30T23:00:00+02:00"),  # within the margin: the next one
+])
+def test_apply_starts_a_recurring_downtime_at_its_next_occurrence_at_the_local_time(now, start) -> None:
+    """The compiled first occurrence (the fixed week of 2024, in winter) at 23:00 Berlin time,
+    eight hours a day: apply keeps the wall-clock time across the change to summer time."""
+    from compiler.apply.datadog_downtimes import rebased
+
+    berlin = ZoneInfo("Europe/Berlin")
+    first = datetime(2024, 1, 7, 23, 0, tzinfo=berlin)
+    body = {"timezone": "Europe/Berlin", "start": int(first.timestamp()), "end": int(first.timestamp()) + 8 * 3600,
+            "recurrence": {"type": "weeks", "period": 1, "week_days": list(DAYS)}}
+    sent = rebased(body, datetime.fromisoformat(now))
+    assert sent["start"] == int(datetime.fromisoformat(start).timestamp())
+    assert sent["end"] - sent["start"] == 8 * 3600

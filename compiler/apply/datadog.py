@@ -12,6 +12,7 @@ summaries; the full body is fetched (`GET /api/v1/dashboard/{id}`, several at a 
 owned dashboards the catalog also has, the only ones a plan compares.
 
 SLO objects, and the SLO ids their burn-rate monitors name: compiler/apply/datadog_slos.py.
+Downtimes (an alert's active hours): compiler/apply/datadog_downtimes.py.
 
 Composite monitors (a kind of their own, written after the monitors and deleted before them):
 the compiled files name their component monitors `${<moncat id>}`; apply writes the components'
@@ -33,7 +34,7 @@ from typing import Any, Mapping
 
 from requests.adapters import HTTPAdapter
 
-from compiler.apply import datadog_slos
+from compiler.apply import datadog_downtimes, datadog_slos
 from compiler.apply.base import OWNER_TAG
 from compiler.apply.client import ApiError, Client
 from compiler.apply.plan import Action, Current, Desired
@@ -41,6 +42,7 @@ from compiler.apply.registry import ConfigError, seconds_setting
 from compiler.model import Catalog
 
 MONITOR, COMPOSITE, DASHBOARD, SLO = "monitor", "composite monitor", "dashboard", datadog_slos.SLO
+DOWNTIME = datadog_downtimes.DOWNTIME
 REFERENCE = re.compile(r"\$\{([^}\s]+)\}")
 ID_TAG = "moncat-id:"
 MONITORS = "/api/v1/monitor"
@@ -189,7 +191,7 @@ class DatadogTarget:
     """Datadog's v1 monitor and dashboard API for one organisation (the keys')."""
 
     name = "datadog"
-    order = (SLO, MONITOR, COMPOSITE, DASHBOARD)  # burn-rate monitors name their SLO
+    order = (SLO, MONITOR, COMPOSITE, DOWNTIME, DASHBOARD)  # burn-rate monitors name their SLO
 
     def __init__(self, client: Client):
         self.client = client
@@ -212,6 +214,9 @@ class DatadogTarget:
             elif path.startswith("datadog/slos/"):
                 body = json.loads(files[path])
                 kind, oid = SLO, datadog_slos.slo_id(body)
+            elif path.startswith("datadog/downtimes/"):
+                body = json.loads(files[path])
+                kind, oid = DOWNTIME, datadog_downtimes.downtime_id(body)
             else:
                 continue
             if not oid:
@@ -229,7 +234,8 @@ class DatadogTarget:
         """Owned objects only: one without the mark cannot carry a moncat id (the id is part of
         the mark), so no plan could match or touch it."""
         slos = _first_of_each(SLO, datadog_slos.listing(self.client, _json, self.slo_ids))
-        return slos + self._monitors() + self._dashboards()
+        downtimes = _first_of_each(DOWNTIME, datadog_downtimes.listing(self.client, _json))
+        return slos + self._monitors() + downtimes + self._dashboards()
 
     def _monitors(self) -> list[Current]:
         found: list[tuple[str, str, Any]] = []
@@ -289,6 +295,8 @@ class DatadogTarget:
     def normalize(self, kind: str, body: Any) -> Any:
         if kind == SLO:
             return datadog_slos.normalize_slo(body, _plain)
+        if kind == DOWNTIME:
+            return datadog_downtimes.normalize_downtime(body, _plain)
         if kind == MONITOR:
             body = self.slo_ids.unresolve(body)
         if kind == COMPOSITE and isinstance(body, dict) and isinstance(body.get("query"), str):
@@ -311,6 +319,9 @@ class DatadogTarget:
     def write(self, action: Action) -> None:
         if action.kind == SLO:
             datadog_slos.write(self.client, action, self.slo_ids, _json)
+            return
+        if action.kind == DOWNTIME:
+            datadog_downtimes.write(self.client, action)
             return
         if action.kind == MONITOR and action.body is not None:
             action = dataclasses.replace(action, body=self.slo_ids.resolve(action.body))

@@ -101,24 +101,32 @@ def downtimes(catalog: Catalog, service: Service, alert: Alert
     for start, length in _windows(quiet):
         grouped.setdefault((start % 1440, length), []).append(start // 1440)
     out = []
-    for (minute, length), days in sorted(grouped.items()):
+    for i, ((minute, length), days) in enumerate(sorted(grouped.items()), 1):
         first = ANCHOR + timedelta(days=min(days), minutes=minute)
         begin = first.replace(tzinfo=ZoneInfo(zone))
         body: dict[str, Any] = {
             "message": f"moncat: {alert.id} notifies only in its active hours "
-                       f"({', '.join(active) or '-'}; muted: {', '.join(muted) or '-'}).",
+                       f"({', '.join(active) or '-'}; muted: {', '.join(muted) or '-'}). "
+                       f"{downtime_marker(alert, i)}",
             "monitor_tags": [t for t in monitor_tags(service, alert) if t.startswith("moncat-id:")],
             "scope": ["*"],
             "timezone": zone,
             "start": int(begin.timestamp()),
-            "end": int((begin + timedelta(minutes=length)).timestamp()),
             "mute_first_recovery_notification": True,
         }
         if length < WEEK:
+            body["end"] = int((begin + timedelta(minutes=length)).timestamp())
             body["recurrence"] = {"type": "weeks", "period": 1,
                                   "week_days": [DAY_NAMES[d] for d in sorted(set(days))]}
+        # else muted all week: no end, in effect until cancelled (a week from the anchor would
+        # have ended long ago)
         out.append(body)
     return out, []
+
+
+def downtime_marker(alert: Alert, n: int) -> str:
+    """The ownership mark apply finds the downtime by (v1 downtimes have no tags)."""
+    return f"Managed by moncat (moncat-id: {alert.id}/downtime-{n})"
 
 
 MAIN = "main"  # the component name of a suppressed alert's own monitor
