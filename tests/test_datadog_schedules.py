@@ -232,3 +232,33 @@ def test_apply_starts_a_recurring_downtime_at_its_next_occurrence_at_the_local_t
     sent = rebased(body, datetime.fromisoformat(now))
     assert sent["start"] == int(datetime.fromisoformat(start).timestamp())
     assert sent["end"] - sent["start"] == 8 * 3600
+
+
+def test_the_seed_webhook_alert_runs_its_examples_on_its_datadog_monitor_as_its_difference_states() -> None:
+    """WebhookNotReceived holds in the busy hours: once clock arithmetic in the PromQL (no Datadog
+    form), now `active_during`, so Datadog has a monitor and a downtime for the nights. The
+    evaluator runs each example on the monitor: the quiet one agrees, the fires ones alert one
+    evaluation after Prometheus, as the override's `differs` says (10m against 11m)."""
+    from compiler.dialects.datadog_names import naming
+    from compiler.examples import timing
+    from compiler.targets.datadog import agent
+    from compiler.targets.datadog.conditions import condition
+    from compiler.targets.datadog.verdicts import _outcome, verdicts
+
+    result = pipeline.compile_catalog(CATALOG)
+    catalog = result.catalog
+    service = catalog.service("agentbar")
+    alert = service.alerts["WebhookNotReceived"]
+    assert alert.compiled_for("datadog") and alert.active_during == ("jam-ramai",)
+    assert "10m against 11m" not in alert.datadog.differs and "Datadog at 11m" in alert.datadog.differs
+    assert "datadog/downtimes/agentbar/WebhookNotReceived.1.json" in result.files
+    names = naming(catalog, service)
+    cond, _ = condition(catalog, alert, names)
+    found = {(v.example.fires, v.at_ms // 60000, v.datadog) for v in verdicts(catalog, alert, cond, names)}
+    assert found == {(True, 70, False), (False, 80, False)}
+    for example in alert.examples:
+        if example.fires:
+            when = timing(catalog, alert, example)
+            data = agent.store(example.series, names, when.step_ms, when.eval_ms + 60_000,
+                               catalog.settings.datadog.check_interval_ms)
+            assert _outcome(catalog, cond, data, when.eval_ms + 60_000, None).notifies
