@@ -226,7 +226,7 @@ def apply(
     try:
         remote = registry.connect(target.value, os.environ, url, result.catalog)
         desired = remote.desired(result.files)
-        current = remote.current()
+        current = registry.in_scope(target.value, result.catalog, remote.current())
     except registry.ConfigError as exc:
         typer.echo(f"moncat apply {target.value}: {exc}", err=True)
         raise typer.Exit(2)

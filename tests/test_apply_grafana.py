@@ -660,3 +660,30 @@ def test_templates_and_mute_timings_are_applied_before_what_names_them_and_conve
     assert all(i < first_policy for i, k in enumerate(kinds) if k[1] in ("templates", "mute-timings"))
     again = apply(fake, catalog, "--yes")
     assert planned(again) == [], again.stdout
+
+
+def _outputs(catalog: Path, outputs: str) -> None:
+    edit(catalog / "moncat.yaml", "targets:\n", f"targets:\n  outputs: [{outputs}]\n")
+
+
+def test_an_output_switched_off_is_neither_compared_nor_pruned_on_the_server(fake, catalog):
+    """targets.outputs without grafana-alerting: compile writes no alerting files, and
+    `apply --prune` must not read that as "delete every alert rule, contact point and policy"."""
+    assert apply(fake, catalog, "--yes").exit_code == 0
+    rules = set(fake.org().rules)
+    _outputs(catalog, "prometheus, grafana-dashboards")
+    before = len(fake.writes)
+    run = apply(fake, catalog, "--yes", "--prune")
+    assert run.exit_code == 0, run.stderr
+    assert " 0 to delete" in plan_summary(run) and len(fake.writes) == before, run.stdout
+    assert set(fake.org().rules) == rules and rules
+
+
+def test_a_catalog_that_compiles_nothing_for_grafana_is_refused_before_any_request(fake, catalog):
+    assert apply(fake, catalog, "--yes").exit_code == 0
+    _outputs(catalog, "prometheus, runbooks")
+    before = len(fake.requests)
+    run = apply(fake, catalog, "--yes", "--prune")
+    assert run.exit_code == 2
+    assert "leaves out grafana-dashboards and grafana-alerting: nothing to apply" in run.stderr
+    assert len(fake.requests) == before
