@@ -4,4 +4,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash ci/setup.sh --test
 .venv/bin/lint-imports
-exec .venv/bin/python -m pytest "$@"
+# One worker per core; work stealing keeps the long tests (CI templates, seed promtool runs)
+# from queueing behind each other on one worker.
+exec .venv/bin/python -m pytest -n auto --dist worksteal "$@"

@@ -212,17 +212,24 @@ def apply(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking.")] = False,
     url: Annotated[str | None, typer.Option("--url", help="API base URL (else from the environment / settings).")] = None,
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=32, help="Writes in flight at once.")] = 4,
+    prune_service: Annotated[list[str] | None, typer.Option(
+        "--prune-service", help="With --prune, also delete what moncat owns for this service, which "
+        "the catalog does not have (repeatable).")] = None,
 ) -> None:
     """Plan, then push the compiled catalog to Grafana, Datadog or a Mimir/Cortex ruler.
     Credentials come from the environment only and are never printed."""
     import os
 
-    from compiler.apply import client as api, plan as planning, registry, runner
+    from compiler.apply import client as api, plan as planning, registry, report, runner
 
+    if prune_service and not prune:
+        typer.echo("moncat apply: --prune-service deletes only with --prune", err=True)
+        raise typer.Exit(2)
     result = pipeline.compile_catalog(catalog)
     if result.report.has_errors():
         _emit(result, catalog, Format.text)
         raise typer.Exit(1)
+    remote = None
     try:
         remote = registry.connect(target.value, os.environ, url, result.catalog)
         desired = remote.desired(result.files)
@@ -231,31 +238,40 @@ def apply(
         typer.echo(f"moncat apply {target.value}: {exc}", err=True)
         raise typer.Exit(2)
     except api.ApiError as exc:
-        typer.echo(f"moncat apply {target.value}: cannot read the server: {exc}", err=True)
+        text = remote.client.redact(str(exc)) if remote else str(exc)
+        typer.echo(f"moncat apply {target.value}: cannot read the server: {text}", err=True)
         raise typer.Exit(1)
-    actions = planning.make_plan(desired, current, prune=prune, normalize=remote.normalize,
-                                 order=remote.order)
-    for action in actions:
-        if action.op != "unchanged":
-            typer.echo(action.line())
-    typer.echo(f"plan: {planning.summary(actions)}")
-    if dry_run or all(a.op == "unchanged" for a in actions):
+    findings = list(getattr(remote, "findings", []))
+    scope = planning.Scope(frozenset(s.id for s in result.catalog.services), frozenset(prune_service or ()))
+    try:
+        actions = planning.make_plan(desired, current, prune=prune, normalize=remote.normalize,
+                                     order=remote.order, scope=scope, findings=findings)
+    except planning.ShapeError as exc:
+        typer.echo(f"moncat apply {target.value}: cannot read the server: {remote.client.redact(str(exc))}", err=True)
+        raise typer.Exit(1)
+    for line in report.plan_lines(actions, desired, current, prune=prune, scope=scope, findings=findings):
+        typer.echo(remote.client.redact(line))
+    if dry_run:
+        return
+    if all(a.op in ("unchanged", "blocked") for a in actions):
+        if report.blocked_line(actions):
+            typer.echo(report.blocked_line(actions), err=True)
+            raise typer.Exit(1)
         return
     if not yes:
         if not sys.stdin.isatty():
             typer.echo("moncat apply: not a terminal; add --yes to apply this plan", err=True)
             raise typer.Exit(2)
-        if not typer.confirm("Apply this plan?"):
-            raise typer.Exit(1)
+        with remote.client.paused():
+            if not typer.confirm("Apply this plan?"):
+                raise typer.Exit(1)
     outcome = runner.execute(actions, remote.write, concurrency=concurrency)
-    typer.echo(f"applied {len(outcome.applied)}, failed {len(outcome.failed)}, "
-               f"not attempted {len(outcome.skipped)} ({remote.client.stats.retries} retries)")
-    for action, problem in outcome.failed:
-        typer.echo(f"failed: {action.op} {action.kind} {action.id}: {problem}", err=True)
-    for action in outcome.skipped:
-        typer.echo(f"not attempted: {action.op} {action.kind} {action.id}", err=True)
-    if outcome.failed or outcome.skipped:
-        typer.echo("the server holds part of the plan; run the same command again to converge", err=True)
+    lines = report.outcome_lines(outcome, actions, remote.client.stats.retries)
+    for line in lines.out:
+        typer.echo(remote.client.redact(line))
+    for line in lines.err:
+        typer.echo(remote.client.redact(line), err=True)
+    if lines.failed:
         raise typer.Exit(1)
 
 

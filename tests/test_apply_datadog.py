@@ -17,15 +17,23 @@ import pytest
 import requests
 import yaml
 
+from typer.testing import CliRunner
+
 from compiler import pipeline
-from compiler.apply import datadog, datadog_slos, plan
+from compiler.apply import datadog, datadog_normalize, datadog_slos, plan
 from compiler.apply.client import Client
 from compiler.apply.registry import ConfigError
+from compiler.cli import app
 from conftest import CATALOG, ROOT, SHARED
 from fakes.datadog_fake import FakeDatadog
 
 OPENAPI = SHARED / "schemas" / "datadog" / "openapi-v1.yaml"
 REMOVED = "ShopInvoiceIssueFailures"  # the alert the prune test removes
+# Generous bounds, far from what a busy machine needs, so that no test races a clock: the
+# longest a legitimate answer may take (the client's timeout where a test makes the fake go
+# silent), the longest the fake stays silent (until the client gives up, in fact), and one CLI
+# process's run (start, compile, plan, apply).
+ANSWER_S, SILENT_S, PROCESS_S = 10, 300.0, 240
 
 
 @pytest.fixture
@@ -35,14 +43,20 @@ def fake():
     assert not server.schema_errors, server.schema_errors[:3]
 
 
-@pytest.fixture
-def catalog(tmp_path: Path) -> Path:
-    """The seed catalog's settings with two of its services (13 monitors, 2 dashboards)."""
+def seed_services(tmp_path: Path, *services: str) -> Path:
+    """A catalog of the seed catalog's settings and some of its services."""
     root = tmp_path / "catalog"
     root.mkdir()
     shutil.copy(CATALOG / "moncat.yaml", root)
-    for service in ("store", "shop"):
+    for service in services:
         shutil.copytree(CATALOG / service, root / service)
+    return root
+
+
+@pytest.fixture
+def catalog(tmp_path: Path) -> Path:
+    """The seed catalog's settings with two of its services (13 monitors, 2 dashboards)."""
+    root = seed_services(tmp_path, "store", "shop")
     # The removed alert's panel stops naming it beforehand, so that removing it later changes
     # its monitor only (not the dashboard's threshold markers too).
     dashboards = root / "shop" / "dashboards.yaml"
@@ -58,15 +72,33 @@ def compiled(catalog: Path) -> dict[str, dict]:
     return {p: json.loads(b) for p, b in result.files.items() if p.startswith("datadog/")}
 
 
-def moncat(fake: FakeDatadog, catalog: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
-    """The real CLI in a subprocess, keys in its environment, short backoff."""
-    full = {k: v for k, v in os.environ.items() if not k.startswith("DD_")}
+def _environment(fake: FakeDatadog, env: dict[str, str]) -> dict[str, str]:
+    """Keys in the environment, short backoff; the developer's own DD_*/MONCAT_* left out."""
+    full = {k: v for k, v in os.environ.items() if not k.startswith(("DD_", "MONCAT_"))}
     full.update(DD_API_KEY=fake.api_key, DD_APP_KEY=fake.app_key, MONCAT_APPLY_BACKOFF_S="0.01",
-                MONCAT_APPLY_TIMEOUT_S="5")
+                MONCAT_APPLY_TIMEOUT_S="20", MONCAT_APPLY_REQUEST_DEADLINE_S="40")
     full.update(env)
+    return full
+
+
+def moncat_process(fake: FakeDatadog, catalog: Path, *args: str, timeout_s: float = PROCESS_S,
+                   **env: str) -> subprocess.CompletedProcess:
+    """The real CLI in a subprocess: what a process prints, all of it."""
     return subprocess.run([sys.executable, "-m", "compiler", "apply", "datadog", str(catalog),
                            "--url", fake.url, "--yes", *args],
-                          capture_output=True, text=True, env=full, cwd=ROOT, timeout=120)
+                          capture_output=True, text=True, env=_environment(fake, env), cwd=ROOT,
+                          timeout=timeout_s)
+
+
+def moncat(fake: FakeDatadog, catalog: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
+    """The real CLI in this process (typer's runner), as a CompletedProcess."""
+    full = _environment(fake, env)
+    unset = {k: None for k in os.environ if k not in full}
+    argv = ["apply", "datadog", str(catalog), "--url", fake.url, "--yes", *args]
+    result = CliRunner().invoke(app, argv, env={**full, **unset})
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return subprocess.CompletedProcess(argv, result.exit_code, result.stdout, result.stderr)
 
 
 def plan_line(proc: subprocess.CompletedProcess) -> str:
@@ -75,6 +107,36 @@ def plan_line(proc: subprocess.CompletedProcess) -> str:
 
 def owned_monitors(fake: FakeDatadog) -> dict[str, dict]:
     return {datadog.monitor_id(m): m for m in fake.monitors.values() if "managed-by:moncat" in m["tags"]}
+
+
+def bound(obj: dict) -> bool:
+    """The object carries moncat's binding to its own id (compiler/apply/identity.py)."""
+    if "tags" in obj and "query" in obj:
+        return f"moncat-ref:{obj['id']}" in obj["tags"]
+    return obj["description"].endswith(f" (moncat-ref: {obj['id']})")
+
+
+def assert_server_holds_catalog(fake: FakeDatadog, want: dict[str, dict]) -> None:
+    """One object per moncat id, bound to it, equal to the compiled body after normalising;
+    nothing else marked as moncat's."""
+    target = datadog.DatadogTarget(None)  # type: ignore[arg-type] - normalize needs no client
+    monitors = owned_monitors(fake)
+    # Composites name their components by monitor id, burn-rate monitors their SLO by SLO id:
+    # read back through the server's ids.
+    target._ids = {oid: str(m["id"]) for oid, m in monitors.items() if m["type"] != "composite"}
+    slos = {datadog_slos.slo_id(s): s for s in fake.slos.values()}
+    target.slo_ids.reset({oid: s["id"] for oid, s in slos.items()})
+    boards = {datadog.dashboard_id(d["description"]): d for d in fake.dashboards.values()}
+    assert len(monitors) == sum(datadog.OWNER_TAG in m["tags"] for m in fake.monitors.values())
+    assert len(boards) == len(fake.dashboards)
+    assert len(slos) == len(fake.slos) and all(datadog.OWNER_TAG in s["tags"] for s in slos.values())
+    assert len(monitors) + len(boards) + len(slos) == len(want)
+    for path, body in want.items():
+        kind = datadog.monitor_kind(body) if "/monitors/" in path else "slo" if "/slos/" in path else "dashboard"
+        held = boards[datadog.dashboard_id(body["description"])] if kind == "dashboard" else \
+            slos[datadog_slos.slo_id(body)] if kind == "slo" else monitors[datadog.monitor_id(body)]
+        assert bound(held), path
+        assert target.normalize(kind, held) == target.normalize(kind, body), path
 
 
 def test_an_apply_to_an_empty_server_then_a_second_plan_makes_zero_changes_and_zero_writes(fake, catalog) -> None:
@@ -86,7 +148,12 @@ def test_an_apply_to_an_empty_server_then_a_second_plan_makes_zero_changes_and_z
     assert plan_line(first) == f"plan: {len(want)} to create, 0 to update, 0 to delete, 0 unchanged"
     assert (len(fake.monitors), len(fake.dashboards), len(fake.slos)) == \
         (monitors, len(want) - monitors - slos, slos)
-    assert [r.method for r in fake.write_requests()] == ["POST"] * len(want)
+    # Each create is followed by the write that binds the object to its own id.
+    writes = fake.write_requests()
+    assert sorted(r.method for r in writes) == ["POST"] * len(want) + ["PUT"] * len(want)
+    made = {r.path.rsplit("/", 1)[1] for r in writes if r.method == "PUT"}
+    assert made == {str(m) for m in fake.monitors} | set(fake.dashboards) | set(fake.slos)
+    assert_server_holds_catalog(fake, want)
     # What the server holds is not what was sent: the plan below sees through its additions.
     stored = next(iter(fake.monitors.values()))
     assert {"id", "created", "creator", "overall_state", "multi"} <= set(stored)
@@ -158,82 +225,115 @@ def test_prune_deletes_exactly_the_removed_alert_and_spares_same_named_objects_w
 
 def test_injected_500s_timeouts_and_429s_are_retried_and_the_apply_completes(fake, catalog) -> None:
     want = compiled(catalog)
-    fake.fail_next(3, 500)
-    # No answer within the client's 2 s (a shorter timeout fails requests that are merely slow
-    # on a busy machine, which makes the retry count below unpredictable).
-    fake.timeout_next(2, 4.0, methods={"POST"})
-    fake.rate_limit(8, 1)  # 8 requests a second: the apply runs into real 429s
+    # Faults counted by the fake, not raced against a clock, so the machine's load changes
+    # nothing: a 500 on the first request (the SLO listing); the SLO's create (alone in its
+    # stage) and one monitor create get no answer until the client gives up; two monitor creates
+    # are answered 500; two binding writes 429 (with X-RateLimit-Reset, which the client waits
+    # out). No request meets two silences, whatever order the concurrent creates take.
+    fake.fail_next(1, 500)
+    fake.timeout_next(1, SILENT_S, methods={"POST"}, path="/api/v1/slo")
+    fake.timeout_next(1, SILENT_S, methods={"POST"}, path="/api/v1/monitor")
+    fake.fail_next(2, 500, methods={"POST"}, path="/api/v1/monitor")
+    fake.fail_next(2, 429, methods={"PUT"})
 
-    proc = moncat(fake, catalog, MONCAT_APPLY_TIMEOUT_S="2")
+    # The client's timeout: far above any legitimate answer on a busy machine; each silent
+    # create costs it once. The process gets them both and a generous margin.
+    proc = moncat_process(fake, catalog, timeout_s=2 * ANSWER_S + PROCESS_S,
+                          MONCAT_APPLY_TIMEOUT_S=str(ANSWER_S), MONCAT_APPLY_REQUEST_DEADLINE_S=str(6 * ANSWER_S))
     assert proc.returncode == 0, proc.stderr
-    failed = [r for r in fake.requests if r.status in (0, 429, 500)]
-    statuses = [r.status for r in failed]
-    assert statuses.count(500) == 3 and statuses.count(0) == 2 and statuses.count(429) >= 1
+    statuses = [r.status for r in fake.requests if r.status in (0, 429, 500)]
+    assert sorted(statuses) == [0, 0, 429, 429, 500, 500, 500]
+    assert [r.path for r in fake.requests if r.status == 0] == ["/api/v1/slo", "/api/v1/monitor"]
+    assert not fake.faults.fail and not fake.faults.timeouts  # every fault was met
     # Each failed answer was retried once, and only once; nothing gave up.
     applied = re.search(r"applied (\d+), failed 0, not attempted 0 \((\d+) retries\)", proc.stdout)
-    assert applied and int(applied.group(1)) == len(want) and int(applied.group(2)) == len(failed)
+    assert applied and int(applied.group(1)) == len(want), proc.stdout
+    assert int(applied.group(2)) == len(statuses)
+    # A create that failed after the server may have acted is looked up by its identity tag
+    # before it is retried (the SLO once, monitors 3 times, none finding it: the fake applied
+    # none of them), and no object is made twice.
+    lookups = [r.path for r in fake.requests if r.method == "GET" and
+               (r.query.get("monitor_tags") or r.query.get("tags_query") or [""])[0].startswith("moncat-id:")]
+    assert sorted(lookups) == ["/api/v1/monitor"] * 3 + ["/api/v1/slo"]
     assert sum(r.status == 200 and r.method == "POST" for r in fake.requests) == len(want)
+    # Exactly: a create and a binding per object, and one write more per failed write.
+    assert len(fake.write_requests()) == 2 * len(want) + 6
+    assert_server_holds_catalog(fake, want)
     again = moncat(fake, catalog)
     assert plan_line(again) == f"plan: 0 to create, 0 to update, 0 to delete, {len(want)} unchanged"
 
 
 def test_a_crash_midway_exits_non_zero_and_a_rerun_converges_to_the_catalog(fake, catalog) -> None:
     want = compiled(catalog)
-    fake.crash_after(6)  # the 6th write is applied, its answer lost, and the server is gone
-    broken = moncat(fake, catalog)
+    # Writes one at a time: create, bind (the SLO), create, bind, create (monitors); the 5th
+    # write (the third create) is applied, its answer lost, and the server is gone.
+    fake.crash_after(5)
+    broken = moncat(fake, catalog, "--concurrency", "1")
     assert broken.returncode == 1
-    # Not attempted: the composite monitor (written after its components) and the 2 dashboards.
-    assert re.search(r"applied 5, failed \d+, not attempted 3 ", broken.stdout)
+    assert f"applied 2, failed 1, not attempted {len(want) - 3} " in broken.stdout
+    assert "the server may have made the object, and looking it up failed" in broken.stderr
     assert "not attempted: create dashboard" in broken.stderr
     assert "run the same command again to converge" in broken.stderr
     assert "Traceback" not in broken.stderr
+    assert fake.writes_applied == 5 and (len(fake.slos), len(fake.monitors)) == (1, 2)
 
     fake.recover()
+    writes = len(fake.write_requests())
     rerun = moncat(fake, catalog)
     assert rerun.returncode == 0, rerun.stderr
-    assert plan_line(rerun) == f"plan: {len(want) - 6} to create, 0 to update, 0 to delete, 6 unchanged"
-    # The server holds exactly the catalog: one object per moncat id, equal after normalising.
-    target = datadog.DatadogTarget(None)  # type: ignore[arg-type] - normalize needs no client
-    target._ids = {datadog.monitor_id(m): str(m["id"]) for m in fake.monitors.values()}
-    slos = {datadog_slos.slo_id(s): s for s in fake.slos.values()}
-    for key, slo in slos.items():  # burn-rate monitors name their SLO by the id Datadog gave it
-        target.slo_ids.learn(key, slo["id"])
-    monitors = owned_monitors(fake)
-    assert len(monitors) == len(fake.monitors)
-    boards = {datadog.dashboard_id(d["description"]): d for d in fake.dashboards.values()}
-    for path, body in want.items():
-        kind = (("composite monitor" if body.get("type") == "composite" else "monitor")
-                if "/monitors/" in path else "slo" if "/slos/" in path else "dashboard")
-        held = monitors[datadog.monitor_id(body)] if "monitor" in kind else \
-            slos[datadog_slos.slo_id(body)] if kind == "slo" else \
-            boards[datadog.dashboard_id(body["description"])]
-        assert target.normalize(kind, held) == target.normalize(kind, body), path
-    assert len(monitors) + len(boards) + len(slos) == len(want)
+    # The third monitor was made but never bound: it is adopted (one binding write), not made again.
+    assert plan_line(rerun) == f"plan: {len(want) - 3} to create, 1 to update, 0 to delete, 2 unchanged"
+    assert re.search(r"~ update monitor \S+: moncat-ref \(binds it to its identity\)", rerun.stdout)
+    assert len(fake.write_requests()) - writes == 2 * (len(want) - 3) + 1
+    assert_server_holds_catalog(fake, want)
 
 
 def test_a_dry_run_makes_no_write_request(fake, catalog) -> None:
     stale = fake.seed_monitor({"name": "gone", "type": "query alert", "query": "avg(last_5m):avg:x{*} > 1",
                                "message": "m", "options": {"thresholds": {"critical": 1}},
-                               "tags": ["managed-by:moncat", "moncat-id:old/gone"]})
+                               "tags": ["managed-by:moncat", "moncat-id:store/gone"]}, bound=True)
     want = compiled(catalog)
     proc = moncat(fake, catalog, "--dry-run", "--prune")
     assert proc.returncode == 0, proc.stderr
     assert plan_line(proc) == f"plan: {len(want)} to create, 0 to update, 1 to delete, 0 unchanged"
-    assert "- delete monitor old/gone" in proc.stdout
+    assert "- delete monitor store/gone" in proc.stdout
     assert fake.write_requests() == [] and list(fake.monitors) == [stale["id"]]
 
 
+def test_orphans_show_in_every_plan_and_those_of_another_service_go_only_when_named(fake, catalog) -> None:
+    for oid in ("store/gone", "legacy/a", "legacy/b"):
+        fake.seed_monitor({"name": oid, "type": "query alert", "query": "avg(last_5m):avg:x{*} > 1",
+                           "message": "m", "options": {"thresholds": {"critical": 1}},
+                           "tags": ["managed-by:moncat", f"moncat-id:{oid}"]}, bound=True)
+    plain = moncat(fake, catalog, "--dry-run")
+    assert "? orphan monitor store/gone\n1 owned object not in the catalog; --prune deletes them" in plain.stdout
+    assert ("2 owned objects of services the catalog does not have (legacy): kept, as they may be another "
+            "catalog's; --prune --prune-service legacy deletes them") in plain.stdout
+    pruned = moncat(fake, catalog, "--dry-run", "--prune")
+    assert "- delete monitor store/gone" in pruned.stdout and "- delete monitor legacy" not in pruned.stdout
+    named = moncat(fake, catalog, "--prune", "--prune-service", "legacy")
+    assert named.returncode == 0, named.stderr
+    assert " 3 to delete" in plan_line(named)
+    assert fake.count("DELETE") == 3 and not any(datadog.monitor_id(m).startswith(("legacy/", "store/gone"))
+                                                   for m in fake.monitors.values())
+    refused = moncat(fake, catalog, "--prune-service", "legacy")
+    assert refused.returncode == 2 and "--prune-service deletes only with --prune" in refused.stderr
+
+
 def test_the_keys_never_appear_in_any_output_log_request_or_file(fake, catalog, tmp_path: Path) -> None:
-    outputs = [moncat(fake, catalog)]
+    outputs = [moncat_process(fake, catalog)]
     fake.crash_after(0)
     alerts = catalog / "store" / "alerts.yaml"
     alerts.write_text(alerts.read_text().replace("> 100", "> 110"))
-    outputs.append(moncat(fake, catalog))  # fails: every error message is printed
+    outputs.append(moncat_process(fake, catalog))  # fails: every error message is printed
     fake.recover()
     wrong = "dd-wrong-key-5f2a9c0e1b7d4e3a"
-    outputs.append(moncat(fake, catalog, DD_API_KEY=wrong))
+    outputs.append(moncat_process(fake, catalog, DD_API_KEY=wrong))
     assert outputs[1].returncode == 1 and outputs[2].returncode == 1
     assert "403" in outputs[2].stderr and "Forbidden" in outputs[2].stderr
+    # A refusal names the settings to check, and does not promise that a re-run converges.
+    assert "check DD_API_KEY and DD_APP_KEY, and that DD_SITE (here 127.0.0.1:" in outputs[2].stderr
+    assert "no response" not in outputs[2].stderr and "converge" not in outputs[2].stderr
     captured = [o.stdout + o.stderr for o in outputs] + fake.log + [repr(fake.requests)]
     captured += [p.read_bytes().decode(errors="replace") for p in tmp_path.rglob("*") if p.is_file()]
     for secret in (fake.api_key, fake.app_key, wrong):
@@ -280,12 +380,12 @@ def _board(i: int) -> dict:
 
 def test_listing_reads_every_page_and_gets_only_the_dashboards_a_plan_compares(fake) -> None:
     for i in range(2345):
-        fake.seed_monitor(_monitor(i))
+        fake.seed_monitor(_monitor(i), bound=True)
     for i in range(100):
         fake.seed_monitor(_monitor(90_000 + i, owned=False))
     for i in range(1050):
-        fake.seed_dashboard(_board(i))
-    extra = fake.seed_monitor(_monitor(7))  # a second copy of an owned monitor
+        fake.seed_dashboard(_board(i), bound=True)
+    extra = fake.seed_monitor(_monitor(7))  # a second, unbound copy: a create whose answer was lost
     target = datadog.DatadogTarget(Client(fake.url, {"DD-API-KEY": fake.api_key,
                                                              "DD-APPLICATION-KEY": fake.app_key}, []))
     files = {f"datadog/monitors/svc/m{i}.json": json.dumps(_monitor(i)).encode() for i in range(2345)}
@@ -339,15 +439,15 @@ def test_an_update_keeps_a_mute_set_in_datadog(fake) -> None:
 def test_the_option_defaults_are_those_of_the_openapi_document() -> None:
     doc = yaml.load(OPENAPI.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     options = doc["components"]["schemas"]["MonitorOptions"]["properties"]
-    assert set(datadog.OPTION_DEFAULTS) | set(datadog.OPTION_STATE) <= set(options)
-    documented = {k: options[k]["default"] for k in datadog.OPTION_DEFAULTS if "default" in options[k]}
+    assert set(datadog_normalize.OPTION_DEFAULTS) | set(datadog_normalize.OPTION_STATE) <= set(options)
+    documented = {k: options[k]["default"] for k in datadog_normalize.OPTION_DEFAULTS if "default" in options[k]}
     # A documented default of null is absence itself (nulls are dropped before comparing).
     assert len(documented) >= 4
-    assert all(v is None or v in datadog.OPTION_DEFAULTS[k] for k, v in documented.items()), documented
+    assert all(v is None or v in datadog_normalize.OPTION_DEFAULTS[k] for k, v in documented.items()), documented
     for k in ("notify_no_data", "require_full_window"):  # "Defaults to `false`" / "Default is false"
         assert re.search(r"Default(s to| is) `?false", options[k]["description"])
     read_only = doc["components"]["schemas"]["Dashboard"]["properties"]
-    assert all(read_only[k].get("readOnly") for k in datadog.DASHBOARD_READ_ONLY)
+    assert all(read_only[k].get("readOnly") for k in datadog_normalize.DASHBOARD_READ_ONLY)
 
 
 def test_the_fake_refuses_bad_bodies_wrong_keys_and_oversized_pages(fake) -> None:
@@ -376,6 +476,18 @@ def test_the_fake_refuses_bad_bodies_wrong_keys_and_oversized_pages(fake) -> Non
     assert {"X-RateLimit-Limit", "X-RateLimit-Period", "X-RateLimit-Remaining",
             "X-RateLimit-Reset"} <= set(limited.headers)
     assert limited.headers["X-RateLimit-Remaining"] == "0" and int(limited.headers["X-RateLimit-Reset"]) >= 1
+
+
+def test_the_fakes_rate_limit_refuses_requests_beyond_its_window_with_the_documented_headers() -> None:
+    with FakeDatadog(OPENAPI) as fresh:
+        keys = {"DD-API-KEY": fresh.api_key, "DD-APPLICATION-KEY": fresh.app_key}
+        fresh.rate_limit(2, 3600)  # one window for all three (windows align to the hour)
+        answers = [requests.get(f"{fresh.url}/api/v1/dashboard", headers=keys, timeout=30) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert [a.headers["X-RateLimit-Remaining"] for a in answers] == ["1", "0", "0"]
+    assert all(a.headers["X-RateLimit-Limit"] == "2" and a.headers["X-RateLimit-Period"] == "3600"
+               for a in answers)
+    assert 1 <= int(answers[2].headers["X-RateLimit-Reset"]) <= 3600
 
 
 def test_a_composite_is_created_after_its_monitors_with_their_ids_and_deleted_before_them(fake, catalog) -> None:

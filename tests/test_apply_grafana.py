@@ -214,11 +214,16 @@ def test_pruning_never_touches_folders_dashboards_or_contact_points_without_the_
     assert {p["uid"] for p in org.contact_points} >= {"their-web-oncall", "ddefaultemail"}
 
 
-def test_a_removed_service_is_pruned_dashboards_first_and_its_folder_last(fake, catalog):
+def test_a_removed_service_is_pruned_when_named_dashboards_first_and_its_folder_last(fake, catalog):
     assert apply(fake, catalog, "--yes").exit_code == 0
     shutil.rmtree(catalog / "web")
     edit(catalog / "api.jsonnet", "owner: 'web-oncall',", "owner: 'web-oncall', title: 'API',")
-    run = apply(fake, catalog, "--yes", "--prune")
+    # A service the catalog does not have may be another catalog's: --prune alone keeps it.
+    kept = apply(fake, catalog, "--dry-run", "--prune")
+    assert "delete" not in {op for op, _, _ in planned(kept)}
+    assert ("4 owned objects of services the catalog does not have (web): kept, as they may be another "
+            "catalog's; --prune --prune-service web deletes them") in kept.stdout
+    run = apply(fake, catalog, "--yes", "--prune", "--prune-service", "web")
     assert run.exit_code == 0, run.stderr
     deletes = [(kind, oid) for op, kind, oid in planned(run) if op == "delete"]
     assert deletes == [("dashboard", "web-overview"), ("alert_rule", "web-WebErrorRatioHigh"),
@@ -228,7 +233,7 @@ def test_a_removed_service_is_pruned_dashboards_first_and_its_folder_last(fake, 
     assert_server_holds_catalog(fake, catalog)
 
 
-def test_a_group_interval_other_than_grafanas_default_is_set_and_keeps_someone_elses_rule_in_the_group(fake, catalog):
+def test_a_group_interval_other_than_grafanas_default_is_set_but_a_group_holding_someone_elses_rule_is_not_resent(fake, catalog):
     edit(catalog / "moncat.yaml", "evaluation_interval: 1m", "evaluation_interval: 2m")
     first = apply(fake, catalog, "--yes")
     assert first.exit_code == 0, first.stderr
@@ -240,17 +245,26 @@ def test_a_group_interval_other_than_grafanas_default_is_set_and_keeps_someone_e
 
     theirs = {k: v for k, v in fake.org().rules["web-WebRouteErrors"].items() if k not in ("id", "updated", "provenance")}
     theirs.update(uid="their-rule", title="TheirRule", labels={})
-    fake.seed_rule(theirs)
+    fake.seed_rule(theirs)  # someone's rule, without provenance, in our group
     edit(catalog / "moncat.yaml", "evaluation_interval: 2m", "evaluation_interval: 3m")
+    before = len(fake.writes)
     run = apply(fake, catalog, "--yes")
-    assert run.exit_code == 0, run.stderr
-    # The rule without a range of its own queries one interval back: it changes too, first.
+    # A group PUT would give their rule moncat's provenance (and could drop it): not sent.
+    assert run.exit_code == 1
     assert planned(run) == [("update", "alert_rule", "web-WebErrorRatioHigh"),
-                            ("update", "rule_group", "moncat-api/api.alerts"),
-                            ("update", "rule_group", "moncat-web/web.alerts")]
-    assert fake.org().intervals[("moncat-web", "web.alerts")] == 180
-    assert fake.org().rules["their-rule"]["ruleGroup"] == "web.alerts"  # the PUT sent it back
-    assert_server_holds_catalog(fake, catalog)
+                            ("update", "rule_group", "moncat-api/api.alerts")]
+    assert ("! blocked rule_group moncat-web/web.alerts: holds 1 rule(s) moncat does not own (their-rule)"
+            in run.stdout)
+    assert plan_summary(run) == "plan: 0 to create, 2 to update, 0 to delete, 10 unchanged, 1 blocked"
+    assert "1 object not applied: the lines marked ! above say why" in run.stderr
+    assert "run the same command again" not in run.stderr
+    # The rule without a range of its own queries one interval back: it changes too, first.
+    assert [(r.method, r.path) for r in fake.writes[before:]] == [
+        ("PUT", "/api/v1/provisioning/alert-rules/web-WebErrorRatioHigh"),
+        ("PUT", "/api/v1/provisioning/folder/moncat-api/rule-groups/api.alerts")]
+    org = fake.org()
+    assert org.intervals[("moncat-api", "api.alerts")] == 180 and org.intervals[("moncat-web", "web.alerts")] == 120
+    assert org.rules["their-rule"]["provenance"] == "" and org.rules["their-rule"]["ruleGroup"] == "web.alerts"
 
 
 def test_injected_500s_timeouts_429s_and_lost_answers_are_retried_until_the_apply_completes(fake, catalog):
@@ -293,12 +307,14 @@ def test_a_crash_midway_then_a_rerun_leaves_grafana_in_the_catalogs_state(fake, 
     fake.crash_after_writes = 6
     crashed = apply(fake, catalog, "--yes", "--concurrency", "1")
     assert crashed.exit_code == 1
-    # Folders, the template, contact points and the policy went in; the rules' stage found
-    # Grafana gone (each rule failed after its six attempts); their groups and the dashboard
-    # were not attempted.
-    assert "applied 6, failed 4, not attempted 3" in crashed.stdout
+    # Folders, the notification template, contact points and the policy went in; the rules'
+    # stage found Grafana gone: the first rule failed after its six attempts, and nothing more
+    # was sent to a server that stopped answering (the other rules, their groups and the dashboard).
+    assert "applied 6, failed 1, not attempted 6 (5 retries)" in crashed.stdout
     assert "not attempted: create dashboard web-overview" in crashed.stderr
+    assert "(not attempted because the server stopped answering" in crashed.stderr
     assert fake.applied_writes == 6
+    assert sum(r.status == "dropped" for r in fake.requests) == 6
     fake.restart()
 
     rerun = apply(fake, catalog, "--yes")

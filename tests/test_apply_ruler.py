@@ -203,9 +203,15 @@ def test_a_crash_midway_then_a_rerun_leaves_the_ruler_in_the_catalogs_state(fake
 
     crashed = apply(fake, seed, "--yes", "--concurrency", "1")
     assert crashed.returncode == 1
-    assert f"applied 3, failed {total - 3}, not attempted 0" in crashed.stdout
-    assert crashed.stderr.count("failed: create rule_group moncat-") == total - 3
+    # The fourth write got no answer in six attempts; nothing more was sent to a server that
+    # stopped answering.
+    assert f"applied 3, failed 1, not attempted {total - 4} (5 retries)" in crashed.stdout
+    assert crashed.stderr.count("failed: create rule_group moncat-") == 1
+    assert "gave up after 6 attempts (no response: the connection closed before an answer)" in crashed.stderr
+    assert crashed.stderr.count("not attempted: create rule_group moncat-") == total - 4
+    assert "(not attempted because the server stopped answering" in crashed.stderr
     assert sum(len(g) for g in server_state(fake).values()) == 3
+    assert sum(r.method == "POST" for r in fake.requests) == 3 + 6
 
     fake.restart()
     rerun = apply(fake, seed, "--yes", "--concurrency", "1")
@@ -216,13 +222,22 @@ def test_a_crash_midway_then_a_rerun_leaves_the_ruler_in_the_catalogs_state(fake
     assert plan_line(settled) == f"plan: 0 to create, 0 to update, 0 to delete, {total} unchanged"
 
 
-def test_dry_run_makes_no_write_request(fake, catalog):
+def test_dry_run_makes_no_write_request_and_a_namespace_of_another_service_goes_only_when_named(fake, catalog):
     fake.put(TENANT, "moncat-gone", {"name": "gone.alerts", "rules": [{"alert": "Gone", "expr": "vector(1)"}]})
-    run = apply(fake, catalog, "--dry-run", "--prune")
-    assert run.returncode == 0, run.stderr
-    assert plan_line(run) == "plan: 3 to create, 0 to update, 1 to delete, 0 unchanged"
+    # `gone` is no service of this catalog: its namespace may be another catalog's on this tenant.
+    kept = apply(fake, catalog, "--dry-run", "--prune")
+    assert kept.returncode == 0, kept.stderr
+    assert plan_line(kept) == "plan: 3 to create, 0 to update, 0 to delete, 0 unchanged"
+    assert "? orphan rule_group moncat-gone/gone.alerts (service gone)" in kept.stdout
+    assert ("1 owned object of services the catalog does not have (gone): kept, as they may be another "
+            "catalog's; --prune --prune-service gone deletes them") in kept.stdout
+    named = apply(fake, catalog, "--dry-run", "--prune", "--prune-service", "gone")
+    assert named.returncode == 0, named.stderr
+    assert plan_line(named) == "plan: 3 to create, 0 to update, 1 to delete, 0 unchanged"
+    assert "- delete rule_group moncat-gone/gone.alerts" in named.stdout
     assert fake.writes == []
     assert {r.method for r in fake.requests} == {"GET"}
+    assert "moncat-gone" in fake.groups(TENANT)
 
 
 def test_durations_the_ruler_spells_its_own_way_plan_no_change(fake, catalog):
@@ -299,13 +314,20 @@ SECRET_TOKEN, SECRET_PASSWORD = "s3cr3t-token-value", "pa55word-value"
     ({"MONCAT_RULER_URL": "http://127.0.0.1:9"}, "MONCAT_RULER_TENANT"),
     ({"MONCAT_RULER_URL": "ftp://ruler", "MONCAT_RULER_TENANT": "t"}, "MONCAT_RULER_URL"),
     ({"MONCAT_RULER_URL": f"http://u:{SECRET_PASSWORD}@ruler", "MONCAT_RULER_TENANT": "t"}, "MONCAT_RULER_TOKEN"),
-    ({"MONCAT_RULER_URL": "http://ruler", "MONCAT_RULER_USER": "u"}, "MONCAT_RULER_PASSWORD"),
-    ({"MONCAT_RULER_URL": "http://ruler", "MONCAT_RULER_TENANT": "t", "MONCAT_RULER_TOKEN": SECRET_TOKEN,
+    ({"MONCAT_RULER_URL": "https://ruler", "MONCAT_RULER_USER": "u"}, "MONCAT_RULER_PASSWORD"),
+    ({"MONCAT_RULER_URL": "https://ruler", "MONCAT_RULER_TENANT": "t", "MONCAT_RULER_TOKEN": SECRET_TOKEN,
       "MONCAT_RULER_USER": "u", "MONCAT_RULER_PASSWORD": SECRET_PASSWORD}, "MONCAT_RULER_USER"),
-    ({"MONCAT_RULER_URL": "http://ruler", "MONCAT_RULER_TENANT": "t", "MONCAT_APPLY_BACKOFF_S": "soon"},
+    ({"MONCAT_RULER_URL": "https://ruler", "MONCAT_RULER_TENANT": "t", "MONCAT_APPLY_BACKOFF_S": "soon"},
      "MONCAT_APPLY_BACKOFF_S"),
-    ({"MONCAT_RULER_URL": "http://ruler", "MONCAT_RULER_TENANT": "t", "MONCAT_APPLY_TIMEOUT_S": "-1"},
+    ({"MONCAT_RULER_URL": "https://ruler", "MONCAT_RULER_TENANT": "t", "MONCAT_APPLY_TIMEOUT_S": "-1"},
      "MONCAT_APPLY_TIMEOUT_S"),
+    ({"MONCAT_RULER_URL": "https://ruler", "MONCAT_RULER_TENANT": "t",
+      "MONCAT_APPLY_REQUEST_DEADLINE_S": "0"}, "MONCAT_APPLY_REQUEST_DEADLINE_S"),
+    # The token would cross the network in clear text.
+    ({"MONCAT_RULER_URL": "http://ruler.example.net", "MONCAT_RULER_TENANT": "t",
+      "MONCAT_RULER_TOKEN": SECRET_TOKEN}, "https://"),
+    ({"MONCAT_RULER_URL": "https://ruler", "MONCAT_RULER_TENANT": "t",
+      "MONCAT_RULER_TOKEN": SECRET_TOKEN + "\n"}, "MONCAT_RULER_TOKEN holds whitespace"),
 ])
 def test_missing_or_contradictory_settings_name_the_variable_and_never_a_secret(env, names):
     with pytest.raises(ConfigError) as err:
@@ -400,3 +422,30 @@ def test_the_fake_ruler_serves_one_namespace_one_group_and_deletes_a_namespace(f
 def test_the_fake_ruler_spells_durations_as_prometheus_does(text, ms, printed):
     assert parse_duration(text) == ms
     assert format_duration(ms) == printed
+
+
+def test_answers_cut_off_are_read_again_and_a_login_page_is_a_clear_error(fake, catalog):
+    # The list and one upsert are cut off mid-body (the upsert applied): both are sent again,
+    # and the upsert, by group name, leaves one group.
+    fake.misbehave("cut", methods={"GET"})
+    fake.misbehave("commit-then-drop", methods={"POST"})
+    run = apply(fake, catalog, "--yes", "--concurrency", "1")
+    assert run.returncode == 0, run.stderr
+    assert "applied 3, failed 0, not attempted 0 (2 retries)" in run.stdout
+    assert server_state(fake) == catalog_state(catalog)
+    assert [e.method for e in fake.received("POST", "DELETE")] == ["POST"] * 4
+    page = b"<html><head><title>Grafana Cloud - Sign in</title></head></html>"
+    fake.misbehave("answer", methods={"GET"}, body=page)
+    refused = apply(fake, catalog, "--dry-run")
+    assert refused.returncode == 1
+    assert (f"cannot read the server: GET {fake.url}/prometheus/config/v1/rules: 200: expected the API's "
+            "answer, got an HTML page titled 'Grafana Cloud - Sign in'") in refused.stderr
+    # A login page answering a write is a failure, not a success.
+    edit(catalog / "web" / "service.yaml", "expr: web:http_error_ratio:rate5m > 0.05",
+         "expr: web:http_error_ratio:rate5m > 0.06")
+    fake.misbehave("answer", methods={"POST"}, body=page)
+    write = apply(fake, catalog, "--yes")
+    assert write.returncode == 1
+    assert "failed: update rule_group moncat-web/web.alerts: POST" in write.stderr
+    assert "refused for a reason a re-run does not change" in write.stderr
+    assert server_state(fake) != catalog_state(catalog)

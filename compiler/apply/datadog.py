@@ -1,52 +1,59 @@
 """Apply stage, Datadog adapter: monitors and dashboards through the v1 API.
 
-Identity and ownership. A monitor is ours when it carries the `managed-by:moncat` tag; its
-moncat id is the value of its `moncat-id:` tag. A dashboard is ours when its description holds
-the marker the target writes, `Managed by moncat (moncat-id: <id>)`: dashboard tags may only be
-`team:` tags, and the list endpoint returns descriptions, so identity costs no request per
-dashboard. No local id map is kept: what the server lists is the whole truth, on any machine.
+Identity and ownership. A monitor is marked by the `managed-by:moncat` tag; its moncat id is the
+value of its `moncat-id:` tag. A dashboard is marked by the marker the target writes into its
+description, `Managed by moncat (moncat-id: <id>)`: dashboard tags may only be `team:` tags, and
+the list endpoint returns descriptions, so identity costs no request per dashboard. A copy made
+in Datadog's UI carries the same mark, so a marked object is moncat's only when it is also bound
+to its own id (compiler/apply/identity.py): a `moncat-ref:<monitor id>` tag, a
+`(moncat-ref: <dashboard id>)` suffix in the description, written right after the create. No local
+id map is kept: what the server lists is the whole truth, on any machine.
+
+Creates are the API's only requests that are not idempotent (the server assigns the id): before
+retrying one whose answer was lost, the object is looked up by its moncat id (Client.create).
 
 Listing. Monitors: `GET /api/v1/monitor` filtered by `monitor_tags=managed-by:moncat`, in pages of
 the documented maximum of 1,000. Dashboards: `GET /api/v1/dashboard` (`start`/`count`) gives
 summaries; the full body is fetched (`GET /api/v1/dashboard/{id}`, several at a time) only for the
 owned dashboards the catalog also has, the only ones a plan compares.
 
-SLO objects, and the SLO ids their burn-rate monitors name: compiler/apply/datadog_slos.py.
-Downtimes (an alert's active hours): compiler/apply/datadog_downtimes.py.
+SLOs (`/api/v1/slo`), written before the burn-rate monitors that name them and deleted after
+them, are bound, looked up and listed the same way (compiler/apply/datadog_slos.py).
+Downtimes (an alert's active hours) carry no tags: compiler/apply/datadog_downtimes.py.
 
-Composite monitors (a kind of their own, written after the monitors and deleted before them):
-the compiled files name their component monitors `${<moncat id>}`; apply writes the components'
-monitor ids there (known from the listing, or from the create answer), and reads a composite from
-the server back into those names before comparing.
+Composite monitors, a kind of their own, are written after the monitors (with the ids those got)
+and deleted before them (compiler/apply/datadog_composite.py); their identity, binding and lookup
+before a retried create are a monitor's.
 
-Server changes normalised before comparing: read-only fields (id, created, modified, creator,
-overall_state, widget ids, author, url, ...), `metric alert` and `query alert` (the API returns
-either for a metric monitor), option defaults the server fills in, nulls and empty lists, tag
-case and order.
+What a plan compares, the server's own additions left out: compiler/apply/datadog_normalize.py.
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
 from typing import Any, Mapping
 
-from requests.adapters import HTTPAdapter
-
-from compiler.apply import datadog_downtimes, datadog_slos
+from compiler.apply import datadog_composite as composite
+from compiler.apply import datadog_downtimes as downtimes
+from compiler.apply import datadog_slos as slos
+from compiler.apply import identity
+from compiler.apply.datadog_normalize import (DESCRIPTION_REF, OPTION_STATE, REF_TAG, normalize_dashboard,
+                                              normalize_monitor, plain)
 from compiler.apply.base import OWNER_TAG
 from compiler.apply.client import ApiError, Client
-from compiler.apply.plan import Action, Current, Desired
-from compiler.apply.registry import ConfigError, seconds_setting
+from compiler.apply.endpoint import checked_secret, checked_url, limits
+from compiler.apply.plan import Action, Current, Desired, Finding
+from compiler.apply.registry import ConfigError
 from compiler.model import Catalog
 
-MONITOR, COMPOSITE, DASHBOARD, SLO = "monitor", "composite monitor", "dashboard", datadog_slos.SLO
-DOWNTIME = datadog_downtimes.DOWNTIME
-REFERENCE = re.compile(r"\$\{([^}\s]+)\}")
+MONITOR, COMPOSITE, DASHBOARD, SLO = "monitor", "composite monitor", "dashboard", slos.SLO
+DOWNTIME = downtimes.DOWNTIME
 ID_TAG = "moncat-id:"
 MONITORS = "/api/v1/monitor"
 DASHBOARDS = "/api/v1/dashboard"
+BASES = {MONITOR: MONITORS, COMPOSITE: MONITORS, DASHBOARD: DASHBOARDS, SLO: slos.SLOS}
 MONITOR_PAGE = 1000  # the documented maximum of `page_size`
 DASHBOARD_PAGE = 1000  # `count` has no documented maximum; pages end at an empty one
 READ_CONCURRENCY = 16
@@ -54,128 +61,70 @@ DEFAULT_SITE = "datadoghq.com"
 # The marker compiler/targets/datadog/dashboards.py writes into every dashboard's description.
 MARKER = re.compile(r"Managed by moncat \(moncat-id: ([^()\s]+)\)")
 
-# Monitor fields moncat writes. PUT /api/v1/monitor/{id} changes only the fields it is given, so
-# a field outside this list (restricted_roles set in the UI...) could never be reset by an
-# update; comparing it would plan the same update forever.
-MONITOR_FIELDS = ("name", "type", "query", "message", "tags", "priority", "options")
-# Option values that mean "not set", as the server fills them in: the MonitorOptions defaults of
-# the v1 OpenAPI document (`default:`, or "Defaults to" in the description), and what exported
-# monitors show (`locked: false`, `escalation_message: ""`, `renotify_interval: 0` or "0",
-# `timeout_h: 0`). Such a value compares as absent.
-OPTION_DEFAULTS: dict[str, tuple[Any, ...]] = {
-    "escalation_message": ("",),
-    "groupby_simple_monitor": (False,),
-    "include_tags": (True,),
-    "locked": (False,),
-    "new_host_delay": (300,),
-    "notification_preset_name": ("show_all",),
-    "notify_audit": (False,),
-    "notify_no_data": (False,),
-    "renotify_interval": (0, "0"),
-    "require_full_window": (False,),
-    "timeout_h": (0,),
-}
-# "If renotify_interval is set, [renotify_statuses] defaults to renotify on Alert and No Data."
-RENOTIFY_DEFAULT = ["alert", "no data"]
-# Operational state, not configuration: a mute (v1 downtime) shows in options.silenced. It is
-# left out of the comparison and carried over into an update, which would otherwise unmute.
-OPTION_STATE = ("silenced",)
-# Dashboard fields the server sets and ignores on write (readOnly in the OpenAPI document), and
-# fields whose absence it spells as null, [] or a default.
-DASHBOARD_READ_ONLY = ("id", "author_handle", "author_name", "created_at", "modified_at", "url")
-DASHBOARD_DEFAULTS: dict[str, Any] = {"is_read_only": False, "reflow_type": None}
+
+def _tags(body: dict) -> list[str]:
+    tags = body.get("tags")
+    return [str(t) for t in tags] if isinstance(tags, list) else []
 
 
-def _plain(value: Any) -> Any:
-    """Nulls and empty containers dropped, integral floats as ints (the API returns `5.0` for a
-    threshold of 5)."""
-    if isinstance(value, dict):
-        out = {k: _plain(v) for k, v in value.items()}
-        return {k: v for k, v in out.items() if v not in (None, [], {})}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        return int(value)
-    return value
-
-
-def _is_default(option: str, value: Any) -> bool:
-    # By type too: 0 == False in Python, and `notify_no_data: 0` is not a spelling of false.
-    return any(type(value) is type(d) and value == d for d in OPTION_DEFAULTS.get(option, ()))
-
-
-def normalize_monitor(body: Any) -> Any:
-    if not isinstance(body, dict):
-        return body
-    out = {k: body[k] for k in MONITOR_FIELDS if k in body}
-    if out.get("type") == "metric alert":
-        out["type"] = "query alert"
-    if isinstance(out.get("tags"), list):
-        out["tags"] = sorted({str(t).lower() for t in out["tags"]})
-    options = out.get("options")
-    if isinstance(options, dict):
-        options = {k: v for k, v in options.items() if k not in OPTION_STATE
-                   and not _is_default(k, v)}
-        if options.get("renotify_interval") and options.get("renotify_statuses") and \
-                sorted(options["renotify_statuses"]) == RENOTIFY_DEFAULT:
-            del options["renotify_statuses"]
-        out["options"] = options
-    return _plain(out)
-
-
-def _widget(widget: Any) -> Any:
-    """A widget without the id the server gives it, nested group widgets likewise."""
-    if not isinstance(widget, dict):
-        return widget
-    out = {k: v for k, v in widget.items() if k != "id"}
-    definition = out.get("definition")
-    if isinstance(definition, dict) and isinstance(definition.get("widgets"), list):
-        out["definition"] = dict(definition, widgets=[_widget(w) for w in definition["widgets"]])
-    return out
-
-
-def normalize_dashboard(body: Any) -> Any:
-    if not isinstance(body, dict):
-        return body
-    out = {k: v for k, v in body.items() if k not in DASHBOARD_READ_ONLY
-           and not (k in DASHBOARD_DEFAULTS and v == DASHBOARD_DEFAULTS[k])}
-    if isinstance(out.get("widgets"), list):
-        out["widgets"] = [_widget(w) for w in out["widgets"]]
-    if isinstance(out.get("tags"), list):
-        out["tags"] = sorted(out["tags"])
-    return _plain(out)
+def _tag_value(body: dict, prefix: str) -> str:
+    return next((t[len(prefix):] for t in _tags(body) if t.startswith(prefix)), "")
 
 
 def monitor_id(body: dict) -> str:
     """The moncat id in a monitor's tags ("" when it has none)."""
-    return next((t[len(ID_TAG):] for t in body.get("tags") or [] if t.startswith(ID_TAG)), "")
+    return _tag_value(body, ID_TAG)
 
 
-def dashboard_id(description: str | None) -> str:
-    found = MARKER.search(description or "")
+def dashboard_id(description: Any) -> str:
+    found = MARKER.search(description if isinstance(description, str) else "")
     return found.group(1) if found else ""
 
 
-def _json(resp: Any, method: str, path: str) -> Any:
+def dashboard_ref(description: Any) -> str:
+    found = DESCRIPTION_REF.search(description if isinstance(description, str) else "")
+    return found.group(1) if found else ""
+
+
+def monitor_kind(body: dict) -> str:
+    """MONITOR or COMPOSITE, by the monitor's type."""
+    return COMPOSITE if body.get("type") == "composite" else MONITOR
+
+
+def bound_body(kind: str, body: dict, remote_id: str) -> dict:
+    """The body with its binding to `remote_id` (any other reference replaced)."""
+    if kind != DASHBOARD:
+        tags = [t for t in body.get("tags") or [] if not str(t).startswith(REF_TAG)]
+        return dict(body, tags=tags + [REF_TAG + remote_id])
+    description = DESCRIPTION_REF.sub("", body.get("description") or "")
+    return dict(body, description=f"{description} ({identity.REF}: {remote_id})")
+
+
+def _unix_time(value: Any) -> str | None:
+    """An SLO's `created_at` (UNIX seconds) as ISO 8601; None when it is not a time."""
     try:
-        return resp.json()
-    except ValueError:
-        raise ApiError(method, path, resp.status_code, "the answer is not JSON") from None
+        if type(value) not in (int, float):
+            return None
+        return datetime.fromtimestamp(value, timezone.utc).isoformat()
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
-def _first_of_each(kind: str, found: list[tuple[str, str, Any]]) -> list[Current]:
-    """Owned objects as Currents. Two objects with one moncat id (a clone in the UI, a create
-    retried after its answer was lost): the oldest keeps the id, the others are listed under
-    their own so that --prune removes them."""
-    out, seen = [], set()
-    for oid, remote, body in found:
-        if oid and oid not in seen:
-            seen.add(oid)
-            out.append(Current(kind, oid, body, owned=True, remote_id=remote))
-        else:
-            label = f"{oid} (extra copy {remote})" if oid else f"(no moncat-id) {remote}"
-            out.append(Current(kind, label, body, owned=True, remote_id=remote))
-    return out
+def _claim(kind: str, item: dict) -> identity.Claim:
+    """A marked monitor, SLO or dashboard (a full body or a list's summary) as an identity claim."""
+    remote = str(item["id"])
+    if kind != DASHBOARD:
+        oid, ref = monitor_id(item), _tag_value(item, REF_TAG)
+        creator = item.get("creator")
+        who, when = creator.get("handle") if isinstance(creator, dict) else None, item.get("created")
+        if kind == SLO:
+            when = _unix_time(item.get("created_at"))
+    else:
+        oid, ref = dashboard_id(item.get("description")), dashboard_ref(item.get("description"))
+        who, when = item.get("author_handle"), item.get("created_at")
+    made = " ".join(p for p in (f"created {str(when)[:19]}" if when else "", f"by {who}" if who else "") if p)
+    label = f"{kind} {remote}" + (f" ({made})" if made else "")
+    return identity.Claim(kind, oid, remote, ref, item, identity.service_of(oid), label)
 
 
 def _keep_state(action: Action) -> Any:
@@ -188,7 +137,7 @@ def _keep_state(action: Action) -> Any:
 
 
 class DatadogTarget:
-    """Datadog's v1 monitor and dashboard API for one organisation (the keys')."""
+    """Datadog's v1 monitor, SLO and dashboard API for one organisation (the keys')."""
 
     name = "datadog"
     order = (SLO, MONITOR, COMPOSITE, DOWNTIME, DASHBOARD)  # burn-rate monitors name their SLO
@@ -196,8 +145,13 @@ class DatadogTarget:
     def __init__(self, client: Client):
         self.client = client
         self._wanted: set[tuple[str, str]] | None = None  # set by desired(): what a plan compares
-        self._ids: dict[str, str] = {}  # moncat id -> monitor id, for composites' references
-        self.slo_ids = datadog_slos.SloIds()
+        self.findings: list[Finding] = []  # set by current(): duplicates, copies
+        # moncat id -> monitor id of the monitors composites may name: set by current(), and
+        # by each monitor's create.
+        self._ids: dict[str, str] = {}
+        self._uses: dict[str, list[str]] = {}  # set by desired(): a composite's components
+        self._slo_uses: dict[str, list[str]] = {}  # set by desired(): a burn-rate monitor's SLO
+        self.slo_ids = slos.SloIds()  # set by current(), and by each SLO's create
 
     def desired(self, files: dict[str, bytes]) -> list[Desired]:
         out: list[Desired] = []
@@ -207,16 +161,16 @@ class DatadogTarget:
                 continue
             if path.startswith("datadog/monitors/"):
                 body = json.loads(files[path])
-                kind, oid = COMPOSITE if body.get("type") == "composite" else MONITOR, monitor_id(body)
+                kind, oid = monitor_kind(body), monitor_id(body)
             elif path.startswith("datadog/dashboards/"):
                 body = json.loads(files[path])
                 kind, oid = DASHBOARD, dashboard_id(body.get("description"))
             elif path.startswith("datadog/slos/"):
                 body = json.loads(files[path])
-                kind, oid = SLO, datadog_slos.slo_id(body)
+                kind, oid = SLO, slos.slo_id(body)
             elif path.startswith("datadog/downtimes/"):
                 body = json.loads(files[path])
-                kind, oid = DOWNTIME, datadog_downtimes.downtime_id(body)
+                kind, oid = DOWNTIME, downtimes.downtime_id(body)
             else:
                 continue
             if not oid:
@@ -228,52 +182,65 @@ class DatadogTarget:
             seen[kind, oid] = path
             out.append(Desired(kind, oid, body))
         self._wanted = set(seen)
+        self._uses = {d.id: composite.references(d.body) for d in out if d.kind == COMPOSITE}
+        self._slo_uses = {d.id: slos.references(d.body) for d in out if d.kind == MONITOR}
         return out
 
     def current(self) -> list[Current]:
-        """Owned objects only: one without the mark cannot carry a moncat id (the id is part of
-        the mark), so no plan could match or touch it."""
-        slos = _first_of_each(SLO, datadog_slos.listing(self.client, _json, self.slo_ids))
-        downtimes = _first_of_each(DOWNTIME, datadog_downtimes.listing(self.client, _json))
-        return slos + self._monitors() + downtimes + self._dashboards()
+        """Owned objects only (identity.resolve): an object without the mark carries no moncat id,
+        and a copy is bound to another object's id, so no plan could match or touch either."""
+        mark = f"its {OWNER_TAG} tag"
+        owned_slos, found = identity.resolve(self._slo_claims({"tags_query": OWNER_TAG}), mark)
+        claims = self._monitor_claims({"monitor_tags": OWNER_TAG})
+        monitors, also = identity.resolve(claims, mark)
+        dashboards, more = identity.resolve(self._dashboard_claims(), "the marker in its description")
+        # Extra copies too (under ids of their own): a query naming one is read as naming it.
+        self.slo_ids.reset({c.id: c.remote_id for c in owned_slos})
+        self._ids = {c.id: c.remote_id for c in monitors if c.kind == MONITOR}
+        self.findings = found + also + more
+        # A burn-rate monitor whose SLO is blocked, then a composite whose component is.
+        self.findings += composite.blocked_by_components(MONITOR, self._slo_uses, SLO, self.findings, "SLO")
+        self.findings += composite.blocked_by_components(COMPOSITE, self._uses, MONITOR, self.findings)
+        if self._wanted is not None:  # which monitors and SLOs a --prune would delete
+            wanted = {oid for _, oid in self._wanted}
+            self.findings += composite.held_by_foreign([c for c in claims if c.kind == COMPOSITE], monitors,
+                                                       wanted, MONITOR)
+            self.findings += composite.held_by_foreign(claims, monitors + owned_slos, wanted, SLO,
+                                                       slos.named, slos.USED)
+        return owned_slos + monitors + downtimes.current(self.client) + self._with_bodies(dashboards)
 
-    def _monitors(self) -> list[Current]:
-        found: list[tuple[str, str, Any]] = []
+    def _slo_claims(self, params: dict[str, Any]) -> list[identity.Claim]:
+        return slos.listing(self.client, params, _claim, OWNER_TAG)
+
+    def _monitor_claims(self, params: dict[str, Any]) -> list[identity.Claim]:
+        claims: list[identity.Claim] = []
         page = 0
         while True:
-            params = {"monitor_tags": OWNER_TAG, "page": page, "page_size": MONITOR_PAGE}
-            items = _json(self.client.request("GET", MONITORS, params=params), "GET", MONITORS)
-            if not isinstance(items, list):
-                raise ApiError("GET", MONITORS, 200, "expected a list of monitors")
-            for m in items:
-                if OWNER_TAG in (m.get("tags") or []):  # the filter is the server's; check anyway
-                    found.append((monitor_id(m), str(m["id"]), m))
+            resp = self.client.request("GET", MONITORS, params={**params, "page": page, "page_size": MONITOR_PAGE})
+            items = self.client.objects(resp, "monitors", "id")
+            # The filter is the server's; check anyway.
+            claims += [_claim(monitor_kind(m), m) for m in items if OWNER_TAG in _tags(m)]
             if len(items) < MONITOR_PAGE:
-                break
+                return claims
             page += 1
-        found.sort(key=lambda f: int(f[1]))  # ids grow with creation: the oldest first
-        plain = _first_of_each(MONITOR, [f for f in found if f[2].get("type") != "composite"])
-        self._ids = {c.id: c.remote_id for c in plain}
-        return plain + _first_of_each(COMPOSITE, [f for f in found if f[2].get("type") == "composite"])
 
-    def _dashboards(self) -> list[Current]:
-        summaries: list[dict] = []
+    def _dashboard_claims(self) -> list[identity.Claim]:
+        claims: list[identity.Claim] = []
         start = 0
         while True:
-            params = {"start": start, "count": DASHBOARD_PAGE}
-            page = _json(self.client.request("GET", DASHBOARDS, params=params), "GET", DASHBOARDS)
-            items = page.get("dashboards") if isinstance(page, dict) else None
-            if not isinstance(items, list):
-                raise ApiError("GET", DASHBOARDS, 200, "expected {dashboards: [...]}")
+            resp = self.client.request("GET", DASHBOARDS, params={"start": start, "count": DASHBOARD_PAGE})
+            page = self.client.json(resp, dict, "an object {dashboards: [...]}")
+            items = page.get("dashboards")
+            if not isinstance(items, list) or not all(isinstance(d, dict) and d.get("id") for d in items):
+                raise ApiError("GET", resp.url, resp.status_code,
+                               "expected an object {dashboards: [...]}, each dashboard with its 'id'")
             if not items:
-                break
-            summaries += items
+                return claims
+            claims += [_claim(DASHBOARD, d) for d in items if dashboard_id(d.get("description"))]
             start += len(items)
-        owned = [(dashboard_id(s.get("description")), str(s["id"]), s) for s in summaries
-                 if dashboard_id(s.get("description"))]
-        owned.sort(key=lambda f: (str(f[2].get("created_at") or ""), f[1]))
-        currents = _first_of_each(DASHBOARD, owned)
-        # The full body only where a plan compares it: owned and in the catalog.
+
+    def _with_bodies(self, currents: list[Current]) -> list[Current]:
+        """The full body only where a plan compares it: owned and in the catalog."""
         needed = [c for c in currents if self._wanted is None or (DASHBOARD, c.id) in self._wanted]
         with ThreadPoolExecutor(max_workers=READ_CONCURRENCY) as pool:
             bodies = dict(zip((c.remote_id for c in needed), pool.map(self._dashboard, needed)))
@@ -283,58 +250,73 @@ class DatadogTarget:
                 out.append(c)
             elif bodies[c.remote_id] is not None:  # None: deleted since the list
                 body = bodies[c.remote_id]
-                out.append(Current(DASHBOARD, c.id, body, owned=bool(dashboard_id(body.get("description"))),
-                                   remote_id=c.remote_id))
+                still = dashboard_id(body.get("description")) == c.id.split(" ")[0]
+                out.append(Current(DASHBOARD, c.id, body, owned=still, remote_id=c.remote_id,
+                                   service=c.service, pending=c.pending))
         return out
 
     def _dashboard(self, summary: Current) -> dict | None:
         path = f"{DASHBOARDS}/{summary.remote_id}"
         resp = self.client.request("GET", path, ok=(404,))
-        return None if resp.status_code == 404 else _json(resp, "GET", path)
+        return None if resp.status_code == 404 else self.client.json(resp, dict, "a dashboard")
+
+    def _find(self, kind: str, oid: str) -> dict | None:
+        """The object a create whose answer was lost made, if it exists (identity.own)."""
+        if kind == SLO:
+            claims = [c for c in self._slo_claims({"tags_query": ID_TAG + oid}) if c.id == oid]
+        elif kind != DASHBOARD:
+            # Of its kind: an alert that became a composite (or stopped being one) keeps its id.
+            claims = [c for c in self._monitor_claims({"monitor_tags": ID_TAG + oid})
+                      if c.id == oid and c.kind == kind]
+        else:
+            claims = [c for c in self._dashboard_claims() if c.id == oid]
+        found = identity.own(claims)
+        return None if found is None else found.body
 
     def normalize(self, kind: str, body: Any) -> Any:
-        if kind == SLO:
-            return datadog_slos.normalize_slo(body, _plain)
         if kind == DOWNTIME:
-            return datadog_downtimes.normalize_downtime(body, _plain)
-        if kind == MONITOR:
-            body = self.slo_ids.unresolve(body)
-        if kind == COMPOSITE and isinstance(body, dict) and isinstance(body.get("query"), str):
-            # The server's monitor ids, read back as the references the files hold.
-            names = {remote: oid for oid, remote in self._ids.items()}
-            body = dict(body, query=re.sub(r"\b\d+\b", lambda m: "${" + names.get(m.group(0), m.group(0)) + "}",
-                                           body["query"]))
-        return normalize_monitor(body) if kind in (MONITOR, COMPOSITE) else normalize_dashboard(body)
+            return downtimes.normalize_downtime(body, plain)
+        if kind == SLO:
+            return slos.normalize_slo(body, plain, REF_TAG)
+        if kind == DASHBOARD:
+            return normalize_dashboard(body)
+        if kind == COMPOSITE:
+            body = composite.with_names(body, self._ids)
+        return normalize_monitor(self.slo_ids.unresolve(body))
 
     def _resolved(self, action: Action, body: Any) -> Any:
-        """A composite's body with its references replaced by the components' monitor ids."""
-        if action.kind != COMPOSITE or not isinstance(body, dict):
-            return body
-        missing = [r for r in REFERENCE.findall(body.get("query", "")) if r not in self._ids]
-        if missing:
-            raise ApiError("POST" if action.op == "create" else "PUT", MONITORS, None,
-                           f"composite {action.id} names monitors that do not exist: {', '.join(missing)}")
-        return dict(body, query=REFERENCE.sub(lambda m: self._ids[m.group(1)], body["query"]))
+        """The body as sent: a composite's with its components' monitor ids filled in, a
+        burn-rate monitor's with its SLO's."""
+        method = "POST" if action.op == "create" else "PUT"
+        if action.kind == COMPOSITE:
+            return composite.with_ids(body, self._ids, method, MONITORS, action.id)
+        return self.slo_ids.resolve(body, method, MONITORS) if action.kind == MONITOR else body
 
     def write(self, action: Action) -> None:
-        if action.kind == SLO:
-            datadog_slos.write(self.client, action, self.slo_ids, _json)
-            return
         if action.kind == DOWNTIME:
-            datadog_downtimes.write(self.client, action)
+            downtimes.write(self.client, action)
             return
-        if action.kind == MONITOR and action.body is not None:
-            action = dataclasses.replace(action, body=self.slo_ids.resolve(action.body))
-        base = MONITORS if action.kind in (MONITOR, COMPOSITE) else DASHBOARDS
+        base = BASES[action.kind]
         if action.op == "create":
-            resp = self.client.request("POST", base, json=self._resolved(action, action.body))
+            body = self._resolved(action, action.body)
+            made = self.client.create(base, body, lambda: self._find(action.kind, action.id),
+                                      f"the created {action.kind}",
+                                      unwrap=slos.created if action.kind == SLO else None)
+            rid = str(made["id"])
             if action.kind == MONITOR:
-                created = _json(resp, "POST", base)
-                if isinstance(created, dict) and "id" in created:
-                    self._ids[action.id] = str(created["id"])
+                self._ids[action.id] = rid
+            elif action.kind == SLO:
+                self.slo_ids.learn(action.id, rid)
+            if _claim(action.kind, made).bound:
+                return
+            # Bound at once, so that a copy of it, which keeps this reference, is never taken
+            # for it. A monitor takes a partial update; a dashboard or an SLO only a whole one.
+            bound = bound_body(action.kind, body, rid)
+            partial = action.kind in (MONITOR, COMPOSITE)
+            self.client.request("PUT", f"{base}/{rid}", json={"tags": bound["tags"]} if partial else bound)
         elif action.op == "update":
-            self.client.request("PUT", f"{base}/{action.remote_id}",
-                                json=self._resolved(action, _keep_state(action)))
+            self.client.request("PUT", f"{base}/{action.remote_id}", json=self._resolved(
+                action, bound_body(action.kind, _keep_state(action), action.remote_id)))
         elif action.op == "delete":
             # 404: already gone (a retried DELETE whose first answer was lost): the goal is met.
             self.client.request("DELETE", f"{base}/{action.remote_id}", ok=(404,))
@@ -343,9 +325,8 @@ class DatadogTarget:
 def base_url(env: Mapping[str, str], url: str | None) -> str:
     """--url as given, else https://api.<DD_SITE> (datadoghq.com when unset)."""
     if url:
-        if not re.match(r"https?://[^/?#@\s]+(/[^?#@\s]*)?$", url):
-            raise ConfigError("--url must be http(s)://host[:port][/path], with no credentials or query")
-        return url.rstrip("/")
+        checked_url(url, "--url", "set DD_API_KEY and DD_APP_KEY instead")
+        return url.strip().rstrip("/")
     site = (env.get("DD_SITE") or DEFAULT_SITE).strip().lower()
     if not re.fullmatch(r"[a-z0-9][a-z0-9.-]*\.[a-z]{2,}", site):
         raise ConfigError("DD_SITE must be a Datadog site such as datadoghq.com or datadoghq.eu "
@@ -364,13 +345,16 @@ def connect(env: Mapping[str, str], url: str | None, catalog: Catalog) -> Datado
     if missing:
         raise ConfigError(f"set {' and '.join(missing)} (Organization Settings > API Keys / "
                           "Application Keys)")
-    api_key, app_key = env["DD_API_KEY"], env["DD_APP_KEY"]
+    api_key = checked_secret("DD_API_KEY", env["DD_API_KEY"])
+    app_key = checked_secret("DD_APP_KEY", env["DD_APP_KEY"])
     headers = {"DD-API-KEY": api_key, "DD-APPLICATION-KEY": app_key, "Accept": "application/json"}
-    client = Client(base_url(env, url), headers, [api_key, app_key],
-                    backoff_s=seconds_setting(env, "MONCAT_APPLY_BACKOFF_S", 0.2),
-                    timeout_s=seconds_setting(env, "MONCAT_APPLY_TIMEOUT_S", 10.0))
+    root = base_url(env, url)
+    refused = (f"the keys were refused: check DD_API_KEY and DD_APP_KEY, and that DD_SITE (here "
+               f"{root.split('://', 1)[1]}) is the site of the organisation they belong to; the "
+               "application key needs the monitors, SLOs and dashboards read and write scopes")
     # One pooled connection per concurrent reader (requests keeps 10 by default).
-    pooled = HTTPAdapter(pool_connections=4, pool_maxsize=READ_CONCURRENCY + 4)
-    client.session.mount("https://", pooled)
-    client.session.mount("http://", pooled)
+    client = Client(root, headers, [api_key, app_key], limits=limits(env),
+                    hints={401: refused, 403: refused, 400: composite.refusal_hint,
+                           409: slos.refusal_hint},
+                    pool_size=READ_CONCURRENCY + 4)
     return DatadogTarget(client)

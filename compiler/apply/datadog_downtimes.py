@@ -22,8 +22,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from compiler.apply.client import ApiError, Client
-from compiler.apply.plan import Action
+from compiler.apply.client import Client
+from compiler.apply.plan import Action, Current
 
 DOWNTIME = "downtime"
 DOWNTIMES = "/api/v1/downtime"
@@ -91,15 +91,21 @@ def rebased(body: dict, now: datetime) -> dict:
     return body  # no day of the week listed: let Datadog say what is wrong with it
 
 
-def listing(client: Client, json_of) -> list[tuple[str, str, Any]]:
-    """(moncat id, Datadog id, body) of every live downtime carrying our mark, oldest first."""
-    items = json_of(client.request("GET", DOWNTIMES), "GET", DOWNTIMES)
-    if not isinstance(items, list):
-        raise ApiError("GET", DOWNTIMES, 200, "expected a list of downtimes")
-    found = [(downtime_id(d), str(d["id"]), d) for d in items
-             if isinstance(d, dict) and downtime_id(d) and d.get("canceled") is None
-             and d.get("parent_id") is None]
-    return sorted(found, key=lambda f: int(f[1]))
+def current(client: Client) -> list[Current]:
+    """Every live downtime carrying our mark, oldest first; a second one with the same moncat id
+    (a create retried after its answer was lost, a copy) under a label of its own, which --prune
+    removes."""
+    items = client.objects(client.request("GET", DOWNTIMES), "downtimes", "id")
+    found = sorted((d for d in items if downtime_id(d) and d.get("canceled") is None
+                    and d.get("parent_id") is None), key=lambda d: int(d["id"]))
+    out: list[Current] = []
+    seen: set[str] = set()
+    for d in found:
+        oid, remote = downtime_id(d), str(d["id"])
+        label = oid if oid not in seen else f"{oid} (extra copy {remote})"
+        seen.add(oid)
+        out.append(Current(DOWNTIME, label, d, owned=True, remote_id=remote, service=oid.split("/")[0]))
+    return out
 
 
 def write(client: Client, action: Action, now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)

@@ -11,33 +11,33 @@ Settings (environment; never printed):
   object from provenance "api" back to none: keep the setting the same from run to run.
 - MONCAT_* secrets that the contact points reference as `${MONCAT_...}` (as the provisioning
   files do); the apply fails before planning when one is missing.
-- MONCAT_APPLY_BACKOFF_S, MONCAT_APPLY_TIMEOUT_S: the client's first backoff and its timeout.
+- MONCAT_APPLY_*: the client's limits (compiler/apply/endpoint.py, limits).
 
 Ownership (what --prune may delete): folders whose uid starts with "moncat-", dashboards tagged
 `moncat`, contact point integrations whose uid starts with "moncat-", alert rules labelled
-managed_by=moncat (the label is added here). Rule groups are never deleted as such (Grafana drops
-a group with its last rule), nor is the org's single notification policy tree (a delete would
-reset the org's routing). An object with our uid but without the mark is never overwritten.
+managed_by=moncat (the label is added here); dashboards and rules only with a uid moncat gives,
+since a copy made in Grafana's UI keeps tags and labels but not the uid. Rule groups are never
+deleted as such (Grafana drops a group with its last rule), nor is the org's single
+notification policy tree (a delete would reset the org's routing). An object with our uid but
+without the mark is never overwritten, and a group holding rules moncat does not own is never
+re-sent (a group PUT would give them moncat's provenance).
 
 The plan compares secrets only as "[REDACTED]" (Grafana never shows them): rotating a secret
 alone is not seen as a change; change another field, or delete the contact point, to push it.
 """
 from __future__ import annotations
 
-import ipaddress
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Mapping
-from urllib.parse import urlsplit
-
-import requests
 
 from compiler.apply import grafana_alerting as alerting
 from compiler.apply import grafana_dashboards as dashboards
 from compiler.apply import grafana_normalize as norm
 from compiler.apply import grafana_notify as notify
 from compiler.apply.client import Client
-from compiler.apply.plan import Action, Current, Desired
-from compiler.apply.registry import ConfigError, seconds_setting
+from compiler.apply.endpoint import checked_secret, checked_url, limits
+from compiler.apply.plan import Action, Current, Desired, Finding
+from compiler.apply.registry import ConfigError
 from compiler.model import Catalog
 
 ORDER = ("folder", "notification_template", "mute_timing", "contact_point", "notification_policy",
@@ -58,10 +58,11 @@ class GrafanaTarget:
         self.conn = alerting.Conn(client, disable_provenance)
         # The ids desired() found, per kind: current() then reads in full only those.
         self.wanted: dict[str, set[str]] | None = None
+        self.findings: list[Finding] = []  # set by current(): copies, groups with foreign rules
 
     def desired(self, files: dict[str, bytes]) -> list[Desired]:
         points, secrets = alerting.desired_contact_points(files, self.env)
-        self.client.secrets.extend(s for s in secrets if s not in self.client.secrets)
+        self.client.add_secrets(secrets)
         out = (dashboards.desired_folders_and_dashboards(files, self.catalog) + notify.desired(files)
                + points + alerting.desired_policy(files) + alerting.desired_rules(self.catalog, self.org_id))
         self.wanted = {}
@@ -71,17 +72,23 @@ class GrafanaTarget:
 
     def current(self) -> list[Current]:
         wanted = self.wanted
-        reads: list[Callable[[], list[Current]]] = [
-            lambda: dashboards.current_folders(self.client),
-            lambda: alerting.current_contact_points(self.client),
-            lambda: alerting.current_policy(self.client),
-            lambda: notify.current(self.client),
+        reads: list[Callable[[], tuple[list[Current], list[Finding]]]] = [
+            lambda: (dashboards.current_folders(self.client, self.catalog), []),
+            lambda: (alerting.current_contact_points(self.client), []),
+            lambda: (alerting.current_policy(self.client), []),
+            lambda: (notify.current(self.client), []),
             lambda: alerting.current_rules(self.client, None if wanted is None else wanted.get("rule_group", set())),
-            lambda: dashboards.current_dashboards(self.client, None if wanted is None else wanted.get("dashboard", set())),
+            lambda: self._dashboards(None if wanted is None else wanted.get("dashboard", set())),
         ]
         # The lists are independent: read them at once (each pages, or reads its items, itself).
         with ThreadPoolExecutor(max_workers=len(reads)) as pool:
-            return [c for part in pool.map(lambda read: read(), reads) for c in part]
+            parts = list(pool.map(lambda read: read(), reads))
+        self.findings = [f for _, found in parts for f in found]
+        return [c for currents, _ in parts for c in currents]
+
+    def _dashboards(self, wanted: set[str] | None) -> tuple[list[Current], list[Finding]]:
+        found = dashboards.current_dashboards(self.client, wanted)
+        return found, dashboards.lookalike_dashboards(found)
 
     def normalize(self, kind: str, body: Any) -> Any:
         if kind in (notify.TEMPLATE, notify.TIMING):
@@ -102,42 +109,33 @@ class GrafanaTarget:
         writers[action.kind](action)
 
 
-def _local(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+def _forbidden(text: str) -> str:
+    if "provenance" in text:
+        return "keep GRAFANA_DISABLE_PROVENANCE the same from run to run"
+    return ("the token's service account may not do this: give it the Editor role, or Admin for "
+            "contact points and policies")
 
 
 def connect(env: Mapping[str, str], url: str | None, catalog: Catalog) -> GrafanaTarget:
     token = env.get("GRAFANA_TOKEN", "")
     if not token:
         raise ConfigError("no Grafana token: set GRAFANA_TOKEN to a service-account token")
+    checked_secret("GRAFANA_TOKEN", token)
     base = url or env.get("GRAFANA_URL") or catalog.settings.grafana.url
     if not base:
         raise ConfigError("no Grafana URL: pass --url, set GRAFANA_URL, or set targets.grafana.url")
-    parts = urlsplit(base)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError("the Grafana URL (--url / GRAFANA_URL) must be http(s)://host[:port][/path]")
-    if parts.username or parts.password or parts.query:
-        raise ConfigError("the Grafana URL must carry no credentials or query; set GRAFANA_TOKEN instead")
-    if parts.scheme == "http" and not _local(parts.hostname):
-        # The token would cross the network in clear text.
-        raise ConfigError("the Grafana URL must be https:// (http:// only for localhost)")
+    checked_url(base, "the Grafana URL (--url / GRAFANA_URL)", "set GRAFANA_TOKEN instead")
     org = env.get("GRAFANA_ORG_ID", "")
     if org and not (org.isdigit() and int(org) > 0):
         raise ConfigError("GRAFANA_ORG_ID must be a positive number")
     headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
     if org:
         headers["X-Grafana-Org-Id"] = org
-    client = Client(base, headers, [token],
-                    backoff_s=seconds_setting(env, "MONCAT_APPLY_BACKOFF_S", 0.2),
-                    timeout_s=seconds_setting(env, "MONCAT_APPLY_TIMEOUT_S", 10.0))
+    hints = {401: "the token was refused: check GRAFANA_TOKEN (a service-account token of this "
+                  "Grafana) and GRAFANA_ORG_ID", 403: _forbidden}
     # As many kept-alive connections as readers at once (requests keeps 10 per host, and opens
     # and drops one per request beyond that).
-    pool = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=dashboards.READERS + 8)
-    client.session.mount(f"{parts.scheme}://", pool)
+    client = Client(base.strip(), headers, [token], limits=limits(env), hints=hints,
+                    pool_size=dashboards.READERS + 8)
     return GrafanaTarget(client, catalog, env, org_id=int(org or 1),
                          disable_provenance=env.get("GRAFANA_DISABLE_PROVENANCE", "").lower() in _TRUE)

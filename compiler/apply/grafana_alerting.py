@@ -13,7 +13,8 @@ import yaml
 
 from compiler.apply import grafana_normalize as norm
 from compiler.apply.client import ApiError, Client
-from compiler.apply.plan import Action, Current, Desired
+from compiler.apply.grafana_dashboards import lookalike
+from compiler.apply.plan import Action, Current, Desired, Finding
 from compiler.apply.registry import ConfigError
 from compiler.model import Catalog
 from compiler.targets.grafana.interpolation import unescape, whole_file
@@ -21,8 +22,10 @@ from compiler.targets.grafana import alerting as target_alerting
 
 PROVISIONING = "/api/v1/provisioning"
 # Ownership: a rule is moncat's when it carries this label (added at apply time, next to the
-# service/severity/team labels the catalog gives it); a contact point integration when its uid
-# starts with "moncat-" (the Grafana target's deterministic uids do).
+# service/severity/team labels the catalog gives it) and a uid moncat gives (`<service>-<alert>`,
+# <service> its `service` label: a copy made in Grafana's UI keeps the labels, not the uid);
+# a contact point integration when its uid starts with "moncat-" (the Grafana target's
+# deterministic uids do).
 OWNER_LABEL, OWNER_VALUE = "managed_by", "moncat"
 CONTACT_UID_PREFIX = "moncat-"
 POLICY_ID = "policy-tree"
@@ -53,8 +56,22 @@ class Conn:
         return {"X-Disable-Provenance": "true"} if self.disable_provenance else None
 
 
+def _labels(rule: Mapping[str, Any]) -> Mapping[str, Any]:
+    labels = rule.get("labels")
+    return labels if isinstance(labels, dict) else {}
+
+
+def rule_marked(rule: Mapping[str, Any]) -> bool:
+    return _labels(rule).get(OWNER_LABEL) == OWNER_VALUE
+
+
+def rule_service(rule: Mapping[str, Any]) -> str:
+    return str(_labels(rule).get("service") or "")
+
+
 def rule_owned(rule: Mapping[str, Any]) -> bool:
-    return (rule.get("labels") or {}).get(OWNER_LABEL) == OWNER_VALUE
+    service = rule_service(rule)
+    return rule_marked(rule) and bool(service) and str(rule.get("uid", "")).startswith(service + "-")
 
 
 def contact_owned(point: Mapping[str, Any]) -> bool:
@@ -146,11 +163,16 @@ def desired_policy(files: Mapping[str, bytes]) -> list[Desired]:
 
 # --- current: what the server holds ---------------------------------------------------------
 
-def current_rules(client: Client, wanted_groups: set[str] | None) -> list[Current]:
+def current_rules(client: Client, wanted_groups: set[str] | None) -> tuple[list[Current], list[Finding]]:
     """Every rule (the API lists them all in one answer), and the groups we have rules for with
-    their interval. Groups are never pruned as such: Grafana drops a group with its last rule."""
-    rules = client.request("GET", f"{PROVISIONING}/alert-rules").json() or []
-    out = [Current("alert_rule", str(r.get("uid")), r, rule_owned(r)) for r in rules]
+    their interval; and what the plan must say about copies of our rules and about groups that
+    hold rules moncat does not own. Groups are never pruned as such: Grafana drops a group with
+    its last rule."""
+    rules = client.objects(client.request("GET", f"{PROVISIONING}/alert-rules"), "alert rules", "uid")
+    out = [Current("alert_rule", str(r["uid"]), r, rule_owned(r), service=rule_service(r) or None)
+           for r in rules]
+    findings = [lookalike("alert_rule", str(r["uid"]), f"the {OWNER_LABEL}={OWNER_VALUE} label")
+                for r in rules if rule_marked(r) and not rule_owned(r)]
     keys = sorted({(str(r.get("folderUID")), str(r.get("ruleGroup"))) for r in rules
                    if (wanted_groups is None and rule_owned(r))
                    or (wanted_groups is not None and f"{r.get('folderUID')}/{r.get('ruleGroup')}" in wanted_groups)})
@@ -159,22 +181,41 @@ def current_rules(client: Client, wanted_groups: set[str] | None) -> list[Curren
         resp = client.request("GET", group_path(*key), ok=(404,))
         if resp.status_code == 404:
             return None
-        return Current("rule_group", f"{key[0]}/{key[1]}", resp.json(), owned=False)
+        group = client.json(resp, dict, "a rule group")
+        return Current("rule_group", f"{key[0]}/{key[1]}", group, owned=False)
 
     with ThreadPoolExecutor(max_workers=16) as pool:
-        out += [c for c in pool.map(fetch, keys) if c is not None]
-    return out
+        groups = [c for c in pool.map(fetch, keys) if c is not None]
+    findings += [f for f in map(foreign_in_group, groups) if f is not None]
+    return out + groups, findings
+
+
+def foreign_rules(group: Mapping[str, Any]) -> list[str]:
+    rules = group.get("rules") if isinstance(group.get("rules"), list) else []
+    return sorted(str(r.get("uid")) for r in rules if not (isinstance(r, dict) and rule_owned(r)))
+
+
+def foreign_in_group(group: Current) -> Finding | None:
+    """A group that holds rules moncat does not own is never re-sent: a group PUT replaces every
+    rule of the group and gives them all the request's provenance."""
+    foreign = foreign_rules(group.body)
+    if not foreign:
+        return None
+    return Finding("rule_group", group.id, f"holds {len(foreign)} rule(s) moncat does not own "
+                   f"({', '.join(foreign[:5])}): moncat does not re-send the group, which would give "
+                   "them its provenance and could drop them; move them to another group, or set the "
+                   "interval in Grafana", blocks=True)
 
 
 def current_contact_points(client: Client) -> list[Current]:
-    points = client.request("GET", f"{PROVISIONING}/contact-points").json() or []
-    return [Current("contact_point", str(p.get("uid")), p, contact_owned(p)) for p in points]
+    points = client.objects(client.request("GET", f"{PROVISIONING}/contact-points"), "contact points", "uid")
+    return [Current("contact_point", str(p["uid"]), p, contact_owned(p)) for p in points]
 
 
 def current_policy(client: Client) -> list[Current]:
     # The org always has a tree (Grafana's default one at first): ours replaces it, and it is
     # never pruned (a DELETE resets the org's routing to the default).
-    tree = client.request("GET", f"{PROVISIONING}/policies").json()
+    tree = client.json(client.request("GET", f"{PROVISIONING}/policies"), dict, "a notification policy tree")
     return [Current("notification_policy", POLICY_ID, tree, owned=False)]
 
 
@@ -203,10 +244,10 @@ def write_rule(conn: Conn, action: Action) -> None:
         if resp.status_code == 409:
             # Already there: our own earlier attempt whose answer was lost, or someone else's.
             read = conn.client.request("GET", one, ok=(404,))
-            theirs = read.json() if read.status_code == 200 else None
+            theirs = conn.client.json(read, dict, "an alert rule") if read.status_code == 200 else None
             if not (theirs and rule_owned(theirs) and same_on_server("alert_rule", action.body, theirs)):
                 raise ApiError("POST", path, 409, f"a rule with uid {action.id} appeared since the plan; "
-                               "run the apply again to see it in the plan")
+                               "run the apply again to see it in the plan", transient=True)
     elif action.op == "update":
         if not rule_owned(action.current or {}):
             raise ApiError("PUT", one, None, f"the server's rule {action.id} has no {OWNER_LABEL}="
@@ -219,8 +260,8 @@ def write_rule(conn: Conn, action: Action) -> None:
 def write_group(conn: Conn, action: Action) -> None:
     """The group's interval. Its rules are written first (kind alert_rule); Grafana puts a new
     group at its default interval, so this PUTs only when that is not the catalog's. The PUT
-    replaces the group's rules, so it sends back every rule the server has in it, ours or not
-    (Grafana then gives all of them this request's provenance, as its docs say)."""
+    replaces the group's rules (and gives all of them this request's provenance, as Grafana's
+    docs say), so it is sent only when every rule in the group is moncat's, and sends them back."""
     if action.op == "delete":
         return
     body = action.body
@@ -228,9 +269,14 @@ def write_group(conn: Conn, action: Action) -> None:
     resp = conn.client.request("GET", path, ok=(404,))
     if resp.status_code == 404:
         raise ApiError("GET", path, 404, "the group has no rule on the server (were its rules written?)")
-    group = resp.json()
+    group = conn.client.json(resp, dict, "a rule group")
     if norm.rule_group(group) == norm.rule_group(body):
         return
+    foreign = foreign_rules(group)
+    if foreign:
+        raise ApiError("PUT", path, None, f"the group now holds rules moncat does not own "
+                       f"({', '.join(foreign[:5])}): not re-sent (that would give them moncat's "
+                       "provenance); move them to another group")
     conn.client.request("PUT", path, headers=conn.headers(), json={
         "title": body["title"], "folderUid": body["folderUid"], "interval": body["interval"],
         "rules": [writable_rule(r) for r in group.get("rules") or []]})
@@ -243,10 +289,11 @@ def write_contact_point(conn: Conn, action: Action) -> None:
         resp = conn.client.request("POST", path, json=action.body, headers=conn.headers(), ok=(400, 409))
         if resp.status_code in (400, 409):
             # A uid already taken answers 400 too: accept it only when it is ours, as planned.
-            listed = conn.client.request("GET", path, params={"name": action.body["name"]}).json() or []
+            listed = conn.client.objects(conn.client.request("GET", path, params={"name": action.body["name"]}),
+                                         "contact points", "uid")
             theirs = next((p for p in listed if p.get("uid") == action.id), None)
             if not same_on_server("contact_point", action.body, theirs):
-                raise ApiError("POST", path, resp.status_code, conn.client.redact(resp.text[:300]))
+                raise conn.client.refusal("POST", conn.client.base_url + path, resp)
     elif action.op == "update":
         conn.client.request("PUT", one, json=action.body, headers=conn.headers())
     elif action.op == "delete":

@@ -4,19 +4,23 @@ from __future__ import annotations
 import base64
 import re
 from typing import Any, Mapping
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import yaml
 
+from compiler.apply import failures
 from compiler.apply.client import ApiError, Client
+from compiler.apply.endpoint import checked_secret, checked_url, limits
 from compiler.apply.plan import Action, Current, Desired
-from compiler.apply.registry import ConfigError, seconds_setting
+from compiler.apply.registry import ConfigError
 from compiler.durations import DurationError, parse_ms
 from compiler.model import Catalog
 
 KIND = "rule_group"
 # The ownership mark: a namespace is ours when its name starts with this. A rule group has no
-# field of its own that survives the ruler's round trip, so the namespace carries the mark.
+# field of its own that survives the ruler's round trip, so the namespace carries the mark. The
+# rest of the name is the service: --prune deletes groups only in the namespaces of the
+# catalog's services (a namespace of another service may be another catalog's: plan.Scope).
 NAMESPACE_PREFIX = "moncat-"
 DEFAULT_PREFIX = "/prometheus"  # Mimir's default -http.prometheus-http-prefix
 # A service's rule file, and each of its SLOs' (<service>.slo-<slo>.rules.yaml, same namespace).
@@ -113,19 +117,35 @@ class RulerTarget:
                 raise ApiError("GET", self.api, 404, "no ruler config API here (check the URL's "
                                "path prefix and that the ruler API is enabled)")
             return []
-        try:
-            doc = yaml.load(resp.content, Loader=_LOADER) or {}
-        except yaml.YAMLError as exc:
-            raise ApiError("GET", self.api, resp.status_code, f"not YAML: {exc}") from None
-        if not isinstance(doc, dict):
-            raise ApiError("GET", self.api, resp.status_code, "expected namespaces -> rule groups")
+        doc = self._namespaces(resp)
         out = []
         for namespace in sorted(doc, key=str):
+            owned = str(namespace).startswith(NAMESPACE_PREFIX)
             for group in doc[namespace] or []:
                 out.append(Current(KIND, self._object(str(namespace), group["name"]), group,
-                                   owned=str(namespace).startswith(NAMESPACE_PREFIX),
-                                   remote_id=str(namespace)))
+                                   owned=owned, remote_id=str(namespace),
+                                   service=str(namespace)[len(NAMESPACE_PREFIX):] if owned else None))
         return out
+
+    def _namespaces(self, resp: Any) -> dict[Any, Any]:
+        """The list answer, checked to be namespaces -> lists of named rule groups."""
+        what = "YAML namespaces -> rule groups"
+        try:
+            doc = yaml.load(resp.content, Loader=_LOADER)
+        except yaml.YAMLError as exc:
+            raise ApiError("GET", resp.url, resp.status_code, f"expected {what}, but the answer is not "
+                           f"YAML ({self.client.excerpt(str(exc).splitlines()[0])}): "
+                           f"{failures.describe_body(resp, self.client.redactor)}") from None
+        if doc is None:
+            return {}
+        shaped = isinstance(doc, dict) and all(
+            isinstance(groups, list) and all(isinstance(g, dict) and isinstance(g.get("name"), str)
+                                             for g in groups)
+            for groups in doc.values() if groups is not None)
+        if not shaped:
+            raise ApiError("GET", resp.url, resp.status_code, f"expected {what}, got "
+                           f"{failures.describe_body(resp, self.client.redactor)}")
+        return doc
 
     def normalize(self, kind: str, body: Any) -> Any:
         return normalize_group(body)
@@ -151,15 +171,10 @@ def connect(env: Mapping[str, str], url: str | None, catalog: Catalog) -> RulerT
     base = url or env.get("MONCAT_RULER_URL")
     if not base:
         raise ConfigError("no ruler URL: pass --url or set MONCAT_RULER_URL")
-    parts = urlsplit(base)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError("the ruler URL (--url / MONCAT_RULER_URL) must be http(s)://host[:port][/prefix]")
-    if parts.username or parts.password or parts.query:
-        raise ConfigError("the ruler URL must carry no credentials or query; set MONCAT_RULER_TOKEN "
-                          "or MONCAT_RULER_USER/MONCAT_RULER_PASSWORD instead")
-    tenant = env.get("MONCAT_RULER_TENANT", "")
-    token = env.get("MONCAT_RULER_TOKEN", "")
-    user, password = env.get("MONCAT_RULER_USER", ""), env.get("MONCAT_RULER_PASSWORD", "")
+    parts = checked_url(base, "the ruler URL (--url / MONCAT_RULER_URL)",
+                        "set MONCAT_RULER_TOKEN or MONCAT_RULER_USER/MONCAT_RULER_PASSWORD instead")
+    names = ("MONCAT_RULER_TENANT", "MONCAT_RULER_TOKEN", "MONCAT_RULER_USER", "MONCAT_RULER_PASSWORD")
+    tenant, token, user, password = (checked_secret(n, env[n]) if env.get(n) else "" for n in names)
     headers: dict[str, str] = {}
     secrets = [token, password]
     if token and (user or password):
@@ -179,7 +194,9 @@ def connect(env: Mapping[str, str], url: str | None, catalog: Catalog) -> RulerT
                           "'anonymous' when the ruler runs without multi-tenancy)")
     root = f"{parts.scheme}://{parts.netloc}"
     prefix = parts.path.rstrip("/") or DEFAULT_PREFIX
-    client = Client(root, headers, secrets,
-                    backoff_s=seconds_setting(env, "MONCAT_APPLY_BACKOFF_S", 0.2),
-                    timeout_s=seconds_setting(env, "MONCAT_APPLY_TIMEOUT_S", 10.0))
+    refused = ("the credentials were refused: check MONCAT_RULER_TOKEN (or MONCAT_RULER_USER and "
+               "MONCAT_RULER_PASSWORD) and MONCAT_RULER_TENANT")
+    hints = {401: refused, 403: "the credentials may not do this (a Grafana Cloud token needs the "
+             "rules:write scope; a Mimir tenant, the ruler API enabled)"}
+    client = Client(root, headers, secrets, limits=limits(env), hints=hints, json_api=False)
     return RulerTarget(client, prefix)

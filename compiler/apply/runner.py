@@ -7,15 +7,23 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, TextIO
 
-from compiler.apply.client import ApiError
+from compiler.apply.client import ApiError, NotSent
 from compiler.apply.plan import Action
+
+
+@dataclass(frozen=True)
+class Failure:
+    action: Action
+    problem: str
+    transient: bool  # a re-run may converge (no answer, 5xx, a deadline); else a cause to fix
 
 
 @dataclass
 class Outcome:
     applied: list[Action] = field(default_factory=list)
-    failed: list[tuple[Action, str]] = field(default_factory=list)
+    failed: list[Failure] = field(default_factory=list)
     skipped: list[Action] = field(default_factory=list)
+    why_skipped: str = ""  # the first reason a request was not sent
 
 
 class _Progress:
@@ -42,8 +50,9 @@ def execute(actions: list[Action], write: Callable[[Action], None], *, concurren
             stream: TextIO | None = None) -> Outcome:
     """Run every non-unchanged action. Actions of one kind run concurrently; a kind starts only
     when the previous kind finished, and after a failure later kinds are skipped (a dashboard
-    must not be written into a folder that failed)."""
-    todo = [a for a in actions if a.op != "unchanged"]
+    must not be written into a folder that failed). A request the client did not send (the
+    run's deadline passed, the server stopped answering) leaves its action not attempted."""
+    todo = [a for a in actions if a.op not in ("unchanged", "blocked")]
     outcome = Outcome()
     # sys.stderr as it is now, not as it was at import (a test runner swaps it per invocation).
     progress = _Progress(len(todo), stream or sys.stderr)
@@ -54,23 +63,26 @@ def execute(actions: list[Action], write: Callable[[Action], None], *, concurren
         else:
             stages.append([a])
 
-    def one(action: Action) -> tuple[Action, str | None]:
+    def one(action: Action) -> tuple[Action, ApiError | None]:
         try:
             write(action)
             return action, None
         except ApiError as exc:
-            return action, str(exc)
+            return action, exc
         finally:
             progress.tick()
 
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         for i, stage in enumerate(stages):
-            if outcome.failed:
+            if outcome.failed or outcome.skipped:
                 outcome.skipped.extend(a for s in stages[i:] for a in s)
                 break
             for action, problem in pool.map(one, stage):
                 if problem is None:
                     outcome.applied.append(action)
+                elif isinstance(problem, NotSent):
+                    outcome.skipped.append(action)
+                    outcome.why_skipped = outcome.why_skipped or problem.message
                 else:
-                    outcome.failed.append((action, problem))
+                    outcome.failed.append(Failure(action, str(problem), problem.transient))
     return outcome

@@ -8,7 +8,8 @@ A synthetic catalog (services of 50 alerts and 10 dashboards, Datadog enabled) i
 the fake is seeded with exactly what it compiles to (with the server's own additions: ids,
 timestamps, option defaults, widget ids...). Then, best of --repeat runs:
 - plan: connect, desired, current (every list page and GET), make_plan, as the CLI runs them,
-  timed in this process (the goal: under 5 s);
+  timed in this process (the goal: under 5 s), wall time and this process's CPU time (which a
+  busy machine stretches less: the wall time also waits for a share of the CPU);
 - cli: `moncat apply datadog <catalog> --dry-run --url <fake>` in a child process, wall time,
   which adds starting Python and compiling the catalog.
 Both must plan zero changes. Not a test: the figures depend on the machine.
@@ -114,9 +115,9 @@ def serve(monitors: list[dict], boards: list[dict], latency_s: float, conn) -> N
     the client's (two threads of one Python process share one interpreter lock)."""
     fake = FakeDatadog(OPENAPI, validate=False)
     for body in monitors:
-        fake.seed_monitor(body)
+        fake.seed_monitor(body, bound=True)
     for body in boards:
-        fake.seed_dashboard(body)
+        fake.seed_dashboard(body, bound=True)
     fake.latency_s = latency_s
     with fake:
         conn.send({"url": fake.url, "api_key": fake.api_key, "app_key": fake.app_key,
@@ -124,14 +125,14 @@ def serve(monitors: list[dict], boards: list[dict], latency_s: float, conn) -> N
         conn.recv()  # until the parent is done
 
 
-def plan_once(fake: dict, result: pipeline.Result) -> tuple[float, int, str]:
+def plan_once(fake: dict, result: pipeline.Result) -> tuple[float, float, int, str]:
     env = {"DD_API_KEY": fake["api_key"], "DD_APP_KEY": fake["app_key"]}
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     target = datadog.connect(env, fake["url"], result.catalog)
     actions = plan.make_plan(target.desired(result.files), target.current(), prune=True,
                              normalize=target.normalize, order=target.order)
-    elapsed = time.perf_counter() - t0
-    return elapsed, target.client.stats.requests, plan.summary(actions)
+    elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return elapsed, cpu, target.client.stats.requests, plan.summary(actions)
 
 
 def main() -> None:
@@ -162,9 +163,10 @@ def main() -> None:
             print(f"fake (own process): {fake['monitors']} monitors, {fake['dashboards']} dashboards, "
                   f"{args.latency_ms:g} ms added per request; catalog compiled in {compile_s:.2f} s")
             runs = [plan_once(fake, result) for _ in range(args.repeat)]
-            best, requests, summary = min(runs)
+            best, cpu, requests, summary = min(runs)
             print(f"plan (connect, desired, current, make_plan): best {best:.2f} s of {args.repeat} "
-                  f"({', '.join(f'{r[0]:.2f}' for r in runs)}), {requests} requests: {summary}")
+                  f"({', '.join(f'{r[0]:.2f}' for r in runs)}), CPU {cpu:.2f} s (least "
+                  f"{min(r[1] for r in runs):.2f} s), {requests} requests: {summary}")
             if args.no_cli:
                 return
             env = dict(os.environ, DD_API_KEY=fake["api_key"], DD_APP_KEY=fake["app_key"])

@@ -29,9 +29,14 @@ Datadog's API documentation:
 - 429 with `X-RateLimit-Limit`, `-Period`, `-Remaining`, `-Reset` (seconds until the window,
   aligned to the period, resets) and `-Name`, from a real fixed-window limit (`rate_limit`) or
   injected (`fail_next(n, 429)`).
-Fault injection: `fail_next` (any status), `timeout_next` (no answer for a while, then the
-connection closes; the request is not applied), `crash_after` (after N applied writes every
-connection is dropped until `recover()`), and `latency_s` added to every request.
+Fault injection: `fail_next` (any status), `timeout_next` (no answer until the client gives up
+and closes the connection, so a timeout whatever the client's timeout and the machine's load;
+the request is not applied), `crash_after` (after N applied writes every
+connection is dropped until `recover()`), and `latency_s` added to every request; and the
+misbehaviours every fake shows (fakes/loopback.py: answers cut off, trickled, redirected, a login
+page for an answer, a commit followed by a 500). `clone_monitor`, `clone_dashboard` and
+`clone_slo` make what Datadog's UI "Clone" makes: a new object, by a person, with the original's
+tags and description.
 Every request is recorded (method, path, query, headers without the two keys, body).
 """
 from __future__ import annotations
@@ -45,6 +50,7 @@ import http.server
 import json
 import math
 import re
+import select
 import socket
 import threading
 import time
@@ -85,8 +91,9 @@ class Recorded:
 
 @dataclass
 class _Faults:
-    fail: list[tuple[int, frozenset[str] | None]] = field(default_factory=list)
-    timeouts: list[tuple[float, frozenset[str] | None]] = field(default_factory=list)
+    # (status or seconds, methods, path): None matches any
+    fail: list[tuple[int, frozenset[str] | None, str | None]] = field(default_factory=list)
+    timeouts: list[tuple[float, frozenset[str] | None, str | None]] = field(default_factory=list)
     crash_after: int | None = None
     crashed: bool = False
 
@@ -97,6 +104,7 @@ class FakeDatadog(SloApi, DowntimeApi, LoopbackServer):
     def __init__(self, openapi: Path, *, api_key: str = "fake-dd-api-key-0123456789abcdef",
                  app_key: str = "fake-dd-app-key-fedcba9876543210", latency_s: float = 0.0,
                  validate: bool = True):
+        super().__init__()
         self.api_key, self.app_key, self.latency_s = api_key, app_key, latency_s
         self.doc = _openapi(openapi)
         self.validate = validate
@@ -124,13 +132,19 @@ class FakeDatadog(SloApi, DowntimeApi, LoopbackServer):
 
     # -- fault injection ---------------------------------------------------------------------
 
-    def fail_next(self, n: int, status: int = 500, methods: set[str] | None = None) -> None:
+    def fail_next(self, n: int, status: int = 500, methods: set[str] | None = None,
+                  path: str | None = None) -> None:
+        """Answer `status` to the next `n` requests (of `methods`, to `path`)."""
         with self.lock:
-            self.faults.fail += [(status, frozenset(methods) if methods else None)] * n
+            self.faults.fail += [(status, frozenset(methods) if methods else None, path)] * n
 
-    def timeout_next(self, n: int, seconds: float, methods: set[str] | None = None) -> None:
+    def timeout_next(self, n: int, seconds: float, methods: set[str] | None = None,
+                     path: str | None = None) -> None:
+        """No answer to the next `n` requests (of `methods`, to `path`) until the client closes
+        the connection, or for at most `seconds`: the client's own timeout decides, not a race
+        with a clock here."""
         with self.lock:
-            self.faults.timeouts += [(seconds, frozenset(methods) if methods else None)] * n
+            self.faults.timeouts += [(seconds, frozenset(methods) if methods else None, path)] * n
 
     def crash_after(self, writes: int) -> None:
         with self.lock:
@@ -161,13 +175,44 @@ class FakeDatadog(SloApi, DowntimeApi, LoopbackServer):
         self._clock += 1
         return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(1_700_000_000 + self._clock)) + ".000000+00:00"
 
-    def seed_monitor(self, body: dict) -> dict:
+    def seed_monitor(self, body: dict, *, bound: bool = False) -> dict:
+        """A monitor made outside the test's requests. `bound`: as moncat leaves one it made (a
+        `moncat-ref:<its id>` tag, written right after the create)."""
         with self.lock:
-            return copy.deepcopy(self._create_monitor(copy.deepcopy(body)))
+            made = self._create_monitor(copy.deepcopy(body))
+            if bound:
+                made["tags"].append(f"moncat-ref:{made['id']}")
+            return copy.deepcopy(made)
 
-    def seed_dashboard(self, body: dict) -> dict:
+    def seed_dashboard(self, body: dict, *, bound: bool = False) -> dict:
+        """A dashboard made outside the test's requests; `bound` as for seed_monitor (the
+        description ends with `(moncat-ref: <its id>)`)."""
         with self.lock:
-            return copy.deepcopy(self._create_dashboard(copy.deepcopy(body)))
+            made = self._create_dashboard(copy.deepcopy(body))
+            if bound:
+                made["description"] = f"{made.get('description') or ''} (moncat-ref: {made['id']})"
+            return copy.deepcopy(made)
+
+    def clone_monitor(self, mid: int, by: str = "alice@example.com") -> dict:
+        """The UI's Clone: the original's definition and tags, a new id, the person's name."""
+        with self.lock:
+            src = self.monitors[mid]
+            body = {k: copy.deepcopy(src[k]) for k in ("name", "type", "query", "message", "tags", "options",
+                                                        "priority") if src.get(k) is not None}
+            made = self._create_monitor(body)
+            made["creator"] = {"email": by, "handle": by, "name": by.split("@")[0]}
+            return copy.deepcopy(made)
+
+    def clone_dashboard(self, did: str, by: str = "alice@example.com") -> dict:
+        """The UI's Clone: the original's widgets and description under a new id and title."""
+        with self.lock:
+            src = self.dashboards[did]
+            body = {k: copy.deepcopy(src[k]) for k in ("layout_type", "description", "widgets", "template_variables",
+                                                        "notify_list", "reflow_type") if src.get(k) is not None}
+            body["title"] = f"{src['title']} (cloned)"
+            made = self._create_dashboard(body)
+            made["author_handle"], made["author_name"] = by, by.split("@")[0]
+            return copy.deepcopy(made)
 
     def _monitor_fields(self, monitor: dict) -> dict:
         if monitor.get("type") == "metric alert":
@@ -404,6 +449,19 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         except OSError:
             pass
 
+    def _silent_until_client_leaves(self, longest: float) -> None:
+        stop = time.monotonic() + longest
+        while time.monotonic() < stop and self.owner.running:
+            readable, _, _ = select.select([self.connection], [], [], 0.05)
+            if not readable:
+                continue
+            try:
+                if not self.connection.recv(1, socket.MSG_PEEK):
+                    return  # the client closed its end: it timed out
+            except OSError:
+                return
+            time.sleep(0.05)  # bytes of a next request: not read before this one is answered
+
     def _answer(self, status: int, data: bytes, headers: dict[str, str] | None = None) -> None:
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -411,7 +469,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         for k, v in (headers or {}).items():
             self.send_header(k, v)
         self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.wfile.write(data)
+        except OSError:
+            self.close_connection = True  # the client gave up waiting: as a server, move on
 
     def _serve(self) -> None:
         fake = self.owner
@@ -432,17 +493,18 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             if faults.crashed:
                 self._drop()
                 return
-            timeout = next((f for f in faults.timeouts if f[1] is None or self.command in f[1]), None)
+            def meets(fault: tuple) -> bool:
+                return (fault[1] is None or self.command in fault[1]) and fault[2] in (None, parts.path)
+            timeout = next((f for f in faults.timeouts if meets(f)), None)
             if timeout:
                 faults.timeouts.remove(timeout)
-            failure = None if timeout else \
-                next((f for f in faults.fail if f[1] is None or self.command in f[1]), None)
+            failure = None if timeout else next((f for f in faults.fail if meets(f)), None)
             if failure:
                 faults.fail.remove(failure)
         if fake.latency_s:
             time.sleep(fake.latency_s)
         if timeout:
-            time.sleep(timeout[0])  # longer than the client waits; the request is not applied
+            self._silent_until_client_leaves(timeout[0])  # the request is not applied
             self._drop()
             return
         with fake.lock:

@@ -48,9 +48,24 @@ class SloApi:
         slo["modified_at"] = 1_700_000_000 + self._clock  # type: ignore[attr-defined]
         return slo
 
-    def seed_slo(self, body: dict) -> dict:
+    def seed_slo(self, body: dict, *, bound: bool = False) -> dict:
+        """An SLO made outside the test's requests; `bound` as FakeDatadog.seed_monitor."""
         with self.lock:  # type: ignore[attr-defined]
-            return copy.deepcopy(self._create_slo(copy.deepcopy(body)))
+            made = self._create_slo(copy.deepcopy(body))
+            if bound:
+                made["tags"] = [*made["tags"], f"moncat-ref:{made['id']}"]
+            return copy.deepcopy(made)
+
+    def clone_slo(self, sid: str, by: str = "alice@example.com") -> dict:
+        """The UI's Clone: the original's definition and tags under a new id, by a person."""
+        with self.lock:  # type: ignore[attr-defined]
+            src = self.slos[sid]
+            body = {k: copy.deepcopy(src[k]) for k in ("name", "type", "description", "query", "tags")
+                    if src.get(k) is not None}
+            body["thresholds"] = [{k: v for k, v in t.items() if k != "target_display"} for t in src["thresholds"]]
+            made = self._create_slo(body)
+            made["creator"] = {"email": by, "handle": by, "name": by.split("@")[0]}
+            return copy.deepcopy(made)
 
     def _create_slo(self, body: dict) -> dict:
         self._next_slo += 1

@@ -44,7 +44,9 @@ NotificationPolicy, folderv1.jsonschema.json's Folder for a folder's title): an 
 Faults for tests: `inject("500", "429", "timeout", "lost", "ok")` queues faults for the next
 requests (writes only by default): "lost" applies the write and then drops the connection, as
 when an answer is lost on the way; "ok" lets one request through (to space faults out); `crash_after_writes = N` drops every connection after N applied writes
-until `restart()` (the state survives, as Grafana's database does).
+until `restart()` (the state survives, as Grafana's database does); and the misbehaviours every
+fake shows (fakes/loopback.py). `save_as` and `duplicate_rule` make the copies Grafana's UI
+makes: the original's tags or labels under a new uid.
 """
 from __future__ import annotations
 
@@ -146,6 +148,7 @@ class FakeGrafana(LoopbackServer):
 
     def __init__(self, *, token: str = "glsa_fake", viewer_token: str | None = None,
                  hang_s: float = 1.5, retry_after: str = "1", latency_s: float = 0.0):
+        super().__init__()
         self.token, self.viewer_token = token, viewer_token
         self.hang_s, self.retry_after, self.latency_s = hang_s, retry_after, latency_s
         self.orgs: dict[int, Org] = {1: Org()}
@@ -201,6 +204,24 @@ class FakeGrafana(LoopbackServer):
     def seed_contact_point(self, point: dict[str, Any], org_id: int = 1) -> None:
         with self.lock:
             self.orgs[org_id].contact_points.append({**point, "provenance": ""})
+
+    def save_as(self, uid: str, new_uid: str, org_id: int = 1) -> None:
+        """The dashboard's "Save as": a copy with its tags, in its folder, a new uid and title."""
+        with self.lock:
+            org = self.orgs[org_id]
+            stored = org.dashboards[uid]
+            model = {**json.loads(json.dumps(stored["model"])), "uid": new_uid, "id": org.new_id(), "version": 1}
+            model["title"] = f"{model.get('title')} Copy"
+            org.dashboards[new_uid] = {"model": model, "folderUid": stored["folderUid"]}
+
+    def duplicate_rule(self, uid: str, new_uid: str, org_id: int = 1) -> None:
+        """The alert rule's "Duplicate": its labels and group, a new uid, a title of its own."""
+        with self.lock:
+            org = self.orgs[org_id]
+            rule = {k: v for k, v in json.loads(json.dumps(org.rules[uid])).items()
+                    if k not in ("id", "updated", "provenance")}
+            rule.update(uid=new_uid, title=f"{rule['title']} (copy)")
+            self._store_rule(org, rule, "", org_id)
 
     def dashboard(self, uid: str, org_id: int = 1) -> dict[str, Any] | None:
         with self.lock:
@@ -287,7 +308,10 @@ class _Handler(BaseHTTPRequestHandler):
         for k, v in (headers or {}).items():
             self.send_header(k, v)
         self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.wfile.write(data)
+        except OSError:
+            self.close_connection = True  # the client gave up waiting: as a server, move on
 
     def _drop(self) -> None:
         self.close_connection = True

@@ -116,6 +116,7 @@ class FakeRuler(LoopbackServer):
                  readonly_token: str | None = None, prefix: str = "/prometheus",
                  echo_credentials: bool = False, hang_s: float = 1.5, retry_after: str = "1",
                  latency_s: float = 0.0, promtool: str | None = shutil.which("promtool")):
+        super().__init__()
         self.token, self.basic, self.readonly_token = token, basic, readonly_token
         self.prefix = prefix.rstrip("/") + "/config/v1/rules"
         self.echo_credentials, self.hang_s, self.retry_after = echo_credentials, hang_s, retry_after
@@ -315,7 +316,10 @@ class _Handler(BaseHTTPRequestHandler):
         for k, v in (extra or {}).items():
             self.send_header(k, v)
         self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.wfile.write(data)
+        except OSError:
+            self.close_connection = True  # the client gave up waiting: as a server, move on
         self._record(status)
 
     def _drop(self) -> None:
