@@ -5,7 +5,8 @@ import re
 from dataclasses import dataclass
 
 from compiler.examples import records_of
-from compiler.expr import ast
+from compiler.expr import ast, gotemplate
+from compiler.expr.metric_names import Names, result_names
 from compiler.expr.parse import parse
 from compiler.model import Alert, Catalog, Example
 from compiler.names import alert_labels
@@ -68,20 +69,65 @@ def leaf_selectors(node: ast.Expr, records, seen: frozenset = frozenset()) -> li
 @dataclass(frozen=True)
 class Inferred:
     """The expression labels a firing alert of the example carries, and the labels that more
-    than one value could fill (label -> candidate values), which the example must then give."""
+    than one value could fill (label -> candidate values), which the example must then give.
+    `name` is the metric name the result sample keeps ("" when the expression drops it): in
+    `$labels`, never in the alert's labels; `name_choices` the candidates when it is unclear
+    ("" for none), None when it is known."""
 
     labels: tuple[tuple[str, str], ...]
     ambiguous: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    name: str = ""
+    name_choices: tuple[str, ...] | None = None
+
+    def template_labels(self) -> gotemplate.Labels:
+        """`$labels` as Prometheus fills it: the result sample's labels, `__name__` included."""
+        known = dict(self.labels) | ({"__name__": self.name} if self.name else {})
+        if self.name_choices is None:
+            return gotemplate.Labels(known)
+        shown = " or ".join(c or "none" for c in self.name_choices) or "a name it computes"
+        return gotemplate.Labels(known, {"__name__": (
+            f"`$labels` holds the metric name the firing series keeps ({shown}), which the example "
+            "does not say: give it in the example's `labels: {__name__: ...}`")})
+
+
+def present_names(sel: ast.Selector, series: list[dict[str, str]], records) -> Names:
+    """The names a selector's samples carry on the example's series (none: it reads nothing)."""
+    if not sel.metric:
+        return frozenset(s["__name__"] for s in series if "__name__" in s and _matches(sel, s))
+    inner = records(sel.metric)
+    if inner is None:
+        found = any(_matches(sel, s) for s in series)
+    else:  # a recorded series exists when the rule's expression reads some of the series
+        leaves = leaf_selectors(inner, records, frozenset({sel.metric}))
+        found = not leaves or any(_matches(leaf, s) for leaf in leaves for s in series)
+    return frozenset({sel.metric}) if found else frozenset()
+
+
+def result_name(catalog: Catalog, alert: Alert, example: Example) -> tuple[str, tuple[str, ...] | None]:
+    """The metric name a firing sample of the alert keeps on the example's series ("" for
+    none), or the candidates when the expression leaves it open."""
+    records = records_of(catalog)
+    series = [series_labels(s) for s, _ in example.series]
+    names = result_names(alert.expr.tree, lambda sel: present_names(sel, series, records),
+                         catalog.settings.prometheus_version)
+    if names is None:
+        return "", ()
+    if len(names) > 1:
+        return "", tuple(sorted(names))
+    return (next(iter(names)) if names else ""), None
 
 
 def infer(catalog: Catalog, alert: Alert, example: Example) -> Inferred:
     """Labels written in `labels:` win; each other label the expression keeps (label-flow
     analysis) takes the one value the example's series that the expression reads carry, or that
-    an `=` matcher of the expression sets (absent(x{job="a"}) returns job="a")."""
+    an `=` matcher of the expression sets (absent(x{job="a"}) returns job="a"). `__name__` in
+    `labels:` says the metric name the result keeps (for `$labels`) where the series leave it open."""
     given = dict(example.labels)
+    kept = given.pop("__name__", None)
+    kept, choices = (kept, None) if kept is not None else result_name(catalog, alert, example)
     names = alert_labels(alert, catalog)
     if names is None:
-        return Inferred(tuple(sorted(given.items())))
+        return Inferred(tuple(sorted(given.items())), (), kept, choices)
     records = records_of(catalog)
     leaves = leaf_selectors(alert.expr.tree, records)
     read = [labels for labels in (series_labels(s) for s, _ in example.series)
@@ -96,4 +142,4 @@ def infer(catalog: Catalog, alert: Alert, example: Example) -> Inferred:
             out[name] = values.pop()
         elif values:
             ambiguous.append((name, tuple(sorted(values))))
-    return Inferred(tuple(sorted(out.items())), tuple(ambiguous))
+    return Inferred(tuple(sorted(out.items())), tuple(ambiguous), kept, choices)

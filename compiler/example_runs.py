@@ -31,16 +31,19 @@ class ExampleRun:
     seconds: float = 0.0
 
 
-def run_examples(artifacts: list[Artifact], files: dict[str, bytes], jobs: int | None = None) -> ExampleRun:
-    """Every generated test file through `promtool test rules`, `jobs` processes at a time. A file
-    that fails is run again one test per file, to tell which examples fail."""
+def run_examples(artifacts: list[Artifact], files: dict[str, bytes], jobs: int | None = None,
+                 derived: tuple[str, ...] = ()) -> ExampleRun:
+    """Every generated test file through `promtool test rules`, `jobs` processes at a time, except
+    the files under the `derived` path prefixes. A file that fails is run again one test per file,
+    to tell which examples fail."""
     promtool = shutil.which("promtool")
     if promtool is None:
         return ExampleRun(skipped="promtool not found")
     start = time.perf_counter()
-    sources = {(a.path, o.content.get("name")): o.source for a in artifacts if _TESTS.match(a.path)
-               for o in a.objects}
-    paths = sorted((p for p in files if _TESTS.match(p)), key=lambda p: -len(files[p]))
+    sources = {(a.path, o.content.get("name")): o.source for a in artifacts
+               if _TESTS.match(a.path) and not a.path.startswith(derived) for o in a.objects}
+    paths = sorted((p for p in files if _TESTS.match(p) and not p.startswith(derived)),
+                   key=lambda p: -len(files[p]))
     result = ExampleRun(tests=len(sources))
     with tempfile.TemporaryDirectory(prefix="moncat-examples-") as tmp, \
             ThreadPoolExecutor(max_workers=max(1, jobs or os.cpu_count() or 1)) as pool:
@@ -75,16 +78,28 @@ def run_examples(artifacts: list[Artifact], files: dict[str, bytes], jobs: int |
     return result
 
 
+PROMTOOL_TIMEOUT_S = 600.0
+_TIMED_OUT = "\0timed out"  # no promtool report starts with a NUL
+
+
 def _promtool(promtool: str, root: Path, *paths: str) -> tuple[bool, str]:
     if not paths:
         return True, ""
-    proc = subprocess.run([promtool, "test", "rules", *paths], cwd=root, capture_output=True,
-                          text=True, timeout=600)
+    try:
+        proc = subprocess.run([promtool, "test", "rules", *paths], cwd=root, capture_output=True,
+                              text=True, timeout=PROMTOOL_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return False, _TIMED_OUT
     return proc.returncode == 0, proc.stderr + proc.stdout
 
 
 def _diagnostic(name: str, output: str, loc: Loc | None) -> Diagnostic:
     """One failing example: what promtool found, said in a line, its whole report in the hint."""
+    if output == _TIMED_OUT:
+        return error("MC483", f"example {name!r} did not finish under promtool within "
+                     f"{PROMTOOL_TIMEOUT_S:g} s", loc,
+                     "shorten the example's series and `at:` (its test evaluates every rule of the "
+                     "service's rule file at every step), or rerun on a less loaded machine")
     body = output.split("FAILED:", 1)[-1].strip()
     blocks = [b for b in _BLOCK_START.split(body) if b.strip() and not b.startswith(("name:",))]
     first = blocks[0] if blocks else body

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from compiler import pipeline, verify
+from compiler import example_runs, pipeline, verify
 from compiler.examples import expand
 from compiler.expr.gotemplate import go_float
 from compiler.targets.prometheus_tests import _trimmed
@@ -250,9 +250,29 @@ def test_the_seed_catalogs_examples_run_in_validate_within_the_budget(promtool) 
     assert not result.report.has_errors(), [str(d) for d in result.report.items if d.severity.name == "ERROR"]
     assert result.examples.tests >= 90 and not result.examples.diagnostics
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    # 10 s for the alerts' examples, 10 s for the burn-rate tiers of the seed's six SLOs (three
-    # scenarios a tier, each a whole long window long: tests/test_slo_rules.py times them alone).
-    assert cpu < 20.0, f"promtool used {cpu:.1f} s of CPU"
+    # About 9 s of CPU for the 98 written examples (promtool builds a test storage per case); the
+    # SLOs' derived tier tests are `moncat test`'s (tests/test_slo_rules.py times them). The bound
+    # leaves room for a busy machine's caches and still catches a series of days at fine steps
+    # (one such file cost 70 s before the generator trimmed them).
+    assert cpu < 15.0, f"promtool used {cpu:.1f} s of CPU"
+
+
+def test_validate_runs_the_written_examples_and_leaves_the_slo_tier_tests_to_moncat_test(
+        monkeypatch, promtool) -> None:
+    ran: list[str] = []
+    real = example_runs._promtool
+
+    def recording(tool: str, root: Path, *paths: str) -> tuple[bool, str]:
+        ran.extend(paths)
+        return real(tool, root, *paths)
+
+    monkeypatch.setattr(example_runs, "_promtool", recording)
+    result = pipeline.validate_catalog(CATALOG)
+    assert not result.examples.diagnostics
+    tests = {p for p in result.files if p.startswith("prometheus/") and p.endswith(".tests.yaml")}
+    tiers = {p for p in tests if ".slo-" in p}
+    written = tests - tiers
+    assert tiers and set(ran) == written
 
 
 def test_moncat_test_runs_the_tools_in_parallel_and_reports_in_plan_order(tmp_path: Path, promtool) -> None:
@@ -266,6 +286,16 @@ def test_moncat_test_runs_the_tools_in_parallel_and_reports_in_plan_order(tmp_pa
     cpu = (used.ru_utime - start.ru_utime) + (used.ru_stime - start.ru_stime)
     assert [o.name for o in outcomes] == [step[1] for step in verify.plan(OUTPUT)]
     assert all(o.ok for o in outcomes), [o.output for o in outcomes if not o.ok]
-    # Goal: under 10 s on 2 cores; the CPU the tools use bounds it when the machine is shared
-    # (plus 10 s of CPU for the seed SLOs' tier tests).
-    assert cpu < 30.0, f"{cpu:.1f} s of CPU, {wall:.1f} s wall"
+    # Goal: under 10 s on 2 cores for the written examples; the CPU the tools use bounds it when
+    # the machine is shared, plus 13-16 s of CPU for the seed SLOs' 66 tier tests.
+    assert cpu < 45.0, f"{cpu:.1f} s of CPU, {wall:.1f} s wall"
+
+
+def test_an_example_promtool_does_not_finish_in_time_is_reported_not_crashed(tmp_path: Path, monkeypatch) -> None:
+    from compiler import example_runs
+
+    monkeypatch.setattr(example_runs, "PROMTOOL_TIMEOUT_S", 0.0001)
+    result = pipeline.validate_catalog(catalog(tmp_path, BROKEN))
+    slow = [d for d in result.report.sorted() if d.code == "MC483"]
+    assert len(slow) == 2 and all("did not finish under promtool within 0.0001 s" in d.message for d in slow)
+    assert {d.loc.file for d in slow} == {"svc/service.yaml"}

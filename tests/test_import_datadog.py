@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from compiler.importers import datadog
-from compiler.importers.datadog_reverse import NoForm, _normal, check
-from conftest import SHARED, run_moncat
+from compiler.importers.datadog_reverse import NoForm, normal_query, check
+from conftest import SHARED, run_moncat, tree_bytes
 
 CORPUS = SHARED / "corpora" / "datadog-integrations-extras-monitors"
 
@@ -61,9 +61,9 @@ def test_every_monitor_compiles_back_to_its_query(imported, tmp_path) -> None:
     compiled = [json.loads(p.read_text()) for p in sorted((out / "datadog" / "monitors").rglob("*.json"))]
     source = datadog.read([CORPUS], None).monitors
     assert len(source) == len(compiled) == 46
-    by_query = {_normal(m["query"]): m for m in compiled}
+    by_query = {normal_query(m["query"]): m for m in compiled}
     for mon in source:
-        got = by_query.get(_normal(mon.query))
+        got = by_query.get(normal_query(mon.query))
         assert got is not None, mon.query
         assert got["type"] == mon.type
         thresholds = {k: v for k, v in (mon.options.get("thresholds") or {}).items() if v is not None}
@@ -80,3 +80,10 @@ def test_datadog_only_alerts_keep_query_message_and_thresholds(imported) -> None
     assert "kept as a Datadog monitor:" in text  # says why, next to the source line
     done = run_moncat("validate", str(imported))
     assert done.returncode == 0, done.stderr
+
+
+def test_importing_the_monitors_twice_gives_the_same_bytes(imported, tmp_path) -> None:
+    again = tmp_path / "catalog"
+    done = run_moncat("import", "datadog", str(CORPUS), "--out", str(again))
+    assert done.returncode == 0, done.stderr
+    assert tree_bytes(again) == tree_bytes(imported)

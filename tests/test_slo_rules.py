@@ -253,8 +253,9 @@ def test_tiers_merge_defaults_settings_and_the_slo_removing_overriding_and_addin
 
 def test_the_seed_slos_tier_tests_stay_within_their_cpu_budget(promtool) -> None:
     """Each SLO's tests read its own rule file (18 rules), at half its short window: the seed's
-    six SLOs (66 cases) take about 8 s of promtool CPU, measured as CPU so that a busy machine
-    does not decide (under 12 s, a loaded machine's caches aside)."""
+    six SLOs (66 cases) take 8-16 s of promtool CPU (idle to busy machine: promtool builds a test
+    storage per case), measured as CPU so that wall time on a busy machine does not decide; the
+    bound catches tier tests at finer steps or longer series than their windows need."""
     files = sorted(p.name for p in (OUTPUT / "prometheus").glob("*.slo-*.tests.yaml"))
     assert len(files) >= 6 * 4
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -263,4 +264,4 @@ def test_the_seed_slos_tier_tests_stay_within_their_cpu_budget(promtool) -> None
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     assert proc.returncode == 0, proc.stdout[-2000:]
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    assert cpu < 12.0, f"promtool used {cpu:.1f} s of CPU"
+    assert cpu < 25.0, f"promtool used {cpu:.1f} s of CPU"

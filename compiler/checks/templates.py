@@ -6,8 +6,9 @@ from typing import Iterator
 from compiler.diagnostics import Diagnostic, error, warning
 from compiler.expr import gotemplate
 from compiler.expr import templates as tpl
+from compiler.expr.metric_names import result_names
 from compiler.link import series_names
-from compiler.model import Catalog
+from compiler.model import Alert, Catalog
 from compiler.names import alert_labels
 
 
@@ -36,7 +37,10 @@ def check(catalog: Catalog) -> Iterator[Diagnostic]:
                 if not computed:
                     available = alert_labels(alert, catalog, names)
                     # $labels holds the result series' labels only: Prometheus adds the
-                    # rule's own labels after rendering the templates.
+                    # rule's own labels after rendering the templates. It holds the metric
+                    # name too where the expression keeps it.
+                    if available is not None and _keeps_name(alert, catalog):
+                        available = available | {"__name__"}
                     computed = True
                 if available is None:
                     continue
@@ -52,3 +56,9 @@ def check(catalog: Catalog) -> Iterator[Diagnostic]:
                             loc_of(ref.offset),
                             f"add {ref.name!r} to the aggregation's `by (...)`, or drop it from the text",
                         )
+
+
+def _keeps_name(alert: Alert, catalog: Catalog) -> bool:
+    names = result_names(alert.expr.tree, lambda sel: frozenset({sel.metric}) if sel.metric else None,
+                         catalog.settings.prometheus_version)
+    return names is None or bool(names - {""})

@@ -245,6 +245,7 @@ def _sprint1(v: Any) -> str:
     if isinstance(v, datetime.datetime):
         return _go_time(v)
     if isinstance(v, dict):
+        _pinned(v)
         return "map[" + " ".join(f"{k}:{_sprint1(v[k])}" for k in sorted(v)) + "]"
     if isinstance(v, Sample):
         return "{map[" + " ".join(f"{k}:{x}" for k, x in v.labels) + "] " + go_float(v.value) + "}"
@@ -456,6 +457,24 @@ def _eq(a: Any, *rest: Any) -> bool:
 
 # --- evaluation ---------------------------------------------------------------------------------
 
+class Labels(dict):
+    """A `$labels` map, with the labels whose value the example leaves open (name -> what to
+    give): reading one, or the whole map, cannot be predicted."""
+
+    def __init__(self, known: dict[str, str], unknown: dict[str, str] | None = None):
+        super().__init__(known)
+        self.unknown = dict(unknown or {})
+
+
+def _pinned(v: Any, name: str | None = None) -> None:
+    """Raises Unpredictable when the template reads a label (or the whole map) left open."""
+    if isinstance(v, Labels) and v.unknown:
+        if name is None:
+            raise Unpredictable(next(iter(v.unknown.values())))
+        if name in v.unknown:
+            raise Unpredictable(v.unknown[name])
+
+
 @dataclass
 class Data:
     """What an alert's templates can read: labels, value, external labels and URL, and the
@@ -483,6 +502,7 @@ def _functions(data: Data) -> dict[str, Callable]:
     def index(item: Any, *keys: Any) -> Any:
         for k in keys:
             if isinstance(item, dict):
+                _pinned(item, k)
                 item = item.get(k, "")
             elif isinstance(item, (list, str)) and isinstance(k, int):
                 if not 0 <= k < len(item):
@@ -493,6 +513,7 @@ def _functions(data: Data) -> dict[str, Callable]:
         return item
 
     def length(v: Any) -> int:
+        _pinned(v)
         if isinstance(v, (str, list, dict)):
             return len(v)
         raise TemplateError("len of type without length")
@@ -546,6 +567,7 @@ class _Scope:
 
 def _field(v: Any, name: str) -> Any:
     if isinstance(v, dict):
+        _pinned(v, name)
         return v.get(name, "")  # missingkey=zero: a map[string]string gives ""
     if isinstance(v, Sample):
         if name == "Labels":
@@ -632,6 +654,7 @@ def _run(nodes: list, scope: _Scope, funcs: dict, data: Data, out: list[str]) ->
             else:  # range
                 items = list(value.items()) if isinstance(value, dict) else list(enumerate(value or []))
                 if isinstance(value, dict):
+                    _pinned(value)
                     items = sorted(items)
                 if not items:
                     _run(alt, inner, funcs, data, out)

@@ -11,6 +11,7 @@ _LABEL_REFS = (
     re.compile(r"index\s+\$labels\s+\"([^\"]+)\""),
 )
 _VARIABLE = re.compile(r"\$([a-zA-Z_][a-zA-Z0-9_]*)")
+_DECLARED = re.compile(r"((?:\$[a-zA-Z_][a-zA-Z0-9_]*\s*,\s*)?\$[a-zA-Z_][a-zA-Z0-9_]*)\s*:=")
 KNOWN_VARIABLES = {"labels", "value", "externalLabels", "externalURL"}
 
 
@@ -42,13 +43,14 @@ def check_syntax(text: str) -> TemplateProblem | None:
     stray = text.find("}}", pos)
     if stray >= 0 and text.rfind("{{", 0, stray) < 0:
         return TemplateProblem("'}}' closes no template action", stray, "remove it or add '{{'")
+    # `$x :=`, and the pair `range $k, $v :=` declares.
+    declared = {name for d in _DECLARED.finditer(text) for name in _VARIABLE.findall(d.group(1))}
     for m in _ACTION.finditer(text):
         body = m.group(1)
         if not body.strip():
             return TemplateProblem("empty template action", m.start(), "write e.g. {{ $labels.instance }}")
         for v in _VARIABLE.finditer(body):
-            if v.group(1) not in KNOWN_VARIABLES and not re.search(
-                    r"\$" + re.escape(v.group(1)) + r"\s*:=", text):
+            if v.group(1) not in KNOWN_VARIABLES and v.group(1) not in declared:
                 return TemplateProblem(
                     f"unknown template variable ${v.group(1)}", m.start(1) + v.start(),
                     "Prometheus defines $labels, $value, $externalLabels and $externalURL")

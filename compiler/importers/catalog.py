@@ -29,8 +29,11 @@ class Existing:
     metrics: set[str] = field(default_factory=set)
     severities: set[str] = field(default_factory=set)
     contacts: set[str] = field(default_factory=set)
-    names: dict[str, dict[str, set[str]]] = field(default_factory=dict)  # service -> section -> ids
+    # service -> section -> id -> where the catalog defines it
+    names: dict[str, dict[str, dict[str, Loc]]] = field(default_factory=dict)
+    dashboard_uids: dict[str, tuple[str, Loc]] = field(default_factory=dict)  # uid -> service/id, where
     fresh: bool = True
+    distributions: bool = False  # targets.datadog.histogram_buckets_as_distributions
 
 
 @dataclass

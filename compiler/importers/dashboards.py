@@ -9,7 +9,7 @@ from compiler.importers.catalog import Documents
 from compiler.importers.emit import Noted
 from compiler.importers.files import service_id
 from compiler.importers.metrics import Inference
-from compiler.importers.source import Dashboard, ImportSet, Panel
+from compiler.importers.source import Dashboard, Panel
 
 
 def _note(board: Dashboard, panel: Panel, why: str) -> str:
@@ -48,9 +48,9 @@ def _panel(board: Dashboard, panel: Panel, docs: Documents, inference: Inference
     return Noted(body, f"from {panel.origin}") if panel.origin != board.origin else body
 
 
-def add(imported: ImportSet, docs: Documents, inference: Inference) -> None:
-    """Catalog dashboards for `imported.dashboards`, in their services."""
-    for board in imported.dashboards:
+def add(boards: list[Dashboard], docs: Documents, inference: Inference) -> None:
+    """Catalog dashboards for the imported dashboards, in their services."""
+    for board in boards:
         notes: list[str] = []
         rows = []
         for row in board.rows:

@@ -20,18 +20,14 @@ from compiler.dialects.datadog_monitor import AT_ALL_TIMES, translate
 from compiler.dialects.datadog_names import COUNT, GAUGE, Naming, Series
 from compiler.durations import format_ms
 from compiler.expr.parse import ParseError, parse
+from compiler.importers.datadog_scopes import NoForm, matchers
 from compiler.targets.datadog.querycheck import window_ms
 
 _HEAD = re.compile(r"^\s*(avg|sum|min|max)\((last_\d+[mhdw])\)\s*:(.*?)\s*(<=|>=|==|!=|<|>)\s*(-?\d+(?:\.\d+)?)\s*$", re.S)
 _QUERY = re.compile(r"(avg|sum|min|max):([A-Za-z][A-Za-z0-9_.]*)\{([^{}]*)\}(?:\s*by\s*\{([^{}]*)\})?((?:\.as_count\(\)|\.as_rate\(\))?)")
 _TAG_KEY = re.compile(r"[a-z][a-z0-9_]*")
-_TAG_VALUE = re.compile(r"[a-z0-9_.\-/:]+")
 INTERVAL_MS = 60_000
 REVERSE_OVER_TIME = {(space, time): func for (space, func), time in OVER_TIME.items()}
-
-
-class NoForm(Exception):
-    """The query has no PromQL form here; the message says why."""
 
 
 @dataclass
@@ -48,37 +44,16 @@ def prom_name(datadog: str, counter: bool) -> str:
     return base if re.fullmatch(r"[A-Za-z_:][A-Za-z0-9_:]*", base) else "_" + base
 
 
-def _matchers(scope: str) -> str:
-    scope = scope.strip()
-    if scope in ("*", ""):
-        return ""
-    out = []
-    m = re.fullmatch(r"([a-z][a-z0-9_]*) IN \(([^()]*)\)", scope)
-    if m:
-        values = [v.strip() for v in m.group(2).split(",")]
-        if not all(_TAG_VALUE.fullmatch(v) for v in values):
-            raise NoForm(f"tag values {m.group(2)!r}")
-        return f'{m.group(1)}=~"{"|".join(values)}"'
-    for part in scope.split(","):
-        part = part.strip()
-        neg = part.startswith("!")
-        key, _, value = part.lstrip("!").partition(":")
-        if not _TAG_KEY.fullmatch(key) or not _TAG_VALUE.fullmatch(value) or "*" in value:
-            raise NoForm(f"tag filter {part!r} has no exact label matcher")
-        out.append(f'{key}{"!=" if neg else "="}"{value}"')
-    return ", ".join(out)
-
-
-def _sel(name: str, scope: str) -> str:
-    inner = _matchers(scope)
+def selector(name: str, scope: str) -> str:
+    inner = matchers(scope)
     return f"{name}{{{inner}}}" if inner else name
 
 
-def _agg(op: str, keys: tuple[str, ...]) -> str:
+def aggregation(op: str, keys: tuple[str, ...]) -> str:
     return f"{op} by ({', '.join(keys)}) " if keys else op
 
 
-def _keys(by: str | None) -> tuple[str, ...]:
+def group_keys(by: str | None) -> tuple[str, ...]:
     keys = tuple(k.strip() for k in (by or "").split(",") if k.strip())
     for k in keys:
         if not _TAG_KEY.fullmatch(k):
@@ -112,9 +87,9 @@ def reverse(query: str) -> Translation:
             if space != "sum":
                 raise NoForm("a count aggregated across series otherwise than sum")
             name = prom_name(metric, True)
-            keys = _keys(by)
+            keys = group_keys(by)
             out.metrics[name] = (metric, "counter", keys)
-            pieces.append(f"{_agg('sum', keys)}(increase({_sel(name, scope)}[{format_ms(w_ms)}]))")
+            pieces.append(f"{aggregation('sum', keys)}(increase({selector(name, scope)}[{format_ms(w_ms)}]))")
     elif counts == {""}:
         at_all_times = AT_ALL_TIMES.get(op) == time_aggr
         if not at_all_times and len(terms) > 1:
@@ -122,16 +97,16 @@ def reverse(query: str) -> Translation:
         for t in terms:
             space, metric, scope, by, _ = t.groups()
             name = prom_name(metric, False)
-            keys = _keys(by)
+            keys = group_keys(by)
             out.metrics[name] = (metric, "gauge", keys)
-            sel = _sel(name, scope)
+            sel = selector(name, scope)
             if at_all_times:
-                pieces.append(f"{_agg(space, keys)}({sel})")
+                pieces.append(f"{aggregation(space, keys)}({sel})")
             else:
                 func = REVERSE_OVER_TIME.get((space, time_aggr))
                 if func is None or body.strip() != t.group(0):
                     raise NoForm(f"{time_aggr}(last_#) over `{space}:` has no PromQL form")
-                pieces.append(f"{_agg(space, keys)}({func}({sel}[{format_ms(w_ms)}]))")
+                pieces.append(f"{aggregation(space, keys)}({func}({sel}[{format_ms(w_ms)}]))")
         if at_all_times:
             out.for_ms = w_ms if w_ms > INTERVAL_MS else 0
     else:
@@ -141,7 +116,7 @@ def reverse(query: str) -> Translation:
     return out
 
 
-def _normal(query: str) -> str:
+def normal_query(query: str) -> str:
     text = re.sub(r"\s+", " ", query.strip())
     text = re.sub(r"IN \(([^()]*)\)", lambda m: "IN (" + ",".join(sorted(v.strip() for v in m.group(1).split(","))) + ")", text)
     return re.sub(r"\s*([():,{}])\s*", r"\1", text)
@@ -159,6 +134,6 @@ def check(query: str) -> Translation:
     back, problems = translate(tree, found.for_ms, naming, INTERVAL_MS)
     if back is None:
         raise NoForm(problems[0].message if problems else "the dialect refuses it")
-    if _normal(back.query) != _normal(query):
+    if normal_query(back.query) != normal_query(query):
         raise NoForm(f"the dialect translates it back as {back.query!r}")
     return found

@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 from compiler.diagnostics import Loc, error, warning
-from compiler.importers.files import inputs, read_text, service_id
+from compiler.importers.files import inputs, items, mapping, object_lines, read_json, service_id
 from compiler.importers.source import Dashboard, ImportSet, Origin, Panel, Query, Row
 from compiler.loader import load_yaml
 
@@ -17,31 +17,43 @@ TYPES = {"timeseries": "timeseries", "graph": "timeseries", "stat": "stat", "sin
          "gauge": "gauge", "bargauge": "gauge", "table": "table", "table-old": "table"}
 
 
+# Every field is read as the shape Grafana writes it, or as absent: an exported file may hold
+# anything, and a field of another shape must not stop the import.
+
+
 def _unit(panel: dict) -> str:
-    unit = ((panel.get("fieldConfig") or {}).get("defaults") or {}).get("unit")
-    if not unit and isinstance(panel.get("yaxes"), list) and panel["yaxes"]:
-        unit = (panel["yaxes"][0] or {}).get("format")
-    return str(unit or panel.get("format") or "")
+    unit = mapping(mapping(panel.get("fieldConfig")).get("defaults")).get("unit")
+    if not unit and items(panel.get("yaxes")):
+        unit = mapping(panel["yaxes"][0]).get("format")
+    unit = unit or panel.get("format")
+    return unit if isinstance(unit, str) else ""
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
 
 
 def _queries(panel: dict) -> tuple[Query, ...]:
     out = []
-    for target in panel.get("targets") or []:
+    for target in items(panel.get("targets")):
         if isinstance(target, dict) and isinstance(target.get("expr"), str) and target["expr"].strip():
-            out.append(Query(target["expr"].strip(), str(target.get("legendFormat") or "")))
+            out.append(Query(target["expr"].strip(), _text(target.get("legendFormat"))))
     return tuple(out)
 
 
-def _panel(p: dict, origin: Origin, notes: ImportSet, board: str) -> Panel:
-    kind = TYPES.get(str(p.get("type", "")))
+def _panel(given: Any, origin: Origin, notes: ImportSet, board: str) -> Panel:
+    p = mapping(given)
+    kind = TYPES.get(_text(p.get("type")))
     queries = _queries(p)
-    title = str(p.get("title") or "").strip() or "(untitled)"
+    title = _text(p.get("title")).strip() or "(untitled)"
     if kind is None or not queries:
         why = f"type {p.get('type')!r} has no catalog form" if kind is None else "it has no PromQL target"
+        if not isinstance(given, dict):
+            why = f"{json.dumps(given)[:40]} is not a panel (a JSON object)"
         notes.diagnostics.append(warning("MC820", f"dashboard {board!r}: panel {title!r} kept as a note: {why}",
                                          Loc(origin.file, origin.line), "review the note in the service's `notes:`"))
         return Panel(title, "note", queries, origin, _unit(p), why)
-    description = str(p.get("description") or "")
+    description = _text(p.get("description"))
     marks = _thresholds(p)
     if marks:
         # The catalog draws the thresholds of the alerts a panel names; the dashboard's own
@@ -51,7 +63,7 @@ def _panel(p: dict, origin: Origin, notes: ImportSet, board: str) -> Panel:
 
 
 def _thresholds(p: dict) -> str:
-    steps = (((p.get("fieldConfig") or {}).get("defaults") or {}).get("thresholds") or {}).get("steps") or []
+    steps = items(mapping(mapping(mapping(p.get("fieldConfig")).get("defaults")).get("thresholds")).get("steps"))
     shown = [f"{s['value']:g} ({s.get('color', '')})" for s in steps
              if isinstance(s, dict) and isinstance(s.get("value"), (int, float))]
     return ", ".join(shown)
@@ -69,7 +81,7 @@ def read_board(board: Any, origin: Origin, service: str, name: str = "",
                                      "schemaVersion < 14)", Loc(origin.file, origin.line),
                                      "export the dashboard's JSON model from Grafana"))
         return out
-    title = str(board.get("title") or name or "Imported dashboard")
+    title = _text(board.get("title")) or name or "Imported dashboard"
     rows: list[Row] = []
     current: list[Panel] = []
     current_title = title
@@ -80,29 +92,29 @@ def read_board(board: Any, origin: Origin, service: str, name: str = "",
 
     lines = _lines(positions or {})
     if isinstance(board.get("rows"), list) and not board.get("panels"):
-        for r in board["rows"]:
-            panels = tuple(_panel(p, lines(p, origin), out, title) for p in r.get("panels") or [])
+        for r in map(mapping, board["rows"]):
+            panels = tuple(_panel(p, lines(p, origin), out, title) for p in items(r.get("panels")))
             if panels:
-                rows.append(Row(str(r.get("title") or title), panels))
+                rows.append(Row(_text(r.get("title")) or title, panels))
     else:
-        for p in board["panels"]:
-            if p.get("type") == "row":
+        for p in items(board.get("panels")):
+            if mapping(p).get("type") == "row":
                 close()
-                current, current_title = [], str(p.get("title") or title)
-                for inner in p.get("panels") or []:  # a collapsed row holds its panels
+                current, current_title = [], _text(p.get("title")) or title
+                for inner in items(p.get("panels")):  # a collapsed row holds its panels
                     current.append(_panel(inner, lines(inner, origin), out, title))
                 continue
             current.append(_panel(p, lines(p, origin), out, title))
         close()
     variables = tuple((str(v.get("name")), str(v.get("query") if not isinstance(v.get("query"), dict)
                                                else v["query"].get("query", "")))
-                      for v in (board.get("templating") or {}).get("list") or [] if isinstance(v, dict))
-    uid = str(board.get("uid") or name or title)
-    time = (board.get("time") or {}).get("from", "")
+                      for v in items(mapping(board.get("templating")).get("list")) if isinstance(v, dict))
+    uid = _text(board.get("uid")) or name or title
+    time = mapping(board.get("time")).get("from", "")
     out.dashboards.append(Dashboard(
         uid=uid, title=title, rows=tuple(rows), origin=origin, service=service,
-        description=str(board.get("description") or ""),
-        tags=tuple(str(t) for t in board.get("tags") or []),
+        description=_text(board.get("description")),
+        tags=tuple(str(t) for t in items(board.get("tags"))),
         time=time[4:] if isinstance(time, str) and time.startswith("now-") else "",
         variables=variables,
     ))
@@ -122,32 +134,15 @@ def read(args: list, service: str | None) -> ImportSet:
     items, diags = inputs(args, (".json",))
     out.diagnostics += diags
     for item in items:
-        text, problem = read_text(item)
+        board, text, problem = read_json(item, "MC821", "export the dashboard again")
         if problem:
             out.diagnostics.append(problem)
             continue
-        try:
-            board = json.loads(text or "")
-        except ValueError as exc:
-            out.diagnostics.append(error("MC821", f"not JSON: {exc}", Loc(item.shown), "export the dashboard again"))
-            continue
-        docs, _ = load_yaml(item.shown, text or "")  # JSON is YAML: positions of the panels
-        positions: dict[int, int] = {}
-        if docs:
-            _index(board, docs[0], (), positions)
+        docs, _ = load_yaml(item.shown, text)  # JSON is YAML: positions of the panels
+        # The line of every panel object.
+        positions = object_lines(board, docs[0], ("panels", "rows", "dashboard"),
+                                 lambda o, _: "type" in o and ("targets" in o or "title" in o)) if docs else {}
         sid = service or service_id(item.relative.rsplit(".", 1)[0])
         out.extend(read_board(board, Origin(item.shown, 1), sid, positions=positions))
     return out
 
-
-def _index(node: Any, doc, path: tuple, positions: dict[int, int]) -> None:
-    """Line of every panel object, keyed by the object's identity."""
-    if isinstance(node, dict):
-        if "type" in node and ("targets" in node or "title" in node):
-            positions[id(node)] = doc.loc(path).line
-        for k, v in node.items():
-            if isinstance(v, (dict, list)) and k in ("panels", "rows", "dashboard"):
-                _index(v, doc, (*path, k), positions)
-    elif isinstance(node, list):
-        for i, v in enumerate(node):
-            _index(v, doc, (*path, i), positions)

@@ -9,6 +9,7 @@ from compiler.durations import format_ms
 from compiler.importers.catalog import ALERT_KEY, Documents, Existing, Options, PendingAlert
 from compiler.importers.datadog_reverse import NoForm, check
 from compiler.importers.emit import Noted
+from compiler.importers.files import mapping
 from compiler.importers.metrics import Inference
 from compiler.importers.source import ImportSet, Monitor, Rule
 
@@ -83,8 +84,8 @@ def _kept(mon: Monitor, key: str, severity: str, why: str, docs: Documents) -> N
     dd: dict = {"type": mon.type, "query": mon.query}
     if mon.message:
         dd["message"] = mon.message
-    thresholds = mon.options.get("thresholds") or {}
-    if isinstance(thresholds, dict) and thresholds:
+    thresholds = mapping(mon.options.get("thresholds"))
+    if thresholds:
         dd["thresholds"] = {k: v for k, v in sorted(thresholds.items()) if isinstance(v, (int, float))}
     if options:
         dd["options"] = options
@@ -106,7 +107,7 @@ def _translated(mon: Monitor, key: str, severity: str, found, docs: Documents) -
         body["description"] = text
     body["procedure"] = "pending"
     body["imported"] = True
-    warning = (mon.options.get("thresholds") or {}).get("warning")
+    warning = mapping(mon.options.get("thresholds")).get("warning")
     if isinstance(warning, (int, float)):
         body["datadog"] = {"warning": warning}
     rule = Rule("alert", mon.name, found.expr, mon.origin, "datadog", mon.service,

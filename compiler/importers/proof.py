@@ -2,7 +2,7 @@
 
 One `promtool test rules` run holds every candidate: each alert under a probe name of its own
 (alerts that share a name in the source must not see each other), with its expression, `for`
-and labels, and one annotation that prints `$value`. A test group per example expects no
+and labels, and annotations that print `$value` and the metric name `$labels` holds. A test group per example expects no
 alert; promtool reports the groups where alerts fired, with their labels and that annotation.
 An example that fires is proven when exactly one alert fired; one that stays quiet when none did.
 """
@@ -23,6 +23,7 @@ from compiler.importers.synthesis import Candidate
 PROMTOOL = "promtool"
 WORKERS = 2
 VALUE = "moncat_value"
+NAME = "moncat_name"
 _BLOCK = re.compile(r"^\s*name: (p\d+[fq]),\s*$", re.M)
 _LABELS = re.compile(r"Labels:\{(.*?)\}\s*$", re.M)
 _PAIR = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\]|\\.)*)"')
@@ -43,10 +44,12 @@ class Probe:
 
 @dataclass(frozen=True)
 class Proven:
-    """What promtool saw: the firing alert's expression labels and value."""
+    """What promtool saw: the firing alert's expression labels and value, and the metric name
+    its templates' `$labels` held ("" for none)."""
 
     labels: tuple[tuple[str, str], ...]
     value: float
+    name: str = ""
 
 
 class PromtoolMissing(Exception):
@@ -109,7 +112,7 @@ def prove(probes: list[Probe], records: list[dict], interval_ms: int
             probe_rules = []
             for expr, for_ms, labels in ((p.expr, p.for_ms, p.labels), *p.siblings):
                 rule = {"alert": f"p{i}", "expr": expr, "labels": dict(labels),
-                        "annotations": {VALUE: "{{ $value }}"}}
+                        "annotations": {VALUE: "{{ $value }}", NAME: "{{ $labels.__name__ }}"}}
                 if for_ms:
                     rule["for"] = format_ms(for_ms)
                 probe_rules.append(rule)
@@ -143,7 +146,8 @@ def prove(probes: list[Probe], records: list[dict], interval_ms: int
             rest = got[lm.end():]
             ann = re.search(r"Annotations:\{(.*?)\}\s*$", rest, re.M)
             labels = _pairs(lm.group(1))
-            labels[VALUE] = _pairs(ann.group(1)).get(VALUE, "") if ann else ""
+            shown = _pairs(ann.group(1)) if ann else {}
+            labels[VALUE], labels[NAME] = shown.get(VALUE, ""), shown.get(NAME, "")
             alerts.append(labels)
         fired[m.group(1)] = alerts
     out: dict[int, Proven | None] = {}
@@ -156,6 +160,7 @@ def prove(probes: list[Probe], records: list[dict], interval_ms: int
         if any(alert.get(k) != v for k, v in p.labels):  # a sibling fired, not this rule
             out[i] = None
             continue
+        name = alert.pop(NAME)
         try:
             value = float(alert.pop(VALUE))
         except ValueError:
@@ -163,5 +168,5 @@ def prove(probes: list[Probe], records: list[dict], interval_ms: int
             continue
         own = dict(p.labels) | {"alertname": f"p{i}"}
         labels = tuple(sorted((k, v) for k, v in alert.items() if k not in own or own[k] != v))
-        out[i] = Proven(labels, value)
+        out[i] = Proven(labels, value, name)
     return out

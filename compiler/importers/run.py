@@ -3,16 +3,20 @@ source model, then catalog documents, examples synthesised and proven, and the f
 a fresh catalog (--out) or new files merged into an existing one (--into)."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from compiler import pipeline, writer
-from compiler.diagnostics import Diagnostic, Loc, Report, error
+from compiler.diagnostics import Diagnostic, Loc, Report, Severity, error
 from compiler.durations import parse_ms
+from compiler.example_labels import present_names, series_labels
+from compiler.expr.metric_names import result_names
 from compiler.expr.parse import ParseError, parse
 from compiler.expr.timing import lookback_ms
 from compiler.expr.gotemplate import uses_value
 from compiler.importers import dashboards as dash_docs
+from compiler.importers import datadog_boards
 from compiler.importers import monitors as monitor_docs
 from compiler.importers.catalog import Documents, Existing, Options, build
 from compiler.importers.emit import Noted, to_yaml
@@ -20,9 +24,12 @@ from compiler.importers.metrics import Inference
 from compiler.importers.proof import Probe, prove
 from compiler.importers.source import ImportSet
 from compiler.importers.synthesis import inline, plan
+from compiler.targets import links
 from compiler.targets.datadog.conditions import NO_FORM
 
 HEADER = "Imported by `moncat import`"
+# A template that reads the metric name: `$labels` or `.Labels` whole, or `__name__`.
+_READS_NAME = re.compile(r"\$labels\b(?!\.)|\.Labels\b(?!\.)|__name__")
 SECTIONS = ("metrics", "recording_rules", "alerts", "dashboards")
 
 
@@ -60,14 +67,18 @@ def existing_catalog(root: Path) -> tuple[Existing | None, list[Diagnostic]]:
     if result.report.has_errors() or result.catalog is None:
         return None, result.report.sorted()
     cat = result.catalog
-    ex = Existing(fresh=False, severities=set(cat.severities), contacts=set(cat.contacts))
+    ex = Existing(fresh=False, severities=set(cat.severities), contacts=set(cat.contacts),
+                  distributions=cat.settings.datadog.histogram_buckets_as_distributions)
     for svc in cat.services:
         ex.metrics |= set(svc.metrics)
         ex.severities |= set(svc.severities)
-        ex.names[svc.id] = {"alerts": set(svc.alerts) | set(svc.datadog_only),
-                            "recording_rules": set(svc.recording_rules),
-                            "dashboards": set(svc.dashboards), "metrics": set(svc.metrics),
-                            "files": {svc.loc.file}}
+        ex.names[svc.id] = {"alerts": {k: v.loc for k, v in (svc.alerts | svc.datadog_only).items()},
+                            "recording_rules": {k: v.loc for k, v in svc.recording_rules.items()},
+                            "dashboards": {k: v.loc for k, v in svc.dashboards.items()},
+                            "metrics": {k: v.loc for k, v in svc.metrics.items()},
+                            "files": {svc.loc.file: svc.loc}}
+        for d in svc.dashboards.values():
+            ex.dashboard_uids[links.dashboard_uid(d)] = (f"{svc.id}/{d.id}", d.loc)
     return ex, []
 
 
@@ -77,7 +88,8 @@ def convert(imported: ImportSet, existing: Existing, opts: Options, examples: bo
     out.report.extend(imported.diagnostics)
     inference = Inference()
     docs = build(imported, existing, opts, inference)
-    dash_docs.add(imported, docs, inference)
+    boards, distributions = datadog_boards.add(imported.datadog_boards, docs, inference, existing)
+    dash_docs.add(imported.dashboards + boards, docs, inference)
     monitor_docs.add(imported, docs, inference, existing, opts)
     out.report.extend(docs.diagnostics)
     if out.report.has_errors():
@@ -96,7 +108,7 @@ def convert(imported: ImportSet, existing: Existing, opts: Options, examples: bo
             Noted(pending.body, f"from {pending.rule.origin}")
     out.stats.alerts += len(docs.alerts)
     out.stats.records = sum(len(s.get("recording_rules", {})) for s in docs.services.values())
-    out.stats.metrics = len(metrics)
+    out.stats.metrics = sum(len(s.get("metrics", {})) for s in docs.services.values())
     out.stats.dashboards = sum(len(s.get("dashboards", {})) for s in docs.services.values())
     out.stats.datadog_only = sum(1 for s in docs.services.values()
                                  for a in s.get("alerts", {}).values()
@@ -112,7 +124,9 @@ def convert(imported: ImportSet, existing: Existing, opts: Options, examples: bo
         out.documents[path] = (sid, data, header)
         out.files[path] = to_yaml(data, header).encode()
     if existing.fresh:
-        out.files["moncat.yaml"] = _settings(docs, opts, bool(imported.monitors),
+        datadog = {"histogram_buckets_as_distributions": True} if distributions else \
+            {} if imported.monitors or imported.datadog_boards else None
+        out.files["moncat.yaml"] = _settings(docs, opts, datadog,
                                              bool(docs.alerts) or out.stats.datadog_only > 0).encode()
     return out
 
@@ -170,13 +184,26 @@ def _examples(docs: Documents, opts: Options, stats: Stats, enabled: bool) -> No
             continue
         stats.proven += 1
         fires: dict = {"series": dict(probe.fires.series)}
-        if result.labels:
-            fires["labels"] = dict(result.labels)
+        labels = dict(result.labels)
+        texts = (body.get("summary", ""), body.get("description", ""), *body.get("annotations", {}).values())
+        if any(_READS_NAME.search(t) for t in texts) and \
+                _name_left_open(body["expr"], probe.fires.series, recorded, result.name):
+            labels["__name__"] = result.name  # what `$labels` holds, for the generated test
+        if labels:
+            fires["labels"] = labels
         if any(uses_value(t) for t in (body.get("summary", ""), body.get("description", ""),
                                        *body.get("annotations", {}).values())):
             fires["value"] = result.value
         body["examples"] = {"fires": fires, "quiet": {"series": dict(probe.quiet.series)}}
     stats.pending = len(docs.alerts) - stats.proven
+
+
+def _name_left_open(expr: str, series, recorded: dict, seen: str) -> bool:
+    """Whether the example's series leave open the metric name the alert's result keeps (as the
+    test generator reads them), so that the example must state the one promtool saw."""
+    present = [series_labels(s) for s, _ in series]
+    names = result_names(parse(expr), lambda sel: present_names(sel, present, recorded.get))
+    return names != frozenset({seen})
 
 
 def _rule_labels(pending) -> tuple[tuple[str, str], ...]:
@@ -204,18 +231,27 @@ def _record_rules(docs: Documents) -> list[dict]:
 
 
 def _collisions(docs: Documents, existing: Existing) -> list[Diagnostic]:
+    """Names the catalog already has, located where the catalog defines them."""
     out = []
     for sid, sections in sorted(docs.services.items()):
         have = existing.names.get(sid, {})
         for section in ("alerts", "recording_rules", "dashboards"):
             for name, noted in sections.get(section, {}).items():
-                if name in have.get(section, set()):
+                if name in have.get(section, {}):
                     where = noted.comment if isinstance(noted, Noted) else ""
                     out.append(error("MC810", f"{section[:-1].replace('_', ' ')} {sid}/{name} "
-                                     f"(imported {where}) is already in the catalog",
-                                     Loc(sorted(have.get("files", {""}))[0]),
+                                     f"(imported {where}) is already in the catalog, defined here",
+                                     have[section][name],
                                      "rename or remove one of them, or import into another "
                                      "service with --service"))
+        for name, noted in sections.get("dashboards", {}).items():
+            uid = links.uid_of_dashboard(sid, name)
+            owner, loc = existing.dashboard_uids.get(uid, (f"{sid}/{name}", None))
+            if loc is not None and owner != f"{sid}/{name}":
+                where = noted.comment if isinstance(noted, Noted) else ""
+                out.append(error("MC810", f"dashboard {sid}/{name} (imported {where}) would get the "
+                                 f"Grafana uid {uid!r} of {owner}, defined here", loc,
+                                 "import into another service with --service, or rename one of them"))
     return out
 
 
@@ -247,12 +283,12 @@ def _service_file(sid: str, docs: Documents, existing: Existing, opts: Options) 
     return data, header
 
 
-def _settings(docs: Documents, opts: Options, datadog: bool, alerts: bool) -> str:
+def _settings(docs: Documents, opts: Options, datadog: dict | None, alerts: bool) -> str:
     severities = dict(sorted(docs.severities.items())) or {
         opts.default_severity: {"priority": 3, "meaning": "Imported alerts"}}
     targets: dict = {"prometheus": {"version": "2.42", "evaluation_interval": "1m"}}
-    if datadog:
-        targets["datadog"] = {}
+    if datadog is not None:
+        targets["datadog"] = datadog
     data = {
         "version": 1,
         "runbooks": Noted({"base_url": "https://runbooks.example.com"},
@@ -291,13 +327,13 @@ def write_into(root: Path, outcome: Outcome) -> list[Diagnostic]:
         return [error("MC810", f"{root / p} already exists", Loc(p),
                       "move it away or import into another service with --service") for p in taken]
     writer.write_files(root, files)
-    # As `moncat validate --no-examples` checks it: every target generated, nothing written
-    # (the examples were proven by promtool while importing).
-    result = pipeline.validate_catalog(root, examples=False)
+    # As `moncat validate` checks it: every target generated and every example's generated
+    # test passed by promtool (the imported ones, their annotations rendered, included).
+    result = pipeline.validate_catalog(root)
     no_form = [d for d in result.report.sorted() if d.code == NO_FORM and d.loc and d.loc.file in files]
     if no_form and _exclude_datadog(outcome, no_form):
         writer.write_files(root, outcome.files)
-        result = pipeline.validate_catalog(root, examples=False)
+        result = pipeline.validate_catalog(root)
     if result.report.has_errors():
         for rel in files:
             (root / rel).unlink(missing_ok=True)
@@ -305,7 +341,8 @@ def write_into(root: Path, outcome: Outcome) -> list[Diagnostic]:
                 (root / rel).parent.rmdir()
             except OSError:
                 pass
-        return result.report.sorted()
+        # Only what refuses the merge: the catalog's own warnings and notes are not news here.
+        return [d for d in result.report.sorted() if d.severity is Severity.ERROR]
     return []
 
 

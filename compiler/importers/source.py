@@ -86,6 +86,18 @@ class Monitor:
     priority: int | None = None
 
 
+@dataclass(frozen=True)
+class DatadogBoard:
+    """One Datadog dashboard (Dashboard API shape): its JSON, and the line of each widget."""
+
+    title: str
+    origin: Origin
+    service: str
+    key: str  # the catalog dashboard id it came from (moncat's own output), else ""
+    body: dict[str, Any] = field(default_factory=dict, compare=False)
+    lines: dict[int, int] = field(default_factory=dict, compare=False)  # id() of a widget -> line
+
+
 @dataclass
 class ImportSet:
     """Everything read from the sources, in a stable order, and what went wrong reading them."""
@@ -93,6 +105,7 @@ class ImportSet:
     rules: list[Rule] = field(default_factory=list)
     dashboards: list[Dashboard] = field(default_factory=list)
     monitors: list[Monitor] = field(default_factory=list)
+    datadog_boards: list[DatadogBoard] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # said to the user, not errors
 
@@ -100,5 +113,6 @@ class ImportSet:
         self.rules += other.rules
         self.dashboards += other.dashboards
         self.monitors += other.monitors
+        self.datadog_boards += other.datadog_boards
         self.diagnostics += other.diagnostics
         self.notes += other.notes

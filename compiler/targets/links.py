@@ -26,8 +26,11 @@ def short_uid(text: str) -> str:
 
 
 def dashboard_uid(dashboard: Dashboard) -> str:
+    return uid_of_dashboard(dashboard.service, dashboard.id)
+
+
+def uid_of_dashboard(sid: str, did: str) -> str:
     """`<service>-<id>`, or the id alone when it already starts with the service's id."""
-    sid, did = dashboard.service, dashboard.id
     name = did if did == sid or did.startswith(sid + "-") else f"{sid}-{did}"
     return short_uid(name)
 

@@ -237,10 +237,13 @@ def _expected(catalog: Catalog, service: Service, alert: Alert, ex: Example,
     expression gives it."""
     if not ex.fires:
         return [], {}
-    expr_labels = dict(infer(catalog, alert, ex).labels)
+    inferred = infer(catalog, alert, ex)
+    expr_labels = dict(inferred.labels)
     queries = {q: [gotemplate.Sample(labels, value) for labels, value in samples]
                for q, samples in ex.queries}
-    data = gotemplate.Data(expr_labels, ex.value, {}, "", queries)
+    # $labels is the result sample's label set (the metric name too, where the expression keeps
+    # it); the alert's own labels never carry the name.
+    data = gotemplate.Data(inferred.template_labels(), ex.value, {}, "", queries)
     annotations = {}
     for key, text in annotations_of(catalog, alert).items():
         try:
@@ -248,7 +251,7 @@ def _expected(catalog: Catalog, service: Service, alert: Alert, ex: Example,
         except gotemplate.Unpredictable as exc:
             diags.append(error("MC416", f"the {key} of {alert.name!r} cannot be predicted for this "
                                f"example: {exc}", ex.loc,
-                               "give the example what the text reads (`value:`, `queries:`)"))
+                               "give the example what the text reads (`value:`, `queries:`, `labels:`)"))
             annotations[key] = text
         except gotemplate.TemplateError as exc:
             diags.append(error("MC485", f"the {key} of {alert.name!r} fails when Prometheus expands "

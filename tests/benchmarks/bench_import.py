@@ -2,8 +2,9 @@
 
 - all 112 files / 954 alerts of awesome-prometheus-alerts: import (with examples), the
   round trip of every rule (moncat diff-level: expr modulo formatting, for, labels,
-  annotations), `promtool check rules` on the compiled rules, and the synthesised examples
-  proven by promtool against them;
+  annotations), `promtool check rules` on the compiled rules, the synthesised examples
+  proven by promtool against them, and `moncat validate` (every generated test, annotations
+  rendered) on the imported catalog;
 - kubernetes-mixin (tests/fixtures/kubernetes-mixin, its evaluated output): import of its rules
   and 23 dashboards plus compile, timed with and without example synthesis.
 
@@ -62,6 +63,12 @@ def corpus(tmp: Path) -> None:
     print(f"  promtool test rules on the compiled rules: {count} examples, "
           f"{'all pass' if run.returncode == 0 else 'FAILED'}")
     print(f"  full compile errors: {compile_errors(out) or 'none'}")
+    # What a team runs next: every example's generated test (annotations rendered, `$labels`
+    # as Prometheus fills it) under promtool.
+    wall, cpu, done = timed("validate", str(out))
+    errors = sorted({line.split()[2] for line in done.stderr.splitlines() if " error MC" in line})
+    print(f"  moncat validate: exit {done.returncode}, {wall:.1f} s wall / {cpu:.1f} s CPU; "
+          f"{done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ''}; errors: {errors or 'none'}")
 
 
 def kubernetes(tmp: Path) -> None:
@@ -79,6 +86,9 @@ def kubernetes(tmp: Path) -> None:
               f"compile {w4:.2f} s wall / {c4:.2f} s CPU (exit {d.returncode}: "
               f"{'ok' if d.returncode == 0 else d.stderr.strip().splitlines()[-1]})")
         print("  " + a.stdout.strip())
+        errors = sorted({line.split()[2] for line in c.stderr.splitlines() if " error MC" in line})
+        print(f"  moncat validate: exit {c.returncode}, {w3:.2f} s wall / {c3:.2f} s CPU; "
+              f"{c.stdout.strip().splitlines()[-1] if c.stdout.strip() else ''}; errors: {errors or 'none'}")
 
 
 def kubernetes_in_process(tmp: Path) -> None:
