@@ -32,6 +32,7 @@ class Sink(LoopbackServer):
     """Records every webhook notification: (alertname, labels, status) per alert."""
 
     def __init__(self) -> None:
+        super().__init__()  # the shared lifecycle's state (misbehaviours, exchanges)
         self.received: list[dict[str, Any]] = []
 
     class handler(BaseHTTPRequestHandler):  # noqa: N801 - LoopbackServer's attribute name
