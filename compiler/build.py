@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from compiler import model
+from compiler import model, time_intervals
 from compiler.diagnostics import Diagnostic, Loc, error
 from compiler.durations import DurationError, parse_ms
 from compiler.expr.parse import NestingError, ParseError, parse
@@ -14,7 +14,8 @@ from compiler.slos import build as slo_build
 
 # Service fields a document may set once (link refuses two parts setting one differently), and
 # lists the parts of a service add up.
-SERVICE_FIELDS = ("title", "team", "owner", "language", "description", "source", "logging")
+SERVICE_FIELDS = ("title", "team", "owner", "language", "description", "source", "logging",
+                  "active_during", "muted_during")
 SERVICE_LISTS = ("principles", "notes", "links")
 
 
@@ -30,6 +31,7 @@ class ServicePart:
     lists: dict[str, list] = field(default_factory=dict)
     entities: dict[str, dict[str, Any]] = field(default_factory=dict)  # section -> id -> entity
     contacts: dict[str, model.Contact] = field(default_factory=dict)
+    time_intervals: dict[str, model.TimeInterval] = field(default_factory=dict)
 
 
 class _ScalarAt:
@@ -60,6 +62,7 @@ class Builder:
     def __init__(self, doc: RawDocument):
         self.doc = doc
         self.diags: list[Diagnostic] = []
+        self.shared_intervals: dict[str, model.TimeInterval] = {}
 
     def loc(self, *path: Any, key: bool = False) -> Loc:
         return self.doc.loc(path, key=key)
@@ -112,6 +115,8 @@ class Builder:
             alertmanager_version=_version(am.get("version", "0.25")),
             alertmanager=_alertmanager(am),
             incident_response=tuple(_steps(d.get("incident_response", []))),
+            catch_all=d.get("catch_all", ""),
+            outputs=_outputs(targets.get("outputs")),
             grafana=_grafana(targets.get("grafana", {})),
             datadog=self.datadog_settings(targets),
             slos=slo_build.defaults(self, d.get("slos")),
@@ -121,6 +126,7 @@ class Builder:
                 "alertmanager.smtp.auth_username": self.loc("targets", "alertmanager", "smtp", "auth_username"),
                 "prometheus.query_offset": self.loc("targets", "prometheus", "query_offset"),
                 "runbooks": self.loc("runbooks"),
+                "catch_all": self.loc("catch_all"),
                 "datadog": self.loc("targets", "datadog", key=True),
                 "datadog.evaluation_delay": self.loc("targets", "datadog", "evaluation_delay"),
                 "datadog.renotify_interval": self.loc("targets", "datadog", "renotify_interval"),
@@ -128,12 +134,31 @@ class Builder:
         )
         severities = {k: self.severity(k, v, ("severities", k)) for k, v in d.get("severities", {}).items()}
         contacts = {k: self.contact(k, v, ("contacts", k)) for k, v in d.get("contacts", {}).items()}
+        self.shared_intervals = self.time_intervals(d.get("time_intervals", {}), None)
         return settings, severities, contacts
 
+    def time_intervals(self, d: dict, sid: str | None) -> dict[str, model.TimeInterval]:
+        out = {}
+        for name, body in d.items():
+            specs = []
+            for i, spec in enumerate(body if isinstance(body, list) else [body]):
+                at = ("time_intervals", name) + ((i,) if isinstance(body, list) else ())
+                try:
+                    specs.append(time_intervals.parse_spec(spec))
+                except time_intervals.IntervalError as exc:
+                    self.diags.append(error("MC480", f"time interval {name!r}: {exc}",
+                                            self.loc(*at, *exc.field.split(".")),
+                                            "see `time_intervals` in the README for the accepted forms"))
+            out[name] = model.TimeInterval(name, tuple(specs), self.loc("time_intervals", name, key=True), sid)
+        return out
+
     def datadog_settings(self, targets: dict) -> model.DatadogSettings:
-        if "datadog" not in targets:
+        outputs = _outputs(targets.get("outputs"))
+        if outputs is not None and "datadog" not in outputs:
+            return model.DatadogSettings()  # turned off, whatever its settings say
+        if "datadog" not in targets and outputs is None:
             return model.DatadogSettings()
-        dd = targets["datadog"]
+        dd = targets.get("datadog", {})
         delay = self.duration(dd.get("evaluation_delay"), "targets", "datadog", "evaluation_delay")
         renotify = self.duration(dd.get("renotify_interval"), "targets", "datadog", "renotify_interval")
         default = model.DatadogSettings()
@@ -159,13 +184,34 @@ class Builder:
         )
 
     def contact(self, cid: str, d: dict, path: tuple, service: str | None = None) -> model.Contact:
+        webhook = d.get("webhook", "")
         return model.Contact(
             id=cid, loc=self.loc(*path, key=True), service=service,
             escalates_to_loc=self.loc(*path, "escalates_to") if "escalates_to" in d else None,
+            webhook_loc=self.loc(*path, "webhook") if "webhook" in d else None,
             receives_alerts=d.get("receives_alerts", True),
+            webhook="" if isinstance(webhook, dict) else webhook,
+            webhook_secret=isinstance(webhook, dict),
+            escalates_to=self.escalations(d.get("escalates_to"), (*path, "escalates_to")),
             **{k: d.get(k, "") for k in ("name", "role", "rotation", "email", "slack", "pagerduty",
-                                           "opsgenie", "webhook", "escalates_to", "notes")},
+                                           "opsgenie", "notes")},
         )
+
+    def escalations(self, value: Any, path: tuple) -> tuple[model.Escalation, ...]:
+        """`escalates_to: lead` (every paging level), or per level `{P0: lead}` /
+        `{P0: {to: lead, after: 15m}}`."""
+        if not value:
+            return ()
+        if isinstance(value, str):
+            return (model.Escalation(value, self.loc(*path)),)
+        out = []
+        for level, rule in value.items():
+            if isinstance(rule, str):
+                out.append(model.Escalation(rule, self.loc(*path, level), level))
+            else:
+                out.append(model.Escalation(rule["to"], self.loc(*path, level, "to"), level,
+                                            self.duration(rule.get("after"), *path, level, "after")))
+        return tuple(out)
 
     # --- services -----------------------------------------------------------------------------
     def service_part(self) -> ServicePart:
@@ -194,6 +240,7 @@ class Builder:
         part.entities["severities"] = {
             k: self.severity(k, v, ("severities", k), sid) for k, v in d.get("severities", {}).items()
         }
+        part.time_intervals = self.time_intervals(d.get("time_intervals", {}), sid)
         return part
 
     def metric(self, sid: str, name: str, d: dict, path: tuple) -> model.Metric:
@@ -255,7 +302,9 @@ class Builder:
                     series=tuple(ex["series"].items()),
                     loc=self.loc(*epath),
                     interval_ms=self.duration(ex.get("interval"), *epath, "interval"),
-                    at_ms=self.duration(ex.get("at"), *epath, "at"),
+                    at_ms=None if time_intervals.is_wall_clock(ex.get("at"))
+                    else self.duration(ex.get("at"), *epath, "at"),
+                    at_time=ex["at"] if time_intervals.is_wall_clock(ex.get("at")) else "",
                     starts_ms=self.duration(ex.get("starts"), *epath, "starts"),
                     queries=tuple((q, _query_result(r)) for q, r in sorted(ex.get("queries", {}).items())),
                     labels=tuple(sorted(ex.get("labels", {}).items())),
@@ -282,6 +331,9 @@ class Builder:
             dashboard=d.get("dashboard", ""), labels=tuple(sorted(d.get("labels", {}).items())),
             examples=tuple(examples), field_locs=locs, targets=tuple(d.get("targets", ())),
             datadog=_datadog_alert(d["datadog"]) if "datadog" in d else None,
+            active_during=tuple(d.get("active_during", ())), muted_during=tuple(d.get("muted_during", ())),
+            suppressed_by=self.suppressions(sid, d.get("suppressed_by"), (*path, "suppressed_by")),
+            notifies="notify" not in d or bool(d["notify"]),
             locate_text=_FieldAt(self.doc, path),
             alertname=d.get("alertname", ""), runbook_url=d.get("runbook_url", ""),
             annotations=tuple(sorted(d.get("annotations", {}).items())), examples_pending=pending,
@@ -302,6 +354,15 @@ class Builder:
             notify=tuple(d.get("notify", ())), description=d.get("description", ""),
             procedure=d.get("procedure", ""), runbook_url=d.get("runbook_url", ""), field_locs=locs,
         )
+
+    def suppressions(self, sid: str, value: Any, path: tuple) -> tuple[model.Suppression, ...]:
+        if not value:
+            return ()
+        items = value if isinstance(value, list) else [value]
+        return tuple(model.Suppression(s["alert"] if "/" in s["alert"] else f"{sid}/{s['alert']}",
+                                       self.loc(*path, *((i,) if isinstance(value, list) else ()), "alert"),
+                                       tuple(s.get("equal", ())))
+                     for i, s in enumerate(items))
 
     def procedure(self, sid: str, pid: str, d: dict, path: tuple) -> model.Procedure:
         return model.Procedure(
@@ -375,6 +436,16 @@ def _grafana(gf: dict) -> model.GrafanaSettings:
         datasource_uid=gf.get("datasource_uid", default.datasource_uid),
         dashboards_path=gf.get("dashboards_path", default.dashboards_path).rstrip("/") or "/",
     )
+
+
+def _outputs(value: list | None) -> tuple[str, ...] | None:
+    """targets.outputs, with `grafana` standing for both of its outputs."""
+    if value is None:
+        return None
+    out = set(value)
+    if "grafana" in out:
+        out |= {"grafana-dashboards", "grafana-alerting"}
+    return tuple(sorted(out - {"grafana"}))
 
 
 def _version(text: str) -> tuple[int, int]:

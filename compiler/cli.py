@@ -166,7 +166,8 @@ def diff(
     format: Annotated[DiffFormat, typer.Option("--format", "-f", help="text, or markdown for a PR comment.")] = DiffFormat.text,
     unified: Annotated[bool, typer.Option("--unified", "-u", help="Print the raw file diff instead.")] = False,
 ) -> None:
-    """Say what the catalog's compile changes, per object: exit 0 when equal, 1 when different."""
+    """Say what the catalog's compile changes, per object: exit 0 when equal, 1 when different,
+    2 when it cannot compare (a catalog that does not compile, an unreadable revision or directory)."""
     if (against is None) == (base is None):
         typer.echo("moncat diff: give exactly one of --against DIR or --base REV", err=True)
         raise typer.Exit(2)
@@ -241,7 +242,7 @@ def apply(
     try:
         remote = registry.connect(target.value, os.environ, url, result.catalog)
         desired = remote.desired(result.files)
-        current = remote.current()
+        current = registry.in_scope(target.value, result.catalog, remote.current())
     except registry.ConfigError as exc:
         typer.echo(f"moncat apply {target.value}: {exc}", err=True)
         raise typer.Exit(2)

@@ -90,6 +90,10 @@ class Report:
         return any(d.severity is Severity.ERROR for d in self.items)
 
 
+# Diagnostics about a credential written in the catalog: their source line is never printed.
+UNQUOTED_CODES = frozenset({"MC464"})
+
+
 def _source_line(root: Path | None, loc: Loc) -> str | None:
     if root is None:
         return None
@@ -114,7 +118,7 @@ def render_text(diags: list[Diagnostic], root: Path | None) -> str:
         where = f"{d.loc}: " if d.loc else ""
         out.append(f"{where}{d.severity} {d.code}: {d.message}")
         if d.loc:
-            src = _source_line(root, d.loc)
+            src = None if d.code in UNQUOTED_CODES else _source_line(root, d.loc)
             if src is not None:
                 gutter = f"{d.loc.line:>5} | "
                 out.append(gutter + src.expandtabs(1))

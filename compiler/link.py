@@ -39,6 +39,7 @@ def token_offset(text: str, word: str) -> int:
 
 def link(settings: model.Settings | None, shared_severities: dict[str, model.Severity],
          shared_contacts: dict[str, model.Contact], parts: list[ServicePart],
+         shared_intervals: dict[str, model.TimeInterval] | None = None,
          merge: Callable[..., tuple[model.Service, list[Diagnostic]]] | None = None,
          memo: dict[Any, Any] | None = None) -> tuple[model.Catalog | None, list[Diagnostic]]:
     """The catalog from the settings and every service part. `merge` (default `merge_service`)
@@ -47,6 +48,13 @@ def link(settings: model.Settings | None, shared_severities: dict[str, model.Sev
     passes its own."""
     ordered = sorted(parts, key=lambda p: p.file)
     contacts, diags = merge_contacts(shared_contacts, ((p.file, p.contacts) for p in ordered))
+    intervals = dict(shared_intervals or {})
+    for part in ordered:
+        for name, interval in part.time_intervals.items():
+            if name in intervals:
+                diags.append(_dup("time interval", name, interval.loc, intervals[name].loc))
+            else:
+                intervals[name] = interval
     by_service: dict[str, list[ServicePart]] = {}
     for part in ordered:
         by_service.setdefault(part.id, []).append(part)
@@ -59,7 +67,7 @@ def link(settings: model.Settings | None, shared_severities: dict[str, model.Sev
     if settings is None:
         return None, diags
     catalog = model.Catalog(settings, tuple(services), contacts, dict(sorted(shared_severities.items())),
-                            {} if memo is None else memo)
+                            dict(sorted(intervals.items())), {} if memo is None else memo)
     diags.extend(references(catalog))
     return catalog, diags
 
@@ -121,6 +129,7 @@ def merge_service(parts: list[ServicePart], settings: model.Settings | None = No
                 else:
                     sections[section][name] = entity
     fields: dict[str, object] = {}
+    intervals: dict[str, model.TimeInterval] = {}
     field_locs: dict[str, Loc] = {}
     lists: dict[str, list] = {k: [] for k in SERVICE_LISTS}
     for part in parts:
@@ -135,6 +144,8 @@ def merge_service(parts: list[ServicePart], settings: model.Settings | None = No
                 field_locs[key] = loc
         for key in lists:
             lists[key].extend(part.lists.get(key, []))
+        for name, interval in part.time_intervals.items():
+            intervals.setdefault(name, interval)  # a second definition is link's MC205
     if settings is not None and sections["slos"]:
         # Each SLO becomes rules, alerts and a dashboard that every target compiles.
         sections["slos"], found = slo_expand.expand(settings, sid, sections, metrics(), fields)
@@ -148,6 +159,9 @@ def merge_service(parts: list[ServicePart], settings: model.Settings | None = No
         links=tuple(model.Link(x["title"], x["url"]) for x in lists["links"]),
         principles=tuple(lists["principles"]), notes=tuple(lists["notes"]),
         logging=_logging(logging) if isinstance(logging, dict) else None,
+        active_during=tuple(fields.get("active_during", ())),  # type: ignore[arg-type]
+        muted_during=tuple(fields.get("muted_during", ())),  # type: ignore[arg-type]
+        time_intervals=dict(sorted(intervals.items())),
         field_locs=field_locs,
         **{s: dict(sorted(sections[s].items())) for s in SECTIONS},
     )
@@ -173,7 +187,10 @@ def references(catalog: model.Catalog) -> list[Diagnostic]:
     """Every reference of the catalog resolved, or reported where it is written."""
     diags: list[Diagnostic] = []
     for c in catalog.contacts.values():
-        _check_contact(catalog, c.escalates_to, c.escalates_to_loc or c.loc, diags)
+        for rule in c.escalates_to:
+            _check_contact(catalog, rule.to, rule.loc, diags)
+    _check_contact(catalog, catalog.settings.catch_all,
+                   catalog.settings.field_locs.get("catch_all", catalog.settings.loc), diags)
     for svc in catalog.services:
         diags.extend(cached(catalog, "link.references", svc, lambda: service_references(catalog, svc)))
     return diags

@@ -38,6 +38,38 @@ class Severity:
 
 
 @dataclass(frozen=True)
+class TimeInterval:
+    """Named active hours: specs (compiler.time_intervals.Spec), any of which holds."""
+
+    id: str
+    specs: tuple[Any, ...]
+    loc: Loc
+    service: str | None = None
+
+
+@dataclass(frozen=True)
+class Suppression:
+    """`suppressed_by`: while alert `alert` (a service/Name id) fires with the same `equal`
+    labels, the suppressed alert notifies nobody."""
+
+    alert: str
+    loc: Loc
+    equal: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """One `escalates_to` rule of a contact: at `level` (None: every paging level), tell contact
+    `to` when the alert still fires `after_ms` after its first notification (None: the level's
+    respond_within)."""
+
+    to: str
+    loc: Loc
+    level: str | None = None
+    after_ms: int | None = None
+
+
+@dataclass(frozen=True)
 class Contact:
     id: str
     name: str
@@ -49,12 +81,14 @@ class Contact:
     pagerduty: str = ""
     opsgenie: str = ""
     webhook: str = ""
-    escalates_to: str = ""
+    webhook_secret: bool = False  # the URL is a credential, read from a secret file or variable
+    escalates_to: tuple[Escalation, ...] = ()
     notes: str = ""
     service: str | None = None
     receives_alerts: bool = True  # False: reached by people following a procedure, never routed
-    # Where `escalates_to` is written: a dangling escalation is reported there.
+    # Where `escalates_to` and `webhook` are written, for diagnostics.
     escalates_to_loc: Loc | None = field(default=None, compare=False, repr=False)
+    webhook_loc: Loc | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -114,6 +148,7 @@ class Example:
     loc: Loc
     interval_ms: int | None = None
     at_ms: int | None = None
+    at_time: str = ""  # a wall-clock `at:` (ISO 8601 with offset): when the example happens
     labels: tuple[tuple[str, str], ...] = ()
     value: float | None = None
     # When the series start meeting the condition (a fires example that turns bad mid-way).
@@ -155,6 +190,10 @@ class Alert:
     examples: tuple[Example, ...] = ()
     targets: tuple[str, ...] = ()  # the backends it is compiled for; () means all
     datadog: DatadogAlert | None = None
+    active_during: tuple[str, ...] = ()  # time interval ids (the service's when not its own)
+    muted_during: tuple[str, ...] = ()
+    suppressed_by: tuple[Suppression, ...] = ()
+    notifies: bool = True  # False for `notify: []`: a condition alert that tells nobody
     alertname: str = ""    # the Prometheus alert name when several catalog alerts share one
     runbook_url: str = ""  # an external runbook, linked instead of the generated page
     annotations: tuple[tuple[str, str], ...] = ()  # further annotations, as written
@@ -174,7 +213,11 @@ class Alert:
         return self.alertname or self.name
 
     def compiled_for(self, target: str) -> bool:
-        """Whether the alert goes to backend `target` (its `targets:` list, or all)."""
+        """Whether the alert goes to backend `target` (its `targets:` list, or all). A condition
+        alert (`notify: []`) has no Grafana rule: Grafana folds it into the queries it
+        suppresses, having no inhibition."""
+        if target == "grafana" and not self.notifies:
+            return False
         return not self.targets or target in self.targets
 
     def at(self, name: str) -> Loc:
@@ -336,6 +379,9 @@ class Service:
     principles: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     logging: Logging | None = None
+    active_during: tuple[str, ...] = ()
+    muted_during: tuple[str, ...] = ()
+    time_intervals: dict[str, TimeInterval] = field(default_factory=dict)
     # Service level objectives (compiler.slos.model.SLO), each already expanded into the rules,
     # alerts and dashboard above.
     slos: dict[str, Any] = field(default_factory=dict)
@@ -401,6 +447,8 @@ class Settings:
     grafana: GrafanaSettings = field(default_factory=GrafanaSettings)
     datadog: DatadogSettings = field(default_factory=DatadogSettings)
     incident_response: tuple[Step, ...] = ()
+    catch_all: str = ""  # the contact of alerts no catalog route matches; "" for nobody
+    outputs: tuple[str, ...] | None = None  # targets.outputs; None: every output
     slos: Any = None  # compiler.slos.model.SloDefaults: `slos:` defaults for every SLO
     field_locs: dict[str, Loc] = field(default_factory=dict, compare=False, repr=False)
 
@@ -413,12 +461,25 @@ class Catalog:
     services: tuple[Service, ...]
     contacts: dict[str, Contact]
     severities: dict[str, Severity]
+    time_intervals: dict[str, TimeInterval] = field(default_factory=dict)
     # Derived facts (translations, shapes, name maps) computed once per catalog and shared by
     # every target: see `once`. Not part of the catalog's value.
     memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def service(self, sid: str) -> Service:
         return next(s for s in self.services if s.id == sid)
+
+    def alert(self, aid: str) -> Alert | None:
+        """The alert with id `<service>/<name>`."""
+        sid, _, name = aid.partition("/")
+        service = next((s for s in self.services if s.id == sid), None)
+        return service.alerts.get(name) if service else None
+
+    def generates(self, output: str) -> bool:
+        """Whether compile writes `output` (targets.outputs; Datadog also needs its settings)."""
+        if output == "datadog" and not self.settings.datadog.enabled:
+            return False
+        return self.settings.outputs is None or output in self.settings.outputs
 
     def once(self, key: Any, compute: Callable[[], T]) -> T:
         """`compute()`, remembered under `key` for this catalog: targets and pages that need the

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from compiler import checks, limits, link, todos, validation
 from compiler.example_runs import ExampleRun, run_examples
-from compiler.artifacts import Artifact
+from compiler.artifacts import Artifact, ManagedObject
 from compiler.build import Builder, ServicePart
 from compiler.diagnostics import Loc, Report, Severity, error
 from compiler.incremental import cached
@@ -20,15 +20,24 @@ from compiler.loader import load_catalog
 from compiler.manifest import MANIFEST, assemble, build_manifest, file_line, object_lines
 from compiler.model import Catalog, Settings
 from compiler.render import render
-from compiler.checks import cross_target, datadog_output
+from compiler.checks import cross_target, datadog_output, routing_parity
 from compiler.targets import alertmanager, datadog, grafana, prometheus, runbooks
 
 STAGES = ("load", "validate", "build", "link", "check", "generate", "render")
 # Datadog before the runbook pages: the pages show each monitor query, computed once (Catalog.once)
 # in this process before the pages fork over the cores.
 TARGETS = (prometheus.build, grafana.build, alertmanager.build, datadog.build, runbooks.build)
+# The outputs (targets.outputs) each target writes, and the output of each file by its path.
+PRODUCES = {prometheus.build: ("prometheus", "kubernetes"),
+            grafana.build: ("grafana-dashboards", "grafana-alerting"),
+            alertmanager.build: ("alertmanager",), runbooks.build: ("runbooks",), datadog.build: ("datadog",)}
+OUTPUT_OF = (("prometheus/", "prometheus"), ("kubernetes/", "kubernetes"), ("alertmanager/", "alertmanager"),
+             ("grafana/alerting/", "grafana-alerting"), ("grafana/", "grafana-dashboards"),
+             ("datadog/", "datadog"), ("runbooks/", "runbooks"), ("site/", "runbooks"))
 # Checks that compare what different targets generated for the same object.
-CROSS_CHECKS = (cross_target.check, datadog_output.check)
+CROSS_CHECKS = (cross_target.check, datadog_output.check, routing_parity.check)
+# Those of them that compare one service's own objects (with the cache, run per service).
+PER_SERVICE_CHECKS = (cross_target.check, datadog_output.check)
 
 
 @dataclass
@@ -94,7 +103,7 @@ def _analyse(root: Path, on_stage: Callable[[str], None] | None, cache: Cache | 
             report.extend(found[id(doc)])
     clock.lap("validate")
     settings: Settings | None = None
-    severities, contacts, parts = {}, {}, []
+    severities, contacts, parts, intervals = {}, {}, [], {}
     settings_docs = [d for d in valid if validation.kind_of(d) == "settings"]
     for extra in settings_docs[1:]:
         report.extend([error("MC013", "a second settings document (with `version:`)",
@@ -106,6 +115,7 @@ def _analyse(root: Path, on_stage: Callable[[str], None] | None, cache: Cache | 
         if validation.kind_of(doc) == "settings":
             if doc is settings_docs[0]:
                 settings, severities, contacts = builder.settings()
+                intervals = builder.shared_intervals
         else:
             part = builder.service_part()
             parts.append(part)
@@ -126,10 +136,10 @@ def _analyse(root: Path, on_stage: Callable[[str], None] | None, cache: Cache | 
                              Loc("moncat.yaml"), "create moncat.yaml with `version: 1`")])
         return result
     if cache is None:
-        catalog, diags = link.link(settings, severities, contacts, parts)
+        catalog, diags = link.link(settings, severities, contacts, parts, intervals)
     else:
-        catalog, diags = link.link(settings, severities, contacts, parts, merge=cache.front.merge,
-                                   memo=cache.memo())
+        catalog, diags = link.link(settings, severities, contacts, parts, intervals,
+                                   merge=cache.front.merge, memo=cache.memo())
     report.extend(diags)
     clock.lap("link")
     if report.has_errors() or catalog is None:
@@ -182,14 +192,23 @@ def _no_cyclic_gc():
             gc.enable()
 
 
+def output_of(path: str) -> str:
+    """The output (as targets.outputs names them) a generated file belongs to."""
+    return next((output for prefix, output in OUTPUT_OF if path.startswith(prefix)), "")
+
+
 def _compile(root: Path, on_stage: Callable[[str], None] | None, cache: Cache | None) -> Result:
     result = analyse(root, on_stage, cache)
     if result.catalog is None or result.report.has_errors():
         return result
     clock = _Clock(result, on_stage)
+    catalog = result.catalog
     for target in TARGETS:
-        artifacts, diags = target(result.catalog)
-        result.artifacts.extend(artifacts)
+        if target in PRODUCES and not any(catalog.generates(o) for o in PRODUCES[target]):
+            continue  # every output of this target is off (targets.outputs)
+        artifacts, diags = target(catalog)
+        result.artifacts.extend(a for a in artifacts
+                                if not output_of(a.path) or catalog.generates(output_of(a.path)))
         result.report.extend(diags)
     if cache is None:
         for cross_check in CROSS_CHECKS:
@@ -210,8 +229,11 @@ def _compile(root: Path, on_stage: Callable[[str], None] | None, cache: Cache | 
 
 
 def _cross_checks_by_service(catalog: Catalog, artifacts: list, cache: Cache) -> list:
-    """The cross checks one service at a time (each compares a service's own objects in two
-    targets), reused for unchanged services; then once on the artifacts of no service."""
+    """The cross checks one group of services at a time (a service, or the services joined by
+    suppressions: each check compares a group's own objects in two targets), reused for unchanged
+    groups; then once on the artifacts of no service; then the routing parity, which reads every
+    service's rules against the catalog-wide routing, with the rules' routing facts kept per
+    service."""
     groups: dict[str | None, list] = {}
     for art in artifacts:
         owner = cache.run.service_of(art)
@@ -222,14 +244,46 @@ def _cross_checks_by_service(catalog: Catalog, artifacts: list, cache: Cache) ->
     out = []
 
     def run(services: tuple, arts: list) -> list:
-        narrow = Catalog(catalog.settings, services, catalog.contacts, catalog.severities, catalog.memo)
-        return [d for check in CROSS_CHECKS for d in check(narrow, arts)]
+        narrow = Catalog(catalog.settings, services, catalog.contacts, catalog.severities,
+                         catalog.time_intervals, catalog.memo)
+        return [d for check in PER_SERVICE_CHECKS for d in check(narrow, arts)]
 
+    by_id = {s.id: s for s in catalog.services}
     for service in catalog.services:
+        members = cache.run.group(service.id)
+        if members[0] != service.id:
+            continue  # checked with the first service of its group
         out += cached(catalog, "cross-checks", service,
-                      lambda: run((service,), groups.get(service.id, [])))
+                      lambda: run(tuple(by_id[m] for m in members),
+                                  [a for m in members for a in groups.get(m, [])]))
     out += run((), groups.get(None, []))
+    rules = [_RuleObjects(cached(catalog, "routing-parity.rules", service,
+                                 lambda: _routing_rules(groups.get(service.id, []))))
+             for service in catalog.services]
+    out += routing_parity.check(catalog, [*groups.get(None, []), *rules])
     return out
+
+
+@dataclass(frozen=True)
+class _RuleObjects:
+    """A service's Prometheus and Grafana alert rules as routing_parity reads them (their ids,
+    labels and names), standing in for its artifacts, which an unchanged service has not."""
+
+    objects: tuple[ManagedObject, ...]
+    path: str = ""
+    data: None = None
+
+
+def _routing_rules(artifacts: list) -> tuple[ManagedObject, ...]:
+    keep = {("prometheus", "alert"): ("alert", "labels"), ("grafana", "alert_rule"): ("title", "labels")}
+    out = []
+    for art in artifacts:
+        for obj in getattr(art, "objects", ()):
+            fields = keep.get((obj.target, obj.kind))
+            if fields is not None:
+                content = {k: obj.content[k] for k in fields if k in obj.content}
+                out.append(ManagedObject(obj.id, obj.kind, obj.target, obj.source, content, digest="-"))
+    return tuple(out)
 
 
 def _render_cached(result: Result, cache: Cache) -> dict[str, bytes]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import json
 import os
 import shutil
 import tempfile
@@ -63,8 +64,19 @@ def compare(out: Path, files: dict[str, bytes]) -> Staleness:
         raise OutputError(_os_problem("cannot read", out, exc)) from None
 
 
+def foreign(out: Path) -> set[str]:
+    """Files under `out` that its manifest does not list: moncat did not write them, so it
+    neither deletes nor reports them (a disabled target's files are listed, and go)."""
+    try:
+        listed = set(json.loads((out / MANIFEST).read_text("utf-8"))["files"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return set()  # no readable manifest: guard() decides whether the directory is ours
+    return {rel for rel in _existing(out) if rel not in listed and rel != MANIFEST}
+
+
 def _compare(out: Path, files: dict[str, bytes]) -> Staleness:
-    have = _existing(out)
+    theirs = foreign(out)
+    have = {rel: p for rel, p in _existing(out).items() if rel in files or rel not in theirs}
     changed = tuple(p for p in sorted(files) if p in have and have[p].read_bytes() != files[p])
     missing = tuple(p for p in sorted(files) if p not in have)
     extra = tuple(p for p in sorted(have) if p not in files)
@@ -171,7 +183,8 @@ def write(out: Path, files: dict[str, bytes]) -> bool:
         with _lock(target):
             if _compare(target, files).fresh:
                 return False
-            _replace(target, files, out)
+            kept = {rel: (target / rel).read_bytes() for rel in foreign(target) if rel not in files}
+            _replace(target, {**kept, **files}, out)
     except OSError as exc:
         raise OutputError(_os_problem("cannot write", out, exc)) from None
     return True
@@ -242,6 +255,7 @@ def _regular_files(root: Path) -> set[str]:
 
 def _update(target: Path, files: dict[str, bytes], keep: set[str]) -> bool:
     present = _regular_files(target)
+    keep = keep | foreign(target)  # files moncat did not write stay, as `write` keeps them
     changed = False
     for rel in sorted(files, key=lambda p: p == MANIFEST):  # the manifest last
         data = files[rel]

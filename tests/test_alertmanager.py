@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import textwrap
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -18,7 +15,8 @@ import yaml
 from compiler import pipeline, writer
 from compiler.model import Severity
 from compiler.diagnostics import Loc
-from compiler.targets.alertmanager.plan import timings
+from compiler.targets.routing.delivery import timings
+from alertmanager_run import Alertmanager, wait_for
 from conftest import CATALOG, run_moncat
 
 
@@ -93,18 +91,26 @@ def test_a_route_test_fails_when_a_route_stops_continuing(seed: Path, amtool: st
 SETTINGS = """\
 version: 1
 runbooks: {base_url: https://runbooks.example.test}
+catch_all: platform
 targets:
   alertmanager:
     version: "0.25"
 severities:
-  P1: {priority: 1, meaning: Pages, respond_within: 30m, page: true}
-  P2: {priority: 2, meaning: Same day, respond_within: 4h}
-  P3: {priority: 3, meaning: Next release}
+  P0: {priority: 1, meaning: Down, respond_within: 5m, page: true}
+  P1: {priority: 2, meaning: Pages, respond_within: 30m, page: true}
+  P2: {priority: 3, meaning: Same day, respond_within: 4h}
+  P3: {priority: 4, meaning: Next release}
 contacts:
-  oncall: {name: On-call, email: oncall@example.test, pagerduty: api, escalates_to: lead}
-  lead: {name: Lead, email: lead@example.test, slack: "#lead"}
+  oncall:
+    name: On-call
+    email: oncall@example.test
+    pagerduty: api
+    escalates_to: {P0: {to: lead, after: 15m}, P1: lead}
+  lead: {name: Lead, email: lead@example.test, slack: "#lead", escalates_to: {P1: {to: cto, after: 10m}}}
+  cto: {name: CTO, email: cto@example.test}
   pager: {name: Pager only, opsgenie: api-team}
   hook: {name: Hook, webhook: "https://hooks.example.test/x"}
+  platform: {name: Platform, email: platform@example.test}
 """
 
 
@@ -123,22 +129,27 @@ def _alert(name: str, severity: str, notify: str = "", procedure: str = "fix") -
 
 
 SERVICE = "service: api\nteam: core\nowner: hook\nalerts:\n" + "".join([
+    _alert("DownPagesAndEscalatesAfter15m", "P0", "oncall"),
     _alert("PagesOnCall", "P1", "oncall"),
     _alert("MailsOnCall", "P2", "oncall"),
     _alert("NoEscalation", "P3", "oncall"),
-    _alert("PagerOnlyAtP2", "P2", "pager"),
+    _alert("PagerOnlyAtP1", "P1", "pager"),
     _alert("OwnerByDefault", "P3"),
     _alert("Everyone", "P1", "lead, pager, oncall", procedure="outage"),
 ]) + "procedures:\n  fix: {title: Fix it}\n  outage: {title: Outage}\n"
 
 
 ROUTING = [
-    ("PagesOnCall", ["oncall/page", "lead"], [("lead", "30m")]),
-    ("MailsOnCall", ["oncall", "lead"], [("lead", "4h")]),
+    # Only P0 escalates after 15 minutes; P1 after its response time, then on to the CTO 10
+    # minutes later (the lead's own P1 escalation); P2 and P3 do not escalate.
+    ("DownPagesAndEscalatesAfter15m", ["oncall/page", "lead"], [("lead", "15m")]),
+    ("PagesOnCall", ["oncall/page", "cto", "lead"], [("cto", "40m"), ("lead", "30m")]),
+    ("MailsOnCall", ["oncall"], []),
     ("NoEscalation", ["oncall"], []),
-    ("PagerOnlyAtP2", ["pager/page"], []),
+    ("PagerOnlyAtP1", ["pager/page"], []),
     ("OwnerByDefault", ["hook"], []),
-    ("Everyone", ["lead", "oncall/page", "pager/page"], []),
+    # The lead is told directly, so its own escalation to the CTO starts at once.
+    ("Everyone", ["lead", "oncall/page", "pager/page", "cto"], [("cto", "10m")]),
 ]
 
 
@@ -169,7 +180,41 @@ def test_only_paging_receivers_carry_pagers(small: Path) -> None:
     assert set(receivers["oncall"]) == {"name", "email_configs"}
     opsgenie = receivers["pager/page"]["opsgenie_configs"][0]
     assert opsgenie["responders"] == [{"name": "api-team", "type": "team"}]
-    assert receivers["moncat-unrouted"] == {"name": "moncat-unrouted"}
+    # The catch-all receives what no route matches; without one, a receiver with no integrations.
+    assert yaml.safe_load((small / "alertmanager.yaml").read_text())["route"]["receiver"] == "platform"
+    assert "moncat-unrouted" not in receivers and set(receivers["platform"]) == {"name", "email_configs"}
+
+
+def test_without_a_catch_all_unknown_alerts_reach_a_receiver_with_no_integrations(seed: Path) -> None:
+    config = yaml.safe_load((seed / "alertmanager.yaml").read_text())
+    assert config["route"]["receiver"] == "moncat-unrouted"
+    assert {"name": "moncat-unrouted"} in config["receivers"]
+
+
+def _render(amtool: str, template: str, labels: dict[str, str], tmp_path: Path) -> str:
+    """What Alertmanager's template engine makes of `template` for a group with these labels."""
+    data = tmp_path / "data.json"
+    data.write_text(json.dumps({"receiver": "x", "status": "firing", "alerts": [
+        {"status": "firing", "labels": labels, "annotations": {}}],
+        "groupLabels": {}, "commonLabels": labels, "commonAnnotations": {}, "externalURL": ""}))
+    (tmp_path / "none.tmpl").write_text("")
+    proc = subprocess.run([amtool, "template", "render", f"--template.glob={tmp_path / 'none.tmpl'}",
+                           f"--template.text={template}", f"--template.data={data}"],
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.strip()
+
+
+@pytest.mark.parametrize("level,pagerduty,opsgenie", [
+    ("P0", "critical", "P1"), ("P1", "error", "P2"), ("P7", "error", "P3")])
+def test_pagers_send_the_catalog_severity_as_pagerduty_severity_and_opsgenie_priority(
+        small: Path, amtool: str, tmp_path: Path, level: str, pagerduty: str, opsgenie: str) -> None:
+    receivers = {r["name"]: r for r in yaml.safe_load((small / "alertmanager.yaml").read_text())["receivers"]}
+    labels = {"alertname": "X", "service": "api", "severity": level}
+    severity = receivers["oncall/page"]["pagerduty_configs"][0]["severity"]
+    priority = receivers["pager/page"]["opsgenie_configs"][0]["priority"]
+    assert _render(amtool, severity, labels, tmp_path) == pagerduty
+    assert _render(amtool, priority, labels, tmp_path) == opsgenie
 
 
 SECRET_KEYS = {"api_url", "slack_api_url", "routing_key", "service_key", "api_key", "opsgenie_api_key",
@@ -200,14 +245,41 @@ def test_secrets_are_read_from_files_in_the_secrets_directory_and_never_written(
     assert {"api_url_file", "routing_key_file"} <= kinds or {"api_url_file", "api_key_file"} <= kinds
 
 
+def test_a_secret_webhook_url_is_read_from_a_file_and_shown_nowhere(tmp_path: Path) -> None:
+    settings = SETTINGS.replace('"0.25"', '"0.26"').replace(
+        'webhook: "https://hooks.example.test/x"}', "webhook: {secret: true}}")
+    (tmp_path / "catalog").mkdir()
+    (tmp_path / "catalog" / "moncat.yaml").write_text(settings)
+    (tmp_path / "catalog" / "api.yaml").write_text(SERVICE)
+    am = _compile(tmp_path / "catalog", tmp_path / "out")
+    receivers = {r["name"]: r for r in yaml.safe_load((am / "alertmanager.yaml").read_text())["receivers"]}
+    assert receivers["hook"]["webhook_configs"] == [
+        {"url_file": "/etc/alertmanager/secrets/hook.webhook-url", "send_resolved": True}]
+    points = (tmp_path / "out" / "grafana" / "alerting" / "_contact-points.yaml").read_text()
+    assert "url: '${MONCAT_WEBHOOK_URL_HOOK}'" in points
+    contacts = (tmp_path / "out" / "runbooks" / "contacts.md").read_text()
+    assert "Webhook (URL kept secret)" in contacts
+
+
+def test_a_webhook_url_with_a_credential_is_refused_without_printing_it(tmp_path: Path) -> None:
+    token = "xoxb-T0000-B0000-SeCrEtToKeN"
+    (tmp_path / "moncat.yaml").write_text(LINT_SETTINGS.replace(
+        "oncall@example.test}", f'oncall@example.test, webhook: "https://hooks.slack.com/services/{token}"}}'))
+    (tmp_path / "api.yaml").write_text(LINT_SERVICE)
+    for fmt in ("text", "json", "github", "sarif"):
+        proc = run_moncat("validate", str(tmp_path), "--format", fmt)
+        assert proc.returncode == 1 and "MC464" in proc.stdout + proc.stderr, fmt
+        assert "SeCrEtToKeN" not in proc.stdout + proc.stderr, fmt
+
+
 def test_the_seed_smtp_login_reads_its_password_from_a_file(seed: Path) -> None:
     glob = yaml.safe_load((seed / "alertmanager.yaml").read_text())["global"]
     assert glob["smtp_auth_username"] == "alertmanager"
     assert glob["smtp_auth_password_file"] == "/etc/alertmanager/secrets/smtp-auth-password"
 
 
-def _sev(respond: int | None) -> Severity:
-    return Severity("P", 1, "m", respond, "", True, False, Loc("x"))
+def _sev(respond: int | None, page: bool = False) -> Severity:
+    return Severity("P", 1, "m", respond, "", page, False, Loc("x"))
 
 
 @pytest.mark.parametrize("respond_ms,expected", [
@@ -222,64 +294,37 @@ def test_response_times_set_first_notice_update_and_reminder_intervals(respond_m
     assert timings(_sev(respond_ms)) == expected
 
 
+@pytest.mark.parametrize("respond_ms,group_wait", [(5 * 60_000, 30_000), (30 * 60_000, 30_000),
+                                                   (4 * 3_600_000, 30_000), (60_000, 10_000)])
+def test_the_first_page_is_never_held_back_longer_than_alertmanagers_default(respond_ms, group_wait) -> None:
+    assert timings(_sev(respond_ms, page=True))["group_wait"] == group_wait
+    assert timings(_sev(respond_ms, page=True))["repeat_interval"] == timings(_sev(respond_ms))["repeat_interval"]
+
+
 # --- inhibition in a real Alertmanager ---------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _post(url: str, body) -> None:
-    req = urllib.request.Request(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
-    urllib.request.urlopen(req, timeout=5).read()
-
-
 def test_a_p0_silences_the_p1_of_the_same_cause_in_a_real_alertmanager(seed: Path, tmp_path: Path) -> None:
-    binary = shutil.which("prometheus-alertmanager")
-    if not binary:
-        pytest.fail("prometheus-alertmanager is missing: run `bash ci/test.sh`")
-    port = _free_port()
-    log = tmp_path / "am.log"
-    proc = subprocess.Popen([binary, f"--config.file={seed / 'alertmanager.yaml'}",
-                             f"--storage.path={tmp_path / 'data'}", f"--web.listen-address=127.0.0.1:{port}",
-                             "--cluster.listen-address="], stdout=log.open("wb"), stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}/api/v2"
+    am = Alertmanager(yaml.safe_load((seed / "alertmanager.yaml").read_text()), tmp_path)
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/-/ready", timeout=1).read()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(log.read_text())
-                time.sleep(0.1)
         labels = {"service": "agentbar", "team": "agentbar"}
-        _post(f"{base}/alerts", [
+        am.post([
             {"labels": {**labels, "alertname": "PaymentTotalFailure", "severity": "P0"}},
             {"labels": {**labels, "alertname": "PaymentConversionDrop", "severity": "P1"}},
             {"labels": {**labels, "alertname": "WebhookProcessingError", "severity": "P1"}},
         ])
-        deadline = time.monotonic() + 10
-        while True:
-            alerts = {a["labels"]["alertname"]: a for a in
-                      json.load(urllib.request.urlopen(f"{base}/alerts", timeout=5))}
-            if alerts.get("PaymentConversionDrop", {}).get("status", {}).get("inhibitedBy") or \
-                    time.monotonic() > deadline:
-                break
-            time.sleep(0.2)
+
+        def by_name() -> dict:
+            return {a["labels"]["alertname"]: a for a in am.alerts()}
+
+        wait_for(lambda: by_name().get("PaymentConversionDrop", {}).get("status", {}).get("inhibitedBy"))
+        alerts = by_name()
         source = alerts["PaymentTotalFailure"]["fingerprint"]
         assert alerts["PaymentConversionDrop"]["status"]["inhibitedBy"] == [source]
         assert alerts["PaymentConversionDrop"]["status"]["state"] == "suppressed"
         assert alerts["WebhookProcessingError"]["status"]["inhibitedBy"] == []
         assert alerts["PaymentTotalFailure"]["status"]["state"] == "active"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        am.stop()
 
 
 # --- the routing lint and the version refusals -------------------------------------------------
@@ -308,7 +353,12 @@ LINT_SETTINGS = textwrap.dedent("""\
     """)
 
 
-ESCALATES = "oncall@example.test, escalates_to: lead}\n  lead: {name: Lead, email: l@example.test}"
+ESCALATES = "oncall@example.test, escalates_to: {P2: lead}}\n  lead: {name: Lead, email: l@example.test}"
+PLAIN_ESCALATION = "oncall@example.test, escalates_to: lead}\n  lead: {name: Lead, email: l@example.test}"
+CYCLE = ("oncall@example.test, escalates_to: {P2: lead}}\n"
+         "  lead: {name: Lead, email: l@example.test, escalates_to: {P2: {to: oncall, after: 1h}}}")
+PAGES = LINT_SETTINGS.replace("P2: {priority: 2, meaning: Same day, respond_within: 4h}",
+                              "P2: {priority: 2, meaning: Pages, respond_within: 30m, page: true}")
 
 
 def _contact(line: str) -> tuple[str, str]:
@@ -322,15 +372,45 @@ LINT = [
     ("escalation-target-is-reached", LINT_SETTINGS.replace(
         "oncall@example.test}", ESCALATES),
      LINT_SERVICE, None, None),
-    ("escalation-without-a-response-time-reaches-nobody", LINT_SETTINGS.replace(
+    ("escalation-at-another-level-reaches-nobody", LINT_SETTINGS.replace(
         "oncall@example.test}", ESCALATES),
      LINT_SERVICE.replace("severity: P2", "severity: P3"), "MC463", ("moncat.yaml", "lead:")),
-    ("contact-reached-by-hand-only",
-     *_contact("cs: {name: CS, email: cs@example.test, receives_alerts: false}"),
-     None, None),
-    ("alert-reaches-no-receiver",
-     LINT_SETTINGS.replace("oncall@example.test}", "oncall@example.test, receives_alerts: false}"),
-     LINT_SERVICE, "MC462", ("api.yaml", "[oncall]")),
+    ("a-plain-escalation-applies-at-paging-levels-only", LINT_SETTINGS.replace(
+        "oncall@example.test}", PLAIN_ESCALATION), LINT_SERVICE, "MC463", ("moncat.yaml", "lead:")),
+    ("escalation-cycle", LINT_SETTINGS.replace("oncall@example.test}", CYCLE), LINT_SERVICE,
+     "MC465", ("moncat.yaml", "oncall, after")),
+    ("escalation-to-oneself", LINT_SETTINGS.replace(
+        "oncall@example.test}", "oncall@example.test, escalates_to: {P2: oncall}}"), LINT_SERVICE,
+     "MC465", ("moncat.yaml", "oncall}}")),
+    ("escalation-at-an-unknown-level", LINT_SETTINGS.replace(
+        "oncall@example.test}", "oncall@example.test, escalates_to: {P9: oncall}}"), LINT_SERVICE,
+     "MC466", ("moncat.yaml", "oncall}}")),
+    ("escalation-without-a-delay", LINT_SETTINGS.replace(
+        "oncall@example.test}", ESCALATES.replace("{P2: lead}", "{P3: lead, P2: lead}")), LINT_SERVICE,
+     "MC466", ("moncat.yaml", "lead, P2")),
+    ("the-first-page-waits-for-the-escalation", PAGES.replace(
+        "oncall@example.test}", "oncall@example.test, escalates_to: pd}\n"
+        "  pd: {name: PD, pagerduty: api}"), LINT_SERVICE, "MC467", ("api.yaml", "[oncall]")),
+    ("a-quiet-level-never-reaches-a-pager-only-contact", LINT_SETTINGS.replace(
+        "oncall: {name: On-call, email: oncall@example.test}", "pd: {name: PD, pagerduty: api}"),
+     LINT_SERVICE.replace("[oncall]", "[pd]"), "MC462", ("api.yaml", "[pd]")),
+    ("catch-all-with-only-a-pager", LINT_SETTINGS.replace(
+        "contacts:\n", "catch_all: pd\ncontacts:\n  pd: {name: PD, pagerduty: api}\n"),
+     LINT_SERVICE, "MC469", ("moncat.yaml", "pd\n")),
+    ("catch-all-is-reached", LINT_SETTINGS.replace(
+        "contacts:\n", "catch_all: ops\ncontacts:\n  ops: {name: Ops, email: ops@example.test}\n"),
+     LINT_SERVICE, None, None),
+    ("unknown-catch-all", LINT_SETTINGS.replace("contacts:\n", "catch_all: opz\ncontacts:\n"),
+     LINT_SERVICE, "MC202", ("moncat.yaml", "opz")),
+    ("slack-webhook-url-is-a-credential", LINT_SETTINGS.replace(
+        "oncall@example.test}", 'oncall@example.test, webhook: "https://hooks.slack.com/services/T0/B0/XyZ"}'),
+     LINT_SERVICE, "MC464", ("moncat.yaml", '"https://hooks.slack')),
+    ("token-in-a-webhook-query-is-a-credential", LINT_SETTINGS.replace(
+        "oncall@example.test}", 'oncall@example.test, webhook: "https://h.example.test/x?api_key=abc"}'),
+     LINT_SERVICE, "MC464", ("moncat.yaml", '"https://h.example')),
+    ("secret-webhook-needs-alertmanager-0.26", LINT_SETTINGS.replace(
+        "oncall@example.test}", "oncall@example.test, webhook: {secret: true}}"),
+     LINT_SERVICE, "MC461", ("moncat.yaml", "{secret")),
     ("matchers-need-alertmanager-0.22", LINT_SETTINGS.replace('"0.25"', '"0.21"'), LINT_SERVICE,
      "MC460", ("moncat.yaml", '"0.21"')),
     ("pagerduty-key-file-needs-0.25", LINT_SETTINGS.replace('"0.25"', '"0.24"').replace(
@@ -392,6 +472,6 @@ def test_moncat_diff_names_a_changed_route_and_a_changed_receiver(tmp_path: Path
     assert proc.returncode == 1, proc.stderr
     # (Grafana's contact points and policies say the same in their own files.)
     assert [line for line in proc.stdout.splitlines() if not line.startswith("file grafana/")] == [
-        "route api/PagerOnlyAtP2: receivers pager/page -> hook",
+        "route api/PagerOnlyAtP1: receivers pager/page -> hook",
         "receiver lead: email_configs[0].to",
     ]

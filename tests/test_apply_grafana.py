@@ -17,7 +17,7 @@ import pytest
 import requests
 import yaml
 
-from compiler.targets.grafana.provisioning import unescape_env
+from compiler.targets.grafana.interpolation import rule_groups_file, unescape
 from typer.testing import CliRunner
 
 from compiler import pipeline
@@ -99,7 +99,7 @@ def assert_server_holds_catalog(fake: FakeGrafana, catalog: Path, org_id: int = 
     for path, data in files.items():
         if re.fullmatch(r"grafana/alerting/[^_/][^/]*\.yaml", path):
             # The files escape `$` for Grafana's environment expansion; the API gets it plain.
-            for group in unescape_env(yaml.safe_load(data))["groups"]:
+            for group in rule_groups_file(yaml.safe_load(data), unescape)["groups"]:
                 rules.update({r["uid"]: r for r in group["rules"]})
                 folder = group["rules"][0]["folderUID"]
                 assert org.folders[folder]["title"] == group["folder"]
@@ -133,21 +133,23 @@ def assert_server_holds_catalog(fake: FakeGrafana, catalog: Path, org_id: int = 
 def test_applying_to_an_empty_grafana_then_planning_again_changes_nothing_and_writes_nothing(fake, catalog):
     first = apply(fake, catalog, "--yes")
     assert first.exit_code == 0, first.stderr
-    # Dependency order: folders, contact points, the policy tree, rules, their groups, dashboards.
+    # Dependency order: folders, the notification template, contact points, the policy tree,
+    # rules, their groups, dashboards.
     kinds = [kind for _, kind, _ in planned(first)]
     assert kinds == sorted(kinds, key=grafana.ORDER.index)
-    assert plan_summary(first) == "plan: 11 to create, 1 to update, 0 to delete, 0 unchanged"
+    assert plan_summary(first) == "plan: 12 to create, 1 to update, 0 to delete, 0 unchanged"
     assert_server_holds_catalog(fake, catalog)
     # The new groups got Grafana's default interval, which is the catalog's: no group PUT.
     assert sorted((r.method, r.path) for r in fake.writes) == sorted(
-        [("POST", "/api/folders")] * 2 + [("POST", "/api/v1/provisioning/contact-points")] * 2
+        [("POST", "/api/folders")] * 2 + [("PUT", "/api/v1/provisioning/templates/moncat")]
+        + [("POST", "/api/v1/provisioning/contact-points")] * 2
         + [("PUT", "/api/v1/provisioning/policies")] + [("POST", "/api/v1/provisioning/alert-rules")] * 4
         + [("POST", "/api/dashboards/db")])
     writes = len(fake.writes)
 
     again = apply(fake, catalog, "--yes")
     assert again.exit_code == 0, again.stderr
-    assert plan_summary(again) == "plan: 0 to create, 0 to update, 0 to delete, 12 unchanged"
+    assert plan_summary(again) == "plan: 0 to create, 0 to update, 0 to delete, 13 unchanged"
     assert planned(again) == []
     assert len(fake.writes) == writes
 
@@ -180,15 +182,17 @@ def test_pruning_a_removed_alert_deletes_exactly_one_rule_and_spares_an_unmarked
     fake.seed_rule(theirs)
     edit(catalog / "api.jsonnet", SECOND_ALERT, "")
 
-    kept = apply(fake, catalog, "--yes")  # without --prune nothing goes
+    kept = apply(fake, catalog, "--yes")  # without --prune no rule goes
     assert kept.exit_code == 0, kept.stderr
-    assert planned(kept) == [] and "api-ApiLatencyCritical" in fake.org().rules
+    # The policy tree names alerts, as alertmanager.yaml does: it no longer routes the removed one.
+    assert planned(kept) == [("update", "notification_policy", "policy-tree")]
+    assert "api-ApiLatencyCritical" in fake.org().rules
     before = len(fake.writes)
 
     run = apply(fake, catalog, "--yes", "--prune")
     assert run.exit_code == 0, run.stderr
     assert planned(run) == [("delete", "alert_rule", "api-ApiLatencyCritical")]
-    assert plan_summary(run) == "plan: 0 to create, 0 to update, 1 to delete, 11 unchanged"
+    assert plan_summary(run) == "plan: 0 to create, 0 to update, 1 to delete, 12 unchanged"
     assert [(r.method, r.path) for r in fake.writes[before:]] == [
         ("DELETE", "/api/v1/provisioning/alert-rules/api-ApiLatencyCritical")]
     assert "someone-elses-rule" in fake.org().rules
@@ -251,7 +255,7 @@ def test_a_group_interval_other_than_grafanas_default_is_set_but_a_group_holding
                             ("update", "rule_group", "moncat-api/api.alerts")]
     assert ("! blocked rule_group moncat-web/web.alerts: holds 1 rule(s) moncat does not own (their-rule)"
             in run.stdout)
-    assert plan_summary(run) == "plan: 0 to create, 2 to update, 0 to delete, 9 unchanged, 1 blocked"
+    assert plan_summary(run) == "plan: 0 to create, 2 to update, 0 to delete, 10 unchanged, 1 blocked"
     assert "1 object not applied: the lines marked ! above say why" in run.stderr
     assert "run the same command again" not in run.stderr
     # The rule without a range of its own queries one interval back: it changes too, first.
@@ -265,16 +269,16 @@ def test_a_group_interval_other_than_grafanas_default_is_set_but_a_group_holding
 
 def test_injected_500s_timeouts_429s_and_lost_answers_are_retried_until_the_apply_completes(fake, catalog):
     fake.inject("500", "timeout", writes_only=False)  # the plan's first reads
-    # One at a time, the writes are: 2 folders, 2 contact points, the policy tree, 4 rules, the
-    # dashboard. Faults hit the first attempt of most of them ("ok" lets a retry through); a
-    # "lost" answer hits a create of each kind that has one.
-    faults = ["500", "ok", "lost", "ok", "503", "ok", "lost", "ok", "429", "ok", "lost", "ok",
+    # One at a time, the writes are: 2 folders, the notification template, 2 contact points, the
+    # policy tree, 4 rules, the dashboard. Faults hit the first attempt of most of them ("ok" lets
+    # a retry through); a "lost" answer hits a create of each kind that has one.
+    faults = ["500", "ok", "lost", "ok", "ok", "503", "ok", "lost", "ok", "429", "ok", "lost", "ok",
               "timeout", "ok", "ok", "ok", "lost"]
     fake.inject(*faults)
     run = apply(fake, catalog, "--yes", "--concurrency", "1")
     assert run.exit_code == 0, run.stderr
     retries = 2 + len([f for f in faults if f != "ok"])  # one retry per fault, no more
-    assert f"applied 12, failed 0, not attempted 0 ({retries} retries)" in run.stdout
+    assert f"applied 13, failed 0, not attempted 0 ({retries} retries)" in run.stdout
     assert not fake.faults
     # The client waited as Retry-After said before its next request.
     i = next(i for i, r in enumerate(fake.requests) if r.status == 429)
@@ -300,16 +304,16 @@ def test_a_fault_beyond_the_retry_budget_fails_the_apply_and_a_rerun_converges(f
 
 
 def test_a_crash_midway_then_a_rerun_leaves_grafana_in_the_catalogs_state(fake, catalog):
-    fake.crash_after_writes = 5
+    fake.crash_after_writes = 6
     crashed = apply(fake, catalog, "--yes", "--concurrency", "1")
     assert crashed.exit_code == 1
-    # Folders, contact points and the policy went in; the rules' stage found Grafana gone: the
-    # first rule failed after its six attempts, and nothing more was sent to a server that
-    # stopped answering (the other rules, their groups and the dashboard).
-    assert "applied 5, failed 1, not attempted 6 (5 retries)" in crashed.stdout
+    # Folders, the notification template, contact points and the policy went in; the rules'
+    # stage found Grafana gone: the first rule failed after its six attempts, and nothing more
+    # was sent to a server that stopped answering (the other rules, their groups and the dashboard).
+    assert "applied 6, failed 1, not attempted 6 (5 retries)" in crashed.stdout
     assert "not attempted: create dashboard web-overview" in crashed.stderr
     assert "(not attempted because the server stopped answering" in crashed.stderr
-    assert fake.applied_writes == 5
+    assert fake.applied_writes == 6
     assert sum(r.status == "dropped" for r in fake.requests) == 6
     fake.restart()
 
@@ -323,7 +327,7 @@ def test_a_crash_midway_then_a_rerun_leaves_grafana_in_the_catalogs_state(fake, 
 def test_dry_run_makes_no_write_request(fake, catalog):
     run = apply(fake, catalog, "--dry-run")
     assert run.exit_code == 0, run.stderr
-    assert len(planned(run)) == 12
+    assert len(planned(run)) == 13
     assert fake.writes == [] and fake.requests
     assert fake.org().folders == {} and fake.org().rules == {}
 
@@ -493,7 +497,7 @@ def test_the_rules_pushed_are_the_ones_the_provisioning_files_hold():
     for path, data in result.files.items():
         if re.fullmatch(r"grafana/alerting/[^_/][^/]*\.yaml", path):
             # The files escape `$` for Grafana's environment expansion; the API gets it plain.
-            for group in unescape_env(yaml.safe_load(data))["groups"]:
+            for group in rule_groups_file(yaml.safe_load(data), unescape)["groups"]:
                 folder = group["rules"][0]["folderUID"]
                 assert groups.pop(f"{folder}/{group['name']}")["interval"] * 1000 == norm.duration_ms(group["interval"])
                 for rule in group["rules"]:
@@ -650,3 +654,52 @@ def test_the_fake_grafana_rejects_bodies_the_official_schemas_reject(path, body,
         method = "PUT" if path.endswith("policies") else "POST"
         assert _call(fake, method, path, body).status_code == 400
         assert any(why in e for e in fake.schema_errors), fake.schema_errors
+
+
+def test_templates_and_mute_timings_are_applied_before_what_names_them_and_converge(fake, tmp_path):
+    """The dispatch catalog: notification templates, mute timings for its active hours, policies
+    naming them (the fake refuses a policy whose mute timing does not exist yet)."""
+    catalog = tmp_path / "dispatch"
+    shutil.copytree(ROOT / "tests" / "dispatch" / "catalog", catalog)
+    run = apply(fake, catalog, "--yes")
+    assert run.exit_code == 0, run.stdout + run.stderr
+    org = fake.org()
+    files = compiled(catalog)
+    want = yaml.safe_load(files["grafana/alerting/_templates.yaml"])["templates"][0]
+    assert org.templates["moncat"]["template"] == want["template"]
+    timings = yaml.safe_load(files["grafana/alerting/_mute-timings.yaml"])["muteTimes"]
+    assert {n: {k: v for k, v in t.items() if k != "provenance"} for n, t in org.mute_timings.items()} == {
+        t["name"]: {"name": t["name"], "time_intervals": t["time_intervals"]} for t in timings}
+    kinds = [(r.method, r.path.split("/")[4] if r.path.startswith("/api/v1/provisioning/") else r.path)
+             for r in fake.writes]
+    first_policy = next(i for i, k in enumerate(kinds) if k[1] == "policies")
+    assert all(i < first_policy for i, k in enumerate(kinds) if k[1] in ("templates", "mute-timings"))
+    again = apply(fake, catalog, "--yes")
+    assert planned(again) == [], again.stdout
+
+
+def _outputs(catalog: Path, outputs: str) -> None:
+    edit(catalog / "moncat.yaml", "targets:\n", f"targets:\n  outputs: [{outputs}]\n")
+
+
+def test_an_output_switched_off_is_neither_compared_nor_pruned_on_the_server(fake, catalog):
+    """targets.outputs without grafana-alerting: compile writes no alerting files, and
+    `apply --prune` must not read that as "delete every alert rule, contact point and policy"."""
+    assert apply(fake, catalog, "--yes").exit_code == 0
+    rules = set(fake.org().rules)
+    _outputs(catalog, "prometheus, grafana-dashboards")
+    before = len(fake.writes)
+    run = apply(fake, catalog, "--yes", "--prune")
+    assert run.exit_code == 0, run.stderr
+    assert " 0 to delete" in plan_summary(run) and len(fake.writes) == before, run.stdout
+    assert set(fake.org().rules) == rules and rules
+
+
+def test_a_catalog_that_compiles_nothing_for_grafana_is_refused_before_any_request(fake, catalog):
+    assert apply(fake, catalog, "--yes").exit_code == 0
+    _outputs(catalog, "prometheus, runbooks")
+    before = len(fake.requests)
+    run = apply(fake, catalog, "--yes", "--prune")
+    assert run.exit_code == 2
+    assert "leaves out grafana-dashboards and grafana-alerting: nothing to apply" in run.stderr
+    assert len(fake.requests) == before

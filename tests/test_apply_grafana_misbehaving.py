@@ -34,12 +34,12 @@ def test_a_create_applied_but_answered_badly_is_recognised_as_ours_and_not_made_
         fake.misbehave(kind, methods={"POST"}, path=path)
     run = apply(fake, catalog, "--yes", "--concurrency", "1")
     assert run.exit_code == 0, run.stderr
-    assert "applied 12, failed 0, not attempted 0 (4 retries)" in run.stdout
+    assert "applied 13, failed 0, not attempted 0 (4 retries)" in run.stdout
     assert_server_holds_catalog(fake, catalog)
     # Each create once more (Grafana answers 409/400/412: the uid is taken, by our own object),
     # and nothing else.
     sent = writes(fake)
-    assert len(sent) == 10 + 4
+    assert len(sent) == 11 + 4  # 11 writes, the notification template's included
     assert sorted(p for m, p in sent if m == "POST").count("/api/folders") == 3
     assert len(fake.org().folders) == 2 and len(fake.org().dashboards) == 1
     assert planned(apply(fake, catalog, "--dry-run")) == []
@@ -93,7 +93,7 @@ def test_an_answer_cut_off_while_planning_is_read_again(fake, catalog):
     fake.misbehave("cut", methods={"GET"}, path="/api/v1/provisioning/alert-rules")
     run = apply(fake, catalog, "--dry-run")
     assert run.exit_code == 0, run.stderr
-    assert plan_summary(run) == "plan: 0 to create, 0 to update, 0 to delete, 12 unchanged"
+    assert plan_summary(run) == "plan: 0 to create, 0 to update, 0 to delete, 13 unchanged"
     assert sorted(e.misbehaviour for e in fake.received("GET") if e.misbehaviour) == ["cut", "cut-chunked"]
 
 
@@ -121,4 +121,4 @@ def test_an_object_of_another_shape_than_documented_is_reported_with_its_id(fake
     assert run.exit_code == 1
     assert ("cannot read the server: the server's alert_rule api-ApiLatencyHigh is not shaped as the API "
             "documents (ValueError: ") in run.stderr
-    assert "internal error" not in run.stderr and len(writes(fake)) == 10  # the first apply's only
+    assert "internal error" not in run.stderr and len(writes(fake)) == 11  # the first apply's only

@@ -53,12 +53,14 @@ def test_check_reports_stale_files_and_writes_nothing(tmp_path: Path) -> None:
     assert run_moncat("compile", str(catalog), "--out", str(out)).returncode == 0
     assert run_moncat("compile", str(catalog), "--out", str(out), "--check").returncode == 0
     (out / "prometheus" / "shop.rules.yaml").write_text("edited by hand\n")
-    (out / "stray.txt").write_text("x")
+    shutil.rmtree(catalog / "store")  # its files were written, and are no longer generated
+    (out / "stray.txt").write_text("x")  # never written by moncat: not its to report
     before = tree_bytes(out)
     proc = run_moncat("compile", str(catalog), "--out", str(out), "--check")
     assert proc.returncode == 1
     assert "changed: " in proc.stderr and "shop.rules.yaml" in proc.stderr
-    assert "extra: " in proc.stderr and "stray.txt" in proc.stderr
+    assert "extra: " in proc.stderr and "store.rules.yaml" in proc.stderr
+    assert "stray.txt" not in proc.stderr
     assert tree_bytes(out) == before
 
 
@@ -70,8 +72,12 @@ def test_compile_replaces_stale_files_and_removes_ones_no_longer_generated(tmp_p
     (out / "stray.txt").write_text("x")
     (out / "prometheus" / "shop.rules.yaml").write_text("edited by hand\n")
     assert run_moncat("compile", str(catalog), "--out", str(out)).returncode == 0
-    assert tree_bytes(out) == fresh
+    # Its own files restored; a file it never wrote is not its to delete.
+    assert tree_bytes(out) == {**fresh, "stray.txt": b"x"}
     assert not list(tmp_path.glob(".out.moncat-*"))
+    shutil.rmtree(catalog / "store")
+    assert run_moncat("compile", str(catalog), "--out", str(out)).returncode == 0
+    assert not list((out / "prometheus").glob("store.*")) and (out / "stray.txt").read_bytes() == b"x"
 
 
 def test_compile_refuses_a_directory_it_does_not_own(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ import pytest
 
 from compiler import pipeline
 from compiler.slos.model import SLO_MONITOR
+from compiler.targets.datadog.wording import words
 from conftest import CATALOG
 import test_bad_input
 from test_bad_input import CLEAN, SERVICE, SETTINGS, S, _write_clean, case, expr, replace
@@ -103,7 +104,8 @@ def test_every_override_reason_reaches_the_monitor_message_and_the_page(seed) ->
     for alert in overridden:
         reason = " ".join(alert.datadog.reason.split())
         monitor = json.loads(seed.files[f"datadog/monitors/{alert.service}/{alert.name}.json"])
-        assert f"Differs from Prometheus: {reason}" in monitor["message"], alert.id
+        differs = words(seed.catalog, alert)["differs"]  # in the service's language
+        assert differs.format(text=reason) in monitor["message"], alert.id
         page = seed.files[f"site/{alert.service}/alerts/{alert.name}.html"].decode()
         # On the page, right after the Datadog query it explains.
         query_at = page.index(alert.datadog.query.replace(">", "&gt;").replace("<", "&lt;")[:40])

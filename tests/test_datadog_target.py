@@ -199,7 +199,8 @@ def test_the_manifest_lists_every_datadog_object_with_its_source(seed) -> None:
     manifest = json.loads(seed.files["manifest.json"])
     objects = [o for o in manifest["objects"] if o["target"] == "datadog"]
     assert {o["path"] for o in objects} == {p for p in seed.files if p.startswith("datadog/")}
-    assert {o["kind"] for o in objects} == {"monitor", "dashboard", "slo"}
+    # downtime: the busy hours of agentbar's WebhookNotReceived
+    assert {o["kind"] for o in objects} == {"monitor", "dashboard", "slo", "downtime"}
     assert all(re.fullmatch(r"[\w./-]+:\d+:\d+", o["source"]) for o in objects)
 
 

@@ -82,3 +82,19 @@ def test_an_unknown_revision_is_a_clear_error(repo: Path) -> None:
     proc = run_moncat("diff", "catalog", "--base", "no-such-branch", cwd=repo)
     assert proc.returncode == 2
     assert "cannot read catalog at no-such-branch" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("args, edit, says", [
+    (("--against", "out", "--base", "HEAD"), None, "exactly one of --against DIR or --base REV"),
+    (("--base", "no-such-branch"), None, "cannot read catalog at no-such-branch"),
+    (("--base", "HEAD"), ("for: 10m", "for: often"), "MC"),
+], ids=["both-options", "unknown-revision", "catalog-does-not-compile"])
+def test_diff_exits_2_when_it_cannot_compare_as_the_readme_says(repo: Path, args, edit, says) -> None:
+    """2, not 1: a CI step tells "the catalog changed" from "the diff could not run"."""
+    if edit is not None:
+        _edit(repo, *edit)
+    proc = run_moncat("diff", "catalog", *args, cwd=repo)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert says in proc.stdout + proc.stderr and "Traceback" not in proc.stderr
+    readme = (ROOT / "README.md").read_text()
+    assert "`diff` exits 0 when nothing changed, 1 when something did, and 2 when it cannot compare" in readme

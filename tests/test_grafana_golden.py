@@ -18,7 +18,8 @@ EXPECTED = GOLDEN / "expected" / "grafana"
 
 def test_the_golden_grafana_files_are_the_dashboard_alerting_and_provisioning_files() -> None:
     files = sorted(p.relative_to(EXPECTED).as_posix() for p in EXPECTED.rglob("*") if p.is_file())
-    assert files == ["alerting/_contact-points.yaml", "alerting/_policies.yaml", "alerting/api.yaml",
+    assert files == ["alerting/_contact-points.yaml", "alerting/_policies.yaml", "alerting/_templates.yaml",
+                     "alerting/api.yaml",
                      "alerting/web.yaml", "dashboards/web/web-overview.json",
                      "provisioning/dashboards.yaml"]
 

@@ -177,8 +177,8 @@ def _texts(catalog: Catalog, svc: Service) -> list[tuple[str, str]]:
             for key in ("name", "role", "rotation", "email", "slack", "pagerduty", "opsgenie", "webhook",
                         "notes"):
                 add(f"contact {c.id}.{key}", getattr(c, key))
-            if c.escalates_to:
-                add(f"contact {c.id}.escalates_to", catalog.contacts[c.escalates_to].name)
+            for rule in c.escalates_to:
+                add(f"contact {c.id}.escalates_to {rule.level or ''}", catalog.contacts[rule.to].name)
     return out
 
 

@@ -19,6 +19,7 @@ owned dashboards the catalog also has, the only ones a plan compares.
 
 SLOs (`/api/v1/slo`), written before the burn-rate monitors that name them and deleted after
 them, are bound, looked up and listed the same way (compiler/apply/datadog_slos.py).
+Downtimes (an alert's active hours) carry no tags: compiler/apply/datadog_downtimes.py.
 
 Composite monitors, a kind of their own, are written after the monitors (with the ids those got)
 and deleted before them (compiler/apply/datadog_composite.py); their identity, binding and lookup
@@ -35,6 +36,7 @@ from datetime import datetime, timezone
 from typing import Any, Mapping
 
 from compiler.apply import datadog_composite as composite
+from compiler.apply import datadog_downtimes as downtimes
 from compiler.apply import datadog_slos as slos
 from compiler.apply import identity
 from compiler.apply.datadog_normalize import (DESCRIPTION_REF, OPTION_STATE, REF_TAG, normalize_dashboard,
@@ -47,6 +49,7 @@ from compiler.apply.registry import ConfigError
 from compiler.model import Catalog
 
 MONITOR, COMPOSITE, DASHBOARD, SLO = "monitor", "composite monitor", "dashboard", slos.SLO
+DOWNTIME = downtimes.DOWNTIME
 ID_TAG = "moncat-id:"
 MONITORS = "/api/v1/monitor"
 DASHBOARDS = "/api/v1/dashboard"
@@ -137,7 +140,7 @@ class DatadogTarget:
     """Datadog's v1 monitor, SLO and dashboard API for one organisation (the keys')."""
 
     name = "datadog"
-    order = (SLO, MONITOR, COMPOSITE, DASHBOARD)  # burn-rate monitors name their SLO
+    order = (SLO, MONITOR, COMPOSITE, DOWNTIME, DASHBOARD)  # burn-rate monitors name their SLO
 
     def __init__(self, client: Client):
         self.client = client
@@ -165,6 +168,9 @@ class DatadogTarget:
             elif path.startswith("datadog/slos/"):
                 body = json.loads(files[path])
                 kind, oid = SLO, slos.slo_id(body)
+            elif path.startswith("datadog/downtimes/"):
+                body = json.loads(files[path])
+                kind, oid = DOWNTIME, downtimes.downtime_id(body)
             else:
                 continue
             if not oid:
@@ -201,7 +207,7 @@ class DatadogTarget:
                                                        wanted, MONITOR)
             self.findings += composite.held_by_foreign(claims, monitors + owned_slos, wanted, SLO,
                                                        slos.named, slos.USED)
-        return owned_slos + monitors + self._with_bodies(dashboards)
+        return owned_slos + monitors + downtimes.current(self.client) + self._with_bodies(dashboards)
 
     def _slo_claims(self, params: dict[str, Any]) -> list[identity.Claim]:
         return slos.listing(self.client, params, _claim, OWNER_TAG)
@@ -268,6 +274,8 @@ class DatadogTarget:
         return None if found is None else found.body
 
     def normalize(self, kind: str, body: Any) -> Any:
+        if kind == DOWNTIME:
+            return downtimes.normalize_downtime(body, plain)
         if kind == SLO:
             return slos.normalize_slo(body, plain, REF_TAG)
         if kind == DASHBOARD:
@@ -285,6 +293,9 @@ class DatadogTarget:
         return self.slo_ids.resolve(body, method, MONITORS) if action.kind == MONITOR else body
 
     def write(self, action: Action) -> None:
+        if action.kind == DOWNTIME:
+            downtimes.write(self.client, action)
+            return
         base = BASES[action.kind]
         if action.op == "create":
             body = self._resolved(action, action.body)

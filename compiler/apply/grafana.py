@@ -33,13 +33,15 @@ from typing import Any, Callable, Mapping
 from compiler.apply import grafana_alerting as alerting
 from compiler.apply import grafana_dashboards as dashboards
 from compiler.apply import grafana_normalize as norm
+from compiler.apply import grafana_notify as notify
 from compiler.apply.client import Client
 from compiler.apply.endpoint import checked_secret, checked_url, limits
 from compiler.apply.plan import Action, Current, Desired, Finding
 from compiler.apply.registry import ConfigError
 from compiler.model import Catalog
 
-ORDER = ("folder", "contact_point", "notification_policy", "alert_rule", "rule_group", "dashboard")
+ORDER = ("folder", "notification_template", "mute_timing", "contact_point", "notification_policy",
+         "alert_rule", "rule_group", "dashboard")
 _TRUE = {"1", "true", "yes", "on"}
 
 
@@ -61,8 +63,8 @@ class GrafanaTarget:
     def desired(self, files: dict[str, bytes]) -> list[Desired]:
         points, secrets = alerting.desired_contact_points(files, self.env)
         self.client.add_secrets(secrets)
-        out = (dashboards.desired_folders_and_dashboards(files, self.catalog) + points
-               + alerting.desired_policy(files) + alerting.desired_rules(self.catalog, self.org_id))
+        out = (dashboards.desired_folders_and_dashboards(files, self.catalog) + notify.desired(files)
+               + points + alerting.desired_policy(files) + alerting.desired_rules(self.catalog, self.org_id))
         self.wanted = {}
         for d in out:
             self.wanted.setdefault(d.kind, set()).add(d.id)
@@ -74,6 +76,7 @@ class GrafanaTarget:
             lambda: (dashboards.current_folders(self.client, self.catalog), []),
             lambda: (alerting.current_contact_points(self.client), []),
             lambda: (alerting.current_policy(self.client), []),
+            lambda: (notify.current(self.client), []),
             lambda: alerting.current_rules(self.client, None if wanted is None else wanted.get("rule_group", set())),
             lambda: self._dashboards(None if wanted is None else wanted.get("dashboard", set())),
         ]
@@ -88,6 +91,8 @@ class GrafanaTarget:
         return found, dashboards.lookalike_dashboards(found)
 
     def normalize(self, kind: str, body: Any) -> Any:
+        if kind in (notify.TEMPLATE, notify.TIMING):
+            return notify.normalize(kind, body)
         return norm.NORMALIZERS[kind](body)
 
     def write(self, action: Action) -> None:
@@ -98,6 +103,8 @@ class GrafanaTarget:
             "notification_policy": lambda a: alerting.write_policy(self.conn, a),
             "alert_rule": lambda a: alerting.write_rule(self.conn, a),
             "rule_group": lambda a: alerting.write_group(self.conn, a),
+            notify.TEMPLATE: lambda a: notify.write(self.conn, a),
+            notify.TIMING: lambda a: notify.write(self.conn, a),
         }
         writers[action.kind](action)
 

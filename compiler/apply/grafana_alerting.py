@@ -17,7 +17,7 @@ from compiler.apply.grafana_dashboards import lookalike
 from compiler.apply.plan import Action, Current, Desired, Finding
 from compiler.apply.registry import ConfigError
 from compiler.model import Catalog
-from compiler.targets.grafana.provisioning import unescape_env
+from compiler.targets.grafana.interpolation import unescape, whole_file
 from compiler.targets.grafana import alerting as target_alerting
 
 PROVISIONING = "/api/v1/provisioning"
@@ -142,7 +142,7 @@ def desired_contact_points(files: Mapping[str, bytes], env: Mapping[str, str]) -
     missing: set[str] = set()
     secrets: list[str] = []
     out = []
-    for point in unescape_env(yaml.load(files[CONTACTS_FILE], Loader=_LOADER) or {}).get("contactPoints", []):
+    for point in whole_file(yaml.load(files[CONTACTS_FILE], Loader=_LOADER) or {}, unescape).get("contactPoints", []):
         for receiver in point.get("receivers", []):
             body = {"uid": receiver["uid"], "name": point["name"], "type": receiver["type"],
                     "settings": _resolve(receiver.get("settings") or {}, env, missing, secrets),
@@ -157,7 +157,7 @@ def desired_contact_points(files: Mapping[str, bytes], env: Mapping[str, str]) -
 def desired_policy(files: Mapping[str, bytes]) -> list[Desired]:
     if POLICIES_FILE not in files:
         return []
-    trees = unescape_env(yaml.load(files[POLICIES_FILE], Loader=_LOADER) or {}).get("policies", [])
+    trees = whole_file(yaml.load(files[POLICIES_FILE], Loader=_LOADER) or {}, unescape).get("policies", [])
     return [Desired("notification_policy", POLICY_ID, trees[0])] if trees else []
 
 

@@ -7,6 +7,7 @@ from compiler.checks import (alert_delivery, counters, examples, routing, runboo
                              templates)
 from compiler.checks import dashboard_rate_interval, dashboard_titles, dashboard_units
 from compiler.checks import datadog, datadog_config, datadog_examples, detection_delay, numbers
+from compiler.checks import active_hours, datadog_hours, escalation, first_page, suppressions, webhook_secrets
 from compiler.checks import slo_datadog
 from compiler.diagnostics import Diagnostic
 from compiler.model import Catalog
@@ -22,6 +23,12 @@ ALL: tuple[Check, ...] = (
     counters.check,
     numbers.check,
     alert_delivery.check,
+    escalation.check,
+    first_page.check,
+    webhook_secrets.check,
+    active_hours.check,
+    suppressions.check,
+    datadog_hours.check,
     dashboard_units.check,
     dashboard_titles.check,
     dashboard_rate_interval.check,

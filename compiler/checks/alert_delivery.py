@@ -1,31 +1,60 @@
-"""Check: every alert reaches a receiver, every contact is reached, the Alertmanager version fits."""
+"""Check: every alert reaches a receiver, every contact is reached, the catch-all can be told,
+the Alertmanager version fits."""
 from __future__ import annotations
 
 from typing import Iterator
 
 from compiler.checks.routing import recipients
 from compiler.diagnostics import Diagnostic, error
-from compiler.incremental import cached
-from compiler.model import Catalog, Service
+from compiler.model import Catalog
 
 
 def check(catalog: Catalog) -> Iterator[Diagnostic]:
     # Imported here: the targets import compiler.checks.routing, so importing them while this
     # package initialises would be circular.
-    from compiler.targets.alertmanager.routes import route_tree
     from compiler.targets.alertmanager.versions import refusals
+    from compiler.targets.routing.delivery import deliveries, has_other, severity_of
+    from compiler.targets.routing.tree import resolve, route_tree, routing_labels
 
-    refused = list(refusals(catalog))
-    yield from refused
+    if catalog.generates("alertmanager"):
+        yield from refusals(catalog)
+    catch_all = catalog.contacts.get(catalog.settings.catch_all)
+    if catch_all is not None and (not catch_all.receives_alerts or not has_other(catch_all)):
+        why = ("receives no alerts (receives_alerts: false)" if not catch_all.receives_alerts
+               else "has only a pager, and an alert of unknown urgency is never paged")
+        yield error("MC469", f"the catch-all contact {catch_all.id!r} {why}",
+                    catalog.settings.field_locs.get("catch_all", catalog.settings.loc),
+                    "name a contact with email, Slack or a webhook")
     tree = route_tree(catalog)
-    reached: set[str] = set()
+    reached: set[str] = {catalog.settings.catch_all}  # it receives what no route matches
     nobody = False  # an alert with no contact at all is MC401's; its contact may be the one unused
     for service in catalog.services:
-        found, reached_here, nobody_here = cached(catalog, "check.alert_delivery", service,
-                                                  lambda: _service(catalog, service, tree))
-        yield from found
-        reached.update(reached_here)
-        nobody = nobody or nobody_here
+        for alert in service.alerts.values():
+            contacts = recipients(alert, service)
+            if not contacts:
+                nobody = nobody or alert.notifies  # a condition alert tells nobody on purpose
+                continue
+            plan = deliveries(catalog, service, alert)
+            reached.update(d.contact for d in plan)
+            # Walk the tree that alertmanager.yaml is written from, as Alertmanager walks it:
+            # it must lead to the plan's receivers, not fall through to the catch-all.
+            routed = resolve(tree, routing_labels(alert, service))
+            if not plan or routed != [d.receiver for d in plan]:
+                reached.update(contacts)  # named, so not "unused" too: one error, not three
+                known = [catalog.contacts[c] for c in contacts if c in catalog.contacts]
+                silent = [c.id for c in known if not c.receives_alerts]
+                pagers = [c.id for c in known if c.receives_alerts and not has_other(c)]
+                severity = severity_of(catalog, service, alert)
+                if pagers and severity is not None and not severity.page:
+                    why = (f"its contacts ({', '.join(pagers)}) have only a pager, and severity "
+                           f"{severity.id} does not page (page: false levels never reach a pager)")
+                elif silent:
+                    why = f"its contacts ({', '.join(silent)}) receive no alerts (receives_alerts: false)"
+                else:
+                    why = "no route of the generated configuration matches it"
+                yield error("MC462", f"alert {alert.name!r} reaches no receiver: {why}",
+                            alert.at("notify"),
+                            "notify a contact that receives alerts, or give the service an `owner:`")
     if nobody:
         return
     for service in catalog.services:
@@ -36,34 +65,6 @@ def check(catalog: Catalog) -> Iterator[Diagnostic]:
         if contact.receives_alerts and contact.id not in reached:
             yield error("MC463", f"no alert reaches contact {contact.id!r}", contact.loc,
                         "name it in an alert's `notify`, make it the service `owner:` or another "
-                        "contact's `escalates_to` (escalation needs a severity with `respond_within`), "
+                        "contact's `escalates_to` (at a level its alerts have: a plain `escalates_to` "
+                        "applies at paging levels, after their `respond_within`), "
                         "set `receives_alerts: false` when people reach it by hand, or remove it")
-
-
-def _service(catalog: Catalog, service: Service, tree) -> tuple[list[Diagnostic], list[str], bool]:
-    """MC462 for the service's alerts, the contacts they reach, and whether one reaches nobody.
-    Only the service's own branch of the tree routes its alerts (its `service` label)."""
-    from compiler.targets.alertmanager.plan import deliveries
-    from compiler.targets.alertmanager.routes import UNROUTED, resolve, routing_labels
-
-    found: list[Diagnostic] = []
-    reached: set[str] = set()
-    nobody = False
-    for alert in service.alerts.values():
-        contacts = recipients(alert, service)
-        if not contacts:
-            nobody = True
-            continue
-        plan = deliveries(catalog, service, alert)
-        reached.update(d.contact for d in plan)
-        # Walk the tree that alertmanager.yaml is written from, as Alertmanager walks it.
-        routed = [r for r in resolve(tree, routing_labels(alert, service)) if r != UNROUTED]
-        if not plan or not routed:
-            silent = [c for c in contacts if c in catalog.contacts
-                      and not catalog.contacts[c].receives_alerts]
-            why = (f"its contacts ({', '.join(silent)}) receive no alerts (receives_alerts: false)"
-                   if silent else "no route of the generated configuration matches it")
-            found.append(error("MC462", f"alert {alert.name!r} reaches no receiver: {why}",
-                               alert.at("notify"),
-                               "notify a contact that receives alerts, or give the service an `owner:`"))
-    return found, sorted(reached), nobody

@@ -9,7 +9,9 @@ from compiler.model import Alert, Catalog, Service
 
 
 def recipients(alert: Alert, service: Service) -> tuple[str, ...]:
-    """Contact ids an alert notifies."""
+    """Contact ids an alert notifies: none for a condition alert (`notify: []`)."""
+    if not alert.notifies:
+        return ()
     return alert.notify or ((service.owner,) if service.owner else ())
 
 
@@ -21,6 +23,6 @@ def check(catalog: Catalog) -> Iterator[Diagnostic]:
 
 def _service(catalog: Catalog, svc: Service) -> Iterator[Diagnostic]:
     for alert in svc.alerts.values():
-        if not recipients(alert, svc):
+        if alert.notifies and not recipients(alert, svc):
             yield error("MC401", f"alert {alert.name!r} notifies nobody", alert.loc,
                         "add `notify: [<contact>]` to the alert or `owner: <contact>` to the service")

@@ -31,6 +31,8 @@ class Source:
     key: str
     exports: dict[str, tuple[str, frozenset[str]]] = field(default_factory=dict)
     words: frozenset[str] = frozenset()
+    # The services whose alerts its alerts' `suppressed_by` name: their work depends on each other.
+    suppressors: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -46,6 +48,7 @@ class CachedPart:
     sections: dict[str, bytes]
     counts: dict[str, int]
     source: Source
+    time_intervals: dict[str, model.TimeInterval] = field(default_factory=dict)
 
     @property
     def entities(self) -> dict[str, dict[str, Any]]:
@@ -54,7 +57,7 @@ class CachedPart:
 
     def materialise(self) -> ServicePart:
         return ServicePart(self.id, self.file, self.loc, self.fields, self.lists, self.entities,
-                           self.contacts)
+                           self.contacts, self.time_intervals)
 
 
 class LazyService(model.Service):
@@ -178,7 +181,8 @@ class Front:
         key = self.keys[doc.file]
         if doc.from_jsonnet:  # what the evaluation gave, not only the file: imports count
             key = digest(key, pickle.dumps(doc.data, protocol=pickle.HIGHEST_PROTOCOL), str(doc.index))
-        self.sources[id(part)] = Source(key, _exports(part), frozenset(_words(doc.data)))
+        self.sources[id(part)] = Source(key, _exports(part), frozenset(_words(doc.data)),
+                                        _suppressors(part))
 
     def parts(self, fresh: list[ServicePart]) -> list[ServicePart | CachedPart]:
         """The parts built this run and those of reused files, for link."""
@@ -198,7 +202,8 @@ class Front:
         self.services[parts[0].id] = [self.source(p) for p in parts]
         if len(parts) == 1 and isinstance(parts[0], CachedPart) and not parts[0].counts.get("slos"):
             part = parts[0]
-            light = ServicePart(part.id, part.file, part.loc, part.fields, part.lists)
+            light = ServicePart(part.id, part.file, part.loc, part.fields, part.lists,
+                                time_intervals=part.time_intervals)
             service, diags = merge_service([light])
             return LazyService.of(service, part.sections, part.counts), diags
         return merge_service([p.materialise() if isinstance(p, CachedPart) else p for p in parts],
@@ -224,7 +229,7 @@ class Front:
                                     protocol=pickle.HIGHEST_PROTOCOL) for s in SECTIONS}
         counts = {s: len(part.entities.get(s, {})) for s in SECTIONS}
         return CachedPart(part.id, part.file, part.loc, part.fields, part.lists, part.contacts,
-                          sections, counts, self.sources[id(part)])
+                          sections, counts, self.sources[id(part)], part.time_intervals)
 
 
 def _valid_file_record(record: Any) -> bool:
@@ -246,6 +251,11 @@ def _exports(part: ServicePart) -> dict[str, tuple[str, frozenset[str]]]:
     for rule in part.entities.get("recording_rules", {}).values():
         out[rule.name] = (digest(part.id, repr(rule)), frozenset(_WORD.findall(rule.expr.text)))
     return out
+
+
+def _suppressors(part: ServicePart) -> frozenset[str]:
+    return frozenset(rule.alert.split("/", 1)[0] for alert in part.entities.get("alerts", {}).values()
+                     for rule in getattr(alert, "suppressed_by", ())) - {part.id}
 
 
 def _words(data: Any) -> Iterator[str]:

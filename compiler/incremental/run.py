@@ -57,6 +57,7 @@ class Run:
         self.owner: dict[int, str] = {}                 # id(fresh artifact) -> its service
         self.out_state: dict[str, FileState] = {}
         self.reused_files: dict[str, FileState] = {}
+        self.groups: dict[str, list[str]] = {}          # service -> its group (see _groups)
 
     # --- what cached() calls ------------------------------------------------------------------
     def value(self, catalog: model.Catalog, name: str, service: model.Service,
@@ -88,19 +89,33 @@ class Run:
     # --- deciding what is unchanged -----------------------------------------------------------
     def _prepare(self, catalog: model.Catalog) -> None:
         self.ready = True
+        # Time intervals are read across services (an alert may name the settings' or another
+        # service's): every one of them is part of every service's key.
         pickled = pickle.dumps((catalog.settings, sorted(catalog.settings.field_locs.items()),
-                                catalog.severities, catalog.contacts), protocol=pickle.HIGHEST_PROTOCOL)
+                                catalog.severities, catalog.contacts, catalog.time_intervals),
+                               protocol=pickle.HIGHEST_PROTOCOL)
         shared = digest(self.front.code, pickled, "\0".join(s.id for s in catalog.services))
         table, deps = self._series(catalog)
+        self.groups = _groups(catalog, self.front.services)
         if self.out is not None:
             self.out_state = self._out_state(self.out)
         for svc in catalog.services:
-            sources = self.front.services[svc.id]
+            # A service's key covers the sources of its whole group (services joined by
+            # suppressions: a suppressed alert's Grafana rule folds in its suppressor's query,
+            # a suppressor's page lists what it suppresses).
+            sources = [s for member in self.groups[svc.id] for s in self.front.services[member]]
             key = digest(shared, *(s.key for s in sources), _series_digest(sources, table, deps))
             self.keys[svc.id] = key
             record = self.store.read("values", key)
             if _valid_values_record(record) and self._on_disk(record["files"]):
                 self.clean[svc.id] = record["values"]
+        for svc in catalog.services:  # a group is reused whole or computed whole
+            if any(m not in self.clean for m in self.groups[svc.id]):
+                self.clean.pop(svc.id, None)
+
+    def group(self, sid: str) -> list[str]:
+        """The services joined to `sid` by suppressions (itself included), in catalog order."""
+        return self.groups[sid]
 
     def _series(self, catalog: model.Catalog) -> tuple[dict[str, list[str]], dict[str, set[str]]]:
         """Every defined series name -> digests of its definitions (in catalog order), and the
@@ -226,6 +241,31 @@ def _valid_values_record(record: Any) -> bool:
 
 def _out_key(out: Path) -> str:
     return digest(str(out.resolve()))[:16]
+
+
+def _groups(catalog: model.Catalog, sources: dict[str, list]) -> dict[str, list[str]]:
+    """Each service's group: the services connected to it by suppressions, either way and
+    transitively, in catalog order."""
+    order = [s.id for s in catalog.services]
+    links: dict[str, set[str]] = {sid: set() for sid in order}
+    for sid in order:
+        for source in sources[sid]:
+            for other in source.suppressors & links.keys():
+                links[sid].add(other)
+                links[other].add(sid)
+    groups: dict[str, list[str]] = {}
+    for sid in order:
+        if sid in groups:
+            continue
+        seen, todo = {sid}, [sid]
+        while todo:
+            for other in links[todo.pop()] - seen:
+                seen.add(other)
+                todo.append(other)
+        members = [m for m in order if m in seen]
+        for m in members:
+            groups[m] = members
+    return groups
 
 
 def _series_digest(sources: list, table: dict[str, list[str]], deps: dict[str, set[str]]) -> str:

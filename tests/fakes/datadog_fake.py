@@ -25,7 +25,7 @@ Datadog's API documentation:
   Monitor API's composite query) must name existing monitors, and a monitor a composite names
   cannot be deleted (400), as Datadog refuses both;
 - `/api/v1/slo` and what the monitor API checks of an `slo alert` monitor
-  (fakes/datadog_slo_fake.py);
+  (fakes/datadog_slo_fake.py); `/api/v1/downtime` (fakes/datadog_downtime_fake.py);
 - 429 with `X-RateLimit-Limit`, `-Period`, `-Remaining`, `-Reset` (seconds until the window,
   aligned to the period, resets) and `-Name`, from a real fixed-window limit (`rate_limit`) or
   injected (`fail_next(n, 429)`).
@@ -41,6 +41,7 @@ Every request is recorded (method, path, query, headers without the two keys, bo
 """
 from __future__ import annotations
 
+from fakes.datadog_downtime_fake import DOWNTIME_SCHEMAS, DowntimeApi
 from fakes.datadog_slo_fake import SLO_SCHEMAS, SloApi
 from fakes.loopback import LoopbackServer
 
@@ -97,7 +98,7 @@ class _Faults:
     crashed: bool = False
 
 
-class FakeDatadog(SloApi, LoopbackServer):
+class FakeDatadog(SloApi, DowntimeApi, LoopbackServer):
     """One Datadog organisation on 127.0.0.1, in a thread. `with FakeDatadog(openapi) as dd:`."""
 
     def __init__(self, openapi: Path, *, api_key: str = "fake-dd-api-key-0123456789abcdef",
@@ -110,10 +111,12 @@ class FakeDatadog(SloApi, LoopbackServer):
         registry = Registry().with_resource("urn:datadog", Resource.from_contents(self.doc, DRAFT4))
         self._validators = {name: OAS30WriteValidator({"$ref": f"urn:datadog#/components/schemas/{name}"},
                                                       registry=registry)
-                            for name in ("Monitor", "MonitorUpdateRequest", "Dashboard", *SLO_SCHEMAS)}
+                            for name in ("Monitor", "MonitorUpdateRequest", "Dashboard", *SLO_SCHEMAS,
+                                         *DOWNTIME_SCHEMAS)}
         self.lock = threading.RLock()
         self.monitors: dict[int, dict] = {}
         self.slos: dict[str, dict] = {}  # /api/v1/slo (fakes/datadog_slo_fake.py)
+        self.downtimes: dict[int, dict] = {}  # /api/v1/downtime (fakes/datadog_downtime_fake.py)
         self.dashboards: dict[str, dict] = {}
         self.deleted_dashboards: dict[str, dict] = {}
         self.requests: list[Recorded] = []
@@ -321,6 +324,8 @@ class FakeDatadog(SloApi, LoopbackServer):
             return self._dashboard_api(method, ident, arg, body, path)
         if noun == "slo":
             return self._slo_api(method, ident, arg, body, path)
+        if noun == "downtime":
+            return self._downtime_api(method, ident, arg, body, path)
         return 404, {"errors": ["Not found"]}
 
     def _monitor_api(self, method: str, ident: str | None, arg: dict, body: Any, path: str
@@ -525,7 +530,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                         record.status = 0
                         return
             record.status = status
-            data = json.dumps(payload).encode()  # under the lock: the state as of this request
+            # under the lock: the state as of this request; a 204 has no body
+            data = b"" if status == 204 else json.dumps(payload).encode()
         self._answer(status, data, rate)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve

@@ -19,7 +19,15 @@ swagger definitions (pkg/services/ngalert/api/tooling/definitions/provisioning_*
 - /api/v1/provisioning/contact-points: GET (?name=), POST (202; 400 when the uid is taken), PUT
   and DELETE by uid (202; DELETE 409 when it removes the last integration of a name the policy
   tree routes to). Secure settings read back as "[REDACTED]"; a PUT of "[REDACTED]" keeps them.
-- /api/v1/provisioning/policies: GET, PUT (202; 400 when a route names an unknown contact point)
+- /api/v1/provisioning/policies: GET, PUT (202; 400 when a route names an unknown contact point
+  or an unknown mute timing)
+- /api/v1/provisioning/templates: GET all; PUT /{name} {template} (202, creates or replaces);
+  DELETE /{name} (204). The body is validated against NotificationTemplate.
+- /api/v1/provisioning/mute-timings: GET all; POST (201; 409 when the name exists); PUT /{name}
+  (202; 404 when unknown); DELETE /{name} (204; 409 while a policy uses it). The schema's
+  TimeInterval was generated without Alertmanager's own (un)marshalling (times are
+  {start_time, end_time} strings, weekdays "monday:friday"), so a body is checked for that
+  form instead.
 Provenance: what a provisioning write creates gets provenance "api", or none when the request
 has X-Disable-Provenance; changing an "api" object back to none is refused with 403.
 The server shapes its answers as Grafana does: ids, versions, `updated`, provenance, defaults in
@@ -117,6 +125,8 @@ class Org:
     rules: dict[str, dict[str, Any]] = field(default_factory=dict)
     intervals: dict[tuple[str, str], int] = field(default_factory=dict)
     contact_points: list[dict[str, Any]] = field(default_factory=lambda: [json.loads(json.dumps(DEFAULT_CONTACT))])
+    templates: dict[str, dict[str, Any]] = field(default_factory=dict)
+    mute_timings: dict[str, dict[str, Any]] = field(default_factory=dict)
     policy: dict[str, Any] = field(default_factory=lambda: json.loads(json.dumps(DEFAULT_POLICY)))
     next_id: int = 1
 
@@ -419,7 +429,76 @@ def _route(fake: FakeGrafana, org: Org, org_id: int, method: str, path: str,
         return _contact_points(fake, org, method, m.group(1), query, body, provenance)
     if path == "/api/v1/provisioning/policies":
         return _policies(fake, org, method, body, provenance)
+    m = re.fullmatch(r"/api/v1/provisioning/templates(?:/([^/]+))?", path)
+    if m:
+        return _templates(fake, org, method, m.group(1) and unquote(m.group(1)), body, provenance)
+    m = re.fullmatch(r"/api/v1/provisioning/mute-timings(?:/([^/]+))?", path)
+    if m:
+        return _mute_timings(fake, org, method, m.group(1) and unquote(m.group(1)), body, provenance)
     raise Reply(404, {"message": "Not found"})
+
+
+def _templates(fake: FakeGrafana, org: Org, method: str, name: str | None, body: Any,
+               provenance: str) -> tuple[int, Any]:
+    if name is None and method == "GET":
+        return 200, [dict(t) for _, t in sorted(org.templates.items())]
+    if name and method == "PUT":
+        if not isinstance(body, dict) or not isinstance(body.get("template"), str):
+            raise Reply(400, {"message": "invalid template"})
+        _schema(fake, f"template {name}", "NotificationTemplate", {"name": name, **body})
+        org.templates[name] = {"name": name, "template": body["template"], "provenance": provenance}
+        return 202, org.templates[name]
+    if name and method == "DELETE":
+        org.templates.pop(name, None)
+        return 204, None
+    raise Reply(405, {"message": "Method not allowed"})
+
+
+_TIME = re.compile(r"^([01][0-9]|2[0-4]):[0-5][0-9]$")
+_INTERVAL_KEYS = {"times", "weekdays", "days_of_month", "months", "years", "location"}
+
+
+def _mute_timing_problem(body: Any) -> str:
+    if not isinstance(body, dict) or not body.get("name") or not isinstance(body.get("time_intervals"), list):
+        return "a mute timing needs a name and time_intervals"
+    for interval in body["time_intervals"]:
+        if not isinstance(interval, dict) or set(interval) - _INTERVAL_KEYS:
+            return f"unknown field in {interval!r}"
+        for times in interval.get("times", []):
+            if not (isinstance(times, dict) and _TIME.match(str(times.get("start_time", "")))
+                    and _TIME.match(str(times.get("end_time", "")))):
+                return f"bad times {times!r}"
+    return ""
+
+
+def _used_timings(route: dict[str, Any]) -> set[str]:
+    out = set(route.get("mute_time_intervals") or []) | set(route.get("active_time_intervals") or [])
+    for child in route.get("routes") or []:
+        out |= _used_timings(child)
+    return out
+
+
+def _mute_timings(fake: FakeGrafana, org: Org, method: str, name: str | None, body: Any,
+                  provenance: str) -> tuple[int, Any]:
+    if name is None and method == "GET":
+        return 200, [dict(t) for _, t in sorted(org.mute_timings.items())]
+    if method in ("POST", "PUT"):
+        problem = _mute_timing_problem(body)
+        if problem:
+            fake.schema_errors.append(f"mute timing: {problem}")
+            raise Reply(400, {"message": problem})
+        if method == "POST" and (name is not None or body["name"] in org.mute_timings):
+            raise Reply(409, {"message": "a mute timing with this name already exists"})
+        if method == "PUT" and name not in org.mute_timings:
+            raise Reply(404, {"message": "mute timing not found"})
+        org.mute_timings[body["name"]] = {**body, "provenance": provenance}
+        return (201 if method == "POST" else 202), org.mute_timings[body["name"]]
+    if name and method == "DELETE":
+        if name in _used_timings(org.policy):
+            raise Reply(409, {"message": "mute timing is used by a notification policy"})
+        org.mute_timings.pop(name, None)
+        return 204, None
+    raise Reply(405, {"message": "Method not allowed"})
 
 
 def _folder_out(folder: dict[str, Any]) -> dict[str, Any]:
@@ -679,6 +758,9 @@ def _policies(fake: FakeGrafana, org: Org, method: str, body: Any, provenance: s
         unknown = sorted(_receivers(body) - names)
         if unknown:
             raise Reply(400, {"message": f"invalid object specification: receiver '{unknown[0]}' does not exist"})
+        missing = sorted(_used_timings(body) - set(org.mute_timings))
+        if missing:
+            raise Reply(400, {"message": f"invalid object specification: mute time interval '{missing[0]}' does not exist"})
         org.policy = {**json.loads(json.dumps(body)), "provenance": provenance}
         return 202, {"message": "policies updated"}
     raise Reply(405, {"message": "Method not allowed"})

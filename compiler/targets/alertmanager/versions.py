@@ -17,6 +17,7 @@ SECRET_FILES_SINCE = {
     "opsgenie_configs.api_key_file": (0, 22),
     "pagerduty_configs.routing_key_file": (0, 25),
     "global.smtp_auth_password_file": (0, 25),
+    "webhook_configs.url_file": (0, 26),
 }
 
 
@@ -40,11 +41,20 @@ def refusals(catalog: Catalog) -> Iterator[Diagnostic]:
                     f"(smtp_auth_password_file, added in {_v(since)}) and moncat never writes it inline",
                     settings.field_locs.get("alertmanager.smtp.auth_username", settings.loc),
                     f"{hint} to {_v(since)}, or relay through an SMTP host that needs no login")
-    since = SECRET_FILES_SINCE["pagerduty_configs.routing_key_file"]
-    if target < since:
+    for field, has, what, other in (
+            ("pagerduty_configs.routing_key_file", lambda c: c.pagerduty,
+             "pages through PagerDuty, but Alertmanager {v} cannot read the routing key from a file",
+             "or reach this contact another way"),
+            ("webhook_configs.url_file", lambda c: c.webhook_secret,
+             "has a secret webhook URL, but Alertmanager {v} cannot read it from a file",
+             "or, for a Slack incoming webhook, use `slack: '#channel'`, whose URL Alertmanager "
+             "reads from a file")):
+        since = SECRET_FILES_SINCE[field]
+        if target >= since:
+            continue
         for contact in catalog.contacts.values():
-            if contact.pagerduty and contact.receives_alerts:
-                yield error("MC461", f"contact {contact.id!r} pages through PagerDuty, but Alertmanager "
-                            f"{_v(target)} cannot read the routing key from a file (routing_key_file, "
-                            f"added in {_v(since)}) and moncat never writes it inline", contact.loc,
-                            f"{hint} to {_v(since)}, or reach this contact another way")
+            if has(contact) and contact.receives_alerts:
+                at = contact.webhook_loc if field.startswith("webhook") else None
+                yield error("MC461", f"contact {contact.id!r} " + what.format(v=_v(target))
+                            + f" ({field.split('.')[1]}, added in {_v(since)}) and moncat never "
+                            "writes it inline", at or contact.loc, f"{hint} to {_v(since)}, {other}")

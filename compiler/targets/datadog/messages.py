@@ -13,6 +13,7 @@ from compiler.checks.routing import recipients
 from compiler.diagnostics import Diagnostic, warning
 from compiler.durations import format_ms
 from compiler.model import Alert, Catalog, Contact, Service, Severity
+from compiler.targets.datadog.wording import words
 
 TEMPLATE = "MC704"
 HANDLE = "MC708"
@@ -103,22 +104,23 @@ def message(catalog: Catalog, alert: Alert, severity: Severity, summary: str, de
             mentions: list[str], warning_threshold: bool, no_data: bool, runbook: str,
             notes: tuple[str, ...] = ()) -> str:
     """The notification: what fired (or recovered), the runbook, the severity, how the monitor
-    differs from the Prometheus rule, and who to tell."""
+    differs from the Prometheus rule, and who to tell, in the service's language (wording.py)."""
+    w = words(catalog, alert)
     lines = ["{{#is_alert}}", summary]
     if description:
         lines += ["", description]
     lines.append("{{/is_alert}}")
     if warning_threshold:
-        lines += ["{{#is_warning}}", f"Warning: {summary}", "{{/is_warning}}"]
+        lines += ["{{#is_warning}}", w["warning"].format(summary=summary), "{{/is_warning}}"]
     if no_data:
-        lines += ["{{#is_no_data}}", f"No data: the metric behind {alert.name} stopped reporting. "
-                  f"{summary}", "{{/is_no_data}}"]
-    lines += ["{{#is_recovery}}", f"Recovered: {summary}", "{{/is_recovery}}", ""]
-    sla = f", respond within {format_ms(severity.respond_within_ms)}" if severity.respond_within_ms else ""
-    lines.append(f"Severity {severity.id} ({severity.meaning}){sla}.")
-    lines += [f"Differs from Prometheus: {_MENTION.sub('(at)', text)}"
-              for text in differences(alert, notes)]
-    lines.append(f"Runbook: {runbook}")
+        lines += ["{{#is_no_data}}", w["no_data"].format(alert=alert.name, summary=summary),
+                  "{{/is_no_data}}"]
+    lines += ["{{#is_recovery}}", w["recovered"].format(summary=summary), "{{/is_recovery}}", ""]
+    within = (w["within"].format(duration=format_ms(severity.respond_within_ms))
+              if severity.respond_within_ms else "")
+    lines.append(w["severity"].format(level=severity.id, meaning=severity.meaning, within=within))
+    lines += [w["differs"].format(text=_MENTION.sub('(at)', text)) for text in differences(alert, notes)]
+    lines.append(w["runbook"].format(url=runbook))
     lines.append(f"Managed by moncat ({alert.id}): edit the catalog, not this monitor.")
     if mentions:
         lines += ["", " ".join(mentions)]

@@ -8,9 +8,11 @@ from compiler.diagnostics import Diagnostic, error
 from compiler.incremental import cached
 from compiler.model import Catalog, Service
 from compiler.targets import links
-from compiler.targets.grafana import alerting, notifications, provisioning
+from compiler.targets.grafana import alerting, interpolation, notifications, provisioning
 from compiler.targets.grafana.dashboards import build_dashboard
 from compiler.targets.prometheus import HEADER
+from compiler.targets.routing import templates
+from compiler.targets.routing.tree import SILENT, grafana_name, route_tree, used_receivers
 
 TARGET = "grafana"
 
@@ -31,26 +33,43 @@ def build(catalog: Catalog) -> tuple[list[Artifact], list[Diagnostic]]:
             elif owner != who:
                 diags.append(error("MC451", f"alert {name!r} gets Grafana rule uid {uid!r}, "
                                    f"already the uid of {owner}", loc, "rename one of the alerts"))
-    points = notifications.contact_points(catalog)
+    # Condition alerts have no Grafana rule (see Alert.compiled_for): no route for them.
+    tree = route_tree(catalog, grafana_name).without(SILENT)
+    points = notifications.contact_points(catalog, tree)
     if points:
         # A leading underscore: no service id starts with one, so no service's file is named so.
+        used = {notifications.contact_point_name(name): cid for name, cid in used_receivers(tree).items()}
         artifacts.append(Artifact(
             "grafana/alerting/_contact-points.yaml",
-            provisioning.escape_env({"apiVersion": 1, "contactPoints": points}),
+            interpolation.whole_file({"apiVersion": 1, "contactPoints": points}),
             "yaml", tuple(ManagedObject(p["name"], "contact_point", TARGET,
-                                        catalog.contacts[p["name"]].loc,
+                                        catalog.contacts[used[p["name"]]].loc,
                                         [{"name": p["name"], **r} for r in p["receivers"]])
                           for p in points), HEADER))
-        tree = notifications.policy_tree(catalog)
+        policies = notifications.policy_tree(catalog, tree)
         artifacts.append(Artifact(
-            "grafana/alerting/_policies.yaml", provisioning.escape_env({"apiVersion": 1, "policies": [tree]}),
-            "yaml",
+            "grafana/alerting/_policies.yaml",
+            interpolation.whole_file({"apiVersion": 1, "policies": [policies]}), "yaml",
             (ManagedObject("notification-policies", "notification_policy", TARGET,
-                           catalog.settings.loc, tree),), HEADER))
+                           catalog.settings.loc, policies),), HEADER))
+        # Notification templates are read raw by Grafana, like mute timings.
+        text = templates.template_file(catalog)
+        artifacts.append(Artifact(
+            "grafana/alerting/_templates.yaml",
+            {"apiVersion": 1, "templates": [{"orgId": 1, "name": "moncat", "template": text}]}, "yaml",
+            (ManagedObject("moncat", "notification_template", TARGET, catalog.settings.loc,
+                           {"name": "moncat", "template": text}),), HEADER))
+        timings = notifications.mute_timings(catalog, tree)
+        if timings:
+            # Read raw by Grafana (no environment expansion in mute timings).
+            artifacts.append(Artifact(
+                "grafana/alerting/_mute-timings.yaml", {"apiVersion": 1, "muteTimes": timings}, "yaml",
+                tuple(ManagedObject(t["name"], "mute_timing", TARGET,
+                                    catalog.time_intervals[t["name"]].loc, t) for t in timings), HEADER))
     providers = provisioning.dashboards_file(catalog)
     if providers is not None:
         artifacts.append(Artifact(
-            "grafana/provisioning/dashboards.yaml", providers, "yaml",
+            "grafana/provisioning/dashboards.yaml", interpolation.whole_file(providers), "yaml",
             tuple(ManagedObject(f"{s.id}/dashboards", "dashboard_provider", TARGET, s.loc, p)
                   for s, p in zip([s for s in catalog.services if s.dashboards],
                                   providers["providers"])), HEADER))
@@ -79,12 +98,13 @@ def _service(catalog: Catalog, service: Service) -> tuple[list[Artifact], list[D
     diags.extend(group_diags)
     objects = [ManagedObject(f"{service.id}/{group['title']}", "rule_group", TARGET,
                              service.loc, group)]
-    for alert, rule in zip(service.alerts.values(), group["rules"]):
+    for alert, rule in zip([a for a in service.alerts.values() if a.compiled_for(TARGET)], group["rules"]):
         uids.append(("rule", rule["uid"], alert.id, alert.name, alert.loc))
         objects.append(ManagedObject(alert.id, "alert_rule", TARGET, alert.loc, rule))
     artifacts.append(Artifact(f"grafana/alerting/{service.id}.yaml",
-                              provisioning.escape_env(alerting.provisioning_file(catalog, service, group)), "yaml",
-                              tuple(objects), HEADER))
+                              interpolation.rule_groups_file(
+                                  alerting.provisioning_file(catalog, service, group)),
+                              "yaml", tuple(objects), HEADER))
     return artifacts, diags, uids
 
 

@@ -12,7 +12,10 @@ from compiler.expr import ast
 from compiler.expr.thresholds import threshold
 from compiler.model import Alert, Catalog, Service
 from compiler.targets import links
+from compiler.targets.grafana.suppressions import folded
 from compiler.targets.prometheus import alert_annotations, alert_labels
+from compiler.targets.routing.delivery import deliveries, integrations, pages, severity_of
+from compiler.targets.routing.levels import opsgenie_priority
 
 ORG_ID = 1
 EXPR_DATASOURCE = "__expr__"  # Grafana's server-side expressions
@@ -83,13 +86,13 @@ def rule_data(catalog: Catalog, alert: Alert) -> list[dict[str, Any]]:
     found = threshold(alert.expr.tree)
     reduce = _expression(REDUCED, {"type": "reduce", "expression": QUERY, "reducer": "last"})
     if found is None:
-        return [_query(catalog, alert.expr.tree), reduce,
+        return [_query(catalog, folded(catalog, alert, alert.expr.tree)), reduce,
                 _expression(CONDITION, {"type": "math", "expression": PRESENT})]
     condition = _expression(CONDITION, {
         "type": "threshold", "expression": REDUCED,
         "conditions": [{"evaluator": {"type": EVALUATORS[found.op], "params": [found.value]}}],
     })
-    return [_query(catalog, found.query), reduce, condition]
+    return [_query(catalog, folded(catalog, alert, found.query)), reduce, condition]
 
 
 def rule_annotations(catalog: Catalog, service: Service, alert: Alert) -> dict[str, str]:
@@ -100,6 +103,21 @@ def rule_annotations(catalog: Catalog, service: Service, alert: Alert) -> dict[s
         out["__dashboardUid__"] = links.dashboard_uid(found[0])
         out["__panelId__"] = str(found[1])
     return dict(sorted(out.items()))
+
+
+OPSGENIE_PRIORITY_LABEL = "og_priority"  # Grafana's Opsgenie integration reads it (overridePriority)
+
+
+def rule_labels(catalog: Catalog, service: Service, alert: Alert) -> dict[str, str]:
+    """The Prometheus rule's labels, plus the Opsgenie priority of its severity when the alert
+    pages through Opsgenie (Grafana's integration has no priority template)."""
+    labels = alert_labels(alert, service)
+    severity = severity_of(catalog, service, alert)
+    if severity is not None and any(
+            pages(d.receiver) and "opsgenie" in integrations(catalog.contacts[d.contact], True)
+            for d in deliveries(catalog, service, alert)):
+        labels = dict(sorted({**labels, OPSGENIE_PRIORITY_LABEL: opsgenie_priority(severity)}.items()))
+    return labels
 
 
 def alert_rule(catalog: Catalog, service: Service, alert: Alert) -> dict[str, Any]:
@@ -116,7 +134,7 @@ def alert_rule(catalog: Catalog, service: Service, alert: Alert) -> dict[str, An
         # No series is no alert in Prometheus: the same here, not a NoData alert.
         "noDataState": "OK",
         "execErrState": "Error",
-        "labels": alert_labels(alert, service),
+        "labels": rule_labels(catalog, service, alert),
         "annotations": rule_annotations(catalog, service, alert),
     }
     if alert.keep_firing_for_ms:

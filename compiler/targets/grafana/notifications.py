@@ -1,16 +1,29 @@
-"""Grafana target, notifications: contact points from the catalog's contacts and the
-notification policy tree that routes every alert by team, then severity, to its contacts."""
+"""Grafana target, notifications: contact points and the notification policy tree.
+
+Grafana's notification policies are Alertmanager's routing tree (its Alertmanager is a fork of
+Prometheus'), so the tree is the one alertmanager.yaml is written from, translated: the same
+matchers, timings, `continue`, escalation routes and catch-all. Each Alertmanager receiver
+becomes a contact point: `<contact>` (email, Slack, webhook) and `<contact> (page)` (the same
+plus PagerDuty/Opsgenie, used at paging levels only).
+"""
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from compiler.checks.routing import recipients
-from compiler.incremental import cached
-from compiler.model import Catalog, Contact, Service
+from compiler.model import Catalog, Contact
 from compiler.targets import links
+from compiler.targets.routing.delivery import integrations, pages
+from compiler.targets.routing.levels import PAGERDUTY_DEFAULT, level_template, pagerduty_severity
+from compiler.targets.routing.templates import use
+from compiler.targets.routing.tree import (UNROUTED, Route, grafana_name, interval_definitions, route_tree,
+                                           used_receivers)
 
 GROUP_BY = ["grafana_folder", "alertname"]
+# Grafana's default contact point, in every org: file provisioning cannot define a contact point
+# without integrations, so alerts no route matches go there unless the catalog has a catch_all.
+GRAFANA_DEFAULT_CONTACT = "grafana-default-email"
+PAGE_SUFFIX = " (page)"  # no '/': Grafana's UI puts contact point names in URL paths
 
 
 def _env(kind: str, contact: Contact) -> str:
@@ -23,95 +36,58 @@ def receives(contact: Contact) -> bool:
     return getattr(contact, "receives_alerts", True)
 
 
-def integrations(contact: Contact) -> list[dict[str, Any]]:
-    """One Grafana integration per channel the contact has (alerting.jsonschema.json's
-    ContactPoint, without its name: a provisioning file gives the name once per contact)."""
-    out: list[tuple[str, dict[str, Any]]] = []
-    if contact.email:
-        out.append(("email", {"addresses": contact.email, "singleEmail": False}))
-    if contact.slack:
-        out.append(("slack", {"recipient": contact.slack, "token": "${MONCAT_SLACK_TOKEN}"}))
-    if contact.pagerduty:
-        out.append(("pagerduty", {"integrationKey": _env("PAGERDUTY_KEY", contact),
-                                  "client": contact.pagerduty}))
-    if contact.opsgenie:
-        out.append(("opsgenie", {"apiKey": _env("OPSGENIE_API_KEY", contact),
-                                 "responders": [{"type": "team", "name": contact.opsgenie}]}))
-    if contact.webhook:
-        out.append(("webhook", {"url": contact.webhook, "httpMethod": "POST"}))
-    return [{"uid": links.short_uid(f"moncat-{contact.id}-{kind}"), "type": kind,
-             "settings": settings, "disableResolveMessage": False} for kind, settings in out]
+def contact_point_name(receiver: str) -> str:
+    """The Grafana name of an Alertmanager receiver."""
+    if receiver == UNROUTED:
+        return GRAFANA_DEFAULT_CONTACT
+    return receiver.removesuffix("/page") + PAGE_SUFFIX if pages(receiver) else receiver
 
 
-def contact_points(catalog: Catalog) -> list[dict[str, Any]]:
-    """Every contact that receives alerts, in the provisioning file's shape."""
-    return [{"orgId": 1, "name": c.id, "receivers": integrations(c)}
-            for c in catalog.contacts.values() if receives(c)]
+def _settings(catalog: Catalog, contact: Contact, kind: str) -> dict[str, Any]:
+    if kind == "email":
+        return {"addresses": contact.email, "singleEmail": False, "subject": use("moncat.subject")}
+    if kind == "slack":
+        return {"recipient": contact.slack, "token": "${MONCAT_SLACK_TOKEN}",
+                "title": use("moncat.title"), "text": use("moncat.text")}
+    if kind == "pagerduty":
+        return {"integrationKey": _env("PAGERDUTY_KEY", contact), "client": contact.pagerduty,
+                "severity": level_template(catalog, pagerduty_severity, PAGERDUTY_DEFAULT),
+                "summary": use("moncat.description")}
+    if kind == "opsgenie":
+        # Grafana takes the priority from the alert's `og_priority` label (the rules carry it).
+        return {"apiKey": _env("OPSGENIE_API_KEY", contact), "overridePriority": True,
+                "responders": [{"type": "team", "name": contact.opsgenie}],
+                "message": use("moncat.title"), "description": use("moncat.text")}
+    url = _env("WEBHOOK_URL", contact) if contact.webhook_secret else contact.webhook
+    return {"url": url, "httpMethod": "POST"}
 
 
-def _root_receiver(catalog: Catalog) -> str:
-    """Alerts no route matches (none of moncat's) go to the first shared contact, or to the
-    first service's owner."""
-    shared = [c.id for c in catalog.contacts.values() if c.service is None and receives(c)]
-    owners = [s.owner for s in catalog.services if s.owner and receives(catalog.contacts[s.owner])]
-    anyone = [c.id for c in catalog.contacts.values() if receives(c)]
-    return (shared or owners or anyone or [""])[0]
+def integrations_of(catalog: Catalog, contact: Contact, page: bool) -> list[dict[str, Any]]:
+    """One Grafana integration per channel the contact is told through (alerting.jsonschema.json's
+    ContactPoint, without its name: a provisioning file gives the name once per contact point)."""
+    middle = "-page" if page else ""
+    return [{"uid": links.short_uid(f"moncat-{contact.id}{middle}-{kind}"), "type": kind,
+             "settings": _settings(catalog, contact, kind), "disableResolveMessage": False}
+            for kind in integrations(contact, page)]
 
 
-def _deliver(to: list[str], matchers: list[list[str]] | None = None) -> dict[str, Any]:
-    """A route to every contact in `to`: the first as its receiver, each as a child that lets
-    the next one match too (continue), so all of them are notified."""
-    route: dict[str, Any] = {}
-    if matchers:
-        route["object_matchers"] = matchers
-    route["receiver"] = to[0]
-    if len(to) > 1:
-        route["routes"] = [{"receiver": cid, "continue": True} for cid in to]
-    return route
+def contact_points(catalog: Catalog, tree: Route | None = None) -> list[dict[str, Any]]:
+    """A contact point per receiver the policy tree names, in the provisioning file's shape."""
+    used = used_receivers(tree or route_tree(catalog, grafana_name))
+    return [{"orgId": 1, "name": contact_point_name(name),
+             "receivers": integrations_of(catalog, catalog.contacts[cid], pages(name))}
+            for name, cid in used.items()]
 
 
-def _routing_key(service: Service) -> tuple[str, str]:
-    return ("team", service.team) if service.team else ("service", service.id)
+def mute_timings(catalog: Catalog, tree: Route) -> list[dict[str, Any]]:
+    """Grafana's time intervals ("mute timings", used as active timings too) the policies name,
+    in the provisioning file's shape: the same entries as Alertmanager's `time_intervals`."""
+    return [{"orgId": 1, **entry} for entry in interval_definitions(catalog, tree)]
 
 
-def _notified(catalog: Catalog, service: Service) -> list[tuple[str, str, tuple[int, str], tuple[str, ...]]]:
-    """(alert, severity, its rank, contacts notified) for the service's alerts that notify any."""
-    out = []
-    for alert in service.alerts.values():
-        to = tuple(c for c in recipients(alert, service)
-                   if c in catalog.contacts and receives(catalog.contacts[c]))
-        if to:
-            sev = service.severity(alert.severity, catalog.severities)
-            out.append((alert.name, alert.severity, (sev.priority if sev else 99, alert.severity), to))
-    return out
-
-
-def policy_tree(catalog: Catalog) -> dict[str, Any]:
-    """Root -> team (or service, when it has no team) -> severity -> contacts. Where alerts of
-    one team and severity notify different contacts, a route per service and set of contacts
-    matches them by alertname."""
-    tree: dict[tuple[str, str], dict[str, dict[tuple[str, tuple[str, ...]], list[str]]]] = {}
-    priority: dict[str, tuple[int, str]] = {}
-    for service in catalog.services:
-        found = cached(catalog, "grafana.policy", service, lambda: _notified(catalog, service))
-        for name, severity, rank, to in found:
-            priority.setdefault(severity, rank)
-            groups = tree.setdefault(_routing_key(service), {}).setdefault(severity, {})
-            groups.setdefault((service.id, to), []).append(name)
-    routes = []
-    for (label, value), severities in sorted(tree.items()):
-        sev_routes = []
-        for severity in sorted(severities, key=lambda s: priority[s]):
-            groups = severities[severity]
-            matchers = [["severity", "=", severity]]
-            if len(groups) == 1:
-                (_, to), = groups
-                sev_routes.append(_deliver(list(to), matchers))
-                continue
-            route: dict[str, Any] = {"object_matchers": matchers, "routes": []}
-            for (sid, to), names in sorted(groups.items(), key=lambda g: (g[0][0], sorted(g[1]))):
-                leaf = [["service", "=", sid], ["alertname", "=~", "|".join(sorted(names))]]
-                route["routes"].append(_deliver(list(to), leaf))
-            sev_routes.append(route)
-        routes.append({"object_matchers": [[label, "=", value]], "routes": sev_routes})
-    return {"receiver": _root_receiver(catalog), "group_by": GROUP_BY, "routes": routes}
+def policy_tree(catalog: Catalog, tree: Route | None = None) -> dict[str, Any]:
+    """The root policy: the catch-all, grouping by folder (one per service) and alert name as
+    Alertmanager groups by service and alert name, then the routing tree."""
+    policy = (tree or route_tree(catalog, grafana_name)).data(
+        ("object_matchers", lambda m: [m.label, m.op, m.value]), contact_point_name)
+    return {"receiver": policy.pop("receiver"), "group_by": GROUP_BY, **policy}

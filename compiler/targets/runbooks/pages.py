@@ -19,7 +19,9 @@ from compiler.model import Alert, Catalog, Contact, Dashboard, Procedure, Servic
 from compiler.slos import SLO, burn_tier, slo_of
 from compiler.targets import links as grafana_links
 from compiler.targets import ui_links
-from compiler.targets.alertmanager.plan import Delivery, deliveries, timings
+from compiler.targets.routing.delivery import Delivery, deliveries, timings
+from compiler.targets.routing.delivery import hours as delivery_hours
+from compiler.targets.runbooks.hours import describe
 from compiler.targets.runbooks.i18n import translator
 from compiler.targets.prometheus import alert_labels, runbook_url
 
@@ -203,15 +205,37 @@ class Knowledge:
     def recipients(self, svc: Service, alert: Alert) -> tuple[str, ...]:
         return recipients(alert, svc)
 
-    def escalation_path(self, cid: str) -> list[Contact]:
-        path, seen = [], {cid}
-        contact = self.catalog.contacts.get(cid)
-        while contact is not None and contact.escalates_to and contact.escalates_to not in seen:
-            seen.add(contact.escalates_to)
-            contact = self.catalog.contacts.get(contact.escalates_to)
-            if contact is not None:
-                path.append(contact)
-        return path
+    def escalation_rules(self, contact: Contact) -> list[tuple[str | None, Contact, int | None]]:
+        """(level or None for every paging level, contact, delay or None for the level's
+        response time) of each `escalates_to` rule."""
+        return [(r.level, self.catalog.contacts[r.to], r.after_ms) for r in contact.escalates_to
+                if r.to in self.catalog.contacts]
+
+    def hours(self, svc: Service, alert: Alert) -> list[tuple[str, str, str]]:
+        """(`active_hours` or `muted_hours`, interval id, the hours in the page's language)."""
+        active, muted = delivery_hours(svc, alert)
+        language = svc.language or self.catalog.settings.language or "en"
+        return [(key, name, describe(self.catalog.time_intervals[name], language))
+                for key, names in (("active_hours", active), ("muted_hours", muted))
+                for name in names if name in self.catalog.time_intervals]
+
+    def suppressors(self, alert: Alert) -> list[tuple[Alert, tuple[str, ...]]]:
+        return [(a, rule.equal) for rule in alert.suppressed_by if (a := self.catalog.alert(rule.alert))]
+
+    def suppresses(self, alert: Alert) -> list[Alert]:
+        # Other services' alerts too: the incremental cache keys services joined by a
+        # suppression together (compiler.incremental.run._groups).
+        return self.catalog.once("runbooks.suppresses", self._suppresses).get(alert.id, [])
+
+    def _suppresses(self) -> dict[str, list[Alert]]:
+        out: dict[str, list[Alert]] = {}
+        for svc in self.catalog.services:
+            for a in svc.alerts.values():
+                for r in a.suppressed_by:
+                    named = out.setdefault(r.alert, [])
+                    if not named or named[-1] is not a:  # one alert may name it twice
+                        named.append(a)
+        return out
 
     def contacts_of(self, svc: Service | None) -> list[Contact]:
         return [c for c in self.catalog.contacts.values() if c.service == (svc.id if svc else None)]

@@ -1,0 +1,21 @@
+"""Check: an alert compiled for Datadog has hours Datadog's weekly downtimes can repeat."""
+from __future__ import annotations
+
+from typing import Iterator
+
+from compiler.diagnostics import Diagnostic
+from compiler.model import Catalog
+
+
+def check(catalog: Catalog) -> Iterator[Diagnostic]:
+    if not catalog.generates("datadog"):
+        return
+    # Imported here: the targets import compiler.checks.routing (see alert_delivery).
+    from compiler.targets.datadog.schedules import refusal
+
+    for service in catalog.services:
+        for alert in service.alerts.values():
+            if alert.compiled_for("datadog"):
+                problem = refusal(catalog, service, alert)
+                if problem is not None:
+                    yield problem

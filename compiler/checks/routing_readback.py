@@ -1,0 +1,175 @@
+"""Checks, routing read-back: what a generated Alertmanager configuration or Grafana notification
+setup does with a label set, computed from the generated data alone (not from the code that
+wrote it): the routes a dispatcher matches, their timings, and each integration notified.
+
+A notification is (contact, integration, group wait, group interval, repeat interval); a pager
+integration carries the severity (PagerDuty) or priority (Opsgenie) it would send.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Callable
+
+from compiler.durations import format_ms, parse_ms
+
+# Both dispatchers' defaults for a tree that sets no timing.
+DEFAULT_TIMING = {"group_wait": "30s", "group_interval": "5m", "repeat_interval": "4h"}
+_MATCHER = re.compile(r'^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*$')
+_GO_ESCAPES = {"n": "\n", "t": "\t", '"': '"', "\\": "\\"}
+
+
+@dataclass(frozen=True, order=True)
+class Notification:
+    contact: str
+    integration: str  # email, slack, webhook, "pagerduty severity=critical", "opsgenie priority=P1"
+    group_wait: str
+    group_interval: str
+    repeat_interval: str
+    active: str = ""  # the route's active_time_intervals, comma-separated
+    muted: str = ""   # its mute_time_intervals
+
+    def __str__(self) -> str:
+        hours = (f", active {self.active}" if self.active else "") + (f", muted {self.muted}" if self.muted else "")
+        return (f"{self.contact}: {self.integration} after {self.group_wait} "
+                f"(then every {self.group_interval}, reminder every {self.repeat_interval}{hours})")
+
+
+class Unreadable(ValueError):
+    """Generated data this reader does not understand: a bug in the target that wrote it."""
+
+
+def _unquote(text: str) -> str:
+    return re.sub(r"\\(.)", lambda m: _GO_ESCAPES.get(m.group(1), m.group(1)), text)
+
+
+@lru_cache(maxsize=65536)
+def _pattern(value: str) -> re.Pattern:
+    # Many distinct alertname alternations in a large catalog: more than `re`'s own cache holds.
+    return re.compile(value)
+
+
+def _matches(label: str, op: str, value: str, labels: dict[str, str]) -> bool:
+    have = labels.get(label, "")
+    if op in ("=", "!="):
+        return (have == value) == (op == "=")
+    try:
+        found = _pattern(value).fullmatch(have) is not None
+    except re.error as exc:
+        raise Unreadable(f"matcher {label}{op}{value!r}: {exc}") from exc
+    return found == (op == "=~")
+
+
+def am_matchers(route: dict[str, Any]) -> list[tuple[str, str, str]]:
+    out = []
+    for text in route.get("matchers", []):
+        m = _MATCHER.match(text)
+        if not m:
+            raise Unreadable(f"matcher {text!r} is not label op \"value\"")
+        out.append((m.group(1), m.group(2), _unquote(m.group(3))))
+    return out
+
+
+def grafana_matchers(route: dict[str, Any]) -> list[tuple[str, str, str]]:
+    return [tuple(m) for m in route.get("object_matchers", [])]
+
+
+def _seconds_text(value: str) -> str:
+    return format_ms(parse_ms(value))
+
+
+def walk(route: dict[str, Any], labels: dict[str, str],
+         matchers: Callable[[dict[str, Any]], list[tuple[str, str, str]]],
+         receiver: str = "", timing: dict[str, str] | None = None) -> list[tuple[str, dict[str, str]]]:
+    """(receiver, timings) of every route a dispatcher notifies for `labels`: depth first, a
+    matching child ends the search unless it says `continue`; no matching child, the route
+    itself. Receivers and timings are inherited down the tree; the time intervals are the
+    notifying route's own (moncat sets them on the last route only)."""
+    timing = {k: v for k, v in (timing or DEFAULT_TIMING).items() if k in DEFAULT_TIMING}
+    for key in DEFAULT_TIMING:
+        if key in route:
+            timing[key] = _seconds_text(route[key])
+    timing["active"] = ",".join(route.get("active_time_intervals", []))
+    timing["muted"] = ",".join(route.get("mute_time_intervals", []))
+    receiver = route.get("receiver") or receiver
+    found: list[tuple[str, dict[str, str]]] = []
+    for child in route.get("routes", []):
+        if all(_matches(*m, labels) for m in matchers(child)):
+            found += walk(child, labels, matchers, receiver, timing)
+            if not child.get("continue"):
+                break
+    return found or [(receiver, timing)]
+
+
+# --- the Go templates moncat writes for pager levels ------------------------------------------
+
+_ACTION = re.compile(r"\{\{-?\s*(.*?)\s*-?\}\}", re.S)
+_EQ = re.compile(r'^eq \.CommonLabels\.([a-zA-Z_][a-zA-Z0-9_]*) "((?:[^"\\]|\\.)*)"$')
+_AND = re.compile(r"^and \((.*?)\) \((.*)\)$")
+
+
+def _condition(text: str, labels: dict[str, str]) -> bool:
+    m = _AND.match(text)
+    if m:
+        return _condition(m.group(1), labels) and _condition(m.group(2), labels)
+    m = _EQ.match(text)
+    if not m:
+        raise Unreadable(f"template condition {text!r}")
+    return labels.get(m.group(1), "") == _unquote(m.group(2))
+
+
+def render(template: str, labels: dict[str, str]) -> str:
+    """A template of the form moncat writes: plain text, or `{{ if <cond> }}a{{ else if <cond> }}b
+    {{ else }}c{{ end }}` whose conditions compare common labels with `eq` (joined by `and`)."""
+    parts = _ACTION.split(template)
+    if len(parts) == 1:
+        return template
+    texts, actions = parts[0::2], parts[1::2]
+    if texts[0] or texts[-1] or actions[-1] != "end":
+        raise Unreadable(f"template {template!r}")
+    for i, (action, text) in enumerate(zip(actions, texts[1:])):
+        if action == "end":
+            return ""
+        if action == "else":
+            return text
+        if not action.startswith("if " if i == 0 else "else if "):
+            raise Unreadable(f"template action {action!r}")
+        if _condition(action.removeprefix("else ").removeprefix("if "), labels):
+            return text
+    return ""
+
+
+# --- integrations -----------------------------------------------------------------------------
+
+_AM_KINDS = {"email_configs": "email", "slack_configs": "slack", "webhook_configs": "webhook",
+             "pagerduty_configs": "pagerduty", "opsgenie_configs": "opsgenie"}
+PAGERDUTY_UNSET = {"alertmanager": "error", "grafana": "critical"}  # each one's default
+OPSGENIE_UNSET = "P3"  # Opsgenie's own default priority
+
+
+def am_integrations(receiver: dict[str, Any], labels: dict[str, str]) -> list[str]:
+    out = []
+    for key, kind in _AM_KINDS.items():
+        for config in receiver.get(key, []):
+            if kind == "pagerduty":
+                kind = "pagerduty severity=" + render(config.get("severity", PAGERDUTY_UNSET["alertmanager"]), labels)
+            elif kind == "opsgenie":
+                kind = "opsgenie priority=" + (render(config.get("priority", ""), labels) or OPSGENIE_UNSET)
+            out.append(kind)
+    return out
+
+
+def grafana_integrations(point: list[dict[str, Any]], labels: dict[str, str]) -> list[str]:
+    out = []
+    for integration in point:
+        kind, settings = integration["type"], integration.get("settings") or {}
+        if kind == "pagerduty":
+            kind += " severity=" + (render(settings.get("severity", ""), labels).lower()
+                                    or PAGERDUTY_UNSET["grafana"])
+        elif kind == "opsgenie":
+            # Grafana's integration reads the priority from the `og_priority` label.
+            chosen = labels.get("og_priority", "") if settings.get("overridePriority", True) else ""
+            kind += " priority=" + (chosen if chosen in ("P1", "P2", "P3", "P4", "P5") else OPSGENIE_UNSET)
+        out.append(kind)
+    return out

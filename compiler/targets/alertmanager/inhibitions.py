@@ -1,0 +1,111 @@
+"""Alertmanager target, inhibitions: within a service, the more urgent alert of a cause silences
+the less urgent ones while it fires."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from compiler.model import Alert, Catalog, Service
+from compiler.slos import slo_of
+from compiler.targets.routing.delivery import severity_of
+from compiler.targets.routing.tree import Matcher, one_of
+
+
+@dataclass(frozen=True)
+class Inhibition:
+    """An inhibit rule and where it comes from."""
+
+    service: Service
+    procedure: str
+    level: str  # the silencing (more urgent) level
+    rule: dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        return f"{self.service.id}/{self.procedure}/{self.level}"
+
+
+def inhibit_rules(catalog: Catalog) -> list[Inhibition]:
+    """Within a service, an alert of a more urgent level silences the less urgent alerts of the
+    same cause (the same procedure) while it fires: a P0 "nobody can pay" silences the P1
+    "conversion dropped". An SLO's alerts are their own cause: its page tiers silence its ticket
+    tiers, and only its own (`equal: [service, slo]`)."""
+    out: list[Inhibition] = []
+    for service in catalog.services:
+        causes: dict[str, list[Alert]] = {}
+        for alert in service.alerts.values():
+            # a condition alert tells nobody anyway
+            if alert.procedure and alert.notifies and slo_of(service, alert) is None:
+                causes.setdefault(alert.procedure, []).append(alert)
+        for procedure in sorted(causes):
+            out += _level_rules(catalog, service, procedure, causes[procedure], ())
+        for slo in service.slos.values():
+            mine = [a for a in service.alerts.values() if slo_of(service, a) is slo]
+            out += _level_rules(catalog, service, f"slo/{slo.id}", mine,
+                                (Matcher("slo", "=", slo.id),))
+    return out
+
+
+def _level_rules(catalog: Catalog, service: Service, cause: str, alerts: list[Alert],
+                 scope: tuple[Matcher, ...]) -> list[Inhibition]:
+    """Each level of the cause's alerts silences every less urgent level of them."""
+    out: list[Inhibition] = []
+    levels: dict[str, list[str]] = {}
+    priority: dict[str, int] = {}
+    for alert in alerts:
+        sev = severity_of(catalog, service, alert)
+        if sev is None:
+            continue
+        levels.setdefault(alert.severity, []).append(alert.rule_name)
+        priority[alert.severity] = sev.priority
+    ordered = sorted(levels, key=lambda lv: (priority[lv], lv))
+    here = [Matcher("service", "=", service.id).text()] + [m.text() for m in scope]
+    for i, high in enumerate(ordered):
+        lower = [lv for lv in ordered[i + 1:] if priority[lv] > priority[high]]
+        if not lower:
+            continue
+        targets = sorted(name for lv in lower for name in levels[lv])
+        rule = {
+            "source_matchers": here + [Matcher("severity", "=", high).text(),
+                                       one_of("alertname", sorted(levels[high])).text()],
+            "target_matchers": here + [one_of("severity", lower).text(),
+                                       one_of("alertname", targets).text()],
+            "equal": ["service"] + [m.label for m in scope],
+        }
+        out.append(Inhibition(service, cause, high, rule))
+    return out
+
+
+@dataclass(frozen=True)
+class Suppressed:
+    """An inhibit rule from an alert's `suppressed_by`."""
+
+    alert: Alert
+    source: Alert
+    rule: dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        return f"{self.alert.id}/suppressed-by/{self.source.id}"
+
+
+def suppression_rules(catalog: Catalog) -> list[Suppressed]:
+    """While the suppressing alert fires, the suppressed one is inhibited, instance by instance
+    where `equal` names labels (NoCourier of a city while CitySurgeHigh fires for that city)."""
+    out: list[Suppressed] = []
+    for service in catalog.services:
+        for alert in service.alerts.values():
+            for suppression in alert.suppressed_by:
+                source = catalog.alert(suppression.alert)
+                if source is None:
+                    continue
+                rule = {
+                    "source_matchers": [Matcher("service", "=", source.service).text(),
+                                        Matcher("alertname", "=", source.rule_name).text()],
+                    "target_matchers": [Matcher("service", "=", alert.service).text(),
+                                        Matcher("alertname", "=", alert.rule_name).text()],
+                }
+                if suppression.equal:
+                    rule["equal"] = list(suppression.equal)
+                out.append(Suppressed(alert, source, rule))
+    return out
