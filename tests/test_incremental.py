@@ -66,6 +66,68 @@ def _pick(rng: random.Random, mapping: dict) -> str | None:
     return rng.choice(sorted(mapping)) if mapping else None
 
 
+def _alert_ids(catalog: Path) -> list[str]:
+    return sorted(f"{d['service']}/{name}" for p in catalog.rglob("*.yaml") for d in _docs(p)
+                  if isinstance(d, dict) and "service" in d for name in d.get("alerts") or {})
+
+
+def _intervals(catalog: Path) -> list[str]:
+    return sorted(name for p in catalog.rglob("*.yaml") for d in _docs(p) if isinstance(d, dict)
+                  for name in d.get("time_intervals") or {})
+
+
+def _rename_intervals(doc: dict) -> None:
+    """A copied service's own time intervals renamed (ids are catalog-wide), with its references."""
+    own = doc.get("time_intervals") or {}
+    if not own:
+        return
+    doc["time_intervals"] = {f"{k}-copy": v for k, v in own.items()}
+    for holder in [doc, *(doc.get("alerts") or {}).values()]:
+        for key in ("active_during", "muted_during"):
+            if isinstance(holder.get(key), list):
+                holder[key] = [f"{n}-copy" if n in own else n for n in holder[key]]
+
+
+def _edit_routing(rng: random.Random, doc: dict, alerts: list[str], intervals: list[str]) -> str | None:
+    """One change to what routing reads across services: a suppression (often by another
+    service's alert), an alert's or the service's hours, a condition alert."""
+    choice = rng.randrange(5)
+    own = doc.get("alerts") or {}
+    name = _pick(rng, own)
+    if choice == 0 and name and alerts:
+        by = rng.choice(alerts)
+        if rng.random() < 0.3 or by == f"{doc['service']}/{name}":
+            own[name].pop("suppressed_by", None)
+            return f"suppression of {name} removed"
+        own[name]["suppressed_by"] = {"alert": by}
+        return f"{name} suppressed by {by}"
+    if choice == 1 and name and intervals:
+        key = rng.choice(["active_during", "muted_during"])
+        if rng.random() < 0.3:
+            own[name].pop(key, None)
+            return f"{key} of {name} removed"
+        own[name][key] = [rng.choice(intervals)]
+        return f"{key} of {name}: {own[name][key]}"
+    if choice == 2 and intervals:
+        if rng.random() < 0.4:
+            doc.pop("active_during", None)
+            return f"active_during of {doc['service']} removed"
+        doc["active_during"] = [rng.choice(intervals)]
+        return f"active_during of {doc['service']}: {doc['active_during']}"
+    if choice == 3 and name:
+        if own[name].get("notify") == []:
+            del own[name]["notify"]
+            return f"{name} notifies again"
+        own[name]["notify"] = []
+        return f"{name} made a condition alert"
+    if choice == 4:
+        intervals_here = doc.setdefault("time_intervals", {})
+        iid = f"{doc['service']}-hours"
+        intervals_here[iid] = {"location": "Asia/Jakarta", "times": [f"0{rng.randrange(8)}:00-2{rng.randrange(4)}:00"]}
+        return f"interval {iid} of {doc['service']}"
+    return None
+
+
 def _edit_entity(rng: random.Random, doc: dict, severities: list[str]) -> str | None:
     """One change to an alert, metric, recording rule or the service's own fields."""
     choice = rng.randrange(9)
@@ -109,8 +171,31 @@ def _edit_entity(rng: random.Random, doc: dict, severities: list[str]) -> str | 
     return None
 
 
+OUTPUTS = ("prometheus", "kubernetes", "alertmanager", "grafana", "grafana-dashboards",
+           "grafana-alerting", "datadog", "runbooks")
+
+
 def _edit_settings(rng: random.Random, doc: dict) -> str:
-    choice = rng.randrange(3)
+    choice = rng.randrange(6)
+    if choice == 3:
+        intervals = doc.setdefault("time_intervals", {})
+        iid = _pick(rng, intervals) or "business"
+        intervals[iid] = {"location": "Asia/Jakarta", "weekdays": [rng.choice(["monday", "sunday"])],
+                          "times": [f"0{rng.randrange(9)}:00-1{rng.randrange(10)}:00"]}
+        return f"time interval {iid}"
+    if choice == 4:
+        targets = doc.setdefault("targets", {})
+        if "outputs" in targets and rng.random() < 0.4:
+            del targets["outputs"]
+            return "targets.outputs removed"
+        targets["outputs"] = sorted(rng.sample(OUTPUTS, rng.randrange(2, len(OUTPUTS))))
+        return f"targets.outputs: {targets['outputs']}"
+    if choice == 5:
+        if "catch_all" in doc:
+            del doc["catch_all"]
+            return "catch_all removed"
+        doc["catch_all"] = rng.choice(sorted(doc.get("contacts") or {"oncall": None}))
+        return f"catch_all: {doc['catch_all']}"
     if choice == 0:
         doc.setdefault("runbooks", {})["base_url"] = f"https://runbooks{rng.randrange(9)}.example.com"
         return "runbooks base_url"
@@ -142,6 +227,7 @@ def _random_edit(rng: random.Random, catalog: Path, history: list[tuple[Path, by
             if not new.exists():
                 for d in docs:
                     d["service"] = f"{d['service']}-copy"
+                    _rename_intervals(d)
                 history.append((new, None))
                 _save(new, docs)
                 return f"{source.name} copied into a new service"
@@ -152,10 +238,14 @@ def _random_edit(rng: random.Random, catalog: Path, history: list[tuple[Path, by
         what = _edit_settings(rng, docs[0])
     else:
         severities = sorted(_docs(catalog / "moncat.yaml")[0].get("severities", {}))
+        alerts, intervals = _alert_ids(catalog), _intervals(catalog)
         what = None
         for _ in range(10):
             doc = rng.choice(docs)
-            what = _edit_entity(rng, doc, severities)
+            if "service" in doc and rng.random() < 0.4:
+                what = _edit_routing(rng, doc, alerts, intervals)
+            else:
+                what = _edit_entity(rng, doc, severities)
             if what:
                 break
         what = what or "rewritten as is"
@@ -165,7 +255,8 @@ def _random_edit(rng: random.Random, catalog: Path, history: list[tuple[Path, by
 
 def _small_synthetic(root: Path) -> None:
     """Three services of six alerts, one that reads a recording rule of the first, and two
-    services written in Jsonnet."""
+    services written in Jsonnet; time intervals in the settings and in a service, an alert of one
+    service suppressed by another's."""
     root.mkdir()
     (root / "moncat.yaml").write_text(synthetic.SETTINGS)
     for i in range(3):
@@ -184,6 +275,19 @@ def _small_synthetic(root: Path) -> None:
         "      fires: {series: {'svc0000:queue:max': '5x30'}}\n"
         "      quiet: {series: {'svc0000:queue:max': '0x30'}}\n"
         "procedures:\n  respond: {title: Respond, recovery: [Fix it.]}\n")
+    # Routing that crosses services: hours in the settings and in a service, a suppression by
+    # another service's alert.
+    with (root / "moncat.yaml").open("a") as f:
+        f.write("time_intervals:\n  business:\n    location: Asia/Jakarta\n"
+                "    weekdays: [monday, tuesday, wednesday, thursday, friday]\n"
+                "    times: ['08:00-18:00']\n")
+    with (root / "svc0002.yaml").open("a") as f:
+        f.write("active_during: [business]\ntime_intervals:\n  svc0002-night:\n"
+                "    location: Asia/Jakarta\n    times: ['22:00-23:00']\n")
+    docs = _docs(root / "svc0001.yaml")
+    docs[0]["alerts"]["Alert000"]["suppressed_by"] = {"alert": "svc0000/Alert000"}
+    docs[0]["alerts"]["Alert003"]["muted_during"] = ["svc0002-night"]
+    _save(root / "svc0001.yaml", docs)
     # Jsonnet is evaluated on every compile (its imports are other files); two documents here.
     (root / "generated.jsonnet").write_text(
         "[{service: 'gen' + i, owner: 'oncall', metrics: {['gen%d_up' % i]: "
@@ -265,9 +369,12 @@ def test_an_unchanged_service_is_not_compiled_again(tmp_path: Path) -> None:
     out, cache_dir = tmp_path / "out", tmp_path / "cache"
     cache, result = _compiled_after_one_edit(catalog, out, cache_dir)
     assert sorted(cache.front.reused) == ["shared.yaml", "svc0000.yaml", "svc0002.yaml"]
-    assert sorted(cache.run.clean) == ["gen1", "gen2", "reader", "svc0000", "svc0002"]
+    # svc0000 is computed again too: an alert of svc0001 is suppressed by one of its alerts.
+    assert sorted(cache.run.clean) == ["gen1", "gen2", "reader", "svc0002"]
+    assert cache.run.group("svc0000") == cache.run.group("svc0001") == ["svc0000", "svc0001"]
     assert "prometheus/svc0001.rules.yaml" in result.files
-    assert "prometheus/svc0000.rules.yaml" in result.unchanged
+    assert "prometheus/svc0000.rules.yaml" in result.files
+    assert "prometheus/svc0002.rules.yaml" in result.unchanged
 
 
 def test_the_cache_is_kept_where_the_user_can_delete_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -300,3 +407,33 @@ def test_another_compile_writing_the_output_meanwhile_makes_this_one_write_every
     have = {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert have == pipeline.compile_catalog(catalog).files
     _same_as_clean(catalog, out, cache_dir, "the compile after")
+
+
+def test_edits_read_across_services_recompile_the_services_that_read_them(tmp_path: Path) -> None:
+    """A suppressing alert's query is folded into the suppressed alert's Grafana rule in another
+    service, and a time interval of the settings or of one service is named by others: editing
+    them changes those other services' files, which must not be taken from the cache."""
+    catalog = tmp_path / "catalog"
+    _small_synthetic(catalog)
+    out, cache_dir = tmp_path / "out", tmp_path / "cache"
+    _same_as_clean(catalog, out, cache_dir, "first compile")
+    grafana_rule = out / "grafana" / "alerting" / "svc0001.yaml"
+    before = grafana_rule.read_bytes()
+    source = catalog / "svc0000.yaml"
+    source.write_text(source.read_text().replace("> 0.01'", "> 0.07'", 1))
+    _same_as_clean(catalog, out, cache_dir, "the suppressing alert's threshold")
+    assert b"0.07" in grafana_rule.read_bytes() and grafana_rule.read_bytes() != before
+
+    page = out / "runbooks" / "svc0002" / "alerts" / "Alert000.md"
+    assert b"08:00" in page.read_bytes()  # the page states its service's hours
+    settings = catalog / "moncat.yaml"
+    settings.write_text(settings.read_text().replace("'08:00-18:00'", "'09:00-17:00'"))
+    _same_as_clean(catalog, out, cache_dir, "a time interval of the settings")
+    assert b"09:00" in page.read_bytes()
+
+    page = out / "runbooks" / "svc0001" / "alerts" / "Alert003.md"
+    before = page.read_bytes()
+    night = catalog / "svc0002.yaml"
+    night.write_text(night.read_text().replace("'22:00-23:00'", "'21:00-23:00'"))
+    _same_as_clean(catalog, out, cache_dir, "a time interval of another service")
+    assert page.read_bytes() != before and b"21:00" in page.read_bytes()
