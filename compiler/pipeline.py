@@ -251,11 +251,10 @@ def _cross_checks_by_service(catalog: Catalog, artifacts: list, cache: Cache) ->
     by_id = {s.id: s for s in catalog.services}
     for service in catalog.services:
         members = cache.run.group(service.id)
-        if members[0] != service.id:
-            continue  # checked with the first service of its group
+        first = members[0] == service.id  # the others are checked with the first of the group
         out += cached(catalog, "cross-checks", service,
                       lambda: run(tuple(by_id[m] for m in members),
-                                  [a for m in members for a in groups.get(m, [])]))
+                                  [a for m in members for a in groups.get(m, [])]) if first else [])
     out += run((), groups.get(None, []))
     rules = [_RuleObjects(cached(catalog, "routing-parity.rules", service,
                                  lambda: _routing_rules(groups.get(service.id, []))))

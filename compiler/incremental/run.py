@@ -104,7 +104,7 @@ class Run:
             # suppressions: a suppressed alert's Grafana rule folds in its suppressor's query,
             # a suppressor's page lists what it suppresses).
             sources = [s for member in self.groups[svc.id] for s in self.front.services[member]]
-            key = digest(shared, *(s.key for s in sources), _series_digest(sources, table, deps))
+            key = digest(shared, svc.id, *(s.key for s in sources), _series_digest(sources, table, deps))
             self.keys[svc.id] = key
             record = self.store.read("values", key)
             if _valid_values_record(record) and self._on_disk(record["files"]):
