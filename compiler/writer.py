@@ -220,19 +220,20 @@ os.umask(_UMASK)
 
 
 def update(out: Path, files: dict[str, bytes], keep: Collection[str],
-           unchanged_since: Callable[[Path], bool]) -> bool | None:
+           unchanged_since: Callable[[Path], bool], listed: Collection[str] | None = None) -> bool | None:
     """Bring `out` to `files` plus the files `keep` names, which `out` holds already (the
     incremental compile's unchanged services): only the files that differ are written, each
     atomically (a temporary file renamed over it), files no longer made are deleted, and the
     manifest goes last. `unchanged_since(target)`, asked under the lock, says whether `out` is
     still the tree the caller validated; None when it is not (another compile wrote it since:
-    the caller compiles everything instead). Returns whether anything was written."""
+    the caller compiles everything instead). Returns whether anything was written. `listed`:
+    the files `out`'s manifest lists, when the caller knows them (others are foreign and stay)."""
     target = Path(os.path.realpath(out))
     try:
         with _lock(target):
             if not unchanged_since(target):
                 return None
-            return _update(target, files, set(keep))
+            return _update(target, files, set(keep), listed)
     except OSError as exc:
         raise OutputError(_os_problem("cannot write", out, exc)) from None
 
@@ -253,9 +254,11 @@ def _regular_files(root: Path) -> set[str]:
     return found
 
 
-def _update(target: Path, files: dict[str, bytes], keep: set[str]) -> bool:
+def _update(target: Path, files: dict[str, bytes], keep: set[str],
+            listed: Collection[str] | None) -> bool:
     present = _regular_files(target)
-    keep = keep | foreign(target)  # files moncat did not write stay, as `write` keeps them
+    # Files moncat did not write stay, as `write` keeps them.
+    keep = keep | (foreign(target) if listed is None else present - set(listed) - {MANIFEST})
     changed = False
     for rel in sorted(files, key=lambda p: p == MANIFEST):  # the manifest last
         data = files[rel]

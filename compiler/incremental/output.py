@@ -20,7 +20,9 @@ def write(out: Path, result: Result, cache: Cache, recompile: Callable[[], Resul
     if not result.unchanged:
         changed = writer.write(out, result.files)
     else:
-        updated = writer.update(out, result.files, result.unchanged, cache.run.still_there)
+        # What this cache recorded of `out` is what its manifest lists (still_there checks that).
+        listed = cache.run.out_state.keys() if cache.run.out_state else None
+        updated = writer.update(out, result.files, result.unchanged, cache.run.still_there, listed)
         if updated is None:
             fresh = recompile()
             if fresh.report.has_errors():  # the catalog changed meanwhile: report that compile
