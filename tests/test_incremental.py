@@ -437,3 +437,24 @@ def test_edits_read_across_services_recompile_the_services_that_read_them(tmp_pa
     night.write_text(night.read_text().replace("'22:00-23:00'", "'21:00-23:00'"))
     _same_as_clean(catalog, out, cache_dir, "a time interval of another service")
     assert page.read_bytes() != before and b"21:00" in page.read_bytes()
+
+
+def test_an_incremental_compile_keeps_files_moncat_did_not_write_and_drops_a_disabled_outputs(
+        tmp_path: Path) -> None:
+    catalog = tmp_path / "catalog"
+    _small_synthetic(catalog)
+    out, cache_dir = tmp_path / "out", tmp_path / "cache"
+    _same_as_clean(catalog, out, cache_dir, "first compile")
+    (out / "prometheus" / "local.rules.yaml").write_text("groups: []\n")
+    edited = catalog / "svc0001.yaml"
+    edited.write_text(edited.read_text().replace("Synthetic alert number 3.", "Edited."))
+    _, files = _compile(catalog, out, cache_dir)
+    assert files is not None and files["prometheus/local.rules.yaml"] == b"groups: []\n"
+    assert b"Edited." in files["runbooks/svc0001/alerts/Alert003.md"]
+    settings = catalog / "moncat.yaml"
+    settings.write_text(settings.read_text().replace("targets:\n", "targets:\n  outputs: [prometheus, runbooks]\n"))
+    _, files = _compile(catalog, out, cache_dir)
+    assert files is not None and not [p for p in files if p.startswith(("datadog/", "grafana/"))]
+    assert files["prometheus/local.rules.yaml"] == b"groups: []\n"
+    (out / "prometheus" / "local.rules.yaml").unlink()
+    _same_as_clean(catalog, out, cache_dir, "outputs chosen")
