@@ -207,8 +207,11 @@ def _compile(root: Path, on_stage: Callable[[str], None] | None, cache: Cache | 
         if target in PRODUCES and not any(catalog.generates(o) for o in PRODUCES[target]):
             continue  # every output of this target is off (targets.outputs)
         artifacts, diags = target(catalog)
-        result.artifacts.extend(a for a in artifacts
-                                if not output_of(a.path) or catalog.generates(output_of(a.path)))
+        if catalog.settings.outputs is None:  # every output (a target off makes no artifact)
+            result.artifacts.extend(artifacts)
+        else:
+            result.artifacts.extend(a for a in artifacts
+                                    if not output_of(a.path) or catalog.generates(output_of(a.path)))
         result.report.extend(diags)
     if cache is None:
         for cross_check in CROSS_CHECKS:
