@@ -171,7 +171,15 @@ class Knowledge:
         return [(a, rule.equal) for rule in alert.suppressed_by if (a := self.catalog.alert(rule.alert))]
 
     def suppresses(self, alert: Alert) -> list[Alert]:
-        return [a for _, a in self.all_alerts() if any(r.alert == alert.id for r in a.suppressed_by)]
+        # Indexed once per catalog: scanning every alert for every page was quadratic.
+        return self.catalog.once(("runbooks", "suppresses"), self._suppressed_by_index).get(alert.id, [])
+
+    def _suppressed_by_index(self) -> dict[str, list[Alert]]:
+        index: dict[str, list[Alert]] = {}
+        for _, a in self.all_alerts():
+            for target in dict.fromkeys(r.alert for r in a.suppressed_by):
+                index.setdefault(target, []).append(a)
+        return index
 
     def contacts_of(self, svc: Service | None) -> list[Contact]:
         return [c for c in self.catalog.contacts.values() if c.service == (svc.id if svc else None)]
