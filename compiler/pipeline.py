@@ -18,7 +18,7 @@ from compiler.manifest import MANIFEST, build_manifest
 from compiler.model import Catalog, Settings
 from compiler.render import render
 from compiler.checks import cross_target, datadog_output, routing_parity
-from compiler.targets import alertmanager, datadog, grafana, prometheus, runbooks
+from compiler.targets import alertmanager, datadog, grafana, prometheus, prometheus_slo, runbooks
 
 STAGES = ("load", "validate", "build", "link", "check", "generate", "render")
 # Datadog before the runbook pages: the pages show each monitor query, computed once (Catalog.once)
@@ -129,8 +129,8 @@ def validate_catalog(root: Path, examples: bool = True,
     result = compile_catalog(root, on_stage)
     if examples and result.files and not result.report.has_errors() and result.catalog is not None:
         clock = _Clock(result, on_stage)
-        derived = tuple(f"prometheus/{service.id}.slo-{slo}." for service in result.catalog.services
-                        for slo in service.slos)
+        derived = tuple(f"prometheus/{prometheus_slo.stem(service, slo)}." for service in result.catalog.services
+                        for slo in service.slos.values())
         result.examples = run_examples(result.artifacts, result.files, derived=derived)
         result.report.extend(result.examples.diagnostics)
         clock.lap("examples")

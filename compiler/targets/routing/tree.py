@@ -172,7 +172,13 @@ def catch_all_receiver(catalog: Catalog) -> str:
 
 def route_tree(catalog: Catalog, alertname: Callable[[Alert], str] = prometheus_name) -> Route:
     """Root (the catch-all), then one route per team holding its services, then services without
-    a team. `alertname` gives the name alerts carry on the dispatcher the tree is for."""
+    a team. `alertname` gives the name alerts carry on the dispatcher the tree is for. Built once
+    per catalog and dispatcher: the delivery check and the targets read the same tree, and nothing
+    changes a tree once built (`without` copies)."""
+    return catalog.once(("routing.route_tree", alertname), lambda: _route_tree(catalog, alertname))
+
+
+def _route_tree(catalog: Catalog, alertname: Callable[[Alert], str]) -> Route:
     root = Route(receiver=catch_all_receiver(catalog), timing=dict(ROOT_TIMINGS))
     teams: dict[str, list[Service]] = {}
     loose: list[Service] = []
