@@ -4,6 +4,7 @@ from __future__ import annotations
 import gc
 import time
 from contextlib import contextmanager
+from functools import partial
 from typing import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,14 +17,21 @@ from compiler.diagnostics import Loc, Report, error
 from compiler.loader import load_catalog
 from compiler.manifest import MANIFEST, build_manifest
 from compiler.model import Catalog, Settings
+from compiler.parallel import Background
 from compiler.render import render
 from compiler.checks import cross_target, datadog_output, routing_parity
 from compiler.targets import alertmanager, datadog, grafana, prometheus, prometheus_slo, runbooks
 
 STAGES = ("load", "validate", "build", "link", "check", "generate", "render")
-# Datadog before the runbook pages: the pages show each monitor query, computed once (Catalog.once)
-# in this process before the pages fork over the cores.
 TARGETS = (prometheus.build, grafana.build, alertmanager.build, datadog.build, runbooks.build)
+# The runbook pages are the largest piece of work and read nothing the other targets produce: a
+# forked child renders them while this process generates the rest. Datadog runs before the fork:
+# the pages show each monitor query, memoised on the catalog (Catalog.once), which the child
+# inherits.
+EARLY = (datadog.build,)
+BACKGROUND = (runbooks.build,)
+# Below this many alerts a child process costs more than the overlap saves.
+BACKGROUND_MIN_ALERTS = 40
 # The outputs (targets.outputs) each target writes, and the output of each file by its path.
 PRODUCES = {prometheus.build: ("prometheus", "kubernetes"),
             grafana.build: ("grafana-dashboards", "grafana-alerting"),
@@ -168,23 +176,46 @@ def _compile(root: Path, on_stage: Callable[[str], None] | None = None) -> Resul
         return result
     clock = _Clock(result, on_stage)
     catalog = result.catalog
-    for target in TARGETS:
-        if target in PRODUCES and not any(catalog.generates(o) for o in PRODUCES[target]):
-            continue  # every output of this target is off (targets.outputs)
-        artifacts, diags = target(catalog)
-        result.artifacts.extend(a for a in artifacts
-                                if not output_of(a.path) or catalog.generates(output_of(a.path)))
-        result.report.extend(diags)
-    for cross_check in CROSS_CHECKS:
-        result.report.extend(cross_check(result.catalog, result.artifacts))
-    clock.lap("generate")
+    wanted = [t for t in TARGETS  # targets.outputs may switch every output of a target off
+              if t not in PRODUCES or any(catalog.generates(o) for o in PRODUCES[t])]
+    worth = sum(len(s.alerts) for s in catalog.services) >= BACKGROUND_MIN_ALERTS
+    produced: dict[Callable, list[Artifact]] = {}
+    pending: list[tuple[Callable, Background]] = []
+    files: dict[str, bytes] = {}
+    try:
+        for target in sorted(wanted, key=lambda t: (t not in EARLY, t in BACKGROUND)):
+            if target in BACKGROUND:
+                pending.append((target, Background(partial(target, catalog), worth)))
+            else:
+                produced[target] = _keep(catalog, target(catalog), result.report)
+        # The cross-target checks compare Prometheus, Grafana, Alertmanager and Datadog output;
+        # none reads the pages, so they run while the pages are being rendered.
+        foreground = [a for t in TARGETS for a in produced.get(t, ())]
+        for cross_check in CROSS_CHECKS:
+            result.report.extend(cross_check(catalog, foreground))
+        clock.lap("generate")
+        if not result.report.has_errors():
+            files = {a.path: render(a) for a in foreground}
+        for target, work in pending:
+            produced[target] = _keep(catalog, work.result(), result.report)
+    finally:
+        for _, work in pending:
+            work.cancel()  # only where this process failed before collecting it
+    result.artifacts = [a for t in TARGETS for a in produced.get(t, ())]
     if result.report.has_errors():
         return result
-    files = {a.path: render(a) for a in result.artifacts}
+    files.update((a.path, render(a)) for t, _ in pending for a in produced[t])
     files[MANIFEST] = build_manifest(result.artifacts, files)
     result.files = dict(sorted(files.items()))
-    clock.lap("render")
+    clock.lap("render")  # includes the wait for the pages rendered in the background
     return result
+
+
+def _keep(catalog: Catalog, generated: tuple[list[Artifact], list], report: Report) -> list[Artifact]:
+    """A target's artifacts of the outputs the catalog generates; its diagnostics go to `report`."""
+    artifacts, diags = generated
+    report.extend(diags)
+    return [a for a in artifacts if not output_of(a.path) or catalog.generates(output_of(a.path))]
 
 
 __all__ = ["STAGES", "Result", "ServicePart", "analyse", "compile_catalog", "validate_catalog"]

@@ -1,0 +1,73 @@
+"""Forked work in the generate stage: results come back in order and unchanged, failures surface
+as errors, and a compile that renders the pages in a child writes the same bytes as one that
+renders them in-process."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from compiler import parallel, pipeline
+from tests.benchmarks import synthetic
+
+forks = pytest.mark.skipif((os.cpu_count() or 1) < 2 or not parallel._can_fork(),
+                           reason="needs fork and two cores")
+
+
+def test_fork_map_returns_every_result_in_order() -> None:
+    items = list(range(parallel.MIN_ITEMS * 2 + 7))
+    assert parallel.fork_map(lambda x: (x, x * x), items) == [(x, x * x) for x in items]
+
+
+@forks
+def test_background_work_runs_in_another_process_and_returns_its_value() -> None:
+    work = parallel.Background(lambda: (os.getpid(), {"pages": ["a" * 100_000] * 20}))
+    pid, value = work.result()
+    assert pid != os.getpid()
+    assert value == {"pages": ["a" * 100_000] * 20}  # larger than a pipe's buffer
+    assert work.result() == (pid, value)  # asked again, the same value
+
+
+def test_small_background_work_runs_in_this_process() -> None:
+    work = parallel.Background(os.getpid, worth_a_process=False)
+    assert work.result() == os.getpid()
+
+
+@forks
+def test_an_exception_in_the_child_is_raised_in_the_parent_with_its_traceback() -> None:
+    def broken() -> None:
+        raise ValueError("page template missing")
+
+    with pytest.raises(parallel.WorkerFailed, match="ValueError: page template missing"):
+        parallel.Background(broken).result()
+
+
+@forks
+def test_a_child_that_dies_without_a_result_is_an_error_naming_its_exit_status() -> None:
+    with pytest.raises(parallel.WorkerFailed, match="exit status 3"):
+        parallel.Background(lambda: os._exit(3)).result()
+
+
+@forks
+def test_cancelled_work_stops_its_child_and_has_no_result() -> None:
+    import time
+
+    work = parallel.Background(lambda: time.sleep(60))
+    started = time.monotonic()
+    work.cancel()
+    assert time.monotonic() - started < 10
+    with pytest.raises(parallel.WorkerFailed, match="cancelled"):
+        work.result()
+
+
+@forks
+def test_pages_rendered_in_a_child_are_the_bytes_rendered_in_process(tmp_path: Path, monkeypatch) -> None:
+    synthetic.write_catalog(tmp_path / "catalog", 100)
+    background = pipeline.compile_catalog(tmp_path / "catalog")
+    assert not background.report.has_errors()
+    monkeypatch.setattr(pipeline, "BACKGROUND_MIN_ALERTS", 10**9)
+    in_process = pipeline.compile_catalog(tmp_path / "catalog")
+    assert background.files == in_process.files
+    assert [a.path for a in background.artifacts] == [a.path for a in in_process.artifacts]
+    assert any(p.startswith("site/") for p in background.files)
