@@ -14,7 +14,8 @@ from compiler.dialects.datadog_names import naming
 from compiler.durations import format_ms
 from compiler.model import Catalog
 from compiler.targets.datadog.conditions import condition
-from compiler.targets.datadog.messages import differences
+# The module, not the name: messages imports the routing check, whose package imports this one.
+from compiler.targets.datadog import messages
 from compiler.targets.datadog.verdicts import verdicts
 
 DIFFERENT = "MC711"
@@ -34,7 +35,7 @@ def check(catalog: Catalog) -> Iterator[Diagnostic]:
             cond, _ = condition(catalog, alert, names)  # its diagnostics are the datadog check's
             if cond is None:
                 continue
-            stated = bool(differences(alert, cond.notes))
+            stated = bool(messages.differences(alert, cond.notes))
             for v in verdicts(catalog, alert, cond, names):
                 kind = "fires" if v.prometheus else "stays quiet"
                 marked = bool(v.example.datadog_differs)
