@@ -29,6 +29,8 @@ class Options:
     require_full_window: bool = False
     evaluation_delay_s: int = 0
     check_interval_ms: int = CHECK_INTERVAL_MS
+    # default | show_no_data | show_and_notify_no_data | resolve; "" when notify_no_data is used
+    on_missing_data: str = ""
 
 
 # --- selecting and aggregating series ---------------------------------------------------------

@@ -42,7 +42,8 @@ def options(catalog: Catalog, cond: Condition, warning: float | None) -> Options
                    no_data_timeframe_min=cond.no_data_timeframe_min,
                    require_full_window=cond.full_window,
                    evaluation_delay_s=(dd.evaluation_delay_ms or 0) // 1000,
-                   check_interval_ms=dd.check_interval_ms)
+                   check_interval_ms=dd.check_interval_ms,
+                   on_missing_data="default" if cond.missing_as_zero else "")
 
 
 def _outcome(catalog: Catalog, cond: Condition, data: list[agent.Stored], at: int,
