@@ -118,6 +118,12 @@ def result_name(catalog: Catalog, alert: Alert, example: Example) -> tuple[str, 
 
 
 def infer(catalog: Catalog, alert: Alert, example: Example) -> Inferred:
+    """The labels a firing alert of the example carries (`_infer`), computed once per catalog:
+    the example check and the promtool tests both ask."""
+    return catalog.once(("example_labels.infer", alert.id, example), lambda: _infer(catalog, alert, example))
+
+
+def _infer(catalog: Catalog, alert: Alert, example: Example) -> Inferred:
     """Labels written in `labels:` win; each other label the expression keeps (label-flow
     analysis) takes the one value the example's series that the expression reads carry, or that
     an `=` matcher of the expression sets (absent(x{job="a"}) returns job="a"). `__name__` in

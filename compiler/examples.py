@@ -109,6 +109,12 @@ def allowed_ms(catalog: Catalog, alert: Alert) -> int:
 
 
 def timing(catalog: Catalog, alert: Alert, example: Example) -> Timing:
+    """The evaluation times of an example's test (`_timing`), computed once per catalog: the
+    example check, the promtool tests and the Datadog verdicts all ask."""
+    return catalog.once(("examples.timing", alert.id, example), lambda: _timing(catalog, alert, example))
+
+
+def _timing(catalog: Catalog, alert: Alert, example: Example) -> Timing:
     """The evaluation times of an example's test. By default after `for` and the history the
     expression reads (range windows and offsets, through recording rules), two steps of margin,
     on a step boundary so that no sample sits at a lookback edge. A fires example with `starts:`
