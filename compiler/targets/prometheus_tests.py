@@ -11,9 +11,9 @@ from compiler.diagnostics import Diagnostic, error
 from compiler.dialects.promql import to_promql
 from compiler.durations import format_ms
 from compiler.example_labels import infer
-from compiler.examples import Timing, expand, records_of, timing
+from compiler.examples import Timing, expand, history_ms, records_of, timing
 from compiler.expr import ast, gotemplate
-from compiler.expr.timing import LOOKBACK_DELTA_MS, lookback_ms
+from compiler.expr.timing import LOOKBACK_DELTA_MS
 from compiler.model import Alert, Catalog, Example, Service
 from compiler.slos import slo_of
 
@@ -180,7 +180,7 @@ def unit_test_files(catalog: Catalog, service: Service, annotations_of: Annotati
             case: dict[str, Any] = {"name": name, "interval": format_ms(plan.step_ms)}
             series = sorted(ex.series)
             if interval != base:
-                keep_from = min(times) - alert.for_ms - lookback_ms(alert.expr.tree, records) \
+                keep_from = min(times) - alert.for_ms - history_ms(catalog, alert) \
                     - LOOKBACK_DELTA_MS - plan.step_ms
                 series = [(s, _trimmed(v, keep_from, plan.step_ms)) for s, v in series]
             case["input_series"] = [{"series": s, "values": v} for s, v in series]
