@@ -8,15 +8,16 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from jinja2 import BytecodeCache, Environment, FileSystemBytecodeCache, PackageLoader, StrictUndefined
+from jinja2 import (BytecodeCache, Environment, FileSystemBytecodeCache, PackageLoader, StrictUndefined,
+                    Template)
 
 from compiler.parallel import fork_map
 from compiler.artifacts import Artifact, ManagedObject
 from compiler.diagnostics import Diagnostic
 from compiler.dialects.promql import to_promql
 from compiler.model import Catalog, Expression
-from compiler.targets.datadog.messages import differences
 from compiler.targets.runbooks import text
+from compiler.targets.runbooks.alert_facts import alert_facts
 from compiler.targets.runbooks.i18n import translator
 from compiler.targets.runbooks.pages import Knowledge, Links, Page, duration, pages, slug
 
@@ -60,6 +61,11 @@ def environment(fmt: str) -> Environment:
     return env
 
 
+@lru_cache(maxsize=32)
+def _template(fmt: str, name: str) -> Template:
+    return environment(fmt).get_template(name)
+
+
 _FENCE = re.compile(r"^\s*(`{3,})")
 
 
@@ -67,45 +73,47 @@ def tidy_markdown(page: str) -> str:
     """Outside fenced code: no trailing spaces, one blank line at most, and a blank line around
     headings (templates are easier to read without minding each newline)."""
     out: list[str] = []
+    append = out.append
     fence = ""
+    last = ""  # the line appended last ("" before the first)
     for line in page.split("\n"):
-        m = _FENCE.match(line)
+        # Only a line holding three backticks can open or close a fence: the substring test
+        # spares the pattern on every other line (this runs on every line of every page).
         if fence:
-            out.append(line)
-            if m and m.group(1) == fence and not line.strip().strip("`"):
+            append(line)
+            last = line
+            if "```" in line and (m := _FENCE.match(line)) and m.group(1) == fence \
+                    and not line.strip().strip("`"):
                 fence = ""
             continue
         line = line.rstrip()
-        if m:
+        if "```" in line and (m := _FENCE.match(line)):
             fence = m.group(1)
-        blank = not line
-        if blank and (not out or not out[-1]):
+        if not line:
+            if last:
+                append(line)
+                last = line
             continue
-        if line and out and out[-1] and (line.startswith("#") or out[-1].startswith("#")):
-            out.append("")
-        out.append(line)
+        if last and (line[0] == "#" or last[0] == "#"):
+            append("")
+        append(line)
+        last = line
     return "\n".join(out).strip("\n") + "\n"
 
 
 def _render(catalog: Catalog, k: "Knowledge", page: Page) -> list[Artifact]:
     """The Markdown and the HTML artifact of one page."""
-    context = {
-        "page": page, "catalog": catalog, "k": k, "t": translator(page.language),
-        "proc": None, "datadog": None, "datadog_differs": [],
-    }
+    t = translator(page.language)
+    context = {"page": page, "catalog": catalog, "k": k, "t": t, "proc": None, "f": None}
     if page.kind == "alert":
-        context["proc"] = page.service.procedures.get(page.entity.procedure)
-        context["datadog"], notes = k.datadog(page.service, page.entity)
-        if context["datadog"]:
-            context["datadog_differs"] = differences(page.entity, notes)
-        elif catalog.settings.datadog.enabled and page.entity.datadog and page.entity.datadog.reason:
-            # Left out of Datadog: the page says why, where the query would be.
-            context["datadog_differs"] = [" ".join(page.entity.datadog.reason.split())]
+        # Worked out once for both formats.
+        context["f"] = facts = alert_facts(k, page.service, page.entity, t)
+        context["proc"] = facts.proc
     elif page.kind == "slo":
         context["proc"] = page.service.procedures.get(page.entity.spec.procedure)
     out = []
     for fmt, folder, ext in (("md", MARKDOWN_DIR, "md"), ("html", SITE_DIR, "html")):
-        template = environment(fmt).get_template(f"{page.kind}.{ext}.j2")
+        template = _template(fmt, f"{page.kind}.{ext}.j2")
         body = template.render(link=Links(page, ext), **context)
         body = tidy_markdown(body) if fmt == "md" else body
         ident = page.key.removesuffix("/index") if page.kind == "service" else page.key
