@@ -114,7 +114,8 @@ def _render(catalog: Catalog, k: "Knowledge", page: Page) -> list[Artifact]:
     out = []
     for fmt, folder, ext in (("md", MARKDOWN_DIR, "md"), ("html", SITE_DIR, "html")):
         template = _template(fmt, f"{page.kind}.{ext}.j2")
-        body = template.render(link=Links(page, ext), **context)
+        # The macros module is built once per format: a template's `import` builds it per page.
+        body = template.render(link=Links(page, ext), m=_template(fmt, f"macros.{ext}.j2").module, **context)
         body = tidy_markdown(body) if fmt == "md" else body
         ident = page.key.removesuffix("/index") if page.kind == "service" else page.key
         obj = ManagedObject(ident, f"{page.kind}_page", "runbooks" if fmt == "md" else "site",
