@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from jinja2 import (BytecodeCache, Environment, FileSystemBytecodeCache, PackageLoader, StrictUndefined,
+from jinja2 import (BytecodeCache, Environment, FileSystemBytecodeCache, StrictUndefined,
                     Template)
 
 from compiler.parallel import fork_map
@@ -18,8 +18,9 @@ from compiler.dialects.promql import to_promql
 from compiler.model import Catalog, Expression
 from compiler.targets.runbooks import text
 from compiler.targets.runbooks.alert_facts import alert_facts
-from compiler.targets.runbooks.i18n import translator
+from compiler.targets.runbooks.i18n import table_name, translator
 from compiler.targets.runbooks.pages import Knowledge, Links, Page, duration, pages, slug
+from compiler.targets.runbooks.worded import WordedLoader
 
 MARKDOWN_DIR = "runbooks"
 SITE_DIR = "site"
@@ -30,24 +31,26 @@ def _promql(expr: Expression) -> str:
     return to_promql(expr.tree)
 
 
-def _bytecode_cache() -> BytecodeCache | None:
+def _bytecode_cache(language: str) -> BytecodeCache | None:
     try:
-        return FileSystemBytecodeCache()
+        # A file per language: Jinja keys its cache by template name and checks the source.
+        return FileSystemBytecodeCache(pattern=f"__jinja2_%s.{language}.cache")
     except (OSError, RuntimeError):
         return None  # no safe per-user temporary directory: compile the templates each run
 
 
-@lru_cache(maxsize=2)
-def environment(fmt: str) -> Environment:
-    """The Jinja2 environment of one format. Both autoescape: whatever a template prints without
-    passing it through a text filter is HTML-escaped, in Markdown too (where it stays inert)."""
+@lru_cache(maxsize=8)
+def environment(fmt: str, language: str = "en") -> Environment:
+    """The Jinja2 environment of one format and one language's words (see WordedLoader). Both
+    formats autoescape: whatever a template prints without passing it through a text filter is
+    HTML-escaped, in Markdown too (where it stays inert)."""
     # Compiling the templates cost a fifth of a small compile: Jinja keeps their bytecode in its
     # per-user cache directory (keyed by the template source), and templates are not re-checked
     # for changes on every page.
-    env = Environment(loader=PackageLoader("compiler.targets.runbooks", "templates"),
+    env = Environment(loader=WordedLoader(translator(language)),
                       autoescape=True, undefined=StrictUndefined, trim_blocks=True,
                       lstrip_blocks=True, keep_trailing_newline=True, auto_reload=False,
-                      bytecode_cache=_bytecode_cache())
+                      bytecode_cache=_bytecode_cache(table_name(language)))
     env.filters["slug"] = slug
     env.globals.update(duration=duration, promql=_promql)
     if fmt == "html":
@@ -61,9 +64,9 @@ def environment(fmt: str) -> Environment:
     return env
 
 
-@lru_cache(maxsize=32)
-def _template(fmt: str, name: str) -> Template:
-    return environment(fmt).get_template(name)
+@lru_cache(maxsize=64)
+def _template(fmt: str, language: str, name: str) -> Template:
+    return environment(fmt, table_name(language)).get_template(name)
 
 
 _FENCE = re.compile(r"^\s*(`{3,})")
@@ -113,9 +116,10 @@ def _render(catalog: Catalog, k: "Knowledge", page: Page) -> list[Artifact]:
         context["proc"] = page.service.procedures.get(page.entity.spec.procedure)
     out = []
     for fmt, folder, ext in (("md", MARKDOWN_DIR, "md"), ("html", SITE_DIR, "html")):
-        template = _template(fmt, f"{page.kind}.{ext}.j2")
+        template = _template(fmt, page.language, f"{page.kind}.{ext}.j2")
         # The macros module is built once per format: a template's `import` builds it per page.
-        body = template.render(link=Links(page, ext), m=_template(fmt, f"macros.{ext}.j2").module, **context)
+        macros = _template(fmt, page.language, f"macros.{ext}.j2").module
+        body = template.render(link=Links(page, ext), m=macros, **context)
         body = tidy_markdown(body) if fmt == "md" else body
         ident = page.key.removesuffix("/index") if page.kind == "service" else page.key
         obj = ManagedObject(ident, f"{page.kind}_page", "runbooks" if fmt == "md" else "site",

@@ -351,10 +351,16 @@ class Words:
         return self.__dict__[key]
 
 
+def table_name(language: str) -> str:
+    """The table of `language` (a BCP 47 tag; its primary subtag chooses; English otherwise)."""
+    primary = language.split("-")[0].lower()
+    return primary if primary in LANGUAGES else "en"
+
+
 @lru_cache(maxsize=None)
 def translator(language: str) -> Words:
     """Words for `language` (a BCP 47 tag; its primary subtag chooses the table)."""
-    table = LANGUAGES.get(language.split("-")[0].lower(), EN)
+    table = LANGUAGES[table_name(language)]
     return Words({key: table.get(key) or EN[key] for key in EN})
 
 
