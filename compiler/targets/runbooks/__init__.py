@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Any
 
 from jinja2 import (BytecodeCache, Environment, FileSystemBytecodeCache, StrictUndefined,
                     Template)
@@ -69,6 +70,11 @@ def _template(fmt: str, language: str, name: str) -> Template:
     return environment(fmt, table_name(language)).get_template(name)
 
 
+def _macros(fmt: str, language: str) -> Any:
+    """The macros module (`m` in templates), built once: a template's `import` builds it per page."""
+    return _template(fmt, language, f"macros.{fmt}.j2").module
+
+
 _FENCE = re.compile(r"^\s*(`{3,})")
 
 
@@ -117,9 +123,7 @@ def _render(catalog: Catalog, k: "Knowledge", page: Page) -> list[Artifact]:
     out = []
     for fmt, folder, ext in (("md", MARKDOWN_DIR, "md"), ("html", SITE_DIR, "html")):
         template = _template(fmt, page.language, f"{page.kind}.{ext}.j2")
-        # The macros module is built once per format: a template's `import` builds it per page.
-        macros = _template(fmt, page.language, f"macros.{ext}.j2").module
-        body = template.render(link=Links(page, ext), m=macros, **context)
+        body = template.render(link=Links(page, ext), m=_macros(fmt, page.language), **context)
         body = tidy_markdown(body) if fmt == "md" else body
         ident = page.key.removesuffix("/index") if page.kind == "service" else page.key
         obj = ManagedObject(ident, f"{page.kind}_page", "runbooks" if fmt == "md" else "site",
@@ -131,7 +135,13 @@ def _render(catalog: Catalog, k: "Knowledge", page: Page) -> list[Artifact]:
 def build(catalog: Catalog) -> tuple[list[Artifact], list[Diagnostic]]:
     k = Knowledge.of(catalog)
     # Pages are independent and rendering dominates large catalogs: spread it over the cores.
-    rendered = fork_map(lambda page: _render(catalog, k, page), list(pages(catalog)))
+    todo = list(pages(catalog))
+    # Templates and macros loaded before fork_map forks: the workers inherit them.
+    for fmt in ("md", "html"):
+        for language, kind in {(page.language, page.kind) for page in todo}:
+            _template(fmt, language, f"{kind}.{fmt}.j2")
+            _macros(fmt, language)
+    rendered = fork_map(lambda page: _render(catalog, k, page), todo)
     artifacts: list[Artifact] = [a for pair in rendered for a in pair]
     css = environment("html").loader.get_source(environment("html"), "style.css")[0]
     css += "\n/* Code highlighting (Pygments). */\n" + text.pygments_css() + "\n"
