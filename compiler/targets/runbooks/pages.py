@@ -36,6 +36,7 @@ class Page:
     entity: Any = None  # the Alert, Procedure or SLO it shows
 
 
+@lru_cache(maxsize=65536)
 def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-") or "x"
 
@@ -286,5 +287,6 @@ def pages(catalog: Catalog) -> list[Page]:
     return out
 
 
+@lru_cache(maxsize=4096)
 def duration(ms: int | None) -> str:
     return format_ms(ms) if ms else ""

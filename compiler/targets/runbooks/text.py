@@ -106,7 +106,9 @@ def md_cell(text: str) -> Markup:
     return Markup(md_inline(text).replace("|", "\\|") or " ")
 
 
+@lru_cache(maxsize=65536)
 def md_code_span(text: str) -> Markup:
+    # Cached: labels, receivers and URLs repeat across a catalog's pages.
     text = " ".join(str(text).split())
     longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
     ticks = "`" * (longest + 1)
