@@ -90,9 +90,10 @@ class Outcome:
 
 
 class _Monitor:
-    def __init__(self, parsed: querycheck.Parsed, data: list[Stored], options: Options):
+    def __init__(self, parsed: querycheck.Parsed, data: list[Stored], options: Options,
+                 context: Context | None = None):
         self.parsed = parsed
-        self.ctx = Context(data, options)
+        self.ctx = context or Context(data, options)
         self.options = options
         window = querycheck.window_ms(parsed.window)
         if window is None:
@@ -192,12 +193,16 @@ def _status(value: float | None, op: str, threshold: float, options: Options) ->
     return OK
 
 
-def evaluate(query: str, data: list[Stored], at_ms: int, options: Options = Options()) -> Outcome:
+def evaluate(query: str, data: list[Stored], at_ms: int, options: Options = Options(),
+             context: Context | None = None) -> Outcome:
     """Which groups of the metric monitor `query` alert at `at_ms`, over the stored `data`.
-    Raises querycheck.QueryError for a query that is not one, EvalError for what is not
+    `context`, a Context over the same data, shares its timelines between evaluations. Raises querycheck.QueryError for a query that is not one, EvalError for what is not
     modelled."""
     parsed = querycheck.parse(query)
-    monitor = _Monitor(parsed, data, options)
+    if context is not None and (context.data is not data
+                                or context.options.check_interval_ms != options.check_interval_ms):
+        context = None  # another example's data, or another check interval: nothing to share
+    monitor = _Monitor(parsed, data, options, context)
     end = at_ms - options.evaluation_delay_s * 1000
     values = monitor.value(end)
     if parsed.head in ("change", "pct_change"):
