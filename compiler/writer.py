@@ -74,8 +74,8 @@ def _same(path: str, data: bytes) -> os.stat_result | None:
         status = os.fstat(fd)
         if status.st_size != len(data):
             return None
-        have = bytearray()
-        while len(have) <= len(data):
+        have = os.read(fd, len(data) + 1)
+        while len(have) < len(data):  # a short read: on to the end
             chunk = os.read(fd, len(data) + 1 - len(have))
             if not chunk:
                 break
@@ -100,13 +100,9 @@ def compare(out: Path, files: dict[str, bytes]) -> Staleness:
         raise OutputError(_os_problem("cannot read", out, exc)) from None
 
 
-def foreign(out: Path) -> set[str]:
+def _foreign(out: Path, existing: dict[str, str]) -> set[str]:
     """Files under `out` that its manifest does not list: moncat did not write them, so it
     neither deletes nor reports them (a disabled target's files are listed, and go)."""
-    return _foreign(out, _existing(out))
-
-
-def _foreign(out: Path, existing: dict[str, str]) -> set[str]:
     try:
         listed = set(json.loads((out / MANIFEST).read_text("utf-8"))["files"])
     except (OSError, ValueError, KeyError, TypeError):
@@ -114,17 +110,15 @@ def _foreign(out: Path, existing: dict[str, str]) -> set[str]:
     return {rel for rel in existing if rel not in listed and rel != MANIFEST}
 
 
-def _ours(out: Path) -> dict[str, str]:
-    """The files under `out` that compare against the catalog's: every one but the foreign."""
+def _ours(out: Path, files: dict[str, bytes]) -> dict[str, str]:
+    """The files under `out` to compare with `files`: all but the foreign ones it does not name."""
     existing = _existing(out)
     theirs = _foreign(out, existing)
-    return {rel: path for rel, path in existing.items() if rel not in theirs}
+    return {rel: path for rel, path in existing.items() if rel in files or rel not in theirs}
 
 
 def _compare(out: Path, files: dict[str, bytes]) -> Staleness:
-    existing = _existing(out)
-    theirs = _foreign(out, existing)
-    have = {rel: p for rel, p in existing.items() if rel in files or rel not in theirs}
+    have = _ours(out, files)
     changed = tuple(p for p in sorted(files) if p in have and _same(have[p], files[p]) is None)
     missing = tuple(p for p in sorted(files) if p not in have)
     extra = tuple(p for p in sorted(have) if p not in files)
@@ -134,7 +128,7 @@ def _compare(out: Path, files: dict[str, bytes]) -> Staleness:
 def _fresh(out: Path, files: dict[str, bytes]) -> bool:
     """Whether `out` already holds exactly `files` (its foreign files aside); stops reading at
     the first difference."""
-    have = _ours(out)
+    have = _ours(out, files)
     return have.keys() == files.keys() and all(_same(have[rel], data) is not None
                                                for rel, data in files.items())
 
