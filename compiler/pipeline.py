@@ -25,10 +25,8 @@ from compiler.targets import alertmanager, datadog, grafana, prometheus, prometh
 STAGES = ("load", "validate", "build", "link", "check", "generate", "render")
 TARGETS = (prometheus.build, grafana.build, alertmanager.build, datadog.build, runbooks.build)
 # The runbook pages are the largest piece of work and read nothing the other targets produce: a
-# forked child renders them while this process generates the rest. Datadog runs before the fork:
-# the pages show each monitor query, memoised on the catalog (Catalog.once), which the child
-# inherits.
-EARLY = (datadog.build,)
+# forked child renders them from the linked catalog while this process runs the checks and
+# generates the rest. When the checks find errors the child is stopped and its work dropped.
 BACKGROUND = (runbooks.build,)
 # Below this many alerts a child process costs more than the overlap saves.
 BACKGROUND_MIN_ALERTS = 40
@@ -69,13 +67,16 @@ class _Clock:
             self.on_stage(stage)  # e.g. the CLI's progress line
 
 
-def analyse(root: Path, on_stage: Callable[[str], None] | None = None) -> Result:
+def analyse(root: Path, on_stage: Callable[[str], None] | None = None,
+            linked: Callable[[Catalog], None] | None = None) -> Result:
     """load -> validate -> build -> link -> check. Stops after a stage that found errors, since
-    later stages would only report their consequences."""
-    return limits.run_deep(_analyse, root, on_stage)
+    later stages would only report their consequences. `linked` is called with the catalog as
+    soon as it links, before the checks."""
+    return limits.run_deep(_analyse, root, on_stage, linked)
 
 
-def _analyse(root: Path, on_stage: Callable[[str], None] | None) -> Result:
+def _analyse(root: Path, on_stage: Callable[[str], None] | None,
+             linked: Callable[[Catalog], None] | None = None) -> Result:
     result = Result(Report())
     report = result.report
     clock = _Clock(result, on_stage)
@@ -121,6 +122,8 @@ def _analyse(root: Path, on_stage: Callable[[str], None] | None) -> Result:
     if report.has_errors() or catalog is None:
         return result
     result.catalog = catalog
+    if linked is not None:
+        linked(catalog)
     report.extend(checks.run_all(catalog))
     clock.lap("check")
     return result
@@ -171,36 +174,46 @@ def output_of(path: str) -> str:
 
 
 def _compile(root: Path, on_stage: Callable[[str], None] | None = None) -> Result:
-    result = analyse(root, on_stage)
-    if result.catalog is None or result.report.has_errors():
-        return result
-    clock = _Clock(result, on_stage)
-    catalog = result.catalog
-    wanted = [t for t in TARGETS  # targets.outputs may switch every output of a target off
-              if t not in PRODUCES or any(catalog.generates(o) for o in PRODUCES[t])]
-    worth = sum(len(s.alerts) for s in catalog.services) >= BACKGROUND_MIN_ALERTS
-    produced: dict[Callable, list[Artifact]] = {}
     pending: list[tuple[Callable, Background]] = []
-    files: dict[str, bytes] = {}
+
+    def start_background(catalog: Catalog) -> None:
+        worth = sum(len(s.alerts) for s in catalog.services) >= BACKGROUND_MIN_ALERTS
+        pending.extend((target, Background(partial(target, catalog), worth))
+                       for target in BACKGROUND if _wanted(catalog, target))
+
     try:
-        for target in sorted(wanted, key=lambda t: (t not in EARLY, t in BACKGROUND)):
-            if target in BACKGROUND:
-                pending.append((target, Background(partial(target, catalog), worth)))
-            else:
-                produced[target] = _keep(catalog, target(catalog), result.report)
-        # The cross-target checks compare Prometheus, Grafana, Alertmanager and Datadog output;
-        # none reads the pages, so they run while the pages are being rendered.
-        foreground = [a for t in TARGETS for a in produced.get(t, ())]
-        for cross_check in CROSS_CHECKS:
-            result.report.extend(cross_check(catalog, foreground))
-        clock.lap("generate")
-        if not result.report.has_errors():
-            files = {a.path: render(a) for a in foreground}
-        for target, work in pending:
-            produced[target] = _keep(catalog, work.result(), result.report)
+        result = analyse(root, on_stage, start_background)
+        if result.catalog is None or result.report.has_errors():
+            return result
+        return _generate(result, pending, on_stage)
     finally:
         for _, work in pending:
-            work.cancel()  # only where this process failed before collecting it
+            work.cancel()  # where it was not collected: the checks failed, or this process did
+
+
+def _wanted(catalog: Catalog, target: Callable) -> bool:
+    """Whether the target writes anything: targets.outputs may switch all its outputs off."""
+    return target not in PRODUCES or any(catalog.generates(o) for o in PRODUCES[target])
+
+
+def _generate(result: Result, pending: list[tuple[Callable, Background]],
+              on_stage: Callable[[str], None] | None) -> Result:
+    clock = _Clock(result, on_stage)
+    catalog = result.catalog
+    assert catalog is not None
+    produced: dict[Callable, list[Artifact]] = {}
+    for target in TARGETS:
+        if target not in BACKGROUND and _wanted(catalog, target):
+            produced[target] = _keep(catalog, target(catalog), result.report)
+    # The cross-target checks compare Prometheus, Grafana, Alertmanager and Datadog output; none
+    # reads the pages, so they run while the pages are being rendered.
+    foreground = [a for t in TARGETS for a in produced.get(t, ())]
+    for cross_check in CROSS_CHECKS:
+        result.report.extend(cross_check(catalog, foreground))
+    clock.lap("generate")
+    files = {} if result.report.has_errors() else {a.path: render(a) for a in foreground}
+    for target, work in pending:
+        produced[target] = _keep(catalog, work.result(), result.report)
     result.artifacts = [a for t in TARGETS for a in produced.get(t, ())]
     if result.report.has_errors():
         return result

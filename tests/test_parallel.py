@@ -71,3 +71,20 @@ def test_pages_rendered_in_a_child_are_the_bytes_rendered_in_process(tmp_path: P
     assert background.files == in_process.files
     assert [a.path for a in background.artifacts] == [a.path for a in in_process.artifacts]
     assert any(p.startswith("site/") for p in background.files)
+
+
+@forks
+def test_when_the_checks_find_errors_the_pages_child_is_stopped_and_nothing_is_rendered(
+        tmp_path: Path, monkeypatch) -> None:
+    import multiprocessing
+
+    from compiler import checks
+    from compiler.diagnostics import Loc, error
+
+    synthetic.write_catalog(tmp_path / "catalog", 100)
+    monkeypatch.setattr(checks, "run_all", lambda catalog: [
+        error("MC999", "a check failed", Loc("moncat.yaml"), "fix it")])
+    result = pipeline.compile_catalog(tmp_path / "catalog")
+    assert [d.code for d in result.report.sorted()] == ["MC999"]
+    assert result.files == {} and result.artifacts == []
+    assert multiprocessing.active_children() == []
