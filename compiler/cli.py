@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import enum
 import gc
-import importlib.metadata
 import json
 import sys
 import tempfile
@@ -330,6 +329,8 @@ def test_(
 # --- getting started: version, init, new, schema -------------------------------------------------
 def _print_version(value: bool) -> None:
     if value:
+        import importlib.metadata  # only here: it costs every other command 50 ms to import
+
         typer.echo(f"moncat {importlib.metadata.version('moncat')}")
         raise typer.Exit()
 
