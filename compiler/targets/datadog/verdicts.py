@@ -48,7 +48,7 @@ def options(catalog: Catalog, cond: Condition, warning: float | None) -> Options
 
 
 def _outcome(catalog: Catalog, cond: Condition, data: list[agent.Stored], at: int,
-             warning: float | None, context: Context) -> Outcome:
+             warning: float | None, context: Context | None = None) -> Outcome:
     if not cond.components:
         return evaluate(cond.query, data, at, options(catalog, cond, warning), context)
     parts = {name: evaluate(part.query, data, at, options(catalog, part, None), context)
