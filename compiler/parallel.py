@@ -19,7 +19,9 @@ _background_child = False
 
 
 def _can_fork() -> bool:
-    return "fork" in multiprocessing.get_all_start_methods()
+    # A daemonic process (a worker of someone else's pool compiling a catalog) may not start
+    # processes of its own: the work then runs in it.
+    return "fork" in multiprocessing.get_all_start_methods() and not multiprocessing.current_process().daemon
 
 
 def _run_chunk(bounds: tuple[int, int]) -> list[Any]:

@@ -88,3 +88,17 @@ def test_when_the_checks_find_errors_the_pages_child_is_stopped_and_nothing_is_r
     assert [d.code for d in result.report.sorted()] == ["MC999"]
     assert result.files == {} and result.artifacts == []
     assert multiprocessing.active_children() == []
+
+
+def _pages_in_a_pool_worker(catalog: str) -> int:
+    return len(pipeline.compile_catalog(Path(catalog)).files)
+
+
+@forks
+def test_a_compile_inside_another_pools_worker_renders_the_pages_in_that_worker(tmp_path: Path) -> None:
+    import multiprocessing
+
+    synthetic.write_catalog(tmp_path / "catalog", 100)
+    with multiprocessing.get_context("fork").Pool(1) as pool:  # its workers are daemonic
+        files = pool.apply(_pages_in_a_pool_worker, (str(tmp_path / "catalog"),))
+    assert files == len(pipeline.compile_catalog(tmp_path / "catalog").files)
