@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import traceback
-from typing import Any, Callable, Generic, Sequence, TypeVar
+from contextlib import contextmanager
+from typing import Any, Callable, Generic, Iterator, Sequence, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -22,6 +24,18 @@ def _can_fork() -> bool:
     # A daemonic process (a worker of someone else's pool compiling a catalog) may not start
     # processes of its own: the work then runs in it.
     return "fork" in multiprocessing.get_all_start_methods() and not multiprocessing.current_process().daemon
+
+
+@contextmanager
+def _children_ignore_ctrl_c() -> Iterator[None]:
+    """Processes forked inside are born with SIGINT blocked. Ctrl-C reaches the whole process
+    group: this process reports it ("moncat: interrupted") and its exit stops its daemonic
+    children, which must not print tracebacks of their own meanwhile."""
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
 def _run_chunk(bounds: tuple[int, int]) -> list[Any]:
@@ -42,7 +56,9 @@ def fork_map(func: Callable[[T], R], items: Sequence[T]) -> list[R]:
     chunks = [(i, min(i + size, len(items))) for i in range(0, len(items), size)]
     _work = (func, items)
     try:
-        with multiprocessing.get_context("fork").Pool(len(chunks)) as pool:
+        with _children_ignore_ctrl_c():
+            pool = multiprocessing.get_context("fork").Pool(len(chunks))
+        with pool:
             parts = pool.map(_run_chunk, chunks)
     finally:
         _work = None
@@ -67,7 +83,8 @@ class Background(Generic[R]):
         ctx = multiprocessing.get_context("fork")
         self._reader, sender = ctx.Pipe(duplex=False)
         self._proc = ctx.Process(target=_run_background, args=(func, sender), daemon=True)
-        self._proc.start()
+        with _children_ignore_ctrl_c():
+            self._proc.start()
         sender.close()
 
     def result(self) -> R:

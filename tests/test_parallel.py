@@ -102,3 +102,41 @@ def test_a_compile_inside_another_pools_worker_renders_the_pages_in_that_worker(
     with multiprocessing.get_context("fork").Pool(1) as pool:  # its workers are daemonic
         files = pool.apply(_pages_in_a_pool_worker, (str(tmp_path / "catalog"),))
     assert files == len(pipeline.compile_catalog(tmp_path / "catalog").files)
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as f:
+            found += [int(c) for c in f.read().split()]
+    return found
+
+
+@forks
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads /proc")
+def test_ctrl_c_while_the_pages_child_runs_stops_both_without_a_traceback_or_output(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    synthetic.write_catalog(tmp_path / "catalog", 300)
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "compiler", "compile", str(tmp_path / "catalog"),
+                             "--out", str(out)], start_new_session=True, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 60
+    while not _children(proc.pid) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    child = _children(proc.pid)
+    if not child:
+        proc.communicate(timeout=60)
+        pytest.skip("the compile ended before its pages' child could be seen")
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole group
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert err.strip().splitlines()[-1] == "moncat: interrupted"
+    assert "Traceback" not in err
+    assert not out.exists()
+    assert not any(Path(f"/proc/{pid}").exists() for pid in child)
