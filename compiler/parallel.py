@@ -70,15 +70,18 @@ class WorkerFailed(RuntimeError):
 
 
 class Background(Generic[R]):
-    """`func()` running in a forked child (`start`); `result()` waits for its value, `cancel()`
-    stops it when the caller no longer needs it. The child sees the caller's data as it was at
-    the fork, without pickling; only the result travels back."""
+    """`func()` running in a forked child; `result()` waits for its value, `cancel()` stops it
+    when the caller no longer needs it. The child sees the caller's data as it was at the fork,
+    without pickling; only the result travels back. Where a child cannot pay (small work, one
+    core, no fork) `func` runs in this process, when `result()` first asks for it: a cancelled
+    piece of work never runs."""
 
     def __init__(self, func: Callable[[], R], worth_a_process: bool = True):
         self._value: tuple[R] | None = None
+        self._later: Callable[[], R] | None = None
         self._proc: Any = None
         if not worth_a_process or (os.cpu_count() or 1) < 2 or _background_child or not _can_fork():
-            self._value = (func(),)  # small work, one core, or no fork: a child cannot pay
+            self._later = func
             return
         ctx = multiprocessing.get_context("fork")
         self._reader, sender = ctx.Pipe(duplex=False)
@@ -88,8 +91,16 @@ class Background(Generic[R]):
         sender.close()
 
     def result(self) -> R:
-        if self._value is not None:
-            return self._value[0]
+        if self._value is None:
+            self._value = (self._run_later() if self._later is not None else self._receive(),)
+        return self._value[0]
+
+    def _run_later(self) -> R:
+        func, self._later = self._later, None
+        assert func is not None
+        return func()
+
+    def _receive(self) -> R:
         proc, self._proc = self._proc, None
         if proc is None:
             raise WorkerFailed("the background work was cancelled")
@@ -103,10 +114,10 @@ class Background(Generic[R]):
         proc.join()
         if not ok:
             raise WorkerFailed(payload)
-        self._value = (payload,)
         return payload
 
     def cancel(self) -> None:
+        self._later = None
         proc, self._proc = self._proc, None
         if proc is not None:
             proc.terminate()
