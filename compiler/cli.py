@@ -479,6 +479,7 @@ def main() -> None:
         # back by diff) are walked recursively, up to the depths limits.py allows.
         limits.run_deep(app)
     except KeyboardInterrupt:
+        writer.settle()  # the work thread keeps running: let it finish a write it began, no other
         sys.stderr.write("moncat: interrupted\n")
         sys.exit(130)
     except SystemExit:

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -249,6 +250,20 @@ def write_files(root: Path, files: dict[str, bytes]) -> None:
 _WRITERS = 16
 
 
+# moncat writes from its worker thread (limits.run_deep) while Ctrl-C reaches the main thread,
+# which then exits. `settle()` lets it exit only between writes: a write under way finishes (or
+# fails and cleans up), and none starts after. Exiting mid-swap would leave no output directory.
+_swapping = threading.Lock()
+_settled = False
+
+
+def settle() -> None:
+    """Wait for a write under way, and refuse later ones (raising KeyboardInterrupt in them)."""
+    global _settled
+    with _swapping:
+        _settled = True
+
+
 def write(out: Path, files: dict[str, bytes]) -> bool:
     """Replace `out` with exactly `files`; readers see the old or the new tree, never a mix.
     When `out` is a symbolic link, its target is replaced and the link kept. Returns False when
@@ -268,7 +283,10 @@ def write(out: Path, files: dict[str, bytes]) -> bool:
                          if rel in existing and (status := _same(existing[rel], data)) is not None}
             if len(unchanged) == len(tree) and existing.keys() <= tree.keys():
                 return False
-            _replace(target, tree, out, unchanged)
+            with _swapping:
+                if _settled:
+                    raise KeyboardInterrupt  # the run was interrupted before its write began
+                _replace(target, tree, out, unchanged)
     except OSError as exc:
         raise OutputError(_os_problem("cannot write", out, exc)) from None
     return True

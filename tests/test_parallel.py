@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from compiler import parallel, pipeline
+from conftest import compile_clean, tree_bytes
 from tests.benchmarks import synthetic
 
 forks = pytest.mark.skipif((os.cpu_count() or 1) < 2 or not parallel._can_fork(),
@@ -138,5 +139,36 @@ def test_ctrl_c_while_the_pages_child_runs_stops_both_without_a_traceback_or_out
     assert proc.returncode == 130
     assert err.strip().splitlines()[-1] == "moncat: interrupted"
     assert "Traceback" not in err
-    assert not out.exists()
+    # Interrupted before its write, nothing is written; during it, the write completes whole.
+    assert not out.exists() or tree_bytes(out) == compile_clean(tmp_path / "catalog").files
+    assert [p.name for p in tmp_path.iterdir() if ".moncat-" in p.name] == []  # no staging left
     assert not any(Path(f"/proc/{pid}").exists() for pid in child)
+
+
+def test_small_work_runs_only_when_its_result_is_asked_for_and_never_once_cancelled() -> None:
+    ran: list[int] = []
+    work = parallel.Background(lambda: ran.append(1) or len(ran), worth_a_process=False)
+    assert ran == []
+    assert work.result() == 1 and work.result() == 1 and ran == [1]
+    dropped = parallel.Background(lambda: ran.append(2), worth_a_process=False)
+    dropped.cancel()
+    with pytest.raises(parallel.WorkerFailed, match="cancelled"):
+        dropped.result()
+    assert ran == [1]
+
+
+def test_a_small_catalog_that_fails_its_checks_never_renders_its_pages(tmp_path: Path, monkeypatch) -> None:
+    import compiler.targets.runbooks as runbooks_target
+    from compiler import checks
+    from compiler.diagnostics import Loc, error
+
+    def no_pages(catalog):
+        raise AssertionError("pages rendered for a catalog whose checks failed")
+
+    synthetic.write_catalog(tmp_path / "catalog", 50)
+    monkeypatch.setattr(pipeline, "BACKGROUND_MIN_ALERTS", 10**9)  # in this process, as small catalogs
+    monkeypatch.setattr(runbooks_target, "pages", no_pages)
+    monkeypatch.setattr(checks, "run_all", lambda catalog: [
+        error("MC999", "a check failed", Loc("moncat.yaml"), "fix it")])
+    result = pipeline.compile_catalog(tmp_path / "catalog")
+    assert [d.code for d in result.report.sorted()] == ["MC999"]

@@ -122,3 +122,30 @@ def test_a_full_disk_while_writing_names_the_file(tmp_path: Path, monkeypatch: p
         writer.write(out, _tree("1"))
     assert f"cannot write {out}/d0/changing.yaml" in caught.value.diag.message
     assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_an_interrupt_waits_for_a_write_under_way_and_refuses_the_next(tmp_path: Path, monkeypatch) -> None:
+    import threading
+    import time
+
+    monkeypatch.setattr(writer, "_settled", False)
+    slow, begun = writer.write_files, threading.Event()
+
+    def slow_write_files(root, files):
+        begun.set()
+        time.sleep(0.5)
+        slow(root, files)
+
+    monkeypatch.setattr(writer, "write_files", slow_write_files)
+    files = {"a/one.txt": b"1", "b/two.txt": b"2"}
+    worker = threading.Thread(target=writer.write, args=(tmp_path / "out", files))
+    worker.start()
+    assert begun.wait(30)  # the write has begun: its staging directory exists
+    writer.settle()  # as the CLI does on Ctrl-C
+    assert {p.relative_to(tmp_path / "out").as_posix(): p.read_bytes()
+            for p in (tmp_path / "out").rglob("*") if p.is_file()} == files
+    worker.join()
+    with pytest.raises(KeyboardInterrupt):
+        writer.write(tmp_path / "later", files)
+    assert not (tmp_path / "later").exists()
+    assert [p.name for p in tmp_path.iterdir() if ".moncat-" in p.name] == []
