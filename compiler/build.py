@@ -312,6 +312,8 @@ class Builder:
                     comment=ex.get("comment", ""),
                     series_locs=tuple((self.loc(*epath, "series", k, key=True),
                                        self.loc(*epath, "series", k)) for k in ex["series"]),
+                    datadog_differs=ex.get("datadog_differs", False),
+                    differs_loc=self.loc(*epath, "datadog_differs") if "datadog_differs" in ex else None,
                 ))
         if expr is None or for_ms is None:
             return None

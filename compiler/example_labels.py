@@ -103,11 +103,13 @@ def present_names(sel: ast.Selector, series: list[dict[str, str]], records) -> N
     return frozenset({sel.metric}) if found else frozenset()
 
 
-def result_name(catalog: Catalog, alert: Alert, example: Example) -> tuple[str, tuple[str, ...] | None]:
+def result_name(catalog: Catalog, alert: Alert, example: Example,
+                series: list[dict[str, str]] | None = None) -> tuple[str, tuple[str, ...] | None]:
     """The metric name a firing sample of the alert keeps on the example's series ("" for
-    none), or the candidates when the expression leaves it open."""
+    none), or the candidates when the expression leaves it open. `series`: the labels of the
+    example's series, when the caller has read them."""
     records = records_of(catalog)
-    series = [series_labels(s) for s, _ in example.series]
+    series = [series_labels(s) for s, _ in example.series] if series is None else series
     names = result_names(alert.expr.tree, lambda sel: present_names(sel, series, records),
                          catalog.settings.prometheus_version)
     if names is None:
@@ -118,20 +120,26 @@ def result_name(catalog: Catalog, alert: Alert, example: Example) -> tuple[str, 
 
 
 def infer(catalog: Catalog, alert: Alert, example: Example) -> Inferred:
+    """The labels a firing alert of the example carries (`_infer`), computed once per catalog:
+    the example check and the promtool tests both ask."""
+    return catalog.once(("example_labels.infer", alert.id, example), lambda: _infer(catalog, alert, example))
+
+
+def _infer(catalog: Catalog, alert: Alert, example: Example) -> Inferred:
     """Labels written in `labels:` win; each other label the expression keeps (label-flow
     analysis) takes the one value the example's series that the expression reads carry, or that
     an `=` matcher of the expression sets (absent(x{job="a"}) returns job="a"). `__name__` in
     `labels:` says the metric name the result keeps (for `$labels`) where the series leave it open."""
     given = dict(example.labels)
     kept = given.pop("__name__", None)
-    kept, choices = (kept, None) if kept is not None else result_name(catalog, alert, example)
+    series = [series_labels(s) for s, _ in example.series]
+    kept, choices = (kept, None) if kept is not None else result_name(catalog, alert, example, series)
     names = alert_labels(alert, catalog)
     if names is None:
         return Inferred(tuple(sorted(given.items())), (), kept, choices)
     records = records_of(catalog)
-    leaves = leaf_selectors(alert.expr.tree, records)
-    read = [labels for labels in (series_labels(s) for s, _ in example.series)
-            if any(_matches(sel, labels) for sel in leaves)]
+    leaves = catalog.once(("example_labels.leaves", alert.id), lambda: leaf_selectors(alert.expr.tree, records))
+    read = [labels for labels in series if any(_matches(sel, labels) for sel in leaves)]
     out = dict(given)
     ambiguous = []
     for name in sorted(names - set(given)):

@@ -108,7 +108,19 @@ def allowed_ms(catalog: Catalog, alert: Alert) -> int:
     return chosen if stated is None else min(chosen, stated.total_ms)
 
 
+def history_ms(catalog: Catalog, alert: Alert) -> int:
+    """How far back the alert's expression reads (lookback_ms, through recording rules), once
+    per alert."""
+    return catalog.once(("examples.history", alert.id), lambda: lookback_ms(alert.expr.tree, records_of(catalog)))
+
+
 def timing(catalog: Catalog, alert: Alert, example: Example) -> Timing:
+    """The evaluation times of an example's test (`_timing`), computed once per catalog: the
+    example check, the promtool tests and the Datadog verdicts all ask."""
+    return catalog.once(("examples.timing", alert.id, example), lambda: _timing(catalog, alert, example))
+
+
+def _timing(catalog: Catalog, alert: Alert, example: Example) -> Timing:
     """The evaluation times of an example's test. By default after `for` and the history the
     expression reads (range windows and offsets, through recording rules), two steps of margin,
     on a step boundary so that no sample sits at a lookback edge. A fires example with `starts:`
@@ -120,8 +132,7 @@ def timing(catalog: Catalog, alert: Alert, example: Example) -> Timing:
         at = ceil_to(example.starts_ms + allowed_ms(catalog, alert), step)
         why = "starts + the time its condition allows"
     else:
-        history = lookback_ms(alert.expr.tree, records_of(catalog))
-        at = ceil_to(alert.for_ms + history + 2 * step, step)
+        at = ceil_to(alert.for_ms + history_ms(catalog, alert) + 2 * step, step)
         why = "for + the history it reads + 2 steps"
     before = example.starts_ms - step if example.fires and example.starts_ms is not None \
         and example.starts_ms >= step else None

@@ -14,10 +14,9 @@ from compiler.checks.detection_delay import explain as explain_delay
 from compiler.dialects.datadog_names import naming
 from compiler.durations import format_ms
 from compiler.examples import timing
-from compiler.model import Alert, Catalog
+from compiler.model import Alert, Catalog, Example
 from compiler.pipeline import Result
 from compiler.targets.datadog.conditions import condition
-from compiler.targets.datadog.messages import differences
 from compiler.targets.datadog.verdicts import verdicts
 
 
@@ -129,6 +128,13 @@ def _datadog(monitors: list[dict], alert: Alert) -> str:
     return "\n".join(out)
 
 
+def _stated(example: Example) -> str:
+    """How an example says its Datadog verdict differs (`datadog_differs`), if it does."""
+    if isinstance(example.datadog_differs, str):
+        return f" (stated: {' '.join(example.datadog_differs.split())})"
+    return " (stated)" if example.datadog_differs else ""
+
+
 def _examples(catalog: Catalog, alert: Alert, grafana: bool) -> list[str]:
     if not alert.examples:
         return ["(none)"]
@@ -142,8 +148,7 @@ def _examples(catalog: Catalog, alert: Alert, grafana: bool) -> list[str]:
                     dd[i] = f"not evaluated ({v.problem})"
                 else:
                     said = f"alerts ({', '.join(v.groups)})" if v.datadog else "quiet"
-                    dd[i] = said + ("" if not v.differs else "  <- differs" +
-                                    (" (stated)" if differences(alert, cond.notes) else ""))
+                    dd[i] = said + ("" if not v.differs else "  <- differs" + _stated(v.example))
     out = []
     for i, ex in enumerate(alert.examples):
         want = "fires" if ex.fires else "quiet"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from json.encoder import encode_basestring as _encode_str
 
 from compiler.artifacts import Artifact
 from compiler.render import content_hash
@@ -10,13 +11,21 @@ from compiler.render import content_hash
 MANIFEST = "manifest.json"
 
 
-def object_lines(art: Artifact) -> list[tuple[tuple, str]]:
-    """The manifest's line for each object of one artifact, with the key the lines sort by."""
+def object_lines(art: Artifact, hashes: dict[int, str] | None = None) -> list[tuple[tuple, str]]:
+    """The manifest's line for each object of one artifact, with the key the lines sort by.
+    `hashes` (by id() of a content, alive until the manifest is built) spares hashing a content
+    that several objects share."""
     out = []
     for obj in art.objects:
-        entry = {"id": obj.id, "kind": obj.kind, "target": obj.target, "path": art.path,
-                 "source": str(obj.source), "hash": obj.digest or content_hash(obj.content)}
-        out.append(((obj.target, art.path, obj.kind, obj.id), _dump(entry)))
+        digest = obj.digest
+        if not digest:
+            digest = hashes.get(id(obj.content)) if hashes is not None else None
+            if digest is None:
+                digest = content_hash(obj.content)
+                if hashes is not None:
+                    hashes[id(obj.content)] = digest
+        out.append(((obj.target, art.path, obj.kind, obj.id),
+                    _object_line(obj.target, art.path, obj.kind, obj.id, str(obj.source), digest)))
     return out
 
 
@@ -26,16 +35,16 @@ def file_line(path: str, sha: str) -> tuple[str, str]:
 
 
 def build_manifest(artifacts: list[Artifact], files: dict[str, bytes]) -> bytes:
+    hashes: dict[int, str] = {}
     file_lines = [file_line(p, hashlib.sha256(b).hexdigest()) for p, b in files.items()]
-    return assemble([line for art in artifacts for line in object_lines(art)], file_lines)
+    return assemble([line for art in artifacts for line in object_lines(art, hashes)], file_lines)
 
 
 def assemble(objects: list[tuple[tuple, str]], files: list[tuple[str, str]]) -> bytes:
     """The manifest from every object's line (in artifact order; sorted here) and every file's
     line (`file_line`)."""
     objects = sorted(objects, key=lambda o: o[0])
-    # One object per line: a one-object change is a one-line diff, and json's C encoder is used
-    # (indent= falls back to its pure-Python encoder, slow for 40,000 objects).
+    # One object per line: a one-object change is a one-line diff.
     lines = ['{', '  "format": 1,', '  "files": {']
     lines.append(",\n".join(line for _, line in sorted(files)))
     lines += ['  },', '  "objects": [']
@@ -44,5 +53,19 @@ def assemble(objects: list[tuple[tuple, str]], files: list[tuple[str, str]]) -> 
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
+def _object_line(target: str, path: str, kind: str, id: str, source: str, hash: str) -> str:
+    """`json.dumps` of the object's fields with sorted keys, written field by field (a dict per
+    object through json's encoder cost more than the rest of the manifest)."""
+    values = (hash, id, kind, path, source, target)
+    if not all(type(v) is str for v in values):
+        return _dump(dict(zip(_FIELDS, values)))
+    return "{" + ", ".join(f'"{k}": {_encode_str(v)}' for k, v in zip(_FIELDS, values)) + "}"
+
+
+_FIELDS = ("hash", "id", "kind", "path", "source", "target")  # sorted, as json's sort_keys
+
+
 def _dump(value: object) -> str:
+    if type(value) is str:
+        return _encode_str(value)
     return json.dumps(value, sort_keys=True, ensure_ascii=False)

@@ -158,6 +158,10 @@ class Example:
     comment: str = ""
     # Per series: where its selector (the key) and its values stand, for precise diagnostics.
     series_locs: tuple[tuple[Loc, Loc], ...] = field(default=(), compare=False, repr=False)
+    # `datadog_differs`: this example's Datadog verdict differs, as the alert states (True, or
+    # this example's own words); where it is written.
+    datadog_differs: bool | str = False
+    differs_loc: Loc | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,12 @@ _NAMES: dict[int, tuple[model.Catalog, dict[str, object]]] = {}
 
 
 def alert_labels(alert: model.Alert, catalog: model.Catalog, names: dict | None = None) -> LabelSet:
-    """Labels a firing alert of `alert` carries from its expression (None: cannot tell)."""
+    """Labels a firing alert of `alert` carries from its expression (None: cannot tell), once
+    per alert: several checks and the promtool tests ask. `names`: series_names(catalog)."""
+    return catalog.once(("names.alert_labels", alert.id), lambda: _alert_labels(alert, catalog, names))
+
+
+def _alert_labels(alert: model.Alert, catalog: model.Catalog, names: dict | None) -> LabelSet:
     names = series_names(catalog) if names is None else names
 
     def labels_of(metric: str):

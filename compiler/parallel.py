@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from typing import Any, Callable, Sequence, TypeVar
+import signal
+import traceback
+from contextlib import contextmanager
+from typing import Any, Callable, Generic, Iterator, Sequence, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -12,6 +15,27 @@ R = TypeVar("R")
 MIN_ITEMS = 400
 
 _work: tuple[Callable[[Any], Any], Sequence[Any]] | None = None
+# True in a child started by `Background`: its parent keeps working, so the child leaves the
+# remaining cores to it rather than forking a pool of its own.
+_background_child = False
+
+
+def _can_fork() -> bool:
+    # A daemonic process (a worker of someone else's pool compiling a catalog) may not start
+    # processes of its own: the work then runs in it.
+    return "fork" in multiprocessing.get_all_start_methods() and not multiprocessing.current_process().daemon
+
+
+@contextmanager
+def _children_ignore_ctrl_c() -> Iterator[None]:
+    """Processes forked inside are born with SIGINT blocked. Ctrl-C reaches the whole process
+    group: this process reports it ("moncat: interrupted") and its exit stops its daemonic
+    children, which must not print tracebacks of their own meanwhile."""
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
 def _run_chunk(bounds: tuple[int, int]) -> list[Any]:
@@ -26,14 +50,87 @@ def fork_map(func: Callable[[T], R], items: Sequence[T]) -> list[R]:
     one process where fork is unavailable or the work is small."""
     global _work
     cores = min(os.cpu_count() or 1, 8)
-    if cores < 2 or len(items) < MIN_ITEMS or "fork" not in multiprocessing.get_all_start_methods():
+    if cores < 2 or len(items) < MIN_ITEMS or _background_child or not _can_fork():
         return [func(x) for x in items]
     size = -(-len(items) // cores)
     chunks = [(i, min(i + size, len(items))) for i in range(0, len(items), size)]
     _work = (func, items)
     try:
-        with multiprocessing.get_context("fork").Pool(len(chunks)) as pool:
+        with _children_ignore_ctrl_c():
+            pool = multiprocessing.get_context("fork").Pool(len(chunks))
+        with pool:
             parts = pool.map(_run_chunk, chunks)
     finally:
         _work = None
     return [r for part in parts for r in part]
+
+
+class WorkerFailed(RuntimeError):
+    """A background child ended without a result, or raised: carries its traceback text."""
+
+
+class Background(Generic[R]):
+    """`func()` running in a forked child; `result()` waits for its value, `cancel()` stops it
+    when the caller no longer needs it. The child sees the caller's data as it was at the fork,
+    without pickling; only the result travels back. Where a child cannot pay (small work, one
+    core, no fork) `func` runs in this process, when `result()` first asks for it: a cancelled
+    piece of work never runs."""
+
+    def __init__(self, func: Callable[[], R], worth_a_process: bool = True):
+        self._value: tuple[R] | None = None
+        self._later: Callable[[], R] | None = None
+        self._proc: Any = None
+        if not worth_a_process or (os.cpu_count() or 1) < 2 or _background_child or not _can_fork():
+            self._later = func
+            return
+        ctx = multiprocessing.get_context("fork")
+        self._reader, sender = ctx.Pipe(duplex=False)
+        self._proc = ctx.Process(target=_run_background, args=(func, sender), daemon=True)
+        with _children_ignore_ctrl_c():
+            self._proc.start()
+        sender.close()
+
+    def result(self) -> R:
+        if self._value is None:
+            self._value = (self._run_later() if self._later is not None else self._receive(),)
+        return self._value[0]
+
+    def _run_later(self) -> R:
+        func, self._later = self._later, None
+        assert func is not None
+        return func()
+
+    def _receive(self) -> R:
+        proc, self._proc = self._proc, None
+        if proc is None:
+            raise WorkerFailed("the background work was cancelled")
+        try:
+            ok, payload = self._reader.recv()  # before join: a result larger than the pipe blocks the child
+        except EOFError:
+            proc.join()
+            raise WorkerFailed(f"a worker process ended without a result (exit status {proc.exitcode})")
+        finally:
+            self._reader.close()
+        proc.join()
+        if not ok:
+            raise WorkerFailed(payload)
+        return payload
+
+    def cancel(self) -> None:
+        self._later = None
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            proc.terminate()
+            proc.join()
+            self._reader.close()
+
+
+def _run_background(func: Callable[[], Any], sender: Any) -> None:
+    global _background_child
+    _background_child = True
+    try:
+        message = (True, func())
+    except BaseException:  # noqa: BLE001 - handed to the parent, which raises it
+        message = (False, traceback.format_exc())
+    sender.send(message)
+    sender.close()

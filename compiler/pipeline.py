@@ -5,6 +5,7 @@ import gc
 import hashlib
 import time
 from contextlib import contextmanager
+from functools import partial
 from typing import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,14 +20,19 @@ from compiler.incremental.run import Cache, StoredArtifact
 from compiler.loader import load_catalog
 from compiler.manifest import MANIFEST, assemble, build_manifest, file_line, object_lines
 from compiler.model import Catalog, Settings
+from compiler.parallel import Background
 from compiler.render import render
 from compiler.checks import cross_target, datadog_output, routing_parity
-from compiler.targets import alertmanager, datadog, grafana, prometheus, runbooks
+from compiler.targets import alertmanager, datadog, grafana, prometheus, prometheus_slo, runbooks
 
 STAGES = ("load", "validate", "build", "link", "check", "generate", "render")
-# Datadog before the runbook pages: the pages show each monitor query, computed once (Catalog.once)
-# in this process before the pages fork over the cores.
 TARGETS = (prometheus.build, grafana.build, alertmanager.build, datadog.build, runbooks.build)
+# The runbook pages are the largest piece of work and read nothing the other targets produce: a
+# forked child renders them from the linked catalog while this process runs the checks and
+# generates the rest. When the checks find errors the child is stopped and its work dropped.
+BACKGROUND = (runbooks.build,)
+# Below this many alerts a child process costs more than the overlap saves.
+BACKGROUND_MIN_ALERTS = 40
 # The outputs (targets.outputs) each target writes, and the output of each file by its path.
 PRODUCES = {prometheus.build: ("prometheus", "kubernetes"),
             grafana.build: ("grafana-dashboards", "grafana-alerting"),
@@ -71,14 +77,16 @@ class _Clock:
 
 
 def analyse(root: Path, on_stage: Callable[[str], None] | None = None,
-            cache: Cache | None = None) -> Result:
+            linked: Callable[[Catalog], None] | None = None, cache: Cache | None = None) -> Result:
     """load -> validate -> build -> link -> check. Stops after a stage that found errors, since
-    later stages would only report their consequences. With `cache`, unchanged files are not
-    loaded again and unchanged services' checks are not run again (see compiler.incremental)."""
-    return limits.run_deep(_analyse, root, on_stage, cache)
+    later stages would only report their consequences. `linked` is called with the catalog as
+    soon as it links, before the checks. With `cache`, unchanged files are not loaded again and
+    unchanged services' checks are not run again (see compiler.incremental)."""
+    return limits.run_deep(_analyse, root, on_stage, linked, cache)
 
 
-def _analyse(root: Path, on_stage: Callable[[str], None] | None, cache: Cache | None) -> Result:
+def _analyse(root: Path, on_stage: Callable[[str], None] | None,
+             linked: Callable[[Catalog], None] | None = None, cache: Cache | None = None) -> Result:
     result = Result(Report())
     report = result.report
     clock = _Clock(result, on_stage)
@@ -145,6 +153,8 @@ def _analyse(root: Path, on_stage: Callable[[str], None] | None, cache: Cache | 
     if report.has_errors() or catalog is None:
         return result
     result.catalog = catalog
+    if linked is not None:
+        linked(catalog)
     report.extend(checks.run_all(catalog))
     clock.lap("check")
     return result
@@ -161,8 +171,8 @@ def validate_catalog(root: Path, examples: bool = True,
     result = compile_catalog(root, on_stage)
     if examples and result.files and not result.report.has_errors() and result.catalog is not None:
         clock = _Clock(result, on_stage)
-        derived = tuple(f"prometheus/{service.id}.slo-{slo}." for service in result.catalog.services
-                        for slo in service.slos)
+        derived = tuple(f"prometheus/{prometheus_slo.stem(service, slo)}." for service in result.catalog.services
+                        for slo in service.slos.values())
         result.examples = run_examples(result.artifacts, result.files, derived=derived)
         result.report.extend(result.examples.diagnostics)
         clock.lap("examples")
@@ -197,37 +207,72 @@ def output_of(path: str) -> str:
     return next((output for prefix, output in OUTPUT_OF if path.startswith(prefix)), "")
 
 
-def _compile(root: Path, on_stage: Callable[[str], None] | None, cache: Cache | None) -> Result:
-    result = analyse(root, on_stage, cache)
-    if result.catalog is None or result.report.has_errors():
-        return result
+def _compile(root: Path, on_stage: Callable[[str], None] | None = None,
+             cache: Cache | None = None) -> Result:
+    pending: list[tuple[Callable, Background]] = []
+
+    def start_background(catalog: Catalog) -> None:
+        if cache is None:
+            alerts = sum(len(s.alerts) for s in catalog.services)
+        else:  # only the pages of services changed since the last compile are rendered
+            alerts = sum(len(s.alerts) for s in cache.run.stale(catalog, "runbooks", catalog.services))
+        worth = alerts >= BACKGROUND_MIN_ALERTS
+        for target in BACKGROUND:
+            if _wanted(catalog, target):
+                # With the cache, the work's record of what it stores comes back with its result
+                # (a child's record would otherwise stay in the child).
+                work = partial(target, catalog) if cache is None else partial(cache.run.tracked, target, catalog)
+                pending.append((target, Background(work, worth)))
+
+    try:
+        result = analyse(root, on_stage, start_background, cache)
+        if result.catalog is None or result.report.has_errors():
+            return result
+        return _generate(result, pending, on_stage, cache)
+    finally:
+        for _, work in pending:
+            work.cancel()  # where it was not collected: the checks failed, or this process did
+
+
+def _wanted(catalog: Catalog, target: Callable) -> bool:
+    """Whether the target writes anything: targets.outputs may switch all its outputs off."""
+    return target not in PRODUCES or any(catalog.generates(o) for o in PRODUCES[target])
+
+
+def _generate(result: Result, pending: list[tuple[Callable, Background]],
+              on_stage: Callable[[str], None] | None, cache: Cache | None) -> Result:
     clock = _Clock(result, on_stage)
     catalog = result.catalog
+    assert catalog is not None
+    produced: dict[Callable, list[Artifact]] = {}
     for target in TARGETS:
-        if target in PRODUCES and not any(catalog.generates(o) for o in PRODUCES[target]):
-            continue  # every output of this target is off (targets.outputs)
-        artifacts, diags = target(catalog)
-        if catalog.settings.outputs is None:  # every output (a target off makes no artifact)
-            result.artifacts.extend(artifacts)
-        else:
-            result.artifacts.extend(a for a in artifacts
-                                    if not output_of(a.path) or catalog.generates(output_of(a.path)))
-        result.report.extend(diags)
+        if target not in BACKGROUND and _wanted(catalog, target):
+            produced[target] = _keep(catalog, target(catalog), result.report)
+    # The cross-target checks compare Prometheus, Grafana, Alertmanager and Datadog output; none
+    # reads the pages, so they run while the pages are being rendered.
+    foreground = [a for t in TARGETS for a in produced.get(t, ())]
     if cache is None:
         for cross_check in CROSS_CHECKS:
-            result.report.extend(cross_check(result.catalog, result.artifacts))
+            result.report.extend(cross_check(catalog, foreground))
     else:
-        result.report.extend(_cross_checks_by_service(result.catalog, result.artifacts, cache))
+        result.report.extend(_cross_checks_by_service(catalog, foreground, cache))
     clock.lap("generate")
+    files = {} if result.report.has_errors() or cache is not None else \
+        {a.path: render(a) for a in foreground}
+    for target, work in pending:
+        produced[target] = _keep(catalog, work.result() if cache is None else cache.run.absorb(work.result()),
+                                 result.report)
+    result.artifacts = [a for t in TARGETS for a in produced.get(t, ())]
     if result.report.has_errors():
         return result
-    if cache is None:
-        files = {a.path: render(a) for a in result.artifacts}
-        files[MANIFEST] = build_manifest(result.artifacts, files)
-    else:
-        files = _render_cached(result, cache)
+    if cache is not None:
+        result.files = dict(sorted(_render_cached(result, cache).items()))
+        clock.lap("render")
+        return result
+    files.update((a.path, render(a)) for t, _ in pending for a in produced[t])
+    files[MANIFEST] = build_manifest(result.artifacts, files)
     result.files = dict(sorted(files.items()))
-    clock.lap("render")
+    clock.lap("render")  # includes the wait for the pages rendered in the background
     return result
 
 
@@ -315,6 +360,15 @@ def _render_cached(result: Result, cache: Cache) -> dict[str, bytes]:
     cache.run.save()
     cache.store.prune()
     return files
+
+
+def _keep(catalog: Catalog, generated: tuple[list[Artifact], list], report: Report) -> list[Artifact]:
+    """A target's artifacts of the outputs the catalog generates; its diagnostics go to `report`."""
+    artifacts, diags = generated
+    report.extend(diags)
+    if catalog.settings.outputs is None:  # every output (a target off makes no artifact)
+        return artifacts
+    return [a for a in artifacts if not output_of(a.path) or catalog.generates(output_of(a.path))]
 
 
 __all__ = ["STAGES", "Result", "ServicePart", "analyse", "compile_catalog", "validate_catalog"]

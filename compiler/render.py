@@ -79,23 +79,35 @@ class Splice(list):
 def _emit(value: Any, indent: str, out: list[str]) -> None:
     """Block-style YAML for plain data, in the order given (callers sort free-form maps)."""
     if isinstance(value, dict):
-        for key, item in value.items():
-            _entry(indent + _scalar(key) + ":", item, indent, out)
+        _pairs(value, indent, indent, indent, out)
     else:
         for item in value:
             if type(item) is Splice:
                 out.extend(item.lines(indent))
             elif isinstance(item, dict) and item:
-                first = True
-                for key, sub in item.items():
-                    lead = indent + ("- " if first else "  ") + _scalar(key) + ":"
-                    _entry(lead, sub, indent + "  ", out)
-                    first = False
+                _pairs(item, indent + "- ", indent + "  ", indent + "  ", out)
             elif isinstance(item, list) and item:
                 out.append(indent + "-")
                 _emit(item, indent + "  ", out)
             else:
                 _entry(indent + "-", item, indent, out)
+
+
+def _pairs(value: dict, first: str, rest: str, indent: str, out: list[str]) -> None:
+    """A map's entries, the first one led by `first` (a list item's dash), the others by `rest`.
+    Single-line strings, nine in ten values, are written here rather than through `_entry`: the
+    emitter runs over every rule of every file."""
+    scalars = _SCALARS
+    lead = first
+    for key, item in value.items():
+        name = scalars.get(key) if type(key) is str else None
+        head = lead + (name if name is not None else _scalar(key)) + ":"
+        lead = rest
+        if type(item) is str and "\n" not in item:
+            text = scalars.get(item)
+            out.append(head + " " + (text if text is not None else _scalar(item)))
+        else:
+            _entry(head, item, indent, out)
 
 
 def _entry(lead: str, value: Any, indent: str, out: list[str]) -> None:
@@ -150,7 +162,26 @@ def render(artifact: Artifact) -> bytes:
     return str(artifact.data).encode("utf-8")
 
 
+# What orjson writes differently from json: NaN and infinities as `null`, floats between 1e-10 and
+# 1e-4 as `0.00001` / `1e-7` where json writes `1e-05` / `1e-07`. Text that might hold one
+# (a false alarm only costs the slow path) is canonicalised by json, so every hash stays the one
+# json's canonical form gives.
+_SMALL_EXPONENT = re.compile(rb"e-[0-9](?![0-9])")
+
+
+def canonical_json(data: Any) -> bytes:
+    """An object's canonical JSON in UTF-8: `json.dumps(sort_keys=True, separators=(",", ":"),
+    ensure_ascii=False)`, by orjson (10x faster) wherever its bytes are the same."""
+    try:
+        raw = orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # non-str keys, integers beyond 64 bits, lone surrogates: json decides
+        raw = None
+    if raw is None or b"null" in raw or b"0.0000" in raw or _SMALL_EXPONENT.search(raw):
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return text.encode("utf-8")
+    return raw
+
+
 def content_hash(data: Any) -> str:
     """sha256 of an object's canonical JSON: the same object always hashes the same."""
-    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return "sha256:" + hashlib.sha256(canonical_json(data)).hexdigest()

@@ -7,11 +7,12 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Collection, Iterator
+from typing import Callable, Collection, Iterable, Iterator
 
 from compiler.diagnostics import Diagnostic, error
 from compiler.manifest import MANIFEST
@@ -38,21 +39,57 @@ class OutputError(Exception):
         self.diag = diag
 
 
-def _existing(out: Path) -> dict[str, Path]:
-    """Regular files under `out` (links and special files are no output moncat wrote)."""
-    if not out.is_dir():
-        return {}
-    found = {}
-    for p in sorted(out.rglob("*")):
-        if not p.is_symlink() and p.is_file():
-            found[p.relative_to(out).as_posix()] = p
-    return found
+def _existing(out: Path) -> dict[str, str]:
+    """Regular files under `out` by relative path, in path order (links and special files are no
+    output moncat wrote; directories are not followed through links)."""
+    found: dict[str, str] = {}
+
+    def walk(directory: str, prefix: str) -> None:
+        try:
+            with os.scandir(directory) as entries:
+                listing = list(entries)
+        except (PermissionError, NotADirectoryError, FileNotFoundError):
+            return  # as pathlib's rglob: what cannot be listed holds nothing of ours
+        for entry in listing:
+            if entry.is_symlink():
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                walk(entry.path, prefix + entry.name + "/")
+            elif entry.is_file(follow_symlinks=False):
+                found[prefix + entry.name] = entry.path
+
+    if out.is_dir():
+        walk(str(out), "")
+    return {rel: found[rel] for rel in sorted(found, key=lambda rel: rel.split("/"))}
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def _same(path: str, data: bytes) -> os.stat_result | None:
+    """The file's status when it holds exactly `data`, else None (read no further than needed)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        status = os.fstat(fd)
+        if status.st_size != len(data):
+            return None
+        have = os.read(fd, len(data) + 1)
+        while len(have) < len(data):  # a short read: on to the end
+            chunk = os.read(fd, len(data) + 1 - len(have))
+            if not chunk:
+                break
+            have += chunk
+        return status if have == data else None
+    finally:
+        os.close(fd)
 
 
 def read_tree(out: Path) -> dict[str, bytes]:
     """Every file under `out` by relative path (empty when it does not exist)."""
     try:
-        return {rel: p.read_bytes() for rel, p in _existing(out).items()}
+        return {rel: _read(path) for rel, path in _existing(out).items()}
     except OSError as exc:
         raise OutputError(_os_problem("cannot read", out, exc)) from None
 
@@ -64,23 +101,37 @@ def compare(out: Path, files: dict[str, bytes]) -> Staleness:
         raise OutputError(_os_problem("cannot read", out, exc)) from None
 
 
-def foreign(out: Path) -> set[str]:
+def _foreign(out: Path, existing: dict[str, str]) -> set[str]:
     """Files under `out` that its manifest does not list: moncat did not write them, so it
     neither deletes nor reports them (a disabled target's files are listed, and go)."""
     try:
         listed = set(json.loads((out / MANIFEST).read_text("utf-8"))["files"])
     except (OSError, ValueError, KeyError, TypeError):
         return set()  # no readable manifest: guard() decides whether the directory is ours
-    return {rel for rel in _existing(out) if rel not in listed and rel != MANIFEST}
+    return {rel for rel in existing if rel not in listed and rel != MANIFEST}
+
+
+def _ours(out: Path, files: dict[str, bytes]) -> dict[str, str]:
+    """The files under `out` to compare with `files`: all but the foreign ones it does not name."""
+    existing = _existing(out)
+    theirs = _foreign(out, existing)
+    return {rel: path for rel, path in existing.items() if rel in files or rel not in theirs}
 
 
 def _compare(out: Path, files: dict[str, bytes]) -> Staleness:
-    theirs = foreign(out)
-    have = {rel: p for rel, p in _existing(out).items() if rel in files or rel not in theirs}
-    changed = tuple(p for p in sorted(files) if p in have and have[p].read_bytes() != files[p])
+    have = _ours(out, files)
+    changed = tuple(p for p in sorted(files) if p in have and _same(have[p], files[p]) is None)
     missing = tuple(p for p in sorted(files) if p not in have)
     extra = tuple(p for p in sorted(have) if p not in files)
     return Staleness(changed, missing, extra)
+
+
+def _fresh(out: Path, files: dict[str, bytes]) -> bool:
+    """Whether `out` already holds exactly `files` (its foreign files aside); stops reading at
+    the first difference."""
+    have = _ours(out, files)
+    return have.keys() == files.keys() and all(_same(have[rel], data) is not None
+                                               for rel, data in files.items())
 
 
 def guard(out: Path, catalog: Path) -> Diagnostic | None:
@@ -155,19 +206,62 @@ def _lock(target: Path) -> Iterator[None]:
         os.close(fd)
 
 
+def _make_dirs(root: Path, rels: Iterable[str]) -> None:
+    for parent in sorted({os.path.dirname(rel) for rel in rels}):
+        os.makedirs(os.path.join(root, parent), exist_ok=True)
+
+
+def _write_file(path: str, data: bytes) -> None:
+    """`path` created (as `open(path, "wb")` would, mode 0o666 less the umask) holding `data`."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    except OSError as exc:
+        if exc.filename is None:  # os.write names no file: name it for the diagnostic
+            raise OSError(exc.errno, exc.strerror, path) from None
+        raise
+    finally:
+        os.close(fd)
+
+
 def write_files(root: Path, files: dict[str, bytes]) -> None:
-    """Create every file under `root`. Directories first, then the files from a thread pool:
-    on a virtual disk each file creation waits on the device, and 20,000 runbook pages written
-    one by one took 17 s where 16 writers take 5 s (the waits release the GIL)."""
-    for parent in sorted({(root / rel).parent for rel in files}):
-        parent.mkdir(parents=True, exist_ok=True)
-    items = list(files.items())
+    """Create every file under `root`. Directories first, then the files from 16 threads, each
+    given a sixteenth of them: on a virtual disk each file creation waits on the device, and
+    20,000 runbook pages written one by one took 17 s where 16 writers take 5 s (the waits
+    release the GIL). One task per thread rather than per file: a future per file cost more CPU
+    than the writes."""
+    _make_dirs(root, files)
+    items = [(os.path.join(root, rel), data) for rel, data in files.items()]
     if len(items) < 64:
-        for rel, data in items:
-            (root / rel).write_bytes(data)
+        for path, data in items:
+            _write_file(path, data)
         return
-    with ThreadPoolExecutor(max_workers=16) as pool:
-        list(pool.map(lambda item: (root / item[0]).write_bytes(item[1]), items, chunksize=32))
+
+    def write_share(share: list[tuple[str, bytes]]) -> None:
+        for path, data in share:
+            _write_file(path, data)
+
+    with ThreadPoolExecutor(max_workers=_WRITERS) as pool:
+        list(pool.map(write_share, [items[i::_WRITERS] for i in range(_WRITERS)]))
+
+
+_WRITERS = 16
+
+
+# moncat writes from its worker thread (limits.run_deep) while Ctrl-C reaches the main thread,
+# which then exits. `settle()` lets it exit only between writes: a write under way finishes (or
+# fails and cleans up), and none starts after. Exiting mid-swap would leave no output directory.
+_swapping = threading.Lock()
+_settled = False
+
+
+def settle() -> None:
+    """Wait for a write under way, and refuse later ones (raising KeyboardInterrupt in them)."""
+    global _settled
+    with _swapping:
+        _settled = True
 
 
 def write(out: Path, files: dict[str, bytes]) -> bool:
@@ -177,25 +271,69 @@ def write(out: Path, files: dict[str, bytes]) -> bool:
     another moncat writing the same directory)."""
     target = Path(os.path.realpath(out))
     try:
-        if _compare(target, files).fresh:  # checked again under the lock before writing
+        if _fresh(target, files):  # checked again under the lock before writing
             return False
         target.parent.mkdir(parents=True, exist_ok=True)
         with _lock(target):
-            if _compare(target, files).fresh:
+            existing = _existing(target)
+            theirs = _foreign(target, existing)
+            kept = {rel: _read(existing[rel]) for rel in theirs if rel not in files}
+            tree = {**kept, **files}
+            unchanged = {rel: (existing[rel], status) for rel, data in tree.items()
+                         if rel in existing and (status := _same(existing[rel], data)) is not None}
+            if len(unchanged) == len(tree) and existing.keys() <= tree.keys():
                 return False
-            kept = {rel: (target / rel).read_bytes() for rel in foreign(target) if rel not in files}
-            _replace(target, {**kept, **files}, out)
+            with _swapping:
+                if _settled:
+                    raise KeyboardInterrupt  # the run was interrupted before its write began
+                _replace(target, tree, out, unchanged)
     except OSError as exc:
         raise OutputError(_os_problem("cannot write", out, exc)) from None
     return True
 
 
-def _replace(target: Path, files: dict[str, bytes], out: Path) -> None:
+def _link_unchanged(root: Path, unchanged: dict[str, tuple[str, os.stat_result]]) -> set[str]:
+    """Hard-link into the new tree the files whose bytes did not change (checked under the lock),
+    so only changed files are created: creating a file costs the kernel 50 times what linking
+    one does. Only a file exactly as moncat would create it is linked (its owner, mode
+    0o666 less the umask, no other link); the others, and every file on a file system without
+    hard links, are written. Returns the relative paths linked."""
+    umask = os.umask(0)
+    os.umask(umask)
+    mode, owner = 0o100666 & ~umask, os.geteuid()
+    plain = {rel: (src, status) for rel, (src, status) in unchanged.items()
+             if status.st_mode == mode and status.st_uid == owner and status.st_nlink == 1}
+    _make_dirs(root, plain)
+    linked = set()
+    for rel, (src, status) in plain.items():
+        dst = os.path.join(root, rel)
+        try:
+            os.link(src, dst, follow_symlinks=False)
+        except OSError as exc:
+            if exc.errno in (errno.EPERM, errno.EXDEV, errno.EMLINK, errno.ENOTSUP, errno.EOPNOTSUPP):
+                return linked  # no hard links here: write the rest
+            raise
+        now = os.lstat(dst)
+        if (now.st_dev, now.st_ino) != (status.st_dev, status.st_ino):
+            os.unlink(dst)  # replaced since it was compared: write it
+            continue
+        linked.add(rel)
+    return linked
+
+
+def _replace(target: Path, files: dict[str, bytes], out: Path,
+             unchanged: dict[str, tuple[str, os.stat_result]]) -> None:
+    """Build the new tree beside `target` and swap it in. `unchanged` may name files that
+    `files` has no bytes for (`update`): those not linked are copied from the old tree."""
     parent = target.parent
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.moncat-new-", dir=parent))
     try:
         try:
-            write_files(tmp, files)
+            linked = _link_unchanged(tmp, unchanged)
+            rest = {rel: data for rel, data in files.items() if rel not in linked}
+            rest.update((rel, _copy(src, status)) for rel, (src, status) in unchanged.items()
+                        if rel not in linked and rel not in files)
+            write_files(tmp, rest)
         except OSError as exc:
             raise OutputError(_os_problem("cannot write", out, exc, staging=tmp)) from None
         os.chmod(tmp, 0o755)
@@ -215,87 +353,59 @@ def _replace(target: Path, files: dict[str, bytes], out: Path) -> None:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-_UMASK = os.umask(0)
-os.umask(_UMASK)
+class _Moved(Exception):
+    """A file `update` was to reuse is no longer the one recorded."""
 
 
-def update(out: Path, files: dict[str, bytes], keep: Collection[str],
-           unchanged_since: Callable[[Path], bool], listed: Collection[str] | None = None) -> bool | None:
-    """Bring `out` to `files` plus the files `keep` names, which `out` holds already (the
-    incremental compile's unchanged services): only the files that differ are written, each
-    atomically (a temporary file renamed over it), files no longer made are deleted, and the
-    manifest goes last. `unchanged_since(target)`, asked under the lock, says whether `out` is
-    still the tree the caller validated; None when it is not (another compile wrote it since:
-    the caller compiles everything instead). Returns whether anything was written. `listed`:
-    the files `out`'s manifest lists, when the caller knows them (others are foreign and stay)."""
+def _copy(src: str, status: os.stat_result) -> bytes:
+    """The bytes of a file to reuse that could not be linked, if it is still the one recorded."""
+    data = _read(src)
+    if not _as_recorded(os.lstat(src), status):
+        raise _Moved(src)
+    return data
+
+
+def _as_recorded(now: os.stat_result, then: os.stat_result | tuple[int, int, int]) -> bool:
+    """Whether a file is still the one recorded: same inode, size and modification time."""
+    if isinstance(then, os.stat_result):
+        then = (then.st_size, then.st_mtime_ns, then.st_ino)
+    return (now.st_size, now.st_mtime_ns, now.st_ino) == then
+
+
+def update(out: Path, files: dict[str, bytes], reuse: dict[str, tuple[int, int, int]],
+           unchanged_since: Callable[[Path], bool], listed: Collection[str]) -> bool | None:
+    """Replace `out`, as `write` does, with `files` plus the files `reuse` names, which `out`
+    holds already as a previous compile recorded them (size, mtime_ns, inode): the incremental
+    compile's unchanged files, hard-linked into the new tree without being read. `listed`: the
+    files `out`'s manifest lists (the others are foreign, and stay). `unchanged_since(target)`,
+    asked under the lock, says whether `out` is still the tree the caller recorded. None when it
+    is not, or when a file to reuse is no longer as recorded (the caller then compiles
+    everything); else whether anything changed."""
     target = Path(os.path.realpath(out))
     try:
         with _lock(target):
             if not unchanged_since(target):
                 return None
-            return _update(target, files, set(keep), listed)
+            existing = _existing(target)
+            unchanged = {}
+            for rel, recorded in reuse.items():
+                path = existing.get(rel)
+                status = os.lstat(path) if path is not None else None
+                if status is None or not _as_recorded(status, recorded):
+                    return None
+                unchanged[rel] = (path, status)
+            theirs = existing.keys() - listed - {MANIFEST}
+            kept = {rel: _read(existing[rel]) for rel in theirs if rel not in files and rel not in reuse}
+            unchanged.update((rel, (existing[rel], os.lstat(existing[rel]))) for rel in kept)
+            tree = {**kept, **files}
+            if not files and existing.keys() <= tree.keys() | reuse.keys():
+                return False
+            with _swapping:
+                if _settled:
+                    raise KeyboardInterrupt  # the run was interrupted before its write began
+                _replace(target, tree, out, unchanged)
+    except _Moved:
+        return None
     except OSError as exc:
         raise OutputError(_os_problem("cannot write", out, exc)) from None
-
-
-def _regular_files(root: Path) -> set[str]:
-    """What `_existing` finds, from directory entries alone (no stat per file: the incremental
-    write looks at every file of a large output each time)."""
-    found: set[str] = set()
-    todo = [("", str(root))]
-    while todo:
-        rel, path = todo.pop()
-        with os.scandir(path) as entries:
-            for entry in entries:
-                if entry.is_dir(follow_symlinks=False):
-                    todo.append((rel + entry.name + "/", entry.path))
-                elif entry.is_file(follow_symlinks=False):
-                    found.add(rel + entry.name)
-    return found
-
-
-def _update(target: Path, files: dict[str, bytes], keep: set[str],
-            listed: Collection[str] | None) -> bool:
-    present = _regular_files(target)
-    # Files moncat did not write stay, as `write` keeps them.
-    keep = keep | (foreign(target) if listed is None else present - set(listed) - {MANIFEST})
-    changed = False
-    for rel in sorted(files, key=lambda p: p == MANIFEST):  # the manifest last
-        data = files[rel]
-        path = target / rel
-        if rel in present and path.stat().st_size == len(data) and path.read_bytes() == data:
-            continue
-        _put(target, rel, data)
-        changed = True
-    for rel in sorted(present - set(files) - keep):
-        os.unlink(target / rel)
-        changed = True
-        parent = (target / rel).parent
-        while parent != target and not any(parent.iterdir()):
-            parent.rmdir()
-            parent = parent.parent
-    return changed
-
-
-def _put(target: Path, rel: str, data: bytes) -> None:
-    """Write one file atomically, clearing what stands in its way (a file where a directory goes
-    now, or a directory where the file goes)."""
-    path = target / rel
-    here = target
-    for part in Path(rel).parent.parts:
-        here = here / part
-        if here.is_symlink() or (here.exists() and not here.is_dir()):
-            here.unlink()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.moncat-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o666 & ~_UMASK)  # as write_files creates them (mkstemp makes 0600)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    return True

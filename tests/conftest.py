@@ -46,6 +46,23 @@ def run_moncat(*args: str, cwd: Path | None = None) -> subprocess.CompletedProce
                           cwd=cwd or ROOT, timeout=120)
 
 
+def compile_clean(catalog: Path):
+    """The catalog compiled in-process, failing the test with every diagnostic if it has errors."""
+    from compiler import pipeline
+
+    result = pipeline.compile_catalog(catalog)
+    assert not result.report.has_errors(), [str(d) for d in result.report.sorted()]
+    return result
+
+
+def compile_into(catalog: Path, out: Path) -> Path:
+    """The catalog compiled (without errors) and written to `out`, as `moncat compile` does."""
+    from compiler import writer
+
+    writer.write(out, compile_clean(catalog).files)
+    return out
+
+
 def tree_bytes(path: Path) -> dict[str, bytes]:
     return {p.relative_to(path).as_posix(): p.read_bytes()
             for p in sorted(path.rglob("*")) if p.is_file()}

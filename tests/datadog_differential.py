@@ -11,7 +11,8 @@ the expression's by/on clauses name, and every series also carries the scrape la
 `instance`, which the Datadog settings here declare the Agent adds (scrape_labels).
 
 Series: per metric, one label set per selector that matches it (and one that matches none),
-on two instances; counters grow at a constant, non-zero rate; gauges hold a value drawn from
+on two instances; counters grow at a constant, non-zero rate (under `or vector(0)` they may also
+be missing, stand still or stop counting); gauges hold a value drawn from
 around the thresholds the expression compares with, some changing once before the evaluation
 (never within 3 minutes of it, as the catalog's examples keep clear of the lookback edges).
 A gauge used as a denominator is never 0: Prometheus divides to ±Inf there and Datadog has no
@@ -198,6 +199,9 @@ def scenario(c: Case, rng: random.Random) -> dict[str, str] | None:
     steps = at // MIN + 2
     numbers = _numbers(c.tree)
     denominators = _denominators(c.tree)
+    # `or vector(0)`: a counter may also be missing altogether, stand still, or stop counting.
+    sparse = any(isinstance(n, ast.Call) and n.func == "vector" for n in ast.walk(c.tree))
+    gone = {m for m, k in sorted(c.kinds.items()) if k == "counter" and sparse and rng.random() < 0.3}
     out: dict[str, str] = {}
     for metric, kind in sorted(c.kinds.items()):
         sets = _label_sets(c, metric)
@@ -215,7 +219,8 @@ def scenario(c: Case, rng: random.Random) -> dict[str, str] | None:
                         out[sel] = f"0+{total}x{steps}" if total else f"0x{steps}"
                     continue
                 if kind == "counter":
-                    out[_text(metric, full)] = f"0+{rng.choice((1, 3, 10, 30, 100, 300, 1000))}x{steps}"
+                    if metric not in gone:
+                        out[_text(metric, full)] = _counter(c, rng, steps, sparse)
                     continue
                 t = rng.choice(numbers)
                 pool = [t * 0.5, t * 0.9, t * 1.1, t * 2, 1, 3, 100]
@@ -228,6 +233,22 @@ def scenario(c: Case, rng: random.Random) -> dict[str, str] | None:
                     change = rng.randint(max(1, at // MIN - (c.rule.for_ms // MIN) - 3), at // MIN - 3)
                     out[_text(metric, full)] = _segments([a] * change + [b] * (steps + 1 - change))
     return out
+
+
+def _counter(c: Case, rng: random.Random, steps: int, sparse: bool) -> str:
+    """A counter growing at a constant rate; for `or vector(0)` also one standing still, or one
+    that stops counting at a step at least 3 minutes from the window's start (the Agent reports
+    a count at its next check run, seconds after Prometheus scrapes it)."""
+    rate = rng.choice((1, 3, 10, 30, 100, 300, 1000))
+    shape = rng.choice(("grows", "flat", "stops")) if sparse else "grows"
+    if shape == "flat":
+        return f"{rate}x{steps}"
+    edge = (eval_time(c) - ast.longest_range_ms(c.tree)) // MIN
+    stops = [k for k in range(1, steps - 1) if abs(k - edge) >= 3]
+    if shape == "grows" or not stops:
+        return f"0+{rate}x{steps}"
+    k = rng.choice(stops)
+    return f"0+{rate}x{k} {rate * k}x{steps - k - 1}"
 
 
 def _text(metric: str, labels: dict[str, str]) -> str:
@@ -289,12 +310,14 @@ def datadog(c: Case, series: dict[str, str]) -> Outcome:
     at = eval_time(c)
     data = agent.store(tuple(series.items()), c.naming, MIN, at)
     if not c.query.components:
-        return evaluate(c.query.query, data, at, Options(notify_no_data=c.query.no_data,
-                                                         require_full_window=c.query.full_window))
-    parts = {n: evaluate(q.query, data, at, Options(notify_no_data=q.no_data,
-                                                    require_full_window=q.full_window))
-             for n, q in c.query.components}
+        return evaluate(c.query.query, data, at, _options(c.query))
+    parts = {n: evaluate(q.query, data, at, _options(q)) for n, q in c.query.components}
     return composite(c.query.query, parts)
+
+
+def _options(q: MonitorQuery) -> Options:
+    return Options(notify_no_data=q.no_data, require_full_window=q.full_window,
+                   on_missing_data="default" if q.missing_as_zero else "")
 
 
 @dataclass(frozen=True)

@@ -14,20 +14,16 @@ import pytest
 import yaml
 
 from alertmanager_run import Alertmanager, Sink, for_loopback, wait_for, zoneinfo_at
-from compiler import pipeline, writer
+from compiler import pipeline
 from compiler.time_intervals import contains, parse_spec, wall_clock
-from conftest import ROOT, run_moncat
+from conftest import ROOT, compile_into, run_moncat
 
 DISPATCH = ROOT / "tests" / "dispatch" / "catalog"
 
 
 @pytest.fixture(scope="module")
 def dispatch(tmp_path_factory) -> Path:
-    result = pipeline.compile_catalog(DISPATCH)
-    assert not result.report.has_errors(), [str(d) for d in result.report.sorted()]
-    out = tmp_path_factory.mktemp("dispatch") / "out"
-    writer.write(out, result.files)
-    return out
+    return compile_into(DISPATCH, tmp_path_factory.mktemp("dispatch") / "out")
 
 
 def _yaml(out: Path, path: str):

@@ -16,6 +16,7 @@ Sources, cited below by their short names:
   [tags]     https://docs.datadoghq.com/getting_started/tagging/
   [change]   https://docs.datadoghq.com/monitors/types/change-alert/
   [nodata]   https://docs.datadoghq.com/monitors/configuration/#no-data
+  [missing]  https://docs.datadoghq.com/monitors/guide/on_missing_data/ (on_missing_data: default)
   [arith]    https://docs.datadoghq.com/dashboards/functions/arithmetic/
   [excl]     https://docs.datadoghq.com/dashboards/functions/exclusion/
   [rollup]   https://docs.datadoghq.com/dashboards/functions/rollup/
@@ -264,6 +265,20 @@ ROWS = [
     ("sum(queue_depth) > 1 and on () hour() >= 8", 0, Refused("hour()")),
     ("max_over_time(sum(queue_depth)[10m:1m]) > 1", 0, Refused("max_over_time()")),
     ("vector(1) > 0", 0, Refused("vector()")),
+    # `or vector(0)`: a sum of counts, missing data evaluated as 0 (on_missing_data) [missing]
+    ("(sum(increase(http_requests_total[10m])) or vector(0)) == 0", 0,
+     f"sum(last_10m):{Q}{{*}}.as_count() == 0"),
+    ("(sum(rate(http_requests_total[5m])) * 60 or on () vector(0)) < 1", 0,
+     f"sum(last_5m):({Q}{{*}}.as_count() / 300) * 60 < 1"),
+    ("(sum by (route) (rate(http_requests_total[5m])) or vector(0)) < 1", 0,
+     Refused("`or vector(0)` beside series with labels")),
+    ("(rate(http_requests_total[5m]) or vector(0)) < 1", 0, Refused("`or vector(0)` beside series with labels")),
+    ("(sum(rate(http_requests_total[5m])) or vector(1)) < 1", 0, Refused("`or vector(c)`")),
+    ("(sum(queue_depth) or vector(0)) < 1", 0, Refused("`or vector(0)` over a gauge")),
+    ("(sum(rate(http_requests_total[5m])) or ignoring (x) vector(0)) < 1", 0, Refused("vector()")),
+    ("(vector(0) or sum(rate(http_requests_total[5m]))) < 1", 0, Refused("vector()")),
+    ("(sum(increase(http_requests_total[10m])) or vector(0)) == 0 or absent(http_requests_total)", 0,
+     Refused("absent() with `or vector(0)`")),
     ('app:error_ratio:rate5m{route="/"} > 0.05', 0, Refused("recording rule app:error_ratio:rate5m")),
 ]
 
@@ -298,6 +313,18 @@ def test_absent_becomes_no_data_alerting_and_for_a_full_window() -> None:
     assert found.no_data and found.full_window and found.window_ms == 2 * MIN
 
 
+def test_or_vector_zero_makes_a_monitor_that_evaluates_missing_data_as_zero() -> None:
+    # [missing]: on_missing_data "default" on a sum of counts: "If data is missing Evaluate as 0".
+    found, _ = translate(parse("(sum(increase(http_requests_total[10m])) or vector(0)) == 0"), 0, APP, MIN)
+    assert found is not None and found.missing_as_zero and not found.no_data
+    plain, _ = translate(parse("sum(increase(http_requests_total[10m])) == 0"), 0, APP, MIN)
+    assert plain is not None and not plain.missing_as_zero
+    # In a composite, only its own component evaluates missing data as 0.
+    both, _ = translate(parse("(sum(increase(http_requests_total[10m])) or vector(0)) == 0 "
+                              "and sum(queue_depth) > 1"), 0, APP, MIN)
+    assert both is not None and [q.missing_as_zero for _, q in both.components] == [True, False]
+
+
 def test_histogram_quantile_needs_buckets_as_distributions() -> None:
     found, problems = translate(parse("histogram_quantile(0.95, sum by (le) (rate(latency_seconds_bucket[5m]))) > 1"),
                                 0, BUCKETS, MIN)
@@ -324,7 +351,7 @@ SEED = {
     "agentbar/PendingOrdersAging": 'min(last_1m):max:agentbar.orders_pending_aging{older_than:30m} > 20',
     "agentbar/SchedulerDown": 'max(last_2m):abs(max:agentbar.scheduler_alive{*}) == 0',
     "agentbar/WebhookInvalidSignatureSpike": Refused('avg_over_time()'),
-    "agentbar/WebhookNotReceived": Refused('vector()'),
+    "agentbar/WebhookNotReceived": 'sum(last_10m):sum:agentbar.webhook_received.count{*}.as_count() == 0',
     "agentbar/WebhookProcessingError": 'sum(last_5m):sum:agentbar.webhook_processing_error.count{*}.as_count() > 0',
     "agentbar/WorkerDown": Refused('absent() with by (...)'),
     "loyalty/LoyaltyCohortRetentionLow": 'max(last_1h):min:loyalty.loyalty_cohort_retention_month3_ratio{*} by {cohort} < 0.4',

@@ -54,3 +54,56 @@ def test_the_comparison_catches_a_wrong_translation(sample, promtool) -> None:
         flipped.append(dataclasses.replace(c, query=dataclasses.replace(q, query=text)))
     runs, differences = dd.compare(flipped, 2, promtool)
     assert len(differences) > runs // 3
+
+
+# `or vector(0)` (compiler/dialects/datadog_zero.py): the corpus has no translatable instance (its
+# one `or vector(0)` wraps count()), so the forms the construct takes, as alerts write it.
+OR_ZERO = [
+    "(sum(increase(webhook_received_total[10m])) or vector(0)) == 0",
+    "(sum(increase(backup_success_total{kind=\"full\"}[30m])) or on() vector(0)) < 1",
+    "(sum(rate(jobs_processed_total{queue=\"email\"}[5m])) * 60 or vector(0)) <= 2",
+    "(sum(rate(orders_total[15m])) or vector(0)) > 0.5",
+    "(sum(increase(heartbeat_total[10m])) or vector(0)) == 0 and sum(rate(requests_total[10m])) > 1",
+]
+
+
+@pytest.fixture(scope="module")
+def or_zero(promtool):
+    """(cases, runs, what promtool says fires in each run)."""
+    cases = [dd.case(dd.Rule(f"zero{i}", expr, 0)) for i, expr in enumerate(OR_ZERO)]
+    assert all(c.query is not None for c in cases), [c.problems for c in cases if c.query is None]
+    rng = random.Random(7)
+    runs = [(f"R{i}_{k}", c, s) for i, c in enumerate(cases) for k in range(10)
+            if (s := dd.scenario(c, rng)) is not None]
+    return cases, runs, dd.prometheus(runs, promtool)
+
+
+def _disagreeing(runs, fired) -> list[str]:
+    return [rid for rid, c, series in runs if bool(fired[rid]) != dd.datadog(c, series).notifies]
+
+
+def test_or_vector_zero_monitors_alert_exactly_when_prometheus_fires(or_zero) -> None:
+    cases, runs, fired = or_zero
+    assert len(runs) == 10 * len(OR_ZERO)
+    assert _disagreeing(runs, fired) == []
+
+
+def test_or_vector_zero_runs_include_windows_without_data_that_fire(or_zero) -> None:
+    cases, runs, fired = or_zero
+    first = [(rid, series) for rid, c, series in runs if c is cases[0]]
+    empty = [rid for rid, series in first if not series]
+    assert empty and all(fired[rid] for rid in empty)   # no series at all: 0, which is == 0
+    assert any(not fired[rid] for rid, _ in first)      # and runs that stay quiet
+
+
+def test_without_evaluating_missing_data_as_zero_the_monitors_disagree(or_zero) -> None:
+    # The same queries with Datadog's default no-data handling miss the windows without data.
+    cases, runs, fired = or_zero
+    plain = [(rid, dataclasses.replace(c, query=_without_zero(c.query)), series)
+             for rid, c, series in runs]
+    assert len(_disagreeing(plain, fired)) >= 5
+
+
+def _without_zero(q):
+    parts = tuple((n, dataclasses.replace(p, missing_as_zero=False)) for n, p in q.components)
+    return dataclasses.replace(q, missing_as_zero=False, components=parts)

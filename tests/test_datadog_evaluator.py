@@ -13,6 +13,8 @@ points given directly (not through the translator). Sources, cited by short name
   [submit]    https://docs.datadoghq.com/metrics/agent_metrics_submission/ (monotonic_count)
   [mc.go]     datadog-agent pkg/metrics/monotonic_count.go (flush_first_value, documented there)
   [dist]      https://docs.datadoghq.com/metrics/distributions/
+  [missing]   https://docs.datadoghq.com/monitors/guide/on_missing_data/ (its API parameters
+              table), and the Monitor API's OnMissingDataOption (../shared/schemas/datadog)
 """
 from __future__ import annotations
 
@@ -139,6 +141,55 @@ def test_no_data_notifies_only_after_the_no_data_timeframe() -> None:
     options = Options(notify_no_data=True, no_data_timeframe_min=7)
     assert evaluate("max(last_2m):avg:m{*} == 0", data, 14 * MIN, options).statuses == {(): "ok"}
     assert evaluate("max(last_2m):avg:m{*} == 0", data, 17 * MIN, options).notifies
+
+
+# --- on_missing_data [missing] ---------------------------------------------------------------------
+STOPPED = [count("c", [5] * 5, {"h": "a"}, step=60 * S), count("c", [5] * 20, {"h": "b"}, step=60 * S)]
+# (what, query, data, evaluation time, on_missing_data, expected statuses by group)
+MISSING = [
+    ("default, sum of counts: nothing ever reported is an evaluation of 0",
+     "sum(last_10m):sum:c{*}.as_count() == 0", [], 20 * MIN, "default", {"*": ALERT}),
+    ("default, sum of counts: a window without points is 0",
+     "sum(last_10m):sum:c{*}.as_count() < 1", [count("c", [5] * 5, step=60 * S)], 20 * MIN,
+     "default", {"*": ALERT}),
+    ("default, sum of counts: a group that stopped reporting is 0",
+     "sum(last_10m):sum:c{*} by {h}.as_count() == 0", STOPPED, 20 * MIN, "default",
+     {"h:a": ALERT, "h:b": OK}),
+    ("default: 0 compared with the threshold may be OK", "sum(last_10m):sum:c{*}.as_count() > 3",
+     [], 20 * MIN, "default", {"*": OK}),
+    ("default: data in the window is evaluated as usual", "sum(last_10m):sum:c{*}.as_count() == 0",
+     [count("c", [5] * 20, step=60 * S)], 20 * MIN, "default", {"*": OK}),
+    ("default, arithmetic by a number: the whole evaluation is 0",
+     "sum(last_10m):(sum:c{*}.as_count() / 600) * 60 < 1", [], 20 * MIN, "default", {"*": ALERT}),
+    ("resolve: missing data shows OK", "sum(last_10m):sum:c{*} by {h}.as_count() == 0", STOPPED,
+     20 * MIN, "resolve", {"h:a": OK, "h:b": OK}),
+    ("show_no_data: missing data is no data", "sum(last_10m):sum:c{*} by {h}.as_count() == 0",
+     STOPPED, 20 * MIN, "show_no_data", {"h:a": NO_DATA, "h:b": OK}),
+    ("without on_missing_data: no data, as before", "sum(last_10m):sum:c{*} by {h}.as_count() == 0",
+     STOPPED, 20 * MIN, "", {"h:a": NO_DATA, "h:b": OK}),
+]
+
+
+@pytest.mark.parametrize("what,query,data,at,setting,expected", MISSING, ids=[r[0] for r in MISSING])
+def test_on_missing_data_treats_an_empty_evaluation_as_the_guide_says(what, query, data, at, setting,
+                                                                         expected) -> None:
+    assert statuses(evaluate(query, data, at, Options(on_missing_data=setting))) == expected
+
+
+def test_show_and_notify_no_data_notifies_and_show_no_data_does_not() -> None:
+    query = "sum(last_10m):sum:c{*} by {h}.as_count() > 100"
+    assert evaluate(query, STOPPED, 20 * MIN, Options(on_missing_data="show_and_notify_no_data")).notifies
+    assert not evaluate(query, STOPPED, 20 * MIN, Options(on_missing_data="show_no_data")).notifies
+
+
+def test_default_on_another_aggregation_shows_the_last_known_status_which_is_not_modelled() -> None:
+    # [missing]: "default" on other aggregation types: "If data is missing Show last known status".
+    with pytest.raises(EvalError, match="last known status"):
+        evaluate("max(last_5m):avg:m{*} < 1", [gauge("m", [5] * 3)], 20 * MIN,
+                 Options(on_missing_data="default"))
+    # With data in the window there is nothing to recall: evaluated as usual.
+    assert evaluate("max(last_5m):avg:m{*} < 1", [gauge("m", [0] * 30, step=60 * S)], 20 * MIN,
+                    Options(on_missing_data="default")).notifies
 
 
 def test_percentile_reads_every_value_the_distribution_received_in_the_window() -> None:

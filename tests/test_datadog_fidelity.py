@@ -27,6 +27,15 @@ NO_FOR = replace(SERVICE, "    for: 5m\n", "    for: 0s\n")
 # threshold follows "sum by (instance) (rate(http_requests_total{code="500"}[5m])) > " (64).
 THRESHOLD = 75
 
+OVERRIDE_DIFFERS = ("    datadog: {query: 'sum(last_5m):sum:svc.http_requests.count{code:500} by {instance}"
+                    ".as_count() > 1000', reason: A thousand in five minutes., differs: Fires at 1000 only.}\n")
+QUIET_SERIES = "          'http_requests_total{code=\"500\", instance=\"a\"}': '0+1x30'\n"
+FIRES_EXAMPLE = ("      fires:\n        series:\n"
+                 "          'http_requests_total{code=\"500\", instance=\"a\"}': '0+120x30'\n")
+ABSENT_EXAMPLE = ("      fires:\n        series:\n"
+                  "          'http_requests_total{code=\"200\", instance=\"a\"}': '0+120x30'\n"
+                  "        datadog_differs: true\n")
+
 CASES = [
     # keep_firing_for: "    keep_firing_for: " is 21 characters, its value on line 12.
     case("datadog-keep-firing-for", "MC701", S(12, 22), DATADOG_ON,
@@ -48,6 +57,23 @@ CASES = [
          replace(SERVICE, "    notify: [oncall]\n", "    notify: [oncall]\n    datadog: {query: "
                  "'sum(last_5m):sum:svc.http_requests.count{code:500} by {instance}.as_count() > 1000', "
                  "reason: A thousand in five minutes.}\n"), command="validate", hint="differs"),
+    # A stated difference covers only the examples marked with it: the same override with
+    # `differs` and no mark is still MC711 at the firing example.
+    case("datadog-stated-difference-unmarked-example", "MC711", S(19, 9), DATADOG_ON, NO_FOR,
+         replace(SERVICE, "    notify: [oncall]\n", "    notify: [oncall]\n" + OVERRIDE_DIFFERS),
+         command="validate", hint="datadog_differs"),
+    # A marked example whose verdicts agree (the exact translation): MC716 at the mark, line 23
+    # after the quiet series; "        datadog_differs: " is 25 characters.
+    case("datadog-differs-mark-on-an-agreeing-example", "MC716", S(23, 26), DATADOG_ON, NO_FOR,
+         replace(SERVICE, QUIET_SERIES, QUIET_SERIES + "        datadog_differs: true\n"),
+         command="validate", hint="remove"),
+    # A marked example that differs on an alert that states nothing: the absent() example
+    # (a metric Datadog never received alerts in Prometheus only); MC715 at the mark, line 20.
+    case("datadog-differs-mark-without-a-statement", "MC715", S(20, 26), DATADOG_ON, NO_FOR,
+         expr('sum(rate(http_requests_total{code="500"}[5m])) > 1 or absent(http_requests_total{code="500"})'),
+         replace(SERVICE, FIRES_EXAMPLE, ABSENT_EXAMPLE),
+         replace(SERVICE, '    summary: "Errors on {{ $labels.instance }}"\n', "    summary: Errors\n"),
+         command="validate", hint="differs"),
     # "    datadog: {warning: " is 23 characters: the value starts at column 24 of line 14.
     case("datadog-warning-nan", "MC703", S(14, 24), DATADOG_ON, NO_FOR,
          replace(SERVICE, "    notify: [oncall]\n", "    notify: [oncall]\n    datadog: {warning: .nan}\n")),
@@ -126,12 +152,16 @@ def test_an_alert_left_out_of_datadog_says_why_on_its_page_and_nothing_is_droppe
         assert not [p for p in seed.files if p.startswith(f"datadog/monitors/{alert.service}/{alert.name}.")]
 
 
-def test_a_stated_difference_lets_an_example_differ_and_an_unmodelled_function_is_a_warning(tmp_path: Path) -> None:
-    override = ("    datadog: {query: 'sum(last_5m):sum:svc.http_requests.count{code:500} by {instance}"
-                ".as_count() > 1000', reason: A thousand in five minutes., differs: Fires at 1000 only.}\n")
-    root = _catalog(tmp_path, replace(SERVICE, "    notify: [oncall]\n", "    notify: [oncall]\n" + override))
+def test_a_stated_difference_lets_the_example_marked_with_it_differ_and_an_unmodelled_function_is_a_warning(
+        tmp_path: Path) -> None:
+    override = OVERRIDE_DIFFERS
+    mark = FIRES_EXAMPLE + "        datadog_differs: fires at 1000 requests in 5 minutes only\n"
+    root = _catalog(tmp_path, replace(SERVICE, "    notify: [oncall]\n", "    notify: [oncall]\n" + override),
+                    replace(SERVICE, FIRES_EXAMPLE, mark))
     result = pipeline.analyse(root)
     assert not result.report.has_errors(), [str(d) for d in result.report.items]
+    alert = result.catalog.service("svc").alerts["HighErrorRate"]
+    assert [ex.datadog_differs for ex in alert.examples] == ["fires at 1000 requests in 5 minutes only", False]
     unmodelled = override.replace("sum:svc", "forecast(sum:svc").replace(".as_count() >", '.as_count(), "linear", 1) >')
     other = tmp_path / "other"
     other.mkdir()

@@ -11,34 +11,24 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-import yaml
-from jsonschema.validators import Draft4Validator
-from openapi_schema_validator import OAS30WriteValidator
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT4
 
 from compiler import pipeline
 from compiler.targets.routing.hours import notified_at
-from conftest import CATALOG, ROOT, SHARED, run_moncat
+from conftest import CATALOG, ROOT, compile_clean, run_moncat
+from datadog_schemas import write_validators
 
 DISPATCH = ROOT / "tests" / "dispatch" / "catalog"
-OPENAPI = SHARED / "schemas" / "datadog" / "openapi-v1.yaml"
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")  # Python's weekday() order
 
 
 @pytest.fixture(scope="module")
 def dispatch() -> pipeline.Result:
-    result = pipeline.compile_catalog(DISPATCH)
-    assert not result.report.has_errors(), [str(d) for d in result.report.sorted()]
-    return result
+    return compile_clean(DISPATCH)
 
 
 @pytest.fixture(scope="module")
 def validators():
-    doc = yaml.safe_load(OPENAPI.read_text())
-    registry = Registry().with_resource("urn:datadog", Resource.from_contents(doc, DRAFT4))
-    return {name: OAS30WriteValidator({"$ref": f"urn:datadog#/components/schemas/{name}"}, registry=registry)
-            for name in ("Monitor", "Downtime")}
+    return write_validators("Monitor", "Downtime")
 
 
 def _payloads(result, kind: str) -> dict[str, dict]:

@@ -9,38 +9,28 @@ import re
 from pathlib import Path
 
 import pytest
-import yaml
 from datadog_api_client import Configuration
 from datadog_api_client.model_utils import validate_and_convert_types
 from datadog_api_client.v1.model.dashboard import Dashboard
 from datadog_api_client.v1.model.monitor import Monitor
-from openapi_schema_validator import OAS30WriteValidator
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT4
 
 from compiler import pipeline
 from compiler.slos import slo_of
 from compiler.targets.datadog import querycheck
-from conftest import CATALOG, SHARED, run_moncat
+from conftest import CATALOG, compile_clean, run_moncat
+from datadog_schemas import write_validators
 
-OPENAPI = SHARED / "schemas" / "datadog" / "openapi-v1.yaml"
 
 
 @pytest.fixture(scope="module")
 def seed():
-    result = pipeline.compile_catalog(CATALOG)
-    assert not result.report.has_errors(), [str(d) for d in result.report.sorted()]
-    return result
+    return compile_clean(CATALOG)
 
 
 @pytest.fixture(scope="module")
 def validators():
     """OpenAPI 3.0 request-body validators for the Monitor and Dashboard schemas."""
-    doc = yaml.safe_load(OPENAPI.read_text())
-    registry = Registry().with_resource("urn:datadog", Resource.from_contents(doc, DRAFT4))
-    return {name: OAS30WriteValidator({"$ref": f"urn:datadog#/components/schemas/{name}"},
-                                      registry=registry)
-            for name in ("Monitor", "Dashboard")}
+    return write_validators("Monitor", "Dashboard")
 
 
 def _payloads(result, kind: str, burn: bool = False) -> dict[str, dict]:

@@ -1,6 +1,8 @@
 """`moncat explain ALERT`: one alert on every target side by side, through the real CLI."""
 from __future__ import annotations
 
+import re
+
 from conftest import CATALOG, run_moncat
 
 
@@ -28,3 +30,15 @@ def test_explain_says_why_an_alert_is_left_out_of_datadog_and_names_an_unknown_a
     assert proc.returncode == 0 and "not compiled for Datadog: The alert compares" in proc.stdout
     missing = run_moncat("explain", "NoSuchAlert", str(CATALOG))
     assert missing.returncode == 1 and "no such alert" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_explain_marks_the_examples_whose_datadog_verdict_differs_as_stated() -> None:
+    proc = run_moncat("explain", "agentbar/WorkerDown", str(CATALOG))
+    assert proc.returncode == 0, proc.stderr
+    lines = [line.strip() for line in proc.stdout.splitlines()
+             if re.match(r"Datadog: {4}\S", line.strip())]  # the verdicts, not the routing
+    # The example marked with its own words says them; the others agree with Prometheus.
+    assert lines == ["Datadog:    alerts (worker:notification)",
+                     "Datadog:    quiet  <- differs (stated: a monitor that never received "
+                     "worker_alive has no data to miss)",
+                     "Datadog:    quiet"]

@@ -205,3 +205,17 @@ def test_alerts_link_back_to_the_panel_that_plots_them(compiled) -> None:
                         assert url.netloc == "grafana.example.com"
                         assert url.path.split("/")[2] in dashboards
     assert linked == sum(len(s.alerts) for s in compiled.catalog.services)
+
+
+def test_the_sdk_model_becomes_the_json_its_own_encoder_writes() -> None:
+    from grafana_foundation_sdk.builders import dashboard as dash_b
+
+    from compiler.targets.grafana.dashboards import plain_json
+
+    model = (dash_b.Dashboard("Checkout").uid("abc").tags(["shop"]).refresh("1m")
+             .tooltip(dash_m.DashboardCursorSync.CROSSHAIR)
+             .with_row(dash_b.Row("Traffic").id(1))).build()
+    assert json.dumps(plain_json(model), sort_keys=True) == \
+        json.dumps(json.loads(json.dumps(model, cls=JSONEncoder)), sort_keys=True)
+    with pytest.raises(TypeError, match="object is not JSON"):
+        plain_json({"x": object()})

@@ -272,7 +272,7 @@ def _small_synthetic(root: Path) -> None:
         "    procedure: respond\n"
         "    datadog: {differs: \"the example gives the recorded series; Datadog reads its source\"}\n"
         "    examples:\n"
-        "      fires: {series: {'svc0000:queue:max': '5x30'}}\n"
+        "      fires: {datadog_differs: true, series: {'svc0000:queue:max': '5x30'}}\n"
         "      quiet: {series: {'svc0000:queue:max': '0x30'}}\n"
         "procedures:\n  respond: {title: Respond, recovery: [Fix it.]}\n")
     # Routing that crosses services: hours in the settings and in a service, a suppression by

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from compiler import pipeline, writer
-from conftest import CATALOG, ROOT
+from compiler import pipeline
+from conftest import CATALOG, ROOT, compile_into
 from grafana_schemas import errors
 
 DISPATCH = ROOT / "tests" / "dispatch" / "catalog"
@@ -20,11 +20,7 @@ DISPATCH = ROOT / "tests" / "dispatch" / "catalog"
 
 @pytest.fixture(scope="module")
 def dispatch(tmp_path_factory) -> Path:
-    result = pipeline.compile_catalog(DISPATCH)
-    assert not result.report.has_errors(), [str(d) for d in result.report.sorted()]
-    out = tmp_path_factory.mktemp("templates") / "out"
-    writer.write(out, result.files)
-    return out
+    return compile_into(DISPATCH, tmp_path_factory.mktemp("templates") / "out")
 
 
 def _render(out: Path, template: str, alerts: list[dict], tmp_path: Path) -> str:

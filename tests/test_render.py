@@ -1,11 +1,14 @@
 """Render stage: the hand-written YAML emitter writes what PyYAML reads back as the same data."""
 from __future__ import annotations
 
+import hashlib
+import json
+
 import pytest
 import yaml
 
 from compiler import pipeline
-from compiler.render import to_yaml
+from compiler.render import content_hash, to_yaml
 from conftest import CATALOG
 
 TRICKY = ["x: y", "#c", "yes", "No", "on", "null", "~", "- x", " lead", "trail ", "multi\nline\n",
@@ -32,3 +35,18 @@ def test_every_generated_yaml_file_of_the_seed_catalog_reads_back_as_its_data() 
     for artifact in result.artifacts:
         if artifact.format == "yaml":
             assert yaml.safe_load(result.files[artifact.path]) == artifact.data, artifact.path
+
+
+# Values where orjson's bytes differ from json's canonical form (small floats, NaN, infinities,
+# non-str keys, integers beyond 64 bits), next to ones where they agree.
+HASHED = [{"a": 1e-05}, {"a": 1.2345e-7}, [1e-9, 2e-10, 0.0001, 1e-4, 1e16, 1e22, 5e-324, -0.0],
+          {"t": float("nan")}, [float("inf"), float("-inf"), None], {1: "x", 10: "y", 9: "z"},
+          [2**64, -(2**63) - 1], {"b": "ünïcode ✓ \u2028 \x7f \x01 \"q\" \\"},
+          {"z": [True, False, None, 0, -1, 2**63 - 1], "a": {"y": "1e-5", "x": "null"}}, {"é": 1, "e": 2, "😀": 3}]
+
+
+@pytest.mark.parametrize("value", HASHED, ids=repr)
+def test_a_content_hash_is_the_sha256_of_json_canonical_form(value: object) -> None:
+    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    expected = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    assert content_hash(value) == "sha256:" + expected

@@ -117,6 +117,16 @@ def test_both_targets_notify_the_contacts_integrations_and_delays_the_catalog_sa
     assert got_gf == EXPECTED[alert]
 
 
+def test_what_a_route_sends_is_read_again_for_each_value_of_a_label_its_templates_read(small) -> None:
+    # Both label sets take the same routes; only what Grafana's Opsgenie integration reads differs.
+    setups = _setups(small)
+    labels = {**_labels(small, "api/Down", "grafana", "alert_rule"), "grafana_folder": "API"}
+    first, other = setups.grafana(labels), setups.grafana({**labels, "og_priority": "P4"})
+    assert "opsgenie priority=P1" in {n.integration for n in first}
+    assert "opsgenie priority=P4" in {n.integration for n in other}
+    assert setups.grafana(labels) == first
+
+
 def test_an_unknown_alert_reaches_the_catch_all_on_both_and_pages_nobody(small) -> None:
     setups = _setups(small)
     want = {_n("platform", "email", "30s", "5m", "4h")}

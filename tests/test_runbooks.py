@@ -9,13 +9,15 @@ from pathlib import Path
 
 import pytest
 import yaml
+from jinja2 import Environment
 
 from compiler import pipeline, writer
 from compiler.dialects.promql import to_promql
 from compiler.durations import format_ms
 from compiler.model import Catalog, Service
 from compiler.targets.runbooks import text, tidy_markdown
-from compiler.targets.runbooks.i18n import LANGUAGES, translator
+from compiler.targets.runbooks.i18n import EN, LANGUAGES, Words, translator
+from compiler.targets.runbooks.worded import WordedLoader
 from conftest import CATALOG
 
 
@@ -278,3 +280,13 @@ def test_html_text_renders_markdown_and_shows_raw_html_as_text() -> None:
 def test_markdown_pages_keep_blank_lines_inside_code() -> None:
     page = "# T\ntext\n\n\n\n```python\na\n\n\nb\n```\n\n\n- x   \n"
     assert tidy_markdown(page) == "# T\n\ntext\n\n```python\na\n\n\nb\n```\n\n- x\n"
+
+
+def test_fixed_words_are_written_into_the_templates_escaped_unless_that_could_read_differently() -> None:
+    words = Words({**EN, "home": "R&D <home>", "contacts": "{{ 7 * 7 }}", "who": " padded", "query": "a\nb"})
+    source = WordedLoader(words).get_source(Environment(), "alert.md.j2")[0]
+    assert "[R&amp;D &lt;home&gt;]" in source and "{{ t.home }}" not in source
+    for key in ("who", "query"):
+        assert "{{ t.%s }}" % key in source
+    html = WordedLoader(words).get_source(Environment(), "base.html.j2")[0]
+    assert "{{ t.contacts }}" in html and "{{ 7 * 7 }}" not in html

@@ -63,7 +63,8 @@ def test_the_commented_settings_of_init_name_every_target_field_and_are_valid_wh
     targets = docs[0].data["targets"]
     defs = catalog_schema()["$defs"]["settings"]["properties"]["targets"]["properties"]
     for target, schema in defs.items():
-        for field, sub in schema["properties"].items():
+        assert target in targets, f"targets.{target} is not in init's moncat.yaml"
+        for field, sub in schema.get("properties", {}).items():
             assert field in targets[target], f"targets.{target}.{field} is not in init's moncat.yaml"
             for inner in sub.get("properties", {}):
                 assert inner in targets[target][field], f"targets.{target}.{field}.{inner} is missing"

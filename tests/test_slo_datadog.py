@@ -15,18 +15,15 @@ from datadog_api_client import Configuration
 from datadog_api_client.model_utils import validate_and_convert_types
 from datadog_api_client.v1.model.monitor import Monitor
 from datadog_api_client.v1.model.service_level_objective_request import ServiceLevelObjectiveRequest
-from openapi_schema_validator import OAS30WriteValidator
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT4
 
 from compiler import pipeline
 from compiler.apply import datadog_slos
 from compiler.targets.datadog.slos import check_burn_monitor
-from conftest import ROOT, SHARED
+from conftest import ROOT
+from datadog_schemas import OPENAPI, write_validators
 from fakes.datadog_fake import FakeDatadog
 from test_apply_datadog import moncat, plan_line
 
-OPENAPI = SHARED / "schemas" / "datadog" / "openapi-v1.yaml"
 SLO_CATALOG = ROOT / "tests" / "slo" / "catalog"
 
 
@@ -39,11 +36,7 @@ def compiled() -> dict[str, dict]:
 
 @pytest.fixture(scope="module")
 def validators():
-    doc = yaml.safe_load(OPENAPI.read_text())
-    registry = Registry().with_resource("urn:datadog", Resource.from_contents(doc, DRAFT4))
-    return {name: OAS30WriteValidator({"$ref": f"urn:datadog#/components/schemas/{name}"},
-                                      registry=registry)
-            for name in ("Monitor", "ServiceLevelObjectiveRequest")}
+    return write_validators("Monitor", "ServiceLevelObjectiveRequest")
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import urllib.request
 from contextlib import contextmanager
 from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlparse
+from urllib.parse import parse_qs, quote, unquote, urlparse
 
 import pytest
 import yaml
@@ -180,3 +180,23 @@ def test_without_urls_there_are_no_links_and_prometheus_3_gets_its_new_query_pag
     result = pipeline.compile_catalog(tmp_path / "c")
     page = result.files["runbooks/web/alerts/WebErrorRatioHigh.md"].decode()
     assert re.search(r"\(https://prom\.example\.com/query\?g0\.expr=[^)&]+&g0\.tab=graph&g0\.range_input=6h\)", page)
+
+
+@pytest.mark.parametrize("text", [
+    "", "plain-text_0.9~", 'sum(rate(x{code="500"}[5m])) / 2 > 0.01', "{\"a\":[1,2]}\\n",
+    "a b&c=d?e#f/g%h+i", "über café ✓ 日本", "\x00\x7f\x80", "𝄞 emoji 🚨",
+])
+def test_links_percent_encode_exactly_as_urllib_quote_with_nothing_safe(text: str) -> None:
+    assert ui_links.quote_all(text) == quote(text, safe="")
+
+
+def test_the_explore_link_encodes_the_query_as_the_whole_pane_json_would_be(tmp_path: Path) -> None:
+    catalog = pipeline.analyse(_catalog(tmp_path, "http://127.0.0.1:1", "http://127.0.0.1:2")).catalog
+    query = 'sum(rate(x{path="/ä\\"b"}[5m])) > 0.5 \x00query\x00'
+    panes = {"a": {"datasource": "prometheus",
+                   "queries": [{"refId": "A", "expr": query,
+                                "datasource": {"type": "prometheus", "uid": "prometheus"}}],
+                   "range": {"from": f"now-{ui_links.RANGE}", "to": "now"}}}
+    whole = json.dumps(panes, separators=(",", ":"), sort_keys=True)
+    assert ui_links.explore_url(catalog, query) == (
+        f"https://grafana.example.com/explore?schemaVersion=1&panes={quote(whole, safe='')}")

@@ -51,6 +51,13 @@ class DetectionDelay:
 
 
 def detection_delay(catalog: Catalog, alert: Alert) -> DetectionDelay:
+    """How long after its condition starts the alert can first notify (memoised per catalog: the
+    check, the runbook page and `explain` all read it)."""
+    return catalog.once(("detection-delay", alert.service, alert.name),
+                        lambda: _detection_delay(catalog, alert))
+
+
+def _detection_delay(catalog: Catalog, alert: Alert) -> DetectionDelay:
     interval = catalog.settings.evaluation_interval_ms
     found = lag(alert.expr.tree, records_of(catalog), interval) or Lag()
     evaluations = 1 + found.records

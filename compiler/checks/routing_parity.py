@@ -16,8 +16,9 @@ from dataclasses import replace
 from typing import Any, Callable, Iterator
 
 from compiler.artifacts import Artifact
-from compiler.checks.routing_readback import (Notification, Unreadable, am_integrations, am_matchers,
-                                              grafana_integrations, grafana_matchers, walk)
+from compiler.checks.routing_readback import (Notification, Route, Tree, Unreadable, am_integrations,
+                                              am_matchers, grafana_integrations, grafana_matchers,
+                                              template_labels)
 from compiler.diagnostics import Diagnostic, Loc, error
 from compiler.model import Catalog
 
@@ -44,27 +45,54 @@ class Setups:
         # What Grafana reads: the files' interpolated fields with `$$` turned back into `$`.
         self.policy = whole_file(policies, unescape)["policies"][0]
         self.points = {p["name"]: p["receivers"] for p in whole_file(points, unescape)["contactPoints"]}
+        self._am: _Dispatcher | None = None
+        self._gf: _Dispatcher | None = None
 
     def alertmanager(self, labels: dict[str, str]) -> set[Notification]:
-        return self._notified(labels, self.am["route"], am_matchers, self.am_receivers,
-                              am_integrations, "/page")
+        if self._am is None:
+            self._am = _Dispatcher(self.am["route"], am_matchers, self.am_receivers, am_integrations,
+                                   "/page", template_labels(self.am_receivers))
+        return self._am.notified(labels)
 
     def grafana(self, labels: dict[str, str]) -> set[Notification]:
-        return self._notified(labels, self.policy, grafana_matchers, self.points,
-                              grafana_integrations, " (page)")
+        if self._gf is None:
+            # Grafana's Opsgenie integration also reads the `og_priority` label.
+            self._gf = _Dispatcher(self.policy, grafana_matchers, self.points, grafana_integrations,
+                                   " (page)", (*template_labels(self.points), "og_priority"))
+        return self._gf.notified(labels)
 
-    @staticmethod
-    def _notified(labels: dict[str, str], root: dict[str, Any], matchers: Callable, receivers: dict,
-                  integrations: Callable, page_suffix: str) -> set[Notification]:
-        out = set()
-        for name, timing in walk(root, labels, matchers):
-            if name == GRAFANA_DEFAULT_CONTACT:
-                continue  # Grafana's own contact point: none of the catalog's contacts
-            if name not in receivers:
-                raise Unreadable(f"a route names receiver {name!r}, which is not defined")
-            for kind in integrations(receivers[name], labels):
-                out.add(Notification(name.removesuffix(page_suffix), kind, **timing))
+
+class _Dispatcher:
+    """One setup's tree and receivers. What a route's receiver sends depends on the labels only
+    through those its templates read (`reads`): remembered per route and their values, since
+    most alerts share a few routes."""
+
+    def __init__(self, root: dict[str, Any], matchers: Callable, receivers: dict, integrations: Callable,
+                 page_suffix: str, reads: tuple[str, ...]):
+        self.tree = Tree(root, matchers)
+        self.receivers, self.integrations, self.page_suffix, self.reads = \
+            receivers, integrations, page_suffix, reads
+        self._sent: dict[tuple[Route, tuple[str, ...]], frozenset[Notification]] = {}
+
+    def notified(self, labels: dict[str, str]) -> set[Notification]:
+        key = tuple(labels.get(name, "") for name in self.reads)
+        out: set[Notification] = set()
+        for route in self.tree.routes(labels):
+            sent = self._sent.get((route, key))
+            if sent is None:
+                sent = self._sent[(route, key)] = self._send(route, labels)
+            out |= sent
         return out
+
+    def _send(self, route: Route, labels: dict[str, str]) -> frozenset[Notification]:
+        name = route.receiver
+        if name == GRAFANA_DEFAULT_CONTACT:
+            return frozenset()  # Grafana's own contact point: none of the catalog's contacts
+        if name not in self.receivers:
+            raise Unreadable(f"a route names receiver {name!r}, which is not defined")
+        contact = name.removesuffix(self.page_suffix)
+        return frozenset(Notification(contact, kind, **route.timing)
+                         for kind in self.integrations(self.receivers[name], labels))
 
 
 def _data(artifacts: list[Artifact], path: str) -> Any:

@@ -79,27 +79,76 @@ def _seconds_text(value: str) -> str:
     return format_ms(parse_ms(value))
 
 
-def walk(route: dict[str, Any], labels: dict[str, str],
-         matchers: Callable[[dict[str, Any]], list[tuple[str, str, str]]],
-         receiver: str = "", timing: dict[str, str] | None = None) -> list[tuple[str, dict[str, str]]]:
-    """(receiver, timings) of every route a dispatcher notifies for `labels`: depth first, a
-    matching child ends the search unless it says `continue`; no matching child, the route
-    itself. Receivers and timings are inherited down the tree; the time intervals are the
-    notifying route's own (moncat sets them on the last route only)."""
-    timing = {k: v for k, v in (timing or DEFAULT_TIMING).items() if k in DEFAULT_TIMING}
-    for key in DEFAULT_TIMING:
-        if key in route:
-            timing[key] = _seconds_text(route[key])
-    timing["active"] = ",".join(route.get("active_time_intervals", []))
-    timing["muted"] = ",".join(route.get("mute_time_intervals", []))
-    receiver = route.get("receiver") or receiver
-    found: list[tuple[str, dict[str, str]]] = []
-    for child in route.get("routes", []):
-        if all(_matches(*m, labels) for m in matchers(child)):
-            found += walk(child, labels, matchers, receiver, timing)
-            if not child.get("continue"):
-                break
-    return found or [(receiver, timing)]
+class Route:
+    """One route of a generated tree as its dispatcher reads it: the receiver and timings it
+    has once inherited, and its children, each read (matchers parsed, timings resolved) when a
+    label set first reaches it. A tree is walked once per alert; reading each route once keeps
+    that walk to the matching itself."""
+
+    __slots__ = ("data", "receiver", "timing", "_children")
+
+    def __init__(self, data: dict[str, Any], receiver: str = "", timing: dict[str, str] | None = None):
+        timing = {k: v for k, v in (timing or DEFAULT_TIMING).items() if k in DEFAULT_TIMING}
+        for key in DEFAULT_TIMING:
+            if key in data:
+                timing[key] = _seconds_text(data[key])
+        timing["active"] = ",".join(data.get("active_time_intervals", []))
+        timing["muted"] = ",".join(data.get("mute_time_intervals", []))
+        self.data = data
+        self.receiver: str = data.get("receiver") or receiver
+        self.timing = timing
+        self._children: list[_Child] | None = None
+
+    def children(self) -> list["_Child"]:
+        if self._children is None:
+            self._children = [_Child(child, self) for child in self.data.get("routes", [])]
+        return self._children
+
+
+class _Child:
+    __slots__ = ("data", "parent", "_matchers", "_route")
+
+    def __init__(self, data: dict[str, Any], parent: Route):
+        self.data, self.parent = data, parent
+        self._matchers: list[tuple[str, str, str]] | None = None
+        self._route: Route | None = None
+
+    def matchers(self, read: Callable[[dict[str, Any]], list[tuple[str, str, str]]]) -> list[tuple[str, str, str]]:
+        if self._matchers is None:
+            self._matchers = read(self.data)
+        return self._matchers
+
+    def route(self) -> Route:
+        if self._route is None:
+            self._route = Route(self.data, self.parent.receiver, self.parent.timing)
+        return self._route
+
+
+class Tree:
+    """A generated routing tree, read back as its dispatcher reads it (see `routes`)."""
+
+    def __init__(self, root: dict[str, Any], matchers: Callable[[dict[str, Any]], list[tuple[str, str, str]]]):
+        self.matchers = matchers
+        self._root: Route | None = None
+        self._data = root
+
+    def routes(self, labels: dict[str, str]) -> list[Route]:
+        """Every route a dispatcher notifies for `labels`: depth first, a matching child ends
+        the search unless it says `continue`; no matching child, the route itself. Receivers
+        and timings are inherited down the tree; the time intervals are the notifying route's
+        own (moncat sets them on the last route only)."""
+        if self._root is None:
+            self._root = Route(self._data)
+        return self._routes(self._root, labels)
+
+    def _routes(self, route: Route, labels: dict[str, str]) -> list[Route]:
+        found: list[Route] = []
+        for child in route.children():
+            if all(_matches(*m, labels) for m in child.matchers(self.matchers)):
+                found += self._routes(child.route(), labels)
+                if not child.data.get("continue"):
+                    break
+        return found or [route]
 
 
 # --- the Go templates moncat writes for pager levels ------------------------------------------
@@ -117,6 +166,24 @@ def _condition(text: str, labels: dict[str, str]) -> bool:
     if not m:
         raise Unreadable(f"template condition {text!r}")
     return labels.get(m.group(1), "") == _unquote(m.group(2))
+
+
+_READS = re.compile(r"\.CommonLabels\.([a-zA-Z_][a-zA-Z0-9_]*)")
+
+
+def template_labels(data: Any) -> tuple[str, ...]:
+    """Every label a template anywhere in `data` can read: the only labels `render` looks at."""
+    found: set[str] = set()
+    todo = [data]
+    while todo:
+        value = todo.pop()
+        if isinstance(value, str):
+            found.update(_READS.findall(value))
+        elif isinstance(value, dict):
+            todo.extend(value.values())
+        elif isinstance(value, list):
+            todo.extend(value)
+    return tuple(sorted(found))
 
 
 def render(template: str, labels: dict[str, str]) -> str:

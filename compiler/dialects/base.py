@@ -9,6 +9,7 @@ import enum
 import json
 import math
 from dataclasses import dataclass
+from json.encoder import encode_basestring
 
 from compiler.durations import format_ms
 from compiler.expr import ast
@@ -40,6 +41,8 @@ PRECEDENCE = {"or": 1, "and": 2, "unless": 2, "==": 3, "!=": 3, "<=": 3, "<": 3,
 
 def quote(value: str) -> str:
     """A PromQL double-quoted string; escapes quotes, backslashes and control characters."""
+    if isinstance(value, str):  # what json.dumps(value, ensure_ascii=False) calls, minus its setup
+        return encode_basestring(value)
     return json.dumps(value, ensure_ascii=False)
 
 

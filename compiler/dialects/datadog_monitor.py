@@ -17,7 +17,9 @@ The grammar is the one the Monitor API documents (../shared/schemas/datadog/open
 - `q - q offset d` and `(q - q offset d) / q offset d * 100`: change and pct_change monitors,
   for the timeshifts the API lists (5m, 10m, 15m, 30m, 1h, 2h, 4h, 1d);
 - `<condition> or absent(<its selector>)`: the condition, plus no-data alerting
-  (https://docs.datadoghq.com/monitors/configuration/#no-data) on a monitor of one group.
+  (https://docs.datadoghq.com/monitors/configuration/#no-data) on a monitor of one group;
+- `(sum(<counts>) or vector(0)) op c`: the count monitor, evaluating missing data as 0
+  (datadog_zero).
 
 A window condition (counts, percentiles, *_over_time) held `for` a while has no form: Datadog
 evaluates one window, with no pending period. That, and everything else, is a Problem.
@@ -30,6 +32,7 @@ from dataclasses import dataclass
 from compiler.dialects.datadog import Datadog, inline, number, outer, strip
 from compiler.dialects.datadog_composite import compose
 from compiler.dialects.datadog_names import COUNT, DISTRIBUTION, GAUGE, Naming
+from compiler.dialects.datadog_zero import split_zero, zero_problem
 from compiler.expr import ast
 from compiler.durations import format_ms
 from compiler.expr.thresholds import Threshold, threshold
@@ -62,6 +65,7 @@ class MonitorQuery:
     grouping: tuple[str, ...] = ()
     no_data: bool = False      # absent(): notify when the data stops
     full_window: bool = False  # a `for` over gauges needs data over the whole window
+    missing_as_zero: bool = False  # `or vector(0)`: on_missing_data "default" (datadog_zero)
     notes: tuple[str, ...] = ()     # how it differs from the PromQL (a chosen setting's effect)
     warnings: tuple[str, ...] = ()  # what Datadog stores differently, or needs configured
     # A composite monitor: `query` is its expression over these components' names.
@@ -196,12 +200,21 @@ def _single(cond: ast.Expr, absent: ast.Selector | None, for_ms: int, naming: Na
         return None, problems or [Problem("condition without a threshold", "the condition is not "
                                           "a query compared with a number", "")]
     gen.sign_only = found.value == 0 and _is_delta(found.query)
-    change = _change(found.query)
-    query = change[2] if change else found.query
+    summed, zero = split_zero(found.query)
+    change = None if zero else _change(found.query)
+    query = change[2] if change else summed
     text = outer(gen.generate(inline(query, naming.rules)))
     problems = _problems(gen)
     if problems:
         return None, problems
+    if zero is not None:
+        refused = zero_problem(inline(query, naming.rules), zero, gen.kinds, gen.terms)
+        if refused:
+            return None, [Problem(*refused, "vector")]
+        if absent is not None:
+            return None, [Problem("absent() with `or vector(0)`", "a monitor either evaluates "
+                                  "missing data as 0 or alerts on it (on_missing_data replaces "
+                                  "notify_no_data); write one of the two", "absent")]
     if not gen.terms:
         return None, [Problem("condition without a metric", "the condition reads no metric", "")]
     if len(gen.groupings) > 1:
@@ -273,7 +286,7 @@ def _single(cond: ast.Expr, absent: ast.Selector | None, for_ms: int, naming: Na
                                   "evaluate whole minutes up to one week", "[")]
         head = f"{aggr}({spelled})"
     return MonitorQuery(f"{head}:{text} {op} {number(value)}", op, value, span, grouping,
-                        absent is not None, full_window, tuple(notes),
+                        absent is not None, full_window, zero is not None, tuple(notes),
                         tuple(dict.fromkeys(gen.notes))), []
 
 

@@ -674,7 +674,7 @@ def uses_value(text: str) -> bool:
 def expand(text: str, data: Data) -> str:
     """The text as Prometheus expands an alert annotation, with `data`. Raises TemplateError
     where Prometheus would fail, Unpredictable where the example does not say enough."""
-    nodes = _parse(text)
+    nodes = _parse(text) if "{{" in text else [("text", text)]
     if data.value is None and uses_value(text):
         raise Unpredictable("the annotation prints $value: give the example's `value:`")
     value = None if data.value is None else float(data.value)  # a float64, even when written 3
@@ -682,6 +682,8 @@ def expand(text: str, data: Data) -> str:
            "ExternalURL": data.external_url, "Value": value}
     scope = _Scope(dot, {"$": dot, "$labels": data.labels, "$externalLabels": data.external_labels,
                          "$externalURL": data.external_url, "$value": value})
+    if all(node[0] == "text" for node in nodes):
+        return "".join(node[1] for node in nodes)  # plain text: no function to look up
     out: list[str] = []
     _run(nodes, scope, _functions(data), data, out)
     return "".join(out)

@@ -4,16 +4,14 @@ from __future__ import annotations
 import enum
 import sys
 from pathlib import Path
-from typing import Annotated, Callable
+from typing import TYPE_CHECKING, Annotated, Callable
 
 import typer
 
 from compiler.diagnostics import render_text
-from compiler.importers import run
-from compiler.importers.catalog import Existing, Options
-from compiler.importers.files import SERVICE_ID
-from compiler.importers.proof import PromtoolMissing
-from compiler.importers.source import ImportSet
+
+if TYPE_CHECKING:
+    from compiler.importers.source import ImportSet
 
 import_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
                          help="Bring existing rules, mixins, dashboards and monitors into a catalog.")
@@ -35,6 +33,12 @@ NoExamplesOpt = Annotated[bool, typer.Option("--no-examples", help="Write `examp
 
 def _finish(read: Callable[[], ImportSet], out: Path | None, into: Path | None, owner: str,
             examples: bool, service: str | None) -> None:
+    # Imported here: every moncat command registers this sub-app, only `import` needs the importers.
+    from compiler.importers import run
+    from compiler.importers.catalog import Existing, Options
+    from compiler.importers.files import SERVICE_ID
+    from compiler.importers.proof import PromtoolMissing
+
     if (out is None) == (into is None):
         typer.echo("moncat import: give exactly one of --out DIR or --into CATALOG", err=True)
         raise typer.Exit(2)

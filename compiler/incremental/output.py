@@ -1,6 +1,7 @@
-"""Incremental compile, write stage: only the files that changed are written into the output
-directory (`compiler.writer.update`), then what it holds is recorded (hash and stat of every
-file) so that the next compile can tell its files are still there as written."""
+"""Incremental compile, write stage: the output directory replaced whole and atomically, as
+`compiler.writer.write` does, with the files the cache knows unchanged hard-linked into the new
+tree without being read (`compiler.writer.update`); then what it holds is recorded (hash and
+stat of every file) so that the next compile can tell its files are still there as written."""
 from __future__ import annotations
 
 import hashlib
@@ -17,18 +18,29 @@ def write(out: Path, result: Result, cache: Cache, recompile: Callable[[], Resul
     holds already. Should another compile have written `out` since this one looked at it,
     `recompile()` (without the cache) gives every file instead. True when anything changed."""
     hashes = result.hashes
-    if not result.unchanged:
+    state = cache.run.out_state  # what this cache recorded of `out`: what its manifest lists
+    if not state:
         changed = writer.write(out, result.files)
     else:
-        # What this cache recorded of `out` is what its manifest lists (still_there checks that).
-        listed = cache.run.out_state.keys() if cache.run.out_state else None
-        updated = writer.update(out, result.files, result.unchanged, cache.run.still_there, listed)
+        reuse = {}
+        files = {}
+        for path, sha in hashes.items():
+            recorded = state.get(path)
+            if recorded is not None and recorded[0] == sha:
+                reuse[path] = recorded[1:]
+            elif path in result.files:
+                files[path] = result.files[path]
+            else:  # an unchanged service's file `out` no longer holds as recorded
+                reuse = None
+                break
+        updated = None if reuse is None else writer.update(out, files, reuse, cache.run.still_there, state.keys())
         if updated is None:
             fresh = recompile()
             if fresh.report.has_errors():  # the catalog changed meanwhile: report that compile
                 result.report.extend(fresh.report.items)
                 return False
             changed = writer.write(out, fresh.files)
+            cache.run.reused_files.clear()  # rewritten: each file's state is read afresh
             hashes = {p: hashlib.sha256(data).hexdigest() for p, data in fresh.files.items()}
         else:
             changed = updated

@@ -86,6 +86,30 @@ class Run:
         return [s for s in services if (name, s.id) not in self.memo
                 and name not in self.clean.get(s.id, {})]
 
+    def tracked(self, func: Callable[..., T], *args: Any) -> tuple[T, tuple[int, dict, dict]]:
+        """`func(*args)`, with what it gave this run to store meanwhile. Run in a forked child
+        (the runbook pages), that record would stay in the child: `absorb` takes it back."""
+        before = {sid: set(values) for sid, values in self.pending.items()}
+        counts = {sid: len(files) for sid, files in self.written.items()}
+        value = func(*args)
+        stored = {sid: {n: b for n, b in values.items() if n not in before.get(sid, ())}
+                  for sid, values in self.pending.items()}
+        written = {sid: files[counts.get(sid, 0):] for sid, files in self.written.items()}
+        return value, (os.getpid(), stored, written)
+
+    def absorb(self, tracked: tuple[T, tuple[int, dict, dict]]) -> T:
+        """The value of a `tracked` call; what it stored joins this run's record when it ran in
+        another process."""
+        value, (pid, stored, written) = tracked
+        if pid != os.getpid():
+            for sid, values in stored.items():
+                mine = self.pending.setdefault(sid, {})
+                for name, data in values.items():
+                    mine.setdefault(name, data)
+            for sid, files in written.items():
+                self.written.setdefault(sid, []).extend(files)
+        return value
+
     # --- deciding what is unchanged -----------------------------------------------------------
     def _prepare(self, catalog: model.Catalog) -> None:
         self.ready = True

@@ -31,6 +31,12 @@ def alert_labels(alert: Alert, service: Service) -> dict[str, str]:
 
 
 def alert_annotations(catalog: Catalog, alert: Alert) -> dict[str, str]:
+    """The rule's annotations, computed once per catalog: the rule, its promtool tests and the
+    Grafana rule all show them (a copy each: callers may change theirs)."""
+    return dict(catalog.once(("prometheus.annotations", alert.id), lambda: _annotations(catalog, alert)))
+
+
+def _annotations(catalog: Catalog, alert: Alert) -> dict[str, str]:
     out = dict(alert.annotations)
     out.update({"summary": alert.summary, "runbook_url": alert.runbook_url or runbook_url(catalog, alert)})
     if alert.description:

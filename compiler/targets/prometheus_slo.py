@@ -125,6 +125,11 @@ def _rule_file(catalog: Catalog, service: Service, slo: SLO) -> tuple[dict, list
     return {"groups": [group]}, objects + found
 
 
+def stem(service: Service, slo: SLO) -> str:
+    """The name an SLO's files share under prometheus/ (rules, tests of each step)."""
+    return f"{service.id}.slo-{slo.id}"
+
+
 def build(catalog: Catalog) -> tuple[list[Artifact], list[Diagnostic]]:
     artifacts: list[Artifact] = []
     diags: list[Diagnostic] = []
@@ -132,9 +137,9 @@ def build(catalog: Catalog) -> tuple[list[Artifact], list[Diagnostic]]:
         for slo in service.slos.values():
             if not slo.compiled_for("prometheus"):
                 continue
-            stem = f"{service.id}.slo-{slo.id}"
+            name = stem(service, slo)
             doc, objects = _rule_file(catalog, service, slo)
-            artifacts.append(Artifact(f"prometheus/{stem}.rules.yaml", doc, "yaml", tuple(objects),
+            artifacts.append(Artifact(f"prometheus/{name}.rules.yaml", doc, "yaml", tuple(objects),
                                       HEADER))
             crd = {
                 "apiVersion": "monitoring.coreos.com/v1",
@@ -145,14 +150,14 @@ def build(catalog: Catalog) -> tuple[list[Artifact], list[Diagnostic]]:
                 "spec": doc,
             }
             artifacts.append(Artifact(
-                f"kubernetes/{stem}.prometheusrule.yaml", crd, "yaml",
+                f"kubernetes/{name}.prometheusrule.yaml", crd, "yaml",
                 tuple(ManagedObject(o.id, o.kind, "kubernetes", o.source, o.content) for o in objects),
                 HEADER))
             tests = _tests(catalog, service, slo)
             diags += tests.diags
             for step, (cases, found) in sorted(tests.by_step.items()):
-                test_doc = {"rule_files": [f"{stem}.rules.yaml"], "evaluation_interval": format_ms(step),
+                test_doc = {"rule_files": [f"{name}.rules.yaml"], "evaluation_interval": format_ms(step),
                             "tests": cases}
-                artifacts.append(Artifact(f"prometheus/{stem}.{format_ms(step)}.tests.yaml", test_doc,
+                artifacts.append(Artifact(f"prometheus/{name}.{format_ms(step)}.tests.yaml", test_doc,
                                           "yaml", tuple(found), HEADER))
     return artifacts, diags

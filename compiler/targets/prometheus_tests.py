@@ -11,9 +11,9 @@ from compiler.diagnostics import Diagnostic, error
 from compiler.dialects.promql import to_promql
 from compiler.durations import format_ms
 from compiler.example_labels import infer
-from compiler.examples import Timing, expand, records_of, timing
+from compiler.examples import Timing, expand, history_ms, records_of, timing
 from compiler.expr import ast, gotemplate
-from compiler.expr.timing import LOOKBACK_DELTA_MS, lookback_ms
+from compiler.expr.timing import LOOKBACK_DELTA_MS
 from compiler.model import Alert, Catalog, Example, Service
 from compiler.slos import slo_of
 
@@ -36,36 +36,29 @@ class TestFile:
     objects: list[ManagedObject]
 
 
-def _closure(node: ast.Expr, records) -> list[ast.Expr]:
-    """The expression and every recording rule it reads, transitively."""
-    out, todo, seen = [], [node], set()
-    while todo:
-        expr = todo.pop()
-        out.append(expr)
-        for n in ast.walk(expr):
-            if isinstance(n, ast.Selector) and n.metric and n.metric not in seen:
-                inner = records(n.metric)
-                if inner is not None:
-                    seen.add(n.metric)
-                    todo.append(inner)
-    return out
-
-
 def _history_free(alert: Alert, records) -> bool:
     """Whether every value the alert's rules compute at an evaluation depends only on the input
     series at that instant: then evaluating less often changes no value at the times checked.
     Recorded series read over a range, subqueries without a step (their step is the evaluation
-    interval), ALERTS and keep_firing_for all carry state from earlier evaluations."""
+    interval), ALERTS and keep_firing_for all carry state from earlier evaluations. The
+    expression is read with every recording rule it reads, transitively."""
     if alert.keep_firing_for_ms:
         return False
-    for expr in _closure(alert.expr.tree, records):
-        for n in ast.walk(expr):
+    todo, seen = [alert.expr.tree], set()
+    while todo:
+        for n in ast.walk(todo.pop()):
             if isinstance(n, ast.Subquery) and n.step_ms is None:
                 return False
             if isinstance(n, ast.RangeSelector) and n.selector.metric and records(n.selector.metric) is not None:
                 return False
-            if isinstance(n, ast.Selector) and n.metric in ("ALERTS", "ALERTS_FOR_STATE"):
-                return False
+            if isinstance(n, ast.Selector):
+                if n.metric in ("ALERTS", "ALERTS_FOR_STATE"):
+                    return False
+                if n.metric and n.metric not in seen:
+                    inner = records(n.metric)
+                    if inner is not None:
+                        seen.add(n.metric)
+                        todo.append(inner)
     return True
 
 
@@ -105,13 +98,19 @@ def coarse_interval(catalog: Catalog, service: Service, alert: Alert, plan: Timi
     steps in between are checked by a subquery, see `_held`); else the catalog's."""
     base = catalog.settings.evaluation_interval_ms
     records = records_of(catalog)
-    if not _history_free(alert, records):
+    if not catalog.once(("prometheus_tests.history_free", alert.id), lambda: _history_free(alert, records)):
         return base
-    if alert.for_ms and inline_records(alert.expr.tree, records, service) is None:
+    if alert.for_ms and _inlined(catalog, service, alert, records) is None:
         return base
     fits = [n for n in LADDER_MS if n % base == 0 and plan.eval_ms % n == 0 and alert.for_ms % n == 0
             and (plan.before_ms is None or n <= plan.before_ms)]
     return max(fits, default=base)
+
+
+def _inlined(catalog: Catalog, service: Service, alert: Alert, records) -> ast.Expr | None:
+    """The alert's expression with its records inlined (inline_records), once per alert."""
+    return catalog.once(("prometheus_tests.inlined", alert.id),
+                        lambda: inline_records(alert.expr.tree, records, service))
 
 
 def _label_text(labels: dict[str, str]) -> str:
@@ -181,15 +180,14 @@ def unit_test_files(catalog: Catalog, service: Service, annotations_of: Annotati
             case: dict[str, Any] = {"name": name, "interval": format_ms(plan.step_ms)}
             series = sorted(ex.series)
             if interval != base:
-                keep_from = min(times) - alert.for_ms - lookback_ms(alert.expr.tree, records) \
+                keep_from = min(times) - alert.for_ms - history_ms(catalog, alert) \
                     - LOOKBACK_DELTA_MS - plan.step_ms
                 series = [(s, _trimmed(v, keep_from, plan.step_ms)) for s, v in series]
             case["input_series"] = [{"series": s, "values": v} for s, v in series]
             alert_checks, expr_checks = [], []
             for t, firing in checks:
                 if interval != base and alert.for_ms:
-                    expr_checks.append(_held(alert, service, records, t, firing, expr_labels, base,
-                                             catalog.settings.prometheus_version))
+                    expr_checks.append(_held(catalog, alert, service, records, t, firing, expr_labels))
                     if not firing:
                         continue  # quiet at the coarse steps would not prove quiet at every step
                 alert_checks.append({"eval_time": format_ms(t), "alertname": alert.rule_name,
@@ -209,18 +207,25 @@ def unit_test_files(catalog: Catalog, service: Service, annotations_of: Annotati
     return [files[k] for k in sorted(files)], diags
 
 
-def _held(alert: Alert, service: Service, records, t: int, firing: bool,
-          labels: dict[str, str], base: int, version: tuple[int, int]) -> dict:
+def _held(catalog: Catalog, alert: Alert, service: Service, records, t: int, firing: bool,
+          labels: dict[str, str]) -> dict:
     """A check that the condition held (or not) at every evaluation of the catalog's interval in
     [t - for, t]: what `for` means in Prometheus, asked of the raw series by a subquery."""
-    cond = inline_records(alert.expr.tree, records, service)
+    steps = alert.for_ms // catalog.settings.evaluation_interval_ms + 1
+    expr = catalog.once(("prometheus_tests.held", alert.id), lambda: _held_expr(catalog, alert, service, records))
+    samples = [{"labels": _label_text(labels), "value": steps}] if firing else []
+    return {"expr": expr, "eval_time": format_ms(t), "exp_samples": samples}
+
+
+def _held_expr(catalog: Catalog, alert: Alert, service: Service, records) -> str:
+    """The query of `_held`, the same at every time it checks."""
+    base, version = catalog.settings.evaluation_interval_ms, catalog.settings.prometheus_version
+    cond = _inlined(catalog, service, alert, records)
     steps = alert.for_ms // base + 1
     # Ranges include their start before Prometheus 3 and exclude it from 3 on.
     span = alert.for_ms if version < (3, 0) else alert.for_ms + base
     counted = ast.Call("count_over_time", (ast.Subquery(ast.Paren(cond), span, base),))
-    expr = to_promql(ast.Binary("==", counted, ast.Number(float(steps))))
-    samples = [{"labels": _label_text(labels), "value": steps}] if firing else []
-    return {"expr": expr, "eval_time": format_ms(t), "exp_samples": samples}
+    return to_promql(ast.Binary("==", counted, ast.Number(float(steps))))
 
 
 def expected_alerts(catalog: Catalog, service: Service, alert: Alert, ex: Example,

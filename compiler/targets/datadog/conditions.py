@@ -43,6 +43,7 @@ class Condition:
     # A composite monitor: its components by name (a, b, ...), each a metric monitor.
     components: tuple[tuple[str, "Condition"], ...] = ()
     notes: tuple[str, ...] = ()  # differences the translation itself introduces
+    missing_as_zero: bool = False  # `or vector(0)`: missing data evaluates as 0 (datadog_zero)
 
 
 def token_offset(text: str, word: str) -> int:
@@ -141,7 +142,7 @@ def _as_condition(alert: Alert, found: datadog_monitor.MonitorQuery) -> Conditio
                      no_data_timeframe_min=no_data_timeframe(alert, found.no_data or None),
                      components=tuple((name, _as_condition(alert, part))
                                       for name, part in found.components),
-                     notes=found.notes)
+                     notes=found.notes, missing_as_zero=found.missing_as_zero)
 
 
 def no_data_timeframe(alert: Alert, absent: object) -> int | None:

@@ -26,6 +26,13 @@ The rules, and the docs.datadoghq.com pages they rest on:
   no-data timeframe); a group that never reported is unknown (monitors/configuration, "No
   data"). With `require_full_window`, a group whose data does not cover the window is not
   evaluated. `evaluation_delay` moves the window back.
+- `on_missing_data` (monitors/guide/on_missing_data) in place of notify_no_data: `default` on a
+  sum or count aggregation evaluates missing data as 0 (a group that reported before, or the
+  one group of a monitor without `by` even when nothing ever reported: "an empty monitor
+  evaluation is treated as 0", the Monitor API's OnMissingDataOption); `default` on another
+  aggregation shows the last known status, which one evaluation cannot know (not modelled);
+  `resolve` shows OK; `show_no_data` and `show_and_notify_no_data` show no data, the second
+  notifying.
 - Composite monitors (monitors/types/composite): `&&` gives the least severe and `||` the most
   severe status when alert-worthy (alert > warn > no data > ok), `!` turns alert-worthy into ok,
   ok into alert, and keeps no data; only the groups every multi-alert component reports are
@@ -83,9 +90,10 @@ class Outcome:
 
 
 class _Monitor:
-    def __init__(self, parsed: querycheck.Parsed, data: list[Stored], options: Options):
+    def __init__(self, parsed: querycheck.Parsed, data: list[Stored], options: Options,
+                 context: Context | None = None):
         self.parsed = parsed
-        self.ctx = Context(data, options)
+        self.ctx = context or Context(data, options)
         self.options = options
         window = querycheck.window_ms(parsed.window)
         if window is None:
@@ -185,21 +193,29 @@ def _status(value: float | None, op: str, threshold: float, options: Options) ->
     return OK
 
 
-def evaluate(query: str, data: list[Stored], at_ms: int, options: Options = Options()) -> Outcome:
+def evaluate(query: str, data: list[Stored], at_ms: int, options: Options = Options(),
+             context: Context | None = None) -> Outcome:
     """Which groups of the metric monitor `query` alert at `at_ms`, over the stored `data`.
-    Raises querycheck.QueryError for a query that is not one, EvalError for what is not
+    `context`, a Context over the same data, shares its timelines between evaluations. Raises querycheck.QueryError for a query that is not one, EvalError for what is not
     modelled."""
     parsed = querycheck.parse(query)
-    monitor = _Monitor(parsed, data, options)
+    if context is not None and (context.data is not data
+                                or context.options.check_interval_ms != options.check_interval_ms):
+        context = None  # another example's data, or another check interval: nothing to share
+    monitor = _Monitor(parsed, data, options, context)
     end = at_ms - options.evaluation_delay_s * 1000
     values = monitor.value(end)
     if parsed.head in ("change", "pct_change"):
         before = monitor.value(end - SHIFTS_S[parsed.timeshift or ""] * 1000)
         values = {g: _change(parsed.head, v, before.get(g)) for g, v in values.items()}
-    outcome = Outcome(notify_no_data=options.notify_no_data)
+    values = _missing(values, parsed, options)
+    outcome = Outcome(notify_no_data=options.notify_no_data
+                      or options.on_missing_data == "show_and_notify_no_data")
     frames = monitor._frames.get(id(parsed.tree))
     for g, v in sorted(values.items()):
         status = _status(v, parsed.op, parsed.threshold, options)
+        if status == NO_DATA and options.on_missing_data == "resolve":
+            status = OK
         if options.require_full_window and frames is not None and g in frames and frames[g] \
                 and min(frames[g]) > end - monitor.window + options.check_interval_ms:
             status = SKIPPED
@@ -207,6 +223,20 @@ def evaluate(query: str, data: list[Stored], at_ms: int, options: Options = Opti
             status = _no_data(monitor, g, end, options.no_data_timeframe_min * 60_000)
         outcome.statuses[g], outcome.values[g] = status, v
     return outcome
+
+
+def _missing(values: Values, parsed: querycheck.Parsed, options: Options) -> Values:
+    """on_missing_data `default`: on a sum or count aggregation, missing data is 0."""
+    if options.on_missing_data != "default":
+        return values
+    if not values and not any(parsed.groups):
+        values = {(): None}  # a monitor without groups evaluates, data or not
+    if all(v is not None for v in values.values()):
+        return values
+    if parsed.time_aggr not in ("sum", "count"):
+        raise EvalError(f"on_missing_data: default on a {parsed.time_aggr} aggregation shows the "
+                        "last known status, which is not modelled")
+    return {g: 0.0 if v is None else v for g, v in values.items()}
 
 
 def _no_data(monitor: _Monitor, g: Group, end: int, timeframe: int) -> str:

@@ -2,9 +2,10 @@
 
 The threshold of the query and `options.thresholds.critical` are the same number, taken from
 the one Condition; `priority` is the severity's (1-5, as Datadog's); `notify_no_data` comes from
-absent(); the tags mark the monitor as moncat's (`managed-by:moncat`, `moncat-id:<id>`) for
-`apply --prune`. Datadog stores tags lowercased (https://docs.datadoghq.com/getting_started/tagging/),
-so they are written that way and compare equal when read back.
+absent(), `on_missing_data` from `or vector(0)`; the tags mark the monitor as moncat's
+(`managed-by:moncat`, `moncat-id:<id>`) for `apply --prune`. Datadog stores tags lowercased
+(https://docs.datadoghq.com/getting_started/tagging/), so they are written that way and compare
+equal when read back.
 """
 from __future__ import annotations
 
@@ -54,6 +55,17 @@ def _number(value: float) -> int | float:
     return int(value) if math.isfinite(value) and value == int(value) and abs(value) < 1e15 else value
 
 
+def _missing_data(cond: Condition) -> dict[str, Any]:
+    """What the monitor does when its query returns no data. `or vector(0)`: evaluate it as 0
+    (`on_missing_data: default` on a sum of counts), which replaces notify_no_data and
+    no_data_timeframe (https://docs.datadoghq.com/monitors/guide/on_missing_data/)."""
+    if cond.missing_as_zero:
+        return {"on_missing_data": "default"}
+    if cond.no_data_timeframe_min:
+        return {"notify_no_data": cond.no_data, "no_data_timeframe": cond.no_data_timeframe_min}
+    return {"notify_no_data": cond.no_data}
+
+
 def monitor(catalog: Catalog, service: Service, alert: Alert, cond: Condition
             ) -> tuple[dict[str, Any], list[Diagnostic]]:
     """The create-monitor payload of one alert whose condition is known."""
@@ -73,12 +85,10 @@ def monitor(catalog: Catalog, service: Service, alert: Alert, cond: Condition
         thresholds["warning"] = _number(warning)
     options: dict[str, Any] = {
         "thresholds": thresholds,
-        "notify_no_data": cond.no_data,
+        **_missing_data(cond),
         "require_full_window": cond.full_window,
         "include_tags": True,
     }
-    if cond.no_data_timeframe_min:
-        options["no_data_timeframe"] = cond.no_data_timeframe_min
     dd = catalog.settings.datadog
     if dd.evaluation_delay_ms is not None:
         options["evaluation_delay"] = dd.evaluation_delay_ms // 1000  # seconds
@@ -110,10 +120,8 @@ def component(catalog: Catalog, service: Service, alert: Alert, name: str, part:
     severity = service.severity(alert.severity, catalog.severities)
     assert severity is not None
     options: dict[str, Any] = {"thresholds": {"critical": _number(part.threshold)},
-                               "notify_no_data": part.no_data,
+                               **_missing_data(part),
                                "require_full_window": part.full_window, "include_tags": True}
-    if part.no_data_timeframe_min:
-        options["no_data_timeframe"] = part.no_data_timeframe_min
     dd = catalog.settings.datadog
     if dd.evaluation_delay_ms is not None:
         options["evaluation_delay"] = dd.evaluation_delay_ms // 1000

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from compiler.targets.datadog.composite_query import check_composite
 from compiler.targets.datadog.query_tree import BinOp, Func, Metric, Neg, Node, Num
@@ -346,8 +347,11 @@ def _filter(text: str, at: int) -> None:
             raise QueryError(f"tag filter term {part.strip()!r} is not a tag", at)
 
 
+@lru_cache(maxsize=8192)
 def parse(query: str) -> Parsed:
-    """The parts of a metric monitor query; QueryError when it is not one."""
+    """The parts of a metric monitor query; QueryError when it is not one. Memoised: the
+    evaluator reads each monitor's query at every evaluation time of every example, so callers
+    share the result and must not change it."""
     return _Parser(query).query()
 
 

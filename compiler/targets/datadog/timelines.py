@@ -29,6 +29,8 @@ class Options:
     require_full_window: bool = False
     evaluation_delay_s: int = 0
     check_interval_ms: int = CHECK_INTERVAL_MS
+    # default | show_no_data | show_and_notify_no_data | resolve; "" when notify_no_data is used
+    on_missing_data: str = ""
 
 
 # --- selecting and aggregating series ---------------------------------------------------------
@@ -47,16 +49,27 @@ def _group(tags: dict[str, str], keys: tuple[str, ...]) -> Group:
 
 
 class Context:
+    """The stored data one example's evaluations read. Timelines are worked out once per metric
+    query part and shared by every evaluation time and composite component (callers never change
+    them): an example is evaluated at up to three times, and this was most of the compile-time
+    example check."""
+
     def __init__(self, data: list[Stored], options: Options):
         self.data = data
         self.options = options
         self.distributions: dict[Group, dict[int, list[Bucket]]] = {}
+        self._timelines: dict[Metric, dict[Group, Timeline]] = {}
 
     def run_times(self) -> list[int]:
         return sorted({t for s in self.data for t, _ in s.points}
                       | {t for s in self.data for t, _ in s.buckets})
 
     def metric(self, m: Metric) -> dict[Group, Timeline]:
+        if m not in self._timelines:
+            self._timelines[m] = self._metric(m)
+        return self._timelines[m]
+
+    def _metric(self, m: Metric) -> dict[Group, Timeline]:
         keep = tag_filter(m.scope)
         chosen = [s for s in self.data if s.metric == m.name and keep(s.tags)]
         if m.space.startswith("p"):

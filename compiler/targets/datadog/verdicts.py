@@ -16,6 +16,7 @@ from compiler.model import Alert, Catalog, Example
 from compiler.targets.datadog import agent, querycheck
 from compiler.targets.datadog.conditions import Condition
 from compiler.targets.datadog.evaluate import Options, Outcome, composite, evaluate
+from compiler.targets.datadog.timelines import Context
 
 
 @dataclass(frozen=True)
@@ -42,14 +43,15 @@ def options(catalog: Catalog, cond: Condition, warning: float | None) -> Options
                    no_data_timeframe_min=cond.no_data_timeframe_min,
                    require_full_window=cond.full_window,
                    evaluation_delay_s=(dd.evaluation_delay_ms or 0) // 1000,
-                   check_interval_ms=dd.check_interval_ms)
+                   check_interval_ms=dd.check_interval_ms,
+                   on_missing_data="default" if cond.missing_as_zero else "")
 
 
 def _outcome(catalog: Catalog, cond: Condition, data: list[agent.Stored], at: int,
-             warning: float | None) -> Outcome:
+             warning: float | None, context: Context | None = None) -> Outcome:
     if not cond.components:
-        return evaluate(cond.query, data, at, options(catalog, cond, warning))
-    parts = {name: evaluate(part.query, data, at, options(catalog, part, None))
+        return evaluate(cond.query, data, at, options(catalog, cond, warning), context)
+    parts = {name: evaluate(part.query, data, at, options(catalog, part, None), context)
              for name, part in cond.components}
     return composite(cond.query, parts)
 
@@ -69,7 +71,9 @@ def verdicts(catalog: Catalog, alert: Alert, cond: Condition, naming: Naming) ->
         try:
             data = agent.store(ex.series, naming, when.step_ms, max(t for t, _ in checks),
                                catalog.settings.datadog.check_interval_ms)
-            outcomes = [(t, expected, _outcome(catalog, cond, data, t, warning)) for t, expected in checks]
+            context = Context(data, options(catalog, cond, warning))  # shared by the check times
+            outcomes = [(t, expected, _outcome(catalog, cond, data, t, warning, context))
+                        for t, expected in checks]
         except (ValueError, querycheck.QueryError) as exc:  # EvalError, AgentError, bad filters
             out.append(Verdict(ex, ex.fires, None, at_ms=when.eval_ms, problem=str(exc)))
             continue

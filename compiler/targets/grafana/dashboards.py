@@ -2,11 +2,11 @@
 grafana-foundation-sdk (current schemaVersion, deterministic uid and panel ids)."""
 from __future__ import annotations
 
+import enum
 import json
 from typing import Any
 
 from grafana_foundation_sdk.builders import dashboard as dash_b
-from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import dashboard as dash_m
 
 from compiler.model import Catalog, Dashboard, Service
@@ -63,5 +63,26 @@ def build_dashboard(catalog: Catalog, service: Service, dashboard: Dashboard) ->
         builder = builder.with_row(dash_b.Row(row.title).id(row_id))
         for panel, pid in zip(row.panels, ids):
             builder = builder.with_panel(build_panel(catalog, service, panel, pid))
-    # The SDK's encoder gives plain JSON types; the render stage sorts keys.
-    return json.loads(json.dumps(builder.build(), cls=JSONEncoder))
+    return plain_json(builder.build())
+
+
+def plain_json(value: Any) -> Any:
+    """The SDK's model as the plain JSON types its encoder writes (each object's `to_json()`, enum
+    members as their values), without encoding it to text and parsing it back (a tenth of the
+    Grafana target's time). The render stage sorts keys."""
+    to_json = getattr(value, "to_json", None)
+    if callable(to_json):
+        return plain_json(to_json())
+    if isinstance(value, dict):
+        return {_key(k): plain_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain_json(v) for v in value]
+    if isinstance(value, enum.Enum):
+        return plain_json(value.value)
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    raise TypeError(f"{type(value).__name__} is not JSON")  # as the SDK's encoder refuses it
+
+
+def _key(key: Any) -> str:
+    return key if isinstance(key, str) else json.loads(json.dumps({key: 0})).popitem()[0]

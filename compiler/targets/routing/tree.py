@@ -172,9 +172,9 @@ def catch_all_receiver(catalog: Catalog) -> str:
 
 def route_tree(catalog: Catalog, alertname: Callable[[Alert], str] = prometheus_name) -> Route:
     """Root (the catch-all), then one route per team holding its services, then services without
-    a team. `alertname` gives the name alerts carry on the dispatcher the tree is for. Built
-    once per catalog (the delivery check and the Alertmanager target read the same tree; nothing
-    changes a tree once built: `without` copies)."""
+    a team. `alertname` gives the name alerts carry on the dispatcher the tree is for. Built once
+    per catalog and dispatcher: the delivery check and the targets read the same tree, and nothing
+    changes a tree once built (`without` copies)."""
     return catalog.once(("routing.route_tree", alertname), lambda: _route_tree(catalog, alertname))
 
 

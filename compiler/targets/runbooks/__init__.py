@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Any
 
-from jinja2 import BytecodeCache, Environment, FileSystemBytecodeCache, PackageLoader, StrictUndefined
+from jinja2 import (BytecodeCache, Environment, FileSystemBytecodeCache, StrictUndefined,
+                    Template)
 
 from compiler.parallel import fork_map
 from compiler.artifacts import Artifact, ManagedObject
@@ -16,11 +18,12 @@ from compiler.diagnostics import Diagnostic
 from compiler.dialects.promql import to_promql
 from compiler.incremental import cached_many
 from compiler.model import Catalog, Expression, Service
-from compiler.targets.datadog.messages import differences
 from compiler.targets.runbooks import text
-from compiler.targets.runbooks.i18n import translator
+from compiler.targets.runbooks.alert_facts import alert_facts
+from compiler.targets.runbooks.i18n import table_name, translator
 from compiler.targets.runbooks.pages import (Knowledge, Links, Page, catalog_pages, duration,
                                              service_pages, slug)
+from compiler.targets.runbooks.worded import WordedLoader
 
 MARKDOWN_DIR = "runbooks"
 SITE_DIR = "site"
@@ -31,24 +34,26 @@ def _promql(expr: Expression) -> str:
     return to_promql(expr.tree)
 
 
-def _bytecode_cache() -> BytecodeCache | None:
+def _bytecode_cache(language: str) -> BytecodeCache | None:
     try:
-        return FileSystemBytecodeCache()
+        # A file per language: Jinja keys its cache by template name and checks the source.
+        return FileSystemBytecodeCache(pattern=f"__jinja2_%s.{language}.cache")
     except (OSError, RuntimeError):
         return None  # no safe per-user temporary directory: compile the templates each run
 
 
-@lru_cache(maxsize=2)
-def environment(fmt: str) -> Environment:
-    """The Jinja2 environment of one format. Both autoescape: whatever a template prints without
-    passing it through a text filter is HTML-escaped, in Markdown too (where it stays inert)."""
+@lru_cache(maxsize=8)
+def environment(fmt: str, language: str = "en") -> Environment:
+    """The Jinja2 environment of one format and one language's words (see WordedLoader). Both
+    formats autoescape: whatever a template prints without passing it through a text filter is
+    HTML-escaped, in Markdown too (where it stays inert)."""
     # Compiling the templates cost a fifth of a small compile: Jinja keeps their bytecode in its
     # per-user cache directory (keyed by the template source), and templates are not re-checked
     # for changes on every page.
-    env = Environment(loader=PackageLoader("compiler.targets.runbooks", "templates"),
+    env = Environment(loader=WordedLoader(translator(language)),
                       autoescape=True, undefined=StrictUndefined, trim_blocks=True,
                       lstrip_blocks=True, keep_trailing_newline=True, auto_reload=False,
-                      bytecode_cache=_bytecode_cache())
+                      bytecode_cache=_bytecode_cache(table_name(language)))
     env.filters["slug"] = slug
     env.globals.update(duration=duration, promql=_promql)
     if fmt == "html":
@@ -62,6 +67,16 @@ def environment(fmt: str) -> Environment:
     return env
 
 
+@lru_cache(maxsize=64)
+def _template(fmt: str, language: str, name: str) -> Template:
+    return environment(fmt, table_name(language)).get_template(name)
+
+
+def _macros(fmt: str, language: str) -> Any:
+    """The macros module (`m` in templates), built once: a template's `import` builds it per page."""
+    return _template(fmt, language, f"macros.{fmt}.j2").module
+
+
 _FENCE = re.compile(r"^\s*(`{3,})")
 
 
@@ -69,46 +84,48 @@ def tidy_markdown(page: str) -> str:
     """Outside fenced code: no trailing spaces, one blank line at most, and a blank line around
     headings (templates are easier to read without minding each newline)."""
     out: list[str] = []
+    append = out.append
     fence = ""
+    last = ""  # the line appended last ("" before the first)
     for line in page.split("\n"):
-        m = _FENCE.match(line)
+        # Only a line holding three backticks can open or close a fence: the substring test
+        # spares the pattern on every other line (this runs on every line of every page).
         if fence:
-            out.append(line)
-            if m and m.group(1) == fence and not line.strip().strip("`"):
+            append(line)
+            last = line
+            if "```" in line and (m := _FENCE.match(line)) and m.group(1) == fence \
+                    and not line.strip().strip("`"):
                 fence = ""
             continue
         line = line.rstrip()
-        if m:
+        if "```" in line and (m := _FENCE.match(line)):
             fence = m.group(1)
-        blank = not line
-        if blank and (not out or not out[-1]):
+        if not line:
+            if last:
+                append(line)
+                last = line
             continue
-        if line and out and out[-1] and (line.startswith("#") or out[-1].startswith("#")):
-            out.append("")
-        out.append(line)
+        if last and (line[0] == "#" or last[0] == "#"):
+            append("")
+        append(line)
+        last = line
     return "\n".join(out).strip("\n") + "\n"
 
 
 def _render(catalog: Catalog, k: "Knowledge", page: Page) -> list[Artifact]:
     """The Markdown and the HTML artifact of one page."""
-    context = {
-        "page": page, "catalog": catalog, "k": k, "t": translator(page.language),
-        "proc": None, "datadog": None, "datadog_differs": [],
-    }
+    t = translator(page.language)
+    context = {"page": page, "catalog": catalog, "k": k, "t": t, "proc": None, "f": None}
     if page.kind == "alert":
-        context["proc"] = page.service.procedures.get(page.entity.procedure)
-        context["datadog"], notes = k.datadog(page.service, page.entity)
-        if context["datadog"]:
-            context["datadog_differs"] = differences(page.entity, notes)
-        elif catalog.settings.datadog.enabled and page.entity.datadog and page.entity.datadog.reason:
-            # Left out of Datadog: the page says why, where the query would be.
-            context["datadog_differs"] = [" ".join(page.entity.datadog.reason.split())]
+        # Worked out once for both formats.
+        context["f"] = facts = alert_facts(k, page.service, page.entity, t)
+        context["proc"] = facts.proc
     elif page.kind == "slo":
         context["proc"] = page.service.procedures.get(page.entity.spec.procedure)
     out = []
     for fmt, folder, ext in (("md", MARKDOWN_DIR, "md"), ("html", SITE_DIR, "html")):
-        template = environment(fmt).get_template(f"{page.kind}.{ext}.j2")
-        body = template.render(link=Links(page, ext), **context)
+        template = _template(fmt, page.language, f"{page.kind}.{ext}.j2")
+        body = template.render(link=Links(page, ext), m=_macros(fmt, page.language), **context)
         body = tidy_markdown(body) if fmt == "md" else body
         ident = page.key.removesuffix("/index") if page.kind == "service" else page.key
         obj = ManagedObject(ident, f"{page.kind}_page", "runbooks" if fmt == "md" else "site",
@@ -133,6 +150,11 @@ def _render_services(catalog: Catalog, k: Knowledge, services: list[Service]) ->
     """The pages of these services, by service. Pages are independent and rendering dominates
     large catalogs: they are spread over the cores."""
     todo = [page for svc in services for page in service_pages(catalog, svc)]
+    # Templates and macros loaded before fork_map forks: the workers inherit them.
+    for fmt in ("md", "html"):
+        for language, kind in {(page.language, page.kind) for page in todo}:
+            _template(fmt, language, f"{kind}.{fmt}.j2")
+            _macros(fmt, language)
     out: dict[str, list[Artifact]] = {svc.id: [] for svc in services}
     for page, pair in zip(todo, fork_map(lambda page: _render(catalog, k, page), todo)):
         out[page.service.id].extend(pair)

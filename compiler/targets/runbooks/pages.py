@@ -39,6 +39,7 @@ class Page:
     entity: Any = None  # the Alert, Procedure or SLO it shows
 
 
+@lru_cache(maxsize=65536)
 def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-") or "x"
 
@@ -223,19 +224,18 @@ class Knowledge:
         return [(a, rule.equal) for rule in alert.suppressed_by if (a := self.catalog.alert(rule.alert))]
 
     def suppresses(self, alert: Alert) -> list[Alert]:
-        # Other services' alerts too: the incremental cache keys services joined by a
-        # suppression together (compiler.incremental.run._groups).
-        return self.catalog.once("runbooks.suppresses", self._suppresses).get(alert.id, [])
+        # Indexed once per catalog: scanning every alert for every page was quadratic. Other
+        # services' alerts too: the incremental cache keys services joined by a suppression
+        # together (compiler.incremental.run._groups).
+        return self.catalog.once(("runbooks", "suppresses"), self._suppressed_by_index).get(alert.id, [])
 
-    def _suppresses(self) -> dict[str, list[Alert]]:
-        out: dict[str, list[Alert]] = {}
+    def _suppressed_by_index(self) -> dict[str, list[Alert]]:
+        index: dict[str, list[Alert]] = {}
         for svc in self.catalog.services:
             for a in svc.alerts.values():
-                for r in a.suppressed_by:
-                    named = out.setdefault(r.alert, [])
-                    if not named or named[-1] is not a:  # one alert may name it twice
-                        named.append(a)
-        return out
+                for target in dict.fromkeys(r.alert for r in a.suppressed_by):
+                    index.setdefault(target, []).append(a)
+        return index
 
     def contacts_of(self, svc: Service | None) -> list[Contact]:
         return [c for c in self.catalog.contacts.values() if c.service == (svc.id if svc else None)]
@@ -369,5 +369,6 @@ def service_pages(catalog: Catalog, svc: Service) -> list[Page]:
     return out
 
 
+@lru_cache(maxsize=4096)
 def duration(ms: int | None) -> str:
     return format_ms(ms) if ms else ""

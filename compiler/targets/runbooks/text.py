@@ -6,12 +6,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import quote
 
-from markdown_it import MarkdownIt
+from typing import TYPE_CHECKING, Any
+
 from markupsafe import Markup, escape
-from pygments import highlight
-from pygments.formatters import HtmlFormatter
-from pygments.lexers import get_lexer_by_name
-from pygments.util import ClassNotFound
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+
+# markdown-it and Pygments are imported when the first page needs them: the pages render in a
+# forked child (pipeline.BACKGROUND), so the compile's own process never pays for the imports.
 
 
 @dataclass(frozen=True)
@@ -106,7 +109,9 @@ def md_cell(text: str) -> Markup:
     return Markup(md_inline(text).replace("|", "\\|") or " ")
 
 
+@lru_cache(maxsize=65536)
 def md_code_span(text: str) -> Markup:
+    # Cached: labels, receivers and URLs repeat across a catalog's pages.
     text = " ".join(str(text).split())
     longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
     ticks = "`" * (longest + 1)
@@ -139,7 +144,10 @@ def is_external(url: str) -> bool:
 
 # --- HTML pages --------------------------------------------------------------------------------
 
-def _markdown() -> MarkdownIt:
+@lru_cache(maxsize=1)
+def _markdown() -> "MarkdownIt":
+    from markdown_it import MarkdownIt
+
     # html=False: raw HTML in catalog text is shown as text, never parsed.
     md = MarkdownIt("commonmark", {"html": False}).enable("table")
     md.core.ruler.push("moncat_relative_links", _unlink_relative)
@@ -165,24 +173,28 @@ def _unlink_relative(state) -> None:
         token.children = kept
 
 
-_MD = _markdown()
-
-
 @lru_cache(maxsize=65536)
 def html_block(text: str) -> Markup:
-    return Markup(_MD.render(text.strip("\n")).strip())
+    return Markup(_markdown().render(text.strip("\n")).strip())
 
 
 @lru_cache(maxsize=65536)
 def html_inline(text: str) -> Markup:
-    return Markup(_MD.renderInline(" ".join(text.split())))
+    return Markup(_markdown().renderInline(" ".join(text.split())))
 
 
-_FORMATTER = HtmlFormatter(nowrap=True)
+@lru_cache(maxsize=1)
+def _formatter() -> Any:
+    from pygments.formatters import HtmlFormatter
+
+    return HtmlFormatter(nowrap=True)
 
 
 @lru_cache(maxsize=64)
-def _lexer(name: str):
+def _lexer(name: str) -> Any:
+    from pygments.lexers import get_lexer_by_name
+    from pygments.util import ClassNotFound
+
     try:
         return get_lexer_by_name(name, stripnl=False, ensurenl=False)
     except ClassNotFound:
@@ -191,9 +203,11 @@ def _lexer(name: str):
 
 @lru_cache(maxsize=4096)
 def html_code_block(code: str, lang: str = "") -> Markup:
+    from pygments import highlight
+
     # Cached: a procedure's queries appear on its page and on every alert page that uses it.
     lang_info = language(lang)
-    body = highlight(code.rstrip(), _lexer(lang_info.lexer), _FORMATTER)
+    body = highlight(code.rstrip(), _lexer(lang_info.lexer), _formatter())
     label = f'<span class="lang">{escape(lang_info.label)}</span>' if lang_info.label else ""
     return Markup(f'<div class="code">{label}<pre class="highlight"><code>{body}</code></pre></div>')
 
@@ -205,4 +219,6 @@ def html_link(title: str, url: str) -> Markup:
 
 
 def pygments_css() -> str:
+    from pygments.formatters import HtmlFormatter
+
     return HtmlFormatter().get_style_defs(".highlight")

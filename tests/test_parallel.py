@@ -1,0 +1,174 @@
+"""Forked work in the generate stage: results come back in order and unchanged, failures surface
+as errors, and a compile that renders the pages in a child writes the same bytes as one that
+renders them in-process."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from compiler import parallel, pipeline
+from conftest import compile_clean, tree_bytes
+from tests.benchmarks import synthetic
+
+forks = pytest.mark.skipif((os.cpu_count() or 1) < 2 or not parallel._can_fork(),
+                           reason="needs fork and two cores")
+
+
+def test_fork_map_returns_every_result_in_order() -> None:
+    items = list(range(parallel.MIN_ITEMS * 2 + 7))
+    assert parallel.fork_map(lambda x: (x, x * x), items) == [(x, x * x) for x in items]
+
+
+@forks
+def test_background_work_runs_in_another_process_and_returns_its_value() -> None:
+    work = parallel.Background(lambda: (os.getpid(), {"pages": ["a" * 100_000] * 20}))
+    pid, value = work.result()
+    assert pid != os.getpid()
+    assert value == {"pages": ["a" * 100_000] * 20}  # larger than a pipe's buffer
+    assert work.result() == (pid, value)  # asked again, the same value
+
+
+def test_small_background_work_runs_in_this_process() -> None:
+    work = parallel.Background(os.getpid, worth_a_process=False)
+    assert work.result() == os.getpid()
+
+
+@forks
+def test_an_exception_in_the_child_is_raised_in_the_parent_with_its_traceback() -> None:
+    def broken() -> None:
+        raise ValueError("page template missing")
+
+    with pytest.raises(parallel.WorkerFailed, match="ValueError: page template missing"):
+        parallel.Background(broken).result()
+
+
+@forks
+def test_a_child_that_dies_without_a_result_is_an_error_naming_its_exit_status() -> None:
+    with pytest.raises(parallel.WorkerFailed, match="exit status 3"):
+        parallel.Background(lambda: os._exit(3)).result()
+
+
+@forks
+def test_cancelled_work_stops_its_child_and_has_no_result() -> None:
+    import time
+
+    work = parallel.Background(lambda: time.sleep(60))
+    started = time.monotonic()
+    work.cancel()
+    assert time.monotonic() - started < 10
+    with pytest.raises(parallel.WorkerFailed, match="cancelled"):
+        work.result()
+
+
+@forks
+def test_pages_rendered_in_a_child_are_the_bytes_rendered_in_process(tmp_path: Path, monkeypatch) -> None:
+    synthetic.write_catalog(tmp_path / "catalog", 100)
+    background = pipeline.compile_catalog(tmp_path / "catalog")
+    assert not background.report.has_errors()
+    monkeypatch.setattr(pipeline, "BACKGROUND_MIN_ALERTS", 10**9)
+    in_process = pipeline.compile_catalog(tmp_path / "catalog")
+    assert background.files == in_process.files
+    assert [a.path for a in background.artifacts] == [a.path for a in in_process.artifacts]
+    assert any(p.startswith("site/") for p in background.files)
+
+
+@forks
+def test_when_the_checks_find_errors_the_pages_child_is_stopped_and_nothing_is_rendered(
+        tmp_path: Path, monkeypatch) -> None:
+    import multiprocessing
+
+    from compiler import checks
+    from compiler.diagnostics import Loc, error
+
+    synthetic.write_catalog(tmp_path / "catalog", 100)
+    monkeypatch.setattr(checks, "run_all", lambda catalog: [
+        error("MC999", "a check failed", Loc("moncat.yaml"), "fix it")])
+    result = pipeline.compile_catalog(tmp_path / "catalog")
+    assert [d.code for d in result.report.sorted()] == ["MC999"]
+    assert result.files == {} and result.artifacts == []
+    assert multiprocessing.active_children() == []
+
+
+def _pages_in_a_pool_worker(catalog: str) -> int:
+    return len(pipeline.compile_catalog(Path(catalog)).files)
+
+
+@forks
+def test_a_compile_inside_another_pools_worker_renders_the_pages_in_that_worker(tmp_path: Path) -> None:
+    import multiprocessing
+
+    synthetic.write_catalog(tmp_path / "catalog", 100)
+    with multiprocessing.get_context("fork").Pool(1) as pool:  # its workers are daemonic
+        files = pool.apply(_pages_in_a_pool_worker, (str(tmp_path / "catalog"),))
+    assert files == len(pipeline.compile_catalog(tmp_path / "catalog").files)
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as f:
+            found += [int(c) for c in f.read().split()]
+    return found
+
+
+@forks
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads /proc")
+def test_ctrl_c_while_the_pages_child_runs_stops_both_without_a_traceback_or_output(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    synthetic.write_catalog(tmp_path / "catalog", 300)
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "compiler", "compile", str(tmp_path / "catalog"),
+                             "--out", str(out)], start_new_session=True, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 60
+    while not _children(proc.pid) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    child = _children(proc.pid)
+    if not child:
+        proc.communicate(timeout=60)
+        pytest.skip("the compile ended before its pages' child could be seen")
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole group
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert err.strip().splitlines()[-1] == "moncat: interrupted"
+    assert "Traceback" not in err
+    # Interrupted before its write, nothing is written; during it, the write completes whole.
+    assert not out.exists() or tree_bytes(out) == compile_clean(tmp_path / "catalog").files
+    assert [p.name for p in tmp_path.iterdir() if ".moncat-" in p.name] == []  # no staging left
+    assert not any(Path(f"/proc/{pid}").exists() for pid in child)
+
+
+def test_small_work_runs_only_when_its_result_is_asked_for_and_never_once_cancelled() -> None:
+    ran: list[int] = []
+    work = parallel.Background(lambda: ran.append(1) or len(ran), worth_a_process=False)
+    assert ran == []
+    assert work.result() == 1 and work.result() == 1 and ran == [1]
+    dropped = parallel.Background(lambda: ran.append(2), worth_a_process=False)
+    dropped.cancel()
+    with pytest.raises(parallel.WorkerFailed, match="cancelled"):
+        dropped.result()
+    assert ran == [1]
+
+
+def test_a_small_catalog_that_fails_its_checks_never_renders_its_pages(tmp_path: Path, monkeypatch) -> None:
+    import compiler.targets.runbooks as runbooks_target
+    from compiler import checks
+    from compiler.diagnostics import Loc, error
+
+    def no_pages(catalog):
+        raise AssertionError("pages rendered for a catalog whose checks failed")
+
+    synthetic.write_catalog(tmp_path / "catalog", 50)
+    monkeypatch.setattr(pipeline, "BACKGROUND_MIN_ALERTS", 10**9)  # in this process, as small catalogs
+    monkeypatch.setattr(runbooks_target, "pages", no_pages)
+    monkeypatch.setattr(checks, "run_all", lambda catalog: [
+        error("MC999", "a check failed", Loc("moncat.yaml"), "fix it")])
+    result = pipeline.compile_catalog(tmp_path / "catalog")
+    assert [d.code for d in result.report.sorted()] == ["MC999"]
