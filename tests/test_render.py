@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from compiler import pipeline
-from compiler.render import content_hash, to_yaml
+from compiler.render import Splice, content_hash, to_yaml
 from conftest import CATALOG
 
 TRICKY = ["x: y", "#c", "yes", "No", "on", "null", "~", "- x", " lead", "trail ", "multi\nline\n",
@@ -34,7 +34,24 @@ def test_every_generated_yaml_file_of_the_seed_catalog_reads_back_as_its_data() 
     result = pipeline.compile_catalog(CATALOG)
     for artifact in result.artifacts:
         if artifact.format == "yaml":
-            assert yaml.safe_load(result.files[artifact.path]) == artifact.data, artifact.path
+            assert yaml.safe_load(result.files[artifact.path]) == _spliced(artifact.data), artifact.path
+
+
+def _spliced(data: object) -> object:
+    """The data as its YAML reads: a Splice's items stand in the list holding it."""
+    if isinstance(data, dict):
+        return {k: _spliced(v) for k, v in data.items()}
+    if isinstance(data, list):
+        out = []
+        for item in data:
+            out.extend(_spliced(list(item)) if type(item) is Splice else [_spliced(item)])
+        return out
+    return data
+
+
+def test_a_splice_renders_as_its_items_written_in_the_list_holding_it() -> None:
+    data = {"tests": [{"name": "a"}, Splice([{"name": "b", "x": [1]}, "c"]), Splice([]), "d"]}
+    assert yaml.safe_load(to_yaml(data)) == {"tests": [{"name": "a"}, {"name": "b", "x": [1]}, "c", "d"]}
 
 
 # Values where orjson's bytes differ from json's canonical form (small floats, NaN, infinities,
