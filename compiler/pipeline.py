@@ -212,11 +212,14 @@ def _compile(root: Path, on_stage: Callable[[str], None] | None = None,
     pending: list[tuple[Callable, Background]] = []
 
     def start_background(catalog: Catalog) -> None:
-        if cache is None:
-            alerts = sum(len(s.alerts) for s in catalog.services)
-        else:  # only the pages of services changed since the last compile are rendered
-            alerts = sum(len(s.alerts) for s in cache.run.stale(catalog, "runbooks", catalog.services))
+        alerts = sum(len(s.alerts) for s in catalog.services)
         worth = alerts >= BACKGROUND_MIN_ALERTS
+        if cache is not None:
+            # Only the pages of services changed since the last compile are rendered, and a
+            # child would send back every other service's stored pages: it pays only when a
+            # good part of the catalog changed.
+            changed = sum(len(s.alerts) for s in cache.run.stale(catalog, "runbooks", catalog.services))
+            worth = changed >= BACKGROUND_MIN_ALERTS and changed * 4 >= alerts
         for target in BACKGROUND:
             if _wanted(catalog, target):
                 # With the cache, the work's record of what it stores comes back with its result

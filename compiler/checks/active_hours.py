@@ -6,7 +6,8 @@ import difflib
 from typing import Iterator
 
 from compiler.diagnostics import Diagnostic, Loc, error
-from compiler.model import Catalog
+from compiler.incremental import cached
+from compiler.model import Catalog, Service
 
 INTERVALS_SINCE = (0, 24)  # `time_intervals` and `active_time_intervals`
 LOCATION_SINCE = (0, 25)   # a time interval's `location`
@@ -24,15 +25,9 @@ def _unknown(catalog: Catalog, names: tuple[str, ...], field: str, loc: Loc) -> 
 def check(catalog: Catalog) -> Iterator[Diagnostic]:
     used = False
     for service in catalog.services:
-        for field in ("active_during", "muted_during"):
-            names = getattr(service, field)
-            used = used or bool(names)
-            yield from _unknown(catalog, names, field, service.field_locs.get(field, service.loc))
-        for alert in service.alerts.values():
-            for field in ("active_during", "muted_during"):
-                names = getattr(alert, field)
-                used = used or bool(names)
-                yield from _unknown(catalog, names, field, alert.at(field))
+        found, named = cached(catalog, "check.active_hours", service, lambda: _service(catalog, service))
+        yield from found
+        used = used or named
     version = catalog.settings.alertmanager_version
     if not used or not catalog.generates("alertmanager"):
         return
@@ -45,3 +40,19 @@ def check(catalog: Catalog) -> Iterator[Diagnostic]:
         yield error("MC460", f"Alertmanager {version[0]}.{version[1]} reads time intervals in UTC only "
                     "(`location` was added in 0.25)", at,
                     "raise `targets.alertmanager.version` to 0.25, or write the hours in UTC")
+
+
+def _service(catalog: Catalog, service: Service) -> tuple[list[Diagnostic], bool]:
+    """The service's unknown time intervals, and whether it or an alert of it names any."""
+    found: list[Diagnostic] = []
+    used = False
+    for field in ("active_during", "muted_during"):
+        names = getattr(service, field)
+        used = used or bool(names)
+        found += _unknown(catalog, names, field, service.field_locs.get(field, service.loc))
+    for alert in service.alerts.values():
+        for field in ("active_during", "muted_during"):
+            names = getattr(alert, field)
+            used = used or bool(names)
+            found += _unknown(catalog, names, field, alert.at(field))
+    return found, used

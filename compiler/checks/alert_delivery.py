@@ -6,15 +6,15 @@ from typing import Iterator
 
 from compiler.checks.routing import recipients
 from compiler.diagnostics import Diagnostic, error
-from compiler.model import Catalog
+from compiler.incremental import cached
+from compiler.model import Catalog, Service
 
 
 def check(catalog: Catalog) -> Iterator[Diagnostic]:
     # Imported here: the targets import compiler.checks.routing, so importing them while this
     # package initialises would be circular.
     from compiler.targets.alertmanager.versions import refusals
-    from compiler.targets.routing.delivery import deliveries, has_other, severity_of
-    from compiler.targets.routing.tree import resolve, route_tree, routing_labels
+    from compiler.targets.routing.delivery import has_other
 
     if catalog.generates("alertmanager"):
         yield from refusals(catalog)
@@ -25,39 +25,19 @@ def check(catalog: Catalog) -> Iterator[Diagnostic]:
         yield error("MC469", f"the catch-all contact {catch_all.id!r} {why}",
                     catalog.settings.field_locs.get("catch_all", catalog.settings.loc),
                     "name a contact with email, Slack or a webhook")
-    tree = route_tree(catalog)
     reached: set[str] = {catalog.settings.catch_all}  # it receives what no route matches
     nobody = False  # an alert with no contact at all is MC401's; its contact may be the one unused
     for service in catalog.services:
-        for alert in service.alerts.values():
-            contacts = recipients(alert, service)
-            if not contacts:
-                nobody = nobody or alert.notifies  # a condition alert tells nobody on purpose
-                continue
-            plan = deliveries(catalog, service, alert)
-            reached.update(d.contact for d in plan)
-            # Walk the tree that alertmanager.yaml is written from, as Alertmanager walks it:
-            # it must lead to the plan's receivers, not fall through to the catch-all.
-            routed = resolve(tree, routing_labels(alert, service))
-            if not plan or routed != [d.receiver for d in plan]:
-                reached.update(contacts)  # named, so not "unused" too: one error, not three
-                known = [catalog.contacts[c] for c in contacts if c in catalog.contacts]
-                silent = [c.id for c in known if not c.receives_alerts]
-                pagers = [c.id for c in known if c.receives_alerts and not has_other(c)]
-                severity = severity_of(catalog, service, alert)
-                if pagers and severity is not None and not severity.page:
-                    why = (f"its contacts ({', '.join(pagers)}) have only a pager, and severity "
-                           f"{severity.id} does not page (page: false levels never reach a pager)")
-                elif silent:
-                    why = f"its contacts ({', '.join(silent)}) receive no alerts (receives_alerts: false)"
-                else:
-                    why = "no route of the generated configuration matches it"
-                yield error("MC462", f"alert {alert.name!r} reaches no receiver: {why}",
-                            alert.at("notify"),
-                            "notify a contact that receives alerts, or give the service an `owner:`")
+        errors, told, none = cached(catalog, "check.alert_delivery", service,
+                                    lambda: _service(catalog, service))
+        yield from errors
+        reached.update(told)
+        nobody = nobody or none
     if nobody:
         return
     for service in catalog.services:
+        if not service.datadog_only:
+            continue  # (its length is known without reading an unchanged service's section)
         # A datadog-only alert notifies through its own message; its contacts are reached too.
         for kept in service.datadog_only.values():
             reached.update(kept.notify or ((service.owner,) if service.owner else ()))
@@ -68,3 +48,47 @@ def check(catalog: Catalog) -> Iterator[Diagnostic]:
                         "contact's `escalates_to` (at a level its alerts have: a plain `escalates_to` "
                         "applies at paging levels, after their `respond_within`), "
                         "set `receives_alerts: false` when people reach it by hand, or remove it")
+
+
+def _service(catalog: Catalog, service: Service) -> tuple[list[Diagnostic], list[str], bool]:
+    """The service's MC462 errors, the contacts its alerts reach, and whether one of them
+    notifies nobody. Its alerts walk the whole tree, but only their own service's route can
+    match them (the `service` label), inside their team's route or, without a team, among the
+    services without one (every team's name is in each service's key: see
+    compiler.incremental.run)."""
+    # Imported here: the targets import compiler.checks.routing, so importing them while this
+    # package initialises would be circular.
+    from compiler.targets.routing.delivery import deliveries, has_other, severity_of
+    from compiler.targets.routing.tree import resolve, route_tree, routing_labels
+
+    tree = route_tree(catalog)
+    errors: list[Diagnostic] = []
+    reached: set[str] = set()
+    nobody = False
+    for alert in service.alerts.values():
+        contacts = recipients(alert, service)
+        if not contacts:
+            nobody = nobody or alert.notifies  # a condition alert tells nobody on purpose
+            continue
+        plan = deliveries(catalog, service, alert)
+        reached.update(d.contact for d in plan)
+        # Walk the tree that alertmanager.yaml is written from, as Alertmanager walks it:
+        # it must lead to the plan's receivers, not fall through to the catch-all.
+        routed = resolve(tree, routing_labels(alert, service))
+        if not plan or routed != [d.receiver for d in plan]:
+            reached.update(contacts)  # named, so not "unused" too: one error, not three
+            known = [catalog.contacts[c] for c in contacts if c in catalog.contacts]
+            silent = [c.id for c in known if not c.receives_alerts]
+            pagers = [c.id for c in known if c.receives_alerts and not has_other(c)]
+            severity = severity_of(catalog, service, alert)
+            if pagers and severity is not None and not severity.page:
+                why = (f"its contacts ({', '.join(pagers)}) have only a pager, and severity "
+                       f"{severity.id} does not page (page: false levels never reach a pager)")
+            elif silent:
+                why = f"its contacts ({', '.join(silent)}) receive no alerts (receives_alerts: false)"
+            else:
+                why = "no route of the generated configuration matches it"
+            errors.append(error("MC462", f"alert {alert.name!r} reaches no receiver: {why}",
+                                alert.at("notify"),
+                                "notify a contact that receives alerts, or give the service an `owner:`"))
+    return errors, sorted(reached), bool(nobody)

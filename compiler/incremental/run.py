@@ -118,7 +118,10 @@ class Run:
         pickled = pickle.dumps((catalog.settings, sorted(catalog.settings.field_locs.items()),
                                 catalog.severities, catalog.contacts, catalog.time_intervals),
                                protocol=pickle.HIGHEST_PROTOCOL)
-        shared = digest(self.front.code, pickled, "\0".join(s.id for s in catalog.services))
+        # The services' teams too: an alert's route through the tree depends on which teams
+        # have a route (a label `team` of its own may name another service's team).
+        shared = digest(self.front.code, pickled,
+                        "\0".join(f"{s.id}\1{s.team or ''}" for s in catalog.services))
         table, deps = self._series(catalog)
         self.groups = _groups(catalog, self.front.services)
         if self.out is not None:

@@ -45,14 +45,12 @@ def build(catalog: Catalog) -> tuple[list[Artifact], list[Diagnostic]]:
     inhibits = []
     for inhibition in inhibit_rules(catalog):
         inhibits.append(inhibition.rule)
-        procedure = inhibition.service.procedures.get(inhibition.procedure)
         objects.append(ManagedObject(f"inhibit/{inhibition.id}", "inhibit_rule", "alertmanager",
-                                     procedure.loc if procedure else inhibition.service.loc,
-                                     inhibition.rule))
+                                     inhibition.source, inhibition.rule))
     for suppressed in suppression_rules(catalog):
         inhibits.append(suppressed.rule)
         objects.append(ManagedObject(f"inhibit/{suppressed.id}", "inhibit_rule", "alertmanager",
-                                     suppressed.alert.at("suppressed_by"), suppressed.rule))
+                                     suppressed.loc, suppressed.rule))
     emails = any("email_configs" in r for r in receivers)
     config: dict[str, Any] = {}
     glob = global_config(catalog, emails)

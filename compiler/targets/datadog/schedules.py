@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from compiler.artifacts import Artifact, ManagedObject
 from compiler.diagnostics import Diagnostic, error
+from compiler.incremental import cached
 from compiler.model import Alert, Catalog, Service
 from compiler.targets.datadog.monitors import component_id, monitor_tags, reference
 from compiler.targets.datadog.wording import words
@@ -156,22 +157,29 @@ def suppress(catalog: Catalog, monitors: dict[str, dict[str, Any]]) -> dict[str,
     the component `<id>.main`."""
     out: dict[str, dict[str, Any]] = {}
     for service in catalog.services:
-        for alert in service.alerts.values():
-            body = monitors.get(alert.id)
-            sources = [s for s in (catalog.alert(r.alert) for r in alert.suppressed_by)
-                       if s is not None and s.id in monitors]
-            if body is None or not sources:
-                continue
-            if body.get("type") == "composite":
-                own = _operand(alert, body, alert.id)
-            else:
-                out[component_id(alert, MAIN)] = silenced(catalog, alert, body)
-                own = reference(component_id(alert, MAIN))
-            query = " && ".join([own] + [f"!{_operand(s, monitors[s.id], s.id)}" for s in sources])
-            options = {k: v for k, v in body.get("options", {}).items()
-                       if k in ("include_tags", "renotify_interval", "notify_audit")}
-            out[alert.id] = {**{k: v for k, v in body.items() if k != "options"},
-                             "type": "composite", "query": query, "options": options or {"include_tags": True}}
+        # A suppressed alert's service and its suppressors' are one unit of the incremental cache.
+        out.update(cached(catalog, "datadog.suppress", service, lambda: _suppress(catalog, service, monitors)))
+    return out
+
+
+def _suppress(catalog: Catalog, service: Service, monitors: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for alert in service.alerts.values():
+        body = monitors.get(alert.id)
+        sources = [s for s in (catalog.alert(r.alert) for r in alert.suppressed_by)
+                   if s is not None and s.id in monitors]
+        if body is None or not sources:
+            continue
+        if body.get("type") == "composite":
+            own = _operand(alert, body, alert.id)
+        else:
+            out[component_id(alert, MAIN)] = silenced(catalog, alert, body)
+            own = reference(component_id(alert, MAIN))
+        query = " && ".join([own] + [f"!{_operand(s, monitors[s.id], s.id)}" for s in sources])
+        options = {k: v for k, v in body.get("options", {}).items()
+                   if k in ("include_tags", "renotify_interval", "notify_audit")}
+        out[alert.id] = {**{k: v for k, v in body.items() if k != "options"},
+                         "type": "composite", "query": query, "options": options or {"include_tags": True}}
     return out
 
 
@@ -180,13 +188,23 @@ def build(catalog: Catalog, monitors: dict[str, dict[str, Any]]) -> tuple[list[A
     artifacts: list[Artifact] = []
     diags: list[Diagnostic] = []
     for service in catalog.services:
-        for alert in service.alerts.values():
-            if alert.id not in monitors:
-                continue
-            found, problems = downtimes(catalog, service, alert)
-            diags += problems
-            for i, body in enumerate(found, 1):
-                artifacts.append(Artifact(
-                    f"datadog/downtimes/{service.id}/{alert.name}.{i}.json", body, "json",
-                    (ManagedObject(f"{alert.id}/downtime-{i}", "downtime", TARGET, alert.loc, body),)))
+        found, problems = cached(catalog, "datadog.downtimes", service, lambda: _downtimes(catalog, service, monitors))
+        artifacts += found
+        diags += problems
+    return artifacts, diags
+
+
+def _downtimes(catalog: Catalog, service: Service, monitors: dict[str, dict[str, Any]]
+               ) -> tuple[list[Artifact], list[Diagnostic]]:
+    artifacts: list[Artifact] = []
+    diags: list[Diagnostic] = []
+    for alert in service.alerts.values():
+        if alert.id not in monitors:
+            continue
+        found, problems = downtimes(catalog, service, alert)
+        diags += problems
+        for i, body in enumerate(found, 1):
+            artifacts.append(Artifact(
+                f"datadog/downtimes/{service.id}/{alert.name}.{i}.json", body, "json",
+                (ManagedObject(f"{alert.id}/downtime-{i}", "downtime", TARGET, alert.loc, body),)))
     return artifacts, diags

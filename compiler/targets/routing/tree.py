@@ -9,6 +9,7 @@ from functools import lru_cache
 from typing import Any, Callable
 
 from compiler.durations import format_ms
+from compiler.incremental import cached
 from compiler.model import Alert, Catalog, Service
 from compiler.targets.routing.delivery import (ROOT_TIMINGS, Delivery, deliveries,
                                               receiver_name, timings)
@@ -139,6 +140,13 @@ def _severity_route(catalog: Catalog, service: Service, level: str, alerts: list
 
 
 def _service_route(catalog: Catalog, service: Service, alertname: Callable[[Alert], str]) -> Route:
+    # It reads its own service, the severities and the contacts only: with the incremental cache,
+    # an unchanged service's route comes back from the last compile.
+    return cached(catalog, f"routing.service_route.{alertname.__name__}", service,
+                  lambda: _new_service_route(catalog, service, alertname))
+
+
+def _new_service_route(catalog: Catalog, service: Service, alertname: Callable[[Alert], str]) -> Route:
     owner = catalog.contacts.get(service.owner)
     route = Route((Matcher("service", "=", service.id),))
     if owner is not None and owner.receives_alerts:
