@@ -6,6 +6,8 @@ import fcntl
 import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -322,9 +324,10 @@ def _link_unchanged(root: Path, unchanged: dict[str, tuple[str, os.stat_result]]
 
 
 def _replace(target: Path, files: dict[str, bytes], out: Path,
-             unchanged: dict[str, tuple[str, os.stat_result]]) -> None:
+             unchanged: dict[str, tuple[str, os.stat_result]], wait: bool = True) -> None:
     """Build the new tree beside `target` and swap it in. `unchanged` may name files that
-    `files` has no bytes for (`update`): those not linked are copied from the old tree."""
+    `files` has no bytes for (`update`): those not linked are copied from the old tree. Without
+    `wait`, the old tree is removed by a detached process (`_discard`)."""
     parent = target.parent
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.moncat-new-", dir=parent))
     try:
@@ -345,12 +348,27 @@ def _replace(target: Path, files: dict[str, bytes], out: Path,
             except OSError:
                 os.rename(old / "tree", target)  # put the old tree back: never leave no output
                 raise
-            shutil.rmtree(old, ignore_errors=True)
+            if wait:
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                _discard(old)
         else:
             os.rename(tmp, target)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _discard(old: Path) -> None:
+    """Remove a replaced tree (beside the output, out of its way already) in a detached process:
+    removing thousands of directories took seconds of a one-service recompile, and nothing
+    waits for it. Its own session: a Ctrl-C of moncat does not stop it halfway."""
+    try:
+        subprocess.Popen([sys.executable, "-c", "import shutil, sys; shutil.rmtree(sys.argv[1], True)", str(old)],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         start_new_session=True)
+    except OSError:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 class _Moved(Exception):
@@ -403,7 +421,7 @@ def update(out: Path, files: dict[str, bytes], reuse: dict[str, tuple[int, int, 
             with _swapping:
                 if _settled:
                     raise KeyboardInterrupt  # the run was interrupted before its write began
-                _replace(target, tree, out, unchanged)
+                _replace(target, tree, out, unchanged, wait=False)
     except _Moved:
         return None
     except OSError as exc:

@@ -90,8 +90,9 @@ def _rename_intervals(doc: dict) -> None:
 
 def _edit_routing(rng: random.Random, doc: dict, alerts: list[str], intervals: list[str]) -> str | None:
     """One change to what routing reads across services: a suppression (often by another
-    service's alert), an alert's or the service's hours, a condition alert."""
-    choice = rng.randrange(5)
+    service's alert), an alert's or the service's hours, a condition alert, a `team` label of
+    an alert (which leads it into that team's route, if another service has that team)."""
+    choice = rng.randrange(6)
     own = doc.get("alerts") or {}
     name = _pick(rng, own)
     if choice == 0 and name and alerts:
@@ -120,6 +121,12 @@ def _edit_routing(rng: random.Random, doc: dict, alerts: list[str], intervals: l
             return f"{name} notifies again"
         own[name]["notify"] = []
         return f"{name} made a condition alert"
+    if choice == 5 and name:
+        labels = own[name].setdefault("labels", {})
+        if labels.pop("team", None) is not None:
+            return f"team label of {name} removed"
+        labels["team"] = rng.choice(["team0", "team1", "team2", "team-a", "team-b", "team9"])
+        return f"{name} labelled team {labels['team']}"
     if choice == 4:
         intervals_here = doc.setdefault("time_intervals", {})
         iid = f"{doc['service']}-hours"
@@ -458,3 +465,42 @@ def test_an_incremental_compile_keeps_files_moncat_did_not_write_and_drops_a_dis
     assert files["prometheus/local.rules.yaml"] == b"groups: []\n"
     (out / "prometheus" / "local.rules.yaml").unlink()
     _same_as_clean(catalog, out, cache_dir, "outputs chosen")
+
+
+def test_a_service_gaining_the_team_another_service_labels_its_alert_with_reroutes_that_alert(tmp_path: Path) -> None:
+    # An alert of a service without a team, labelled `team: team9`, takes the route of team9
+    # once some service has that team: the service of the alert is unchanged, its routing not.
+    catalog = tmp_path / "catalog"
+    _small_synthetic(catalog)
+    out, cache_dir = tmp_path / "out", tmp_path / "cache"
+    docs = _docs(catalog / "svc0002.yaml")
+    docs[0].pop("team")
+    docs[0]["alerts"]["Alert001"]["labels"] = {"team": "team9"}
+    _save(catalog / "svc0002.yaml", docs)
+    first, _ = _compile(catalog, out, cache_dir)
+    docs = _docs(catalog / "svc0000.yaml")
+    docs[0]["team"] = "team9"
+    _save(catalog / "svc0000.yaml", docs)
+    _same_as_clean(catalog, out, cache_dir, "svc0000 took team9")
+    assert _diags(pipeline.compile_catalog(catalog)) != first  # the edit changes what svc0002's alert reaches
+
+
+def test_an_incremental_write_swaps_the_whole_tree_and_the_old_one_goes(tmp_path: Path) -> None:
+    import time
+    catalog = tmp_path / "catalog"
+    _small_synthetic(catalog)
+    out, cache_dir = tmp_path / "out", tmp_path / "cache"
+    _same_as_clean(catalog, out, cache_dir, "first compile")
+    kept = out / "prometheus" / "svc0002.rules.yaml"
+    before_kept, before_root = kept.stat().st_ino, out.stat().st_ino
+    docs = _docs(catalog / "svc0001.yaml")
+    docs[0]["description"] = "Edited."
+    _save(catalog / "svc0001.yaml", docs)
+    _same_as_clean(catalog, out, cache_dir, "one service edited")
+    assert out.stat().st_ino != before_root  # a new tree, swapped in whole
+    assert kept.stat().st_ino == before_kept  # linked, not written again
+    deadline = time.monotonic() + 30
+    while any(".moncat-" in p.name for p in tmp_path.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.05)  # the replaced tree is removed by a detached process
+    assert [p.name for p in tmp_path.iterdir() if ".moncat-" in p.name] == []
+    assert kept.stat().st_nlink == 1
