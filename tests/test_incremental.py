@@ -336,11 +336,17 @@ def test_a_damaged_cache_is_ignored(tmp_path: Path) -> None:
     _same_as_clean(catalog, out, cache_dir, "after damage, again")
 
 
-def test_output_files_changed_by_hand_are_written_again(tmp_path: Path) -> None:
+def _first_compile(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """The small synthetic catalog compiled once with a cache: catalog, output, cache."""
     catalog = tmp_path / "catalog"
     _small_synthetic(catalog)
     out, cache_dir = tmp_path / "out", tmp_path / "cache"
     _same_as_clean(catalog, out, cache_dir, "first compile")
+    return catalog, out, cache_dir
+
+
+def test_output_files_changed_by_hand_are_written_again(tmp_path: Path) -> None:
+    catalog, out, cache_dir = _first_compile(tmp_path)
     rules = out / "prometheus" / "svc0001.rules.yaml"
     rules.write_text("tampered\n")
     (out / "grafana").rename(tmp_path / "elsewhere")
@@ -487,10 +493,7 @@ def test_a_service_gaining_the_team_another_service_labels_its_alert_with_rerout
 
 def test_an_incremental_write_swaps_the_whole_tree_and_the_old_one_goes(tmp_path: Path) -> None:
     import time
-    catalog = tmp_path / "catalog"
-    _small_synthetic(catalog)
-    out, cache_dir = tmp_path / "out", tmp_path / "cache"
-    _same_as_clean(catalog, out, cache_dir, "first compile")
+    catalog, out, cache_dir = _first_compile(tmp_path)
     kept = out / "prometheus" / "svc0002.rules.yaml"
     before_kept, before_root = kept.stat().st_ino, out.stat().st_ino
     docs = _docs(catalog / "svc0001.yaml")
