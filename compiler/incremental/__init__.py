@@ -30,6 +30,8 @@ class Run(Protocol):
 
     def stale(self, catalog: Catalog, name: str, services: Iterable[Service]) -> list[Service]: ...
 
+    def group(self, sid: str) -> list[str]: ...
+
 
 def cached(catalog: Catalog, name: str, service: Service, compute: Callable[[], T]) -> T:
     """`compute()`, the work of `name` for one service, or its value from the last compile."""
@@ -51,4 +53,17 @@ def cached_many(catalog: Catalog, name: str, services: Iterable[Service],
     return {s.id: run.value(catalog, name, s, lambda s=s: fresh[s.id]) for s in services}
 
 
-__all__ = ["RUN", "cached", "cached_many"]
+def joined(catalog: Catalog, service: Service) -> list[Service]:
+    """The services whose alerts may suppress `service`'s or be suppressed by them, in catalog
+    order: with the cache, its group (services joined by suppressions, which the cache keys
+    together); else every service. Reading only these spares unpickling the others' alerts."""
+    run: Run | None = catalog.memo.get(RUN)
+    if run is None:
+        return catalog.once("incremental.joined", lambda: list(catalog.services))
+    members = run.group(service.id)
+    wanted = set(members)
+    return catalog.once(("incremental.joined", members[0]),
+                        lambda: [s for s in catalog.services if s.id in wanted])
+
+
+__all__ = ["RUN", "cached", "cached_many", "joined"]

@@ -14,7 +14,7 @@ from compiler.checks.routing import recipients
 from compiler.diagnostics import Loc
 from compiler.dialects.promql import to_promql
 from compiler.durations import format_ms
-from compiler.incremental import cached
+from compiler.incremental import cached, joined
 from compiler.model import Alert, Catalog, Contact, Dashboard, Procedure, Service, Severity
 from compiler.slos import SLO, burn_tier, slo_of
 from compiler.targets import links as grafana_links
@@ -227,11 +227,14 @@ class Knowledge:
         # Indexed once per catalog: scanning every alert for every page was quadratic. Other
         # services' alerts too: the incremental cache keys services joined by a suppression
         # together (compiler.incremental.run._groups).
-        return self.catalog.once(("runbooks", "suppresses"), self._suppressed_by_index).get(alert.id, [])
+        services = joined(self.catalog, self.services[alert.service])
+        return self.catalog.once(("runbooks", "suppresses", services[0].id),
+                                 lambda: self._suppressed_by_index(services)).get(alert.id, [])
 
-    def _suppressed_by_index(self) -> dict[str, list[Alert]]:
+    @staticmethod
+    def _suppressed_by_index(services: list[Service]) -> dict[str, list[Alert]]:
         index: dict[str, list[Alert]] = {}
-        for svc in self.catalog.services:
+        for svc in services:
             for a in svc.alerts.values():
                 for target in dict.fromkeys(r.alert for r in a.suppressed_by):
                     index.setdefault(target, []).append(a)
