@@ -507,3 +507,20 @@ def test_an_incremental_write_swaps_the_whole_tree_and_the_old_one_goes(tmp_path
         time.sleep(0.05)  # the replaced tree is removed by a detached process
     assert [p.name for p in tmp_path.iterdir() if ".moncat-" in p.name] == []
     assert kept.stat().st_nlink == 1
+
+
+def test_pages_rendered_in_the_child_process_are_stored_for_the_next_compile(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pipeline, "BACKGROUND_MIN_ALERTS", 1)  # the small catalog's pages fork too
+    catalog, out, cache_dir = _first_compile(tmp_path)
+    cache = Cache.open(catalog, out, cache_dir)
+    assert cache is not None
+    result = pipeline.compile_catalog(catalog, cache=cache)
+    # An unchanged service's pages are not rendered again: they come from the record the child
+    # sent back. (svc0000 and svc0001, joined by a suppression, are computed on every compile:
+    # the suppressed alert's Datadog monitor file is replaced by its composite after the service's
+    # record was made, so the output never holds the recorded file.)
+    assert sorted(cache.run.clean) == ["gen1", "gen2", "reader", "svc0002"]
+    assert all("runbooks" in values for values in cache.run.clean.values())
+    assert [p for p in result.files if p.startswith(("runbooks/svc0002/", "site/svc0002/"))] == []
+    assert "runbooks/svc0002/alerts/Alert000.md" in result.unchanged
