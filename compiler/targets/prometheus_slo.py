@@ -20,12 +20,13 @@ from typing import Any
 from compiler.artifacts import Artifact, ManagedObject
 from compiler.diagnostics import Diagnostic
 from compiler.durations import format_ms
-from compiler.examples import timing
+from compiler.examples import records_of, timing
 from compiler.model import Alert, Catalog, Example, Service
 from compiler.slos.model import SLO, Scenario, Tier
 from compiler.slos.tiers import plain
 from compiler.targets.prometheus import (HEADER, alert_annotations, alert_labels, alert_rules,
                                          record_rules)
+from compiler.targets.prometheus_shift import moved_back
 from compiler.targets.prometheus_tests import expected_alerts
 
 
@@ -71,6 +72,13 @@ def _example_case(catalog: Catalog, alert: Alert, example: Example, number: int,
             "alert_rule_test": checks}
 
 
+def _moved_back(catalog: Catalog, alert: Alert, case: dict[str, Any], step_ms: int,
+                grid_ms: int) -> dict[str, Any]:
+    """The case without the samples none of its checks reads (prometheus_shift.py)."""
+    return moved_back(case, alert.expr.tree, records_of(catalog),
+                      None if alert.keep_firing_for_ms else alert.for_ms, step_ms, grid_ms)
+
+
 class _Tests:
     """An SLO's test cases by evaluation interval, and what each proves (for the manifest)."""
 
@@ -97,7 +105,9 @@ def _tests(catalog: Catalog, service: Service, slo: SLO) -> _Tests:
         counters = {True: 0, False: 0}
         for scenario, example in zip(tier.scenarios, alert.examples):
             counters[scenario.fires] += 1
-            case = _scenario_case(slo, tier, alert, scenario, counters[scenario.fires], fired)
+            case = _moved_back(catalog, alert, _scenario_case(slo, tier, alert, scenario,
+                                                              counters[scenario.fires], fired),
+                               scenario.step_ms, scenario.step_ms)
             out.add(scenario.step_ms, alert, scenario.fires, counters[scenario.fires], case, example.loc)
     absent = service.alerts.get(slo.absent_alert) if slo.absent_alert else None
     if absent is not None and absent.compiled_for("prometheus"):
@@ -106,7 +116,10 @@ def _tests(catalog: Catalog, service: Service, slo: SLO) -> _Tests:
             counters[example.fires] += 1
             fired = expected_alerts(catalog, service, absent, example, alert_annotations,
                                     alert_labels, out.diags)
-            case = _example_case(catalog, absent, example, counters[example.fires], fired)
+            case = _moved_back(catalog, absent, _example_case(catalog, absent, example,
+                                                              counters[example.fires], fired),
+                               timing(catalog, absent, example).step_ms,
+                               catalog.settings.evaluation_interval_ms)
             out.add(catalog.settings.evaluation_interval_ms, absent, example.fires,
                     counters[example.fires], case, example.loc)
     return out
