@@ -9,7 +9,9 @@ import yaml
 
 from compiler import pipeline
 from compiler.examples import expand
-from compiler.targets.prometheus_shift import cut, shift_of
+from compiler.durations import parse_ms
+from compiler.expr.parse import parse
+from compiler.targets.prometheus_shift import cut, shift_of, sparse
 
 from conftest import OUTPUT
 from test_detection_delay import catalog
@@ -92,3 +94,23 @@ def test_the_seed_slo_scenarios_start_a_step_before_their_first_check_reads() ->
     for path in (OUTPUT / "prometheus").glob("*.slo-*.3h.tests.yaml"):
         for test in yaml.safe_load(path.read_text())["tests"]:
             assert shift_of(test["name"]) > 0, (path.name, test["name"])
+
+
+def test_a_stateless_alert_runs_at_the_sparsest_interval_that_reaches_its_checks() -> None:
+    # Checks at 3d6h and 3d21h, 15h apart, of a 1d window sampled every 3h: the test runs at 15h
+    # steps (6 evaluations, not 30), starting as late as the window before the first check allows.
+    case = {"name": "x", "interval": "3h",
+            "input_series": [{"series": "queue_depth", "values": "0+1000x40"}],
+            "alert_rule_test": [{"eval_time": "3d6h", "alertname": "A", "exp_alerts": []},
+                                {"eval_time": "3d21h", "alertname": "A", "exp_alerts": []}]}
+    grid, moved = sparse(case, parse("rate(queue_depth[1d]) > 1"), lambda name: None, 3 * 3600_000)
+    assert grid == 15 * 3600_000
+    # The first check reads from 2d6h, less 5m of lookback and a step: the start is the latest
+    # time before that on the checks' 15h grid.
+    times = [parse_ms(c["eval_time"]) for c in moved["alert_rule_test"]]
+    start = shift_of(moved["name"])
+    assert [t + start for t in times] == [parse_ms("3d6h"), parse_ms("3d21h")]
+    assert all(t % grid == 0 for t in times) and start % (3 * 3600_000) == 0
+    assert parse_ms("3d6h") - start >= parse_ms("1d") + 5 * 60_000 + 3 * 3600_000
+    assert times[-1] // grid + 1 < 30
+    assert expand(moved["input_series"][0]["values"]) == expand("0+1000x40")[start // (3 * 3600_000):]

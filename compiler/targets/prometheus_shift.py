@@ -91,14 +91,56 @@ def shift_ms(trees: list[ast.Expr], records: Records, first_check_ms: int, hold_
     exactly stays whole (`cut`)."""
     if not movable(trees, records):
         return 0
-    read = max((lookback_ms(t, records) for t in trees), default=0)
-    latest = first_check_ms - hold_ms - read - LOOKBACK_DELTA_MS - step_ms
     unit = math.lcm(step_ms, grid_ms, *subquery_steps(trees, records))
     texts = list(values)
-    shift = latest // unit * unit
-    while shift > 0 and any(cut(v, shift // step_ms)[0] != shift // step_ms for v in texts):
+    shift = _latest(trees, records, first_check_ms, hold_ms, step_ms) // unit * unit
+    while shift > 0 and not _droppable(texts, shift, step_ms):
         shift -= unit
     return max(shift, 0)
+
+
+def _latest(trees: list[ast.Expr], records: Records, first_check_ms: int, hold_ms: int,
+            step_ms: int) -> int:
+    """The latest time a test may start at: before it, no check reads a sample."""
+    read = max((lookback_ms(t, records) for t in trees), default=0)
+    return first_check_ms - hold_ms - read - LOOKBACK_DELTA_MS - step_ms
+
+
+def _droppable(texts: list[str], shift: int, step_ms: int) -> bool:
+    return all(cut(v, shift // step_ms)[0] == shift // step_ms for v in texts)
+
+
+def sparse(case: dict[str, Any], alert: ast.Expr, records: Records, step_ms: int) -> tuple[int, dict[str, Any]]:
+    """For an alert whose value at an evaluation depends on no earlier evaluation (no `for`, no
+    recorded series read over a range, see prometheus_tests.history_free): the evaluation
+    interval that reaches every time the case checks in the fewest steps, and the case moved
+    back to fall on it. Only the checked instants matter, so the interval need not divide them,
+    only their distances: a check at 3d6h and another at 3d21h, 15h apart, can run at 15h steps
+    once the test starts 6h (plus whole 15h steps) before the first. The same limits as
+    `moved_back` hold (the windows read before each check, clock-reading expressions)."""
+    checks = [*case.get("alert_rule_test", []), *case.get("promql_expr_test", [])]
+    try:
+        trees = [alert, *(parse(c["expr"]) for c in case.get("promql_expr_test", []))]
+    except ParseError:
+        return step_ms, case
+    times = sorted({parse_ms(c["eval_time"]) for c in checks})
+    texts = [s["values"] for s in case["input_series"]]
+    if not times or not movable(trees, records):
+        return step_ms, case
+    unit = math.lcm(step_ms, *subquery_steps(trees, records))
+    latest = _latest(trees, records, times[0], 0, step_ms)
+    best = (times[-1] // step_ms + 1, -step_ms, 0)
+    for grid in range(unit, times[-1] + 1, unit):
+        if any((t - times[0]) % grid for t in times):
+            continue
+        shift = times[0] - -(-(times[0] - latest) // grid) * grid  # the latest on the grid
+        while shift > 0 and not _droppable(texts, shift, step_ms):
+            shift -= grid
+        if shift < 0 and times[0] % grid == 0:
+            shift = 0  # not moved: the grid still reaches every check
+        if shift >= 0 and shift % unit == 0:
+            best = min(best, ((times[-1] - shift) // grid + 1, -grid, shift))
+    return -best[1], shifted(case, best[2], step_ms)
 
 
 def cut(values: str, first: int) -> tuple[int, list[str]]:

@@ -37,7 +37,7 @@ class TestFile:
     objects: list[ManagedObject]
 
 
-def _history_free(alert: Alert, records) -> bool:
+def history_free(alert: Alert, records) -> bool:
     """Whether every value the alert's rules compute at an evaluation depends only on the input
     series at that instant: then evaluating less often changes no value at the times checked.
     Recorded series read over a range, subqueries without a step (their step is the evaluation
@@ -99,7 +99,7 @@ def coarse_interval(catalog: Catalog, service: Service, alert: Alert, plan: Timi
     steps in between are checked by a subquery, see `_held`); else the catalog's."""
     base = catalog.settings.evaluation_interval_ms
     records = records_of(catalog)
-    if not catalog.once(("prometheus_tests.history_free", alert.id), lambda: _history_free(alert, records)):
+    if not catalog.once(("prometheus_tests.history_free", alert.id), lambda: history_free(alert, records)):
         return base
     if alert.for_ms and _inlined(catalog, service, alert, records) is None:
         return base
