@@ -103,7 +103,7 @@ def test_a_stateless_alert_runs_at_the_sparsest_interval_that_reaches_its_checks
             "input_series": [{"series": "queue_depth", "values": "0+1000x40"}],
             "alert_rule_test": [{"eval_time": "3d6h", "alertname": "A", "exp_alerts": []},
                                 {"eval_time": "3d21h", "alertname": "A", "exp_alerts": []}]}
-    grid, moved = sparse(case, parse("rate(queue_depth[1d]) > 1"), lambda name: None, 3 * 3600_000)
+    grid, moved = sparse(case, [parse("rate(queue_depth[1d]) > 1")], lambda name: None, 3 * 3600_000)
     assert grid == 15 * 3600_000
     # The first check reads from 2d6h, less 5m of lookback and a step: the start is the latest
     # time before that on the checks' 15h grid.
@@ -114,3 +114,15 @@ def test_a_stateless_alert_runs_at_the_sparsest_interval_that_reaches_its_checks
     assert parse_ms("3d6h") - start >= parse_ms("1d") + 5 * 60_000 + 3 * 3600_000
     assert times[-1] // grid + 1 < 30
     assert expand(moved["input_series"][0]["values"]) == expand("0+1000x40")[start // (3 * 3600_000):]
+
+
+def test_an_alert_sharing_its_alertname_with_a_clock_reading_one_keeps_its_times(tmp_path: Path) -> None:
+    # promtool compares the alerts of every rule of the checked name: the other rule's value at
+    # the checked times would change with a later start.
+    long_quiet = "{series: {'queue_depth{queue=\"m\"}': '50x400'}, at: 6h10m}"
+    alerts = _alert("avg_over_time(queue_depth[1h]) > 100", LONG_FIRES, LONG_QUIET, extra="alertname: Deep").rstrip(" ") \
+        + _alert("time() - max(queue_depth) > 1e12", "{series: {'queue_depth{queue=\"m\"}': '0x400'}, at: 6h10m}",
+                 long_quiet, extra="alertname: Deep").replace("DeepQueue:", "DeepQueueClock:")
+    result = pipeline.compile_catalog(catalog(tmp_path, alerts))
+    tests = [t for p, b in result.files.items() if p.startswith("prometheus/") and p.endswith(".tests.yaml") for t in yaml.safe_load(b)["tests"]]
+    assert len(tests) == 4 and all(shift_of(t["name"]) == 0 for t in tests)

@@ -110,17 +110,18 @@ def _droppable(texts: list[str], shift: int, step_ms: int) -> bool:
     return all(cut(v, shift // step_ms)[0] == shift // step_ms for v in texts)
 
 
-def sparse(case: dict[str, Any], alert: ast.Expr, records: Records, step_ms: int) -> tuple[int, dict[str, Any]]:
+def sparse(case: dict[str, Any], alerts: list[ast.Expr], records: Records, step_ms: int) -> tuple[int, dict[str, Any]]:
     """For an alert whose value at an evaluation depends on no earlier evaluation (no `for`, no
     recorded series read over a range, see prometheus_tests.history_free): the evaluation
     interval that reaches every time the case checks in the fewest steps, and the case moved
     back to fall on it. Only the checked instants matter, so the interval need not divide them,
     only their distances: a check at 3d6h and another at 3d21h, 15h apart, can run at 15h steps
     once the test starts 6h (plus whole 15h steps) before the first. The same limits as
-    `moved_back` hold (the windows read before each check, clock-reading expressions)."""
+    `moved_back` hold (the windows read before each check, clock-reading expressions); `alerts`
+    are the expressions of every rule with the alertname the case checks."""
     checks = [*case.get("alert_rule_test", []), *case.get("promql_expr_test", [])]
     try:
-        trees = [alert, *(parse(c["expr"]) for c in case.get("promql_expr_test", []))]
+        trees = [*alerts, *(parse(c["expr"]) for c in case.get("promql_expr_test", []))]
     except ParseError:
         return step_ms, case
     times = sorted({parse_ms(c["eval_time"]) for c in checks})
@@ -176,17 +177,18 @@ def cut(values: str, first: int) -> tuple[int, list[str]]:
     return dropped, out
 
 
-def moved_back(case: dict[str, Any], alert: ast.Expr, records: Records, hold_ms: int | None,
+def moved_back(case: dict[str, Any], alerts: list[ast.Expr], records: Records, hold_ms: int | None,
                step_ms: int, grid_ms: int) -> dict[str, Any]:
     """The promtool test case of an alert's example, `shifted` back as far as `shift_ms` allows
-    for the alert's expression and every expression the case checks. `hold_ms`: the alert's
-    `for` (None: the alert keeps state longer, keep_firing_for, and the case stays)."""
+    for `alerts`, the expressions of every rule with the alertname the case checks (promtool
+    compares all their alerts), and every expression the case checks. `hold_ms`: their longest
+    `for` (None: one keeps state longer, keep_firing_for, and the case stays)."""
     queries = [c["expr"] for c in case.get("promql_expr_test", [])]
     checks = [*case.get("alert_rule_test", []), *case.get("promql_expr_test", [])]
     if hold_ms is None or not checks:
         return case
     try:
-        trees = [alert, *(parse(q) for q in queries)]
+        trees = [*alerts, *(parse(q) for q in queries)]
     except ParseError:
         return case
     first = min(parse_ms(c["eval_time"]) for c in checks)

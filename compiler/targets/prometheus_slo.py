@@ -29,7 +29,7 @@ from compiler.slos.tiers import plain
 from compiler.targets.prometheus import (HEADER, alert_annotations, alert_labels, alert_rules,
                                          record_rules)
 from compiler.targets.prometheus_shift import moved_back, sparse
-from compiler.targets.prometheus_tests import expected_alerts, history_free
+from compiler.targets.prometheus_tests import expected_alerts, history_free, namesakes
 
 
 def _check(alert: str, at_ms: int, fired: list[dict]) -> dict[str, Any]:
@@ -74,22 +74,26 @@ def _example_case(catalog: Catalog, alert: Alert, example: Example, number: int,
             "alert_rule_test": checks}
 
 
-def _moved_back(catalog: Catalog, alert: Alert, case: dict[str, Any], step_ms: int,
-                grid_ms: int) -> dict[str, Any]:
+def _moved_back(catalog: Catalog, service: Service, alert: Alert, case: dict[str, Any],
+                step_ms: int, grid_ms: int) -> dict[str, Any]:
     """The case without the samples none of its checks reads (prometheus_shift.py)."""
-    return moved_back(case, alert.expr.tree, records_of(catalog),
-                      None if alert.keep_firing_for_ms else alert.for_ms, step_ms, grid_ms)
+    trees, hold = namesakes(service, alert)
+    return moved_back(case, trees, records_of(catalog), hold, step_ms, grid_ms)
 
 
-def _placed(catalog: Catalog, alert: Alert, case: dict[str, Any], step_ms: int) -> tuple[int, dict[str, Any]]:
+def _placed(catalog: Catalog, service: Service, alert: Alert, case: dict[str, Any],
+            step_ms: int) -> tuple[int, dict[str, Any]]:
     """The evaluation interval of a scenario's case, and the case moved to start late: the
-    sparsest interval reaching its checks where the alert keeps no state between evaluations
-    (prometheus_shift.sparse), else its step."""
+    sparsest interval reaching its checks where no alert of its name keeps state between
+    evaluations (prometheus_shift.sparse), else its step."""
     records = records_of(catalog)
-    if alert.for_ms or alert.keep_firing_for_ms or not catalog.once(
-            ("prometheus_tests.history_free", alert.id), lambda: history_free(alert, records)):
-        return step_ms, _moved_back(catalog, alert, case, step_ms, step_ms)
-    return sparse(case, alert.expr.tree, records, step_ms)
+    trees, hold = namesakes(service, alert)
+    same = [a for a in service.alerts.values()
+            if a.rule_name == alert.rule_name and a.compiled_for("prometheus")]
+    if hold != 0 or not all(catalog.once(("prometheus_tests.history_free", a.id),
+                                         lambda a=a: history_free(a, records)) for a in same):
+        return step_ms, _moved_back(catalog, service, alert, case, step_ms, step_ms)
+    return sparse(case, trees, records, step_ms)
 
 
 class _Tests:
@@ -118,9 +122,8 @@ def _tests(catalog: Catalog, service: Service, slo: SLO) -> _Tests:
         counters = {True: 0, False: 0}
         for scenario, example in zip(tier.scenarios, alert.examples):
             counters[scenario.fires] += 1
-            grid, case = _placed(catalog, alert, _scenario_case(slo, tier, alert, scenario,
-                                                                counters[scenario.fires], fired),
-                                 scenario.step_ms)
+            case = _scenario_case(slo, tier, alert, scenario, counters[scenario.fires], fired)
+            grid, case = _placed(catalog, service, alert, case, scenario.step_ms)
             out.add(grid, alert, scenario.fires, counters[scenario.fires], case, example.loc)
     absent = service.alerts.get(slo.absent_alert) if slo.absent_alert else None
     if absent is not None and absent.compiled_for("prometheus"):
@@ -129,9 +132,8 @@ def _tests(catalog: Catalog, service: Service, slo: SLO) -> _Tests:
             counters[example.fires] += 1
             fired = expected_alerts(catalog, service, absent, example, alert_annotations,
                                     alert_labels, out.diags)
-            case = _moved_back(catalog, absent, _example_case(catalog, absent, example,
-                                                              counters[example.fires], fired),
-                               timing(catalog, absent, example).step_ms,
+            case = _example_case(catalog, absent, example, counters[example.fires], fired)
+            case = _moved_back(catalog, service, absent, case, timing(catalog, absent, example).step_ms,
                                catalog.settings.evaluation_interval_ms)
             out.add(catalog.settings.evaluation_interval_ms, absent, example.fires,
                     counters[example.fires], case, example.loc)

@@ -63,6 +63,15 @@ def history_free(alert: Alert, records) -> bool:
     return True
 
 
+def namesakes(service: Service, alert: Alert) -> tuple[list[ast.Expr], int | None]:
+    """The expressions of every Prometheus alert of the service named as this one's rule (a
+    promtool check compares the alerts of all of them), and their longest `for` (None when one
+    has keep_firing_for)."""
+    same = [a for a in service.alerts.values() if a.rule_name == alert.rule_name and a.compiled_for("prometheus")]
+    hold = None if any(a.keep_firing_for_ms for a in same) else max(a.for_ms for a in same)
+    return [a.expr.tree for a in same], hold
+
+
 def inline_records(node: ast.Expr, records, service: Service) -> ast.Expr | None:
     """The expression with each recorded series replaced by the rule's expression (None when a
     selector filters, offsets or re-labels a record, which the plain expression cannot say)."""
@@ -171,8 +180,8 @@ def unit_test_files(catalog: Catalog, service: Service, annotations_of: Annotati
                 case["alert_rule_test"] = alert_checks
             if expr_checks:
                 case["promql_expr_test"] = expr_checks
-            case = moved_back(case, alert.expr.tree, records, None if alert.keep_firing_for_ms
-                              else alert.for_ms, plan.step_ms, interval)
+            trees, hold = namesakes(service, alert)
+            case = moved_back(case, trees, records, hold, plan.step_ms, interval)
             if interval != base:
                 first = min(parse_ms(c["eval_time"]) for key in ("alert_rule_test", "promql_expr_test")
                             for c in case.get(key, []))
