@@ -16,6 +16,8 @@ import yaml
 
 from compiler.artifacts import Artifact
 from compiler.diagnostics import Diagnostic, Loc, error
+from compiler.durations import DurationError, format_ms, parse_ms
+from compiler.targets.prometheus_shift import shift_of
 
 _TESTS = re.compile(r"^prometheus/[^/]+\.tests\.yaml$")
 _BLOCK_START = re.compile(r"^\s*(?=alertname: |expr: |rule: )", re.M)
@@ -93,6 +95,15 @@ def _promtool(promtool: str, root: Path, *paths: str) -> tuple[bool, str]:
     return proc.returncode == 0, proc.stderr + proc.stdout
 
 
+def _example_time(reported: str, name: str) -> str:
+    """A time promtool reports, on the example's own clock (its test may start later)."""
+    shift = shift_of(name)
+    try:
+        return format_ms(parse_ms(reported) + shift) if shift else reported
+    except DurationError:
+        return reported
+
+
 def _diagnostic(name: str, output: str, loc: Loc | None) -> Diagnostic:
     """One failing example: what promtool found, said in a line, its whole report in the hint."""
     if output == _TIMED_OUT:
@@ -104,7 +115,7 @@ def _diagnostic(name: str, output: str, loc: Loc | None) -> Diagnostic:
     blocks = [b for b in _BLOCK_START.split(body) if b.strip() and not b.startswith(("name:",))]
     first = blocks[0] if blocks else body
     time_at = re.search(r"time: ([0-9a-z.]+)", first)
-    when = f" at {time_at.group(1)}" if time_at else ""
+    when = f" at {_example_time(time_at.group(1), name)}" if time_at else ""
     flat = first.replace(" ", "")
     if "err:" in first:
         what = "a rule fails to evaluate: " + first.split("err:", 1)[1].strip()

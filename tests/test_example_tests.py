@@ -16,6 +16,7 @@ import yaml
 from compiler import example_runs, pipeline, verify
 from compiler.examples import expand
 from compiler.expr.gotemplate import go_float
+from compiler.targets.prometheus_shift import example_name
 from compiler.targets.prometheus_tests import _trimmed
 
 from conftest import CATALOG, OUTPUT, ROOT
@@ -38,7 +39,7 @@ def _alert(expr: str, fires: str, quiet: str, extra: str = "", summary: str = "D
 
 
 def _tests(result: pipeline.Result) -> dict[str, dict]:
-    return {t["name"]: {**t, "_file": p} for p, b in result.files.items() if p.startswith("prometheus/") and p.endswith(".tests.yaml")
+    return {example_name(t["name"]): {**t, "_file": p} for p, b in result.files.items() if p.startswith("prometheus/") and p.endswith(".tests.yaml")
             for t in yaml.safe_load(b)["tests"]}
 
 
