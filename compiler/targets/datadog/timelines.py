@@ -172,7 +172,9 @@ def _combine(op: str, a: Frame, b: Frame) -> Frame:
         pairs = [(g, a[g], b[g]) for g in a if g in b]
     for g, la, lb in pairs:
         line = {}
-        for t in la.keys() & lb.keys() if la and lb else ():
+        # In time order: the time aggregation sums a window's points in the line's order, and
+        # a set's order (its hash layout) would change with the length of the lines.
+        for t in sorted(la.keys() & lb.keys()) if la and lb else ():
             try:
                 line[t] = fn(la[t], lb[t])
             except ZeroDivisionError:
