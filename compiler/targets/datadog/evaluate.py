@@ -55,7 +55,7 @@ from compiler.targets.datadog.agent import Stored
 from compiler.targets.datadog.query_tree import (BinOp, BooleanGrammar, Func, Metric, Neg, Node, Num,
                                                  has_arithmetic, leaves)
 from compiler.targets.datadog.timelines import (Classic, Context, EvalError, Frame, Group, Options,
-                                                quantile)
+                                                Truncated, quantile)
 
 ALERT, WARN, NO_DATA, OK, SKIPPED = "alert", "warn", "no data", "ok", "not evaluated"
 SEVERITY = {ALERT: 4, WARN: 3, NO_DATA: 2, OK: 1, SKIPPED: 0}
@@ -109,9 +109,11 @@ class _Monitor:
         out: Values = {}
         aggr = self.parsed.time_aggr
         for g, line in frame.items():
+            points = [v for t, v in line.items() if end - self.window < t <= end]
+            if not points and self.ctx.partial:
+                raise Truncated  # no data, or not reporting yet: the points before the stretch say
             if line and min(line) > end:
                 continue  # not reporting yet
-            points = [v for t, v in line.items() if end - self.window < t <= end]
             if aggr == "percentile":
                 out[g] = self._percentile(g, end, leaf)
             elif not points:
@@ -217,12 +219,22 @@ def evaluate(query: str, data: list[Stored], at_ms: int, options: Options = Opti
         if status == NO_DATA and options.on_missing_data == "resolve":
             status = OK
         if options.require_full_window and frames is not None and g in frames and frames[g] \
-                and min(frames[g]) > end - monitor.window + options.check_interval_ms:
+                and _late(frames[g], end - monitor.window, options.check_interval_ms, monitor.ctx):
             status = SKIPPED
         if status == NO_DATA and options.notify_no_data and options.no_data_timeframe_min:
             status = _no_data(monitor, g, end, options.no_data_timeframe_min * 60_000)
         outcome.statuses[g], outcome.values[g] = status, v
     return outcome
+
+
+def _late(line: dict[int, float], start: int, interval_ms: int, ctx: Context) -> bool:
+    """Whether the group's first point comes after the window's first check interval (so its
+    data does not cover the window). Over a stretch, only a point there says it does not."""
+    if not ctx.partial:
+        return min(line) > start + interval_ms
+    if any(start < t <= start + interval_ms for t in line):
+        return False
+    raise Truncated  # whether the group reported before the window
 
 
 def _missing(values: Values, parsed: querycheck.Parsed, options: Options) -> Values:

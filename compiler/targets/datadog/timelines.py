@@ -19,6 +19,11 @@ class EvalError(ValueError):
     """A query part the evaluator does not model (named), so no verdict can be given."""
 
 
+class Truncated(Exception):
+    """An evaluation over a stretch of the stored points (Context.partial) that depends on points
+    outside it: the caller evaluates again over all of them. Not a ValueError: never a verdict."""
+
+
 @dataclass(frozen=True)
 class Options:
     """The monitor options that change what it alerts on."""
@@ -44,6 +49,14 @@ def _space(name: str, values: list[float]) -> float:
     return sum(values) / len(values)
 
 
+def _alone(space: str, s: Stored, scale: float) -> Timeline:
+    """The space aggregation of a group of one series: its values (`0 + v` as sum() and the
+    average compute it, turning -0.0 into 0.0)."""
+    if space in ("min", "max"):
+        return {t: v * scale for t, v in s.points}
+    return {t: 0 + v * scale for t, v in s.points}
+
+
 def _group(tags: dict[str, str], keys: tuple[str, ...]) -> Group:
     return tuple((k, tags.get(k, "N/A")) for k in keys)
 
@@ -54,9 +67,12 @@ class Context:
     them): an example is evaluated at up to three times, and this was most of the compile-time
     example check."""
 
-    def __init__(self, data: list[Stored], options: Options):
+    def __init__(self, data: list[Stored], options: Options, partial: bool = False):
         self.data = data
         self.options = options
+        # The data hold only the points of the stretch the evaluations read (lookback.py): a
+        # result that depends on whether a group reported outside it raises Truncated.
+        self.partial = partial
         self.distributions: dict[Group, dict[int, list[Bucket]]] = {}
         self._timelines: dict[Metric, dict[Group, Timeline]] = {}
 
@@ -74,21 +90,30 @@ class Context:
         chosen = [s for s in self.data if s.metric == m.name and keep(s.tags)]
         if m.space.startswith("p"):
             return self._percentile_input(m, chosen)
-        per: dict[Group, dict[int, list[float]]] = {}
+        members: dict[Group, list[tuple[Stored, float]]] = {}
         interval_s = self.options.check_interval_ms / 1000
         for s in chosen:
             if s.kind == "distribution":
                 raise EvalError(f"{m.space}:{m.name} reads a distribution with a space aggregator; "
                                 "a distribution is read with pXX:")
             scale = 1 / interval_s if s.kind == "count" and m.count_mode == "as_rate" else 1
-            bucket = per.setdefault(_group(s.tags, m.groups), {})
-            for t, v in s.points:
-                bucket.setdefault(t, []).append(v * scale)
+            members.setdefault(_group(s.tags, m.groups), []).append((s, scale))
         for method, _ in m.modifiers:
             if method in ("rollup", "fill"):
                 raise EvalError(f".{method}() is not modelled")
-        return {g: {t: _space(m.space, vs) for t, vs in sorted(points.items())}
-                for g, points in per.items()}
+        out: dict[Group, Timeline] = {}
+        for g, series in members.items():
+            if len(series) == 1:
+                line = _alone(m.space, *series[0])
+                if len(line) == len(series[0][0].points) and list(line) == sorted(line):
+                    out[g] = line  # in time order, one point a time: what the general case gives
+                    continue
+            per: dict[int, list[float]] = {}
+            for s, scale in series:
+                for t, v in s.points:
+                    per.setdefault(t, []).append(v * scale)
+            out[g] = {t: _space(m.space, vs) for t, vs in sorted(per.items())}
+        return out
 
     def _percentile_input(self, m: Metric, chosen: list[Stored]) -> dict[Group, Timeline]:
         """A pXX: query keeps the buckets of each run; the time aggregation reads them. The
@@ -97,6 +122,8 @@ class Context:
         for s in chosen:
             if s.kind != "distribution":
                 raise EvalError(f"{m.space}:{m.name} is not a distribution")
+            if self.partial and not s.buckets:
+                raise Truncated  # whether the group exists depends on the runs outside the stretch
             g = _group(s.tags, m.groups)
             runs = self.distributions.setdefault(g, {})
             for t, buckets in s.buckets:
