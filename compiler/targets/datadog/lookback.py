@@ -24,7 +24,7 @@ Span = tuple[int, int]  # the first and the last time read, in ms, both included
 
 # Functions whose value at a time reads their argument at that time only.
 POINTWISE = frozenset({"abs", "log2", "log10", "clamp_min", "clamp_max", "cutoff_min", "cutoff_max",
-                       "per_second", "per_minute", "per_hour", "default_zero"})
+                       "per_second", "per_minute", "per_hour"})
 
 
 class _Unbounded(Exception):
@@ -79,6 +79,8 @@ def _reads(node: "Node | str", lo: int, hi: int) -> Span | None:
     if not isinstance(node, Func) or not node.args:
         raise _Unbounded
     arg = node.args[0]
+    if node.name == "default_zero":  # fills at the times any series reported, in [lo, hi]
+        return _union((lo, hi), _reads(arg, lo, hi))
     if node.name in POINTWISE:
         return _reads(arg, lo, hi)
     if node.name in TIMESHIFT_S or node.name == "timeshift":
