@@ -11,6 +11,9 @@ verdicts' shortcut of storing only that stretch giving what the whole series giv
             in the last X seconds")
   [arith]   https://docs.datadoghq.com/dashboards/functions/arithmetic/ (diff: the delta from
             the point before)
+  [interp]  https://docs.datadoghq.com/dashboards/functions/interpolation/ (default_zero "fills
+            empty time intervals"; "if the evaluation window contains no data points,
+            default_zero() has no effect")
   [submit]  https://docs.datadoghq.com/metrics/agent_metrics_submission/ (monotonic_count) and
             datadog-agent pkg/metrics/monotonic_count.go (flush_first_value)
 """
@@ -69,6 +72,9 @@ ROWS = [
     ("moving_rollup: a point older than its span before the window is not read", "rollup",
      "max(last_5m):moving_rollup(avg:m{*}, 600, 'max') > 40", Options(),
      points((15 * MIN, 50), *TEN_TO_END), OK, (15 * MIN, 0), True),
+    ("default_zero fills the window's empty intervals, at the times any series reported", "interp",
+     "min(last_5m):default_zero(timeshift(avg:m{*}, -300)) < 1", Options(),
+     points((9 * MIN, 5), *TEN_TO_END), ALERT, (10 * MIN, 0), True),
     ("diff reads the point before, however long ago: the whole series", "arith",
      "max(last_5m):diff(avg:m{*}) > 5", Options(), points((30 * MIN, 0), (2 * MIN, 10)),
      ALERT, None, False),
@@ -101,7 +107,7 @@ def test_an_evaluation_reads_the_stretch_the_documentation_gives(what, source, q
 def test_the_table_cites_its_sources_and_covers_each_edge() -> None:
     cited = __doc__ or ""
     assert all(f"[{r[1]}]" in cited for r in ROWS)
-    assert {r[1] for r in ROWS} == {"config", "shift", "change", "rollup", "arith"}
+    assert {r[1] for r in ROWS} == {"config", "shift", "change", "rollup", "arith", "interp"}
     assert {r[5] for r in ROWS} == {OK, ALERT, NO_DATA}
 
 
@@ -131,3 +137,32 @@ def test_storing_from_a_time_on_keeps_exactly_the_points_from_then_on(what, seri
     assert [s.points for s in part] == [[p for p in s.points if p[0] >= since] for s in whole]
     assert [s.buckets for s in part] == [[b for b in s.buckets if b[0] >= since] for s in whole]
     assert any(s.points or s.buckets for s in whole)
+
+
+# --- default_zero has no effect on a window without points [interp] ------------------------------
+def _hosts(a: list[tuple[int, float]], b: list[tuple[int, float]]) -> list[Stored]:
+    return [Stored("m", "gauge", {"host": h}, sorted((END - before, float(v)) for before, v in pts))
+            for h, pts in (("a", a), ("b", b))]
+
+
+# (what, query, points of host a, of host b, expected status by host)
+DEFAULT_ZERO = [
+    ("a sparse window is filled with 0 at the times the other group reported",
+     "min(last_5m):default_zero(avg:m{*} by {host}) < 1", TEN_TO_END, [(2 * MIN, 5)],
+     {"a": OK, "b": ALERT}),
+    ("a window without a point stays without one: no data, not 0",
+     "max(last_5m):default_zero(avg:m{*} by {host}) < 1", TEN_TO_END, [(8 * MIN, 5)],
+     {"a": OK, "b": NO_DATA}),
+    ("the same under a timeshift: the shifted window decides",
+     "max(last_5m):default_zero(hour_before(avg:m{*} by {host})) < 1",
+     [(62 * MIN, 5)], [(68 * MIN, 5), (2 * MIN, 5)], {"a": OK, "b": NO_DATA}),
+    ("a change monitor's earlier window without points is no data too",
+     "change(max(last_5m),1h_ago):default_zero(avg:m{*} by {host}) > 1",
+     [(62 * MIN, 5), *TEN_TO_END], [(2 * MIN, 5), (68 * MIN, 5)], {"a": ALERT, "b": NO_DATA}),
+]
+
+
+@pytest.mark.parametrize("what,query,a,b,expected", DEFAULT_ZERO, ids=[r[0] for r in DEFAULT_ZERO])
+def test_default_zero_fills_a_window_only_where_it_holds_a_point(what, query, a, b, expected) -> None:
+    found = evaluate(query, _hosts(a, b), END, Options()).statuses
+    assert found == {(("host", h),): s for h, s in expected.items()}

@@ -18,7 +18,9 @@ The rules, and the docs.datadoghq.com pages they rest on:
   no value.
 - Functions (dashboards/functions/*): abs, clamp_min/max, cutoff_min/max, log2, log10 (point-wise),
   diff and monotonic_diff, per_second/per_minute/per_hour, default_zero, timeshift, hour_before,
-  day_before, week_before (the value from that long before), moving_rollup.
+  day_before, week_before (the value from that long before), moving_rollup. default_zero fills
+  the empty intervals of an evaluation window with 0, and has no effect on a window without
+  points (dashboards/functions/interpolation).
 - change/pct_change monitors compare the window's value now with the same window `timeshift`
   earlier (monitors/types/change-alert).
 - Status per group: alert when the value passes the threshold, warn when it passes the warning
@@ -103,6 +105,7 @@ class _Monitor:
             any(m.count_mode == "as_count" for m in leaves(parsed.tree))
         self.classic = Classic(self.ctx)
         self._frames: dict[int, Frame] = {}
+        self._frame_end = 0
 
     # --- time aggregation of one frame ---------------------------------------------------------
     def aggregate(self, frame: Frame, end: int, leaf: Metric | None = None) -> Values:
@@ -133,9 +136,13 @@ class _Monitor:
         tree = self.parsed.tree
         if self.as_count:
             return self._aggregated(tree, end)
+        window = (end - self.window, end)
         if id(tree) not in self._frames:
-            self._frames[id(tree)] = self.classic.eval(tree)
+            self._frames[id(tree)] = self.classic.eval(tree, window)
+            self._frame_end = end
         frame = self._frames[id(tree)]
+        if end != self._frame_end and "default_zero" in self.parsed.functions:
+            frame = self.classic.eval(tree, window)  # what it fills depends on the window
         if set(frame) == {()} and set(frame[()]) == {-1}:
             raise EvalError("the query reads no metric")
         return self.aggregate(frame, end, tree if isinstance(tree, Metric) else None)
@@ -160,7 +167,7 @@ class _Monitor:
             return self._aggregated(node.args[0], end - int(seconds * 1000))
         if isinstance(node, Func):
             # Any other function of a query: over its timeline, then aggregated.
-            return self.aggregate(self.classic.eval(node), end)
+            return self.aggregate(self.classic.eval(node, (end - self.window, end)), end)
         raise EvalError(f"a string {node!r} outside a function")
 
 

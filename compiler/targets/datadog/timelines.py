@@ -216,31 +216,35 @@ def _constant(value: float, like: "Frame | None" = None) -> Frame:
     return {SCALAR: {t: value for t in times}}
 
 
+Window = tuple[int, int]  # (start, end]: the evaluation window a query's value is read over
+
+
 class Classic:
-    """classic_eval_path: whole timelines, arithmetic point by point."""
+    """classic_eval_path: whole timelines, arithmetic point by point. `window`, where given, is
+    the evaluation window the result is aggregated over (it decides what default_zero does)."""
 
     def __init__(self, ctx: Context):
         self.ctx = ctx
 
-    def eval(self, node: "Node | str") -> Frame:
+    def eval(self, node: "Node | str", window: Window | None = None) -> Frame:
         if isinstance(node, Num):
             return {SCALAR: {-1: node.value}}
         if isinstance(node, Metric):
             return self.ctx.metric(node)
         if isinstance(node, Neg):
-            return {g: {t: -v for t, v in line.items()} for g, line in self.eval(node.expr).items()}
+            return {g: {t: -v for t, v in line.items()} for g, line in self.eval(node.expr, window).items()}
         if isinstance(node, BinOp):
-            lhs, rhs = self.eval(node.lhs), self.eval(node.rhs)
+            lhs, rhs = self.eval(node.lhs, window), self.eval(node.rhs, window)
             lhs = _constant(lhs[SCALAR][-1], rhs) if _is_number(lhs) else lhs
             rhs = _constant(rhs[SCALAR][-1], lhs) if _is_number(rhs) else rhs
             return _combine(node.op, lhs, rhs)
         if isinstance(node, Func):
-            return self.function(node)
+            return self.function(node, window)
         raise EvalError(f"a string argument {node!r} outside a function")
 
-    def function(self, node: Func) -> Frame:
+    def function(self, node: Func, window: Window | None = None) -> Frame:
         f, args = node.name, node.args
-        frame = self.eval(args[0]) if args else {}
+        frame = self.eval(args[0], _inner(node, window)) if args else {}
         simple = {
             "abs": abs, "log2": lambda v: math.log2(v) if v > 0 else None,
             "log10": lambda v: math.log10(v) if v > 0 else None,
@@ -265,13 +269,36 @@ class Classic:
                 seconds = -_number(args[1], "timeshift()")
             return {g: _shift(line, seconds) for g, line in frame.items()}
         if f == "default_zero":
+            # "If the evaluation window contains no data points, default_zero() has no effect"
+            # (dashboards/functions/interpolation): a group silent in the window stays silent.
             times = self.ctx.run_times()
-            return {g: {t: line.get(t, 0.0) for t in times} for g, line in frame.items()}
+            return {g: line if window is not None and not any(window[0] < t <= window[1] for t in line)
+                    else {t: line.get(t, 0.0) for t in times} for g, line in frame.items()}
         if f == "moving_rollup":
             seconds = _number(args[1], "moving_rollup()")
             how = args[2] if len(args) > 2 and isinstance(args[2], str) else "avg"
             return {g: _moving(line, seconds, how) for g, line in frame.items()}
         raise EvalError(f"function {f}() is not modelled")
+
+
+def _inner(node: Func, window: Window | None) -> Window | None:
+    """The window a function's argument is read over, for the window its value is read over:
+    earlier by a timeshift, longer by moving_rollup's span (None where that is unknown; the
+    function then names what is wrong with its arguments)."""
+    if window is None:
+        return None
+    arg = node.args[1] if len(node.args) > 1 else None
+    number = arg.value if isinstance(arg, Num) else None
+    if node.name in ("timeshift", "hour_before", "day_before", "week_before"):
+        seconds = {"hour_before": 3600, "day_before": 86400, "week_before": 604800}.get(node.name)
+        if seconds is None:
+            if number is None:
+                return None
+            seconds = -number
+        return window[0] - int(seconds * 1000), window[1] - int(seconds * 1000)
+    if node.name == "moving_rollup":
+        return None if number is None else (window[0] - math.ceil(number * 1000), window[1])
+    return window
 
 
 def _moving(line: Timeline, seconds: float, how: str) -> Timeline:
