@@ -19,12 +19,17 @@ verdicts' shortcut of storing only that stretch giving what the whole series giv
 """
 from __future__ import annotations
 
+import dataclasses
+import random
+from types import SimpleNamespace
+
 import pytest
 
 from compiler.dialects.datadog_names import Naming, series_for
 from compiler.model import DatadogSettings
-from compiler.targets.datadog import agent, lookback
+from compiler.targets.datadog import agent, lookback, querycheck, verdicts
 from compiler.targets.datadog.agent import Stored
+from compiler.targets.datadog.conditions import Condition
 from compiler.targets.datadog.evaluate import ALERT, NO_DATA, OK, Options, evaluate
 from compiler.targets.datadog.timelines import Context, Truncated
 
@@ -166,3 +171,109 @@ DEFAULT_ZERO = [
 def test_default_zero_fills_a_window_only_where_it_holds_a_point(what, query, a, b, expected) -> None:
     found = evaluate(query, _hosts(a, b), END, Options()).statuses
     assert found == {(("host", h),): s for h, s in expected.items()}
+
+
+# --- the stretch against the whole series, on random monitors and series -------------------------
+# A differential check of the shortcut itself: random monitors (functions, arithmetic, change,
+# composites, no-data options, require_full_window, percentiles) over random series (gaps, stale
+# markers, resets, series starting late or stopping early), evaluated at random times once over
+# stretches (verdicts.outcomes_at) and once over the whole series (the plan's reach dropped).
+RANDOM = Naming({**series_for(DD, "x", "c_total", "counter", "", ("host",)),
+                 **series_for(DD, "x", "g", "gauge", "", ("host",)),
+                 **series_for(DD, "x", "lat", "histogram", "", ("host",))}, {}, ())
+FUNCTIONS = ["abs({})", "cutoff_min({}, 3)", "log2({})", "default_zero({})", "per_minute({})",
+             "timeshift({}, -300)", "timeshift({}, 120)", "hour_before({})", "diff({})",
+             "moving_rollup({}, 300, 'max')"]
+
+
+def _samples(rng, n: int) -> str:
+    value, out = rng.choice([0, 2, 10]), []
+    for _ in range(n):
+        r = rng.random()
+        value = value + rng.choice([0, 1, 3]) if r < 0.6 else rng.choice([0, 1, 5, 20])
+        out.append("_" if r > 0.92 else "stale" if r > 0.9 else str(value))
+    first, last = rng.choice([0, 0, rng.randrange(n)]), rng.choice([n, n, rng.randrange(n) + 1])
+    return " ".join(v if first <= i < last else "_" for i, v in enumerate(out))
+
+
+def _random_series(rng, n: int) -> tuple[tuple[str, str], ...]:
+    out = {f'{m}{{host="{h}"}}': _samples(rng, n) for h in rng.sample("abc", rng.randint(1, 3))
+           for m in rng.sample(["g", "c_total"], rng.randint(1, 2))}
+    if rng.random() < 0.2:
+        step = rng.choice([1, 3])
+        out |= {f'lat_bucket{{host="a",le="{le}"}}': f"0+{step * k}x{n}" for k, le in enumerate(["0.5", "1", "+Inf"], 1)}
+    return tuple(out.items())
+
+
+def _expr(rng, depth: int = 0) -> str:
+    r = rng.random()
+    if depth < 2 and r < 0.3:
+        return rng.choice(FUNCTIONS).format(_expr(rng, depth + 1))
+    if depth < 2 and r < 0.5:
+        return f"{_expr(rng, depth + 1)} {rng.choice('+-*/')} {_expr(rng, depth + 1)}"
+    metric = rng.choice(["g", "c.count"])
+    modifier = rng.choice(["", ".as_count()", ".as_rate()"]) if metric == "c.count" else ""
+    return f"{rng.choice(['avg', 'sum', 'max'])}:x.{metric}{{{rng.choice(['*', 'host:a', '!host:b'])}}}" \
+           f"{rng.choice(['', ' by {host}'])}{modifier}"
+
+
+def _random_condition(rng) -> "Condition":
+    window, op = rng.choice([1, 5, 10]), rng.choice([">", "<="])
+    kind = rng.random()
+    if kind < 0.1:
+        query = f"percentile(last_{window}m):p95:x.lat{{*}} {op} 0.8"
+    elif kind < 0.25:
+        query = f"change(avg(last_{window}m),{rng.choice(['5m_ago', '1h_ago'])}):{_expr(rng)} {op} 2"
+    else:
+        query = f"{rng.choice(['avg', 'sum', 'min', 'max'])}(last_{window}m):{_expr(rng)} {op} {rng.choice([0, 2, 10])}"
+    return Condition(query, op, 0, no_data=rng.random() < 0.3, full_window=rng.random() < 0.25,
+                     no_data_timeframe_min=rng.choice([None, 2, 20]), missing_as_zero=rng.random() < 0.15)
+
+
+def _outcomes(plan, series, step, checks, opts):
+    try:
+        return [(t, o.notifies, sorted(o.statuses.items()), sorted((g, repr(v)) for g, v in o.values.items()))
+                for t, _, o in verdicts.outcomes_at(plan, series, step, checks, opts)]
+    except (ValueError, querycheck.QueryError) as exc:
+        return str(exc)
+
+
+def test_a_stretch_gives_every_outcome_the_whole_series_gives_on_random_monitors() -> None:
+    rng = random.Random(14)
+    evaluated = {"stretch": 0, "again": 0}
+    original = verdicts._evaluate
+
+    def counting(plan, context, at):
+        try:
+            found = original(plan, context, at)
+            evaluated["stretch"] += context.partial
+            return found
+        except Truncated:
+            evaluated["again"] += 1
+            raise
+
+    differences = []
+    for _ in range(400):
+        n, step = rng.randint(3, 50), rng.choice([15 * S, MIN, 2 * MIN])
+        series = agent.exposed(_random_series(rng, n), RANDOM)
+        if rng.random() < 0.2:
+            cond = Condition(rng.choice(["a && b", "a || !b"]), ">", 0,
+                             components=(("a", _random_condition(rng)), ("b", _random_condition(rng))))
+        else:
+            cond = _random_condition(rng)
+        settings = SimpleNamespace(settings=SimpleNamespace(datadog=SimpleNamespace(
+            evaluation_delay_ms=rng.choice([0, 60 * S]), check_interval_ms=rng.choice([15 * S, 60 * S]))))
+        times = sorted({rng.randrange(0, n * step + 3 * MIN, 15 * S) for _ in range(rng.randint(1, 3))})
+        checks = [(t, False) for t in times]
+        plan = verdicts._plan(settings, cond, rng.choice([None, 1.0]))
+        opts = verdicts.options(settings, cond, None)
+        verdicts._evaluate = counting
+        try:
+            by_stretch = _outcomes(plan, series, step, checks, opts)
+        finally:
+            verdicts._evaluate = original
+        whole = _outcomes(dataclasses.replace(plan, reach=None), series, step, checks, opts)
+        if by_stretch != whole:
+            differences.append((cond, times))
+    assert differences == []
+    assert evaluated["stretch"] > 300 and evaluated["again"] > 100  # both paths were taken
