@@ -124,11 +124,13 @@ NAMES = Naming({**series_for(DD, "app", "jobs_total", "counter", "", ("q",)),
 SERIES = [
     ("a counter's first kept delta reads the run before the stretch", {'jobs_total{q="a"}': "0+5x20"}),
     ("a reset before the stretch, and one inside it", {'jobs_total{q="a"}': "9 2 4 6 1 3 5 7 9 11"}),
-    ("a counter silent across the stretch's start reads its last sample", {'jobs_total{q="a"}': "1 2 _x6 8 9"}),
+    ("a counter silent across the stretch's start reads its last sample",
+     {'jobs_total{q="a"}': "1 2 _x6 8 9"}),
     ("a counter first seen inside the stretch counts its whole value", {'jobs_total{q="a"}': "_x6 7 9"}),
     ("a gauge with a gap and a stale marker", {"temp": "1 2 _ stale 5 6 7 8"}),
     ("histogram buckets: per-bucket deltas from the run before",
-     {'lat_bucket{le="0.5"}': "0+2x12", 'lat_bucket{le="1"}': "0+3x12 _ 50", 'lat_bucket{le="+Inf"}': "0+3x14"}),
+     {'lat_bucket{le="0.5"}': "0+2x12", 'lat_bucket{le="1"}': "0+3x12 _ 50",
+      'lat_bucket{le="+Inf"}': "0+3x14"}),
 ]
 
 
@@ -201,7 +203,8 @@ def _random_series(rng, n: int) -> tuple[tuple[str, str], ...]:
            for m in rng.sample(["g", "c_total"], rng.randint(1, 2))}
     if rng.random() < 0.2:
         step = rng.choice([1, 3])
-        out |= {f'lat_bucket{{host="a",le="{le}"}}': f"0+{step * k}x{n}" for k, le in enumerate(["0.5", "1", "+Inf"], 1)}
+        out |= {f'lat_bucket{{host="a",le="{le}"}}': f"0+{step * k}x{n}"
+                for k, le in enumerate(["0.5", "1", "+Inf"], 1)}
     return tuple(out.items())
 
 
@@ -225,7 +228,8 @@ def _random_condition(rng) -> "Condition":
     elif kind < 0.25:
         query = f"change(avg(last_{window}m),{rng.choice(['5m_ago', '1h_ago'])}):{_expr(rng)} {op} 2"
     else:
-        query = f"{rng.choice(['avg', 'sum', 'min', 'max'])}(last_{window}m):{_expr(rng)} {op} {rng.choice([0, 2, 10])}"
+        aggregation = rng.choice(["avg", "sum", "min", "max"])
+        query = f"{aggregation}(last_{window}m):{_expr(rng)} {op} {rng.choice([0, 2, 10])}"
     return Condition(query, op, 0, no_data=rng.random() < 0.3, full_window=rng.random() < 0.25,
                      no_data_timeframe_min=rng.choice([None, 2, 20]), missing_as_zero=rng.random() < 0.15)
 

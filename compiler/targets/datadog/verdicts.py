@@ -80,7 +80,8 @@ def _evaluate(plan: _Plan, context: Context, at: int) -> Outcome:
 def _outcome(catalog: Catalog, cond: Condition, data: list[agent.Stored], at: int,
              warning: float | None, context: Context | None = None) -> Outcome:
     """The monitor's outcome at `at` over the stored `data`."""
-    return _evaluate(_plan(catalog, cond, warning), context or Context(data, options(catalog, cond, warning)), at)
+    context = context or Context(data, options(catalog, cond, warning))
+    return _evaluate(_plan(catalog, cond, warning), context, at)
 
 
 def _label(group: tuple[tuple[str, str], ...]) -> str:
