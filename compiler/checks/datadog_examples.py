@@ -47,12 +47,17 @@ def check(catalog: Catalog) -> Iterator[Diagnostic]:
                                   "review it by hand")
                 elif v.differs and not marked:
                     did = f"alerts ({', '.join(v.groups)})" if v.datadog else "stays quiet"
-                    yield error(DIFFERENT, f"the example {kind} in Prometheus, but the Datadog "
+                    # The Prometheus verdict is the one the example states, which promtool
+                    # checks (validate runs the examples beside this error: MC483 when the
+                    # example no longer holds in Prometheus either, after an edit).
+                    yield error(DIFFERENT, f"the example says the alert {kind}, but the Datadog "
                                 f"monitor of {alert.name!r} {did} at {format_ms(v.at_ms)}: "
                                 f"{cond.query}", v.example.loc,
-                                "fix datadog.query (or the expression) so both agree; or, for a "
-                                "known difference, mark this example `datadog_differs: true` and "
-                                "state the difference in `datadog: {differs: \"...\"}`")
+                                "when promtool fails this example too (MC483 here), fix the "
+                                "example or the expression; else fix datadog.query (or the "
+                                "expression) so both agree, or, for a known difference, mark this "
+                                "example `datadog_differs: true` and state the difference in "
+                                "`datadog: {differs: \"...\"}`")
                 elif marked and not v.differs:
                     said = "alerts" if v.datadog else "stays quiet"
                     yield error(AGREES, f"the example is marked datadog_differs, but the Datadog "
