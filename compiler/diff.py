@@ -227,9 +227,12 @@ def changes(old: Files, new: Files) -> list[Change]:
             out.append(Change("file", path, "removed"))
         elif old[path] != new[path]:
             paths = leaf_paths(_parse(path, old[path]), _parse(path, new[path]))
-            if path.startswith("grafana/dashboards/"):
-                # Threshold lines follow the alerts' thresholds, described with the alerts.
-                paths = [p for p in paths if ".thresholds.steps[" not in p]
+            # Threshold lines (Grafana) and markers (Datadog) follow the alerts' thresholds,
+            # described with the alerts.
+            drawn = {"grafana/dashboards/": ".thresholds.steps[", "datadog/dashboards/": ".markers["}
+            follows = next((mark for prefix, mark in drawn.items() if path.startswith(prefix)), None)
+            if follows:
+                paths = [p for p in paths if follows not in p]
                 if not paths:
                     continue
             shown = tuple(paths[:5]) + ((f"and {len(paths) - 5} more",) if len(paths) > 5 else ())

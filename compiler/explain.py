@@ -18,6 +18,8 @@ from compiler.model import Alert, Catalog, Example
 from compiler.pipeline import Result
 from compiler.targets.datadog.conditions import condition
 from compiler.targets.datadog.verdicts import verdicts
+from compiler.targets.routing.delivery import hours as delivery_hours
+from compiler.targets.runbooks.hours import describe
 
 
 def find(catalog: Catalog, name: str) -> list[Alert]:
@@ -85,6 +87,12 @@ def explain(result: Result, alert: Alert) -> str:
     handles = sorted({h for m in objects.get("datadog/monitor") or []
                       for h in re.findall(r"(?<!\S)@\S+", m.get("message", ""))})
     lines.append(f"  Datadog:      {' '.join(handles) or '-'}")
+    # The receivers above are told only inside the alert's hours (a route's active or mute
+    # intervals, a Datadog downtime): said here, or the routing reads as round the clock.
+    active, muted = delivery_hours(catalog.service(alert.service), alert)
+    for when, names in (("only during", active), ("nobody during", muted)):
+        lines += [f"  Notifies {when} {name}: {describe(catalog.time_intervals[name], 'en')}"
+                  for name in names if name in catalog.time_intervals]
     delay = detection_delay(catalog, alert)
     stated = f"; its condition states {format_ms(delay.stated.total_ms)}" if delay.stated else ""
     lines += ["", f"Detection delay: up to {format_ms(delay.total_ms)} ({explain_delay(delay)}){stated}"]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from compiler import scaffold
 from conftest import ROOT, run_moncat
 
 GOLDEN_CATALOG = ROOT / "tests" / "golden" / "catalog"
@@ -23,6 +24,11 @@ def repo(tmp_path: Path) -> Path:
     """A git repository whose only commit holds the golden catalog."""
     root = tmp_path / "repo"
     shutil.copytree(GOLDEN_CATALOG, root / "catalog")
+    return _first_commit(root)
+
+
+def _first_commit(root: Path) -> Path:
+    """`root` made a git repository whose only commit holds what it holds."""
     _git(root, "init", "-q", "-b", "main")
     _git(root, "add", ".")
     _git(root, "commit", "-q", "-m", "catalog")
@@ -42,6 +48,25 @@ def test_a_commit_that_changes_one_threshold_diffs_as_exactly_that_change(repo: 
     proc = run_moncat("diff", "catalog", "--base", "HEAD~1", cwd=repo)
     assert proc.returncode == 1, proc.stderr
     assert proc.stdout == "alert web/WebErrorRatioHigh: threshold 0.05 -> 0.07\n"
+
+
+def test_a_threshold_change_with_datadog_names_the_monitor_but_not_the_dashboard_markers(tmp_path: Path) -> None:
+    # `moncat init`'s catalog compiles for Datadog and its error-ratio panel names the alert. The
+    # dashboard's marker follows the threshold as Grafana's threshold line does: said once, with
+    # the alert. The monitor is an object of its own on another system, so it is listed.
+    root = tmp_path / "repo"
+    scaffold.init(root / "catalog")
+    _first_commit(root)
+    path = root / "catalog" / "web" / "service.yaml"
+    text = path.read_text()
+    assert text.count("[10m])) > 0.05") == 1
+    path.write_text(text.replace("[10m])) > 0.05", "[10m])) > 0.07"))
+    proc = run_moncat("diff", "catalog", "--base", "HEAD", cwd=root)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stdout.splitlines() == [
+        "alert web/WebErrorRatioHigh: threshold 0.05 -> 0.07",
+        "file datadog/monitors/web/WebErrorRatioHigh.json: options.thresholds.critical, query",
+    ]
 
 
 def test_for_severity_and_new_alerts_are_named_field_by_field(repo: Path) -> None:
