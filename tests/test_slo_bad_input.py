@@ -157,3 +157,21 @@ def test_bad_slo_input_is_one_located_error_with_a_hint(tmp_path, good, code, fi
     assert _position(errors[0]) == _at(file, blamed, edited if blamed in edited else None), errors[0]
     assert hint in errors[0]["hint"], errors[0]["hint"]
     assert _snapshot(tmp_path) == before
+
+
+def test_a_latency_sli_of_a_distribution_is_told_the_setting_that_brings_its_counts(tmp_path) -> None:
+    # With the buckets as a distribution, Datadog has neither the bucket nor (without
+    # collect_counters_with_distributions) the _count as counts: the hint names the one setting
+    # that brings both, not the one that brings the _count alone (the next error would follow).
+    catalog = tmp_path / "catalog"
+    for rel, text in TEXTS.items():
+        (catalog / rel).parent.mkdir(parents=True, exist_ok=True)
+        (catalog / rel).write_text(text)
+    settings = TEXTS[SETTINGS].replace("datadog: {namespace: web}",
+                                       "datadog: {namespace: web, histogram_buckets_as_distributions: true}")
+    (catalog / SETTINGS).write_text(settings)
+    errors = [d for d in pipeline.compile_catalog(catalog).report.sorted() if d.severity >= 2]
+    assert [(d.code, str(d.loc)) for d in errors] == [
+        ("MC809", _at(SERVICE, "latency: {histogram"))], [str(d) for d in errors]
+    assert errors[0].hint.startswith("set targets.datadog.histogram_buckets_as_distributions: false")
+    assert "collect_counters_with_distributions" not in errors[0].hint
