@@ -181,10 +181,11 @@ def _references(catalog: model.Catalog) -> list[Diagnostic]:
                 check_expr(alert.expr)
             if svc.severity(alert.severity, catalog.severities) is None:
                 known = set(catalog.severities) | set(svc.severities)
+                hint = _hint(alert.severity, known, "severity")
+                if not hint.startswith("did you mean"):  # a slip needs no lesson on levels
+                    hint += "; a new level is declared under `severities:` in moncat.yaml (or the service)"
                 diags.append(error("MC203", f"unknown severity {alert.severity!r}",
-                                   alert.at("severity"), _hint(alert.severity, known, "severity")
-                                   + "; a new level is declared under `severities:` in moncat.yaml "
-                                   "(or the service)"))
+                                   alert.at("severity"), hint))
             for i, cid in enumerate(alert.notify):
                 check_contact(cid, alert.at(f"notify.{i}"))
             if alert.procedure and alert.procedure != PENDING and alert.procedure not in svc.procedures:

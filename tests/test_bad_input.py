@@ -245,6 +245,19 @@ CASES = [
          replace(SERVICE, "    for: 5m\n", "\tfor: 5m\n"), command="validate"),
     case("yaml-duplicate-key", "MC011", S(14, 5),  # the second `for:`, on a new line 14
          replace(SERVICE, "    notify: [oncall]\n", "    notify: [oncall]\n    for: 10m\n")),
+    # An annotation's Go template unquoted: `{{` opens a YAML mapping, `: ` inside a value another.
+    # "    summary: " is 13 characters; the inner `{`, where YAML's key starts, is column 15.
+    case("yaml-unquoted-template-value", "MC014", S(14, 15),
+         replace(SERVICE, '"Errors on {{ $labels.instance }}"', "{{ $labels.instance }}"),
+         hint="quote the whole value: summary: '{{ $labels.instance }} is down'"),
+    # ... followed by text: YAML stops at the word after `}}` (13 + 22 + 1 characters before it).
+    case("yaml-unquoted-template-value-then-text", "MC001", S(14, 37),
+         replace(SERVICE, '"Errors on {{ $labels.instance }}"', "{{ $labels.instance }} errors"),
+         hint="quote the whole value: summary: '{{ $labels.instance }} is down'"),
+    # A ': ' inside an unquoted value, at column 46 (13 + "Errors on " + 22 characters).
+    case("yaml-colon-inside-an-unquoted-value", "MC001", S(14, 46),
+         replace(SERVICE, '"Errors on {{ $labels.instance }}"', "Errors on {{ $labels.instance }}: many"),
+         hint="a ': ' inside an unquoted value starts a mapping: quote the whole value"),
     case("yaml-no-space-after-colon", "MC001", S(11, 5),  # `for:5m` is a key without ':'
          replace(SERVICE, "    for: 5m\n", "    for:5m\n")),
     case("non-utf8-file", "MC002", S(14, 22),  # the Latin-1 byte after '    summary: "Errors '
