@@ -4,6 +4,7 @@ and the detection delay. Built from a compile's artifacts and the Datadog evalua
 nothing itself."""
 from __future__ import annotations
 
+import difflib
 import re
 from typing import Any
 
@@ -26,6 +27,16 @@ def find(catalog: Catalog, name: str) -> list[Alert]:
     """The alerts `name` designates: `service/Alert`, or an alert name in any service."""
     alerts = [a for s in catalog.services for a in s.alerts.values()]
     return [a for a in alerts if name in (a.id, a.name)]
+
+
+def not_found(catalog: Catalog, name: str) -> str:
+    """Why `name` designates no single alert, with the closest names when it designates none."""
+    if find(catalog, name):
+        return "several services have it: write service/Alert"
+    # Suggested in the form asked: `service/Alert` or the bare name.
+    names = sorted({a.id if "/" in name else a.name for s in catalog.services for a in s.alerts.values()})
+    close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+    return "no such alert" + (f"; did you mean {', '.join(repr(c) for c in close)}?" if close else "")
 
 
 def _objects(result: Result, alert: Alert) -> dict[str, list[Any]]:

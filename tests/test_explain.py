@@ -30,6 +30,9 @@ def test_explain_says_why_an_alert_is_left_out_of_datadog_and_names_an_unknown_a
     assert proc.returncode == 0 and "not compiled for Datadog: The alert compares" in proc.stdout
     missing = run_moncat("explain", "NoSuchAlert", str(CATALOG))
     assert missing.returncode == 1 and "no such alert" in missing.stderr and "Traceback" not in missing.stderr
+    assert "did you mean" not in missing.stderr  # nothing close to it
+    close = run_moncat("explain", "ShopRefundSpik", str(CATALOG))
+    assert close.returncode == 1 and "no such alert; did you mean 'ShopRefundSpike'?" in close.stderr
 
 
 def test_explain_marks_the_examples_whose_datadog_verdict_differs_as_stated() -> None:
