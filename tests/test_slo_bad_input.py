@@ -81,6 +81,9 @@ CASES = [
     case("objective-100", "MC801", SERVICE, "objective: 99.9", "objective: 100", "100",
          "percent of good events"),
     case("objective-zero", "MC801", SERVICE, "objective: 95", "objective: 0", "0\n", "99.9"),
+    # A ratio where a percent belongs: one error at the objective, not one MC805 per tier.
+    case("objective-written-as-a-ratio", "MC801", SERVICE, "objective: 99.9", "objective: 0.999",
+         "0.999", "write 99.9 for 99.9%"),
     case("window-not-a-multiple-of-a-tier", "MC802", SERVICE, "window: 30d", "window: 28d",
          "28d", "divide 28d"),
     case("short-window-not-shorter", "MC802", SERVICE, "procedure: errors\n  latency:",
