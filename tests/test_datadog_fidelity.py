@@ -135,6 +135,15 @@ def test_an_example_a_threshold_edit_broke_is_reported_by_promtool_beside_the_da
     assert [d.code for d in alone.report.items if d.severity.name == "ERROR"] == ["MC711"]
 
 
+def test_an_example_series_of_an_unknown_metric_is_its_own_error_not_a_datadog_difference(
+        tmp_path: Path) -> None:
+    # The misspelt series matches nothing on either target; MC414 at the series says what to fix.
+    root = _catalog(tmp_path, replace(SERVICE, "'http_requests_total{code=\"500\", instance=\"a\"}': '0+120x30'",
+                                      "'http_request_total{code=\"500\", instance=\"a\"}': '0+120x30'"))
+    errors = [d.code for d in pipeline.validate_catalog(root).report.items if d.severity.name == "ERROR"]
+    assert errors == ["MC414"], errors
+
+
 @pytest.fixture(scope="module")
 def seed():
     result = pipeline.compile_catalog(CATALOG)
