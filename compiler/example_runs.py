@@ -104,6 +104,28 @@ def _example_time(reported: str, name: str) -> str:
         return reported
 
 
+_SET = re.compile(r'(Labels|Annotations):\{((?:[^{}"]|"(?:[^"\\]|\\.)*")*)\}')
+_PAIR = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def _differences(report: str) -> str:
+    """`: label topic is "documents", the example expects "docs"`: what differs between the one alert the example
+    expects and the one that fired, named, rather than left to find in promtool's two lists."""
+    exp, _, got = report.partition("got:")
+    sides = [{kind: dict(_PAIR.findall(body)) for kind, body in _SET.findall(side)}
+             for side in (exp, got)]
+    if any(len(_SET.findall(side)) != 2 for side in (exp, got)):
+        return ""  # not one alert on each side: promtool's report says it best
+    said = []
+    for kind, word in (("Labels", "label"), ("Annotations", "annotation")):
+        want, have = sides[0].get(kind, {}), sides[1].get(kind, {})
+        for key in sorted(set(want) | set(have)):
+            if want.get(key) != have.get(key):
+                shown = (lambda v: "missing" if v is None else f'"{v}"')  # as promtool quoted it
+                said.append(f"{word} {key} is {shown(have.get(key))}, the example expects {shown(want.get(key))}")
+    return ": " + "; ".join(said) if said else ""
+
+
 def _diagnostic(name: str, output: str, loc: Loc | None) -> Diagnostic:
     """One failing example: what promtool found, said in a line, its whole report in the hint."""
     if output == _TIMED_OUT:
@@ -128,7 +150,8 @@ def _diagnostic(name: str, output: str, loc: Loc | None) -> Diagnostic:
     elif "got:nil" in flat:
         what = "the condition did not hold at every evaluation during `for`"
     else:
-        what = "the alert fires with other labels or annotations than the example expects"
+        what = ("the alert fires with other labels or annotations than the example expects"
+                + _differences(first))
     compact = " ".join(line.strip() for line in body.splitlines()
                        if line.strip() and not line.startswith(("Unit Testing:", "  SUCCESS")))
     return error("MC483", f"example {name!r} fails under promtool{when}: {what}", loc,
