@@ -148,7 +148,7 @@ class Builder:
                 except time_intervals.IntervalError as exc:
                     self.diags.append(error("MC480", f"time interval {name!r}: {exc}",
                                             self.loc(*at, *exc.field.split(".")),
-                                            "see `time_intervals` in the README for the accepted forms"))
+                                            "see \"Active hours\" in the README for the accepted forms"))
             out[name] = model.TimeInterval(name, tuple(specs), self.loc("time_intervals", name, key=True), sid)
         return out
 

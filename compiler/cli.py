@@ -298,8 +298,7 @@ def explain(
         raise typer.Exit(1)
     found = report.find(result.catalog, alert)
     if len(found) != 1:
-        known = "several services have it: write service/Alert" if found else "no such alert"
-        typer.echo(f"moncat explain: {alert}: {known}", err=True)
+        typer.echo(f"moncat explain: {alert}: {report.not_found(result.catalog, alert)}", err=True)
         raise typer.Exit(1)
     typer.echo(report.explain(result, found[0]), nl=False)
 

@@ -40,8 +40,9 @@ def _rules(files: Files) -> tuple[dict[tuple[str, str], dict], set[str]]:
     for path, data in files.items():
         if not (path.startswith("prometheus/") and path.endswith(".rules.yaml")):
             continue
-        service = path.split("/")[-1].removesuffix(".rules.yaml")
-        rules = _rule_list(_parse(path, data))
+        doc = _parse(path, data)
+        service = _service_of(path.split("/")[-1].removesuffix(".rules.yaml"), doc)
+        rules = _rule_list(doc)
         if rules is None:
             unreadable.add(path)
             continue
@@ -49,6 +50,18 @@ def _rules(files: Files) -> tuple[dict[tuple[str, str], dict], set[str]]:
             kind = "alert" if "alert" in rule else "record"
             out[(kind, f"{service}/{rule[kind]}")] = rule
     return out, unreadable
+
+
+def _service_of(stem: str, doc: Any) -> str:
+    """The service of a rule file: its name, but for an SLO's file, `<service>.slo-<slo>`, whose
+    one group is `<service>.slo.<slo>` (its rules are the service's, as the manifest says)."""
+    for group in (doc.get("groups") if isinstance(doc, dict) else None) or []:
+        name = group.get("name") if isinstance(group, dict) else None
+        if isinstance(name, str):
+            for service, _, slo in (name.partition(".slo."), name.rpartition(".slo.")):
+                if slo and stem == f"{service}.slo-{slo}":
+                    return service
+    return stem
 
 
 def _rule_list(doc: Any) -> list[dict] | None:
@@ -227,9 +240,12 @@ def changes(old: Files, new: Files) -> list[Change]:
             out.append(Change("file", path, "removed"))
         elif old[path] != new[path]:
             paths = leaf_paths(_parse(path, old[path]), _parse(path, new[path]))
-            if path.startswith("grafana/dashboards/"):
-                # Threshold lines follow the alerts' thresholds, described with the alerts.
-                paths = [p for p in paths if ".thresholds.steps[" not in p]
+            # Threshold lines (Grafana) and markers (Datadog) follow the alerts' thresholds,
+            # described with the alerts.
+            drawn = {"grafana/dashboards/": ".thresholds.steps[", "datadog/dashboards/": ".markers["}
+            follows = next((mark for prefix, mark in drawn.items() if path.startswith(prefix)), None)
+            if follows:
+                paths = [p for p in paths if follows not in p]
                 if not paths:
                     continue
             shown = tuple(paths[:5]) + ((f"and {len(paths) - 5} more",) if len(paths) > 5 else ())

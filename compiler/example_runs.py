@@ -16,6 +16,8 @@ import yaml
 
 from compiler.artifacts import Artifact
 from compiler.diagnostics import Diagnostic, Loc, error
+from compiler.durations import DurationError, format_ms, parse_ms
+from compiler.targets.prometheus_shift import shift_of
 
 _TESTS = re.compile(r"^prometheus/[^/]+\.tests\.yaml$")
 _BLOCK_START = re.compile(r"^\s*(?=alertname: |expr: |rule: )", re.M)
@@ -93,6 +95,37 @@ def _promtool(promtool: str, root: Path, *paths: str) -> tuple[bool, str]:
     return proc.returncode == 0, proc.stderr + proc.stdout
 
 
+def _example_time(reported: str, name: str) -> str:
+    """A time promtool reports, on the example's own clock (its test may start later)."""
+    shift = shift_of(name)
+    try:
+        return format_ms(parse_ms(reported) + shift) if shift else reported
+    except DurationError:
+        return reported
+
+
+_SET = re.compile(r'(Labels|Annotations):\{((?:[^{}"]|"(?:[^"\\]|\\.)*")*)\}')
+_PAIR = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def _differences(report: str) -> str:
+    """`: label topic is "documents", the example expects "docs"`: what differs between the one alert the example
+    expects and the one that fired, named, rather than left to find in promtool's two lists."""
+    exp, _, got = report.partition("got:")
+    sides = [{kind: dict(_PAIR.findall(body)) for kind, body in _SET.findall(side)}
+             for side in (exp, got)]
+    if any(len(_SET.findall(side)) != 2 for side in (exp, got)):
+        return ""  # not one alert on each side: promtool's report says it best
+    said = []
+    for kind, word in (("Labels", "label"), ("Annotations", "annotation")):
+        want, have = sides[0].get(kind, {}), sides[1].get(kind, {})
+        for key in sorted(set(want) | set(have)):
+            if want.get(key) != have.get(key):
+                shown = (lambda v: "missing" if v is None else f'"{v}"')  # as promtool quoted it
+                said.append(f"{word} {key} is {shown(have.get(key))}, the example expects {shown(want.get(key))}")
+    return ": " + "; ".join(said) if said else ""
+
+
 def _diagnostic(name: str, output: str, loc: Loc | None) -> Diagnostic:
     """One failing example: what promtool found, said in a line, its whole report in the hint."""
     if output == _TIMED_OUT:
@@ -104,7 +137,7 @@ def _diagnostic(name: str, output: str, loc: Loc | None) -> Diagnostic:
     blocks = [b for b in _BLOCK_START.split(body) if b.strip() and not b.startswith(("name:",))]
     first = blocks[0] if blocks else body
     time_at = re.search(r"time: ([0-9a-z.]+)", first)
-    when = f" at {time_at.group(1)}" if time_at else ""
+    when = f" at {_example_time(time_at.group(1), name)}" if time_at else ""
     flat = first.replace(" ", "")
     if "err:" in first:
         what = "a rule fails to evaluate: " + first.split("err:", 1)[1].strip()
@@ -117,7 +150,8 @@ def _diagnostic(name: str, output: str, loc: Loc | None) -> Diagnostic:
     elif "got:nil" in flat:
         what = "the condition did not hold at every evaluation during `for`"
     else:
-        what = "the alert fires with other labels or annotations than the example expects"
+        what = ("the alert fires with other labels or annotations than the example expects"
+                + _differences(first))
     compact = " ".join(line.strip() for line in body.splitlines()
                        if line.strip() and not line.startswith(("Unit Testing:", "  SUCCESS")))
     return error("MC483", f"example {name!r} fails under promtool{when}: {what}", loc,

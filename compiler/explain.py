@@ -4,6 +4,7 @@ and the detection delay. Built from a compile's artifacts and the Datadog evalua
 nothing itself."""
 from __future__ import annotations
 
+import difflib
 import re
 from typing import Any
 
@@ -18,12 +19,24 @@ from compiler.model import Alert, Catalog, Example
 from compiler.pipeline import Result
 from compiler.targets.datadog.conditions import condition
 from compiler.targets.datadog.verdicts import verdicts
+from compiler.targets.routing.delivery import hours as delivery_hours
+from compiler.targets.runbooks.hours import describe
 
 
 def find(catalog: Catalog, name: str) -> list[Alert]:
     """The alerts `name` designates: `service/Alert`, or an alert name in any service."""
     alerts = [a for s in catalog.services for a in s.alerts.values()]
     return [a for a in alerts if name in (a.id, a.name)]
+
+
+def not_found(catalog: Catalog, name: str) -> str:
+    """Why `name` designates no single alert, with the closest names when it designates none."""
+    if find(catalog, name):
+        return "several services have it: write service/Alert"
+    # Suggested in the form asked: `service/Alert` or the bare name.
+    names = sorted({a.id if "/" in name else a.name for s in catalog.services for a in s.alerts.values()})
+    close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+    return "no such alert" + (f"; did you mean {', '.join(repr(c) for c in close)}?" if close else "")
 
 
 def _objects(result: Result, alert: Alert) -> dict[str, list[Any]]:
@@ -85,6 +98,12 @@ def explain(result: Result, alert: Alert) -> str:
     handles = sorted({h for m in objects.get("datadog/monitor") or []
                       for h in re.findall(r"(?<!\S)@\S+", m.get("message", ""))})
     lines.append(f"  Datadog:      {' '.join(handles) or '-'}")
+    # The receivers above are told only inside the alert's hours (a route's active or mute
+    # intervals, a Datadog downtime): said here, or the routing reads as round the clock.
+    active, muted = delivery_hours(catalog.service(alert.service), alert)
+    for when, names in (("only during", active), ("nobody during", muted)):
+        lines += [f"  Notifies {when} {name}: {describe(catalog.time_intervals[name], 'en')}"
+                  for name in names if name in catalog.time_intervals]
     delay = detection_delay(catalog, alert)
     stated = f"; its condition states {format_ms(delay.stated.total_ms)}" if delay.stated else ""
     lines += ["", f"Detection delay: up to {format_ms(delay.total_ms)} ({explain_delay(delay)}){stated}"]

@@ -27,7 +27,21 @@ def _hint(name: str, known: Iterable[str], what: str) -> str:
     if not known:
         return f"define the {what} first"
     shown = ", ".join(known[:8]) + (", ..." if len(known) > 8 else "")
-    return f"known {what}s: {shown}"
+    plural = what[:-1] + "ies" if what.endswith("y") else what + "s"
+    return f"known {plural}: {shown}"
+
+
+def _histogram_hint(name: str, histograms: set[str]) -> str:
+    """A histogram's name is queried through its series: `x_bucket`, `x_sum`, `x_count`. Both
+    ways of mixing them up are a newcomer's (the closest name would be a misleading guess)."""
+    if name not in histograms:
+        return ""
+    base = next((name.removesuffix(s) for s in ("_bucket", "_sum", "_count") if name.endswith(s)), None)
+    if base:
+        return (f"{name!r} is declared as a histogram, whose series are {name}_bucket, {name}_sum "
+                f"and {name}_count: declare the histogram by its base name, `{base}:`")
+    return (f"{name!r} is a histogram: query its series {name}_bucket (histogram_quantile() reads "
+            f"it), {name}_sum or {name}_count")
 
 
 def token_offset(text: str, word: str) -> int:
@@ -211,12 +225,18 @@ def service_references(catalog: model.Catalog, svc: model.Service) -> list[Diagn
     def check_contact(cid: str, loc: Loc) -> None:
         _check_contact(catalog, cid, loc, diags)
 
+    def histograms() -> set[str]:
+        # Every service's: read only for an unknown metric, an error, which the incremental
+        # cache never stores (an unchanged service's metrics are then not unpickled).
+        return {m.name for other in catalog.services for m in other.metrics.values() if m.type == "histogram"}
+
     def check_expr(expr: model.Expression) -> None:
         for node in ast.walk(expr.tree):
             if isinstance(node, ast.Selector) and node.metric and node.metric not in names:
                 diags.append(error(
                     "MC201", f"unknown metric {node.metric!r}",
                     expr.loc_at(token_offset(expr.text, node.metric)),
+                    _histogram_hint(node.metric, histograms()) or
                     _hint(node.metric, names, "metric") + "; declare it under `metrics:` or "
                     "`recording_rules:`",
                 ))
@@ -230,8 +250,11 @@ def service_references(catalog: model.Catalog, svc: model.Service) -> list[Diagn
             check_expr(alert.expr)
         if svc.severity(alert.severity, catalog.severities) is None:
             known = set(catalog.severities) | set(svc.severities)
+            hint = _hint(alert.severity, known, "severity")
+            if not hint.startswith("did you mean"):  # a slip needs no lesson on levels
+                hint += "; a new level is declared under `severities:` in moncat.yaml (or the service)"
             diags.append(error("MC203", f"unknown severity {alert.severity!r}",
-                               alert.at("severity"), _hint(alert.severity, known, "severity")))
+                               alert.at("severity"), hint))
         for i, cid in enumerate(alert.notify):
             check_contact(cid, alert.at(f"notify.{i}"))
         if alert.procedure and alert.procedure != PENDING and alert.procedure not in svc.procedures:

@@ -471,13 +471,18 @@ class Catalog:
     memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def service(self, sid: str) -> Service:
-        return next(s for s in self.services if s.id == sid)
+        return self._by_id()[sid]
 
     def alert(self, aid: str) -> Alert | None:
         """The alert with id `<service>/<name>`."""
         sid, _, name = aid.partition("/")
-        service = next((s for s in self.services if s.id == sid), None)
+        service = self._by_id().get(sid)
         return service.alerts.get(name) if service else None
+
+    def _by_id(self) -> dict[str, Service]:
+        # Targets ask for a service per alert: a scan of every service each time grew with the
+        # square of the catalog.
+        return self.once("services by id", lambda: {s.id: s for s in self.services})
 
     def generates(self, output: str) -> bool:
         """Whether compile writes `output` (targets.outputs; Datadog also needs its settings)."""

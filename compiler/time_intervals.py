@@ -85,6 +85,10 @@ def _times(items: list, field: str) -> tuple[tuple[int, int], ...]:
 
 def _named_range(text: str, names: tuple[str, ...], field: str) -> str:
     parts = str(text).strip().lower().split(":")
+    ends = parts[0].split("-")
+    if len(parts) == 1 and len(ends) == 2 and all(e.strip() in names for e in ends):
+        # Alertmanager writes a range with a colon; a dash reads naturally and is the usual slip.
+        raise IntervalError(field, f"{text!r} is a range: write it {ends[0].strip()}:{ends[1].strip()}")
     if len(parts) > 2:
         raise IntervalError(field, f"{text!r} is not a name or a range name:name")
     index = []

@@ -160,6 +160,16 @@ def _best_branch(err: ValidationError) -> ValidationError | None:
     return _best_match(inside or err.context or ())
 
 
+# JSON Schema's type names in the words of the catalog's YAML, and how each is written.
+_TYPE_WORDS = {"array": "a list", "object": "a mapping", "string": "a string", "integer": "an integer",
+               "number": "a number", "boolean": "true or false", "null": "null"}
+_TYPE_FORMS = {"array": "write a list: `[a, b]` on one line, or one `- item` per line",
+               "object": "write a mapping: `{key: value}` on one line, or one `key: value` per line",
+               "string": "write text here (quote it when YAML would read it otherwise)",
+               "integer": "write a whole number here", "number": "write a number here",
+               "boolean": "write true or false here"}
+
+
 def _describe(value: Any) -> str:
     return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "an integer",
             float: "a number", type(None): "null"}.get(type(value), type(value).__name__)
@@ -180,10 +190,10 @@ def _diagnostic(doc: RawDocument, err: ValidationError) -> Diagnostic:
         return error("MC103", f"missing required field {missing!r}", doc.loc(path, key=True),
                      f"add `{missing}:`")
     if v == "type":
-        want = err.validator_value
-        want = " or ".join(want) if isinstance(want, list) else want
-        hint = f"write {want} here"
-        if want == "string" and isinstance(err.instance, (int, float)) and not isinstance(err.instance, bool):
+        wanted = err.validator_value if isinstance(err.validator_value, list) else [err.validator_value]
+        want = " or ".join(_TYPE_WORDS.get(w, w) for w in wanted)
+        hint = "; ".join(_TYPE_FORMS.get(w, f"write {w} here") for w in wanted)
+        if wanted == ["string"] and isinstance(err.instance, (int, float)) and not isinstance(err.instance, bool):
             hint = (f"YAML read this as the number {err.instance!r}: quote it, e.g. '0x30' "
                     "(unquoted 0x.., 1e3 or 010 are numbers in YAML)")
         return error("MC102", f"expected {want}, got {_describe(err.instance)}", doc.loc(path), hint)
@@ -222,5 +232,7 @@ def _form_hint(err: ValidationError, fallback: str) -> str:
         if value != value.rstrip() and re.search(whole_value(written), value.rstrip()):
             return ("remove the trailing line break or space: the whole value must match "
                     f"{written}")
-        return fallback or f"the whole value must match {written}"
+        example = next(iter(err.schema.get("examples") or ()), None) if isinstance(err.schema, dict) else None
+        shown = f", such as {example!r}" if isinstance(example, str) else ""
+        return fallback or f"the whole value must match {written}{shown}"
     return fallback

@@ -259,11 +259,68 @@ _swapping = threading.Lock()
 _settled = False
 
 
+_undo: list[Callable[[], None]] = []
+
+
 def settle() -> None:
-    """Wait for a write under way, and refuse later ones (raising KeyboardInterrupt in them)."""
+    """Wait for a write under way, and refuse later ones (raising KeyboardInterrupt in them);
+    then undo the provisional writes still pending (see `provisional`)."""
     global _settled
     with _swapping:
         _settled = True
+        for undo in reversed(_undo):
+            try:
+                undo()
+            except OSError:
+                pass  # exiting anyway; what could not be removed stays, as after a crash
+        _undo.clear()
+
+
+class Provisional:
+    """Files written into a directory the user owns (a catalog) until the writer's caller
+    decides whether they stay; see `provisional`."""
+
+    def __init__(self, root: Path, files: dict[str, bytes]) -> None:
+        self.root, self.files = root, files
+
+    def write(self) -> None:
+        """(Re)write the files, unless the run was interrupted: then they are gone for good."""
+        with _swapping:
+            if _settled:
+                raise KeyboardInterrupt  # settle() has taken them back: write nothing more
+            try:
+                write_files(self.root, self.files)
+            except BaseException:
+                self.remove()
+                raise
+
+    def remove(self) -> None:
+        for rel in self.files:
+            path = self.root / rel
+            path.unlink(missing_ok=True)
+            for parent in path.relative_to(self.root).parents[:-1]:  # directories it made, if empty
+                try:
+                    (self.root / parent).rmdir()
+                except OSError:
+                    break
+
+
+@contextmanager
+def provisional(root: Path, files: dict[str, bytes]) -> Iterator[Provisional]:
+    """Write `files` under `root` for the length of the block, which decides whether they stay
+    (calling `remove()` takes them back). An interrupt (`settle()`) before the block ends takes
+    them back too: `moncat import --into` writes into the user's catalog, then validates it, and
+    a Ctrl-C during that validation must not leave half an import in the catalog."""
+    written = Provisional(root, files)
+    with _swapping:
+        _undo.append(written.remove)
+    try:
+        written.write()
+        yield written
+    finally:
+        with _swapping:
+            if written.remove in _undo:
+                _undo.remove(written.remove)
 
 
 def write(out: Path, files: dict[str, bytes]) -> bool:

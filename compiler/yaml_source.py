@@ -46,6 +46,10 @@ class Refused(Exception):
         self.diag = diag
 
 
+# Annotations are Go templates, whose `{{` YAML reads as the start of a mapping when unquoted.
+TEMPLATE_HINT = ("quote the whole value: summary: '{{ $labels.instance }} is down' (YAML reads an "
+                 "unquoted `{` as the start of a mapping)")
+
 def too_many_nodes(which: str, loc: Loc) -> Diagnostic:
     limit = limits.MAX_NODES_PER_FILE if which == "file" else limits.MAX_NODES_PER_CATALOG
     return error("MC012", f"the {which} expands to more than {limit:,} YAML nodes "
@@ -68,8 +72,9 @@ class _Converter:
     duplicate keys (PyYAML would silently keep the last one), keys that are not text, tagged
     values that do not fit their tag, and trees deeper or larger than the limits."""
 
-    def __init__(self, file: str, diags: list[Diagnostic], budget: Budget):
+    def __init__(self, file: str, diags: list[Diagnostic], budget: Budget, text: str = ""):
         self.file = file
+        self.text = text
         self.diags = diags
         self.budget = budget
         self.values: dict[Path_, Pos] = {}
@@ -158,6 +163,11 @@ class _Converter:
     def key(self, knode: yaml.Node) -> str:
         if not isinstance(knode, yaml.ScalarNode):
             what = "a mapping" if isinstance(knode, yaml.MappingNode) else "a list"
+            at = knode.start_mark.index
+            if isinstance(knode, yaml.MappingNode) and self.text[max(at - 1, 0):at + 1] == "{{":
+                # `summary: {{ $labels.x }}`: YAML reads a mapping within a mapping.
+                raise Refused(error("MC014", "a value that starts with `{{` is read by YAML as a "
+                                    "mapping, not as text", self.at(knode), TEMPLATE_HINT))
             raise Refused(error("MC014", f"a key must be text, not {what}", self.at(knode),
                                 "keys are names: write a plain word or a quoted string"))
         if knode.tag == _STR:
@@ -227,8 +237,16 @@ def _syntax_error(file: str, text: str, exc: yaml.YAMLError) -> Diagnostic:
         # the token it was scanning (the context) is what the user has to fix.
         mark = exc.context_mark
     loc = Loc(file, mark.line + 1, mark.column + 1) if mark else Loc(file)
-    return error("MC001", f"YAML syntax error: {what}", loc,
-                 "check indentation, quoting and that every ':' is followed by a space")
+    hint = "check indentation, quoting and that every ':' is followed by a space"
+    line = text.split("\n")[mark.line] if mark and mark.line < text.count("\n") + 1 else ""
+    value = line.split(": ", 1)[1].lstrip() if ": " in line else ""
+    if value.startswith("{{"):
+        hint = TEMPLATE_HINT
+    elif "mapping values are not allowed" in what and value and value[0] not in "'\"{[|>":
+        # `summary: Down on {{ $labels.x }}: 5 left`: the second ': ' starts a mapping.
+        hint = ("a ': ' inside an unquoted value starts a mapping: quote the whole value, "
+                "e.g. summary: 'Queue: {{ $labels.queue }}'")
+    return error("MC001", f"YAML syntax error: {what}", loc, hint)
 
 
 def load_yaml(file: str, text: str, budget: Budget | None = None) -> tuple[list[RawDocument], list[Diagnostic]]:
@@ -246,7 +264,7 @@ def load_yaml(file: str, text: str, budget: Budget | None = None) -> tuple[list[
     for node in nodes:
         if node is None:
             continue
-        conv = _Converter(file, diags, budget)
+        conv = _Converter(file, diags, budget, text)
         try:
             data = conv.convert(node, ())
         except Refused as exc:

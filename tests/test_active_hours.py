@@ -154,6 +154,8 @@ BAD = [
     ("bad-time", '    times: ["07:00-23:00"]', '    times: ["07:00-25:00"]', "MC480", "HH:MM", "07:00-25:00"),
     ("empty-range", '    times: ["07:00-23:00"]', '    times: ["07:00-07:00"]', "MC480", "empty", "07:00-07:00"),
     ("bad-weekday", "    weekdays: [sunday]", "    weekdays: [sundae]", "MC480", "sundae", "sundae"),
+    ("weekday-range-with-a-dash", "    weekdays: [sunday]", "    weekdays: [Monday-Friday]", "MC480",
+     "'Monday-Friday' is a range: write it monday:friday", "Monday-Friday"),
     ("bad-zone", "    location: Asia/Jakarta\n    times", "    location: Asia/Jakrta\n    times", "MC480",
      "IANA time zone", "Asia/Jakrta"),
     ("alertmanager-0.23", 'alertmanager: {version: "0.25"}', 'alertmanager: {version: "0.23"}', "MC460",

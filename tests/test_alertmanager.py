@@ -439,6 +439,21 @@ def test_the_routing_lint_and_version_refusals_report_at_their_position(
     assert str(diags[0].loc) == _position(text, needle, file)
 
 
+def test_a_quiet_alert_of_a_pager_only_owner_is_told_how_to_reach_someone(tmp_path: Path) -> None:
+    # The service has an owner, its on-call with only PagerDuty: the hint must not ask for one.
+    settings = LINT_SETTINGS.replace("oncall: {name: On-call, email: oncall@example.test}",
+                                     "pd: {name: PD, pagerduty: api}")
+    service = ("service: api\nowner: pd\nalerts:\n" + _alert("Down", "P2")
+               + "procedures:\n  fix: {title: Fix it}\n")
+    (tmp_path / "moncat.yaml").write_text(settings)
+    (tmp_path / "api.yaml").write_text(service)
+    diags = pipeline.analyse(tmp_path).report.sorted()
+    assert [(d.code, str(d.loc)) for d in diags] == [("MC462", _position(service, "Down:", "api.yaml"))], \
+        [str(d) for d in diags]
+    assert "owner" not in diags[0].hint
+    assert "email, Slack or a webhook to `notify:`" in diags[0].hint and "'pd'" in diags[0].hint
+
+
 def test_an_alert_whose_team_label_leads_past_every_route_reaches_no_receiver(tmp_path: Path) -> None:
     # A service without a team may label an alert with another team's name: Alertmanager then
     # enters that team's route, which has no route for this service.

@@ -245,6 +245,19 @@ CASES = [
          replace(SERVICE, "    for: 5m\n", "\tfor: 5m\n"), command="validate"),
     case("yaml-duplicate-key", "MC011", S(14, 5),  # the second `for:`, on a new line 14
          replace(SERVICE, "    notify: [oncall]\n", "    notify: [oncall]\n    for: 10m\n")),
+    # An annotation's Go template unquoted: `{{` opens a YAML mapping, `: ` inside a value another.
+    # "    summary: " is 13 characters; the inner `{`, where YAML's key starts, is column 15.
+    case("yaml-unquoted-template-value", "MC014", S(14, 15),
+         replace(SERVICE, '"Errors on {{ $labels.instance }}"', "{{ $labels.instance }}"),
+         hint="quote the whole value: summary: '{{ $labels.instance }} is down'"),
+    # ... followed by text: YAML stops at the word after `}}` (13 + 22 + 1 characters before it).
+    case("yaml-unquoted-template-value-then-text", "MC001", S(14, 37),
+         replace(SERVICE, '"Errors on {{ $labels.instance }}"', "{{ $labels.instance }} errors"),
+         hint="quote the whole value: summary: '{{ $labels.instance }} is down'"),
+    # A ': ' inside an unquoted value, at column 46 (13 + "Errors on " + 22 characters).
+    case("yaml-colon-inside-an-unquoted-value", "MC001", S(14, 46),
+         replace(SERVICE, '"Errors on {{ $labels.instance }}"', "Errors on {{ $labels.instance }}: many"),
+         hint="a ': ' inside an unquoted value starts a mapping: quote the whole value"),
     case("yaml-no-space-after-colon", "MC001", S(11, 5),  # `for:5m` is a key without ':'
          replace(SERVICE, "    for: 5m\n", "    for:5m\n")),
     case("non-utf8-file", "MC002", S(14, 22),  # the Latin-1 byte after '    summary: "Errors '
@@ -289,7 +302,7 @@ CASES = [
          replace(SERVICE, '    summary: "Errors on {{ $labels.instance }}"\n', ""),
          command="validate", hint="add `summary:`"),
     case("wrong-type", "MC102", S(13, 13),  # a string where a list belongs
-         replace(SERVICE, "notify: [oncall]", "notify: oncall")),
+         replace(SERVICE, "notify: [oncall]", "notify: oncall"), hint="write a list: `[a, b]`"),
     case("bad-enum-value", "MC104", S(5, 11),  # "    type: " is 10 characters
          replace(SERVICE, "type: counter", "type: countr")),
     case("bad-alert-name", "MC105", S(9, 3),
@@ -303,7 +316,8 @@ CASES = [
     case("bad-runbook-url", "MC105", M(3, 13),  # "  base_url: " is 12 characters
          replace(SETTINGS, "https://runbooks.example.com", "runbooks.example.com")),
     case("bad-slack-channel", "MC105", M(16, 12),  # "    slack: " is 11 characters
-         replace(SETTINGS, "email: oncall@example.com", "slack: oncall")),
+         replace(SETTINGS, "email: oncall@example.com", "slack: oncall"),
+         hint="the whole value must match ^#[a-z0-9_-]+$, such as '#payments-oncall'"),
     case("priority-out-of-range", "MC100", M(10, 15),  # "    priority: " is 14 characters
          replace(SETTINGS, "priority: 2", "priority: 9")),
 
@@ -343,10 +357,21 @@ CASES = [
     # --- link: references and duplicate ids ------------------------------------------------------
     case("unknown-metric-in-expression", "MC201", S(10, 35),  # the metric name at 24
          expr('sum by (instance) (rate(http_request_total{code="500"}[5m])) > 1')),
+    # A histogram read by its base name, and one declared under its `_bucket` series' name: the
+    # hint says how histograms are named rather than guess the closest name.
+    case("histogram-read-by-its-base-name", "MC201", S(10, 35),
+         replace(SERVICE, "    type: counter\n", "    type: histogram\n"),
+         hint="'http_requests_total' is a histogram: query its series http_requests_total_bucket"),
+    case("histogram-declared-under-its-bucket-series-name", "MC201", S(10, 35),
+         replace(SERVICE, "  http_requests_total:\n    type: counter\n",
+                 "  http_requests_total_bucket:\n    type: histogram\n"),
+         expr('sum by (instance) (rate(http_requests_total_bucket{code="500"}[5m])) > 1'),
+         hint="declare the histogram by its base name, `http_requests_total:`"),
     case("unknown-contact-in-notify", "MC202", S(13, 14),  # "    notify: [" is 13 characters
          replace(SERVICE, "notify: [oncall]", "notify: [oncal]"), hint="did you mean 'oncall'?"),
     case("unknown-severity", "MC203", S(12, 15),  # "    severity: " is 14 characters
-         replace(SERVICE, "severity: P1", "severity: P9"), command="validate"),
+         replace(SERVICE, "severity: P1", "severity: P9"), command="validate",
+         hint="known severities: P1; a new level is declared under `severities:`"),
     case("unknown-procedure", "MC204", S(15, 16),  # "    procedure: " is 15 characters
          replace(SERVICE, "procedure: errors\n", "procedure: error\n")),
     case("unknown-dashboard", "MC206", S(16, 16),  # a new line 16, "    dashboard: "

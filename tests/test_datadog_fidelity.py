@@ -116,6 +116,34 @@ def test_the_clean_catalog_with_datadog_has_no_difference_to_state(tmp_path: Pat
     assert CLEAN  # the harness' catalog, unchanged but for the two edits
 
 
+def test_an_example_a_threshold_edit_broke_is_reported_by_promtool_beside_the_datadog_verdict(
+        tmp_path: Path) -> None:
+    # The threshold raised above the firing example: it fires on neither target any more. The
+    # Datadog check (MC711) stops the compile before the targets, but validate still runs the
+    # examples under promtool, so the real cause (the example, not a Datadog difference to mark)
+    # is reported at the same example.
+    root = _catalog(tmp_path, expr('sum by (instance) (rate(http_requests_total{code="500"}[5m])) > 5'))
+    result = pipeline.validate_catalog(root)
+    errors = [d for d in result.report.sorted() if d.severity.name == "ERROR"]
+    assert sorted(d.code for d in errors) == ["MC483", "MC711"], [str(d) for d in errors]
+    assert len({str(d.loc) for d in errors}) == 1, [str(d) for d in errors]
+    verdict = next(d for d in errors if d.code == "MC711")
+    assert "the example says the alert fires" in verdict.message
+    assert "MC483" in verdict.hint
+    # Without promtool's run (--no-examples) the Datadog error stands alone, as before.
+    alone = pipeline.validate_catalog(root, examples=False)
+    assert [d.code for d in alone.report.items if d.severity.name == "ERROR"] == ["MC711"]
+
+
+def test_an_example_series_of_an_unknown_metric_is_its_own_error_not_a_datadog_difference(
+        tmp_path: Path) -> None:
+    # The misspelt series matches nothing on either target; MC414 at the series says what to fix.
+    root = _catalog(tmp_path, replace(SERVICE, "'http_requests_total{code=\"500\", instance=\"a\"}': '0+120x30'",
+                                      "'http_request_total{code=\"500\", instance=\"a\"}': '0+120x30'"))
+    errors = [d.code for d in pipeline.validate_catalog(root).report.items if d.severity.name == "ERROR"]
+    assert errors == ["MC414"], errors
+
+
 @pytest.fixture(scope="module")
 def seed():
     result = pipeline.compile_catalog(CATALOG)

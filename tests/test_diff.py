@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from compiler import scaffold
 from conftest import ROOT, run_moncat
 
 GOLDEN_CATALOG = ROOT / "tests" / "golden" / "catalog"
@@ -23,6 +24,18 @@ def repo(tmp_path: Path) -> Path:
     """A git repository whose only commit holds the golden catalog."""
     root = tmp_path / "repo"
     shutil.copytree(GOLDEN_CATALOG, root / "catalog")
+    return _first_commit(root)
+
+
+def _init_catalog(tmp_path: Path) -> Path:
+    """A directory holding `moncat init`'s catalog (which compiles for Datadog too)."""
+    root = tmp_path / "repo"
+    scaffold.init(root / "catalog")
+    return root
+
+
+def _first_commit(root: Path) -> Path:
+    """`root` made a git repository whose only commit holds what it holds."""
     _git(root, "init", "-q", "-b", "main")
     _git(root, "add", ".")
     _git(root, "commit", "-q", "-m", "catalog")
@@ -42,6 +55,41 @@ def test_a_commit_that_changes_one_threshold_diffs_as_exactly_that_change(repo: 
     proc = run_moncat("diff", "catalog", "--base", "HEAD~1", cwd=repo)
     assert proc.returncode == 1, proc.stderr
     assert proc.stdout == "alert web/WebErrorRatioHigh: threshold 0.05 -> 0.07\n"
+
+
+def test_a_threshold_change_with_datadog_names_the_monitor_but_not_the_dashboard_markers(tmp_path: Path) -> None:
+    # `moncat init`'s catalog compiles for Datadog and its error-ratio panel names the alert. The
+    # dashboard's marker follows the threshold as Grafana's threshold line does: said once, with
+    # the alert. The monitor is an object of its own on another system, so it is listed.
+    root = _first_commit(_init_catalog(tmp_path))
+    path = root / "catalog" / "web" / "service.yaml"
+    text = path.read_text()
+    assert text.count("[10m])) > 0.05") == 1
+    path.write_text(text.replace("[10m])) > 0.05", "[10m])) > 0.07"))
+    proc = run_moncat("diff", "catalog", "--base", "HEAD", cwd=root)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stdout.splitlines() == [
+        "alert web/WebErrorRatioHigh: threshold 0.05 -> 0.07",
+        "file datadog/monitors/web/WebErrorRatioHigh.json: options.thresholds.critical, query",
+    ]
+
+
+def test_an_slos_alerts_and_rules_are_named_by_their_service(tmp_path: Path) -> None:
+    # An SLO's rules are in a file of their own, `web.slo-availability.rules.yaml`: its alerts
+    # are still web's (`web/AvailabilityBurnRatePageFast`, as the manifest and explain name them).
+    root = _first_commit(_init_catalog(tmp_path))
+    (root / "catalog" / "web" / "slos.yaml").write_text(
+        "service: web\nslos:\n  availability:\n    objective: 99.9\n    sli:\n      events:\n"
+        "        bad: 'http_requests_total{code=~\"5.*\"}'\n        total: http_requests_total\n"
+        "    procedure: web-errors\n    alerting:\n      page-fast: {severity: critical}\n"
+        "      page-slow: {severity: critical}\n      ticket-fast: {severity: warning}\n"
+        "      ticket-slow: {severity: warning}\n")
+    proc = run_moncat("diff", "catalog", "--base", "HEAD", cwd=root)
+    assert proc.returncode == 1, proc.stderr
+    named = [line.rsplit(": ", 1)[0] for line in proc.stdout.splitlines() if line.startswith(("alert ", "record "))]
+    assert "alert web/AvailabilityBurnRatePageFast" in named
+    assert "record web/slo:web_availability_errors:ratio_rate5m" in named
+    assert all(n.split(" ", 1)[1].startswith("web/") for n in named), named
 
 
 def test_for_severity_and_new_alerts_are_named_field_by_field(repo: Path) -> None:

@@ -16,6 +16,7 @@ import yaml
 from compiler import example_runs, pipeline, verify
 from compiler.examples import expand
 from compiler.expr.gotemplate import go_float
+from compiler.targets.prometheus_shift import example_name
 from compiler.targets.prometheus_tests import _trimmed
 
 from conftest import CATALOG, OUTPUT, ROOT
@@ -38,7 +39,7 @@ def _alert(expr: str, fires: str, quiet: str, extra: str = "", summary: str = "D
 
 
 def _tests(result: pipeline.Result) -> dict[str, dict]:
-    return {t["name"]: {**t, "_file": p} for p, b in result.files.items() if p.startswith("prometheus/") and p.endswith(".tests.yaml")
+    return {example_name(t["name"]): {**t, "_file": p} for p, b in result.files.items() if p.startswith("prometheus/") and p.endswith(".tests.yaml")
             for t in yaml.safe_load(b)["tests"]}
 
 
@@ -299,3 +300,18 @@ def test_an_example_promtool_does_not_finish_in_time_is_reported_not_crashed(tmp
     slow = [d for d in result.report.sorted() if d.code == "MC483"]
     assert len(slow) == 2 and all("did not finish under promtool within 0.0001 s" in d.message for d in slow)
     assert {d.loc.file for d in slow} == {"svc/service.yaml"}
+
+
+def test_a_firing_example_with_other_labels_says_which_label_differs_and_how(tmp_path: Path) -> None:
+    # The example's `labels:` names another queue than its series: promtool prints both alerts in
+    # full; the message names the label (and the summary that prints it) with both values.
+    root = catalog(tmp_path, _alert(
+        "max by (queue) (queue_depth) > 100",
+        "{series: {'queue_depth{queue=\"mail\"}': '150x20'}, labels: {queue: email}}",
+        "{series: {'queue_depth{queue=\"mail\"}': '50x20'}}", summary="Deep {{ $labels.queue }} queue"))
+    result = pipeline.validate_catalog(root)
+    failed = [d for d in result.report.items if d.severity.name == "ERROR"]
+    assert [d.code for d in failed] == ["MC483"], [str(d) for d in failed]
+    assert failed[0].message.endswith(
+        'than the example expects: label queue is "mail", the example expects "email"; '
+        'annotation summary is "Deep mail queue", the example expects "Deep email queue"')

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from conftest import CATALOG, run_moncat
+from conftest import CATALOG, ROOT, run_moncat
 
 
 def test_explain_shows_every_target_the_verdicts_the_routing_and_the_delay() -> None:
@@ -30,6 +30,9 @@ def test_explain_says_why_an_alert_is_left_out_of_datadog_and_names_an_unknown_a
     assert proc.returncode == 0 and "not compiled for Datadog: The alert compares" in proc.stdout
     missing = run_moncat("explain", "NoSuchAlert", str(CATALOG))
     assert missing.returncode == 1 and "no such alert" in missing.stderr and "Traceback" not in missing.stderr
+    assert "did you mean" not in missing.stderr  # nothing close to it
+    close = run_moncat("explain", "ShopRefundSpik", str(CATALOG))
+    assert close.returncode == 1 and "no such alert; did you mean 'ShopRefundSpike'?" in close.stderr
 
 
 def test_explain_marks_the_examples_whose_datadog_verdict_differs_as_stated() -> None:
@@ -42,3 +45,13 @@ def test_explain_marks_the_examples_whose_datadog_verdict_differs_as_stated() ->
                      "Datadog:    quiet  <- differs (stated: a monitor that never received "
                      "worker_alive has no data to miss)",
                      "Datadog:    quiet"]
+
+
+def test_explain_says_the_hours_outside_which_the_routing_tells_nobody() -> None:
+    # NoOrders notifies only in its operating hours and never in Sunday's maintenance window.
+    proc = run_moncat("explain", "NoOrders", str(ROOT / "tests" / "dispatch" / "catalog"))
+    assert proc.returncode == 0, proc.stderr
+    routing = proc.stdout.split("Routing:\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert routing[-2:] == [
+        "  Notifies only during jam-operasional: every day, 07:00–23:00 (Asia/Jakarta)",
+        "  Notifies nobody during maintenance: Sunday, 07:00–09:00 (Asia/Jakarta)"]

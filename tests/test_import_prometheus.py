@@ -158,11 +158,16 @@ def test_importing_twice_gives_the_same_bytes(tmp_path) -> None:
     assert tree_bytes(_import(tmp_path / "b", str(src))) == first
 
 
-def test_into_merges_into_an_existing_catalog_and_refuses_collisions(tmp_path) -> None:
-    catalog = tmp_path / "catalog"
+def _e2e_catalog(tmp: Path) -> tuple[Path, dict[str, bytes], str]:
+    """A copy of the e2e catalog, its bytes, and a contact it has (to own imported alerts)."""
+    catalog = tmp / "catalog"
     shutil.copytree(ROOT / "tests" / "e2e" / "catalog", catalog)
-    before = tree_bytes(catalog)
     contact = sorted(yaml.safe_load((catalog / "moncat.yaml").read_text()).get("contacts", {}))[0]
+    return catalog, tree_bytes(catalog), contact
+
+
+def test_into_merges_into_an_existing_catalog_and_refuses_collisions(tmp_path) -> None:
+    catalog, before, contact = _e2e_catalog(tmp_path)
     src = CORPUS / "minio" / "embedded-exporter.yml"
     done = run_moncat("import", "prometheus", str(src), "--into", str(catalog), "--owner", contact)
     assert done.returncode == 0, done.stderr
@@ -253,3 +258,31 @@ def test_crds_and_ruler_exports_import_with_their_services(tmp_path) -> None:
     assert set(catalog.service("billing").recording_rules) == {"job:invoices:sum"}
     verdict = roundtrip.compare(rules.read([src], rules.Grouping()).rules, compiled_rules(catalog))
     assert verdict.differences == [] and verdict.identical == 3
+
+
+def test_ctrl_c_while_an_import_into_validates_leaves_the_catalog_as_it_was(tmp_path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    catalog, before, contact = _e2e_catalog(tmp_path)
+    imported = catalog / "embedded-exporter" / "embedded-exporter.yaml"
+    proc = subprocess.Popen([sys.executable, "-m", "compiler", "import", "prometheus",
+                             str(CORPUS / "minio" / "embedded-exporter.yml"), "--into", str(catalog),
+                             "--owner", contact], start_new_session=True, text=True, cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 60
+    while not imported.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.002)
+    if proc.poll() is not None:
+        proc.communicate(timeout=60)
+        pytest.skip("the import ended before its validation could be interrupted")
+    os.killpg(proc.pid, signal.SIGINT)  # the file is in the catalog: the validation is under way
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines()[-1] == "moncat: interrupted" and "Traceback" not in err
+    assert tree_bytes(catalog) == before
+    assert not (catalog / "embedded-exporter").exists()

@@ -8,6 +8,8 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from compiler import verify
+
 from conftest import ROOT, run_moncat
 
 # The golden output: small and fast; the seed output gets the same tools in test_seed_catalog.
@@ -48,3 +50,26 @@ def test_a_missing_tool_is_named_with_its_debian_package(tmp_path: Path) -> None
     assert proc.returncode == 2
     assert "promtool is not installed" in proc.stderr and "apt-get install prometheus" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_promtool_runs_files_in_batches_and_a_failing_batch_names_its_own_file(tmp_path: Path, promtool) -> None:
+    seed = ROOT / "output" / "prometheus"
+    prom = tmp_path / "out" / "prometheus"
+    prom.mkdir(parents=True)
+    for f in [*seed.glob("qr-pilot.*"), *seed.glob("store.*")]:
+        if not f.name.startswith("qr-pilot.slo-"):
+            shutil.copy(f, prom / f.name)
+    broken = prom / "qr-pilot.20m.tests.yaml"
+    text = broken.read_text()
+    assert "    exp_alerts:\n    - exp_labels:" in text
+    broken.write_text(text.replace("    exp_alerts:\n    - exp_labels:", "    exp_alerts: []\n    - exp_labels:", 1))
+    tests = sorted(p.name for p in prom.glob("*.tests.yaml"))
+    assert len(tests) >= 6  # one worker: two batches of three or more files each
+    outcomes = verify.run(tmp_path / "out", jobs=1)
+    assert [o.name for o in outcomes] == [step[1] for step in verify.plan(tmp_path / "out")]
+    assert [o.name for o in outcomes if not o.ok] == [broken.name]
+    failed = next(o for o in outcomes if not o.ok)
+    assert "FAILED" in failed.output and failed.command[-1] == broken.name
+    for o in outcomes:  # each file gets its own part of promtool's report
+        header = "Unit Testing:  " if o.suite == "promtool test rules" else "Checking "
+        assert o.output.splitlines()[0] == header + o.name, o.output

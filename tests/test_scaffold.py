@@ -135,6 +135,32 @@ def test_a_new_alert_for_a_service_written_in_jsonnet_gets_a_yaml_file_of_its_ow
     _compile_and_test(tmp_path / "c", tmp_path / "out")
 
 
+def test_a_new_alert_of_a_service_whose_owner_has_only_a_pager_notifies_someone_it_reaches(
+        tmp_path: Path) -> None:
+    # The owner is paged through PagerDuty, and the new alert's level (the least urgent) does
+    # not page: without a `notify:` it would reach no one (MC462) and the catalog would stop
+    # validating. The service's own contact with Slack is named instead.
+    scaffold.init(tmp_path / "c")
+    path = tmp_path / "c" / "web" / "service.yaml"
+    text = path.read_text().replace("owner: web-oncall\n", "owner: web-pager\n").replace(
+        "metrics:\n", "contacts:\n  web-pager: {name: Web pager, pagerduty: web}\n"
+        "  web-team: {name: Web team, slack: '#web'}\n\nmetrics:\n", 1)
+    path.write_text(text)
+    settings = tmp_path / "c" / "moncat.yaml"  # its on-call would now be told of nothing (MC463)
+    settings.write_text(settings.read_text().replace("email: web-oncall@example.com\n",
+                                                     "email: web-oncall@example.com\n    receives_alerts: false\n"))
+    # The existing alert pages (critical), so the pager-only owner reaches it.
+    scaffold.new_alert(tmp_path / "c", "web", "WebSlow")
+    alert = yaml.safe_load(path.read_text())["alerts"]["WebSlow"]
+    assert (alert["severity"], alert["notify"]) == ("warning", ["web-team"])
+    result = pipeline.compile_catalog(tmp_path / "c")
+    assert not [str(d) for d in result.report.items if d.severity is Severity.ERROR]
+    # An owner that the level reaches gets no `notify:` (the init catalog's email on-call).
+    scaffold.init(tmp_path / "d")
+    scaffold.new_alert(tmp_path / "d", "web", "WebSlow")
+    assert "notify" not in yaml.safe_load((tmp_path / "d" / "web" / "service.yaml").read_text())["alerts"]["WebSlow"]
+
+
 def test_a_new_service_compiles_and_passes_its_tests_with_an_owner_and_a_first_alert(tmp_path: Path) -> None:
     scaffold.init(tmp_path / "c")
     proc = run_moncat("new", "service", "checkout-api", "--catalog", str(tmp_path / "c"))

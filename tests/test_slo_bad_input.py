@@ -10,6 +10,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 
 from compiler import pipeline, writer
 from test_bad_input import _position, _snapshot, run_cli
@@ -81,6 +82,9 @@ CASES = [
     case("objective-100", "MC801", SERVICE, "objective: 99.9", "objective: 100", "100",
          "percent of good events"),
     case("objective-zero", "MC801", SERVICE, "objective: 95", "objective: 0", "0\n", "99.9"),
+    # A ratio where a percent belongs: one error at the objective, not one MC805 per tier.
+    case("objective-written-as-a-ratio", "MC801", SERVICE, "objective: 99.9", "objective: 0.999",
+         "0.999", "write 99.9 for 99.9%"),
     case("window-not-a-multiple-of-a-tier", "MC802", SERVICE, "window: 30d", "window: 28d",
          "28d", "divide 28d"),
     case("short-window-not-shorter", "MC802", SERVICE, "procedure: errors\n  latency:",
@@ -131,7 +135,9 @@ def good(tmp_path_factory) -> tuple[Path, dict[str, bytes]]:
 def test_the_clean_slo_catalog_compiles_with_every_target(good) -> None:
     _, files = good
     assert "datadog/slos/web/availability.json" in files
-    assert "prometheus/web.slo-availability.2m30s.tests.yaml" in files  # page-fast: half of 5m
+    steps = {t["interval"] for p, b in files.items() if p.startswith("prometheus/web.slo-availability.")
+             and p.endswith(".tests.yaml") for t in yaml.safe_load(b)["tests"]}
+    assert "2m30s" in steps  # page-fast's series step: half of 5m
     assert "prometheus/web.slo-availability.rules.yaml" in files
 
 
@@ -157,3 +163,21 @@ def test_bad_slo_input_is_one_located_error_with_a_hint(tmp_path, good, code, fi
     assert _position(errors[0]) == _at(file, blamed, edited if blamed in edited else None), errors[0]
     assert hint in errors[0]["hint"], errors[0]["hint"]
     assert _snapshot(tmp_path) == before
+
+
+def test_a_latency_sli_of_a_distribution_is_told_the_setting_that_brings_its_counts(tmp_path) -> None:
+    # With the buckets as a distribution, Datadog has neither the bucket nor (without
+    # collect_counters_with_distributions) the _count as counts: the hint names the one setting
+    # that brings both, not the one that brings the _count alone (the next error would follow).
+    catalog = tmp_path / "catalog"
+    for rel, text in TEXTS.items():
+        (catalog / rel).parent.mkdir(parents=True, exist_ok=True)
+        (catalog / rel).write_text(text)
+    settings = TEXTS[SETTINGS].replace("datadog: {namespace: web}",
+                                       "datadog: {namespace: web, histogram_buckets_as_distributions: true}")
+    (catalog / SETTINGS).write_text(settings)
+    errors = [d for d in pipeline.compile_catalog(catalog).report.sorted() if d.severity >= 2]
+    assert [(d.code, str(d.loc)) for d in errors] == [
+        ("MC809", _at(SERVICE, "latency: {histogram"))], [str(d) for d in errors]
+    assert errors[0].hint.startswith("set targets.datadog.histogram_buckets_as_distributions: false")
+    assert "collect_counters_with_distributions" not in errors[0].hint

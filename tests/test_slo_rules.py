@@ -170,8 +170,9 @@ def test_each_tier_runs_its_tests_at_a_step_of_half_its_short_window() -> None:
 
 def _promtool(directory: Path) -> subprocess.CompletedProcess:
     files = sorted(p.name for p in directory.glob("web.slo-availability.*.tests.yaml"))
-    # One per tier step (2m30s, 15m, 1h, 3h) and the SLI-absent alert's (1m).
-    assert len(files) == 5, files
+    # One per evaluation interval: each scenario runs at the sparsest one that reaches its
+    # checks (prometheus_shift.sparse), the SLI-absent alert's at 1m.
+    assert "web.slo-availability.1m.tests.yaml" in files and len(files) >= 5, files
     return subprocess.run(["promtool", "test", "rules", *files], cwd=directory, capture_output=True,
                           text=True, timeout=300)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -149,3 +150,29 @@ def test_an_interrupt_waits_for_a_write_under_way_and_refuses_the_next(tmp_path:
         writer.write(tmp_path / "later", files)
     assert not (tmp_path / "later").exists()
     assert [p.name for p in tmp_path.iterdir() if ".moncat-" in p.name] == []
+
+
+def test_provisional_files_stay_only_if_the_block_keeps_them_and_an_interrupt_takes_them_back(
+        tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(writer, "_settled", False)
+    monkeypatch.setattr(writer, "_undo", [])
+    (tmp_path / "mine.yaml").write_bytes(b"kept")
+    files = {"new/deep/one.yaml": b"1", "two.yaml": b"2"}
+    with writer.provisional(tmp_path, files) as written:
+        assert (tmp_path / "new" / "deep" / "one.yaml").read_bytes() == b"1"
+        written.remove()  # the caller refuses them
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.yaml"]
+    with writer.provisional(tmp_path, files):
+        pass  # kept
+    assert (tmp_path / "two.yaml").read_bytes() == b"2"
+    (tmp_path / "two.yaml").unlink()
+    shutil.rmtree(tmp_path / "new")
+    with writer.provisional(tmp_path, files) as written:
+        writer.settle()  # Ctrl-C while the block runs (validating them)
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.yaml"]
+        with pytest.raises(KeyboardInterrupt):
+            written.write()  # nothing is written after the interrupt
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.yaml"]
+    with pytest.raises(KeyboardInterrupt), writer.provisional(tmp_path, files):
+        pass
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.yaml"]

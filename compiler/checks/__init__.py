@@ -8,7 +8,7 @@ from compiler.checks import (alert_delivery, counters, examples, routing, runboo
 from compiler.checks import dashboard_rate_interval, dashboard_titles, dashboard_units
 from compiler.checks import datadog, datadog_config, datadog_examples, detection_delay, numbers
 from compiler.checks import active_hours, datadog_hours, escalation, first_page, suppressions, webhook_secrets
-from compiler.checks import slo_datadog
+from compiler.checks import declared_labels, slo_datadog
 from compiler.diagnostics import Diagnostic
 from compiler.model import Catalog
 
@@ -19,6 +19,7 @@ ALL: tuple[Check, ...] = (
     runbooks.check,
     templates.check,
     examples.check,
+    declared_labels.check,
     target_versions.check,
     counters.check,
     numbers.check,

@@ -81,14 +81,19 @@ def _service(catalog: Catalog, service: Service) -> tuple[list[Diagnostic], list
             silent = [c.id for c in known if not c.receives_alerts]
             pagers = [c.id for c in known if c.receives_alerts and not has_other(c)]
             severity = severity_of(catalog, service, alert)
+            # The hint names the fix for the cause found: the service may well have an
+            # owner already (it is the pager-only contact an alert falls back to).
             if pagers and severity is not None and not severity.page:
                 why = (f"its contacts ({', '.join(pagers)}) have only a pager, and severity "
                        f"{severity.id} does not page (page: false levels never reach a pager)")
+                hint = (f"add a contact with email, Slack or a webhook to `notify:` (or give "
+                        f"{pagers[0]!r} one), or use a severity with `page: true`")
             elif silent:
                 why = f"its contacts ({', '.join(silent)}) receive no alerts (receives_alerts: false)"
+                hint = "notify a contact that receives alerts"
             else:
                 why = "no route of the generated configuration matches it"
+                hint = "notify a contact that receives alerts, or give the service an `owner:`"
             errors.append(error("MC462", f"alert {alert.name!r} reaches no receiver: {why}",
-                                alert.at("notify"),
-                                "notify a contact that receives alerts, or give the service an `owner:`"))
+                                alert.at("notify"), hint))
     return errors, sorted(reached), bool(nobody)

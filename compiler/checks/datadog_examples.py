@@ -12,8 +12,12 @@ from typing import Iterator
 from compiler.diagnostics import Diagnostic, error, warning
 from compiler.dialects.datadog_names import naming
 from compiler.durations import format_ms
+from compiler.example_labels import parse_series
+from compiler.expr import ast
+from compiler.expr.parse import ParseError
 from compiler.incremental import cached
-from compiler.model import Catalog, Service
+from compiler.link import series_names
+from compiler.model import Catalog, Example, Service
 from compiler.targets.datadog.conditions import condition
 # The module, not the name: messages imports the routing check, whose package imports this one.
 from compiler.targets.datadog import messages
@@ -25,15 +29,31 @@ UNSTATED = "MC715"
 AGREES = "MC716"
 
 
+def _misspelt(example: Example, known: dict[str, object]) -> bool:
+    """Whether a series of the example names an unknown metric or is no series at all: its own
+    error (MC414, MC412) says what to fix, and the verdicts follow from it."""
+    for selector, _ in example.series:
+        try:
+            tree = parse_series(selector)
+        except ParseError:
+            return True
+        if not isinstance(tree, ast.Selector) or (tree.metric and tree.metric not in known):
+            return True
+    return False
+
+
 def check(catalog: Catalog) -> Iterator[Diagnostic]:
     if not catalog.settings.datadog.enabled:
         return
+    known = series_names(catalog)
     for service in catalog.services:
+        # `known`: every service's series; a name the example reads is in the service's key
+        # (compiler.incremental.run), defined or not.
         yield from cached(catalog, "check.datadog_examples", service,
-                          lambda: list(_service(catalog, service)))
+                          lambda: list(_service(catalog, service, known)))
 
 
-def _service(catalog: Catalog, service: Service) -> Iterator[Diagnostic]:
+def _service(catalog: Catalog, service: Service, known: dict[str, object]) -> Iterator[Diagnostic]:
     names = naming(catalog, service)
     for alert in service.alerts.values():
         if not alert.compiled_for("datadog"):
@@ -51,14 +71,19 @@ def _service(catalog: Catalog, service: Service) -> Iterator[Diagnostic]:
                               f"Datadog monitor of {alert.name!r}: {v.problem}", v.example.loc,
                               "write the monitor with the constructs the README lists, or "
                               "review it by hand")
-            elif v.differs and not marked:
+            elif v.differs and not marked and not _misspelt(v.example, known):
                 did = f"alerts ({', '.join(v.groups)})" if v.datadog else "stays quiet"
-                yield error(DIFFERENT, f"the example {kind} in Prometheus, but the Datadog "
+                # The Prometheus verdict is the one the example states, which promtool
+                # checks (validate runs the examples beside this error: MC483 when the
+                # example no longer holds in Prometheus either, after an edit).
+                yield error(DIFFERENT, f"the example says the alert {kind}, but the Datadog "
                             f"monitor of {alert.name!r} {did} at {format_ms(v.at_ms)}: "
                             f"{cond.query}", v.example.loc,
-                            "fix datadog.query (or the expression) so both agree; or, for a "
-                            "known difference, mark this example `datadog_differs: true` and "
-                            "state the difference in `datadog: {differs: \"...\"}`")
+                            "when promtool fails this example too (MC483 here), fix the "
+                            "example or the expression; else fix datadog.query (or the "
+                            "expression) so both agree, or, for a known difference, mark this "
+                            "example `datadog_differs: true` and state the difference in "
+                            "`datadog: {differs: \"...\"}`")
             elif marked and not v.differs:
                 said = "alerts" if v.datadog else "stays quiet"
                 yield error(AGREES, f"the example is marked datadog_differs, but the Datadog "

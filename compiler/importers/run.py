@@ -326,23 +326,18 @@ def write_into(root: Path, outcome: Outcome) -> list[Diagnostic]:
     if taken:
         return [error("MC810", f"{root / p} already exists", Loc(p),
                       "move it away or import into another service with --service") for p in taken]
-    writer.write_files(root, files)
-    # As `moncat validate` checks it: every target generated and every example's generated
-    # test passed by promtool (the imported ones, their annotations rendered, included).
-    result = pipeline.validate_catalog(root)
-    no_form = [d for d in result.report.sorted() if d.code == NO_FORM and d.loc and d.loc.file in files]
-    if no_form and _exclude_datadog(outcome, no_form):
-        writer.write_files(root, outcome.files)
+    with writer.provisional(root, files) as written:
+        # As `moncat validate` checks it: every target generated and every example's generated
+        # test passed by promtool (the imported ones, their annotations rendered, included).
         result = pipeline.validate_catalog(root)
-    if result.report.has_errors():
-        for rel in files:
-            (root / rel).unlink(missing_ok=True)
-            try:
-                (root / rel).parent.rmdir()
-            except OSError:
-                pass
-        # Only what refuses the merge: the catalog's own warnings and notes are not news here.
-        return [d for d in result.report.sorted() if d.severity is Severity.ERROR]
+        no_form = [d for d in result.report.sorted() if d.code == NO_FORM and d.loc and d.loc.file in files]
+        if no_form and _exclude_datadog(outcome, no_form):
+            written.write()  # the same paths, those alerts marked
+            result = pipeline.validate_catalog(root)
+        if result.report.has_errors():
+            written.remove()
+            # Only what refuses the merge: the catalog's own warnings and notes are not news here.
+            return [d for d in result.report.sorted() if d.severity is Severity.ERROR]
     return []
 
 

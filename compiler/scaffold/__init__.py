@@ -155,6 +155,33 @@ class _Catalog:
                                 "add `severities:` to moncat.yaml (see `moncat init`)"))
         return max(levels.items(), key=lambda kv: (kv[1], kv[0]))[0]
 
+    def _section(self, service: str, section: str) -> dict:
+        """A shared section of the settings, overridden entry by entry by the service's own."""
+        merged: dict = {}
+        for doc in [d for d in self.docs if "version" in d.data] + self.service_docs(service):
+            if isinstance(doc.data.get(section), dict):
+                merged.update(doc.data[section])
+        return merged
+
+    def reachable_at(self, service: str, severity: str) -> str:
+        """Who a new alert of `severity` should name in `notify`, when the service's owner
+        cannot be told at that level (a pager-only owner and a level that does not page): the
+        first contact with email, Slack or a webhook. "" when the owner will do, or no one will."""
+        level = self._section(service, "severities").get(severity)
+        if isinstance(level, dict) and level.get("page") is True:
+            return ""
+        contacts = self._section(service, "contacts")
+        owner = next((d.data["owner"] for d in self.service_docs(service) if "owner" in d.data), None)
+        if owner not in contacts or _told_without_pager(contacts[owner]):
+            return ""
+        # The service's own contacts first: they are the people who know it.
+        own = [c for d in self.service_docs(service) if isinstance(d.data.get("contacts"), dict)
+               for c in d.data["contacts"]]
+        for cid in dict.fromkeys([*own, *contacts]):
+            if _told_without_pager(contacts[cid]):
+                return str(cid)
+        return ""
+
     def datadog(self) -> bool:
         """Whether the catalog compiles for Datadog (`targets.datadog` in the settings)."""
         return any("version" in d.data and "datadog" in (d.data.get("targets") or {}) for d in self.docs)
@@ -165,6 +192,12 @@ class _Catalog:
             return ""
         rel = os.path.relpath(self.root / SCHEMA_FILE, file.parent)
         return f"# yaml-language-server: $schema={Path(rel).as_posix()}\n"
+
+
+def _told_without_pager(contact: object) -> bool:
+    """A contact a level that does not page still reaches: email, Slack or a webhook."""
+    return (isinstance(contact, dict) and contact.get("receives_alerts") is not False
+            and any(contact.get(k) for k in ("email", "slack", "webhook")))
 
 
 def _priorities(levels: dict) -> dict[str, int]:
@@ -291,7 +324,12 @@ def new_alert(root: Path, service: str, name: str) -> list[Added]:
     severity = cat.quietest_severity(service)
     procedure = _unique_procedure(cat, service, kebab(name))
     values = {"alert": name, "severity": severity, "procedure": procedure, "service": service,
-              "targets": _UNTIL_REAL if cat.datadog() else ""}
+              "targets": _UNTIL_REAL if cat.datadog() else "", "notify": ""}
+    told = cat.reachable_at(service, severity)
+    if told:
+        # Else the new alert would reach no one (MC462) and the catalog would stop validating.
+        values["notify"] = (f"  # The owner has only a pager, which {severity} does not reach.\n"
+                            f"  notify: [{told}]\n")
     added = [_add_entry(cat, service, "alerts", name, _render("alert.yaml", **values))]
     cat = _Catalog.read(root)  # positions moved
     added.append(_add_entry(cat, service, "procedures", procedure, _render("procedure.yaml", **values),

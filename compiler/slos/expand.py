@@ -111,6 +111,14 @@ class Expansion:
                                     "write the percent of good events, such as 99.9 (for 99.9%); "
                                     "100 leaves no error budget to alert on"))
             return None
+        if objective <= 1:
+            # 0.999 is a ratio where a percent belongs: as written it is 0.999% of good events,
+            # and every tier would be refused as never firing (MC805), each hinting the wrong fix.
+            percent = plain(objective * HUNDRED)
+            self.diags.append(error(OBJECTIVE, f"objective {plain(objective)} of SLO {spec.id!r} reads "
+                                    f"as {plain(objective)}% of good events: the objective is a percent",
+                                    spec.at("objective"), f"write {percent} for {percent}%"))
+            return None
         defaults = self.settings.slos or tiers.SloDefaults()
         window = spec.window_ms or defaults.window_ms or tiers.DEFAULT_WINDOW_MS
         budget = ((HUNDRED - objective) / HUNDRED).normalize()

@@ -5,10 +5,12 @@ recording rules (each after the rules it reads) then its alerts, so that every e
 alerts read that evaluation's error ratios. A file of its own keeps an SLO's tests to its own
 rules: promtool evaluates every rule of the files a test names at every step.
 
-A tier's scenarios span days of series (a whole long window of good traffic, then the burn), so
-each tier runs at its own step (half its short window, see compiler/slos/scenarios.py):
-`prometheus/<service>.slo-<slo>.<step>.tests.yaml` holds an SLO's tests of one step, the
-SLI-absent alert's at the catalog's interval. Besides each scenario's alert check, a fires
+A tier's scenarios span days of series (a whole long window of good traffic, then the burn),
+sampled at the tier's step (half its short window, see compiler/slos/scenarios.py). A burn-rate
+alert keeps no state between evaluations, so each case is evaluated only as often as its checks
+need, from a step before its first check's long window (prometheus_shift.sparse):
+`prometheus/<service>.slo-<slo>.<interval>.tests.yaml` holds an SLO's tests of one evaluation
+interval, the SLI-absent alert's at the catalog's interval. Besides each scenario's alert check, a fires
 scenario checks that the alert is still quiet shortly before the expected detection, and a reset
 scenario that the alert fired before the errors stopped and that the long window was still
 above the threshold when the alert went quiet: the short window is what resolved it.
@@ -20,13 +22,14 @@ from typing import Any
 from compiler.artifacts import Artifact, ManagedObject
 from compiler.diagnostics import Diagnostic
 from compiler.durations import format_ms
-from compiler.examples import timing
+from compiler.examples import records_of, timing
 from compiler.model import Alert, Catalog, Example, Service
 from compiler.slos.model import SLO, Scenario, Tier
 from compiler.slos.tiers import plain
 from compiler.targets.prometheus import (HEADER, alert_annotations, alert_labels, alert_rules,
                                          record_rules)
-from compiler.targets.prometheus_tests import expected_alerts
+from compiler.targets.prometheus_shift import moved_back, sparse
+from compiler.targets.prometheus_tests import expected_alerts, history_free, namesakes
 
 
 def _check(alert: str, at_ms: int, fired: list[dict]) -> dict[str, Any]:
@@ -71,6 +74,28 @@ def _example_case(catalog: Catalog, alert: Alert, example: Example, number: int,
             "alert_rule_test": checks}
 
 
+def _moved_back(catalog: Catalog, service: Service, alert: Alert, case: dict[str, Any],
+                step_ms: int, grid_ms: int) -> dict[str, Any]:
+    """The case without the samples none of its checks reads (prometheus_shift.py)."""
+    trees, hold = namesakes(service, alert)
+    return moved_back(case, trees, records_of(catalog), hold, step_ms, grid_ms)
+
+
+def _placed(catalog: Catalog, service: Service, alert: Alert, case: dict[str, Any],
+            step_ms: int) -> tuple[int, dict[str, Any]]:
+    """The evaluation interval of a scenario's case, and the case moved to start late: the
+    sparsest interval reaching its checks where no alert of its name keeps state between
+    evaluations (prometheus_shift.sparse), else its step."""
+    records = records_of(catalog)
+    trees, hold = namesakes(service, alert)
+    same = [a for a in service.alerts.values()
+            if a.rule_name == alert.rule_name and a.compiled_for("prometheus")]
+    if hold != 0 or not all(catalog.once(("prometheus_tests.history_free", a.id),
+                                         lambda a=a: history_free(a, records)) for a in same):
+        return step_ms, _moved_back(catalog, service, alert, case, step_ms, step_ms)
+    return sparse(case, trees, records, step_ms)
+
+
 class _Tests:
     """An SLO's test cases by evaluation interval, and what each proves (for the manifest)."""
 
@@ -98,7 +123,8 @@ def _tests(catalog: Catalog, service: Service, slo: SLO) -> _Tests:
         for scenario, example in zip(tier.scenarios, alert.examples):
             counters[scenario.fires] += 1
             case = _scenario_case(slo, tier, alert, scenario, counters[scenario.fires], fired)
-            out.add(scenario.step_ms, alert, scenario.fires, counters[scenario.fires], case, example.loc)
+            grid, case = _placed(catalog, service, alert, case, scenario.step_ms)
+            out.add(grid, alert, scenario.fires, counters[scenario.fires], case, example.loc)
     absent = service.alerts.get(slo.absent_alert) if slo.absent_alert else None
     if absent is not None and absent.compiled_for("prometheus"):
         counters = {True: 0, False: 0}
@@ -107,6 +133,8 @@ def _tests(catalog: Catalog, service: Service, slo: SLO) -> _Tests:
             fired = expected_alerts(catalog, service, absent, example, alert_annotations,
                                     alert_labels, out.diags)
             case = _example_case(catalog, absent, example, counters[example.fires], fired)
+            case = _moved_back(catalog, service, absent, case, timing(catalog, absent, example).step_ms,
+                               catalog.settings.evaluation_interval_ms)
             out.add(catalog.settings.evaluation_interval_ms, absent, example.fires,
                     counters[example.fires], case, example.loc)
     return out

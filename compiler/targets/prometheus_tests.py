@@ -9,13 +9,14 @@ from typing import Any, Callable
 from compiler.artifacts import ManagedObject
 from compiler.diagnostics import Diagnostic, error
 from compiler.dialects.promql import to_promql
-from compiler.durations import format_ms
+from compiler.durations import format_ms, parse_ms
 from compiler.example_labels import infer
-from compiler.examples import Timing, expand, history_ms, records_of, timing
+from compiler.examples import Timing, history_ms, records_of, timing
 from compiler.expr import ast, gotemplate
 from compiler.expr.timing import LOOKBACK_DELTA_MS
 from compiler.model import Alert, Catalog, Example, Service
 from compiler.slos import slo_of
+from compiler.targets.prometheus_shift import cut, moved_back
 
 # Evaluation intervals an example may be tested at (those that are multiples of the catalog's).
 # promtool evaluates every rule of the file at every step from 0 to the last time checked, and
@@ -36,7 +37,7 @@ class TestFile:
     objects: list[ManagedObject]
 
 
-def _history_free(alert: Alert, records) -> bool:
+def history_free(alert: Alert, records) -> bool:
     """Whether every value the alert's rules compute at an evaluation depends only on the input
     series at that instant: then evaluating less often changes no value at the times checked.
     Recorded series read over a range, subqueries without a step (their step is the evaluation
@@ -60,6 +61,15 @@ def _history_free(alert: Alert, records) -> bool:
                         seen.add(n.metric)
                         todo.append(inner)
     return True
+
+
+def namesakes(service: Service, alert: Alert) -> tuple[list[ast.Expr], int | None]:
+    """The expressions of every Prometheus alert of the service named as this one's rule (a
+    promtool check compares the alerts of all of them), and their longest `for` (None when one
+    has keep_firing_for)."""
+    same = [a for a in service.alerts.values() if a.rule_name == alert.rule_name and a.compiled_for("prometheus")]
+    hold = None if any(a.keep_firing_for_ms for a in same) else max(a.for_ms for a in same)
+    return [a.expr.tree for a in same], hold
 
 
 def inline_records(node: ast.Expr, records, service: Service) -> ast.Expr | None:
@@ -98,7 +108,7 @@ def coarse_interval(catalog: Catalog, service: Service, alert: Alert, plan: Timi
     steps in between are checked by a subquery, see `_held`); else the catalog's."""
     base = catalog.settings.evaluation_interval_ms
     records = records_of(catalog)
-    if not catalog.once(("prometheus_tests.history_free", alert.id), lambda: _history_free(alert, records)):
+    if not catalog.once(("prometheus_tests.history_free", alert.id), lambda: history_free(alert, records)):
         return base
     if alert.for_ms and _inlined(catalog, service, alert, records) is None:
         return base
@@ -121,35 +131,11 @@ def _label_text(labels: dict[str, str]) -> str:
 
 def _trimmed(values: str, keep_from: int, step: int) -> str:
     """The series with the samples before `keep_from` left out (written as blanks, so that every
-    later sample keeps its time). Only whole notation items are blanked, or an item split where
-    its values are integers (exact however the loader adds them up)."""
+    later sample keeps its time), as far as `cut` can leave them out exactly."""
     first = keep_from // step  # index of the first sample to keep
     if first <= 0:
         return values
-    out: list[str] = []
-    blanks = 0
-    index = 0
-    for item in values.split():
-        n = len(expand(item))
-        if index + n <= first:
-            blanks += n
-        elif index < first and "x" in item and not item.startswith("_"):
-            head = first - index
-            start_text, _, count = item.rpartition("x")
-            sign = max(start_text.rfind("+", 1), start_text.rfind("-", 1))
-            start = float(start_text[:sign] if sign > 0 else start_text)
-            step_v = float(start_text[sign:]) if sign > 0 else 0.0
-            if start == int(start) and step_v == int(step_v) and abs(start) < 2**52:
-                blanks += head
-                value = int(start + head * step_v)
-                rest = int(count) - head
-                out.append(f"{value}{'+' if step_v >= 0 else '-'}{abs(int(step_v))}x{rest}"
-                           if step_v else f"{value}x{rest}")
-            else:
-                out.append(item)
-        else:
-            out.append(item)
-        index += n
+    blanks, out = cut(values, first)
     if blanks:
         out.insert(0, f"_x{blanks}")
     return " ".join(out)
@@ -174,16 +160,10 @@ def unit_test_files(catalog: Catalog, service: Service, annotations_of: Annotati
             plan = timing(catalog, alert, ex)
             interval = coarse_interval(catalog, service, alert, plan)
             checks = plan.checks(interval)
-            times = [t for t, _ in checks]
             expected, expr_labels = _expected(catalog, service, alert, ex, annotations_of,
                                               labels_of, diags)
             case: dict[str, Any] = {"name": name, "interval": format_ms(plan.step_ms)}
-            series = sorted(ex.series)
-            if interval != base:
-                keep_from = min(times) - alert.for_ms - history_ms(catalog, alert) \
-                    - LOOKBACK_DELTA_MS - plan.step_ms
-                series = [(s, _trimmed(v, keep_from, plan.step_ms)) for s, v in series]
-            case["input_series"] = [{"series": s, "values": v} for s, v in series]
+            case["input_series"] = [{"series": s, "values": v} for s, v in sorted(ex.series)]
             alert_checks, expr_checks = [], []
             for t, firing in checks:
                 if interval != base and alert.for_ms:
@@ -200,6 +180,15 @@ def unit_test_files(catalog: Catalog, service: Service, annotations_of: Annotati
                 case["alert_rule_test"] = alert_checks
             if expr_checks:
                 case["promql_expr_test"] = expr_checks
+            trees, hold = namesakes(service, alert)
+            case = moved_back(case, trees, records, hold, plan.step_ms, interval)
+            if interval != base:
+                first = min(parse_ms(c["eval_time"]) for key in ("alert_rule_test", "promql_expr_test")
+                            for c in case.get(key, []))
+                keep_from = first - alert.for_ms - history_ms(catalog, alert) - LOOKBACK_DELTA_MS \
+                    - plan.step_ms
+                case["input_series"] = [{**s, "values": _trimmed(s["values"], keep_from, plan.step_ms)}
+                                        for s in case["input_series"]]
             found = files.setdefault(interval, TestFile(interval, [], []))
             found.tests.append(case)
             found.objects.append(ManagedObject(f"{alert.id}#{kind}-{counters[ex.fires]}",

@@ -23,15 +23,17 @@ datadog_filters.normalize); the `le` of a distribution's buckets does not.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from compiler.dialects.datadog_filters import normalize
 from compiler.dialects.datadog_names import BUCKETS, COUNT, DISTRIBUTION, GAUGE, QUANTILE, Naming
+from compiler.example_labels import parse_series
 from compiler.examples import STALE, expand
 from compiler.expr import ast
-from compiler.expr.parse import parse
 
 CHECK_INTERVAL_MS = 15_000
 Bucket = tuple[float, float, float]  # lower, upper, count
+Samples = tuple[float | None, ...]  # an exposed series' samples, step by step (None: none)
 
 
 @dataclass
@@ -51,17 +53,35 @@ class AgentError(ValueError):
 
 
 def _selector(text: str) -> ast.Selector:
-    node = ast.without_parens(parse(text))
+    node = ast.without_parens(parse_series(text))
     if not isinstance(node, ast.Selector) or not node.metric:
         raise AgentError(f"example series {text!r} is not a plain series")
     return node
 
 
+# Examples repeat their series' keys and values (an alert's fires and quiet ones, alerts alike):
+# each text is read once, by what it says alone.
+@lru_cache(maxsize=8192)
+def _read(text: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    sel = _selector(text)
+    return sel.metric or "", tuple((m.name, m.value) for m in sel.matchers)
+
+
+@lru_cache(maxsize=8192)
+def _values(text: str) -> tuple[float | None, ...]:
+    return tuple(None if v == STALE else v for v in expand(text))  # type: ignore[misc]
+
+
+@lru_cache(maxsize=8192)
+def _normalized(labels: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    return tuple({normalize(k): normalize(v) for k, v in labels}.items())
+
+
 def _tags(labels: dict[str, str]) -> dict[str, str]:
-    return {normalize(k): normalize(v) for k, v in labels.items()}
+    return dict(_normalized(tuple(labels.items())))
 
 
-def _exposed(values: list[float | None], step_ms: int, t: int) -> float | None:
+def _exposed(values: Samples, step_ms: int, t: int) -> float | None:
     i = t // step_ms
     return values[i] if 0 <= i < len(values) else None
 
@@ -79,22 +99,30 @@ class _Monotonic:
         return value - before if value >= before else value
 
 
-def store(series: tuple[tuple[str, str], ...], naming: Naming, step_ms: int, until_ms: int,
-          check_ms: int = CHECK_INTERVAL_MS) -> list[Stored]:
-    """Every Datadog timeseries the check stores for the example's series, up to `until_ms`."""
-    runs = range(check_ms // 3, until_ms + 1, check_ms)
-    gauges: list[tuple[Stored, list[float | None]]] = []
-    counts: list[tuple[Stored, list[float | None]]] = []
-    histograms: dict[tuple[str, tuple], dict[float, list[float | None]]] = {}
-    out: list[Stored] = []
+@dataclass(frozen=True)
+class Exposed:
+    """An example's series as the target exposes them, read once: each with the Datadog
+    timeseries it becomes and its samples step by step (None: no sample); a histogram's buckets
+    by `le`, per timeseries."""
+
+    gauges: tuple[tuple[Stored, Samples], ...]
+    counts: tuple[tuple[Stored, Samples], ...]
+    histograms: tuple[tuple[tuple[str, tuple], dict[float, Samples]], ...]
+
+
+def exposed(series: tuple[tuple[str, str], ...], naming: Naming) -> Exposed:
+    """The example's series read (AgentError for one the model cannot take)."""
+    gauges: list[tuple[Stored, Samples]] = []
+    counts: list[tuple[Stored, Samples]] = []
+    histograms: dict[tuple[str, tuple], dict[float, Samples]] = {}
     for text, values_text in series:
-        sel = _selector(text)
-        labels = {m.name: m.value for m in sel.matchers}
-        found = naming.series.get(sel.metric or "")
+        metric, matchers = _read(text)
+        labels = dict(matchers)
+        found = naming.series.get(metric)
         if found is None:
             continue  # not collected for Datadog (a recording rule's name, another system's)
         try:
-            values = [None if v == STALE else v for v in expand(values_text)]  # type: ignore[misc]
+            values = _values(values_text)
         except ValueError as exc:
             raise AgentError(str(exc)) from None
         if found.kind in (GAUGE, QUANTILE):
@@ -110,28 +138,63 @@ def store(series: tuple[tuple[str, str], ...], naming: Naming, step_ms: int, unt
                 raise AgentError(f"bucket series {text!r} has no `le` label")
             key = (found.name, tuple(sorted(labels.items())))
             histograms.setdefault(key, {})[float(le)] = values
-    for stored, values in gauges:
-        stored.points = [(t, v) for t in runs if (v := _exposed(values, step_ms, t)) is not None]
+    return Exposed(tuple(gauges), tuple(counts), tuple(sorted(histograms.items())))
+
+
+def store(series: tuple[tuple[str, str], ...], naming: Naming, step_ms: int, until_ms: int,
+          check_ms: int = CHECK_INTERVAL_MS, since_ms: int = 0) -> list[Stored]:
+    """Every Datadog timeseries the check stores for the example's series, up to `until_ms`."""
+    return sample(exposed(series, naming), step_ms, until_ms, check_ms, since_ms)
+
+
+def sample(series: Exposed, step_ms: int, until_ms: int, check_ms: int = CHECK_INTERVAL_MS,
+           since_ms: int = 0) -> list[Stored]:
+    """Every Datadog timeseries the check stores for the exposed series, up to `until_ms`; only
+    the points from `since_ms` on (the same points: a count's delta still reads the run before),
+    but every timeseries, even one left without a point."""
+    runs = range(check_ms // 3, until_ms + 1, check_ms)
+    first = max(0, -(-(since_ms - check_ms // 3) // check_ms))  # the index of the first run kept
+    out: list[Stored] = []
+    for model, values in series.gauges:
+        n = len(values)  # runs are never before 0: _exposed, inline
+        stored = Stored(model.metric, model.kind, model.tags, [
+            (t, v) for t in runs[first:] if (i := t // step_ms) < n and (v := values[i]) is not None])
         out.append(stored)
-    for stored, values in counts:
-        state = _Monotonic()
-        for k, t in enumerate(runs):
-            v = _exposed(values, step_ms, t)
-            delta = state.run(v, k == 0) if v is not None else None
-            if delta is not None:
-                stored.points.append((t, delta))
+    for model, values in series.counts:
+        stored = Stored(model.metric, model.kind, model.tags)
+        previous = next((v for t in reversed(runs[:first])
+                         if (v := _exposed(values, step_ms, t)) is not None), None)
+        n = len(values)
+        for k in range(first, len(runs)):
+            t = runs[k]
+            v = values[i] if (i := t // step_ms) < n else None
+            if v is None:
+                continue
+            # _Monotonic.run, inline: the first run submits nothing, a reset counts its value
+            if previous is not None:
+                stored.points.append((t, v - previous if v >= previous else v))
+            elif k:
+                stored.points.append((t, v))
+            previous = v
         out.append(stored)
-    for (name, labels), by_le in sorted(histograms.items()):
-        out.append(_distribution(name, dict(labels), by_le, runs, step_ms))
+    for (name, labels), by_le in series.histograms:
+        out.append(_distribution(name, dict(labels), by_le, runs, step_ms, first))
     return out
 
 
-def _distribution(name: str, labels: dict[str, str], by_le: dict[float, list[float | None]],
-                  runs: range, step_ms: int) -> Stored:
+def _distribution(name: str, labels: dict[str, str], by_le: dict[float, Samples],
+                  runs: range, step_ms: int, first: int = 0) -> Stored:
     bounds = sorted(by_le)
     states = {le: _Monotonic() for le in bounds}
     stored = Stored(name, "distribution", _tags(labels))
-    for k, t in enumerate(runs):
+    for t in reversed(runs[:first]):  # the counts of the last whole run before the first kept
+        cumulative = [_exposed(by_le[le], step_ms, t) for le in bounds]
+        if all(c is not None for c in cumulative):
+            for le, c, below in zip(bounds, cumulative, [0.0, *cumulative]):
+                states[le].previous = c - below  # type: ignore[operator]
+            break
+    for k in range(first, len(runs)):
+        t = runs[k]
         cumulative = [_exposed(by_le[le], step_ms, t) for le in bounds]
         if any(c is None for c in cumulative):
             continue

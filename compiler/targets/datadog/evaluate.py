@@ -18,7 +18,9 @@ The rules, and the docs.datadoghq.com pages they rest on:
   no value.
 - Functions (dashboards/functions/*): abs, clamp_min/max, cutoff_min/max, log2, log10 (point-wise),
   diff and monotonic_diff, per_second/per_minute/per_hour, default_zero, timeshift, hour_before,
-  day_before, week_before (the value from that long before), moving_rollup.
+  day_before, week_before (the value from that long before), moving_rollup. default_zero fills
+  the empty intervals of an evaluation window with 0, and has no effect on a window without
+  points (dashboards/functions/interpolation).
 - change/pct_change monitors compare the window's value now with the same window `timeshift`
   earlier (monitors/types/change-alert).
 - Status per group: alert when the value passes the threshold, warn when it passes the warning
@@ -55,7 +57,7 @@ from compiler.targets.datadog.agent import Stored
 from compiler.targets.datadog.query_tree import (BinOp, BooleanGrammar, Func, Metric, Neg, Node, Num,
                                                  has_arithmetic, leaves)
 from compiler.targets.datadog.timelines import (Classic, Context, EvalError, Frame, Group, Options,
-                                                quantile)
+                                                Truncated, quantile)
 
 ALERT, WARN, NO_DATA, OK, SKIPPED = "alert", "warn", "no data", "ok", "not evaluated"
 SEVERITY = {ALERT: 4, WARN: 3, NO_DATA: 2, OK: 1, SKIPPED: 0}
@@ -103,15 +105,18 @@ class _Monitor:
             any(m.count_mode == "as_count" for m in leaves(parsed.tree))
         self.classic = Classic(self.ctx)
         self._frames: dict[int, Frame] = {}
+        self._frame_end = 0
 
     # --- time aggregation of one frame ---------------------------------------------------------
     def aggregate(self, frame: Frame, end: int, leaf: Metric | None = None) -> Values:
         out: Values = {}
         aggr = self.parsed.time_aggr
         for g, line in frame.items():
+            points = [v for t, v in line.items() if end - self.window < t <= end]
+            if not points and self.ctx.partial:
+                raise Truncated  # no data, or not reporting yet: the points before the stretch say
             if line and min(line) > end:
                 continue  # not reporting yet
-            points = [v for t, v in line.items() if end - self.window < t <= end]
             if aggr == "percentile":
                 out[g] = self._percentile(g, end, leaf)
             elif not points:
@@ -131,9 +136,13 @@ class _Monitor:
         tree = self.parsed.tree
         if self.as_count:
             return self._aggregated(tree, end)
+        window = (end - self.window, end)
         if id(tree) not in self._frames:
-            self._frames[id(tree)] = self.classic.eval(tree)
+            self._frames[id(tree)] = self.classic.eval(tree, window)
+            self._frame_end = end
         frame = self._frames[id(tree)]
+        if end != self._frame_end and "default_zero" in self.parsed.functions:
+            frame = self.classic.eval(tree, window)  # what it fills depends on the window
         if set(frame) == {()} and set(frame[()]) == {-1}:
             raise EvalError("the query reads no metric")
         return self.aggregate(frame, end, tree if isinstance(tree, Metric) else None)
@@ -158,7 +167,7 @@ class _Monitor:
             return self._aggregated(node.args[0], end - int(seconds * 1000))
         if isinstance(node, Func):
             # Any other function of a query: over its timeline, then aggregated.
-            return self.aggregate(self.classic.eval(node), end)
+            return self.aggregate(self.classic.eval(node, (end - self.window, end)), end)
         raise EvalError(f"a string {node!r} outside a function")
 
 
@@ -217,12 +226,22 @@ def evaluate(query: str, data: list[Stored], at_ms: int, options: Options = Opti
         if status == NO_DATA and options.on_missing_data == "resolve":
             status = OK
         if options.require_full_window and frames is not None and g in frames and frames[g] \
-                and min(frames[g]) > end - monitor.window + options.check_interval_ms:
+                and _late(frames[g], end - monitor.window, options.check_interval_ms, monitor.ctx):
             status = SKIPPED
         if status == NO_DATA and options.notify_no_data and options.no_data_timeframe_min:
             status = _no_data(monitor, g, end, options.no_data_timeframe_min * 60_000)
         outcome.statuses[g], outcome.values[g] = status, v
     return outcome
+
+
+def _late(line: dict[int, float], start: int, interval_ms: int, ctx: Context) -> bool:
+    """Whether the group's first point comes after the window's first check interval (so its
+    data does not cover the window). Over a stretch, only a point there says it does not."""
+    if not ctx.partial:
+        return min(line) > start + interval_ms
+    if any(start < t <= start + interval_ms for t in line):
+        return False
+    raise Truncated  # whether the group reported before the window
 
 
 def _missing(values: Values, parsed: querycheck.Parsed, options: Options) -> Values:

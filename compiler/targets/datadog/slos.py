@@ -69,9 +69,15 @@ def _count(sel: ast.Selector, naming: Naming, slo: SLO) -> str:
                if found is not None and found.kind == DISTRIBUTION else
                f"Datadog does not receive {name} as a count"
                + (f" ({found.why} is off)" if found is not None and found.why else ""))
-        hint = ("set targets.datadog.histogram_buckets_as_distributions: false (the buckets then "
-                "arrive as .bucket counts tagged upper_bound), or " if found is not None
-                and found.kind == DISTRIBUTION else "") + _leave_out(slo)
+        # A histogram's `_count` is missing only while its buckets are a distribution: turning
+        # that off brings both the buckets and the count a latency SLI reads.
+        buckets = found is not None and (found.kind == DISTRIBUTION or found.why)
+        hint = (("set targets.datadog.histogram_buckets_as_distributions: false (the buckets then "
+                 "arrive as .bucket counts tagged upper_bound, the _count as a count), or "
+                 if buckets else "")
+                + (f"{found.why}: true (the _count as a count), or "
+                   if found is not None and found.why and slo.spec.sli.kind == "events" else "")
+                + _leave_out(slo))
         raise Unsupported(f"SLO {slo.id!r} has no Datadog SLI: {why}", loc, hint)
     matchers = sel.matchers
     if found.kind == BUCKETS:

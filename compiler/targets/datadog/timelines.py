@@ -19,6 +19,11 @@ class EvalError(ValueError):
     """A query part the evaluator does not model (named), so no verdict can be given."""
 
 
+class Truncated(Exception):
+    """An evaluation over a stretch of the stored points (Context.partial) that depends on points
+    outside it: the caller evaluates again over all of them. Not a ValueError: never a verdict."""
+
+
 @dataclass(frozen=True)
 class Options:
     """The monitor options that change what it alerts on."""
@@ -44,6 +49,14 @@ def _space(name: str, values: list[float]) -> float:
     return sum(values) / len(values)
 
 
+def _alone(space: str, s: Stored, scale: float) -> Timeline:
+    """The space aggregation of a group of one series: its values (`0 + v` as sum() and the
+    average compute it, turning -0.0 into 0.0)."""
+    if space in ("min", "max"):
+        return {t: v * scale for t, v in s.points}
+    return {t: 0 + v * scale for t, v in s.points}
+
+
 def _group(tags: dict[str, str], keys: tuple[str, ...]) -> Group:
     return tuple((k, tags.get(k, "N/A")) for k in keys)
 
@@ -54,9 +67,12 @@ class Context:
     them): an example is evaluated at up to three times, and this was most of the compile-time
     example check."""
 
-    def __init__(self, data: list[Stored], options: Options):
+    def __init__(self, data: list[Stored], options: Options, partial: bool = False):
         self.data = data
         self.options = options
+        # The data hold only the points of the stretch the evaluations read (lookback.py): a
+        # result that depends on whether a group reported outside it raises Truncated.
+        self.partial = partial
         self.distributions: dict[Group, dict[int, list[Bucket]]] = {}
         self._timelines: dict[Metric, dict[Group, Timeline]] = {}
 
@@ -74,21 +90,30 @@ class Context:
         chosen = [s for s in self.data if s.metric == m.name and keep(s.tags)]
         if m.space.startswith("p"):
             return self._percentile_input(m, chosen)
-        per: dict[Group, dict[int, list[float]]] = {}
+        members: dict[Group, list[tuple[Stored, float]]] = {}
         interval_s = self.options.check_interval_ms / 1000
         for s in chosen:
             if s.kind == "distribution":
                 raise EvalError(f"{m.space}:{m.name} reads a distribution with a space aggregator; "
                                 "a distribution is read with pXX:")
             scale = 1 / interval_s if s.kind == "count" and m.count_mode == "as_rate" else 1
-            bucket = per.setdefault(_group(s.tags, m.groups), {})
-            for t, v in s.points:
-                bucket.setdefault(t, []).append(v * scale)
+            members.setdefault(_group(s.tags, m.groups), []).append((s, scale))
         for method, _ in m.modifiers:
             if method in ("rollup", "fill"):
                 raise EvalError(f".{method}() is not modelled")
-        return {g: {t: _space(m.space, vs) for t, vs in sorted(points.items())}
-                for g, points in per.items()}
+        out: dict[Group, Timeline] = {}
+        for g, series in members.items():
+            if len(series) == 1:
+                line = _alone(m.space, *series[0])
+                if len(line) == len(series[0][0].points) and list(line) == sorted(line):
+                    out[g] = line  # in time order, one point a time: what the general case gives
+                    continue
+            per: dict[int, list[float]] = {}
+            for s, scale in series:
+                for t, v in s.points:
+                    per.setdefault(t, []).append(v * scale)
+            out[g] = {t: _space(m.space, vs) for t, vs in sorted(per.items())}
+        return out
 
     def _percentile_input(self, m: Metric, chosen: list[Stored]) -> dict[Group, Timeline]:
         """A pXX: query keeps the buckets of each run; the time aggregation reads them. The
@@ -97,6 +122,8 @@ class Context:
         for s in chosen:
             if s.kind != "distribution":
                 raise EvalError(f"{m.space}:{m.name} is not a distribution")
+            if self.partial and not s.buckets:
+                raise Truncated  # whether the group exists depends on the runs outside the stretch
             g = _group(s.tags, m.groups)
             runs = self.distributions.setdefault(g, {})
             for t, buckets in s.buckets:
@@ -172,7 +199,9 @@ def _combine(op: str, a: Frame, b: Frame) -> Frame:
         pairs = [(g, a[g], b[g]) for g in a if g in b]
     for g, la, lb in pairs:
         line = {}
-        for t in la.keys() & lb.keys() if la and lb else ():
+        # In time order: the time aggregation sums a window's points in the line's order, and
+        # a set's order (its hash layout) would change with the length of the lines.
+        for t in sorted(la.keys() & lb.keys()) if la and lb else ():
             try:
                 line[t] = fn(la[t], lb[t])
             except ZeroDivisionError:
@@ -187,31 +216,35 @@ def _constant(value: float, like: "Frame | None" = None) -> Frame:
     return {SCALAR: {t: value for t in times}}
 
 
+Window = tuple[int, int]  # (start, end]: the evaluation window a query's value is read over
+
+
 class Classic:
-    """classic_eval_path: whole timelines, arithmetic point by point."""
+    """classic_eval_path: whole timelines, arithmetic point by point. `window`, where given, is
+    the evaluation window the result is aggregated over (it decides what default_zero does)."""
 
     def __init__(self, ctx: Context):
         self.ctx = ctx
 
-    def eval(self, node: "Node | str") -> Frame:
+    def eval(self, node: "Node | str", window: Window | None = None) -> Frame:
         if isinstance(node, Num):
             return {SCALAR: {-1: node.value}}
         if isinstance(node, Metric):
             return self.ctx.metric(node)
         if isinstance(node, Neg):
-            return {g: {t: -v for t, v in line.items()} for g, line in self.eval(node.expr).items()}
+            return {g: {t: -v for t, v in line.items()} for g, line in self.eval(node.expr, window).items()}
         if isinstance(node, BinOp):
-            lhs, rhs = self.eval(node.lhs), self.eval(node.rhs)
+            lhs, rhs = self.eval(node.lhs, window), self.eval(node.rhs, window)
             lhs = _constant(lhs[SCALAR][-1], rhs) if _is_number(lhs) else lhs
             rhs = _constant(rhs[SCALAR][-1], lhs) if _is_number(rhs) else rhs
             return _combine(node.op, lhs, rhs)
         if isinstance(node, Func):
-            return self.function(node)
+            return self.function(node, window)
         raise EvalError(f"a string argument {node!r} outside a function")
 
-    def function(self, node: Func) -> Frame:
+    def function(self, node: Func, window: Window | None = None) -> Frame:
         f, args = node.name, node.args
-        frame = self.eval(args[0]) if args else {}
+        frame = self.eval(args[0], _inner(node, window)) if args else {}
         simple = {
             "abs": abs, "log2": lambda v: math.log2(v) if v > 0 else None,
             "log10": lambda v: math.log10(v) if v > 0 else None,
@@ -236,13 +269,36 @@ class Classic:
                 seconds = -_number(args[1], "timeshift()")
             return {g: _shift(line, seconds) for g, line in frame.items()}
         if f == "default_zero":
+            # "If the evaluation window contains no data points, default_zero() has no effect"
+            # (dashboards/functions/interpolation): a group silent in the window stays silent.
             times = self.ctx.run_times()
-            return {g: {t: line.get(t, 0.0) for t in times} for g, line in frame.items()}
+            return {g: line if window is not None and not any(window[0] < t <= window[1] for t in line)
+                    else {t: line.get(t, 0.0) for t in times} for g, line in frame.items()}
         if f == "moving_rollup":
             seconds = _number(args[1], "moving_rollup()")
             how = args[2] if len(args) > 2 and isinstance(args[2], str) else "avg"
             return {g: _moving(line, seconds, how) for g, line in frame.items()}
         raise EvalError(f"function {f}() is not modelled")
+
+
+def _inner(node: Func, window: Window | None) -> Window | None:
+    """The window a function's argument is read over, for the window its value is read over:
+    earlier by a timeshift, longer by moving_rollup's span (None where that is unknown; the
+    function then names what is wrong with its arguments)."""
+    if window is None:
+        return None
+    arg = node.args[1] if len(node.args) > 1 else None
+    number = arg.value if isinstance(arg, Num) else None
+    if node.name in ("timeshift", "hour_before", "day_before", "week_before"):
+        seconds = {"hour_before": 3600, "day_before": 86400, "week_before": 604800}.get(node.name)
+        if seconds is None:
+            if number is None:
+                return None
+            seconds = -number
+        return window[0] - int(seconds * 1000), window[1] - int(seconds * 1000)
+    if node.name == "moving_rollup":
+        return None if number is None else (window[0] - math.ceil(number * 1000), window[1])
+    return window
 
 
 def _moving(line: Timeline, seconds: float, how: str) -> Timeline:
