@@ -141,6 +141,8 @@ class Builder:
                                             "check_interval") or default.check_interval_ms,
             pending=dd.get("pending", default.pending),
             scrape_labels=tuple(dd.get("scrape_labels", ())),
+            configured=tuple((key, self.loc("targets", "datadog", "configured", i))
+                             for i, key in enumerate(dd.get("configured", ()))),
         )
 
     def severity(self, sid: str, d: dict, path: tuple, service: str | None = None) -> model.Severity:
