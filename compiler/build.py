@@ -370,6 +370,7 @@ class Builder:
                     loc=self.loc(*ppath), unit=panel.get("unit", ""),
                     description=panel.get("description", ""), alerts=tuple(panel.get("alerts", ())),
                     alert_locs=tuple(self.loc(*ppath, "alerts", i) for i in range(len(panel.get("alerts", ())))),
+                    unit_loc=self.loc(*ppath, "unit") if "unit" in panel else None,
                 ))
             rows.append(model.Row(row["title"], tuple(panels)))
         if not ok:

@@ -326,6 +326,7 @@ class Panel:
     description: str = ""
     alerts: tuple[str, ...] = ()
     alert_locs: tuple[Loc, ...] = field(default=(), compare=False, repr=False)
+    unit_loc: Loc | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
