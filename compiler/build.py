@@ -173,6 +173,8 @@ class Builder:
                                             "check_interval") or default.check_interval_ms,
             pending=dd.get("pending", default.pending),
             scrape_labels=tuple(dd.get("scrape_labels", ())),
+            configured=tuple((key, self.loc("targets", "datadog", "configured", i))
+                             for i, key in enumerate(dd.get("configured", ()))),
         )
 
     def severity(self, sid: str, d: dict, path: tuple, service: str | None = None) -> model.Severity:
@@ -403,6 +405,7 @@ class Builder:
                     loc=self.loc(*ppath), unit=panel.get("unit", ""),
                     description=panel.get("description", ""), alerts=tuple(panel.get("alerts", ())),
                     alert_locs=tuple(self.loc(*ppath, "alerts", i) for i in range(len(panel.get("alerts", ())))),
+                    unit_loc=self.loc(*ppath, "unit") if "unit" in panel else None,
                 ))
             rows.append(model.Row(row["title"], tuple(panels)))
         if not ok:

@@ -326,6 +326,7 @@ class Panel:
     description: str = ""
     alerts: tuple[str, ...] = ()
     alert_locs: tuple[Loc, ...] = field(default=(), compare=False, repr=False)
+    unit_loc: Loc | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -432,6 +433,9 @@ class DatadogSettings:
     check_interval_ms: int = 15_000
     pending: str = "refuse"  # `for:` on a window condition: refuse | drop
     scrape_labels: tuple[str, ...] = ()  # scrape-time labels the Agent adds as tags
+    # Set up outside the catalog, as MC714 names it (`percentiles:<metric>`, `scrape_labels`,
+    # `webhook:<contact>`), each with where the catalog says so.
+    configured: tuple[tuple[str, Loc], ...] = ()
 
 
 @dataclass(frozen=True)

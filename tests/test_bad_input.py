@@ -307,6 +307,9 @@ CASES = [
          replace(SERVICE, "type: counter", "type: countr")),
     case("bad-alert-name", "MC105", S(9, 3),
          replace(SERVICE, "  HighErrorRate:\n", "  High-Error-Rate:\n")),
+    case("datadog-configured-need-misspelled", "MC105", M(9, 33),  # after "    configured: [scrape_labels, "
+         replace(SETTINGS, "    evaluation_interval: 1m\n",
+                 "    evaluation_interval: 1m\n  datadog:\n    configured: [scrape_labels, 'percentile:x']\n")),
     case("bad-metric-name", "MC105", S(4, 3),
          replace(SERVICE, "  http_requests_total:\n", "  http-requests-total:\n")),
     case("bad-contact-name", "MC105", M(14, 3),

@@ -394,8 +394,10 @@ def test_the_output_check_reports_a_monitor_outside_the_grammar() -> None:
     assert found.code == "MC710" and found.loc == Loc("app.yaml", 3, 3) and "critical 3" in found.message
 
 
-def test_what_datadog_needs_configured_outside_the_catalog_is_a_warning_each(tmp_path: Path) -> None:
-    root = _catalog(tmp_path, settings=", scrape_labels: [job], histogram_buckets_as_distributions: true")
+def _needing_setup(tmp_path: Path, settings: str = "") -> Path:
+    """A catalog whose Datadog monitors need the three kinds of setup moncat cannot see."""
+    root = _catalog(tmp_path, settings=", scrape_labels: [job], histogram_buckets_as_distributions: true"
+                    + settings)
     text = (root / "app.yaml").read_text().replace(
         "  queue_depth: {type: gauge, help: Waiting jobs., labels: [queue]}\n",
         "  queue_depth: {type: gauge, help: Waiting jobs., labels: [queue]}\n"
@@ -405,10 +407,32 @@ def test_what_datadog_needs_configured_outside_the_catalog_is_a_warning_each(tmp
     (root / "app.yaml").write_text(text)
     (root / "moncat.yaml").write_text((root / "moncat.yaml").read_text().replace(
         "pagerduty: app-oncall}", "pagerduty: app-oncall, webhook: 'https://hooks.example.test/x'}"))
-    result = pipeline.compile_catalog(root)
+    return root
+
+
+def test_what_datadog_needs_configured_outside_the_catalog_is_a_warning_each(tmp_path: Path) -> None:
+    result = pipeline.compile_catalog(_needing_setup(tmp_path))
     found = sorted(d.message.split(":")[0] for d in result.report.items if d.code == "MC714")
     assert [str(d.severity) for d in result.report.items if d.code == "MC714"] == ["warning"] * 3
     assert found == ["'QueueDeep' reads percentiles of the distribution app.wait_seconds",
                      "contact 'oncall'", "targets.datadog.scrape_labels (job)"]
     body = json.loads(result.files["datadog/monitors/app/QueueDeep.json"])
     assert "@webhook-oncall" in body["message"]
+
+
+def test_setup_listed_as_configured_silences_its_warning_and_a_needless_entry_is_one(tmp_path: Path) -> None:
+    root = _needing_setup(tmp_path, settings=", configured: [scrape_labels, 'percentiles:app.wait_seconds', "
+                          "'webhook:nobody']")
+    result = pipeline.compile_catalog(root)
+    left = sorted((d.code, d.message.split(":")[0]) for d in result.report.items if d.code in ("MC714", "MC717"))
+    assert left == [("MC714", "contact 'oncall'"),
+                    ("MC717", "targets.datadog.configured lists 'webhook")]
+    stale = next(d for d in result.report.items if d.code == "MC717")
+    text = (root / "moncat.yaml").read_text().splitlines()
+    assert stale.loc.file == "moncat.yaml" and "'webhook:nobody'" in text[stale.loc.line - 1][stale.loc.column - 1:]
+    assert "remove it" in stale.hint and "webhook:oncall" in stale.hint
+    hint = next(d.hint for d in result.report.items if d.code == "MC714")
+    assert "list it under targets.datadog.configured as `webhook:oncall`" in hint
+    (root / "moncat.yaml").write_text((root / "moncat.yaml").read_text().replace("'webhook:nobody'", "'webhook:oncall'"))
+    code, diags = _diagnostics(root, "validate")
+    assert code == 0 and [d for d in diags if d["severity"] != "info"] == []

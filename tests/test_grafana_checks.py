@@ -85,11 +85,34 @@ def test_the_small_catalog_compiles_clean(tmp_path: Path) -> None:
     ({"title": "' '"}, "MC441", "api.yaml:18:3"),
     ({"expr": 'sum(rate(http_requests_total{code="500"}[5m]))'}, "MC442", "api.yaml:28:27"),
     ({"expr": 'sum(irate(http_requests_total[$__interval]))'}, "MC442", "api.yaml:28:27"),
+    ({"unit": "            unit: seconds\n"}, "MC445", "api.yaml:25:19"),  # at the value
 ])
 def test_dashboard_lint_rules_warn_at_the_panel_or_query(tmp_path: Path, override, code, loc) -> None:
     result = pipeline.analyse(_catalog(tmp_path, **override))
     assert _codes(result) == [(code, loc)]
     assert all(d.severity.name == "WARNING" and d.hint for d in result.report.items)
+
+
+# A panel's unit as written -> the id the hint offers (None: no guess), per Grafana's unit picker.
+UNITS = [
+    ("seconds", "s"), ("milliseconds", "ms"), ("ratio", "percentunit"), ("byte", "bytes"),
+    ("currencyVND", "currency:VND"), ("reqsp", "reqps"), ("eps", None), ("widgets", None),
+]
+
+
+@pytest.mark.parametrize("unit, meant", UNITS)
+def test_a_unit_grafana_does_not_know_is_a_warning_whose_hint_names_the_id(tmp_path: Path, unit, meant) -> None:
+    result = pipeline.analyse(_catalog(tmp_path, unit=f"            unit: {unit}\n"))
+    (found,) = result.report.items
+    assert found.code == "MC445" and f"unit {unit!r} is not a Grafana unit id" in found.message
+    assert (f"write `{meant}`" in found.hint) if meant else ("write a Grafana unit id" in found.hint)
+    assert f"`count:{unit}`" in found.hint and f"`suffix:{unit}`" in found.hint
+
+
+@pytest.mark.parametrize("unit", ["s", "percentunit", "reqps", "dtdurations", "currencyEUR", "bool_on_off",
+                                  "'count:eps'", "'suffix: widgets'", "'currency:VND'", "'si:B'"])
+def test_grafana_unit_ids_and_custom_units_pass(tmp_path: Path, unit: str) -> None:
+    assert _codes(pipeline.analyse(_catalog(tmp_path, unit=f"            unit: {unit}\n"))) == []
 
 
 def test_a_stat_panel_needs_a_unit_but_a_table_does_not(tmp_path: Path) -> None:
