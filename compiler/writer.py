@@ -6,8 +6,6 @@ import fcntl
 import json
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -381,10 +379,11 @@ def _link_unchanged(root: Path, unchanged: dict[str, tuple[str, os.stat_result]]
 
 
 def _replace(target: Path, files: dict[str, bytes], out: Path,
-             unchanged: dict[str, tuple[str, os.stat_result]], wait: bool = True) -> None:
+             unchanged: dict[str, tuple[str, os.stat_result]]) -> None:
     """Build the new tree beside `target` and swap it in. `unchanged` may name files that
-    `files` has no bytes for (`update`): those not linked are copied from the old tree. Without
-    `wait`, the old tree is removed by a detached process (`_discard`)."""
+    `files` has no bytes for (`update`): those not linked are copied from the old tree. The old
+    tree is removed before returning: when moncat exits, nothing of its own is left beside the
+    output (a CI step that runs `git status` next may rely on it)."""
     parent = target.parent
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.moncat-new-", dir=parent))
     try:
@@ -405,27 +404,12 @@ def _replace(target: Path, files: dict[str, bytes], out: Path,
             except OSError:
                 os.rename(old / "tree", target)  # put the old tree back: never leave no output
                 raise
-            if wait:
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                _discard(old)
+            shutil.rmtree(old, ignore_errors=True)
         else:
             os.rename(tmp, target)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _discard(old: Path) -> None:
-    """Remove a replaced tree (beside the output, out of its way already) in a detached process:
-    removing thousands of directories took seconds of a one-service recompile, and nothing
-    waits for it. Its own session: a Ctrl-C of moncat does not stop it halfway."""
-    try:
-        subprocess.Popen([sys.executable, "-c", "import shutil, sys; shutil.rmtree(sys.argv[1], True)", str(old)],
-                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                         start_new_session=True)
-    except OSError:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 class _Moved(Exception):
@@ -478,7 +462,7 @@ def update(out: Path, files: dict[str, bytes], reuse: dict[str, tuple[int, int, 
             with _swapping:
                 if _settled:
                     raise KeyboardInterrupt  # the run was interrupted before its write began
-                _replace(target, tree, out, unchanged, wait=False)
+                _replace(target, tree, out, unchanged)
     except _Moved:
         return None
     except OSError as exc:
