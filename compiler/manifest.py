@@ -5,7 +5,7 @@ import hashlib
 import json
 from json.encoder import encode_basestring as _encode_str
 
-from compiler.artifacts import Artifact
+from compiler.artifacts import Artifact, Digest
 from compiler.render import content_hash
 
 MANIFEST = "manifest.json"
@@ -16,7 +16,7 @@ def build_manifest(artifacts: list[Artifact], files: dict[str, bytes]) -> bytes:
     hashes: dict[int, str] = {}  # by id(): every content is alive until the manifest is built
     for art in artifacts:
         for obj in art.objects:
-            digest = hashes.get(id(obj.content))
+            digest = obj.content.value if type(obj.content) is Digest else hashes.get(id(obj.content))
             if digest is None:
                 digest = hashes[id(obj.content)] = content_hash(obj.content)
             objects.append((obj.target, art.path, obj.kind, obj.id, str(obj.source), digest))

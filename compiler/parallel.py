@@ -6,6 +6,7 @@ import os
 import signal
 import traceback
 from contextlib import contextmanager
+import collections.abc
 from typing import Any, Callable, Generic, Iterator, Sequence, TypeVar
 
 T = TypeVar("T")
@@ -74,7 +75,11 @@ class Background(Generic[R]):
     when the caller no longer needs it. The child sees the caller's data as it was at the fork,
     without pickling; only the result travels back. Where a child cannot pay (small work, one
     core, no fork) `func` runs in this process, when `result()` first asks for it: a cancelled
-    piece of work never runs."""
+    piece of work never runs.
+
+    When `func` returns an iterator, `result()` is the list of its items, and each item travels
+    in a message of its own as the child produces it: a large result sent as one message is held
+    whole, pickled, by both processes at once (on top of its objects)."""
 
     def __init__(self, func: Callable[[], R], worth_a_process: bool = True):
         self._value: tuple[R] | None = None
@@ -98,23 +103,28 @@ class Background(Generic[R]):
     def _run_later(self) -> R:
         func, self._later = self._later, None
         assert func is not None
-        return func()
+        value = func()
+        return list(value) if isinstance(value, collections.abc.Iterator) else value  # type: ignore[return-value]
 
     def _receive(self) -> R:
         proc, self._proc = self._proc, None
         if proc is None:
             raise WorkerFailed("the background work was cancelled")
+        items: list[Any] = []
         try:
-            ok, payload = self._reader.recv()  # before join: a result larger than the pipe blocks the child
+            # Before join: a result larger than the pipe blocks the child.
+            while (message := self._reader.recv())[0] == _ITEM:
+                items.append(message[1])
         except EOFError:
             proc.join()
             raise WorkerFailed(f"a worker process ended without a result (exit status {proc.exitcode})")
         finally:
             self._reader.close()
         proc.join()
-        if not ok:
+        kind, payload = message
+        if kind == _FAILED:
             raise WorkerFailed(payload)
-        return payload
+        return items if kind == _ITEMS_DONE else payload
 
     def cancel(self) -> None:
         self._later = None
@@ -125,12 +135,23 @@ class Background(Generic[R]):
             self._reader.close()
 
 
+# What a child's messages hold: one item of an iterator's, the end of the items, the value, or
+# the traceback of a failure.
+_ITEM, _ITEMS_DONE, _VALUE, _FAILED = range(4)
+
+
 def _run_background(func: Callable[[], Any], sender: Any) -> None:
     global _background_child
     _background_child = True
     try:
-        message = (True, func())
+        value = func()
+        if isinstance(value, collections.abc.Iterator):
+            for item in value:
+                sender.send((_ITEM, item))
+            message: tuple[int, Any] = (_ITEMS_DONE, None)
+        else:
+            message = (_VALUE, value)
     except BaseException:  # noqa: BLE001 - handed to the parent, which raises it
-        message = (False, traceback.format_exc())
+        message = (_FAILED, traceback.format_exc())
     sender.send(message)
     sender.close()

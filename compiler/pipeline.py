@@ -5,7 +5,7 @@ import gc
 import time
 from contextlib import contextmanager
 from functools import partial
-from typing import Callable
+from typing import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +18,7 @@ from compiler.loader import load_catalog
 from compiler.manifest import MANIFEST, build_manifest
 from compiler.model import Catalog, Settings
 from compiler.parallel import Background
-from compiler.render import render
+from compiler.render import render, rendered
 from compiler.checks import cross_target, datadog_output, routing_parity
 from compiler.targets import alertmanager, datadog, grafana, prometheus, prometheus_slo, runbooks
 
@@ -26,8 +26,10 @@ STAGES = ("load", "validate", "build", "link", "check", "generate", "render")
 TARGETS = (prometheus.build, grafana.build, alertmanager.build, datadog.build, runbooks.build)
 # The runbook pages are the largest piece of work and read nothing the other targets produce: a
 # forked child renders them from the linked catalog while this process runs the checks and
-# generates the rest. When the checks find errors the child is stopped and its work dropped.
-BACKGROUND = (runbooks.build,)
+# generates the rest. When the checks find errors the child is stopped and its work dropped. Each
+# such target has a form giving its artifacts one at a time (and no diagnostics): the child
+# renders them to bytes as they come and sends them in batches (see _rendered).
+BACKGROUND = {runbooks.build: runbooks.stream}
 # Below this many alerts a child process costs more than the overlap saves.
 BACKGROUND_MIN_ALERTS = 40
 # The outputs (targets.outputs) each target writes, and the output of each file by its path.
@@ -178,8 +180,8 @@ def _compile(root: Path, on_stage: Callable[[str], None] | None = None) -> Resul
 
     def start_background(catalog: Catalog) -> None:
         worth = sum(len(s.alerts) for s in catalog.services) >= BACKGROUND_MIN_ALERTS
-        pending.extend((target, Background(partial(target, catalog), worth))
-                       for target in BACKGROUND if _wanted(catalog, target))
+        pending.extend((target, Background(partial(_rendered, stream, catalog), worth))
+                       for target, stream in BACKGROUND.items() if _wanted(catalog, target))
 
     try:
         result = analyse(root, on_stage, start_background)
@@ -213,7 +215,7 @@ def _generate(result: Result, pending: list[tuple[Callable, Background]],
     clock.lap("generate")
     files = {} if result.report.has_errors() else {a.path: render(a) for a in foreground}
     for target, work in pending:
-        produced[target] = _keep(catalog, work.result(), result.report)
+        produced[target] = _keep(catalog, ([a for batch in work.result() for a in batch], []), result.report)
     result.artifacts = [a for t in TARGETS for a in produced.get(t, ())]
     if result.report.has_errors():
         return result
@@ -222,6 +224,20 @@ def _generate(result: Result, pending: list[tuple[Callable, Background]],
     result.files = dict(sorted(files.items()))
     clock.lap("render")  # includes the wait for the pages rendered in the background
     return result
+
+
+def _rendered(stream: Callable[[Catalog], Iterator[Artifact]], catalog: Catalog,
+              size: int = 500) -> Iterator[list[Artifact]]:
+    """A target's artifacts rendered to bytes (render.rendered) in batches, each page's text let
+    go once rendered: what the pages' child sends, a batch a message. Pages as str take twice
+    their UTF-8 bytes (every page holds a character beyond Latin-1)."""
+    batch: list[Artifact] = []
+    for artifact in stream(catalog):
+        batch.append(rendered(artifact))
+        if len(batch) == size:
+            yield batch
+            batch = []
+    yield batch
 
 
 def _keep(catalog: Catalog, generated: tuple[list[Artifact], list], report: Report) -> list[Artifact]:

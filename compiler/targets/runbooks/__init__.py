@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Any
+from typing import Any, Iterator
 
 from jinja2 import (BytecodeCache, Environment, FileSystemBytecodeCache, StrictUndefined,
                     Template)
@@ -133,20 +133,39 @@ def _render(catalog: Catalog, k: "Knowledge", page: Page) -> list[Artifact]:
 
 
 def build(catalog: Catalog) -> tuple[list[Artifact], list[Diagnostic]]:
-    k = Knowledge.of(catalog)
+    k, todo = _prepare(catalog)
     # Pages are independent and rendering dominates large catalogs: spread it over the cores.
+    rendered = fork_map(lambda page: _render(catalog, k, page), todo)
+    artifacts: list[Artifact] = [a for pair in rendered for a in pair]
+    artifacts.append(_stylesheet())
+    return artifacts, []
+
+
+def stream(catalog: Catalog) -> Iterator[Artifact]:
+    """`build`'s artifacts (it reports no diagnostics), in its order, rendered one page at a
+    time in this process: a caller that renders each to bytes and lets it go never holds every
+    page's text at once."""
+    k, todo = _prepare(catalog)
+    for page in todo:
+        yield from _render(catalog, k, page)
+    yield _stylesheet()
+
+
+def _prepare(catalog: Catalog) -> tuple[Knowledge, list[Page]]:
+    k = Knowledge.of(catalog)
     todo = list(pages(catalog))
     # Templates and macros loaded before fork_map forks: the workers inherit them.
     for fmt in ("md", "html"):
         for language, kind in {(page.language, page.kind) for page in todo}:
             _template(fmt, language, f"{kind}.{fmt}.j2")
             _macros(fmt, language)
-    rendered = fork_map(lambda page: _render(catalog, k, page), todo)
-    artifacts: list[Artifact] = [a for pair in rendered for a in pair]
+    return k, todo
+
+
+def _stylesheet() -> Artifact:
     css = environment("html").loader.get_source(environment("html"), "style.css")[0]
     css += "\n/* Code highlighting (Pygments). */\n" + text.pygments_css() + "\n"
-    artifacts.append(Artifact(f"{SITE_DIR}/{STYLESHEET}", css, "text"))
-    return artifacts, []
+    return Artifact(f"{SITE_DIR}/{STYLESHEET}", css, "text")
 
 
-__all__ = ["build", "environment", "tidy_markdown", "Page"]
+__all__ = ["build", "stream", "environment", "tidy_markdown", "Page"]
