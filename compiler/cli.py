@@ -122,7 +122,7 @@ def compile_(
         if check:
             result = pipeline.validate_catalog(catalog, examples=not no_examples, on_stage=progress.stage)
         else:
-            result = pipeline.compile_catalog(catalog, on_stage=progress.stage)
+            result = pipeline.compile_catalog(catalog, on_stage=progress.stage, artifacts=False)
     if check:
         _examples_note(result)
     changed, stale = _output(result, catalog, out, check)

@@ -150,11 +150,14 @@ def validate_catalog(root: Path, examples: bool = True,
     return result
 
 
-def compile_catalog(root: Path, on_stage: Callable[[str], None] | None = None) -> Result:
+def compile_catalog(root: Path, on_stage: Callable[[str], None] | None = None, artifacts: bool = True) -> Result:
     """analyse, then generate every target's artifacts and render them to bytes. `on_stage` is
-    called with each stage's name as it finishes."""
+    called with each stage's name as it finishes. With `artifacts=False`, for callers that need
+    the files only, each artifact is kept as rendered (render.rendered: its bytes, which are the
+    file's, and its objects' hashes) and the catalog's memos are dropped once the targets ran: at
+    10,000 alerts the generated objects and memos outlived their rendering by hundreds of MiB."""
     with _no_cyclic_gc():
-        return limits.run_deep(_compile, root, on_stage)
+        return limits.run_deep(_compile, root, on_stage, artifacts)
 
 
 @contextmanager
@@ -175,7 +178,7 @@ def output_of(path: str) -> str:
     return next((output for prefix, output in OUTPUT_OF if path.startswith(prefix)), "")
 
 
-def _compile(root: Path, on_stage: Callable[[str], None] | None = None) -> Result:
+def _compile(root: Path, on_stage: Callable[[str], None] | None = None, artifacts: bool = True) -> Result:
     pending: list[tuple[Callable, Background]] = []
 
     def start_background(catalog: Catalog) -> None:
@@ -187,7 +190,7 @@ def _compile(root: Path, on_stage: Callable[[str], None] | None = None) -> Resul
         result = analyse(root, on_stage, start_background)
         if result.catalog is None or result.report.has_errors():
             return result
-        return _generate(result, pending, on_stage)
+        return _generate(result, pending, on_stage, artifacts)
     finally:
         for _, work in pending:
             work.cancel()  # where it was not collected: the checks failed, or this process did
@@ -199,7 +202,7 @@ def _wanted(catalog: Catalog, target: Callable) -> bool:
 
 
 def _generate(result: Result, pending: list[tuple[Callable, Background]],
-              on_stage: Callable[[str], None] | None) -> Result:
+              on_stage: Callable[[str], None] | None, keep: bool = True) -> Result:
     clock = _Clock(result, on_stage)
     catalog = result.catalog
     assert catalog is not None
@@ -213,7 +216,11 @@ def _generate(result: Result, pending: list[tuple[Callable, Background]],
     for cross_check in CROSS_CHECKS:
         result.report.extend(cross_check(catalog, foreground))
     clock.lap("generate")
-    files = {} if result.report.has_errors() else {a.path: render(a) for a in foreground}
+    files = {} if result.report.has_errors() or not keep else {a.path: render(a) for a in foreground}
+    if not keep and not result.report.has_errors():
+        del foreground  # the last list of the artifacts but `produced`
+        _render_in_place(produced, files)
+        catalog.memo.clear()
     for target, work in pending:
         produced[target] = _keep(catalog, ([a for batch in work.result() for a in batch], []), result.report)
     result.artifacts = [a for t in TARGETS for a in produced.get(t, ())]
@@ -238,6 +245,15 @@ def _rendered(stream: Callable[[Catalog], Iterator[Artifact]], catalog: Catalog,
             yield batch
             batch = []
     yield batch
+
+
+def _render_in_place(produced: dict[Callable, list[Artifact]], files: dict[str, bytes]) -> None:
+    """Each artifact replaced by its rendered form (render.rendered), its bytes added to `files`:
+    one by one, so that each artifact's objects go as soon as it is rendered."""
+    for artifacts in produced.values():
+        for i in range(len(artifacts)):
+            artifacts[i] = rendered(artifacts[i])
+            files[artifacts[i].path] = artifacts[i].data
 
 
 def _keep(catalog: Catalog, generated: tuple[list[Artifact], list], report: Report) -> list[Artifact]:
