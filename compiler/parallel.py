@@ -4,6 +4,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import threading
 import traceback
 from contextlib import contextmanager
 import collections.abc
@@ -79,7 +80,9 @@ class Background(Generic[R]):
 
     When `func` returns an iterator, `result()` is the list of its items, and each item travels
     in a message of its own as the child produces it: a large result sent as one message is held
-    whole, pickled, by both processes at once (on top of its objects)."""
+    whole, pickled, by both processes at once (on top of its objects). A thread of this process
+    receives the messages as they come: a child blocked on a full pipe would otherwise wait for
+    `result()`, its work no longer overlapping the caller's."""
 
     def __init__(self, func: Callable[[], R], worth_a_process: bool = True):
         self._value: tuple[R] | None = None
@@ -94,6 +97,18 @@ class Background(Generic[R]):
         with _children_ignore_ctrl_c():
             self._proc.start()
         sender.close()
+        self._items: list[Any] = []
+        self._last: tuple[int, Any] | None = None  # the child's last message, once received
+        self._receiver = threading.Thread(target=self._drain, daemon=True)
+        self._receiver.start()
+
+    def _drain(self) -> None:
+        try:
+            while (message := self._reader.recv())[0] == _ITEM:
+                self._items.append(message[1])
+            self._last = message
+        except (EOFError, OSError):
+            pass  # the child ended without a result, or was stopped: `_receive` says which
 
     def result(self) -> R:
         if self._value is None:
@@ -110,21 +125,16 @@ class Background(Generic[R]):
         proc, self._proc = self._proc, None
         if proc is None:
             raise WorkerFailed("the background work was cancelled")
-        items: list[Any] = []
-        try:
-            # Before join: a result larger than the pipe blocks the child.
-            while (message := self._reader.recv())[0] == _ITEM:
-                items.append(message[1])
-        except EOFError:
-            proc.join()
-            raise WorkerFailed(f"a worker process ended without a result (exit status {proc.exitcode})")
-        finally:
-            self._reader.close()
+        self._receiver.join()
+        self._reader.close()
         proc.join()
-        kind, payload = message
+        if self._last is None:
+            raise WorkerFailed(f"a worker process ended without a result (exit status {proc.exitcode})")
+        kind, payload = self._last
+        items, self._items = self._items, []
         if kind == _FAILED:
             raise WorkerFailed(payload)
-        return items if kind == _ITEMS_DONE else payload
+        return items if kind == _ITEMS_DONE else payload  # type: ignore[return-value]
 
     def cancel(self) -> None:
         self._later = None
@@ -132,7 +142,9 @@ class Background(Generic[R]):
         if proc is not None:
             proc.terminate()
             proc.join()
+            self._receiver.join()  # ends with the pipe's end of file
             self._reader.close()
+            self._items = []
 
 
 # What a child's messages hold: one item of an iterator's, the end of the items, the value, or

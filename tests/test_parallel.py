@@ -207,3 +207,22 @@ def test_an_iterator_failing_midway_is_an_error_with_its_traceback() -> None:
 
     with pytest.raises(parallel.WorkerFailed, match="ValueError: second page broken"):
         parallel.Background(pages).result()
+
+
+@forks
+def test_the_child_sends_every_item_before_the_caller_asks_for_the_result(tmp_path: Path) -> None:
+    import time
+
+    done = tmp_path / "done"
+
+    def pages():
+        for _ in range(20):
+            yield b"x" * 100_000  # together far beyond a pipe's buffer
+        done.write_text("all sent")
+
+    work = parallel.Background(pages)
+    deadline = time.monotonic() + 30
+    while not done.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert done.exists()  # the caller kept working: nothing blocked the child meanwhile
+    assert work.result() == [b"x" * 100_000] * 20
