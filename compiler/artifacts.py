@@ -15,14 +15,22 @@ class ManagedObject:
     kind: str     # alert, recording_rule, rule_group, test, ...
     target: str   # prometheus, kubernetes, ...
     source: Loc
-    content: Any  # the object's own data, hashed into the manifest
+    content: Any  # the object's own data, hashed into the manifest (or its Digest)
     # content_hash(content), when known already (the incremental cache stores it).
     digest: str = field(default="", compare=False, repr=False)
 
 
 @dataclass(frozen=True)
+class Digest:
+    """An object's content hash standing in for its content, in an artifact already rendered."""
+
+    value: str  # sha256:<hex> of the content's canonical JSON
+
+
+@dataclass(frozen=True)
 class Artifact:
-    """A file to write: its path under the output directory, its data and its format."""
+    """A file to write: its path under the output directory, its data and its format. Data in
+    bytes is the file already rendered (see render.rendered)."""
 
     path: str
     data: Any

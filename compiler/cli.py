@@ -131,7 +131,7 @@ def compile_(
         if check:
             result = pipeline.validate_catalog(catalog, examples=not no_examples, on_stage=progress.stage)
         else:
-            result = pipeline.compile_catalog(catalog, on_stage=progress.stage, cache=cache)
+            result = pipeline.compile_catalog(catalog, on_stage=progress.stage, cache=cache, artifacts=False)
     if check:
         _examples_note(result)
     changed, stale = _output(result, catalog, out, check, cache)

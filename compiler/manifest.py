@@ -5,7 +5,7 @@ import hashlib
 import json
 from json.encoder import encode_basestring as _encode_str
 
-from compiler.artifacts import Artifact
+from compiler.artifacts import Artifact, Digest
 from compiler.render import content_hash
 
 MANIFEST = "manifest.json"
@@ -17,7 +17,7 @@ def object_lines(art: Artifact, hashes: dict[int, str] | None = None) -> list[tu
     that several objects share."""
     out = []
     for obj in art.objects:
-        digest = obj.digest
+        digest = obj.digest or (obj.content.value if type(obj.content) is Digest else "")
         if not digest:
             digest = hashes.get(id(obj.content)) if hashes is not None else None
             if digest is None:

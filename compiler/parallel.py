@@ -4,8 +4,10 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import threading
 import traceback
 from contextlib import contextmanager
+import collections.abc
 from typing import Any, Callable, Generic, Iterator, Sequence, TypeVar
 
 T = TypeVar("T")
@@ -74,7 +76,13 @@ class Background(Generic[R]):
     when the caller no longer needs it. The child sees the caller's data as it was at the fork,
     without pickling; only the result travels back. Where a child cannot pay (small work, one
     core, no fork) `func` runs in this process, when `result()` first asks for it: a cancelled
-    piece of work never runs."""
+    piece of work never runs.
+
+    When `func` returns an iterator, `result()` is the list of its items, and each item travels
+    in a message of its own as the child produces it: a large result sent as one message is held
+    whole, pickled, by both processes at once (on top of its objects). A thread of this process
+    receives the messages as they come: a child blocked on a full pipe would otherwise wait for
+    `result()`, its work no longer overlapping the caller's."""
 
     def __init__(self, func: Callable[[], R], worth_a_process: bool = True):
         self._value: tuple[R] | None = None
@@ -89,6 +97,18 @@ class Background(Generic[R]):
         with _children_ignore_ctrl_c():
             self._proc.start()
         sender.close()
+        self._items: list[Any] = []
+        self._last: tuple[int, Any] | None = None  # the child's last message, once received
+        self._receiver = threading.Thread(target=self._drain, daemon=True)
+        self._receiver.start()
+
+    def _drain(self) -> None:
+        try:
+            while (message := self._reader.recv())[0] == _ITEM:
+                self._items.append(message[1])
+            self._last = message
+        except (EOFError, OSError):
+            pass  # the child ended without a result, or was stopped: `_receive` says which
 
     def result(self) -> R:
         if self._value is None:
@@ -98,23 +118,23 @@ class Background(Generic[R]):
     def _run_later(self) -> R:
         func, self._later = self._later, None
         assert func is not None
-        return func()
+        value = func()
+        return list(value) if isinstance(value, collections.abc.Iterator) else value  # type: ignore[return-value]
 
     def _receive(self) -> R:
         proc, self._proc = self._proc, None
         if proc is None:
             raise WorkerFailed("the background work was cancelled")
-        try:
-            ok, payload = self._reader.recv()  # before join: a result larger than the pipe blocks the child
-        except EOFError:
-            proc.join()
-            raise WorkerFailed(f"a worker process ended without a result (exit status {proc.exitcode})")
-        finally:
-            self._reader.close()
+        self._receiver.join()
+        self._reader.close()
         proc.join()
-        if not ok:
+        if self._last is None:
+            raise WorkerFailed(f"a worker process ended without a result (exit status {proc.exitcode})")
+        kind, payload = self._last
+        items, self._items = self._items, []
+        if kind == _FAILED:
             raise WorkerFailed(payload)
-        return payload
+        return items if kind == _ITEMS_DONE else payload  # type: ignore[return-value]
 
     def cancel(self) -> None:
         self._later = None
@@ -122,15 +142,28 @@ class Background(Generic[R]):
         if proc is not None:
             proc.terminate()
             proc.join()
+            self._receiver.join()  # ends with the pipe's end of file
             self._reader.close()
+            self._items = []
+
+
+# What a child's messages hold: one item of an iterator's, the end of the items, the value, or
+# the traceback of a failure.
+_ITEM, _ITEMS_DONE, _VALUE, _FAILED = range(4)
 
 
 def _run_background(func: Callable[[], Any], sender: Any) -> None:
     global _background_child
     _background_child = True
     try:
-        message = (True, func())
+        value = func()
+        if isinstance(value, collections.abc.Iterator):
+            for item in value:
+                sender.send((_ITEM, item))
+            message: tuple[int, Any] = (_ITEMS_DONE, None)
+        else:
+            message = (_VALUE, value)
     except BaseException:  # noqa: BLE001 - handed to the parent, which raises it
-        message = (False, traceback.format_exc())
+        message = (_FAILED, traceback.format_exc())
     sender.send(message)
     sender.close()

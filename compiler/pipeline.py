@@ -7,7 +7,7 @@ import time
 from collections import ChainMap
 from contextlib import contextmanager
 from functools import partial
-from typing import Callable
+from typing import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +22,7 @@ from compiler.loader import load_catalog
 from compiler.manifest import MANIFEST, assemble, build_manifest, file_line, object_lines
 from compiler.model import Catalog, Settings
 from compiler.parallel import Background
-from compiler.render import render
+from compiler.render import render, rendered
 from compiler.checks import cross_target, datadog_examples, datadog_output, routing_parity
 from compiler.targets import alertmanager, datadog, grafana, prometheus, prometheus_slo, runbooks
 
@@ -30,8 +30,10 @@ STAGES = ("load", "validate", "build", "link", "check", "generate", "render")
 TARGETS = (prometheus.build, grafana.build, alertmanager.build, datadog.build, runbooks.build)
 # The runbook pages are the largest piece of work and read nothing the other targets produce: a
 # forked child renders them from the linked catalog while this process runs the checks and
-# generates the rest. When the checks find errors the child is stopped and its work dropped.
-BACKGROUND = (runbooks.build,)
+# generates the rest. When the checks find errors the child is stopped and its work dropped. Each
+# such target has a form giving its artifacts one at a time (and no diagnostics): the child
+# renders them to bytes as they come and sends them in batches (see _rendered).
+BACKGROUND = {runbooks.build: runbooks.stream}
 # Below this many alerts a child process costs more than the overlap saves.
 BACKGROUND_MIN_ALERTS = 40
 # The outputs (targets.outputs) each target writes, and the output of each file by its path.
@@ -196,13 +198,17 @@ def _only_datadog_verdicts(report: Report) -> bool:
 
 
 def compile_catalog(root: Path, on_stage: Callable[[str], None] | None = None,
-                    cache: Cache | None = None) -> Result:
+                    cache: Cache | None = None, artifacts: bool = True) -> Result:
     """analyse, then generate every target's artifacts and render them to bytes. `on_stage` is
     called with each stage's name as it finishes. With `cache` (compiler.incremental), the work
     of services unchanged since the last compile with that cache is reused: their files are in
-    `result.unchanged` instead of `result.files`."""
+    `result.unchanged` instead of `result.files`. Without a cache and with `artifacts=False`, for
+    callers that need the files only, each artifact is kept as rendered (render.rendered: its
+    bytes, which are the file's, and its objects' hashes), the pages come from their child
+    rendered, and the catalog's memos are dropped once the targets ran: at 10,000 alerts the
+    generated objects and memos outlived their rendering by hundreds of MiB."""
     with _no_cyclic_gc():
-        return limits.run_deep(_compile, root, on_stage, cache)
+        return limits.run_deep(_compile, root, on_stage, cache, artifacts)
 
 
 @contextmanager
@@ -224,7 +230,7 @@ def output_of(path: str) -> str:
 
 
 def _compile(root: Path, on_stage: Callable[[str], None] | None = None,
-             cache: Cache | None = None) -> Result:
+             cache: Cache | None = None, artifacts: bool = True) -> Result:
     pending: list[tuple[Callable, Background]] = []
 
     def start_background(catalog: Catalog) -> None:
@@ -236,18 +242,20 @@ def _compile(root: Path, on_stage: Callable[[str], None] | None = None,
             # good part of the catalog changed.
             changed = sum(len(s.alerts) for s in cache.run.stale(catalog, "runbooks", catalog.services))
             worth = changed >= BACKGROUND_MIN_ALERTS and changed * 4 >= alerts
-        for target in BACKGROUND:
+        for target, stream in BACKGROUND.items():
             if _wanted(catalog, target):
                 # With the cache, the work's record of what it stores comes back with its result
-                # (a child's record would otherwise stay in the child).
-                work = partial(target, catalog) if cache is None else partial(cache.run.tracked, target, catalog)
+                # (a child's record would otherwise stay in the child). Without it, the pages
+                # come back rendered, in batches.
+                work = partial(_rendered, stream, catalog) if cache is None else \
+                    partial(cache.run.tracked, target, catalog)
                 pending.append((target, Background(work, worth)))
 
     try:
         result = analyse(root, on_stage, start_background, cache)
         if result.catalog is None or result.report.has_errors():
             return result
-        return _generate(result, pending, on_stage, cache)
+        return _generate(result, pending, on_stage, cache, artifacts)
     finally:
         for _, work in pending:
             work.cancel()  # where it was not collected: the checks failed, or this process did
@@ -259,7 +267,7 @@ def _wanted(catalog: Catalog, target: Callable) -> bool:
 
 
 def _generate(result: Result, pending: list[tuple[Callable, Background]],
-              on_stage: Callable[[str], None] | None, cache: Cache | None) -> Result:
+              on_stage: Callable[[str], None] | None, cache: Cache | None, keep: bool = True) -> Result:
     clock = _Clock(result, on_stage)
     catalog = result.catalog
     assert catalog is not None
@@ -276,11 +284,18 @@ def _generate(result: Result, pending: list[tuple[Callable, Background]],
     else:
         result.report.extend(_cross_checks_by_service(catalog, foreground, cache))
     clock.lap("generate")
-    files = {} if result.report.has_errors() or cache is not None else \
-        {a.path: render(a) for a in foreground}
-    for target, work in pending:
-        produced[target] = _keep(catalog, work.result() if cache is None else cache.run.absorb(work.result()),
-                                 result.report)
+    if cache is not None:
+        files: dict[str, bytes] = {}
+        for target, work in pending:
+            produced[target] = _keep(catalog, cache.run.absorb(work.result()), result.report)
+    else:
+        files = {} if result.report.has_errors() or not keep else {a.path: render(a) for a in foreground}
+        if not keep and not result.report.has_errors():
+            del foreground  # the last list of the artifacts but `produced`
+            _render_in_place(produced, files)
+            catalog.memo.clear()
+        for target, work in pending:
+            produced[target] = _keep(catalog, ([a for batch in work.result() for a in batch], []), result.report)
     result.artifacts = [a for t in TARGETS for a in produced.get(t, ())]
     if result.report.has_errors():
         return result
@@ -381,6 +396,29 @@ def _render_cached(result: Result, cache: Cache) -> dict[str, bytes]:
     cache.run.save()
     cache.store.prune()
     return files
+
+
+def _rendered(stream: Callable[[Catalog], Iterator[Artifact]], catalog: Catalog,
+              size: int = 500) -> Iterator[list[Artifact]]:
+    """A target's artifacts rendered to bytes (render.rendered) in batches, each page's text let
+    go once rendered: what the pages' child sends, a batch a message. Pages as str take twice
+    their UTF-8 bytes (every page holds a character beyond Latin-1)."""
+    batch: list[Artifact] = []
+    for artifact in stream(catalog):
+        batch.append(rendered(artifact))
+        if len(batch) == size:
+            yield batch
+            batch = []
+    yield batch
+
+
+def _render_in_place(produced: dict[Callable, list[Artifact]], files: dict[str, bytes]) -> None:
+    """Each artifact replaced by its rendered form (render.rendered), its bytes added to `files`:
+    one by one, so that each artifact's objects go as soon as it is rendered."""
+    for artifacts in produced.values():
+        for i in range(len(artifacts)):
+            artifacts[i] = rendered(artifacts[i])
+            files[artifacts[i].path] = artifacts[i].data
 
 
 def _keep(catalog: Catalog, generated: tuple[list[Artifact], list], report: Report) -> list[Artifact]:

@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from compiler.artifacts import Artifact
+from compiler.artifacts import Artifact, Digest, ManagedObject
 
 
 _PLAIN = re.compile(r"[A-Za-z_/][\w .,/()\-+*<>=!%&|^$@~\[\]{}\"`?:;#']*|[0-9]+(?:ms|[smhdwy])(?:[0-9]+(?:ms|[smhdwy]))*")
@@ -154,12 +154,24 @@ def to_json(data: Any) -> str:
 
 
 def render(artifact: Artifact) -> bytes:
+    if type(artifact.data) is bytes:
+        return artifact.data  # rendered already
     if artifact.format == "yaml":
         head = f"# {artifact.header}\n" if artifact.header else ""
         return (head + to_yaml(artifact.data)).encode("utf-8")
     if artifact.format == "json":
         return to_json(artifact.data).encode("utf-8")
     return str(artifact.data).encode("utf-8")
+
+
+def rendered(artifact: Artifact) -> Artifact:
+    """The artifact with its data rendered to bytes and its objects' contents replaced by their
+    hashes: the smallest form that still gives its file and its manifest entries (a page's text
+    takes two or four bytes a character as a str once it holds one non-Latin-1 character)."""
+    objects = tuple(ManagedObject(o.id, o.kind, o.target, o.source,
+                                  o.content if type(o.content) is Digest else Digest(content_hash(o.content)))
+                    for o in artifact.objects)
+    return Artifact(artifact.path, render(artifact), artifact.format, objects, artifact.header)
 
 
 # What orjson writes differently from json: NaN and infinities as `null`, floats between 1e-10 and

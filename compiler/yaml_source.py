@@ -6,7 +6,7 @@ from typing import Any
 import yaml
 
 from compiler.diagnostics import Diagnostic, Loc, error
-from compiler.documents import Path_, Pos, RawDocument, offset_to_loc
+from compiler.documents import Path_, RawDocument, offset_to_loc, pack, unpack
 from compiler import limits
 
 _STR = "tag:yaml.org,2002:str"
@@ -77,8 +77,8 @@ class _Converter:
         self.text = text
         self.diags = diags
         self.budget = budget
-        self.values: dict[Path_, Pos] = {}
-        self.keys: dict[Path_, Pos] = {}
+        self.values: dict[Path_, int] = {}  # packed positions (documents.pack)
+        self.keys: dict[Path_, int] = {}
         self.merging = 0  # merges being built, one inside the other
         # A constructor per file: PyYAML's remembers every node it built, and one that failed
         # on a bad value would then report the next node as "recursive".
@@ -98,7 +98,7 @@ class _Converter:
         if cls is yaml.ScalarNode:
             # libyaml reports a plain scalar's style as '' (PyYAML as None): scalar_loc needs
             # None to point inside plain scalars.
-            self.values[path] = Pos(mark.line, mark.column, node.style or None)
+            self.values[path] = pack(mark.line, mark.column, node.style or None)
             if node.tag == _STR:  # the common case, without the constructor's dispatch
                 return node.value
             return self.scalar(node)
@@ -115,24 +115,24 @@ class _Converter:
             for knode, vnode in node.value:
                 if knode.tag == _MERGE:
                     self.merge(vnode, path, out, merged)
-            self.values[path] = Pos(mark.line, mark.column)  # after the merged mappings' own
+            self.values[path] = pack(mark.line, mark.column)  # after the merged mappings' own
             for knode, vnode in own:
                 key = self.key(knode)
                 kpath = path + (key,)
-                kpos = Pos(knode.start_mark.line, knode.start_mark.column)
+                kmark = knode.start_mark
                 if key in out and key not in merged:
-                    first = self.keys[kpath]
+                    first = unpack(self.keys[kpath])
                     self.diags.append(error(
                         "MC011", f"duplicate key {key!r} (first defined at line {first.line + 1})",
-                        Loc(self.file, kpos.line + 1, kpos.column + 1),
+                        Loc(self.file, kmark.line + 1, kmark.column + 1),
                         "remove or rename one of the two; YAML keeps only one of them",
                     ))
                     continue
                 merged.discard(key)  # a key written here overrides the merged one
-                self.keys[kpath] = kpos
+                self.keys[kpath] = pack(kmark.line, kmark.column)
                 out[key] = self.convert(vnode, kpath)
             return out
-        self.values[path] = Pos(mark.line, mark.column)
+        self.values[path] = pack(mark.line, mark.column)
         return [self.convert(v, path + (i,)) for i, v in enumerate(node.value)]
 
     def merge(self, vnode: yaml.Node, path: Path_, out: dict[str, Any], merged: set[str]) -> None:

@@ -172,3 +172,57 @@ def test_a_small_catalog_that_fails_its_checks_never_renders_its_pages(tmp_path:
         error("MC999", "a check failed", Loc("moncat.yaml"), "fix it")])
     result = pipeline.compile_catalog(tmp_path / "catalog")
     assert [d.code for d in result.report.sorted()] == ["MC999"]
+
+
+@forks
+def test_an_iterators_items_come_back_as_a_list_each_in_a_message_of_its_own(tmp_path: Path, monkeypatch) -> None:
+    import multiprocessing.connection
+    import pickle
+
+    log = tmp_path / "sent"
+    send = multiprocessing.connection.Connection.send
+
+    def logged(self, obj) -> None:  # runs in the child, which inherits the patch
+        with log.open("a") as f:
+            f.write(f"{len(pickle.dumps(obj))}\n")
+        send(self, obj)
+
+    monkeypatch.setattr(multiprocessing.connection.Connection, "send", logged)
+    pages = [bytes([i]) * 200_000 for i in range(10)]
+    assert parallel.Background(lambda: iter(pages)).result() == pages
+    sizes = [int(n) for n in log.read_text().split()]
+    assert len(sizes) == len(pages) + 1  # an item a message, then the end
+    assert max(sizes) < 2 * 200_000  # never two items in one message
+
+
+def test_an_iterator_run_in_this_process_gives_the_same_list() -> None:
+    assert parallel.Background(lambda: iter("abc"), worth_a_process=False).result() == ["a", "b", "c"]
+
+
+@forks
+def test_an_iterator_failing_midway_is_an_error_with_its_traceback() -> None:
+    def pages():
+        yield b"first page"
+        raise ValueError("second page broken")
+
+    with pytest.raises(parallel.WorkerFailed, match="ValueError: second page broken"):
+        parallel.Background(pages).result()
+
+
+@forks
+def test_the_child_sends_every_item_before_the_caller_asks_for_the_result(tmp_path: Path) -> None:
+    import time
+
+    done = tmp_path / "done"
+
+    def pages():
+        for _ in range(20):
+            yield b"x" * 100_000  # together far beyond a pipe's buffer
+        done.write_text("all sent")
+
+    work = parallel.Background(pages)
+    deadline = time.monotonic() + 30
+    while not done.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert done.exists()  # the caller kept working: nothing blocked the child meanwhile
+    assert work.result() == [b"x" * 100_000] * 20

@@ -67,3 +67,17 @@ def test_a_content_hash_is_the_sha256_of_json_canonical_form(value: object) -> N
     canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     expected = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
     assert content_hash(value) == "sha256:" + expected
+
+
+def test_an_artifact_rendered_ahead_gives_the_same_file_and_the_same_manifest() -> None:
+    from compiler.manifest import build_manifest
+    from compiler.render import render, rendered
+
+    result = pipeline.compile_catalog(CATALOG)
+    ahead = [rendered(a) for a in result.artifacts]
+    assert {a.path: a.data for a in ahead} == {a.path: render(a) for a in result.artifacts}
+    assert [render(a) for a in ahead] == [a.data for a in ahead]
+    assert all(type(o.content).__name__ == "Digest" for a in ahead for o in a.objects)
+    assert [rendered(a) for a in ahead] == ahead  # rendering again changes nothing
+    files = {a.path: a.data for a in ahead}
+    assert build_manifest(ahead, files) == build_manifest(result.artifacts, files)

@@ -290,3 +290,13 @@ def test_fixed_words_are_written_into_the_templates_escaped_unless_that_could_re
         assert "{{ t.%s }}" % key in source
     html = WordedLoader(words).get_source(Environment(), "base.html.j2")[0]
     assert "{{ t.contacts }}" in html and "{{ 7 * 7 }}" not in html
+
+
+def test_the_streamed_pages_are_builds_pages_in_builds_order(seed) -> None:
+    from compiler.targets import runbooks
+
+    catalog, _ = seed
+    built, diags = runbooks.build(catalog)
+    assert diags == []
+    streamed = list(runbooks.stream(catalog))
+    assert [(a.path, a.data, a.objects) for a in streamed] == [(a.path, a.data, a.objects) for a in built]

@@ -85,7 +85,7 @@ def child(catalog: Path, work: Path) -> dict:
 
     gc.disable()  # as the moncat command does for its whole run
     c0, w0 = time.process_time(), time.perf_counter()
-    result = pipeline.compile_catalog(catalog)
+    result = pipeline.compile_catalog(catalog, artifacts=False)  # files only, as the command asks
     if result.report.has_errors():
         raise SystemExit(str(result.report.sorted()[:3]))
     writer.write(work / "out", result.files)

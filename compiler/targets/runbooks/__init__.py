@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Any
+from typing import Any, Iterator
 
 from jinja2 import (BytecodeCache, Environment, FileSystemBytecodeCache, StrictUndefined,
                     Template)
@@ -140,25 +140,45 @@ def build(catalog: Catalog) -> tuple[list[Artifact], list[Diagnostic]]:
                              lambda services: _render_services(catalog, k, services))
     artifacts = [a for page in catalog_pages(catalog) for a in _render(catalog, k, page)]
     artifacts += [a for svc in catalog.services for a in by_service[svc.id]]
+    artifacts.append(_stylesheet())
+    return artifacts, []
+
+
+def stream(catalog: Catalog) -> Iterator[Artifact]:
+    """`build`'s artifacts without the incremental cache (it reports no diagnostics), rendered
+    one page at a time in this process: a caller that renders each to bytes and lets it go never
+    holds every page's text at once."""
+    k = Knowledge.of(catalog)
+    todo = list(catalog_pages(catalog)) + [p for svc in catalog.services for p in service_pages(catalog, svc)]
+    _load_templates(todo)
+    for page in todo:
+        yield from _render(catalog, k, page)
+    yield _stylesheet()
+
+
+def _load_templates(todo: list[Page]) -> None:
+    # Templates and macros loaded before fork_map forks: the workers inherit them.
+    for fmt in ("md", "html"):
+        for language, kind in {(page.language, page.kind) for page in todo}:
+            _template(fmt, language, f"{kind}.{fmt}.j2")
+            _macros(fmt, language)
+
+
+def _stylesheet() -> Artifact:
     css = environment("html").loader.get_source(environment("html"), "style.css")[0]
     css += "\n/* Code highlighting (Pygments). */\n" + text.pygments_css() + "\n"
-    artifacts.append(Artifact(f"{SITE_DIR}/{STYLESHEET}", css, "text"))
-    return artifacts, []
+    return Artifact(f"{SITE_DIR}/{STYLESHEET}", css, "text")
 
 
 def _render_services(catalog: Catalog, k: Knowledge, services: list[Service]) -> dict[str, list[Artifact]]:
     """The pages of these services, by service. Pages are independent and rendering dominates
     large catalogs: they are spread over the cores."""
     todo = [page for svc in services for page in service_pages(catalog, svc)]
-    # Templates and macros loaded before fork_map forks: the workers inherit them.
-    for fmt in ("md", "html"):
-        for language, kind in {(page.language, page.kind) for page in todo}:
-            _template(fmt, language, f"{kind}.{fmt}.j2")
-            _macros(fmt, language)
+    _load_templates(todo)
     out: dict[str, list[Artifact]] = {svc.id: [] for svc in services}
     for page, pair in zip(todo, fork_map(lambda page: _render(catalog, k, page), todo)):
         out[page.service.id].extend(pair)
     return out
 
 
-__all__ = ["build", "environment", "tidy_markdown", "Page"]
+__all__ = ["build", "stream", "environment", "tidy_markdown", "Page"]
