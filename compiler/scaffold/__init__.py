@@ -16,6 +16,7 @@ from pathlib import Path
 from string import Template
 
 from compiler.diagnostics import Diagnostic, Loc, Severity, error
+from compiler.documents import unpack
 from compiler.loader import SETTINGS_NAMES, RawDocument, load_catalog, load_yaml
 from compiler.validation import SCHEMA_FILE, catalog_schema
 
@@ -212,16 +213,19 @@ _DOC_MARK = re.compile(r"^(---|\.\.\.)(\s|$)")
 def _section_end(doc: RawDocument, section: str) -> tuple[int, int] | None:
     """Where to insert a new entry of the block mapping `section` of `doc`: (0-based line index
     after its last entry, indentation of its entries); None when it is no block mapping."""
-    key = doc.keys.get((section,))
+    at = doc.keys.get((section,))
     entries = doc.data.get(section)
-    if key is None or not isinstance(entries, dict) or not entries:
+    if at is None or not isinstance(entries, dict) or not entries:
         return None
-    first = doc.keys.get((section, next(iter(entries))))
-    if first is None or first.line <= key.line:
+    key = unpack(at)
+    first_at = doc.keys.get((section, next(iter(entries))))
+    if first_at is None or unpack(first_at).line <= key.line:
         return None  # a flow mapping on the key's line: `alerts: {A: ...}`
+    first = unpack(first_at)
     lines = doc.text.split("\n")
     end = len(lines)
-    later = [p.line for path, p in doc.keys.items() if len(path) == 1 and p.line > key.line]
+    later = [line for path, p in doc.keys.items()
+             if len(path) == 1 and (line := unpack(p).line) > key.line]
     if later:
         end = min(later)
     for i in range(key.line + 1, end):
