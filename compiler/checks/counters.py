@@ -6,7 +6,7 @@ from typing import Iterator
 from compiler.diagnostics import Diagnostic, warning
 from compiler.expr import ast
 from compiler.link import series_names, token_offset
-from compiler.incremental import cached
+from compiler.incremental import per_service
 from compiler.model import Catalog, Expression, Metric, Service
 
 COUNTER_FUNCS = {"rate", "irate", "increase", "resets"}
@@ -45,9 +45,7 @@ def _expr(expr: Expression, names: dict) -> Iterator[Diagnostic]:
 
 
 def check(catalog: Catalog) -> Iterator[Diagnostic]:
-    for svc in catalog.services:
-        yield from cached(catalog, "check.counters", svc,
-                          lambda: list(_service(catalog, svc)))
+    return per_service(catalog, "check.counters", _service)
 
 
 def _service(catalog: Catalog, svc: Service) -> Iterator[Diagnostic]:

@@ -9,7 +9,7 @@ from compiler.diagnostics import Diagnostic, warning
 from compiler.durations import format_ms
 from compiler.expr import ast
 from compiler.link import token_offset
-from compiler.incremental import cached
+from compiler.incremental import per_service
 from compiler.model import Catalog, Service
 
 RATE_FUNCS = ("rate", "irate")
@@ -17,9 +17,7 @@ RATE_INTERVAL = "$__rate_interval"
 
 
 def check(catalog: Catalog) -> Iterator[Diagnostic]:
-    for svc in catalog.services:
-        yield from cached(catalog, "check.dashboard_rate_interval", svc,
-                          lambda: list(_service(catalog, svc)))
+    return per_service(catalog, "check.dashboard_rate_interval", _service)
 
 
 def _service(catalog: Catalog, svc: Service) -> Iterator[Diagnostic]:

@@ -4,14 +4,12 @@ from __future__ import annotations
 from typing import Iterator
 
 from compiler.diagnostics import Diagnostic, warning
-from compiler.incremental import cached
+from compiler.incremental import per_service
 from compiler.model import Catalog, Service
 
 
 def check(catalog: Catalog) -> Iterator[Diagnostic]:
-    for svc in catalog.services:
-        yield from cached(catalog, "check.dashboard_titles", svc,
-                          lambda: list(_service(catalog, svc)))
+    return per_service(catalog, "check.dashboard_titles", _service)
 
 
 def _service(catalog: Catalog, svc: Service) -> Iterator[Diagnostic]:

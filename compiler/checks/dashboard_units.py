@@ -7,7 +7,7 @@ import difflib
 from typing import Iterator
 
 from compiler.diagnostics import Diagnostic, warning
-from compiler.incremental import cached
+from compiler.incremental import per_service
 from compiler.model import Catalog, Panel, Service
 from compiler.targets.grafana.units import UNIT_IDS, WORDS, known
 
@@ -15,9 +15,7 @@ NEEDS_UNIT = ("timeseries", "stat", "gauge")
 
 
 def check(catalog: Catalog) -> Iterator[Diagnostic]:
-    for svc in catalog.services:
-        yield from cached(catalog, "check.dashboard_units", svc,
-                          lambda: list(_service(catalog, svc)))
+    return per_service(catalog, "check.dashboard_units", _service)
 
 
 def _service(catalog: Catalog, svc: Service) -> Iterator[Diagnostic]:

@@ -9,7 +9,7 @@ from compiler.diagnostics import Diagnostic, Severity, warning
 from compiler.durations import format_ms
 from compiler.expr.timing import Lag, lag
 from compiler.examples import records_of
-from compiler.incremental import cached
+from compiler.incremental import per_service
 from compiler.model import Alert, Catalog, Service
 
 
@@ -82,9 +82,7 @@ def _suggest(stated_ms: int, interval_ms: int) -> str:
 
 
 def check(catalog: Catalog) -> Iterator[Diagnostic]:
-    for svc in catalog.services:
-        yield from cached(catalog, "check.detection_delay", svc,
-                          lambda: list(_service(catalog, svc)))
+    return per_service(catalog, "check.detection_delay", _service)
 
 
 def _service(catalog: Catalog, svc: Service) -> Iterator[Diagnostic]:

@@ -10,13 +10,12 @@ from compiler.expr import ast
 from compiler.example_labels import infer, parse_series
 from compiler.expr.parse import ParseError
 from compiler.link import series_names
-from compiler.incremental import cached
+from compiler.incremental import per_service
 from compiler.model import Catalog, Service
 
 
 def check(catalog: Catalog) -> Iterator[Diagnostic]:
-    for svc in catalog.services:
-        yield from cached(catalog, "check.examples", svc, lambda: list(_service(catalog, svc)))
+    return per_service(catalog, "check.examples", _service)
 
 
 def _service(catalog: Catalog, svc: Service) -> Iterator[Diagnostic]:

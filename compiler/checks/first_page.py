@@ -4,14 +4,13 @@ from __future__ import annotations
 from typing import Iterator
 
 from compiler.diagnostics import Diagnostic, error
-from compiler.incremental import cached
+from compiler.incremental import per_service
 from compiler.durations import format_ms
 from compiler.model import Catalog, Service
 
 
 def check(catalog: Catalog) -> Iterator[Diagnostic]:
-    for service in catalog.services:
-        yield from cached(catalog, "check.first_page", service, lambda: list(_service(catalog, service)))
+    return per_service(catalog, "check.first_page", _service)
 
 
 def _service(catalog: Catalog, service: Service) -> Iterator[Diagnostic]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from compiler.diagnostics import Diagnostic, error
-from compiler.incremental import cached
+from compiler.incremental import per_service
 from compiler.model import Alert, Catalog, Service
 
 
@@ -16,9 +16,7 @@ def recipients(alert: Alert, service: Service) -> tuple[str, ...]:
 
 
 def check(catalog: Catalog) -> Iterator[Diagnostic]:
-    for svc in catalog.services:
-        yield from cached(catalog, "check.routing", svc,
-                          lambda: list(_service(catalog, svc)))
+    return per_service(catalog, "check.routing", _service)
 
 
 def _service(catalog: Catalog, svc: Service) -> Iterator[Diagnostic]:

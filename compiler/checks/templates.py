@@ -8,14 +8,13 @@ from compiler.expr import gotemplate
 from compiler.expr import templates as tpl
 from compiler.expr.metric_names import result_names
 from compiler.link import series_names
-from compiler.incremental import cached
+from compiler.incremental import per_service
 from compiler.model import Alert, Catalog, Service
 from compiler.names import alert_labels
 
 
 def check(catalog: Catalog) -> Iterator[Diagnostic]:
-    for svc in catalog.services:
-        yield from cached(catalog, "check.templates", svc, lambda: list(_service(catalog, svc)))
+    return per_service(catalog, "check.templates", _service)
 
 
 def _keeps_name(alert: Alert, catalog: Catalog) -> bool:

@@ -15,7 +15,7 @@ Values must pickle without model objects in them (diagnostics, artifacts and pla
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Protocol, TypeVar
+from typing import Any, Callable, Iterable, Iterator, Protocol, TypeVar
 
 from compiler.model import Catalog, Service
 
@@ -39,6 +39,14 @@ def cached(catalog: Catalog, name: str, service: Service, compute: Callable[[], 
     if run is None:
         return compute()
     return run.value(catalog, name, service, compute)
+
+
+def per_service(catalog: Catalog, name: str,
+                diagnose: Callable[[Catalog, Service], Iterable[T]]) -> Iterator[T]:
+    """A check's diagnostics, service by service: `diagnose(catalog, service)`, each service's
+    list from the last compile while that service is unchanged (`cached` under `name`)."""
+    for service in catalog.services:
+        yield from cached(catalog, name, service, lambda: list(diagnose(catalog, service)))
 
 
 def cached_many(catalog: Catalog, name: str, services: Iterable[Service],
@@ -66,4 +74,4 @@ def joined(catalog: Catalog, service: Service) -> list[Service]:
                         lambda: [s for s in catalog.services if s.id in wanted])
 
 
-__all__ = ["RUN", "cached", "cached_many", "joined"]
+__all__ = ["RUN", "cached", "cached_many", "joined", "per_service"]
