@@ -1,13 +1,16 @@
 """CLI: thin typer commands over the pipeline; renders diagnostics, sets the exit status."""
 from __future__ import annotations
 
+import atexit
 import enum
 import gc
 import json
+import os
 import sys
 import tempfile
+import threading
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -486,13 +489,36 @@ def main() -> None:
         # Every command on a deep stack: trees from untrusted text (catalog, output files read
         # back by diff) are walked recursively, up to the depths limits.py allows.
         limits.run_deep(app)
+        status: int | str | None = 0
     except KeyboardInterrupt:
         writer.settle()  # the work thread keeps running: let it finish a write it began, no other
         sys.stderr.write("moncat: interrupted\n")
         sys.exit(130)
-    except SystemExit:
-        raise
+    except SystemExit as exc:
+        status = exc.code
     except Exception as exc:  # noqa: BLE001 - the last line of defence, reported plainly
         sys.stderr.write(f"moncat: internal error: {type(exc).__name__}: {exc}\n"
                          "This is a bug in moncat; please report it with the catalog that caused it.\n")
-        sys.exit(70)
+        status = 70
+    _end(status)
+
+
+def _end(status: int | str | None) -> NoReturn:
+    """Exit once the command is done, without tearing down the objects it made: freeing a large
+    catalog's millions of objects one by one took longer than an incremental compile itself
+    (3.7 s of 9 s at 10,000 alerts). Other threads are joined, exit handlers run and the
+    streams flushed first, so nothing the command wrote is lost."""
+    if isinstance(status, str):
+        sys.stderr.write(status + "\n")
+        status = 1
+    waiting = (threading.current_thread(), threading.main_thread())
+    for thread in threading.enumerate():
+        if thread not in waiting and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a reader that went away (`| head`): nothing to deliver
+            pass
+    os._exit(status or 0)
