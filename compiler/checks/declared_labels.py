@@ -10,6 +10,7 @@ from compiler.diagnostics import Diagnostic, Loc, warning
 from compiler.example_labels import parse_series
 from compiler.expr import ast
 from compiler.expr.parse import ParseError
+from compiler.incremental import per_service
 from compiler.link import series_names, token_offset
 from compiler.model import Catalog, Expression, Metric, Service
 
@@ -49,21 +50,26 @@ def _queries(service: Service) -> Iterable[Expression]:
 
 
 def check(catalog: Catalog) -> Iterator[Diagnostic]:
+    # Per service, from the cache while the service is unchanged: the metrics its queries name
+    # are in its cache key, the scrape labels in the settings.
+    return per_service(catalog, "check.declared_labels", _service)
+
+
+def _service(catalog: Catalog, service: Service) -> Iterator[Diagnostic]:
     names = series_names(catalog)
     implicit = IMPLICIT | set(catalog.settings.datadog.scrape_labels)
-    for service in catalog.services:
-        for expr in _queries(service):
-            for node in ast.walk(expr.tree):
-                if isinstance(node, ast.Selector):
-                    for label, metric in _undeclared(node, names, implicit):
-                        yield warning(CODE, f"label {label!r} is not declared on {metric.name}: "
-                                      "a slip in its name makes the matcher select nothing",
-                                      expr.loc_at(token_offset(expr.text, label)), _hint(label, metric))
-        for alert in service.alerts.values():
-            for ex in alert.examples:
-                locs = ex.series_locs or tuple((ex.loc, ex.loc) for _ in ex.series)
-                for (selector, _), (at, _) in zip(ex.series, locs):
-                    yield from _series(selector, at, names, implicit)
+    for expr in _queries(service):
+        for node in ast.walk(expr.tree):
+            if isinstance(node, ast.Selector):
+                for label, metric in _undeclared(node, names, implicit):
+                    yield warning(CODE, f"label {label!r} is not declared on {metric.name}: "
+                                  "a slip in its name makes the matcher select nothing",
+                                  expr.loc_at(token_offset(expr.text, label)), _hint(label, metric))
+    for alert in service.alerts.values():
+        for ex in alert.examples:
+            locs = ex.series_locs or tuple((ex.loc, ex.loc) for _ in ex.series)
+            for (selector, _), (at, _) in zip(ex.series, locs):
+                yield from _series(selector, at, names, implicit)
 
 
 def _series(selector: str, at: Loc, names: dict[str, object], implicit: frozenset[str]) -> Iterator[Diagnostic]:
