@@ -1,4 +1,4 @@
 """Entry point for `python -m compiler`: the same as the `moncat` command."""
-from compiler.cli import main
+from compiler.cli import entry
 
-main()
+entry()

@@ -482,24 +482,33 @@ _add_examples()
 
 
 def main() -> None:
-    """Console entry point: no Python traceback ever reaches a user."""
+    """The command's work, ending in SystemExit with its status: no Python traceback ever
+    reaches a user."""
     # One short-lived run over many small acyclic objects: the cyclic collector only costs time.
     gc.disable()
     try:
         # Every command on a deep stack: trees from untrusted text (catalog, output files read
         # back by diff) are walked recursively, up to the depths limits.py allows.
         limits.run_deep(app)
-        status: int | str | None = 0
     except KeyboardInterrupt:
         writer.settle()  # the work thread keeps running: let it finish a write it began, no other
         sys.stderr.write("moncat: interrupted\n")
         sys.exit(130)
-    except SystemExit as exc:
-        status = exc.code
+    except SystemExit:
+        raise
     except Exception as exc:  # noqa: BLE001 - the last line of defence, reported plainly
         sys.stderr.write(f"moncat: internal error: {type(exc).__name__}: {exc}\n"
                          "This is a bug in moncat; please report it with the catalog that caused it.\n")
-        status = 70
+        sys.exit(70)
+
+
+def entry() -> NoReturn:
+    """Console entry point (`moncat`, `python -m compiler`): `main()`, then the process ends."""
+    try:
+        main()
+        status: int | str | None = 0
+    except SystemExit as exc:
+        status = exc.code
     _end(status)
 
 

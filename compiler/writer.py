@@ -8,14 +8,14 @@ import os
 import shutil
 import tempfile
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Collection, Iterable, Iterator
+from typing import Callable, Collection, Iterator
 
 from compiler.diagnostics import Diagnostic, error
 from compiler.manifest import MANIFEST
+from compiler.trees import link_unchanged, remove_tree, write_files
 
 
 @dataclass(frozen=True)
@@ -206,50 +206,6 @@ def _lock(target: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def _make_dirs(root: Path, rels: Iterable[str]) -> None:
-    for parent in sorted({os.path.dirname(rel) for rel in rels}):
-        os.makedirs(os.path.join(root, parent), exist_ok=True)
-
-
-def _write_file(path: str, data: bytes) -> None:
-    """`path` created (as `open(path, "wb")` would, mode 0o666 less the umask) holding `data`."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-    except OSError as exc:
-        if exc.filename is None:  # os.write names no file: name it for the diagnostic
-            raise OSError(exc.errno, exc.strerror, path) from None
-        raise
-    finally:
-        os.close(fd)
-
-
-def write_files(root: Path, files: dict[str, bytes]) -> None:
-    """Create every file under `root`. Directories first, then the files from 16 threads, each
-    given a sixteenth of them: on a virtual disk each file creation waits on the device, and
-    20,000 runbook pages written one by one took 17 s where 16 writers take 5 s (the waits
-    release the GIL). One task per thread rather than per file: a future per file cost more CPU
-    than the writes."""
-    _make_dirs(root, files)
-    items = [(os.path.join(root, rel), data) for rel, data in files.items()]
-    if len(items) < 64:
-        for path, data in items:
-            _write_file(path, data)
-        return
-
-    def write_share(share: list[tuple[str, bytes]]) -> None:
-        for path, data in share:
-            _write_file(path, data)
-
-    with ThreadPoolExecutor(max_workers=_WRITERS) as pool:
-        list(pool.map(write_share, [items[i::_WRITERS] for i in range(_WRITERS)]))
-
-
-_WRITERS = 16
-
-
 # moncat writes from its worker thread (limits.run_deep) while Ctrl-C reaches the main thread,
 # which then exits. `settle()` lets it exit only between writes: a write under way finishes (or
 # fails and cleans up), and none starts after. Exiting mid-swap would leave no output directory.
@@ -349,35 +305,6 @@ def write(out: Path, files: dict[str, bytes]) -> bool:
     return True
 
 
-def _link_unchanged(root: Path, unchanged: dict[str, tuple[str, os.stat_result]]) -> set[str]:
-    """Hard-link into the new tree the files whose bytes did not change (checked under the lock),
-    so only changed files are created: creating a file costs the kernel 50 times what linking
-    one does. Only a file exactly as moncat would create it is linked (its owner, mode
-    0o666 less the umask, no other link); the others, and every file on a file system without
-    hard links, are written. Returns the relative paths linked."""
-    umask = os.umask(0)
-    os.umask(umask)
-    mode, owner = 0o100666 & ~umask, os.geteuid()
-    plain = {rel: (src, status) for rel, (src, status) in unchanged.items()
-             if status.st_mode == mode and status.st_uid == owner and status.st_nlink == 1}
-    _make_dirs(root, plain)
-    linked = set()
-    for rel, (src, status) in plain.items():
-        dst = os.path.join(root, rel)
-        try:
-            os.link(src, dst, follow_symlinks=False)
-        except OSError as exc:
-            if exc.errno in (errno.EPERM, errno.EXDEV, errno.EMLINK, errno.ENOTSUP, errno.EOPNOTSUPP):
-                return linked  # no hard links here: write the rest
-            raise
-        now = os.lstat(dst)
-        if (now.st_dev, now.st_ino) != (status.st_dev, status.st_ino):
-            os.unlink(dst)  # replaced since it was compared: write it
-            continue
-        linked.add(rel)
-    return linked
-
-
 def _replace(target: Path, files: dict[str, bytes], out: Path,
              unchanged: dict[str, tuple[str, os.stat_result]]) -> None:
     """Build the new tree beside `target` and swap it in. `unchanged` may name files that
@@ -388,7 +315,7 @@ def _replace(target: Path, files: dict[str, bytes], out: Path,
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.moncat-new-", dir=parent))
     try:
         try:
-            linked = _link_unchanged(tmp, unchanged)
+            linked = link_unchanged(tmp, unchanged)
             rest = {rel: data for rel, data in files.items() if rel not in linked}
             rest.update((rel, _copy(src, status)) for rel, (src, status) in unchanged.items()
                         if rel not in linked and rel not in files)
@@ -404,7 +331,7 @@ def _replace(target: Path, files: dict[str, bytes], out: Path,
             except OSError:
                 os.rename(old / "tree", target)  # put the old tree back: never leave no output
                 raise
-            shutil.rmtree(old, ignore_errors=True)
+            remove_tree(old)
         else:
             os.rename(tmp, target)
     finally:

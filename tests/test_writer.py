@@ -176,3 +176,32 @@ def test_provisional_files_stay_only_if_the_block_keeps_them_and_an_interrupt_ta
     with pytest.raises(KeyboardInterrupt), writer.provisional(tmp_path, files):
         pass
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.yaml"]
+
+
+def test_the_replaced_tree_is_removed_whole_without_following_links_out_of_it(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    deep = {f"t{i % 3}/s{i % 11}/k{i % 5}/f{i}.json": f"{i}\n".encode() for i in range(300)}
+    first = {**deep, MANIFEST: json.dumps({"files": sorted(deep)}).encode()}
+    writer.write(out, first)
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("not moncat's\n")
+    (out / "t0" / "s1" / "link").symlink_to(outside)  # no output of moncat's: not carried over
+    (out / "t1" / "dirlink").symlink_to(outside)
+    second = {rel: data + b"changed\n" for rel, data in deep.items() if not rel.startswith("t2/")}
+    second[MANIFEST] = json.dumps({"files": sorted(second)}).encode()
+    assert writer.write(out, second)
+    assert _on_disk(out) == second
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["elsewhere", "out"]
+    assert (outside / "keep.txt").read_text() == "not moncat's\n"
+
+
+def test_removing_a_tree_that_is_gone_or_holds_only_files_is_quiet(tmp_path: Path) -> None:
+    from compiler.trees import remove_tree
+
+    remove_tree(tmp_path / "never-made")
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    (flat / "a").write_text("a")
+    remove_tree(flat)
+    assert list(tmp_path.iterdir()) == []
