@@ -1,0 +1,167 @@
+"""Write stage, incremental: a few changed files replaced where they stand, undone on failure,
+and a crash's leftovers undone by the next write."""
+from __future__ import annotations
+
+import errno
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from compiler import patch, writer
+from compiler.manifest import MANIFEST
+
+
+def _tree(version: str, extra: dict[str, bytes] | None = None, drop: str | None = None) -> dict[str, bytes]:
+    files = {f"s{i % 9}/k{i % 4}/f{i:03}.yaml": f"file {i}\n".encode() for i in range(200)}
+    files["s0/k0/changing.yaml"] = f"version {version}\n".encode()
+    files.update(extra or {})
+    files.pop(drop, None)
+    files[MANIFEST] = json.dumps({"files": sorted(files)}).encode()
+    return files
+
+
+def _on_disk(out: Path) -> dict[str, bytes]:
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+
+def _update(out: Path, old: dict[str, bytes], new: dict[str, bytes]) -> bool | None:
+    """writer.update as the incremental compile calls it: the files whose bytes changed, and the
+    others reused as recorded after the previous write."""
+    reuse = {}
+    for rel, data in new.items():
+        if old.get(rel) == data:
+            st = os.lstat(out / rel)
+            reuse[rel] = (st.st_size, st.st_mtime_ns, st.st_ino)
+    changed = {rel: data for rel, data in new.items() if rel not in reuse}
+    return writer.update(out, changed, reuse, lambda target: True, old.keys())
+
+
+def test_a_few_changed_files_are_replaced_in_place_and_the_rest_keep_their_inodes(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    old = _tree("1", drop=None, extra={"gone/only/file.yaml": b"old\n"})
+    writer.write(out, old)
+    inode, root = (out / "s3/k3/f003.yaml").stat().st_ino, out.stat().st_ino
+    new = _tree("2", extra={"fresh/deep/new.yaml": b"new\n"})
+    assert _update(out, old, new) is True
+    assert _on_disk(out) == new
+    assert (out / "s3/k3/f003.yaml").stat().st_ino == inode
+    assert out.stat().st_ino == root  # the same directory: no new tree was built and swapped in
+    assert not (out / "gone").exists()  # emptied directories go, as in a new tree
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_a_full_disk_while_writing_aside_changes_nothing_and_names_the_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "out"
+    old = _tree("1")
+    writer.write(out, old)
+
+    def full(path: str, data: bytes) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), path)
+
+    monkeypatch.setattr("compiler.trees.write_file", full)
+    with pytest.raises(writer.OutputError) as caught:
+        _update(out, old, _tree("2"))
+    assert caught.value.diag.code == "MC502"
+    assert str(out / "s0/k0/changing.yaml") in caught.value.diag.message or \
+        str(out / MANIFEST) in caught.value.diag.message
+    assert _on_disk(out) == old
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_a_failure_midway_through_the_renames_puts_every_file_back(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "out"
+    old = _tree("1", extra={"gone/only/file.yaml": b"old\n"})
+    writer.write(out, old)
+    real, calls = os.replace, []
+
+    def failing(src, dst) -> None:
+        calls.append(dst)
+        if len(calls) == 3:
+            raise OSError(errno.EIO, os.strerror(errno.EIO), dst)
+        real(src, dst)
+
+    monkeypatch.setattr(os, "replace", failing)
+    new = _tree("2", extra={"fresh/deep/new.yaml": b"new\n", "s1/k1/added.yaml": b"added\n"})
+    with pytest.raises(writer.OutputError):
+        _update(out, old, new)
+    assert len(calls) > 3  # the undo moved files back
+    assert _on_disk(out) == old
+    assert not (out / "fresh").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_a_crash_midway_is_undone_by_the_next_write(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "out"
+    old = _tree("1", extra={"gone/only/file.yaml": b"old\n"})
+    writer.write(out, old)
+    real = os.replace
+
+    class Crash(BaseException):
+        pass
+
+    def crashing(src, dst) -> None:
+        if str(dst).endswith(MANIFEST):
+            raise Crash  # killed before the manifest landed: half the files are new
+        real(src, dst)
+
+    monkeypatch.setattr(os, "replace", crashing)
+    monkeypatch.setattr(patch, "_undo", lambda *a: (_ for _ in ()).throw(OSError("killed")))
+    new = _tree("2", extra={"fresh/deep/new.yaml": b"new\n"})
+    with pytest.raises(Crash):
+        _update(out, old, new)
+    monkeypatch.undo()
+    assert _on_disk(out) != old  # a mix, and the journal beside it
+    assert [p.name.startswith(".out.moncat-patch-") for p in tmp_path.iterdir()].count(True) == 1
+    third = _tree("3")
+    assert writer.write(out, third) is True
+    assert _on_disk(out) == third
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_the_recovery_restores_the_previous_files_exactly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "out"
+    old = _tree("1", extra={"gone/only/file.yaml": b"old\n"})
+    writer.write(out, old)
+    real, count = os.replace, []
+
+    class Crash(BaseException):
+        pass
+
+    def crashing(src, dst) -> None:
+        count.append(dst)
+        if len(count) == 2:
+            raise Crash
+        real(src, dst)
+
+    monkeypatch.setattr(os, "replace", crashing)
+    monkeypatch.setattr(patch, "_undo", lambda *a: (_ for _ in ()).throw(OSError("killed")))
+    with pytest.raises(Crash):
+        _update(out, old, _tree("2", extra={"fresh/new.yaml": b"new\n"}))
+    monkeypatch.undo()
+    patch.recover(str(out))
+    patch.recover(str(out))  # twice: nothing left to do
+    assert _on_disk(out) == old
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_a_new_file_where_a_directory_stood_replaces_the_whole_tree(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    old = _tree("1", extra={"was/a/dir.yaml": b"x\n"})
+    writer.write(out, old)
+    new = _tree("1", extra={"was/a": b"now a file\n"})
+    assert not patch.fits({rel: "" for rel in old}, {"was/a": b""})
+    assert _update(out, old, new) is True
+    assert _on_disk(out) == new
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_nothing_changed_writes_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    old = _tree("1")
+    writer.write(out, old)
+    assert _update(out, old, old) is False
+    assert _on_disk(out) == old
