@@ -19,11 +19,17 @@ def _prefix(target: str) -> str:
     return f".{os.path.basename(target)}.moncat-patch-"
 
 
-def fits(existing: dict[str, str], files: dict[str, bytes]) -> bool:
-    """Whether `files` can replace their namesakes in place: no new file where a directory of
-    the tree stands, or under one of its files (the whole tree is replaced then)."""
-    dirs = {d for rel in existing for d in _parents(rel)}
-    return not any(rel in dirs or any(p in existing for p in _parents(rel)) for rel in files)
+def fits(target: str, files: dict[str, bytes]) -> bool:
+    """Whether `files` can replace their namesakes in place: none where a directory stands, or
+    under a file (the whole tree is replaced then)."""
+    for rel in files:
+        if os.path.isdir(os.path.join(target, rel)):
+            return False
+        for parent in _parents(rel):
+            here = os.path.join(target, parent)
+            if os.path.lexists(here) and not os.path.isdir(here):
+                return False
+    return True
 
 
 def _parents(rel: str) -> list[str]:
@@ -31,14 +37,14 @@ def _parents(rel: str) -> list[str]:
     return ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
 
 
-def apply(target: str, files: dict[str, bytes], remove: list[str], existing: dict[str, str]) -> None:
+def apply(target: str, files: dict[str, bytes], remove: list[str]) -> None:
     """Write `files` into `target` (replacing their namesakes) and remove the files `remove`
     names, the manifest last. The new files are written aside first, so a full disk changes
     nothing; then each lands with one rename, the file it replaces kept aside until all have
     landed. Any failure puts every file back as it was, and the error is raised."""
     work = tempfile.mkdtemp(prefix=_prefix(target), dir=os.path.dirname(target))
     try:
-        journal = _prepare(target, work, files, remove, existing)
+        journal = _prepare(target, work, files, remove)
     except BaseException:
         remove_tree(work)
         raise
@@ -55,8 +61,7 @@ def apply(target: str, files: dict[str, bytes], remove: list[str], existing: dic
     remove_tree(work)
 
 
-def _prepare(target: str, work: str, files: dict[str, bytes], remove: list[str],
-             existing: dict[str, str]) -> dict:
+def _prepare(target: str, work: str, files: dict[str, bytes], remove: list[str]) -> dict:
     """The new files written aside and the journal of what the commit will do."""
     staged = os.path.join(work, "new")
     try:
@@ -67,10 +72,11 @@ def _prepare(target: str, work: str, files: dict[str, bytes], remove: list[str],
             raise OSError(exc.errno, exc.strerror, target + name[len(staged):]) from None
         raise
     order = sorted(files, key=lambda rel: rel == MANIFEST)  # the manifest lands last
-    journal = {"write": [[rel, rel in existing] for rel in order], "remove": sorted(remove),
+    existed = {rel for rel in order if os.path.lexists(os.path.join(target, rel))}
+    journal = {"write": [[rel, rel in existed] for rel in order], "remove": sorted(remove),
                "dirs": sorted({d for rel in files for d in _parents(rel)
                                if not os.path.isdir(os.path.join(target, d))})}
-    make_dirs(os.path.join(work, "old"), [rel for rel in files if rel in existing] + list(remove))
+    make_dirs(os.path.join(work, "old"), [*existed, *remove])
     with open(os.path.join(work, JOURNAL), "w", encoding="utf-8") as f:
         json.dump(journal, f)
     return journal

@@ -6,6 +6,7 @@ import fcntl
 import json
 import os
 import shutil
+import stat
 import tempfile
 import threading
 from contextlib import contextmanager
@@ -360,6 +361,13 @@ def _as_recorded(now: os.stat_result, then: os.stat_result | tuple[int, int, int
     return (now.st_size, now.st_mtime_ns, now.st_ino) == then
 
 
+def _is_file(path: str) -> bool:
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
 def update(out: Path, files: dict[str, bytes], reuse: dict[str, tuple[int, int, int]],
            unchanged_since: Callable[[Path], bool], listed: Collection[str]) -> bool | None:
     """Replace `out`, as `write` does, with `files` plus the files `reuse` names, which `out`
@@ -375,27 +383,30 @@ def update(out: Path, files: dict[str, bytes], reuse: dict[str, tuple[int, int, 
             patch.recover(str(target))
             if not unchanged_since(target):
                 return None
-            existing = _existing(target)
+            root = str(target) + os.sep
             unchanged = {}
             for rel, recorded in reuse.items():
-                path = existing.get(rel)
-                status = os.lstat(path) if path is not None else None
-                if status is None or not _as_recorded(status, recorded):
+                try:
+                    status = os.lstat(root + rel)
+                except OSError:
                     return None
-                unchanged[rel] = (path, status)
-            theirs = existing.keys() - listed - {MANIFEST}
-            gone = [rel for rel in existing if rel not in theirs and rel not in files and rel not in reuse]
+                if not _as_recorded(status, recorded):
+                    return None
+                unchanged[rel] = (root + rel, status)
+            gone = [rel for rel in listed if rel not in files and rel not in reuse and _is_file(root + rel)]
             if not files and not gone:
                 return False
-            if len(files) + len(gone) < len(reuse) and patch.fits(existing, files):
+            if len(files) + len(gone) < len(reuse) and patch.fits(str(target), files):
                 # A few files changed among many: replaced where they stand, not a new tree of
                 # links to every unchanged file (at 10,000 alerts, 34,000 links, then 34,000
                 # removals, for a dozen changed files).
                 with _swapping:
                     if _settled:
                         raise KeyboardInterrupt
-                    patch.apply(str(target), files, gone, existing)
+                    patch.apply(str(target), files, gone)
                 return True
+            existing = _existing(target)
+            theirs = existing.keys() - listed - {MANIFEST}
             kept = {rel: _read(existing[rel]) for rel in theirs if rel not in files and rel not in reuse}
             unchanged.update((rel, (existing[rel], os.lstat(existing[rel]))) for rel in kept)
             tree = {**kept, **files}

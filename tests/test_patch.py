@@ -153,7 +153,9 @@ def test_a_new_file_where_a_directory_stood_replaces_the_whole_tree(tmp_path: Pa
     old = _tree("1", extra={"was/a/dir.yaml": b"x\n"})
     writer.write(out, old)
     new = _tree("1", extra={"was/a": b"now a file\n"})
-    assert not patch.fits({rel: "" for rel in old}, {"was/a": b""})
+    assert not patch.fits(str(out), {"was/a": b""})  # where a directory stands
+    assert not patch.fits(str(out), {"s0/k0/f000.yaml/under": b""})  # under a file
+    assert patch.fits(str(out), {"s0/k0/f000.yaml": b"", "new/dir/file": b""})
     assert _update(out, old, new) is True
     assert _on_disk(out) == new
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
