@@ -126,3 +126,19 @@ def test_an_alert_sharing_its_alertname_with_a_clock_reading_one_keeps_its_times
     result = pipeline.compile_catalog(catalog(tmp_path, alerts))
     tests = [t for p, b in result.files.items() if p.startswith("prometheus/") and p.endswith(".tests.yaml") for t in yaml.safe_load(b)["tests"]]
     assert len(tests) == 4 and all(shift_of(t["name"]) == 0 for t in tests)
+
+
+def test_an_alert_sharing_its_alertname_with_a_stateful_one_runs_at_the_catalogs_interval(tmp_path: Path) -> None:
+    # promtool compares the alerts of every rule of the checked name, and a subquery without a
+    # step remembers every evaluation: at a coarser interval the other rule's verdict may change.
+    def intervals(result: pipeline.Result) -> list[str]:
+        return [yaml.safe_load(b)["evaluation_interval"] for p, b in sorted(result.files.items())
+                if p.startswith("prometheus/") and p.endswith(".tests.yaml") for _ in yaml.safe_load(b)["tests"]]
+
+    plain = _alert("max(queue_depth) > 100", LONG_FIRES, LONG_QUIET, extra="alertname: Deep")
+    alone = intervals(pipeline.compile_catalog(catalog(tmp_path / "alone", plain)))
+    assert len(alone) == 2 and all(parse_ms(i) > 60_000 for i in alone)  # alone, it runs sparser
+    stateful = _alert("max_over_time(max(queue_depth)[30m:]) > 100", LONG_FIRES, LONG_QUIET,
+                      extra="alertname: Deep").replace("DeepQueue:", "DeepQueueHeld:")
+    both = intervals(pipeline.compile_catalog(catalog(tmp_path / "both", plain.rstrip(" ") + stateful)))
+    assert both == ["1m"] * 4

@@ -110,6 +110,10 @@ def coarse_interval(catalog: Catalog, service: Service, alert: Alert, plan: Timi
     records = records_of(catalog)
     if not catalog.once(("prometheus_tests.history_free", alert.id), lambda: history_free(alert, records)):
         return base
+    if len(namesakes(service, alert)[0]) > 1:
+        # promtool compares the alerts of every rule of that name, and the others' verdicts at
+        # a coarser interval are not checked here: their history may matter.
+        return base
     if alert.for_ms and _inlined(catalog, service, alert, records) is None:
         return base
     fits = [n for n in LADDER_MS if n % base == 0 and plan.eval_ms % n == 0 and alert.for_ms % n == 0
