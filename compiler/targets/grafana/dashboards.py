@@ -79,9 +79,10 @@ def plain_json(value: Any) -> Any:
     if kind in _SCALARS:
         return value
     if kind is dict:
-        return {k if type(k) is str else _key(k): plain_json(v) for k, v in value.items()}
+        return {k if type(k) is str else _key(k): v if type(v) in _SCALARS else plain_json(v)
+                for k, v in value.items()}
     if kind is list:
-        return [plain_json(v) for v in value]
+        return [v if type(v) in _SCALARS else plain_json(v) for v in value]
     to_json = getattr(value, "to_json", None)
     if callable(to_json):
         return plain_json(to_json())
