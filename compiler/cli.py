@@ -12,15 +12,19 @@ import threading
 from pathlib import Path
 from typing import Annotated, NoReturn
 
-import typer
+from compiler import codecache
 
-from compiler import diff as differ
-from compiler import console, limits, pipeline, revisions, scaffold, writer
-from compiler.diagnostic_formats import render_github, render_sarif
-from compiler.diagnostics import Severity, render_json, render_text
-from compiler.importers.command import import_app
-from compiler.incremental import output as incremental_output
-from compiler.incremental.run import Cache
+# The dataclasses' generated methods compiled once, not on every run (see codecache).
+with codecache.dataclass_methods():
+    import typer
+
+    from compiler import diff as differ
+    from compiler import console, limits, pipeline, revisions, scaffold, writer
+    from compiler.diagnostic_formats import render_github, render_sarif
+    from compiler.diagnostics import Severity, render_json, render_text
+    from compiler.importers.command import import_app
+    from compiler.incremental import output as incremental_output
+    from compiler.incremental.run import Cache
 
 app = typer.Typer(add_completion=True, no_args_is_help=True, rich_markup_mode=None,
                   pretty_exceptions_enable=False,

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import io
 import subprocess
-import tarfile
 from pathlib import Path
 
 
@@ -35,6 +34,8 @@ def extract_catalog(catalog: Path, rev: str, dest: Path) -> Path:
     except RevisionError:
         raise RevisionError(f"no commit {rev!r} in {top}") from None
     data = _git(top, "archive", "--format=tar", rev, "--", rel)
+    import tarfile  # here: only `diff --base` reads a revision, and tarfile costs every command's start
+
     try:
         with tarfile.open(fileobj=io.BytesIO(data)) as tar:
             # The "data" filter refuses links that leave the tree and absolute paths: the same

@@ -66,10 +66,23 @@ def build_dashboard(catalog: Catalog, service: Service, dashboard: Dashboard) ->
     return plain_json(builder.build())
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def plain_json(value: Any) -> Any:
     """The SDK's model as the plain JSON types its encoder writes (each object's `to_json()`, enum
     members as their values), without encoding it to text and parsing it back (a tenth of the
     Grafana target's time). The render stage sorts keys."""
+    kind = type(value)
+    # Most values are plain already: their exact types first (an enum member or an SDK object
+    # is never exactly one of these), then the general case.
+    if kind in _SCALARS:
+        return value
+    if kind is dict:
+        return {k if type(k) is str else _key(k): v if type(v) in _SCALARS else plain_json(v)
+                for k, v in value.items()}
+    if kind is list:
+        return [v if type(v) in _SCALARS else plain_json(v) for v in value]
     to_json = getattr(value, "to_json", None)
     if callable(to_json):
         return plain_json(to_json())

@@ -1,0 +1,118 @@
+"""Startup: what `moncat compile` imports, and the cached code of the dataclasses' methods."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from compiler import codecache
+from conftest import CATALOG, ROOT
+
+# Needed only by other commands (apply, import; tarfile for diff --base) or by a catalog that
+# fails validation (jsonschema explains the errors).
+NOT_FOR_COMPILE = ["requests", "urllib3", "datadog_api_client", "jsonschema", "compiler.apply",
+                   "compiler.importers.prometheus", "gojsonnet", "tarfile"]
+
+
+def test_compile_does_not_import_what_only_other_commands_need(tmp_path: Path) -> None:
+    script = textwrap.dedent("""
+        import atexit, json, sys
+        record, catalog, out = sys.argv[1:4]
+        atexit.register(lambda: open(record, "w").write(json.dumps(sorted(sys.modules))))
+        from compiler import cli
+        sys.argv = ["moncat", "compile", catalog, "--out", out, "--no-cache"]
+        cli.main()
+    """)
+    record = tmp_path / "modules.json"
+    proc = subprocess.run([sys.executable, "-c", script, str(record), str(CATALOG), str(tmp_path / "out")],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    modules = set(json.loads(record.read_text()))
+    assert "compiler.targets.grafana" in modules  # the record is of a real compile
+    assert sorted(modules & set(NOT_FOR_COMPILE)) == []
+
+
+def _make_classes() -> list[type]:
+    """Dataclasses of every kind moncat uses: frozen, ordered, defaults, factories, keyword-only."""
+
+    @dataclasses.dataclass(frozen=True)
+    class Frozen:
+        name: str
+        count: int = 0
+        tags: tuple[str, ...] = ()
+
+    @dataclasses.dataclass(frozen=True, order=True)
+    class Ordered:
+        line: int
+        column: int = 1
+
+    @dataclasses.dataclass
+    class Mutable:
+        items: list[int] = dataclasses.field(default_factory=list)
+        note: str | None = None
+
+    @dataclasses.dataclass(frozen=True, kw_only=True)
+    class KeywordOnly:
+        first: str
+        second: float = 1.5
+
+    return [Frozen, Ordered, Mutable, KeywordOnly]
+
+
+METHODS = ["__init__", "__repr__", "__eq__", "__hash__", "__setattr__", "__delattr__", "__lt__", "__ge__"]
+
+
+def _methods(classes: list[type]) -> list[tuple[str, str, object, object, object]]:
+    out = []
+    for cls in classes:
+        for name in METHODS:
+            method = cls.__dict__.get(name)
+            if callable(method) and hasattr(method, "__code__"):
+                out.append((cls.__name__, name, method.__code__, method.__annotations__, method.__defaults__))
+    return out
+
+
+def test_cached_dataclass_methods_are_the_code_dataclasses_compiles(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    plain = _methods(_make_classes())
+    with codecache.dataclass_methods():
+        first = _methods(_make_classes())
+    assert list((tmp_path / "moncat" / "code").glob("dataclasses-*.marshal"))
+
+    def no_compiling(*args: object, **kwargs: object) -> None:
+        raise AssertionError("compiled again: the cache was not read")
+
+    monkeypatch.setattr(codecache, "compile", no_compiling, raising=False)
+    with codecache.dataclass_methods():
+        again = _methods(_make_classes())
+    assert len(plain) > 20
+    # Same code (bytecode, constants, names), same annotations (real types, not text) and defaults.
+    assert first == plain
+    assert again == plain
+    assert not hasattr(dataclasses, "exec")
+
+
+def test_a_damaged_dataclass_cache_is_ignored_and_rewritten(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    with codecache.dataclass_methods():
+        _make_classes()
+    [path] = (tmp_path / "moncat" / "code").glob("dataclasses-*.marshal")
+    path.write_bytes(b"not marshal data")
+    with codecache.dataclass_methods():
+        classes = _make_classes()
+    assert classes[0]("a", 2) == classes[0]("a", 2)
+    assert repr(classes[1](3)).endswith("Ordered(line=3, column=1)")
+    assert path.read_bytes() != b"not marshal data"
+
+
+def test_without_a_cache_directory_dataclasses_work_as_usual(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(codecache, "user_cache_dir", lambda: None)
+    with codecache.dataclass_methods():
+        assert not hasattr(dataclasses, "exec")
+        assert _methods(_make_classes()) == _methods(_make_classes())
