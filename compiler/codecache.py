@@ -32,17 +32,45 @@ def compiled(key: str, name: str, make_source: Callable[[], str]) -> CodeType:
     it for the same `key` before (the key must change whenever the source would). A cache that
     cannot be read or written is ignored."""
     digest = hashlib.sha256(f"{sys.implementation.cache_tag}\0{name}\0{key}".encode()).hexdigest()
-    folder = user_cache_dir()
-    path = folder / "code" / f"{digest}.marshal" if folder else None
+    folder = _code_dir()
+    path = folder / f"{digest}.marshal" if folder else None
     if path is not None:
         try:
-            return marshal.loads(path.read_bytes())
+            return marshal.loads(_read_own(path))
         except (OSError, ValueError, EOFError, TypeError):
             pass
     code = compile(make_source(), name, "exec")
     if path is not None:
         _store(path, code)
     return code
+
+
+def _code_dir() -> Path | None:
+    """The folder of compiled code, made private to this user; None when it is not (its code
+    is run: code others could write is never read)."""
+    folder = user_cache_dir()
+    if folder is None:
+        return None
+    code = folder / "code"
+    try:
+        code.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = os.stat(code)
+    except OSError:
+        return None
+    return code if info.st_uid == os.getuid() and not info.st_mode & 0o022 else None
+
+
+def _read_own(path: Path) -> bytes:
+    """The file's bytes if this user owns it and no one else may write it, else OSError."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    try:
+        info = os.fstat(fd)
+        if info.st_uid != os.getuid() or info.st_mode & 0o022:
+            raise PermissionError(f"{path} may be written by others")
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            return f.read()
+    finally:
+        os.close(fd)
 
 
 def _store(path: Path, value: Any) -> None:
@@ -65,14 +93,14 @@ def dataclass_methods() -> Iterator[None]:
     them was a third of moncat's imports (0.1 s for 125 classes, on every command). The code is
     the one `dataclasses` compiles itself, keyed by its whole source: a class that changes
     writes other source, which misses and is compiled anew."""
-    folder = user_cache_dir()
+    folder = _code_dir()
     if folder is None or hasattr(dataclasses, "exec"):
         yield
         return
     tag = f"{sys.implementation.cache_tag}-{importlib.util.MAGIC_NUMBER.hex()}-O{sys.flags.optimize}"
-    path = folder / "code" / f"dataclasses-{tag}.marshal"
+    path = folder / f"dataclasses-{tag}.marshal"
     try:
-        known = marshal.loads(path.read_bytes())
+        known = marshal.loads(_read_own(path))
         if not isinstance(known, dict):
             known = {}
     except (OSError, ValueError, EOFError, TypeError):

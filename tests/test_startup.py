@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import marshal
 import json
 import subprocess
 import sys
@@ -116,3 +117,24 @@ def test_without_a_cache_directory_dataclasses_work_as_usual(monkeypatch: pytest
     with codecache.dataclass_methods():
         assert not hasattr(dataclasses, "exec")
         assert _methods(_make_classes()) == _methods(_make_classes())
+
+
+def test_code_that_others_may_write_is_never_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    with codecache.dataclass_methods():
+        _make_classes()
+    [path] = (tmp_path / "moncat" / "code").glob("dataclasses-*.marshal")
+    planted = {source: compile("raise SystemExit('planted code ran')", "<string>", "exec")
+               for source in marshal.loads(path.read_bytes())}
+    path.write_bytes(marshal.dumps(planted))
+    path.chmod(0o666)  # a file anyone may write
+    with codecache.dataclass_methods():
+        frozen = _make_classes()[0]
+    assert frozen("a") == frozen("a") and repr(frozen("a")).endswith("Frozen(name='a', count=0, tags=())")
+    path.chmod(0o600)
+    (tmp_path / "moncat" / "code").chmod(0o777)  # a folder anyone may write into
+    with codecache.dataclass_methods():
+        ordered = _make_classes()[1]
+    assert ordered(3) < ordered(4)
+    assert codecache.compiled("k", "<test>", lambda: "x = 1") is not None
+    assert not list((tmp_path / "moncat" / "code").glob("*.marshal")) == []  # what was there stays
