@@ -68,3 +68,91 @@ def test_the_candidates_keep_every_child_that_can_match_in_order(seed):
         got = index.candidates(labels)
         assert got == sorted(set(got))  # in the children's order, each once
         assert _possible(index, equalities, labels) == _brute(equalities, labels)
+
+
+SETTINGS = """\
+version: 1
+runbooks: {base_url: https://runbooks.example.test}
+targets:
+  prometheus: {version: "2.42", evaluation_interval: 1m}
+  alertmanager: {version: "0.25"}
+  grafana: {url: https://grafana.example.test}
+severities:
+  P1: {priority: 2, meaning: Failing, respond_within: 30m, page: true}
+contacts:
+  oncall: {name: On-call, email: oncall@example.test}
+"""
+SERVICES = 40
+
+
+def _service(i: int) -> str:
+    return f"""\
+service: s{i:02d}
+team: core
+owner: oncall
+alerts:
+  Down:
+    expr: up == 0
+    severity: P1
+    summary: down
+    procedure: fix
+    examples:
+      fires: {{series: {{up: '0x20'}}}}
+      quiet: {{series: {{up: '1x20'}}}}
+procedures:
+  fix: {{title: Fix it}}
+"""
+
+
+@pytest.fixture(scope="module")
+def one_team(tmp_path_factory):
+    """A catalog of 40 services in one team, one alert each, and its generated artifacts."""
+    from compiler import pipeline
+
+    root = tmp_path_factory.mktemp("one-team")
+    (root / "moncat.yaml").write_text(SETTINGS)
+    for i in range(SERVICES):
+        (root / f"s{i:02d}.yaml").write_text(_service(i))
+    result = pipeline.compile_catalog(root)
+    assert not result.report.has_errors(), result.report.sorted()[:3]
+    return result
+
+
+def _counting(monkeypatch, owner, name):
+    calls = [0]
+    real = getattr(owner, name)
+
+    def counted(*args, **kwargs):
+        calls[0] += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, counted)
+    return calls
+
+
+def test_the_delivery_walk_tries_only_the_alerts_own_service_route(one_team, monkeypatch):
+    from compiler.targets.routing.tree import Matcher, resolve, resolver, route_tree, routing_labels
+
+    catalog = one_team.catalog
+    alerts = [(s, a) for s in catalog.services for a in s.alerts.values()]
+    # The full scan, each child tried in turn: the receivers the indexed walk must find.
+    expected = [resolve(route_tree(catalog), routing_labels(a, s)) for s, a in alerts]
+    calls = _counting(monkeypatch, Matcher, "matches")
+    walk = resolver(catalog)
+    assert [walk(routing_labels(a, s)) for s, a in alerts] == expected
+    # team, service, severity and delivery routes: a handful per alert, not one per service.
+    assert calls[0] <= 6 * len(alerts)
+
+
+def test_the_readback_walk_tries_only_the_alerts_own_service_route(one_team, monkeypatch):
+    from compiler.checks import routing_readback
+    from compiler.checks.routing_parity import AM_CONFIG, GRAFANA_POINTS, GRAFANA_POLICIES, Setups
+
+    data = {a.path: a.data for a in one_team.artifacts}
+    setups = Setups(data[AM_CONFIG], data[GRAFANA_POLICIES], data[GRAFANA_POINTS])
+    calls = _counting(monkeypatch, routing_readback, "_matches")
+    for service in one_team.catalog.services:
+        labels = {"alertname": "Down", "service": service.id, "severity": "P1", "team": "core"}
+        assert {n.contact for n in setups.alertmanager(labels)} == {"oncall"}
+        assert {n.contact for n in setups.grafana({**labels, "grafana_folder": service.id})} == {"oncall"}
+    assert calls[0] <= 2 * 6 * SERVICES
