@@ -127,7 +127,8 @@ class _Child:
             self._matchers = read(self.data)
         return self._matchers
 
-    def equalities(self, read: Callable[[dict[str, Any]], list[tuple[str, str, str]]]) -> dict[str, str] | None:
+    def equalities(self, read: Callable[[dict[str, Any]], list[tuple[str, str, str]]]
+                   ) -> dict[str, str] | None:
         """Its `label="value"` matchers; None when one of its matchers cannot be read or
         compiled: the child is then always tried, and the walk reports why in its turn."""
         try:

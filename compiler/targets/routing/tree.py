@@ -240,7 +240,8 @@ def resolve(route: Route, labels: dict[str, str], inherited: str = "",
     return found or [receiver]
 
 
-def resolver(catalog: Catalog, alertname: Callable[[Alert], str] = prometheus_name) -> Callable[[dict[str, str]], list[str]]:
+def resolver(catalog: Catalog,
+             alertname: Callable[[Alert], str] = prometheus_name) -> Callable[[dict[str, str]], list[str]]:
     """`resolve` on the catalog's tree (`route_tree`), each node's children indexed by their
     equality matchers as the walk first reaches it: once per catalog and dispatcher. Trying
     every service's route for every alert grew with the square of the catalog."""
