@@ -59,9 +59,9 @@ def _service(catalog: Catalog, service: Service) -> tuple[list[Diagnostic], list
     # Imported here: the targets import compiler.checks.routing, so importing them while this
     # package initialises would be circular.
     from compiler.targets.routing.delivery import deliveries, has_other, severity_of
-    from compiler.targets.routing.tree import resolve, route_tree, routing_labels
+    from compiler.targets.routing.tree import resolver, routing_labels
 
-    tree = route_tree(catalog)
+    walk = resolver(catalog)
     errors: list[Diagnostic] = []
     reached: set[str] = set()
     nobody = False
@@ -74,7 +74,7 @@ def _service(catalog: Catalog, service: Service) -> tuple[list[Diagnostic], list
         reached.update(d.contact for d in plan)
         # Walk the tree that alertmanager.yaml is written from, as Alertmanager walks it:
         # it must lead to the plan's receivers, not fall through to the catch-all.
-        routed = resolve(tree, routing_labels(alert, service))
+        routed = walk(routing_labels(alert, service))
         if not plan or routed != [d.receiver for d in plan]:
             reached.update(contacts)  # named, so not "unused" too: one error, not three
             known = [catalog.contacts[c] for c in contacts if c in catalog.contacts]

@@ -13,6 +13,7 @@ from functools import lru_cache
 from typing import Any, Callable
 
 from compiler.durations import format_ms, parse_ms
+from compiler.route_index import ChildIndex
 
 # Both dispatchers' defaults for a tree that sets no timing.
 DEFAULT_TIMING = {"group_wait": "30s", "group_interval": "5m", "repeat_interval": "4h"}
@@ -85,7 +86,7 @@ class Route:
     label set first reaches it. A tree is walked once per alert; reading each route once keeps
     that walk to the matching itself."""
 
-    __slots__ = ("data", "receiver", "timing", "_children")
+    __slots__ = ("data", "receiver", "timing", "_children", "_index")
 
     def __init__(self, data: dict[str, Any], receiver: str = "", timing: dict[str, str] | None = None):
         timing = {k: v for k, v in (timing or DEFAULT_TIMING).items() if k in DEFAULT_TIMING}
@@ -98,11 +99,19 @@ class Route:
         self.receiver: str = data.get("receiver") or receiver
         self.timing = timing
         self._children: list[_Child] | None = None
+        self._index: ChildIndex | None = None
 
     def children(self) -> list["_Child"]:
         if self._children is None:
             self._children = [_Child(child, self) for child in self.data.get("routes", [])]
         return self._children
+
+    def candidates(self, read: Callable[[dict[str, Any]], list[tuple[str, str, str]]],
+                   labels: dict[str, str]) -> list[int]:
+        """The positions of the children that can match `labels` (see compiler.route_index)."""
+        if self._index is None:
+            self._index = ChildIndex([child.equalities(read) for child in self.children()])
+        return self._index.candidates(labels)
 
 
 class _Child:
@@ -117,6 +126,20 @@ class _Child:
         if self._matchers is None:
             self._matchers = read(self.data)
         return self._matchers
+
+    def equalities(self, read: Callable[[dict[str, Any]], list[tuple[str, str, str]]]
+                   ) -> dict[str, str] | None:
+        """Its `label="value"` matchers; None when one of its matchers cannot be read or
+        compiled: the child is then always tried, and the walk reports why in its turn."""
+        try:
+            matchers = self.matchers(read)
+            for _, op, value in matchers:
+                if op not in ("=", "!="):
+                    _pattern(value)
+            found = {label: value for label, op, value in matchers if op == "="}
+        except Exception:  # noqa: BLE001 - whatever it is, the walk reports it in its turn
+            return None
+        return found if all(isinstance(v, str) for v in (*found, *found.values())) else None
 
     def route(self) -> Route:
         if self._route is None:
@@ -143,7 +166,9 @@ class Tree:
 
     def _routes(self, route: Route, labels: dict[str, str]) -> list[Route]:
         found: list[Route] = []
-        for child in route.children():
+        children = route.children()
+        for i in route.candidates(self.matchers, labels):
+            child = children[i]
             if all(_matches(*m, labels) for m in child.matchers(self.matchers)):
                 found += self._routes(child.route(), labels)
                 if not child.data.get("continue"):

@@ -11,6 +11,7 @@ from typing import Any, Callable
 from compiler.durations import format_ms
 from compiler.incremental import cached
 from compiler.model import Alert, Catalog, Service
+from compiler.route_index import ChildIndex
 from compiler.targets.routing.delivery import (ROOT_TIMINGS, Delivery, deliveries,
                                               receiver_name, timings)
 from compiler.targets.prometheus import alert_labels
@@ -222,15 +223,39 @@ def used_receivers(tree: Route) -> dict[str, str]:
     return dict(sorted(used.items()))
 
 
-def resolve(route: Route, labels: dict[str, str], inherited: str = "") -> list[str]:
+def resolve(route: Route, labels: dict[str, str], inherited: str = "",
+            indexes: dict[int, ChildIndex] | None = None) -> list[str]:
     """Receivers of a label set, as Alertmanager's dispatcher finds them: depth first, a
     matching child ends the search unless it says `continue`; no matching child, the route
-    itself."""
+    itself. With `indexes` (see `resolver`), only the children that can match are tried."""
     receiver = route.receiver or inherited
     found: list[str] = []
-    for child in route.routes:
+    children = route.routes
+    for i in range(len(children)) if indexes is None else _candidates(route, labels, indexes):
+        child = children[i]
         if all(m.matches(labels) for m in child.matchers):
-            found += resolve(child, labels, receiver)
+            found += resolve(child, labels, receiver, indexes)
             if not child.cont:
                 break
     return found or [receiver]
+
+
+def resolver(catalog: Catalog,
+             alertname: Callable[[Alert], str] = prometheus_name) -> Callable[[dict[str, str]], list[str]]:
+    """`resolve` on the catalog's tree (`route_tree`), each node's children indexed by their
+    equality matchers as the walk first reaches it: once per catalog and dispatcher. Trying
+    every service's route for every alert grew with the square of the catalog."""
+    def walker() -> Callable[[dict[str, str]], list[str]]:
+        tree = route_tree(catalog, alertname)
+        indexes: dict[int, ChildIndex] = {}  # by id() of a route of `tree`, which keeps them all
+        return lambda labels: resolve(tree, labels, "", indexes)
+
+    return catalog.once(("routing.resolver", alertname), walker)
+
+
+def _candidates(route: Route, labels: dict[str, str], indexes: dict[int, ChildIndex]) -> list[int]:
+    index = indexes.get(id(route))
+    if index is None:
+        index = indexes[id(route)] = ChildIndex([{m.label: m.value for m in child.matchers if m.op == "="}
+                                                 for child in route.routes])
+    return index.candidates(labels)
