@@ -397,7 +397,9 @@ def _render_cached(result: Result, cache: Cache) -> dict[str, bytes]:
         hashes[art.path] = art.hash
         chunks.extend(art.manifest)
         file_lines.append(file_line(art.path, art.hash))
-    files[MANIFEST] = assemble(merge_chunks(chunks), file_lines)
+    if len(hashes) < len(result.artifacts):  # two artifacts of one path
+        chunks = merge_chunks(chunks)
+    files[MANIFEST] = assemble(chunks, file_lines)
     hashes[MANIFEST] = hashlib.sha256(files[MANIFEST]).hexdigest()
     result.hashes = hashes
     cache.run.save()
@@ -421,7 +423,7 @@ def _tracked_batches(target: Callable, cache: Cache, catalog: Catalog, size: int
 
 def _lightened(target: Callable, cache: Cache, catalog: Catalog) -> tuple[list, list]:
     artifacts, diags = target(catalog)
-    artifacts = [cache.run.light(a) for a in artifacts]
+    artifacts = [a if type(a) is StoredArtifact else cache.run.light(a) for a in artifacts]
     cache.run.release()  # the pages' text: their bytes are in the light forms
     return artifacts, diags
 
