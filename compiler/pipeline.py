@@ -17,7 +17,8 @@ from compiler.artifacts import Artifact, ManagedObject
 from compiler.build import Builder, ServicePart
 from compiler.diagnostics import Loc, Report, Severity, error
 from compiler.incremental import RUN, cached
-from compiler.incremental.run import Cache, StoredArtifact, merge_chunks
+from compiler.incremental.chunks import merge_chunks
+from compiler.incremental.run import Cache, StoredArtifact
 from compiler.loader import load_catalog
 from compiler.manifest import MANIFEST, assemble, build_manifest, file_line
 from compiler.model import Catalog, Settings

@@ -17,7 +17,8 @@ from compiler import incremental, pipeline, writer
 from compiler.artifacts import Artifact, ManagedObject
 from compiler.diagnostics import Loc
 from compiler.incremental import output
-from compiler.incremental.run import Cache, manifest_chunks, merge_chunks
+from compiler.incremental.chunks import manifest_chunks, merge_chunks
+from compiler.incremental.run import Cache
 from compiler.manifest import assemble, object_lines
 from tests.benchmarks import synthetic
 from tests.conftest import CATALOG

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import os
 import pickle
 from dataclasses import dataclass
@@ -24,7 +23,8 @@ from compiler.artifacts import Artifact, ManagedObject
 from compiler.incremental import RUN
 from compiler.incremental.front import Front
 from compiler.incremental.store import Store, default_dir, digest
-from compiler.manifest import MANIFEST, file_line, object_lines
+from compiler.incremental.chunks import manifest_chunks
+from compiler.manifest import MANIFEST, file_line
 from compiler.render import Splice, content_hash, render
 
 T = TypeVar("T")
@@ -307,36 +307,6 @@ class Run:
         self.store.write("out", _out_key(out), state)
 
 
-def manifest_chunks(art: Artifact) -> tuple[tuple[tuple[str, str], str], ...]:
-    """An artifact's lines of the manifest's objects, joined per target as `assemble` lays them
-    out: ((target, path), lines). The manifest sorts its objects by (target, path, kind, id); one
-    artifact holds one path, so each chunk sorts as a whole among the others' (`assemble` takes
-    them as lines: a few per artifact to unpickle and sort instead of one per object)."""
-    by_target: dict[str, list[tuple[tuple, str]]] = {}
-    for key, line in object_lines(art):
-        by_target.setdefault(key[0], []).append((key, line))
-    return tuple(((target, art.path), ",\n    ".join(line for _, line in sorted(lines, key=lambda o: o[0])))
-                 for target, lines in by_target.items())
-
-
-def merge_chunks(chunks: list[tuple[tuple[str, str], str]]) -> list[tuple[tuple[str, str], str]]:
-    """`manifest_chunks` of several artifacts, for `assemble`: two artifacts of one path (which
-    no target makes) would each give a chunk of the same key, whose lines must interleave as the
-    manifest sorts them; they are merged by each line's kind and id."""
-    seen: dict[tuple[str, str], list[str]] = {}
-    for key, text in chunks:
-        seen.setdefault(key, []).append(text)
-    if len(seen) == len(chunks):
-        return chunks
-    out = []
-    for key, texts in seen.items():
-        lines = [line for text in texts for line in text.split(",\n    ")]
-        if len(texts) > 1:
-            lines.sort(key=lambda line: (json.loads(line)["kind"], json.loads(line)["id"]))
-        out.append((key, ",\n    ".join(lines)))
-    return out
-
-
 def _valid_values_record(record: Any) -> bool:
     """Whether a record read back has the shape `save` writes (anything else is a miss)."""
     return (isinstance(record, dict) and isinstance(record.get("values"), dict)
@@ -407,4 +377,4 @@ class Cache:
         return {RUN: self.run}
 
 
-__all__ = ["Cache", "RenderedArtifact", "Run", "StoredArtifact", "manifest_chunks", "merge_chunks"]
+__all__ = ["Cache", "RenderedArtifact", "Run", "StoredArtifact"]
