@@ -16,10 +16,11 @@ from compiler.example_runs import ExampleRun, run_examples
 from compiler.artifacts import Artifact, ManagedObject
 from compiler.build import Builder, ServicePart
 from compiler.diagnostics import Loc, Report, Severity, error
-from compiler.incremental import cached
+from compiler.incremental import RUN, cached
+from compiler.incremental.chunks import merge_chunks
 from compiler.incremental.run import Cache, StoredArtifact
 from compiler.loader import load_catalog
-from compiler.manifest import MANIFEST, assemble, build_manifest, file_line, object_lines
+from compiler.manifest import MANIFEST, assemble, build_manifest, file_line
 from compiler.model import Catalog, Settings
 from compiler.parallel import Background
 from compiler.render import render, rendered
@@ -248,7 +249,7 @@ def _compile(root: Path, on_stage: Callable[[str], None] | None = None,
                 # (a child's record would otherwise stay in the child). Without it, the pages
                 # come back rendered, in batches.
                 work = partial(_rendered, stream, catalog) if cache is None else \
-                    partial(cache.run.tracked, target, catalog)
+                    partial(_tracked_batches, target, cache, catalog)
                 pending.append((target, Background(work, worth)))
 
     try:
@@ -286,8 +287,19 @@ def _generate(result: Result, pending: list[tuple[Callable, Background]],
     clock.lap("generate")
     if cache is not None:
         files: dict[str, bytes] = {}
+        # What the checks read of the artifacts has been read: their bytes and manifest lines
+        # are all the write needs (their data and objects, kept, were hundreds of MiB at 10,000
+        # alerts).
+        del foreground
+        for target, artifacts in produced.items():
+            produced[target] = [cache.run.light(a) for a in artifacts]
+        cache.run.release()
         for target, work in pending:
-            produced[target] = _keep(catalog, cache.run.absorb(work.result()), result.report)
+            *batches, (diags, record) = work.result()
+            artifacts = [a for batch in batches for a in batch]
+            produced[target] = _keep(catalog, cache.run.absorb(((artifacts, diags), record)), result.report)
+        for key in [k for k in catalog.memo if k != RUN]:  # every target ran: the memos are done
+            del catalog.memo[key]
     else:
         files = {} if result.report.has_errors() or not keep else {a.path: render(a) for a in foreground}
         if not keep and not result.report.has_errors():
@@ -374,28 +386,47 @@ def _render_cached(result: Result, cache: Cache) -> dict[str, bytes]:
     services' artifacts from the cache."""
     files: dict[str, bytes] = {}
     hashes: dict[str, str] = {}
-    lines, file_lines = [], []
+    chunks, file_lines = [], []
     for art in result.artifacts:
         if isinstance(art, StoredArtifact):
             result.unchanged[art.path] = hashes[art.path] = art.hash
-            lines.extend(art.manifest)
+            chunks.extend(art.manifest)
             file_lines.append(art.file_line)
             continue
-        done = cache.run.rendering(art)
-        if done is None:
-            data = render(art)
-            done = data, hashlib.sha256(data).hexdigest()
-        data, sha = done
-        files[art.path] = data
-        hashes[art.path] = sha
-        lines.extend(object_lines(art))
-        file_lines.append(file_line(art.path, sha))
-    files[MANIFEST] = assemble(lines, file_lines)
+        art = cache.run.light(art)
+        files[art.path] = art.data
+        hashes[art.path] = art.hash
+        chunks.extend(art.manifest)
+        file_lines.append(file_line(art.path, art.hash))
+    if len(hashes) < len(result.artifacts):  # two artifacts of one path
+        chunks = merge_chunks(chunks)
+    files[MANIFEST] = assemble(chunks, file_lines)
     hashes[MANIFEST] = hashlib.sha256(files[MANIFEST]).hexdigest()
     result.hashes = hashes
     cache.run.save()
     cache.store.prune()
     return files
+
+
+def _tracked_batches(target: Callable, cache: Cache, catalog: Catalog, size: int = 500) -> Iterator:
+    """With the cache, what the pages' child sends: the target's artifacts as the write needs
+    them (their bytes and manifest lines, Run.light) in batches, each let go once sent, then its
+    diagnostics with what the run stored meanwhile (Run.tracked's record). Sent as one message,
+    every page was held twice by both processes at once."""
+    (artifacts, diags), record = cache.run.tracked(_lightened, target, cache, catalog)
+    artifacts.reverse()  # taken off the end, a batch at a time
+    while artifacts:
+        batch = artifacts[:-size - 1:-1]
+        del artifacts[-size:]
+        yield batch
+    yield diags, record
+
+
+def _lightened(target: Callable, cache: Cache, catalog: Catalog) -> tuple[list, list]:
+    artifacts, diags = target(catalog)
+    artifacts = [a if type(a) is StoredArtifact else cache.run.light(a) for a in artifacts]
+    cache.run.release()  # the pages' text: their bytes are in the light forms
+    return artifacts, diags
 
 
 def _rendered(stream: Callable[[Catalog], Iterator[Artifact]], catalog: Catalog,

@@ -7,14 +7,19 @@ import os
 import pickle
 import random
 import shutil
+from functools import partial
 from pathlib import Path
 
 import pytest
 import yaml
 
-from compiler import pipeline, writer
+from compiler import incremental, pipeline, writer
+from compiler.artifacts import Artifact, ManagedObject
+from compiler.diagnostics import Loc
 from compiler.incremental import output
+from compiler.incremental.chunks import manifest_chunks, merge_chunks
 from compiler.incremental.run import Cache
+from compiler.manifest import assemble, object_lines
 from tests.benchmarks import synthetic
 from tests.conftest import CATALOG
 
@@ -303,7 +308,8 @@ def _small_synthetic(root: Path) -> None:
 
 @pytest.mark.parametrize("source, steps", [("synthetic", 20), ("seed", 3)])
 def test_random_edits_compile_incrementally_to_what_a_clean_compile_gives(
-        source: str, steps: int, tmp_path: Path) -> None:
+        source: str, steps: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(incremental, "MANY", 60)  # the pages of a few services at a time
     catalog = tmp_path / "catalog"
     if source == "seed":
         shutil.copytree(CATALOG, catalog)
@@ -509,6 +515,8 @@ def test_an_incremental_write_replaces_the_changed_files_in_place_and_leaves_not
 def test_pages_rendered_in_the_child_process_are_stored_for_the_next_compile(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pipeline, "BACKGROUND_MIN_ALERTS", 1)  # the small catalog's pages fork too
+    monkeypatch.setattr(incremental, "MANY", 60)  # and come back in several batches
+    monkeypatch.setattr(pipeline, "_tracked_batches", partial(pipeline._tracked_batches, size=7))
     catalog, out, cache_dir = _first_compile(tmp_path)
     cache = Cache.open(catalog, out, cache_dir)
     assert cache is not None
@@ -521,3 +529,25 @@ def test_pages_rendered_in_the_child_process_are_stored_for_the_next_compile(
     assert all("runbooks" in values for values in cache.run.clean.values())
     assert [p for p in result.files if p.startswith(("runbooks/svc0002/", "site/svc0002/"))] == []
     assert "runbooks/svc0002/alerts/Alert000.md" in result.unchanged
+
+
+def test_the_manifest_from_chunks_lists_objects_as_the_manifest_of_their_lines_does() -> None:
+    # The cache keeps each artifact's manifest lines joined per target (manifest_chunks); the
+    # manifest assembled from them is the one its objects' lines give, even for objects of two
+    # targets in one file and for two artifacts of one path (whose lines interleave by kind and id).
+    def obj(oid: str, kind: str, target: str) -> ManagedObject:
+        return ManagedObject(oid, kind, target, Loc("svc.yaml", 3, 1), {"id": oid, "kind": kind})
+
+    artifacts = [
+        Artifact("b/one.yaml", {}, "yaml", (obj("z", "rule", "prometheus"), obj("a", "test", "kubernetes"),
+                                             obj("m", "alert", "prometheus"), obj("c", "alert", "prometheus"))),
+        Artifact("a/two.json", {}, "json", (obj("x", "dashboard", "grafana"),)),
+        Artifact("b/one.yaml", {}, "yaml", (obj("d", "alert", "prometheus"), obj("b", "rule", "prometheus"))),
+        Artifact("c/empty.txt", "", "text"),
+    ]
+    lines = [line for art in artifacts for line in object_lines(art)]
+    chunks = [chunk for art in artifacts for chunk in manifest_chunks(art)]
+    assert assemble(merge_chunks(chunks), []) == assemble(lines, [])
+    distinct = [artifacts[0], artifacts[1], artifacts[3]]
+    assert (assemble(merge_chunks([c for art in distinct for c in manifest_chunks(art)]), [])
+            == assemble([line for art in distinct for line in object_lines(art)], []))

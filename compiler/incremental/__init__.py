@@ -23,10 +23,13 @@ T = TypeVar("T")
 
 # Where the pipeline puts the run in `Catalog.memo` when the cache is on.
 RUN = "incremental.run"
+# With the cache, cached_many computes this many alerts' services at a time.
+MANY = 1000
 
 
 class Run(Protocol):
-    def value(self, catalog: Catalog, name: str, service: Service, compute: Callable[[], T]) -> T: ...
+    def value(self, catalog: Catalog, name: str, service: Service, compute: Callable[[], T],
+              light: bool = False) -> T: ...
 
     def stale(self, catalog: Catalog, name: str, services: Iterable[Service]) -> list[Service]: ...
 
@@ -52,13 +55,29 @@ def per_service(catalog: Catalog, name: str,
 def cached_many(catalog: Catalog, name: str, services: Iterable[Service],
                 compute: Callable[[list[Service]], dict[str, Any]]) -> dict[str, Any]:
     """`cached` for many services whose work is best done together (over forked workers):
-    `compute(services)` gets only those that need it and returns their values by service id."""
+    `compute(services)` gets only those that need it and returns their values by service id.
+    With the cache, artifacts come back as the write needs them (`Run.light`: the caller only
+    collects them), and the services are computed `MANY` alerts at a time: every artifact's
+    data held at once was the largest part of a first compile's memory."""
     services = list(services)
     run: Run | None = catalog.memo.get(RUN)
     if run is None:
         return compute(services)
-    fresh = compute(run.stale(catalog, name, services))
-    return {s.id: run.value(catalog, name, s, lambda s=s: fresh[s.id]) for s in services}
+    stale = run.stale(catalog, name, services)
+    out: dict[str, Any] = {}
+    while stale:
+        size = 0
+        for count, service in enumerate(stale, 1):
+            size += len(service.alerts) + 1
+            if size >= MANY:
+                break
+        some, stale = stale[:count], stale[count:]
+        fresh = compute(some)
+        for s in some:
+            out[s.id] = run.value(catalog, name, s, lambda s=s: fresh[s.id], light=True)
+        del fresh
+    return {s.id: out[s.id] if s.id in out else run.value(catalog, name, s, lambda: None, light=True)
+            for s in services}
 
 
 def joined(catalog: Catalog, service: Service) -> list[Service]:

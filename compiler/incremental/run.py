@@ -23,7 +23,8 @@ from compiler.artifacts import Artifact, ManagedObject
 from compiler.incremental import RUN
 from compiler.incremental.front import Front
 from compiler.incremental.store import Store, default_dir, digest
-from compiler.manifest import MANIFEST, file_line, object_lines
+from compiler.incremental.chunks import manifest_chunks
+from compiler.manifest import MANIFEST, file_line
 from compiler.render import Splice, content_hash, render
 
 T = TypeVar("T")
@@ -38,8 +39,20 @@ class StoredArtifact:
     path: str
     service: str
     hash: str  # sha256 hex of the file's bytes
-    manifest: tuple[tuple[tuple, str], ...]  # (sort key, line) of each object it holds
+    manifest: tuple[tuple[tuple[str, str], str], ...]  # its objects' lines, see manifest_chunks
     file_line: tuple[str, str]  # its line in the manifest's list of files
+
+
+@dataclass(frozen=True)
+class RenderedArtifact:
+    """An artifact made this run as the write needs it: its bytes, their hash and its manifest
+    lines. Its data and objects go once the checks that read them ran (`Run.light`)."""
+
+    path: str
+    service: str | None
+    data: bytes
+    hash: str  # sha256 hex of `data`
+    manifest: tuple[tuple[tuple[str, str], str], ...]  # see manifest_chunks
 
 
 class Run:
@@ -53,7 +66,9 @@ class Run:
         self.pending: dict[str, dict[str, bytes]] = {}  # recomputed service -> name -> value
         self.written: dict[str, list[tuple[str, str]]] = {}  # recomputed service -> (path, hash)
         self.memo: dict[tuple[str, str], Any] = {}
-        self.rendered: dict[int, tuple[Artifact, bytes, str]] = {}  # id(artifact) -> it, bytes, hash
+        self.heavy: set[tuple[str, str]] = set()        # keys of memo values holding artifacts
+        # id(artifact) -> it, its bytes, their hash, its manifest_chunks
+        self.rendered: dict[int, tuple[Artifact, bytes, str, tuple]] = {}
         self.owner: dict[int, str] = {}                 # id(fresh artifact) -> its service
         self.out_state: dict[str, FileState] = {}
         self.reused_files: dict[str, FileState] = {}
@@ -61,7 +76,9 @@ class Run:
 
     # --- what cached() calls ------------------------------------------------------------------
     def value(self, catalog: model.Catalog, name: str, service: model.Service,
-              compute: Callable[[], T]) -> T:
+              compute: Callable[[], T], light: bool = False) -> T:
+        """`light`: artifacts in the value come back as `light` makes them (the caller reads
+        nothing of them but what the write needs)."""
         if not self.ready:
             self._prepare(catalog)
         key = (name, service.id)
@@ -73,10 +90,23 @@ class Run:
         else:
             value = compute()
             if service.id not in self.clean:
+                before = len(self.rendered)
                 frozen = self._freeze(value, service.id)
                 self.pending.setdefault(service.id, {})[name] = pickle.dumps(
                     frozen, protocol=pickle.HIGHEST_PROTOCOL)
+                if len(self.rendered) > before and not light:
+                    self.heavy.add(key)  # it holds artifacts: see release
+            if light:
+                value = self._lightened(value)
         self.memo[key] = value
+        return value
+
+    def _lightened(self, value: Any) -> Any:
+        if isinstance(value, Artifact):
+            return self.light(value)
+        if isinstance(value, (list, tuple)) and not isinstance(value, Splice):
+            light = [self._lightened(v) for v in value]
+            return light if isinstance(value, list) else tuple(light)
         return value
 
     def stale(self, catalog: model.Catalog, name: str, services: Iterable[model.Service]
@@ -162,13 +192,15 @@ class Run:
         manifest (which hashes every file) is the one written then. Another compile writing
         there since, or anything unreadable, leaves nothing to reuse."""
         state = self.store.read("out", _out_key(out))
-        if not isinstance(state, dict) or MANIFEST not in state:
+        if not isinstance(state, dict) or not isinstance(state.get(MANIFEST), tuple):
             return {}
+        # The manifest as recorded (size, modification time, inode), as every reused file is
+        # checked: a compile writes a new one (a new inode), an edit changes its time.
         try:
-            data = (out / MANIFEST).read_bytes()
+            st = os.lstat(out / MANIFEST)
         except OSError:
             return {}
-        return state if hashlib.sha256(data).hexdigest() == state[MANIFEST][0] else {}
+        return state if (st.st_size, st.st_mtime_ns, st.st_ino) == state[MANIFEST][1:] else {}
 
     def still_there(self, target: Path) -> bool:
         """Whether `target` still holds the compile whose files this run reuses (asked under the
@@ -186,15 +218,16 @@ class Run:
             return True  # nothing is written: the stored hashes are all the run needs
         found: dict[str, FileState] = {}
         prefix = str(self.out) + os.sep
+        recorded, lstat = self.out_state.get, os.lstat  # 34,000 files at 10,000 alerts
         for path, sha in files:
-            state = self.out_state.get(path)
-            if not (isinstance(state, tuple) and len(state) == 4) or state[0] != sha:
+            state = recorded(path)
+            if type(state) is not tuple or len(state) != 4 or state[0] != sha:
                 return False
             try:
-                st = os.lstat(prefix + path)
+                st = lstat(prefix + path)
             except OSError:
                 return False
-            if (st.st_size, st.st_mtime_ns, st.st_ino) != state[1:]:
+            if st.st_size != state[1] or st.st_mtime_ns != state[2] or st.st_ino != state[3]:
                 return False
             found[path] = state
         self.reused_files.update(found)
@@ -206,10 +239,11 @@ class Run:
         if isinstance(value, Artifact):
             data = render(value)
             sha = hashlib.sha256(data).hexdigest()
-            self.rendered[id(value)] = (value, data, sha)
+            chunks = manifest_chunks(value)
+            self.rendered[id(value)] = (value, data, sha, chunks)
             self.owner[id(value)] = sid
             self.written.setdefault(sid, []).append((value.path, sha))
-            return StoredArtifact(value.path, sid, sha, tuple(object_lines(value)), file_line(value.path, sha))
+            return StoredArtifact(value.path, sid, sha, chunks, file_line(value.path, sha))
         if isinstance(value, ManagedObject) and not value.digest:
             # Its manifest hash, kept: a catalog-wide artifact lists it again on every compile.
             return dataclasses.replace(value, digest=content_hash(value.content))
@@ -224,12 +258,28 @@ class Run:
             raise TypeError("a cached value holds a Service: store plain data instead")
         return value
 
-    def rendering(self, artifact: Artifact) -> tuple[bytes, str] | None:
-        found = self.rendered.get(id(artifact))
-        return (found[1], found[2]) if found is not None and found[0] is artifact else None
+    def light(self, artifact: Artifact | StoredArtifact | RenderedArtifact
+              ) -> StoredArtifact | RenderedArtifact:
+        """An artifact of this run as a RenderedArtifact (rendered when `_freeze` did not), what
+        was kept of it here let go; a stored or rendered one as it is."""
+        if not isinstance(artifact, Artifact):
+            return artifact
+        found = self.rendered.pop(id(artifact), None)
+        sid = self.owner.pop(id(artifact), None)
+        if found is None:
+            data = render(artifact)
+            found = (artifact, data, hashlib.sha256(data).hexdigest(), manifest_chunks(artifact))
+        return RenderedArtifact(artifact.path, sid, *found[1:])
 
-    def service_of(self, artifact: Artifact | StoredArtifact) -> str | None:
-        if isinstance(artifact, StoredArtifact):
+    def release(self) -> None:
+        """Let go of the artifacts this run's values hold (once the targets that asked for them
+        and the checks that read them ran): their rendered forms are all the write needs."""
+        for key in self.heavy:
+            self.memo.pop(key, None)
+        self.heavy.clear()
+
+    def service_of(self, artifact: Artifact | StoredArtifact | RenderedArtifact) -> str | None:
+        if isinstance(artifact, (StoredArtifact, RenderedArtifact)):
             return artifact.service
         return self.owner.get(id(artifact))
 
@@ -327,4 +377,4 @@ class Cache:
         return {RUN: self.run}
 
 
-__all__ = ["Cache", "Run", "StoredArtifact"]
+__all__ = ["Cache", "RenderedArtifact", "Run", "StoredArtifact"]
