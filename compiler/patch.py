@@ -87,7 +87,7 @@ def _commit(target: str, work: str, journal: dict) -> None:
         os.makedirs(os.path.join(target, d), exist_ok=True)
     for rel, existed in journal["write"]:
         if existed:
-            os.link(os.path.join(target, rel), os.path.join(work, "old", rel))
+            os.link(os.path.join(target, rel), os.path.join(work, "old", rel), follow_symlinks=False)
         os.replace(os.path.join(work, "new", rel), os.path.join(target, rel))
     for rel in journal["remove"]:
         os.replace(os.path.join(target, rel), os.path.join(work, "old", rel))

@@ -290,7 +290,7 @@ def write(out: Path, files: dict[str, bytes]) -> bool:
             return False
         target.parent.mkdir(parents=True, exist_ok=True)
         with _lock(target):
-            patch.recover(str(target))
+            _recover(target)
             existing = _existing(target)
             theirs = _foreign(target, existing)
             kept = {rel: _read(existing[rel]) for rel in theirs if rel not in files}
@@ -306,6 +306,24 @@ def write(out: Path, files: dict[str, bytes]) -> bool:
     except OSError as exc:
         raise OutputError(_os_problem("cannot write", out, exc)) from None
     return True
+
+
+def _recover(target: Path) -> None:
+    """What a moncat killed while writing `target` left beside it, undone (under the lock, before
+    any write): a patch half applied (`patch.recover`); a tree swapped out and not yet replaced
+    by the new one (it goes back: the output stays as it was); a new tree never swapped in, and
+    a replaced one not yet removed (both go)."""
+    patch.recover(str(target))
+    try:
+        leftovers = sorted(p for p in target.parent.iterdir()
+                           if p.name.startswith((f".{target.name}.moncat-new-", f".{target.name}.moncat-old-")))
+    except OSError:
+        return
+    for path in leftovers:
+        if not os.path.lexists(target) and path.name.startswith(f".{target.name}.moncat-old-") \
+                and (path / "tree").is_dir():
+            os.rename(path / "tree", target)
+        remove_tree(path)
 
 
 def _replace(target: Path, files: dict[str, bytes], out: Path,
@@ -370,9 +388,11 @@ def _is_file(path: str) -> bool:
 
 def update(out: Path, files: dict[str, bytes], reuse: dict[str, tuple[int, int, int]],
            unchanged_since: Callable[[Path], bool], listed: Collection[str]) -> bool | None:
-    """Replace `out`, as `write` does, with `files` plus the files `reuse` names, which `out`
-    holds already as a previous compile recorded them (size, mtime_ns, inode): the incremental
-    compile's unchanged files, hard-linked into the new tree without being read. `listed`: the
+    """Bring `out` to `files` plus the files `reuse` names, which `out` holds already as a
+    previous compile recorded them (size, mtime_ns, inode): the incremental compile's unchanged
+    files, never read. When fewer files change than stay, they are replaced in place
+    (`patch.apply`); else `out` is replaced as `write` does, the unchanged files hard-linked
+    into the new tree. `listed`: the
     files `out`'s manifest lists (the others are foreign, and stay). `unchanged_since(target)`,
     asked under the lock, says whether `out` is still the tree the caller recorded. None when it
     is not, or when a file to reuse is no longer as recorded (the caller then compiles
@@ -380,7 +400,7 @@ def update(out: Path, files: dict[str, bytes], reuse: dict[str, tuple[int, int, 
     target = Path(os.path.realpath(out))
     try:
         with _lock(target):
-            patch.recover(str(target))
+            _recover(target)
             if not unchanged_since(target):
                 return None
             root = str(target) + os.sep

@@ -6,6 +6,7 @@ import errno
 import json
 import os
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -36,6 +37,29 @@ def _update(out: Path, old: dict[str, bytes], new: dict[str, bytes]) -> bool | N
             reuse[rel] = (st.st_size, st.st_mtime_ns, st.st_ino)
     changed = {rel: data for rel, data in new.items() if rel not in reuse}
     return writer.update(out, changed, reuse, lambda target: True, old.keys())
+
+
+class Crash(BaseException):
+    """moncat killed: nothing after it runs, not even the undo."""
+
+
+def _break_replace(monkeypatch: pytest.MonkeyPatch, fails: Callable[[str, int], BaseException | None],
+                   killed: bool = False) -> list[str]:
+    """os.replace raising what `fails(destination, call number)` returns (from 1); with `killed`,
+    the patch's undo never runs. Returns the destinations asked for."""
+    real, calls = os.replace, []
+
+    def replace(src, dst) -> None:
+        calls.append(str(dst))
+        problem = fails(str(dst), len(calls))
+        if problem is not None:
+            raise problem
+        real(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    if killed:
+        monkeypatch.setattr(patch, "_undo", lambda *a: (_ for _ in ()).throw(OSError("killed")))
+    return calls
 
 
 def test_a_few_changed_files_are_replaced_in_place_and_the_rest_keep_their_inodes(tmp_path: Path) -> None:
@@ -76,15 +100,7 @@ def test_a_failure_midway_through_the_renames_puts_every_file_back(
     out = tmp_path / "out"
     old = _tree("1", extra={"gone/only/file.yaml": b"old\n"})
     writer.write(out, old)
-    real, calls = os.replace, []
-
-    def failing(src, dst) -> None:
-        calls.append(dst)
-        if len(calls) == 3:
-            raise OSError(errno.EIO, os.strerror(errno.EIO), dst)
-        real(src, dst)
-
-    monkeypatch.setattr(os, "replace", failing)
+    calls = _break_replace(monkeypatch, lambda dst, n: OSError(errno.EIO, os.strerror(errno.EIO), dst) if n == 3 else None)
     new = _tree("2", extra={"fresh/deep/new.yaml": b"new\n", "s1/k1/added.yaml": b"added\n"})
     with pytest.raises(writer.OutputError):
         _update(out, old, new)
@@ -98,18 +114,8 @@ def test_a_crash_midway_is_undone_by_the_next_write(tmp_path: Path, monkeypatch:
     out = tmp_path / "out"
     old = _tree("1", extra={"gone/only/file.yaml": b"old\n"})
     writer.write(out, old)
-    real = os.replace
-
-    class Crash(BaseException):
-        pass
-
-    def crashing(src, dst) -> None:
-        if str(dst).endswith(MANIFEST):
-            raise Crash  # killed before the manifest landed: half the files are new
-        real(src, dst)
-
-    monkeypatch.setattr(os, "replace", crashing)
-    monkeypatch.setattr(patch, "_undo", lambda *a: (_ for _ in ()).throw(OSError("killed")))
+    # killed before the manifest landed: half the files are new
+    _break_replace(monkeypatch, lambda dst, n: Crash() if dst.endswith(MANIFEST) else None, killed=True)
     new = _tree("2", extra={"fresh/deep/new.yaml": b"new\n"})
     with pytest.raises(Crash):
         _update(out, old, new)
@@ -126,19 +132,7 @@ def test_the_recovery_restores_the_previous_files_exactly(tmp_path: Path, monkey
     out = tmp_path / "out"
     old = _tree("1", extra={"gone/only/file.yaml": b"old\n"})
     writer.write(out, old)
-    real, count = os.replace, []
-
-    class Crash(BaseException):
-        pass
-
-    def crashing(src, dst) -> None:
-        count.append(dst)
-        if len(count) == 2:
-            raise Crash
-        real(src, dst)
-
-    monkeypatch.setattr(os, "replace", crashing)
-    monkeypatch.setattr(patch, "_undo", lambda *a: (_ for _ in ()).throw(OSError("killed")))
+    _break_replace(monkeypatch, lambda dst, n: Crash() if n == 2 else None, killed=True)
     with pytest.raises(Crash):
         _update(out, old, _tree("2", extra={"fresh/new.yaml": b"new\n"}))
     monkeypatch.undo()
@@ -167,3 +161,44 @@ def test_nothing_changed_writes_nothing(tmp_path: Path) -> None:
     writer.write(out, old)
     assert _update(out, old, old) is False
     assert _on_disk(out) == old
+
+
+def test_a_tree_swapped_out_by_a_killed_compile_goes_back_before_the_next_write(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    old = _tree("1")
+    writer.write(out, old)
+    (out / "notes.txt").write_text("not moncat's\n")  # foreign: only the old tree holds it
+    # Killed between the two renames of a whole-tree swap: the old tree aside, no output, and
+    # the new tree never swapped in.
+    aside = tmp_path / ".out.moncat-old-x1"
+    aside.mkdir()
+    out.rename(aside / "tree")
+    (tmp_path / ".out.moncat-new-x2" / "half").mkdir(parents=True)
+    assert writer.write(out, old) is False  # the old tree is back, and already holds `old`
+    assert (out / "notes.txt").read_text() == "not moncat's\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_a_replaced_tree_left_by_a_killed_compile_is_removed_by_the_next_write(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    writer.write(out, _tree("1"))
+    (tmp_path / ".out.moncat-old-x1" / "tree" / "d").mkdir(parents=True)
+    assert writer.write(out, _tree("2")) is True
+    assert _on_disk(out) == _tree("2")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_a_symbolic_link_standing_where_a_file_lands_is_put_back_as_a_link_on_failure(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "out"
+    old = _tree("1")
+    writer.write(out, old)
+    elsewhere = tmp_path / "elsewhere.yaml"
+    elsewhere.write_text("someone's file\n")
+    (out / "s0/k0/changing.yaml").unlink()
+    (out / "s0/k0/changing.yaml").symlink_to(elsewhere)
+    _break_replace(monkeypatch, lambda dst, n: OSError(errno.EIO, "I/O error", dst) if dst.endswith(MANIFEST) else None)
+    with pytest.raises(OSError):
+        patch.apply(str(out), {"s0/k0/changing.yaml": b"new\n", MANIFEST: b"{}"}, [])
+    assert (out / "s0/k0/changing.yaml").is_symlink()
+    assert elsewhere.read_text() == "someone's file\n"
