@@ -10,7 +10,7 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, NoReturn, TextIO
 
 from compiler import codecache
 
@@ -495,6 +495,7 @@ def main() -> None:
         # back by diff) are walked recursively, up to the depths limits.py allows.
         limits.run_deep(app)
     except KeyboardInterrupt:
+        _mute_other_threads()
         writer.settle()  # the work thread keeps running: let it finish a write it began, no other
         sys.stderr.write("moncat: interrupted\n")
         sys.exit(130)
@@ -504,6 +505,35 @@ def main() -> None:
         sys.stderr.write(f"moncat: internal error: {type(exc).__name__}: {exc}\n"
                          "This is a bug in moncat; please report it with the catalog that caused it.\n")
         sys.exit(70)
+
+
+class _OnlyFrom:
+    """A text stream that passes on what one thread writes and drops what the others write."""
+
+    def __init__(self, stream: TextIO, thread: threading.Thread) -> None:
+        self._stream, self._thread = stream, thread
+
+    def write(self, text: str) -> int:
+        if threading.current_thread() is self._thread:
+            return self._stream.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        if threading.current_thread() is self._thread:
+            self._stream.flush()
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._stream, name)
+
+
+def _mute_other_threads() -> None:
+    """After Ctrl-C the work thread is abandoned, not stopped (Python cannot stop a thread), and
+    until the process ends it would go on printing: a validation whose promtool died of the same
+    Ctrl-C reported the catalog invalid after "moncat: interrupted". From here on only this
+    thread reaches the user's stdout and stderr."""
+    here = threading.current_thread()
+    sys.stdout = _OnlyFrom(sys.stdout, here)  # type: ignore[assignment]
+    sys.stderr = _OnlyFrom(sys.stderr, here)  # type: ignore[assignment]
 
 
 def entry() -> NoReturn:

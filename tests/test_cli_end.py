@@ -47,3 +47,27 @@ def test_an_integer_status_is_the_exit_status() -> None:
     proc = subprocess.run([sys.executable, "-c", "from compiler import cli; print('done'); cli._end(3)"],
                           capture_output=True, text=True, timeout=60)
     assert (proc.returncode, proc.stdout) == (3, "done\n")
+
+
+def test_after_ctrl_c_the_abandoned_work_prints_nothing_more() -> None:
+    # The work thread outlives Ctrl-C; here it prints while the command is ending (from an exit
+    # handler's window), as a validation whose promtool died of the same Ctrl-C did.
+    script = textwrap.dedent("""
+        import _thread, atexit, sys, threading
+        import typer
+        from compiler import cli
+        go, done = threading.Event(), threading.Event()
+        atexit.register(lambda: (go.set(), done.wait(10)))
+        def work():
+            _thread.interrupt_main()
+            go.wait(10)
+            typer.echo("moncat import: the merged catalog would not validate", err=True)
+            print("imported into catalog")
+            sys.stdout.flush()
+            done.set()
+        cli.app = work
+        cli.entry()
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 130
+    assert (proc.stdout, proc.stderr) == ("", "moncat: interrupted\n")
