@@ -39,7 +39,7 @@ class _Plain:
         multi = param.multiple or param.nargs == -1
         if value is None:
             return () if multi else None  # as typer's RuntimeParam.coerce
-        if not multi and isinstance(value, str):
+        if not multi:
             try:
                 converted = _convert(self.descriptor, value, param, ctx)
             except (BadParameter, ValueError):
@@ -51,18 +51,22 @@ class _Plain:
         return self._typer.coerce(value, param=param, ctx=ctx)
 
 
-def _convert(descriptor: Any, value: str, param: Any, ctx: Any) -> Any:
-    """`value` converted as typer's adapter converts it, or _UNSURE for a case left to typer."""
+def _convert(descriptor: Any, value: Any, param: Any, ctx: Any) -> Any:
+    """`value` (text from the command line, or the default) converted as typer's adapter
+    converts it, or _UNSURE for a case left to typer."""
     annotation, info = descriptor.annotation, descriptor.parameter_info
     if info.parser is not None or descriptor.file_annotation is not None:
         return _UNSURE
     if isinstance(annotation, type) and issubclass(annotation, Enum):
+        # typer's adapter is this call and nothing else (a default member is returned as is).
         return coerce_cli_choice(value, choices=tuple(annotation), case_sensitive=info.case_sensitive, ctx=ctx)
     if annotation is str:
-        return value
-    if routes_to_path(annotation, info) and info.path_type is None and annotation is Path:
-        # typer turns the text into a Path (through Pydantic, which calls Path()), then checks it.
-        return coerce_cli_path(Path(value), info, path_type=Path, param=param, ctx=ctx)
+        return value if type(value) is str else _UNSURE
+    if routes_to_path(annotation, info) and info.path_type is None and annotation is Path \
+            and isinstance(value, (str, Path)):
+        # typer turns text into a Path (through Pydantic, which calls Path()), then checks it.
+        return coerce_cli_path(value if isinstance(value, Path) else Path(value), info, path_type=Path,
+                               param=param, ctx=ctx)
     return _UNSURE
 
 
