@@ -56,3 +56,14 @@ def test_canonical_text_means_what_the_source_means(source: str, expected: str) 
 def test_dashboard_variables_survive_as_range_windows() -> None:
     text = "sum(rate(x[$__rate_interval])) / sum(increase(y{a=~\"$store\"}[${win}]))"
     assert to_promql(parse(text, variables=True)) == text
+
+
+def test_the_same_text_parses_to_one_tree_and_bad_text_fails_every_time() -> None:
+    from compiler.expr.parse import ParseError, parse
+
+    first = parse("sum by (job) (rate(http_requests_total[5m])) > 1")
+    assert parse("sum by (job) (rate(http_requests_total[5m])) > 1") is first  # memoised by text
+    assert parse("sum by (job) (rate(http_requests_total[5m])) > 2") != first  # other text, other tree
+    for _ in range(2):  # an error is not remembered as a result
+        with pytest.raises(ParseError):
+            parse("sum(rate(x[5m])")

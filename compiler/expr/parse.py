@@ -5,6 +5,7 @@ import dataclasses
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import promql_parser as pp
 
@@ -79,9 +80,15 @@ def _restore(node: ast.Expr, sentinels: dict[int, str]) -> ast.Expr:
     return dataclasses.replace(node, **changes) if changes else node
 
 
+@lru_cache(maxsize=4096)
 def parse(source: str, variables: bool = False) -> ast.Expr:
     """Parse PromQL into our AST; raise ParseError with an offset into `source`. With
-    `variables`, range windows may be dashboard variables such as `[$__rate_interval]`."""
+    `variables`, range windows may be dashboard variables such as `[$__rate_interval]`.
+
+    Memoised by the text (the tree is immutable): a compile parses the same text up to three
+    times (a catalog expression its panel repeats, the generated rules and dashboards read back
+    by the checks), a tenth of a mixin-sized compile. A check reading generated text back still
+    parses that text: wrong output is other text. Errors are raised anew each time."""
     if len(source) > MAX_EXPR_DEPTH:  # shorter text cannot nest deeper than it is long
         depth = nesting(source, MAX_EXPR_DEPTH)
         if depth.levels > MAX_EXPR_DEPTH:
