@@ -359,6 +359,26 @@ def test_output_files_changed_by_hand_are_written_again(tmp_path: Path) -> None:
     _same_as_clean(catalog, out, cache_dir, "files changed and removed in the output")
 
 
+def test_a_file_changed_by_hand_is_found_under_the_lock_and_only_its_service_is_compiled_again(
+        tmp_path: Path) -> None:
+    catalog, out, cache_dir = _first_compile(tmp_path)
+    rules = out / "prometheus" / "svc0002.rules.yaml"
+    rules.write_text("tampered\n")
+    cache = Cache.open(catalog, out, cache_dir)
+    assert cache is not None
+    result = pipeline.compile_catalog(catalog, cache=cache)
+    # The compile trusts the record of the output; the write checks each file it keeps.
+    assert "prometheus/svc0002.rules.yaml" in result.unchanged
+
+    def everything() -> pipeline.Result:
+        raise AssertionError("a file changed by hand made moncat compile everything")
+
+    assert output.write(out, result, cache, everything)
+    clean = pipeline.compile_catalog(catalog).files
+    assert rules.read_bytes() == clean["prometheus/svc0002.rules.yaml"]
+    assert {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()} == clean
+
+
 def test_another_moncat_version_does_not_read_the_records(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     catalog = tmp_path / "catalog"
     _small_synthetic(catalog)

@@ -7,6 +7,10 @@ list of services) and by the definitions of every series its documents name (fol
 recording rules to the series they read). It is reused when a record for that key exists and
 the output directory still holds that service's files as they were written (size, modification
 time and inode as recorded; otherwise the service is computed again and its files rewritten).
+That is checked once, under the output directory's lock just before the write
+(`compiler.writer.update`): a run trusts the record of what the output holds, and when a file is
+not as recorded there (changed by hand), the compile runs again `careful`, checking every file
+before it reuses any service's work.
 """
 from __future__ import annotations
 
@@ -58,8 +62,8 @@ class RenderedArtifact:
 class Run:
     """The cache's side of one compile, reached by `compiler.incremental.cached`."""
 
-    def __init__(self, store: Store, front: Front, out: Path | None):
-        self.store, self.front, self.out = store, front, out
+    def __init__(self, store: Store, front: Front, out: Path | None, careful: bool = False):
+        self.store, self.front, self.out, self.careful = store, front, out, careful
         self.ready = False
         self.keys: dict[str, str] = {}                  # service -> key of its work
         self.clean: dict[str, dict[str, bytes]] = {}    # unchanged service -> name -> value
@@ -204,31 +208,41 @@ class Run:
 
     def still_there(self, target: Path) -> bool:
         """Whether `target` still holds the compile whose files this run reuses (asked under the
-        output directory's lock, just before writing into it)."""
+        output directory's lock, just before writing into it): its manifest is the one recorded
+        (size, modification time, inode), as every reused file is checked. Every compile writes
+        a new manifest (a new inode), an edit changes its time."""
         recorded = self.out_state.get(MANIFEST)
         try:
-            data = (target / MANIFEST).read_bytes()
+            st = os.lstat(target / MANIFEST)
         except OSError:
             return False
-        return recorded is not None and hashlib.sha256(data).hexdigest() == recorded[0]
+        return recorded is not None and (st.st_size, st.st_mtime_ns, st.st_ino) == recorded[1:]
 
     def _on_disk(self, files: list[tuple[str, str]]) -> bool:
-        """Whether the output directory holds these files as this cache last wrote them."""
+        """Whether the output directory holds these files as this cache last wrote them: as its
+        record says (the write checks each file under the lock), or, `careful`, as each file's
+        status says now."""
         if self.out is None:
-            return True  # nothing is written: the stored hashes are all the run needs
+            # Nothing is written: the stored hashes are all the run needs.
+            return all(type(f) is tuple and len(f) == 2 and type(f[0]) is type(f[1]) is str
+                       for f in files)
         found: dict[str, FileState] = {}
         prefix = str(self.out) + os.sep
         recorded, lstat = self.out_state.get, os.lstat  # 34,000 files at 10,000 alerts
-        for path, sha in files:
+        for f in files:
+            if type(f) is not tuple or len(f) != 2 or type(f[0]) is not str:
+                return False
+            path, sha = f
             state = recorded(path)
             if type(state) is not tuple or len(state) != 4 or state[0] != sha:
                 return False
-            try:
-                st = lstat(prefix + path)
-            except OSError:
-                return False
-            if st.st_size != state[1] or st.st_mtime_ns != state[2] or st.st_ino != state[3]:
-                return False
+            if self.careful:
+                try:
+                    st = lstat(prefix + path)
+                except OSError:
+                    return False
+                if st.st_size != state[1] or st.st_mtime_ns != state[2] or st.st_ino != state[3]:
+                    return False
             found[path] = state
         self.reused_files.update(found)
         return True
@@ -311,9 +325,7 @@ def _valid_values_record(record: Any) -> bool:
     """Whether a record read back has the shape `save` writes (anything else is a miss)."""
     return (isinstance(record, dict) and isinstance(record.get("values"), dict)
             and all(isinstance(v, bytes) for v in record["values"].values())
-            and isinstance(record.get("files"), list)
-            and all(isinstance(f, tuple) and len(f) == 2 and all(isinstance(x, str) for x in f)
-                    for f in record["files"]))
+            and isinstance(record.get("files"), list))  # each file's shape: see _on_disk
 
 
 def _out_key(out: Path) -> str:
@@ -360,10 +372,16 @@ def _series_digest(sources: list, table: dict[str, list[str]], deps: dict[str, s
 class Cache:
     """What the pipeline and the CLI hold for a compile with the cache on."""
 
-    def __init__(self, store: Store, out: Path | None):
-        self.store = store
+    def __init__(self, store: Store, out: Path | None, catalog: Path | None = None,
+                 careful: bool = False):
+        self.store, self.out, self.catalog = store, out, catalog
         self.front = Front(store)
-        self.run = Run(store, self.front, out)
+        self.run = Run(store, self.front, out, careful)
+
+    def careful(self) -> "Cache":
+        """The cache for this compile run again, checking the output's every file before
+        reusing a service's work (this run found one not as recorded under the lock)."""
+        return Cache(self.store, self.out, self.catalog, careful=True)
 
     @classmethod
     def open(cls, catalog: Path, out: Path | None, directory: Path | None = None) -> "Cache | None":
@@ -371,7 +389,7 @@ class Cache:
         be written there (the compile then runs without it)."""
         directory = directory or default_dir()
         store = Store.open(directory, catalog) if directory is not None else None
-        return cls(store, out) if store is not None else None
+        return cls(store, out, catalog) if store is not None else None
 
     def memo(self) -> dict[str, Any]:
         return {RUN: self.run}
