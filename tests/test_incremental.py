@@ -331,7 +331,7 @@ def test_a_damaged_cache_is_ignored(tmp_path: Path) -> None:
     _small_synthetic(catalog)
     out, cache_dir = tmp_path / "out", tmp_path / "cache"
     _same_as_clean(catalog, out, cache_dir, "first compile")
-    records = [p for p in cache_dir.rglob("*.pickle")]
+    records = [p for p in cache_dir.rglob("*") if p.suffix in (".pickle", ".bin")]
     assert len(records) > 5
     for i, record in enumerate(sorted(records)):
         # Truncated, garbage, and records of the right format but the wrong shape.
@@ -340,6 +340,35 @@ def test_a_damaged_cache_is_ignored(tmp_path: Path) -> None:
                             pickle.dumps([("x", 1)])][i % 4])
     _same_as_clean(catalog, out, cache_dir, "after damage")
     _same_as_clean(catalog, out, cache_dir, "after damage, again")
+
+
+def test_an_unchanged_services_alerts_and_dashboards_are_not_read_and_a_missing_blob_is_a_miss(
+        tmp_path: Path) -> None:
+    catalog = tmp_path / "catalog"
+    _small_synthetic(catalog)
+    out, cache_dir = tmp_path / "out", tmp_path / "cache"
+    _compiled_after_one_edit(catalog, out, cache_dir)
+    reused = {s.id: s for s in _linked(catalog, out, cache_dir).services}
+    # Its sections are kept in a blob beside its file's record and read only when needed.
+    assert {"alerts", "dashboards"} <= reused["svc0002"].__dict__["_pending"]
+    assert len(reused["svc0002"].alerts) == 6 and "alerts" in reused["svc0002"].__dict__["_pending"]
+    blobs = list(cache_dir.rglob("*.bin"))
+    assert blobs
+    for blob in blobs:
+        blob.unlink()
+    cache = Cache.open(catalog, out, cache_dir)
+    assert cache is not None
+    result = pipeline.compile_catalog(catalog, cache=cache)
+    assert not [f for f in cache.front.reused if not f.endswith(".jsonnet")]  # parsed again
+    assert not result.report.has_errors()
+    _same_as_clean(catalog, out, cache_dir, "blobs removed")
+
+
+def _linked(catalog: Path, out: Path, cache_dir: Path):
+    """The catalog as a compile with the cache links it (without writing)."""
+    cache = Cache.open(catalog, out, cache_dir)
+    assert cache is not None
+    return pipeline.compile_catalog(catalog, cache=cache).catalog
 
 
 def _first_compile(tmp_path: Path) -> tuple[Path, Path, Path]:
