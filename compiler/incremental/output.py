@@ -26,6 +26,7 @@ def write(out: Path, result: Result, cache: Cache, recompile: Callable[[], Resul
     # changed by hand, whose bytes the record still gives.
     made = result.files if cache.run.careful else {}
     state = cache.run.out_state  # what this cache recorded of `out`: what its manifest lists
+    written = None  # the write replaced the whole tree
     if not state:
         changed = writer.write(out, result.files)
     else:
@@ -54,11 +55,10 @@ def write(out: Path, result: Result, cache: Cache, recompile: Callable[[], Resul
                 result.report.extend(fresh.report.items)
                 return False
             changed = writer.write(out, fresh.files)
-            cache.run.reused_files.clear()  # rewritten: each file's state is read afresh
             hashes = {p: hashlib.sha256(data).hexdigest() for p, data in fresh.files.items()}
         else:
-            changed = updated
-    cache.run.save_output(out, hashes)
+            changed, written = updated, files
+    cache.run.save_output(out, hashes, written)
     return changed
 
 
