@@ -15,6 +15,8 @@ import yaml
 
 from compiler import incremental, pipeline, writer
 from compiler.artifacts import Artifact, ManagedObject
+from compiler.checks import routing_parity
+from compiler.checks.routing_readback import Notification
 from compiler.diagnostics import Loc
 from compiler.incremental import output
 from compiler.incremental.chunks import manifest_chunks, merge_chunks
@@ -362,6 +364,42 @@ def test_an_unchanged_services_alerts_and_dashboards_are_not_read_and_a_missing_
     assert not [f for f in cache.front.reused if not f.endswith(".jsonnet")]  # parsed again
     assert not result.report.has_errors()
     _same_as_clean(catalog, out, cache_dir, "blobs removed")
+
+
+def test_the_routing_parity_runs_with_the_cache_and_what_it_found_is_kept_per_service(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A Grafana setup that notifies one more contact for Alert002 of every service: a difference
+    # MC470 reports. With the cache, the check ran on no setup at all (the contact points and
+    # policies were taken for a service's files), and reported nothing.
+    real = routing_parity.Setups.grafana
+
+    def skewed(self: routing_parity.Setups, labels: dict[str, str]) -> set:
+        found = real(self, labels)
+        if labels.get("alertname") == "Alert002":
+            found = found | {Notification("someone-else", "email", "30s", "5m", "4h")}
+        return found
+
+    monkeypatch.setattr(routing_parity.Setups, "grafana", skewed)
+    catalog = tmp_path / "catalog"
+    _small_synthetic(catalog)
+    out, cache_dir = tmp_path / "out", tmp_path / "cache"
+    clean = [d for d in _clean(catalog)[0] if d[1] == routing_parity.DIFFER]
+    assert len(clean) == 3  # Alert002 of svc0000, svc0001 and svc0002
+    assert [d for d in _compile(catalog, out, cache_dir)[0] if d[1] == routing_parity.DIFFER] == clean
+    monkeypatch.undo()  # (moncat's code as it is: another cache, since its keys cover the code)
+    cache_dir = tmp_path / "cache2"
+    _same_as_clean(catalog, out, cache_dir, "the routing as generated")
+    edited = catalog / "svc0002.yaml"
+    edited.write_text(edited.read_text().replace("Synthetic alert number 3.", "Edited."))
+    cache = Cache.open(catalog, out, cache_dir)
+    assert cache is not None
+    result = pipeline.compile_catalog(catalog, cache=cache)
+    assert _diags(result) == _clean(catalog)[0]
+    # svc0002 was compiled again; the unchanged services' findings came from the record, their
+    # alerts unread.
+    assert "svc0002" not in cache.run.clean and "reader" in cache.run.clean
+    reader = next(s for s in result.catalog.services if s.id == "reader")
+    assert "alerts" in reader.__dict__["_pending"]
 
 
 def _linked(catalog: Path, out: Path, cache_dir: Path):

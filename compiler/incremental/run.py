@@ -69,6 +69,8 @@ class RenderedArtifact:
 class Run:
     """The cache's side of one compile, reached by `compiler.incremental.cached`."""
 
+    store_key = "last"  # the key of this cache's records kept one at a time (see parity)
+
     def __init__(self, store: Store, front: Front, out: Path | None, careful: bool = False):
         self.store, self.front, self.out, self.careful = store, front, out, careful
         self.ready = False
@@ -274,6 +276,18 @@ class Run:
         if isinstance(value, model.Service):
             raise TypeError("a cached value holds a Service: store plain data instead")
         return value
+
+    def render_now(self, artifact: Artifact | StoredArtifact | RenderedArtifact) -> str:
+        """The sha256 hex of an artifact's file, rendering it now if need be (`light` takes
+        that rendering)."""
+        if not isinstance(artifact, Artifact):
+            return artifact.hash
+        found = self.rendered.get(id(artifact))
+        if found is None:
+            data = render(artifact)
+            found = (artifact, data, hashlib.sha256(data).hexdigest(), manifest_chunks(artifact))
+            self.rendered[id(artifact)] = found
+        return found[2]
 
     def light(self, artifact: Artifact | StoredArtifact | RenderedArtifact
               ) -> StoredArtifact | RenderedArtifact:
