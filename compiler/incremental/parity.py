@@ -34,7 +34,10 @@ def check(catalog: Catalog, run: Run, shared: list, rules: Callable[[Service], o
     reusable = record.get("by_key", {}) if isinstance(record, dict) and record.get("setups") == setups else {}
     # The catalog-wide part: time intervals, the catch-all, an unreadable setup. Every service's
     # run repeats it (each runs the whole check on a catalog of that service alone).
-    common = list(routing_parity.check(_narrow(catalog, ()), shared))
+    # One reading of the setups for every service: building a dispatcher's tree costs more than
+    # walking a service's alerts through it (and the routes each reaches are remembered).
+    read_back = routing_parity.setups_of(shared)
+    common = list(routing_parity.check(_narrow(catalog, ()), shared, read_back))
     # What a service's run reads besides its own rules: the setups, and any catalog-wide file
     # holding alert rules (the catalog-wide test file's 10,000 objects need not be walked 200 times).
     read = [a for a in shared if a.path in SETUPS or any(
@@ -45,8 +48,8 @@ def check(catalog: Catalog, run: Run, shared: list, rules: Callable[[Service], o
         key = run.keys[service.id]
         found = reusable.get(key)
         if not isinstance(found, list) or not all(isinstance(d, Diagnostic) for d in found):
-            found = _without(routing_parity.check(_narrow(catalog, (service,)), [*read, rules(service)]),
-                             common)
+            found = _without(routing_parity.check(_narrow(catalog, (service,)), [*read, rules(service)],
+                                                  read_back), common)
         kept[key] = found
         out += found
     run.store.write(RECORD, run.store_key, {"setups": setups, "by_key": kept})

@@ -18,8 +18,6 @@ import dataclasses
 import hashlib
 import os
 import pickle
-from dataclasses import dataclass
-from operator import itemgetter
 from pathlib import Path
 from typing import Any, Callable, Collection, Iterable, TypeVar
 
@@ -29,41 +27,13 @@ from compiler.incremental import RUN
 from compiler.incremental.front import Front
 from compiler.incremental.store import Store, default_dir, digest
 from compiler.incremental.chunks import manifest_chunks
+from compiler.incremental.stored import RenderedArtifact, StoredArtifact
 from compiler.manifest import MANIFEST, file_line
 from compiler.render import Splice, content_hash, render
 
 T = TypeVar("T")
 
 FileState = tuple[str, int, int, int]  # sha256 hex, size, mtime_ns, inode
-
-
-class StoredArtifact(tuple):
-    """An artifact of an unchanged service: its file is in the output directory already. Made
-    as StoredArtifact((path, service, hash, manifest, file_line)). A tuple: a compile reusing
-    10,000 alerts' work unpickles 34,000 of them, in half the time dataclasses took."""
-
-    __slots__ = ()
-    path: str = property(itemgetter(0))  # type: ignore[assignment]
-    service: str = property(itemgetter(1))  # type: ignore[assignment]
-    hash: str = property(itemgetter(2))  # type: ignore[assignment]  # sha256 hex of the file's bytes
-    # Its objects' lines (see manifest_chunks), and its line in the manifest's list of files.
-    manifest: tuple[tuple[tuple[str, str], str], ...] = property(itemgetter(3))  # type: ignore[assignment]
-    file_line: tuple[str, str] = property(itemgetter(4))  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"StoredArtifact({self.path!r}, {self.service!r}, {self.hash!r})"
-
-
-@dataclass(frozen=True)
-class RenderedArtifact:
-    """An artifact made this run as the write needs it: its bytes, their hash and its manifest
-    lines. Its data and objects go once the checks that read them ran (`Run.light`)."""
-
-    path: str
-    service: str | None
-    data: bytes
-    hash: str  # sha256 hex of `data`
-    manifest: tuple[tuple[tuple[str, str], str], ...]  # see manifest_chunks
 
 
 class Run:
