@@ -204,22 +204,25 @@ class Run:
             # Nothing is written: the stored hashes are all the run needs.
             return all(type(f) is tuple and len(f) == 2 and type(f[0]) is type(f[1]) is str
                        for f in files)
-        prefix = str(self.out) + os.sep
-        recorded, lstat = self.out_state.get, os.lstat  # 34,000 files at 10,000 alerts
-        for f in files:
-            if type(f) is not tuple or len(f) != 2 or type(f[0]) is not str:
-                return False
-            path, sha = f
+        recorded = self.out_state.get  # 34,000 files at 10,000 alerts
+        try:
+            for path, sha in files:
+                state = recorded(path)
+                if state is None or state[0] != sha:
+                    return False
+        except (TypeError, ValueError, IndexError, KeyError):  # a record of another shape
+            return False
+        if not self.careful:
+            return True
+        prefix, lstat = str(self.out) + os.sep, os.lstat
+        for path, _ in files:
             state = recorded(path)
-            if type(state) is not tuple or len(state) != 4 or state[0] != sha:
+            try:
+                st = lstat(prefix + path)
+            except (OSError, TypeError, ValueError):
                 return False
-            if self.careful:
-                try:
-                    st = lstat(prefix + path)
-                except OSError:
-                    return False
-                if st.st_size != state[1] or st.st_mtime_ns != state[2] or st.st_ino != state[3]:
-                    return False
+            if (st.st_size, st.st_mtime_ns, st.st_ino) != tuple(state[1:4]):
+                return False
         return True
 
     # --- storing ------------------------------------------------------------------------------
