@@ -412,7 +412,8 @@ def update(out: Path, files: dict[str, bytes], reuse: dict[str, tuple[int, int, 
     files `out`'s manifest lists (the others are foreign, and stay). `unchanged_since(target)`,
     asked under the lock, says whether `out` is still the tree the caller recorded. None when it
     is not, or when a file to reuse is no longer as recorded (the caller then compiles
-    everything); else whether anything changed."""
+    again: see compiler.incremental.output); else whether anything changed. This is the one
+    check of the files to reuse: the incremental compile trusts its record until here."""
     target = Path(os.path.realpath(out))
     try:
         with _lock(target):

@@ -19,8 +19,10 @@ from compiler.pipeline import Result
 
 def write(out: Path, result: Result, cache: Cache, recompile: Callable[[], Result]) -> bool:
     """Bring `out` to the compile's files: those it made this time and the unchanged ones `out`
-    holds already. Should another compile have written `out` since this one looked at it,
-    `recompile()` (without the cache) gives every file instead. True when anything changed."""
+    holds already. Should a file to keep no longer be as recorded, a careful compile (see
+    Cache.careful) gives the files again; should another compile have written `out` since this
+    one looked at it, `recompile()` (without the cache) gives every file instead. True when
+    anything changed."""
     hashes = result.hashes
     # A careful run (see Cache.careful) writes every file it made: one of them may be the file
     # changed by hand, whose bytes the record still gives.
