@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from operator import itemgetter
 from json.encoder import encode_basestring as _encode_str
 
 from compiler.artifacts import Artifact, Digest
@@ -43,14 +44,15 @@ def build_manifest(artifacts: list[Artifact], files: dict[str, bytes]) -> bytes:
 def assemble(objects: list[tuple[tuple, str]], files: list[tuple[str, str]]) -> bytes:
     """The manifest from every object's line (in artifact order; sorted here) and every file's
     line (`file_line`)."""
-    objects = sorted(objects, key=lambda o: o[0])
-    # One object per line: a one-object change is a one-line diff.
-    lines = ['{', '  "format": 1,', '  "files": {']
-    lines.append(",\n".join(line for _, line in sorted(files)))
-    lines += ['  },', '  "objects": [']
-    lines.append(",\n".join("    " + line for _, line in objects))
-    lines += ['  ]', '}']
-    return ("\n".join(lines) + "\n").encode("utf-8")
+    objects = sorted(objects, key=itemgetter(0))
+    # One object per line: a one-object change is a one-line diff. Joined once, with the
+    # indentation in the separator: at 10,000 alerts the manifest is 26 MB, and each extra
+    # concatenation copied all of it.
+    return "".join(('{\n  "format": 1,\n  "files": {\n',
+                    ",\n".join([line for _, line in sorted(files)]),
+                    '\n  },\n  "objects": [\n' + ("    " if objects else ""),
+                    ",\n    ".join([line for _, line in objects]),
+                    '\n  ]\n}\n')).encode("utf-8")
 
 
 def _object_line(target: str, path: str, kind: str, id: str, source: str, hash: str) -> str:

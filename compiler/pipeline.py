@@ -17,6 +17,7 @@ from compiler.artifacts import Artifact, ManagedObject
 from compiler.build import Builder, ServicePart
 from compiler.diagnostics import Loc, Report, Severity, error
 from compiler.incremental import RUN, cached
+from compiler.incremental import parity
 from compiler.incremental.chunks import merge_chunks
 from compiler.incremental.run import Cache, StoredArtifact
 from compiler.loader import load_catalog
@@ -339,14 +340,19 @@ def _cross_checks_by_service(catalog: Catalog, artifacts: list, cache: Cache) ->
     """The cross checks one group of services at a time (a service, or the services joined by
     suppressions: each check compares a group's own objects in two targets), reused for unchanged
     groups; then once on the artifacts of no service; then the routing parity, which reads every
-    service's rules against the catalog-wide routing, with the rules' routing facts kept per
-    service."""
+    service's rules against the catalog-wide routing, per service (compiler.incremental.parity),
+    with the rules' routing facts kept per service. The artifacts of no service include those
+    whose objects name one id that is no service (a contact's contact point, the notification
+    policies): taken for a service's, they were left out of every check."""
+    by_id = {s.id: s for s in catalog.services}
     groups: dict[str | None, list] = {}
     for art in artifacts:
         owner = cache.run.service_of(art)
         if owner is None:  # made outside cached(): an SLO's rule file, say; its objects say whose
             owners = {obj.id.split("/", 1)[0] for obj in art.objects}
             owner = owners.pop() if len(owners) == 1 else None
+        if owner not in by_id:  # a contact's, or the notification policies': catalog-wide
+            owner = None
         groups.setdefault(owner, []).append(art)
     out = []
 
@@ -357,7 +363,6 @@ def _cross_checks_by_service(catalog: Catalog, artifacts: list, cache: Cache) ->
                          catalog.time_intervals, ChainMap({}, catalog.memo))
         return [d for check in PER_SERVICE_CHECKS for d in check(narrow, arts)]
 
-    by_id = {s.id: s for s in catalog.services}
     for service in catalog.services:
         members = cache.run.group(service.id)
         first = members[0] == service.id  # the others are checked with the first of the group
@@ -365,10 +370,9 @@ def _cross_checks_by_service(catalog: Catalog, artifacts: list, cache: Cache) ->
                       lambda: run(tuple(by_id[m] for m in members),
                                   [a for m in members for a in groups.get(m, [])]) if first else [])
     out += run((), groups.get(None, []))
-    rules = [_RuleObjects(cached(catalog, "routing-parity.rules", service,
-                                 lambda: _routing_rules(groups.get(service.id, []))))
-             for service in catalog.services]
-    out += routing_parity.check(catalog, [*groups.get(None, []), *rules])
+    out += parity.check(catalog, cache.run, groups.get(None, []),
+                        lambda service: _RuleObjects(cached(catalog, "routing-parity.rules", service,
+                                                            lambda: _routing_rules(groups.get(service.id, [])))))
     return out
 
 

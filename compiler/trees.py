@@ -96,7 +96,7 @@ def remove_tree(path: Path | str) -> None:
                     parts.extend(e.path for e in entries if e.is_dir(follow_symlinks=False))
     except OSError:
         pass  # what cannot be listed is left to the last rmtree
-    if len(parts) > 1:
+    if len(parts) > WRITERS:  # a few (a patch's work directory): threads cost more than they save
         with ThreadPoolExecutor(max_workers=WRITERS) as pool:
             list(pool.map(lambda part: shutil.rmtree(part, ignore_errors=True), parts))
     shutil.rmtree(path, ignore_errors=True)

@@ -386,6 +386,22 @@ def _is_file(path: str) -> bool:
         return False
 
 
+def _still_as_recorded(root: str, reuse: dict[str, tuple[int, int, int]]) -> list[os.stat_result] | None:
+    """Each file's status, in `reuse`'s order, when every one is still as recorded (`_as_recorded`,
+    inlined: 34,000 files at 10,000 alerts); else None."""
+    statuses = []
+    lstat, append = os.lstat, statuses.append
+    for rel, (size, mtime, inode) in reuse.items():
+        try:
+            status = lstat(root + rel)
+        except OSError:
+            return None
+        if status.st_size != size or status.st_mtime_ns != mtime or status.st_ino != inode:
+            return None
+        append(status)
+    return statuses
+
+
 def update(out: Path, files: dict[str, bytes], reuse: dict[str, tuple[int, int, int]],
            unchanged_since: Callable[[Path], bool], listed: Collection[str]) -> bool | None:
     """Bring `out` to `files` plus the files `reuse` names, which `out` holds already as a
@@ -396,7 +412,8 @@ def update(out: Path, files: dict[str, bytes], reuse: dict[str, tuple[int, int, 
     files `out`'s manifest lists (the others are foreign, and stay). `unchanged_since(target)`,
     asked under the lock, says whether `out` is still the tree the caller recorded. None when it
     is not, or when a file to reuse is no longer as recorded (the caller then compiles
-    everything); else whether anything changed."""
+    again: see compiler.incremental.output); else whether anything changed. This is the one
+    check of the files to reuse: the incremental compile trusts its record until here."""
     target = Path(os.path.realpath(out))
     try:
         with _lock(target):
@@ -404,15 +421,9 @@ def update(out: Path, files: dict[str, bytes], reuse: dict[str, tuple[int, int, 
             if not unchanged_since(target):
                 return None
             root = str(target) + os.sep
-            unchanged = {}
-            for rel, recorded in reuse.items():
-                try:
-                    status = os.lstat(root + rel)
-                except OSError:
-                    return None
-                if not _as_recorded(status, recorded):
-                    return None
-                unchanged[rel] = (root + rel, status)
+            statuses = _still_as_recorded(root, reuse)
+            if statuses is None:
+                return None
             gone = [rel for rel in listed if rel not in files and rel not in reuse and _is_file(root + rel)]
             if not files and not gone:
                 return False
@@ -425,6 +436,7 @@ def update(out: Path, files: dict[str, bytes], reuse: dict[str, tuple[int, int, 
                         raise KeyboardInterrupt
                     patch.apply(str(target), files, gone)
                 return True
+            unchanged = {rel: (root + rel, status) for rel, status in zip(reuse, statuses)}
             existing = _existing(target)
             theirs = existing.keys() - listed - {MANIFEST}
             kept = {rel: _read(existing[rel]) for rel in theirs if rel not in files and rel not in reuse}

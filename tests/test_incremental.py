@@ -15,6 +15,8 @@ import yaml
 
 from compiler import incremental, pipeline, writer
 from compiler.artifacts import Artifact, ManagedObject
+from compiler.checks import routing_parity
+from compiler.checks.routing_readback import Notification
 from compiler.diagnostics import Loc
 from compiler.incremental import output
 from compiler.incremental.chunks import manifest_chunks, merge_chunks
@@ -331,7 +333,7 @@ def test_a_damaged_cache_is_ignored(tmp_path: Path) -> None:
     _small_synthetic(catalog)
     out, cache_dir = tmp_path / "out", tmp_path / "cache"
     _same_as_clean(catalog, out, cache_dir, "first compile")
-    records = [p for p in cache_dir.rglob("*.pickle")]
+    records = [p for p in cache_dir.rglob("*") if p.suffix in (".pickle", ".bin")]
     assert len(records) > 5
     for i, record in enumerate(sorted(records)):
         # Truncated, garbage, and records of the right format but the wrong shape.
@@ -340,6 +342,71 @@ def test_a_damaged_cache_is_ignored(tmp_path: Path) -> None:
                             pickle.dumps([("x", 1)])][i % 4])
     _same_as_clean(catalog, out, cache_dir, "after damage")
     _same_as_clean(catalog, out, cache_dir, "after damage, again")
+
+
+def test_an_unchanged_services_alerts_and_dashboards_are_not_read_and_a_missing_blob_is_a_miss(
+        tmp_path: Path) -> None:
+    catalog = tmp_path / "catalog"
+    _small_synthetic(catalog)
+    out, cache_dir = tmp_path / "out", tmp_path / "cache"
+    _compiled_after_one_edit(catalog, out, cache_dir)
+    reused = {s.id: s for s in _linked(catalog, out, cache_dir).services}
+    # Its sections are kept in a blob beside its file's record and read only when needed.
+    assert {"alerts", "dashboards"} <= reused["svc0002"].__dict__["_pending"]
+    assert len(reused["svc0002"].alerts) == 6 and "alerts" in reused["svc0002"].__dict__["_pending"]
+    blobs = list(cache_dir.rglob("*.bin"))
+    assert blobs
+    for blob in blobs:
+        blob.unlink()
+    cache = Cache.open(catalog, out, cache_dir)
+    assert cache is not None
+    result = pipeline.compile_catalog(catalog, cache=cache)
+    assert not [f for f in cache.front.reused if not f.endswith(".jsonnet")]  # parsed again
+    assert not result.report.has_errors()
+    _same_as_clean(catalog, out, cache_dir, "blobs removed")
+
+
+def test_the_routing_parity_runs_with_the_cache_and_what_it_found_is_kept_per_service(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A Grafana setup that notifies one more contact for Alert002 of every service: a difference
+    # MC470 reports. With the cache, the check ran on no setup at all (the contact points and
+    # policies were taken for a service's files), and reported nothing.
+    real = routing_parity.Setups.grafana
+
+    def skewed(self: routing_parity.Setups, labels: dict[str, str]) -> set:
+        found = real(self, labels)
+        if labels.get("alertname") == "Alert002":
+            found = found | {Notification("someone-else", "email", "30s", "5m", "4h")}
+        return found
+
+    monkeypatch.setattr(routing_parity.Setups, "grafana", skewed)
+    catalog = tmp_path / "catalog"
+    _small_synthetic(catalog)
+    out, cache_dir = tmp_path / "out", tmp_path / "cache"
+    clean = [d for d in _clean(catalog)[0] if d[1] == routing_parity.DIFFER]
+    assert len(clean) == 3  # Alert002 of svc0000, svc0001 and svc0002
+    assert [d for d in _compile(catalog, out, cache_dir)[0] if d[1] == routing_parity.DIFFER] == clean
+    monkeypatch.undo()  # (moncat's code as it is: another cache, since its keys cover the code)
+    cache_dir = tmp_path / "cache2"
+    _same_as_clean(catalog, out, cache_dir, "the routing as generated")
+    edited = catalog / "svc0002.yaml"
+    edited.write_text(edited.read_text().replace("Synthetic alert number 3.", "Edited."))
+    cache = Cache.open(catalog, out, cache_dir)
+    assert cache is not None
+    result = pipeline.compile_catalog(catalog, cache=cache)
+    assert _diags(result) == _clean(catalog)[0]
+    # svc0002 was compiled again; the unchanged services' findings came from the record, their
+    # alerts unread.
+    assert "svc0002" not in cache.run.clean and "reader" in cache.run.clean
+    reader = next(s for s in result.catalog.services if s.id == "reader")
+    assert "alerts" in reader.__dict__["_pending"]
+
+
+def _linked(catalog: Path, out: Path, cache_dir: Path):
+    """The catalog as a compile with the cache links it (without writing)."""
+    cache = Cache.open(catalog, out, cache_dir)
+    assert cache is not None
+    return pipeline.compile_catalog(catalog, cache=cache).catalog
 
 
 def _first_compile(tmp_path: Path) -> tuple[Path, Path, Path]:
@@ -357,6 +424,26 @@ def test_output_files_changed_by_hand_are_written_again(tmp_path: Path) -> None:
     rules.write_text("tampered\n")
     (out / "grafana").rename(tmp_path / "elsewhere")
     _same_as_clean(catalog, out, cache_dir, "files changed and removed in the output")
+
+
+def test_a_file_changed_by_hand_is_found_under_the_lock_and_only_its_service_is_compiled_again(
+        tmp_path: Path) -> None:
+    catalog, out, cache_dir = _first_compile(tmp_path)
+    rules = out / "prometheus" / "svc0002.rules.yaml"
+    rules.write_text("tampered\n")
+    cache = Cache.open(catalog, out, cache_dir)
+    assert cache is not None
+    result = pipeline.compile_catalog(catalog, cache=cache)
+    # The compile trusts the record of the output; the write checks each file it keeps.
+    assert "prometheus/svc0002.rules.yaml" in result.unchanged
+
+    def everything() -> pipeline.Result:
+        raise AssertionError("a file changed by hand made moncat compile everything")
+
+    assert output.write(out, result, cache, everything)
+    clean = pipeline.compile_catalog(catalog).files
+    assert rules.read_bytes() == clean["prometheus/svc0002.rules.yaml"]
+    assert {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()} == clean
 
 
 def test_another_moncat_version_does_not_read_the_records(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

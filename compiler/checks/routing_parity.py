@@ -125,11 +125,21 @@ def _pagers(found: set[Notification]) -> list[str]:
                    if n.integration.split()[0] in PAGERS})
 
 
-def check(catalog: Catalog, artifacts: list[Artifact]) -> Iterator[Diagnostic]:
+def setups_of(artifacts: list[Artifact]) -> Setups | None:
+    """The two setups the artifacts hold, or None when one of them is not generated."""
     am, policies, points = (_data(artifacts, p) for p in (AM_CONFIG, GRAFANA_POLICIES, GRAFANA_POINTS))
     if am is None or policies is None or points is None:
+        return None
+    return Setups(am, policies, points)
+
+
+def check(catalog: Catalog, artifacts: list[Artifact], setups: Setups | None = None) -> Iterator[Diagnostic]:
+    """`setups`: those of `artifacts`, when the caller has them already (it checks a catalog
+    service by service against the same setups: see compiler.incremental.parity)."""
+    setups = setups or setups_of(artifacts)
+    if setups is None:
         return  # one of the two is not generated: nothing to compare
-    setups = Setups(am, policies, points)
+    am = setups.am
     timings = _data(artifacts, GRAFANA_TIMINGS)
     am_intervals = {t["name"]: t["time_intervals"] for t in am.get("time_intervals", [])}
     gf_intervals = {t["name"]: t["time_intervals"] for t in (timings or {}).get("muteTimes", [])}

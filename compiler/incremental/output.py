@@ -1,7 +1,10 @@
 """Incremental compile, write stage: the output directory replaced whole and atomically, as
 `compiler.writer.write` does, with the files the cache knows unchanged hard-linked into the new
 tree without being read (`compiler.writer.update`); then what it holds is recorded (hash and
-stat of every file) so that the next compile can tell its files are still there as written."""
+stat of every file) so that the next compile can tell its files are still there as written.
+The write checks, under the lock, that every file it keeps is as recorded: when one is not (a
+file changed by hand), the catalog is compiled again with a careful cache (`Cache.careful`),
+which computes the services of such files again."""
 from __future__ import annotations
 
 import hashlib
@@ -10,15 +13,22 @@ from typing import Callable
 
 from compiler import writer
 from compiler.incremental.run import Cache
+from compiler import pipeline
 from compiler.pipeline import Result
 
 
 def write(out: Path, result: Result, cache: Cache, recompile: Callable[[], Result]) -> bool:
     """Bring `out` to the compile's files: those it made this time and the unchanged ones `out`
-    holds already. Should another compile have written `out` since this one looked at it,
-    `recompile()` (without the cache) gives every file instead. True when anything changed."""
+    holds already. Should a file to keep no longer be as recorded, a careful compile (see
+    Cache.careful) gives the files again; should another compile have written `out` since this
+    one looked at it, `recompile()` (without the cache) gives every file instead. True when
+    anything changed."""
     hashes = result.hashes
+    # A careful run (see Cache.careful) writes every file it made: one of them may be the file
+    # changed by hand, whose bytes the record still gives.
+    made = result.files if cache.run.careful else {}
     state = cache.run.out_state  # what this cache recorded of `out`: what its manifest lists
+    written = None  # the write replaced the whole tree
     if not state:
         changed = writer.write(out, result.files)
     else:
@@ -26,7 +36,7 @@ def write(out: Path, result: Result, cache: Cache, recompile: Callable[[], Resul
         files = {}
         for path, sha in hashes.items():
             recorded = state.get(path)
-            if recorded is not None and recorded[0] == sha:
+            if recorded is not None and recorded[0] == sha and path not in made:
                 reuse[path] = recorded[1:]
             elif path in result.files:
                 files[path] = result.files[path]
@@ -34,17 +44,23 @@ def write(out: Path, result: Result, cache: Cache, recompile: Callable[[], Resul
                 reuse = None
                 break
         updated = None if reuse is None else writer.update(out, files, reuse, cache.run.still_there, state.keys())
+        if updated is None and not cache.run.careful and cache.catalog is not None:
+            careful = cache.careful()
+            again = pipeline.compile_catalog(cache.catalog, cache=careful, artifacts=False)
+            if again.report.has_errors():  # the catalog changed meanwhile: report that compile
+                result.report.extend(again.report.items)
+                return False
+            return write(out, again, careful, recompile)
         if updated is None:
             fresh = recompile()
             if fresh.report.has_errors():  # the catalog changed meanwhile: report that compile
                 result.report.extend(fresh.report.items)
                 return False
             changed = writer.write(out, fresh.files)
-            cache.run.reused_files.clear()  # rewritten: each file's state is read afresh
             hashes = {p: hashlib.sha256(data).hexdigest() for p, data in fresh.files.items()}
         else:
-            changed = updated
-    cache.run.save_output(out, hashes)
+            changed, written = updated, files
+    cache.run.save_output(out, hashes, written)
     return changed
 
 

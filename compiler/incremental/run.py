@@ -7,6 +7,10 @@ list of services) and by the definitions of every series its documents name (fol
 recording rules to the series they read). It is reused when a record for that key exists and
 the output directory still holds that service's files as they were written (size, modification
 time and inode as recorded; otherwise the service is computed again and its files rewritten).
+That is checked once, under the output directory's lock just before the write
+(`compiler.writer.update`): a run trusts the record of what the output holds, and when a file is
+not as recorded there (changed by hand), the compile runs again `careful`, checking every file
+before it reuses any service's work.
 """
 from __future__ import annotations
 
@@ -14,9 +18,8 @@ import dataclasses
 import hashlib
 import os
 import pickle
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, TypeVar
+from typing import Any, Callable, Collection, Iterable, TypeVar
 
 from compiler import model
 from compiler.artifacts import Artifact, ManagedObject
@@ -24,6 +27,7 @@ from compiler.incremental import RUN
 from compiler.incremental.front import Front
 from compiler.incremental.store import Store, default_dir, digest
 from compiler.incremental.chunks import manifest_chunks
+from compiler.incremental.stored import RenderedArtifact, StoredArtifact
 from compiler.manifest import MANIFEST, file_line
 from compiler.render import Splice, content_hash, render
 
@@ -32,34 +36,13 @@ T = TypeVar("T")
 FileState = tuple[str, int, int, int]  # sha256 hex, size, mtime_ns, inode
 
 
-@dataclass(frozen=True)
-class StoredArtifact:
-    """An artifact of an unchanged service: its file is in the output directory already."""
-
-    path: str
-    service: str
-    hash: str  # sha256 hex of the file's bytes
-    manifest: tuple[tuple[tuple[str, str], str], ...]  # its objects' lines, see manifest_chunks
-    file_line: tuple[str, str]  # its line in the manifest's list of files
-
-
-@dataclass(frozen=True)
-class RenderedArtifact:
-    """An artifact made this run as the write needs it: its bytes, their hash and its manifest
-    lines. Its data and objects go once the checks that read them ran (`Run.light`)."""
-
-    path: str
-    service: str | None
-    data: bytes
-    hash: str  # sha256 hex of `data`
-    manifest: tuple[tuple[tuple[str, str], str], ...]  # see manifest_chunks
-
-
 class Run:
     """The cache's side of one compile, reached by `compiler.incremental.cached`."""
 
-    def __init__(self, store: Store, front: Front, out: Path | None):
-        self.store, self.front, self.out = store, front, out
+    store_key = "last"  # the key of this cache's records kept one at a time (see parity)
+
+    def __init__(self, store: Store, front: Front, out: Path | None, careful: bool = False):
+        self.store, self.front, self.out, self.careful = store, front, out, careful
         self.ready = False
         self.keys: dict[str, str] = {}                  # service -> key of its work
         self.clean: dict[str, dict[str, bytes]] = {}    # unchanged service -> name -> value
@@ -71,7 +54,6 @@ class Run:
         self.rendered: dict[int, tuple[Artifact, bytes, str, tuple]] = {}
         self.owner: dict[int, str] = {}                 # id(fresh artifact) -> its service
         self.out_state: dict[str, FileState] = {}
-        self.reused_files: dict[str, FileState] = {}
         self.groups: dict[str, list[str]] = {}          # service -> its group (see _groups)
 
     # --- what cached() calls ------------------------------------------------------------------
@@ -104,7 +86,7 @@ class Run:
     def _lightened(self, value: Any) -> Any:
         if isinstance(value, Artifact):
             return self.light(value)
-        if isinstance(value, (list, tuple)) and not isinstance(value, Splice):
+        if isinstance(value, (list, tuple)) and not isinstance(value, (Splice, StoredArtifact)):
             light = [self._lightened(v) for v in value]
             return light if isinstance(value, list) else tuple(light)
         return value
@@ -204,33 +186,43 @@ class Run:
 
     def still_there(self, target: Path) -> bool:
         """Whether `target` still holds the compile whose files this run reuses (asked under the
-        output directory's lock, just before writing into it)."""
+        output directory's lock, just before writing into it): its manifest is the one recorded
+        (size, modification time, inode), as every reused file is checked. Every compile writes
+        a new manifest (a new inode), an edit changes its time."""
         recorded = self.out_state.get(MANIFEST)
         try:
-            data = (target / MANIFEST).read_bytes()
+            st = os.lstat(target / MANIFEST)
         except OSError:
             return False
-        return recorded is not None and hashlib.sha256(data).hexdigest() == recorded[0]
+        return recorded is not None and (st.st_size, st.st_mtime_ns, st.st_ino) == recorded[1:]
 
     def _on_disk(self, files: list[tuple[str, str]]) -> bool:
-        """Whether the output directory holds these files as this cache last wrote them."""
+        """Whether the output directory holds these files as this cache last wrote them: as its
+        record says (the write checks each file under the lock), or, `careful`, as each file's
+        status says now."""
         if self.out is None:
-            return True  # nothing is written: the stored hashes are all the run needs
-        found: dict[str, FileState] = {}
-        prefix = str(self.out) + os.sep
-        recorded, lstat = self.out_state.get, os.lstat  # 34,000 files at 10,000 alerts
-        for path, sha in files:
+            # Nothing is written: the stored hashes are all the run needs.
+            return all(type(f) is tuple and len(f) == 2 and type(f[0]) is type(f[1]) is str
+                       for f in files)
+        recorded = self.out_state.get  # 34,000 files at 10,000 alerts
+        try:
+            for path, sha in files:
+                state = recorded(path)
+                if state is None or state[0] != sha:
+                    return False
+        except (TypeError, ValueError, IndexError, KeyError):  # a record of another shape
+            return False
+        if not self.careful:
+            return True
+        prefix, lstat = str(self.out) + os.sep, os.lstat
+        for path, _ in files:
             state = recorded(path)
-            if type(state) is not tuple or len(state) != 4 or state[0] != sha:
-                return False
             try:
                 st = lstat(prefix + path)
-            except OSError:
+            except (OSError, TypeError, ValueError):
                 return False
-            if st.st_size != state[1] or st.st_mtime_ns != state[2] or st.st_ino != state[3]:
+            if (st.st_size, st.st_mtime_ns, st.st_ino) != tuple(state[1:4]):
                 return False
-            found[path] = state
-        self.reused_files.update(found)
         return True
 
     # --- storing ------------------------------------------------------------------------------
@@ -243,11 +235,11 @@ class Run:
             self.rendered[id(value)] = (value, data, sha, chunks)
             self.owner[id(value)] = sid
             self.written.setdefault(sid, []).append((value.path, sha))
-            return StoredArtifact(value.path, sid, sha, chunks, file_line(value.path, sha))
+            return StoredArtifact((value.path, sid, sha, chunks, file_line(value.path, sha)))
         if isinstance(value, ManagedObject) and not value.digest:
             # Its manifest hash, kept: a catalog-wide artifact lists it again on every compile.
             return dataclasses.replace(value, digest=content_hash(value.content))
-        if isinstance(value, (list, tuple)):
+        if isinstance(value, (list, tuple)) and not isinstance(value, StoredArtifact):
             frozen = [self._freeze(v, sid) for v in value]
             if isinstance(value, Splice):
                 splice = Splice(frozen)
@@ -257,6 +249,18 @@ class Run:
         if isinstance(value, model.Service):
             raise TypeError("a cached value holds a Service: store plain data instead")
         return value
+
+    def render_now(self, artifact: Artifact | StoredArtifact | RenderedArtifact) -> str:
+        """The sha256 hex of an artifact's file, rendering it now if need be (`light` takes
+        that rendering)."""
+        if not isinstance(artifact, Artifact):
+            return artifact.hash
+        found = self.rendered.get(id(artifact))
+        if found is None:
+            data = render(artifact)
+            found = (artifact, data, hashlib.sha256(data).hexdigest(), manifest_chunks(artifact))
+            self.rendered[id(artifact)] = found
+        return found[2]
 
     def light(self, artifact: Artifact | StoredArtifact | RenderedArtifact
               ) -> StoredArtifact | RenderedArtifact:
@@ -291,16 +295,21 @@ class Run:
         for sid in self.clean:
             self.store.used["values"].add(self.keys[sid])
 
-    def save_output(self, out: Path, files: dict[str, str]) -> None:
-        """Record what `out` holds now (every file's hash and stat), after a write."""
+    def save_output(self, out: Path, files: dict[str, str], written: Collection[str] | None = None) -> None:
+        """Record what `out` holds now (every file's hash and stat), after a write. `written`:
+        the files the write replaced, when it checked (under the lock) that the others are as
+        `out_state` records them; None when it wrote the whole tree."""
+        kept = self.out_state if written is not None else {}
+        written = written or ()
         state: dict[str, FileState] = {}
+        prefix = str(out) + os.sep
         for path, sha in files.items():
-            old = self.reused_files.get(path)
-            if old is not None and old[0] == sha:
+            old = kept.get(path)
+            if old is not None and old[0] == sha and path not in written:
                 state[path] = old
                 continue
             try:
-                st = os.lstat(out / path)
+                st = os.lstat(prefix + path)
             except OSError:
                 continue
             state[path] = (sha, st.st_size, st.st_mtime_ns, st.st_ino)
@@ -311,9 +320,7 @@ def _valid_values_record(record: Any) -> bool:
     """Whether a record read back has the shape `save` writes (anything else is a miss)."""
     return (isinstance(record, dict) and isinstance(record.get("values"), dict)
             and all(isinstance(v, bytes) for v in record["values"].values())
-            and isinstance(record.get("files"), list)
-            and all(isinstance(f, tuple) and len(f) == 2 and all(isinstance(x, str) for x in f)
-                    for f in record["files"]))
+            and isinstance(record.get("files"), list))  # each file's shape: see _on_disk
 
 
 def _out_key(out: Path) -> str:
@@ -360,10 +367,16 @@ def _series_digest(sources: list, table: dict[str, list[str]], deps: dict[str, s
 class Cache:
     """What the pipeline and the CLI hold for a compile with the cache on."""
 
-    def __init__(self, store: Store, out: Path | None):
-        self.store = store
+    def __init__(self, store: Store, out: Path | None, catalog: Path | None = None,
+                 careful: bool = False):
+        self.store, self.out, self.catalog = store, out, catalog
         self.front = Front(store)
-        self.run = Run(store, self.front, out)
+        self.run = Run(store, self.front, out, careful)
+
+    def careful(self) -> "Cache":
+        """The cache for this compile run again, checking the output's every file before
+        reusing a service's work (this run found one not as recorded under the lock)."""
+        return Cache(self.store, self.out, self.catalog, careful=True)
 
     @classmethod
     def open(cls, catalog: Path, out: Path | None, directory: Path | None = None) -> "Cache | None":
@@ -371,7 +384,7 @@ class Cache:
         be written there (the compile then runs without it)."""
         directory = directory or default_dir()
         store = Store.open(directory, catalog) if directory is not None else None
-        return cls(store, out) if store is not None else None
+        return cls(store, out, catalog) if store is not None else None
 
     def memo(self) -> dict[str, Any]:
         return {RUN: self.run}

@@ -7,11 +7,18 @@ import os
 import pickle
 import sys
 import tempfile
+import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-FORMAT = 1
+FORMAT = 2
+# Kinds of records kept in a directory of their own, pruned when a compile does not use them.
+# `sections` are raw bytes (the large sections of a catalog file's parts, `Store.blob`).
+KINDS = ("files", "values", "sections")
+# A blob another compile of the same catalog used this recently is not pruned: that compile may
+# still be reading it (blobs are read when a section is first needed, not up front).
+RECENT = 3600
 # Libraries whose output ends up in the generated files byte for byte.
 _OUTPUT_LIBRARIES = ("PyYAML", "Jinja2", "MarkupSafe", "markdown-it-py", "Pygments", "orjson",
                      "grafana-foundation-sdk", "promql-parser", "jsonnet", "fastjsonschema",
@@ -73,14 +80,14 @@ class Store:
 
     def __init__(self, directory: Path, catalog: Path):
         self.dir = directory / digest(str(catalog.resolve()))[:16]
-        self.used: dict[str, set[str]] = {"files": set(), "values": set()}
+        self.used: dict[str, set[str]] = {kind: set() for kind in KINDS}
 
     @classmethod
     def open(cls, directory: Path, catalog: Path) -> "Store | None":
         """The store, or None when the directory cannot be created or written: no cache then."""
         store = cls(directory, catalog)
         try:
-            for kind in ("files", "values"):
+            for kind in KINDS:
                 (store.dir / kind).mkdir(mode=0o700, parents=True, exist_ok=True)
             if not os.access(store.dir, os.W_OK | os.X_OK):
                 return None
@@ -95,6 +102,8 @@ class Store:
         return store
 
     def _path(self, kind: str, key: str) -> Path:
+        if kind == "sections":
+            return self.dir / kind / f"{key}.bin"
         return self.dir / kind / f"{key}.pickle" if kind in self.used else self.dir / f"{kind}-{key}.pickle"
 
     def read(self, kind: str, key: str) -> Any:
@@ -118,15 +127,46 @@ class Store:
         if kind in self.used:
             self.used[kind].add(key)
 
+    def write_blob(self, key: str, data: bytes) -> bool:
+        """Store raw bytes (a `sections` record) atomically; False when that failed."""
+        try:
+            _atomic(self._path("sections", key), data)
+        except OSError:
+            return False
+        self.used["sections"].add(key)
+        return True
+
+    def blob(self, key: str, size: int) -> Path | None:
+        """The path of a `sections` record of `size` bytes, which this compile will read parts
+        of when it needs them (its modification time is renewed: see RECENT); None when there
+        is none of that size."""
+        path = self._path("sections", key)
+        try:
+            if os.stat(path).st_size != size:
+                return None
+            os.utime(path)
+        except OSError:
+            return None
+        self.used["sections"].add(key)
+        return path
+
     def prune(self) -> None:
-        """Delete the records this compile neither read nor wrote."""
+        """Delete the records this compile neither read nor wrote (blobs only once no compile
+        has used them for RECENT seconds)."""
+        now = time.time()
         for kind, keep in self.used.items():
             try:
                 entries = list(os.scandir(self.dir / kind))
             except OSError:
                 continue
             for entry in entries:
-                if entry.name.removesuffix(".pickle") not in keep:
+                if entry.name.split(".", 1)[0] not in keep:
+                    if kind == "sections":
+                        try:
+                            if now - entry.stat().st_mtime < RECENT:
+                                continue
+                        except OSError:
+                            continue
                     try:
                         os.unlink(entry.path)
                     except OSError:
