@@ -25,8 +25,9 @@ with codecache.dataclass_methods():
     from compiler.importers.command import import_app
     from compiler.incremental import output as incremental_output
     from compiler.incremental.run import Cache
+    from compiler.cli_params import PlainGroup
 
-app = typer.Typer(add_completion=True, no_args_is_help=True, rich_markup_mode=None,
+app = typer.Typer(cls=PlainGroup, add_completion=True, no_args_is_help=True, rich_markup_mode=None,
                   pretty_exceptions_enable=False,
                   help="moncat compiles one monitoring catalog into every backend's configuration.")
 app.add_typer(import_app, name="import")

@@ -40,3 +40,13 @@ def test_every_corpus_expression_round_trips_through_our_ast() -> None:
         if str(promql_parser.parse(ours)) != str(promql_parser.parse(expr)):
             failures.append((name, expr, ours))
     assert failures == []
+
+
+def test_parsing_the_same_text_again_gives_the_same_tree_and_the_same_error() -> None:
+    text = "sum by (job) (rate(http_requests_total{code=~\"5..\"}[5m])) > 0.1"
+    assert parse(text) is parse(text) and to_promql(parse(text)) == to_promql(parse(text))
+    assert parse(text, variables=True) == parse(text)
+    for _ in range(2):  # an error is raised each time, with its position, not remembered as a tree
+        with pytest.raises(ParseError) as refused:
+            parse("sum(rate(x[5m])")
+        assert refused.value.message and refused.value.offset >= 0

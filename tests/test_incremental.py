@@ -515,6 +515,7 @@ def test_an_incremental_write_replaces_the_changed_files_in_place_and_leaves_not
 def test_pages_rendered_in_the_child_process_are_stored_for_the_next_compile(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pipeline, "BACKGROUND_MIN_ALERTS", 1)  # the small catalog's pages fork too
+    monkeypatch.setattr(pipeline, "BACKGROUND_MIN_ALERTS_WARM", 1)  # in a process that compiled before
     monkeypatch.setattr(incremental, "MANY", 60)  # and come back in several batches
     monkeypatch.setattr(pipeline, "_tracked_batches", partial(pipeline._tracked_batches, size=7))
     catalog, out, cache_dir = _first_compile(tmp_path)

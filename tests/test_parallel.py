@@ -65,6 +65,7 @@ def test_cancelled_work_stops_its_child_and_has_no_result() -> None:
 @forks
 def test_pages_rendered_in_a_child_are_the_bytes_rendered_in_process(tmp_path: Path, monkeypatch) -> None:
     synthetic.write_catalog(tmp_path / "catalog", 100)
+    monkeypatch.setattr(pipeline, "_compiles", 0)  # as a process's first compile: the pages fork
     background = pipeline.compile_catalog(tmp_path / "catalog")
     assert not background.report.has_errors()
     monkeypatch.setattr(pipeline, "BACKGROUND_MIN_ALERTS", 10**9)
@@ -83,6 +84,7 @@ def test_when_the_checks_find_errors_the_pages_child_is_stopped_and_nothing_is_r
     from compiler.diagnostics import Loc, error
 
     synthetic.write_catalog(tmp_path / "catalog", 100)
+    monkeypatch.setattr(pipeline, "_compiles", 0)  # as a process's first compile: the pages fork
     monkeypatch.setattr(checks, "run_all", lambda catalog: [
         error("MC999", "a check failed", Loc("moncat.yaml"), "fix it")])
     result = pipeline.compile_catalog(tmp_path / "catalog")
@@ -96,10 +98,11 @@ def _pages_in_a_pool_worker(catalog: str) -> int:
 
 
 @forks
-def test_a_compile_inside_another_pools_worker_renders_the_pages_in_that_worker(tmp_path: Path) -> None:
+def test_a_compile_inside_another_pools_worker_renders_the_pages_in_that_worker(tmp_path: Path, monkeypatch) -> None:
     import multiprocessing
 
     synthetic.write_catalog(tmp_path / "catalog", 100)
+    monkeypatch.setattr(pipeline, "_compiles", 0)  # the worker's first compile would fork its pages
     with multiprocessing.get_context("fork").Pool(1) as pool:  # its workers are daemonic
         files = pool.apply(_pages_in_a_pool_worker, (str(tmp_path / "catalog"),))
     assert files == len(pipeline.compile_catalog(tmp_path / "catalog").files)
@@ -172,6 +175,25 @@ def test_a_small_catalog_that_fails_its_checks_never_renders_its_pages(tmp_path:
         error("MC999", "a check failed", Loc("moncat.yaml"), "fix it")])
     result = pipeline.compile_catalog(tmp_path / "catalog")
     assert [d.code for d in result.report.sorted()] == ["MC999"]
+
+
+def test_a_process_compiling_again_renders_a_small_catalogs_pages_itself(tmp_path: Path, monkeypatch) -> None:
+    forked = []
+
+    class Recorded(parallel.Background):
+        def __init__(self, func, worth_a_process=True):
+            forked.append(worth_a_process)
+            super().__init__(func, False)  # run here: only the decision is under test
+
+    monkeypatch.setattr(pipeline, "Background", Recorded)
+    monkeypatch.setattr(pipeline, "_compiles", 0)
+    monkeypatch.setattr(pipeline, "BACKGROUND_MIN_ALERTS_WARM", 120)
+    synthetic.write_catalog(tmp_path / "small", 100)
+    synthetic.write_catalog(tmp_path / "large", 150)
+    for catalog in ("small", "small", "large"):
+        assert not pipeline.compile_catalog(tmp_path / catalog).report.has_errors()
+    # A first compile forks from BACKGROUND_MIN_ALERTS (40); later ones from the warm threshold.
+    assert forked == [True, False, True]
 
 
 @forks

@@ -3,7 +3,6 @@ atomically and read back tolerantly (a damaged or foreign record is a miss, neve
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
 import os
 import pickle
 import sys
@@ -48,6 +47,8 @@ def code_fingerprint() -> str:
     """moncat's own code and templates, the Python and the output libraries' versions: a record
     made by other code is never reused (an editable install keeps its version number while its
     code changes, so the files themselves are hashed)."""
+    import importlib.metadata  # only with the cache: importing it cost a compile without one 15 ms
+
     h = hashlib.sha256(f"{FORMAT}\0{sys.version}\0".encode())
     for name in _OUTPUT_LIBRARIES:
         try:
