@@ -46,13 +46,19 @@ def _run_chunk(bounds: tuple[int, int]) -> list[Any]:
     return [func(item) for item in items[bounds[0]:bounds[1]]]
 
 
+def forks() -> bool:
+    """Whether fork_map may spread work over processes here: not with one core, nor in a child
+    started by `Background`, nor where fork is unavailable."""
+    return (os.cpu_count() or 1) >= 2 and not _background_child and _can_fork()
+
+
 def fork_map(func: Callable[[T], R], items: Sequence[T]) -> list[R]:
     """`[func(x) for x in items]`, in order, split over the machine's cores. Workers are forked,
     so they see the caller's data without pickling it; only results travel back. Falls back to
     one process where fork is unavailable or the work is small."""
     global _work
     cores = min(os.cpu_count() or 1, 8)
-    if cores < 2 or len(items) < MIN_ITEMS or _background_child or not _can_fork():
+    if len(items) < MIN_ITEMS or not forks():
         return [func(x) for x in items]
     size = -(-len(items) // cores)
     chunks = [(i, min(i + size, len(items))) for i in range(0, len(items), size)]

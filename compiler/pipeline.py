@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import os
 import time
 from collections import ChainMap
 from contextlib import contextmanager
@@ -33,9 +34,12 @@ TARGETS = (prometheus.build, grafana.build, alertmanager.build, datadog.build, r
 # The runbook pages are the largest piece of work and read nothing the other targets produce: a
 # forked child renders them from the linked catalog while this process runs the checks and
 # generates the rest. When the checks find errors the child is stopped and its work dropped. Each
-# such target has a form giving its artifacts one at a time (and no diagnostics): the child
-# renders them to bytes as they come and sends them in batches (see _rendered).
-BACKGROUND = {runbooks.build: runbooks.stream}
+# such target has two forms giving its artifacts a few at a time (and no diagnostics): without
+# the cache, one at a time, which the child renders to bytes as they come and sends in batches
+# (see _rendered); with it, a batch of services at a time as the cache stores them, which the
+# child sends as they come (see _tracked_batches). Its third function computes, before the
+# fork, what the child would otherwise compute again of what this process computes anyway.
+BACKGROUND = {runbooks.build: (runbooks.stream, runbooks.batches, runbooks.prepare)}
 # Below this many alerts a child process costs more than the overlap saves.
 BACKGROUND_MIN_ALERTS = 40
 # A process compiling again (the tests, `moncat diff --base`, a benchmark, a server) renders the
@@ -249,19 +253,23 @@ def _compile(root: Path, on_stage: Callable[[str], None] | None = None,
         _compiles += 1
         alerts = sum(len(s.alerts) for s in catalog.services)
         worth = alerts >= least
+        services = catalog.services
         if cache is not None:
             # Only the pages of services changed since the last compile are rendered, and a
             # child would send back every other service's stored pages: it pays only when a
             # good part of the catalog changed.
-            changed = sum(len(s.alerts) for s in cache.run.stale(catalog, "runbooks", catalog.services))
+            services = cache.run.stale(catalog, "runbooks", catalog.services)
+            changed = sum(len(s.alerts) for s in services)
             worth = changed >= least and changed * 4 >= alerts
-        for target, stream in BACKGROUND.items():
+        for target, (stream, batches, prepare) in BACKGROUND.items():
             if _wanted(catalog, target):
-                # With the cache, the work's record of what it stores comes back with its result
+                if worth:
+                    prepare(catalog, list(services))
+                # With the cache, the work's record of what it stores comes back with each batch
                 # (a child's record would otherwise stay in the child). Without it, the pages
                 # come back rendered, in batches.
                 work = partial(_rendered, stream, catalog) if cache is None else \
-                    partial(_tracked_batches, target, cache, catalog)
+                    partial(_tracked_batches, batches, cache, catalog, os.getpid())
                 pending.append((target, Background(work, worth)))
 
     try:
@@ -307,9 +315,8 @@ def _generate(result: Result, pending: list[tuple[Callable, Background]],
             produced[target] = [cache.run.light(a) for a in artifacts]
         cache.run.release()
         for target, work in pending:
-            *batches, (diags, record) = work.result()
-            artifacts = [a for batch in batches for a in batch]
-            produced[target] = _keep(catalog, cache.run.absorb(((artifacts, diags), record)), result.report)
+            artifacts = [a for tracked in work.result() for a in cache.run.absorb(tracked)]
+            produced[target] = _keep(catalog, (artifacts, []), result.report)
         for key in [k for k in catalog.memo if k != RUN]:  # every target ran: the memos are done
             del catalog.memo[key]
     else:
@@ -425,25 +432,40 @@ def _render_cached(result: Result, cache: Cache) -> dict[str, bytes]:
     return files
 
 
-def _tracked_batches(target: Callable, cache: Cache, catalog: Catalog, size: int = 500) -> Iterator:
-    """With the cache, what the pages' child sends: the target's artifacts as the write needs
-    them (their bytes and manifest lines, Run.light) in batches, each let go once sent, then its
-    diagnostics with what the run stored meanwhile (Run.tracked's record). Sent as one message,
-    every page was held twice by both processes at once."""
-    (artifacts, diags), record = cache.run.tracked(_lightened, target, cache, catalog)
-    artifacts.reverse()  # taken off the end, a batch at a time
-    while artifacts:
-        batch = artifacts[:-size - 1:-1]
-        del artifacts[-size:]
-        yield batch
-    yield diags, record
+def _tracked_batches(batches: Callable[[Catalog], Iterator[list[Artifact]]], cache: Cache,
+                     catalog: Catalog, home: int, size: int = 500) -> Iterator:
+    """With the cache, what the pages' child sends as it renders them: the target's artifacts
+    as the write needs them (Run.light) in batches of `size`, each with what the run stored
+    while making it (Run.tracked's record, for Run.absorb). Run in a child of `home` (the
+    compile's process), it keeps nothing it sent. Sent at the end, every page was held by both
+    processes at once."""
+    made = batches(catalog)
+    while True:
+        artifacts, record = cache.run.tracked(_lightened, made, cache)
+        if artifacts is None:
+            if record[1] or record[2]:
+                yield [], record
+            return
+        artifacts.reverse()  # taken off the end, `size` at a time
+        while True:
+            batch = artifacts[:-size - 1:-1]
+            del artifacts[-size:]
+            if artifacts:
+                yield batch, (record[0], {}, {})
+                continue
+            yield batch, record  # the record once, with the batch's last artifacts
+            if os.getpid() != home:
+                cache.run.handed(record)
+            break
 
 
-def _lightened(target: Callable, cache: Cache, catalog: Catalog) -> tuple[list, list]:
-    artifacts, diags = target(catalog)
-    artifacts = [a if type(a) is StoredArtifact else cache.run.light(a) for a in artifacts]
-    cache.run.release()  # the pages' text: their bytes are in the light forms
-    return artifacts, diags
+def _lightened(made: Iterator[list[Artifact]], cache: Cache) -> list | None:
+    """The next batch of `made` as the write needs it (None after the last)."""
+    artifacts = next(made, None)
+    if artifacts is None:
+        cache.run.release()  # what the run's values held of the pages: their bytes are sent
+        return None
+    return [a if type(a) is StoredArtifact else cache.run.light(a) for a in artifacts]
 
 
 def _rendered(stream: Callable[[Catalog], Iterator[Artifact]], catalog: Catalog,

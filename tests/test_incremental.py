@@ -619,6 +619,45 @@ def test_pages_rendered_in_the_child_process_are_stored_for_the_next_compile(
     assert "runbooks/svc0002/alerts/Alert000.md" in result.unchanged
 
 
+def test_the_pages_child_sends_each_batch_with_what_it_stored_as_it_renders_and_keeps_none_of_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from compiler.incremental.run import RenderedArtifact, StoredArtifact
+    from compiler.render import render
+    from compiler.targets import runbooks
+
+    monkeypatch.setattr(incremental, "MANY", 8)  # about a service a batch
+    root = tmp_path / "catalog"
+    _small_synthetic(root)
+    cache = Cache.open(root, tmp_path / "out", tmp_path / "cache")
+    assert cache is not None
+    catalog = pipeline.analyse(root, cache=cache).catalog
+    assert catalog is not None
+    batches, records, paths = [], [], []
+    # The work as the pages' child runs it (`home`, its parent, is another process), taken a
+    # message at a time as its parent's receiver takes them.
+    for batch, (_, stored, written) in pipeline._tracked_batches(runbooks.batches, cache, catalog,
+                                                                 home=-1, size=7):
+        for earlier in records:  # what went with an earlier message is no longer held
+            assert not any(earlier.get(sid, {}).keys() & names.keys()
+                           for sid, names in cache.run.pending.items())
+        assert len(batch) <= 7 and all(type(a) in (RenderedArtifact, StoredArtifact) for a in batch)
+        batches.append(batch)
+        records.append(stored)
+        paths += [path for files in written.values() for path, _ in files]
+    # Sent as it rendered: with the catalog-wide pages, then with each batch of services.
+    assert sum(1 for stored in records if stored) >= 3
+    assert {sid for stored in records for sid, names in stored.items() if "runbooks" in names} \
+        == {s.id for s in catalog.services}
+    assert sorted(paths) == sorted(a.path for batch in batches for a in batch if a.service)
+    assert not any(name.startswith("runbooks") for names in cache.run.pending.values() for name in names)
+    assert not any(files for files in cache.run.written.values())
+    assert ("runbooks", catalog.services[0].id) not in cache.run.memo  # nor the pages it sent
+    clean = pipeline.analyse(root).catalog
+    assert clean is not None
+    assert [(a.path, a.data) for batch in batches for a in batch] == \
+        [(a.path, render(a)) for a in runbooks.build(clean)[0]]  # build's pages, in its order
+
+
 def test_the_manifest_from_chunks_lists_objects_as_the_manifest_of_their_lines_does() -> None:
     # The cache keeps each artifact's manifest lines joined per target (manifest_chunks); the
     # manifest assembled from them is the one its objects' lines give, even for objects of two

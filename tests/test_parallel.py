@@ -248,3 +248,27 @@ def test_the_child_sends_every_item_before_the_caller_asks_for_the_result(tmp_pa
         time.sleep(0.05)
     assert done.exists()  # the caller kept working: nothing blocked the child meanwhile
     assert work.result() == [b"x" * 100_000] * 20
+
+
+@forks
+def test_the_pages_child_reads_the_datadog_conditions_computed_before_it_forked(
+        tmp_path: Path, monkeypatch) -> None:
+    from compiler.targets.datadog import conditions
+
+    log = tmp_path / "computed"
+    compute = conditions._condition
+
+    def logged(catalog, alert, naming):  # the pages' child inherits the patch
+        with log.open("a") as f:
+            f.write(f"{os.getpid()} {alert.id}\n")
+        return compute(catalog, alert, naming)
+
+    monkeypatch.setattr(conditions, "_condition", logged)
+    synthetic.write_catalog(tmp_path / "catalog", 100)
+    result = pipeline.compile_catalog(tmp_path / "catalog")
+    assert not result.report.has_errors()
+    computed = [line.split() for line in log.read_text().splitlines()]
+    assert {pid for pid, _ in computed} == {str(os.getpid())}  # none in the child
+    assert len(computed) == len({alert for _, alert in computed}) == 100  # each once
+    page = result.files["runbooks/svc0000/alerts/Alert000.md"].decode()
+    assert "*Datadog:*" in page and "svc0000.svc0000_g0_requests.count" in page  # and the pages show them

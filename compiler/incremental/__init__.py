@@ -18,12 +18,15 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable, Iterator, Protocol, TypeVar
 
 from compiler.model import Catalog, Service
+from compiler.parallel import forks
 
 T = TypeVar("T")
 
 # Where the pipeline puts the run in `Catalog.memo` when the cache is on.
 RUN = "incremental.run"
-# With the cache, cached_many computes this many alerts' services at a time.
+# With the cache, cached_batches computes this many alerts' services at a time: enough work
+# for fork_map's workers to pay. Where fork_map runs the work in this process (the runbook
+# pages' own child), a quarter of it: a batch then only bounds what is held at once.
 MANY = 1000
 
 
@@ -52,32 +55,33 @@ def per_service(catalog: Catalog, name: str,
         yield from cached(catalog, name, service, lambda: list(diagnose(catalog, service)))
 
 
-def cached_many(catalog: Catalog, name: str, services: Iterable[Service],
-                compute: Callable[[list[Service]], dict[str, Any]]) -> dict[str, Any]:
-    """`cached` for many services whose work is best done together (over forked workers):
-    `compute(services)` gets only those that need it and returns their values by service id.
-    With the cache, artifacts come back as the write needs them (`Run.light`: the caller only
-    collects them), and the services are computed `MANY` alerts at a time: every artifact's
-    data held at once was the largest part of a first compile's memory."""
+def cached_batches(catalog: Catalog, name: str, services: Iterable[Service],
+                   compute: Callable[[list[Service]], dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """`cached` for many services whose work is best done together (over forked workers), a
+    batch of consecutive services at a time (in the order given), for a caller that passes each
+    batch on and lets it go: `compute(services)` gets only those that need it and returns their
+    values by service id. With the cache, artifacts come back as the write needs them
+    (`Run.light`), and a batch holds about `MANY` alerts' services computed this run at most:
+    every page held at once was the largest part of a first compile's memory. Without the
+    cache, one batch of every service."""
     services = list(services)
     run: Run | None = catalog.memo.get(RUN)
     if run is None:
-        return compute(services)
-    stale = run.stale(catalog, name, services)
-    out: dict[str, Any] = {}
-    while stale:
-        size = 0
-        for count, service in enumerate(stale, 1):
+        yield compute(services)
+        return
+    stale = {s.id for s in run.stale(catalog, name, services)}
+    many = MANY if forks() else MANY // 4
+    batch: list[Service] = []
+    size = 0
+    for count, service in enumerate(services, 1):
+        batch.append(service)
+        if service.id in stale:
             size += len(service.alerts) + 1
-            if size >= MANY:
-                break
-        some, stale = stale[:count], stale[count:]
-        fresh = compute(some)
-        for s in some:
-            out[s.id] = run.value(catalog, name, s, lambda s=s: fresh[s.id], light=True)
-        del fresh
-    return {s.id: out[s.id] if s.id in out else run.value(catalog, name, s, lambda: None, light=True)
-            for s in services}
+        if size >= many or count == len(services):
+            fresh = compute([s for s in batch if s.id in stale]) if size else {}
+            yield {s.id: run.value(catalog, name, s, lambda s=s: fresh[s.id], light=True) for s in batch}
+            del fresh
+            batch, size = [], 0
 
 
 def joined(catalog: Catalog, service: Service) -> list[Service]:
@@ -93,4 +97,4 @@ def joined(catalog: Catalog, service: Service) -> list[Service]:
                         lambda: [s for s in catalog.services if s.id in wanted])
 
 
-__all__ = ["RUN", "cached", "cached_many", "joined", "per_service"]
+__all__ = ["RUN", "cached", "cached_batches", "joined", "per_service"]

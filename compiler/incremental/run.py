@@ -60,7 +60,8 @@ class Run:
     def value(self, catalog: model.Catalog, name: str, service: model.Service,
               compute: Callable[[], T], light: bool = False) -> T:
         """`light`: artifacts in the value come back as `light` makes them (the caller reads
-        nothing of them but what the write needs)."""
+        nothing of them but what the write needs and passes them on: such a value is not kept
+        here, where the runbook pages' bytes were held to the end of their child)."""
         if not self.ready:
             self._prepare(catalog)
         key = (name, service.id)
@@ -80,7 +81,8 @@ class Run:
                     self.heavy.add(key)  # it holds artifacts: see release
             if light:
                 value = self._lightened(value)
-        self.memo[key] = value
+        if not light:
+            self.memo[key] = value
         return value
 
     def _lightened(self, value: Any) -> Any:
@@ -104,10 +106,21 @@ class Run:
         before = {sid: set(values) for sid, values in self.pending.items()}
         counts = {sid: len(files) for sid, files in self.written.items()}
         value = func(*args)
-        stored = {sid: {n: b for n, b in values.items() if n not in before.get(sid, ())}
-                  for sid, values in self.pending.items()}
-        written = {sid: files[counts.get(sid, 0):] for sid, files in self.written.items()}
+        stored = {sid: new for sid, values in self.pending.items()
+                  if (new := {n: b for n, b in values.items() if n not in before.get(sid, ())})}
+        written = {sid: files[counts.get(sid, 0):] for sid, files in self.written.items()
+                   if len(files) > counts.get(sid, 0)}
         return value, (os.getpid(), stored, written)
+
+    def handed(self, record: tuple[int, dict, dict]) -> None:
+        """Forget what a `tracked` record holds, once sent to the process that absorbs it: a
+        forked child sending its work as it goes keeps none of it."""
+        _, stored, written = record
+        for sid, values in stored.items():
+            for name in values:
+                self.pending[sid].pop(name, None)
+        for sid, files in written.items():
+            del self.written[sid][-len(files):]  # the last it wrote: `tracked` made the record
 
     def absorb(self, tracked: tuple[T, tuple[int, dict, dict]]) -> T:
         """The value of a `tracked` call; what it stored joins this run's record when it ran in

@@ -16,13 +16,13 @@ from compiler.parallel import fork_map
 from compiler.artifacts import Artifact, ManagedObject
 from compiler.diagnostics import Diagnostic
 from compiler.dialects.promql import to_promql
-from compiler.incremental import cached_many
+from compiler.incremental import cached_batches
 from compiler.model import Catalog, Expression, Service
 from compiler.targets.runbooks import text
 from compiler.targets.runbooks.alert_facts import alert_facts
 from compiler.targets.runbooks.i18n import table_name, translator
-from compiler.targets.runbooks.pages import (Knowledge, Links, Page, catalog_pages, duration,
-                                             service_pages, slug)
+from compiler.targets.runbooks.pages import (Knowledge, Links, Page, catalog_pages, datadog_condition,
+                                             duration, service_pages, slug)
 from compiler.targets.runbooks.worded import WordedLoader
 
 MARKDOWN_DIR = "runbooks"
@@ -135,13 +135,29 @@ def _render(catalog: Catalog, k: "Knowledge", page: Page) -> list[Artifact]:
 
 
 def build(catalog: Catalog) -> tuple[list[Artifact], list[Diagnostic]]:
+    return [a for batch in batches(catalog) for a in batch], []
+
+
+def batches(catalog: Catalog) -> Iterator[list[Artifact]]:
+    """`build`'s artifacts (it reports no diagnostics) in its order, a few at a time: the
+    catalog-wide pages, the services' pages a batch of services at a time (with the cache, as
+    incremental.cached_batches computes them: `Run.light`, the form the write needs), then the
+    stylesheet. A caller that passes each batch on never holds every page."""
     k = Knowledge.of(catalog)
-    by_service = cached_many(catalog, "runbooks", catalog.services,
-                             lambda services: _render_services(catalog, k, services))
-    artifacts = [a for page in catalog_pages(catalog) for a in _render(catalog, k, page)]
-    artifacts += [a for svc in catalog.services for a in by_service[svc.id]]
-    artifacts.append(_stylesheet())
-    return artifacts, []
+    yield [a for page in catalog_pages(catalog) for a in _render(catalog, k, page)]
+    for by_service in cached_batches(catalog, "runbooks", catalog.services,
+                                     lambda services: _render_services(catalog, k, services)):
+        yield [a for artifacts in by_service.values() for a in artifacts]
+    yield [_stylesheet()]
+
+
+def prepare(catalog: Catalog, services: list[Service]) -> None:
+    """What these services' pages read that the compile computes for its checks and other
+    targets too (each alert's Datadog condition), computed now: called before the pages' child
+    forks, so that the child reads it instead of computing it again."""
+    for svc in services:
+        for alert in svc.alerts.values():
+            datadog_condition(catalog, svc, alert)
 
 
 def stream(catalog: Catalog) -> Iterator[Artifact]:
@@ -181,4 +197,4 @@ def _render_services(catalog: Catalog, k: Knowledge, services: list[Service]) ->
     return out
 
 
-__all__ = ["build", "stream", "environment", "tidy_markdown", "Page"]
+__all__ = ["batches", "build", "prepare", "stream", "environment", "tidy_markdown", "Page"]

@@ -5,7 +5,7 @@ import posixpath
 import re
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from markupsafe import Markup
 
@@ -23,7 +23,11 @@ from compiler.targets.routing.delivery import Delivery, deliveries, timings
 from compiler.targets.routing.delivery import hours as delivery_hours
 from compiler.targets.runbooks.hours import describe
 from compiler.targets.runbooks.i18n import translator
+from compiler.targets.runbooks.text import TEXTS
 from compiler.targets.prometheus import alert_labels, runbook_url
+
+if TYPE_CHECKING:
+    from compiler.targets.datadog.conditions import Condition
 
 
 @dataclass(frozen=True)
@@ -39,12 +43,12 @@ class Page:
     entity: Any = None  # the Alert, Procedure or SLO it shows
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=TEXTS)
 def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-") or "x"
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=TEXTS)
 def _relative(path: str, here: str) -> str:
     """`path` (from the site root) as seen from directory `here` (also from the root)."""
     target, base = path.split("/"), here.split("/") if here else []
@@ -307,11 +311,7 @@ class Knowledge:
                 return (burn_query(self.catalog, *burn) if wanted else ""), ()
             except Unsupported:
                 return "", ()
-        if not self.catalog.settings.datadog.enabled or not alert.compiled_for("datadog"):
-            return "", ()
-        from compiler.dialects.datadog_names import naming
-        from compiler.targets.datadog.conditions import condition
-        found, _ = condition(self.catalog, alert, naming(self.catalog, svc))
+        found = datadog_condition(self.catalog, svc, alert)
         if found is None:
             return "", ()
         parts = [f"{name}: {part.query}" for name, part in found.components]
@@ -324,6 +324,18 @@ class Knowledge:
         from compiler.targets.runbooks.slo_pages import facts
         return facts(self.catalog, svc, slo)
 
+
+
+def datadog_condition(catalog: Catalog, svc: Service, alert: Alert) -> Condition | None:
+    """The alert's Datadog condition as its page shows it (computed once per catalog: the checks
+    and the monitors read it too), when it compiles for Datadog other than as an SLO's burn rate
+    (whose page shows the SLO's monitor)."""
+    if not catalog.settings.datadog.enabled or not alert.compiled_for("datadog") \
+            or burn_tier(svc, alert) is not None:
+        return None
+    from compiler.dialects.datadog_names import naming
+    from compiler.targets.datadog.conditions import condition
+    return condition(catalog, alert, naming(catalog, svc))[0]
 
 
 def _local(catalog: Catalog, svc: Service) -> Local:

@@ -15,6 +15,11 @@ if TYPE_CHECKING:
 
 # markdown-it and Pygments are imported when the first page needs them: the pages render in a
 # forked child (pipeline.BACKGROUND), so the compile's own process never pays for the imports.
+# Entries of each cache of converted catalog text (and of links): a service's pages repeat
+# their strings, the next service's pages seldom do. Caches sized for every string of 10,000
+# alerts held some 50 MiB of the pages' child; this many miss 5% more lookups there (the
+# index's strings, met again on each alert's own page).
+TEXTS = 4096
 
 
 @dataclass(frozen=True)
@@ -84,13 +89,13 @@ def _inert(part: str) -> str:
     return _SCRIPT_LINK.sub(r"](#\1-", _OPENS_HTML.sub("&lt;", part))
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=TEXTS)
 def md_block(text: str) -> Markup:
     """Catalog Markdown for a Markdown page: kept as written, raw HTML made inert."""
     return Markup(_outside_code(text.strip("\n"), _inert))
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=TEXTS)
 def md_inline(text: str) -> Markup:
     """One line of catalog Markdown (a heading, a list item): raw HTML inert, and a leading
     "1." or "-" kept as text rather than opening a nested list."""
@@ -103,13 +108,13 @@ def md_inline(text: str) -> Markup:
     return Markup(line)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=TEXTS)
 def md_cell(text: str) -> Markup:
     """A table cell: one line, pipes escaped (inside code spans too, as GFM tables need)."""
     return Markup(md_inline(text).replace("|", "\\|") or " ")
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=TEXTS)
 def md_code_span(text: str) -> Markup:
     # Cached: labels, receivers and URLs repeat across a catalog's pages.
     text = " ".join(str(text).split())
@@ -173,12 +178,12 @@ def _unlink_relative(state) -> None:
         token.children = kept
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=TEXTS)
 def html_block(text: str) -> Markup:
     return Markup(_markdown().render(text.strip("\n")).strip())
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=TEXTS)
 def html_inline(text: str) -> Markup:
     return Markup(_markdown().renderInline(" ".join(text.split())))
 
