@@ -678,3 +678,16 @@ def test_the_manifest_from_chunks_lists_objects_as_the_manifest_of_their_lines_d
     distinct = [artifacts[0], artifacts[1], artifacts[3]]
     assert (assemble(merge_chunks([c for art in distinct for c in manifest_chunks(art)]), [])
             == assemble([line for art in distinct for line in object_lines(art)], []))
+
+
+def test_the_cache_ignores_itself_for_git_only_in_a_folder_of_its_own(tmp_path: Path) -> None:
+    (tmp_path / "catalog").mkdir()
+    assert Cache.open(tmp_path / "catalog", None, tmp_path / ".moncat-cache") is not None
+    assert (tmp_path / ".moncat-cache" / ".gitignore").read_text().splitlines()[-1] == "*"
+    project = tmp_path / "project"  # `--cache-dir .` in a repository: the user's own files
+    project.mkdir()
+    (project / "README.md").write_text("mine\n")
+    assert Cache.open(tmp_path / "catalog", None, project) is not None
+    assert not (project / ".gitignore").exists()
+    assert Cache.open(tmp_path / "catalog", None, tmp_path / ".moncat-cache") is not None  # again: kept
+    assert (tmp_path / ".moncat-cache" / ".gitignore").exists()

@@ -87,6 +87,10 @@ class Store:
         """The store, or None when the directory cannot be created or written: no cache then."""
         store = cls(directory, catalog)
         try:
+            # The cache's own folder (absent or empty until now) ignores itself for git; a folder
+            # that held anything else is the user's (`--cache-dir .` in a repository): an ignore-all
+            # file there would hide their files from git.
+            ours = not directory.exists() or not any(directory.iterdir())
             for kind in KINDS:
                 (store.dir / kind).mkdir(mode=0o700, parents=True, exist_ok=True)
             if not os.access(store.dir, os.W_OK | os.X_OK):
@@ -95,7 +99,7 @@ class Store:
             if info.st_uid != os.getuid() or info.st_mode & 0o022:
                 return None  # records others could write are never unpickled
             gitignore = directory / ".gitignore"
-            if not gitignore.exists():
+            if ours and not gitignore.exists():
                 _atomic(gitignore, b"# moncat's compile cache: safe to delete\n*\n")
         except OSError:
             return None
