@@ -140,6 +140,8 @@ class Background(Generic[R]):
         items, self._items = self._items, []
         if kind == _FAILED:
             raise WorkerFailed(payload)
+        if kind == _HANDED:
+            raise payload
         return items if kind == _ITEMS_DONE else payload  # type: ignore[return-value]
 
     def cancel(self) -> None:
@@ -153,9 +155,14 @@ class Background(Generic[R]):
             self._items = []
 
 
-# What a child's messages hold: one item of an iterator's, the end of the items, the value, or
-# the traceback of a failure.
-_ITEM, _ITEMS_DONE, _VALUE, _FAILED = range(4)
+# What a child's messages hold: one item of an iterator's, the end of the items, the value, the
+# traceback of a failure, or a Handed exception.
+_ITEM, _ITEMS_DONE, _VALUE, _FAILED, _HANDED = range(5)
+
+
+class Handed(Exception):
+    """An exception a child raises that its parent raises as itself (not as WorkerFailed): one
+    the caller knows how to recover from, such as a cache record found damaged."""
 
 
 def _run_background(func: Callable[[], Any], sender: Any) -> None:
@@ -169,6 +176,8 @@ def _run_background(func: Callable[[], Any], sender: Any) -> None:
             message: tuple[int, Any] = (_ITEMS_DONE, None)
         else:
             message = (_VALUE, value)
+    except Handed as exc:
+        message = (_HANDED, exc)
     except BaseException:  # noqa: BLE001 - handed to the parent, which raises it
         message = (_FAILED, traceback.format_exc())
     sender.send(message)

@@ -20,6 +20,7 @@ from compiler.diagnostics import Loc, Report, Severity, error
 from compiler.incremental import RUN, cached
 from compiler.incremental import parity
 from compiler.incremental.chunks import merge_chunks
+from compiler.incremental.front import BlobGone
 from compiler.incremental.run import Cache, StoredArtifact
 from compiler.loader import load_catalog
 from compiler.manifest import MANIFEST, assemble, build_manifest, file_line
@@ -222,7 +223,14 @@ def compile_catalog(root: Path, on_stage: Callable[[str], None] | None = None,
     rendered, and the catalog's memos are dropped once the targets ran: at 10,000 alerts the
     generated objects and memos outlived their rendering by hundreds of MiB."""
     with _no_cyclic_gc():
-        return limits.run_deep(_compile, root, on_stage, cache, artifacts)
+        try:
+            return limits.run_deep(_compile, root, on_stage, cache, artifacts)
+        except BlobGone:
+            if cache is None or not cache.blobs:
+                raise
+        # A blob read lazily mid-compile was damaged or gone (another process, a full disk, a
+        # user tidying the cache): a damaged cache costs time, never the compile.
+        return limits.run_deep(_compile, root, on_stage, cache.without_blobs(), artifacts)
 
 
 @contextmanager

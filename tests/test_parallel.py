@@ -45,6 +45,18 @@ def test_an_exception_in_the_child_is_raised_in_the_parent_with_its_traceback() 
 
 
 @forks
+def test_an_exception_the_caller_recovers_from_is_raised_in_the_parent_as_itself() -> None:
+    from compiler.incremental.front import BlobGone
+
+    def damaged() -> None:
+        raise BlobGone("cache/sections/x.bin")
+
+    # The pages' child reading a damaged blob: the compile runs again without blobs.
+    with pytest.raises(BlobGone, match="x.bin"):
+        parallel.Background(damaged).result()
+
+
+@forks
 def test_a_child_that_dies_without_a_result_is_an_error_naming_its_exit_status() -> None:
     with pytest.raises(parallel.WorkerFailed, match="exit status 3"):
         parallel.Background(lambda: os._exit(3)).result()

@@ -5,6 +5,7 @@ instead of being loaded, validated and built again; a service of one unchanged f
 file's record and read from it only then: a compile reusing an unchanged service reads neither."""
 from __future__ import annotations
 
+import hashlib
 import os
 import pickle
 import re
@@ -20,6 +21,7 @@ from compiler.incremental.store import Store, code_fingerprint, digest
 from compiler.link import SECTIONS, merge_service
 from compiler.loader import RawDocument
 from compiler.names import SUFFIXES
+from compiler.parallel import Handed
 
 # Words that may name a series: a service depends on the definition of every series whose name
 # appears anywhere in its documents (queries, examples, annotation templates).
@@ -28,8 +30,10 @@ _WORD = re.compile(r"[A-Za-z_:][A-Za-z0-9_:]*")
 DEFERRED = ("alerts", "dashboards")
 
 
-class BlobGone(Exception):
-    """A blob this compile checked when it reused its file is no longer there as it was."""
+class BlobGone(Handed):
+    """A blob this compile checked when it reused its file is no longer there as it was (gone,
+    shorter, or other bytes: each section's digest is in the record). The compile runs again
+    without the blobs (`compiler.pipeline.compile_catalog`)."""
 
 
 @dataclass
@@ -59,7 +63,8 @@ class CachedPart:
     counts: dict[str, int]
     source: Source
     time_intervals: dict[str, model.TimeInterval] = field(default_factory=dict)
-    deferred: dict[str, tuple[int, int]] = field(default_factory=dict)  # section -> its place in the blob
+    # section -> its place in the blob and the sha256 of its bytes there
+    deferred: dict[str, tuple[int, int, bytes]] = field(default_factory=dict)
     blob: Path | None = None  # the file's blob, set when the record is reused
 
     def pickled(self, name: str) -> bytes:
@@ -67,7 +72,7 @@ class CachedPart:
         found = self.sections.get(name)
         if found is not None:
             return found
-        offset, size = self.deferred[name]
+        offset, size, sha = self.deferred[name]
         if self.blob is None:
             raise BlobGone(name)
         try:
@@ -78,7 +83,7 @@ class CachedPart:
             data = os.pread(fd, size, offset)
         finally:
             os.close(fd)
-        if len(data) != size:
+        if len(data) != size or hashlib.sha256(data).digest() != sha:
             raise BlobGone(str(self.blob))
         return data
 
@@ -89,7 +94,12 @@ class CachedPart:
     @property
     def entities(self) -> dict[str, dict[str, Any]]:
         """The sections, unpickled (each time: a service's merge does it once)."""
-        return {s: pickle.loads(self.pickled(s)) for s in self.names}
+        try:
+            return {s: pickle.loads(self.pickled(s)) for s in self.names}
+        except BlobGone:
+            raise
+        except Exception as exc:  # noqa: BLE001 - bytes that no longer unpickle: a damaged record
+            raise BlobGone(f"{self.file}: {type(exc).__name__}") from None
 
     def materialise(self) -> ServicePart:
         return ServicePart(self.id, self.file, self.loc, self.fields, self.lists, self.entities,
@@ -176,8 +186,8 @@ class LazySection(Mapping):
 class Front:
     """The load, validate and build stages' side of the cache for one compile."""
 
-    def __init__(self, store: Store):
-        self.store = store
+    def __init__(self, store: Store, blobs: bool = True):
+        self.store, self.blobs = store, blobs  # blobs: reuse records whose sections are in one
         self.code = code_fingerprint()
         self.keys: dict[str, str] = {}            # file -> key of its content
         self.nodes: dict[str, int] = {}           # file parsed this run -> nodes it spent
@@ -199,7 +209,7 @@ class Front:
         if not _valid_file_record(record):
             return None
         if any(part.deferred for part in record["parts"]):
-            blob = self.store.blob(key, record["blob"])
+            blob = self.store.blob(key, record["blob"]) if self.blobs else None
             if blob is None:
                 return None
             for part in record["parts"]:
@@ -279,7 +289,7 @@ class Front:
         for s in SECTIONS:
             data = pickle.dumps(part.entities.get(s, {}), protocol=pickle.HIGHEST_PROTOCOL)
             if s in DEFERRED:
-                deferred[s] = (sum(map(len, blob)), len(data))
+                deferred[s] = (sum(map(len, blob)), len(data), hashlib.sha256(data).digest())
                 blob.append(data)
             else:
                 sections[s] = data

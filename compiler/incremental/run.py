@@ -381,15 +381,20 @@ class Cache:
     """What the pipeline and the CLI hold for a compile with the cache on."""
 
     def __init__(self, store: Store, out: Path | None, catalog: Path | None = None,
-                 careful: bool = False):
-        self.store, self.out, self.catalog = store, out, catalog
-        self.front = Front(store)
+                 careful: bool = False, blobs: bool = True):
+        self.store, self.out, self.catalog, self.blobs = store, out, catalog, blobs
+        self.front = Front(store, blobs)
         self.run = Run(store, self.front, out, careful)
 
     def careful(self) -> "Cache":
         """The cache for this compile run again, checking the output's every file before
         reusing a service's work (this run found one not as recorded under the lock)."""
-        return Cache(self.store, self.out, self.catalog, careful=True)
+        return Cache(self.store, self.out, self.catalog, careful=True, blobs=self.blobs)
+
+    def without_blobs(self) -> "Cache":
+        """The cache for this compile run again after a blob was found damaged or gone
+        (`front.BlobGone`): catalog files whose records keep sections in a blob are parsed again."""
+        return Cache(self.store, self.out, self.catalog, careful=self.run.careful, blobs=False)
 
     @classmethod
     def open(cls, catalog: Path, out: Path | None, directory: Path | None = None) -> "Cache | None":
