@@ -215,6 +215,16 @@ _swapping = threading.Lock()
 _settled = False
 
 
+@contextmanager
+def _unless_settled() -> Iterator[None]:
+    """Hold the write lock for a write, unless the run was interrupted (`settle()` ran): then
+    KeyboardInterrupt, and nothing is written."""
+    with _swapping:
+        if _settled:
+            raise KeyboardInterrupt
+        yield
+
+
 _undo: list[Callable[[], None]] = []
 
 
@@ -241,9 +251,7 @@ class Provisional:
 
     def write(self) -> None:
         """(Re)write the files, unless the run was interrupted: then they are gone for good."""
-        with _swapping:
-            if _settled:
-                raise KeyboardInterrupt  # settle() has taken them back: write nothing more
+        with _unless_settled():  # else settle() has taken them back: write nothing more
             try:
                 write_files(self.root, self.files)
             except BaseException:
@@ -299,9 +307,7 @@ def write(out: Path, files: dict[str, bytes]) -> bool:
                          if rel in existing and (status := _same(existing[rel], data)) is not None}
             if len(unchanged) == len(tree) and existing.keys() <= tree.keys():
                 return False
-            with _swapping:
-                if _settled:
-                    raise KeyboardInterrupt  # the run was interrupted before its write began
+            with _unless_settled():
                 _replace(target, tree, out, unchanged)
     except OSError as exc:
         raise OutputError(_os_problem("cannot write", out, exc)) from None
@@ -431,9 +437,7 @@ def update(out: Path, files: dict[str, bytes], reuse: dict[str, tuple[int, int, 
                 # A few files changed among many: replaced where they stand, not a new tree of
                 # links to every unchanged file (at 10,000 alerts, 34,000 links, then 34,000
                 # removals, for a dozen changed files).
-                with _swapping:
-                    if _settled:
-                        raise KeyboardInterrupt
+                with _unless_settled():
                     patch.apply(str(target), files, gone)
                 return True
             unchanged = {rel: (root + rel, status) for rel, status in zip(reuse, statuses)}
@@ -442,9 +446,7 @@ def update(out: Path, files: dict[str, bytes], reuse: dict[str, tuple[int, int, 
             kept = {rel: _read(existing[rel]) for rel in theirs if rel not in files and rel not in reuse}
             unchanged.update((rel, (existing[rel], os.lstat(existing[rel]))) for rel in kept)
             tree = {**kept, **files}
-            with _swapping:
-                if _settled:
-                    raise KeyboardInterrupt  # the run was interrupted before its write began
+            with _unless_settled():
                 _replace(target, tree, out, unchanged)
     except _Moved:
         return None

@@ -138,24 +138,16 @@ def walk(node: Expr):
 
 
 def children(node: Expr) -> tuple[Expr, ...]:
-    of_type = _CHILDREN.get(type(node))
-    if of_type is not None:  # walks call this on every node: one look-up, not a chain of tests
-        return of_type(node)
-    if isinstance(node, RangeSelector):
-        return (node.selector,)
-    if isinstance(node, (Subquery, Paren, Unary)):
-        return (node.expr,)
-    if isinstance(node, Call):
-        return node.args
-    if isinstance(node, Aggregation):
-        return (node.param, node.expr) if node.param is not None else (node.expr,)
-    if isinstance(node, Binary):
-        return (node.lhs, node.rhs)
+    # Walks call this on every node: one look-up by exact type (no node type is subclassed).
+    return _CHILDREN.get(type(node), _no_children)(node)
+
+
+def _no_children(node: Any) -> tuple[Expr, ...]:
     return ()
 
 
 _CHILDREN: dict[type, Callable[[Any], tuple[Expr, ...]]] = {
-    Number: lambda n: (), String: lambda n: (), Selector: lambda n: (),
+    Number: _no_children, String: _no_children, Selector: _no_children,
     RangeSelector: lambda n: (n.selector,),
     Subquery: lambda n: (n.expr,), Paren: lambda n: (n.expr,), Unary: lambda n: (n.expr,),
     Call: lambda n: n.args,

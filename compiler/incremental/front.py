@@ -91,15 +91,18 @@ class CachedPart:
     def names(self) -> list[str]:
         return [s for s in SECTIONS if s in self.sections or s in self.deferred]
 
+    def section(self, name: str) -> dict[str, Any]:
+        """One section, unpickled; BlobGone when its bytes no longer read back."""
+        data = self.pickled(name)
+        try:
+            return pickle.loads(data)
+        except Exception as exc:  # noqa: BLE001 - bytes that no longer unpickle: a damaged record
+            raise BlobGone(f"{self.file}: {type(exc).__name__}") from None
+
     @property
     def entities(self) -> dict[str, dict[str, Any]]:
         """The sections, unpickled (each time: a service's merge does it once)."""
-        try:
-            return {s: pickle.loads(self.pickled(s)) for s in self.names}
-        except BlobGone:
-            raise
-        except Exception as exc:  # noqa: BLE001 - bytes that no longer unpickle: a damaged record
-            raise BlobGone(f"{self.file}: {type(exc).__name__}") from None
+        return {s: self.section(s) for s in self.names}
 
     def materialise(self) -> ServicePart:
         return ServicePart(self.id, self.file, self.loc, self.fields, self.lists, self.entities,
@@ -128,7 +131,7 @@ class LazyService(model.Service):
         if name in pending:
             # Sorted as link's merge sorts every section (the part keeps the document's order,
             # which SLO expansion reads).
-            data = pickle.loads(self.__dict__["_part"].pickled(name))
+            data = self.__dict__["_part"].section(name)
             object.__setattr__(self, name, dict(sorted(data.items())))
             pending.discard(name)
         return self.__dict__[name]

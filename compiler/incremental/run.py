@@ -242,10 +242,8 @@ class Run:
     def _freeze(self, value: Any, sid: str) -> Any:
         """The value as stored: artifacts become StoredArtifacts (rendered here, once)."""
         if isinstance(value, Artifact):
-            data = render(value)
-            sha = hashlib.sha256(data).hexdigest()
-            chunks = manifest_chunks(value)
-            self.rendered[id(value)] = (value, data, sha, chunks)
+            found = self.rendered[id(value)] = _rendering(value)
+            sha, chunks = found[2], found[3]
             self.owner[id(value)] = sid
             self.written.setdefault(sid, []).append((value.path, sha))
             return StoredArtifact((value.path, sid, sha, chunks, file_line(value.path, sha)))
@@ -270,9 +268,7 @@ class Run:
             return artifact.hash
         found = self.rendered.get(id(artifact))
         if found is None:
-            data = render(artifact)
-            found = (artifact, data, hashlib.sha256(data).hexdigest(), manifest_chunks(artifact))
-            self.rendered[id(artifact)] = found
+            found = self.rendered[id(artifact)] = _rendering(artifact)
         return found[2]
 
     def light(self, artifact: Artifact | StoredArtifact | RenderedArtifact
@@ -284,8 +280,7 @@ class Run:
         found = self.rendered.pop(id(artifact), None)
         sid = self.owner.pop(id(artifact), None)
         if found is None:
-            data = render(artifact)
-            found = (artifact, data, hashlib.sha256(data).hexdigest(), manifest_chunks(artifact))
+            found = _rendering(artifact)
         return RenderedArtifact(artifact.path, sid, *found[1:])
 
     def release(self) -> None:
@@ -327,6 +322,12 @@ class Run:
                 continue
             state[path] = (sha, st.st_size, st.st_mtime_ns, st.st_ino)
         self.store.write("out", _out_key(out), state)
+
+
+def _rendering(artifact: Artifact) -> tuple[Artifact, bytes, str, tuple]:
+    """An artifact, its file's bytes, their sha256 hex and its manifest_chunks."""
+    data = render(artifact)
+    return artifact, data, hashlib.sha256(data).hexdigest(), manifest_chunks(artifact)
 
 
 def _valid_values_record(record: Any) -> bool:
