@@ -277,6 +277,27 @@ def test_html_text_renders_markdown_and_shows_raw_html_as_text() -> None:
                    '<a href="https://e.test">site</a></p>')
 
 
+@pytest.mark.parametrize("source", [
+    "Fix it.", "Rate 2.3", "5xx errors (per route) / 5m: 90% + 1", "don't page at night", "a  b", "svc-0 board",
+    "", "\n", "   ", "1. a list", "- item", "# heading", "> quote", "a *b*", "a_b_c", "x  ", "    indented", "Rate\n===",
+    "a `b`", "a & b", "a <b>", "a \\*b", "~~gone~~", "[x](https://e.test)", "a\nb", "A\n\nB", "![i](x.png)",
+])
+def test_plain_text_skips_the_markdown_parser_and_renders_as_markdown_it_does(source) -> None:
+    md = text._markdown()
+    assert str(text.html_inline(source)) == md.renderInline(" ".join(source.split()))
+    assert str(text.html_block(source)) == md.render(source.strip("\n")).strip()
+
+
+def test_every_short_plain_phrase_renders_as_markdown_it_renders_it() -> None:
+    import random
+
+    md, rng = text._markdown(), random.Random(14)
+    for _ in range(3000):
+        source = "".join(rng.choice("aZ09 .,:;?()'/+=%-") for _ in range(rng.randint(1, 16)))
+        assert str(text.html_inline.__wrapped__(source)) == md.renderInline(" ".join(source.split())), source
+        assert str(text.html_block.__wrapped__(source)) == md.render(source.strip("\n")).strip(), source
+
+
 def test_markdown_pages_keep_blank_lines_inside_code() -> None:
     page = "# T\ntext\n\n\n\n```python\na\n\n\nb\n```\n\n\n- x   \n"
     assert tidy_markdown(page) == "# T\n\ntext\n\n```python\na\n\n\nb\n```\n\n- x\n"

@@ -178,14 +178,30 @@ def _unlink_relative(state) -> None:
         token.children = kept
 
 
+# A phrase of ASCII letters, digits, spaces and punctuation that no CommonMark rule reads (no
+# emphasis, code, link, escape, entity, tag or line break) is rendered by markdown-it as itself:
+# such text (most titles, names and one-line summaries) skips the parser, and a compile whose
+# text is all plain never imports it (the pages' child started with that import). Starting with
+# a letter and on one line, it opens no block either (list, heading, quote, code, table).
+_PLAIN = re.compile(r"[A-Za-z0-9 .,:;?()'/+=%-]+")
+
+
 @lru_cache(maxsize=TEXTS)
 def html_block(text: str) -> Markup:
-    return Markup(_markdown().render(text.strip("\n")).strip())
+    text = text.strip("\n")
+    if not text:
+        return Markup("")
+    if _PLAIN.fullmatch(text) and text[0].isalpha() and not text.endswith(" "):
+        return Markup(f"<p>{text}</p>")
+    return Markup(_markdown().render(text).strip())
 
 
 @lru_cache(maxsize=TEXTS)
 def html_inline(text: str) -> Markup:
-    return Markup(_markdown().renderInline(" ".join(text.split())))
+    text = " ".join(text.split())
+    if not text or _PLAIN.fullmatch(text):
+        return Markup(text)
+    return Markup(_markdown().renderInline(text))
 
 
 @lru_cache(maxsize=1)
