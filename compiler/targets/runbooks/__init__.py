@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Any, Iterator
-
-from jinja2 import (BytecodeCache, Environment, FileSystemBytecodeCache, StrictUndefined,
-                    Template)
+from typing import TYPE_CHECKING, Any, Iterator
 
 from compiler.parallel import fork_map
 from compiler.artifacts import Artifact, ManagedObject
@@ -23,7 +20,12 @@ from compiler.targets.runbooks.alert_facts import alert_facts
 from compiler.targets.runbooks.i18n import table_name, translator
 from compiler.targets.runbooks.pages import (Knowledge, Links, Page, catalog_pages, datadog_condition,
                                              duration, service_pages, slug)
-from compiler.targets.runbooks.worded import WordedLoader
+
+# Jinja2 is imported when the first page renders (see `environment`): from 40 alerts a first
+# compile renders its pages in a forked child (pipeline.BACKGROUND), and the compile's own
+# process, which the child forks from once the catalog is linked, then never pays for it.
+if TYPE_CHECKING:
+    from jinja2 import BytecodeCache, Environment, Template
 
 MARKDOWN_DIR = "runbooks"
 SITE_DIR = "site"
@@ -35,6 +37,8 @@ def _promql(expr: Expression) -> str:
 
 
 def _bytecode_cache(language: str) -> BytecodeCache | None:
+    from jinja2 import FileSystemBytecodeCache
+
     try:
         # A file per language: Jinja keys its cache by template name and checks the source.
         return FileSystemBytecodeCache(pattern=f"__jinja2_%s.{language}.cache")
@@ -50,6 +54,10 @@ def environment(fmt: str, language: str = "en") -> Environment:
     # Compiling the templates cost a fifth of a small compile: Jinja keeps their bytecode in its
     # per-user cache directory (keyed by the template source), and templates are not re-checked
     # for changes on every page.
+    from jinja2 import Environment, StrictUndefined
+
+    from compiler.targets.runbooks.worded import WordedLoader
+
     env = Environment(loader=WordedLoader(translator(language)),
                       autoescape=True, undefined=StrictUndefined, trim_blocks=True,
                       lstrip_blocks=True, keep_trailing_newline=True, auto_reload=False,
