@@ -199,13 +199,37 @@ def test_a_process_compiling_again_renders_a_small_catalogs_pages_itself(tmp_pat
 
     monkeypatch.setattr(pipeline, "Background", Recorded)
     monkeypatch.setattr(pipeline, "_compiles", 0)
+    monkeypatch.setattr(pipeline, "_pages_here", False)
     monkeypatch.setattr(pipeline, "BACKGROUND_MIN_ALERTS_WARM", 120)
     synthetic.write_catalog(tmp_path / "small", 100)
     synthetic.write_catalog(tmp_path / "large", 150)
+    monkeypatch.setattr(pipeline, "_rendered_here", lambda: None)  # its pages as a child's, not its own
     for catalog in ("small", "small", "large"):
         assert not pipeline.compile_catalog(tmp_path / catalog).report.has_errors()
     # A first compile forks from BACKGROUND_MIN_ALERTS (40); later ones from the warm threshold.
     assert forked == [True, False, True]
+
+
+@forks
+def test_a_process_that_rendered_pages_itself_forks_them_from_a_child_that_starts_warm(
+        tmp_path: Path, monkeypatch) -> None:
+    forked = []
+
+    class Recorded(parallel.Background):
+        def __init__(self, func, worth_a_process=True):
+            forked.append(worth_a_process)
+            super().__init__(func, worth_a_process)
+
+    monkeypatch.setattr(pipeline, "Background", Recorded)
+    monkeypatch.setattr(pipeline, "_compiles", 0)
+    monkeypatch.setattr(pipeline, "_pages_here", False)
+    monkeypatch.setattr(pipeline, "BACKGROUND_MIN_ALERTS_WARM", 120)
+    synthetic.write_catalog(tmp_path / "small", 100)
+    files = [pipeline.compile_catalog(tmp_path / "small").files for _ in range(3)]
+    # The first compile's pages render in a child (this process stays cold), the second's here
+    # (below the warm threshold), the third's in a child again: this process is warm now.
+    assert forked == [True, False, True]
+    assert files[0] == files[1] == files[2]
 
 
 @forks
