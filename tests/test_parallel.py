@@ -224,12 +224,29 @@ def test_a_process_that_rendered_pages_itself_forks_them_from_a_child_that_start
     monkeypatch.setattr(pipeline, "_compiles", 0)
     monkeypatch.setattr(pipeline, "_pages_here", False)
     monkeypatch.setattr(pipeline, "BACKGROUND_MIN_ALERTS_WARM", 120)
+    cores = iter([True, False])  # asked from the third compile on
+    monkeypatch.setattr(pipeline, "_core_free", lambda: next(cores))
     synthetic.write_catalog(tmp_path / "small", 100)
-    files = [pipeline.compile_catalog(tmp_path / "small").files for _ in range(3)]
+    files = [pipeline.compile_catalog(tmp_path / "small").files for _ in range(4)]
     # The first compile's pages render in a child (this process stays cold), the second's here
-    # (below the warm threshold), the third's in a child again: this process is warm now.
-    assert forked == [True, False, True]
-    assert files[0] == files[1] == files[2]
+    # (below the warm threshold), the third's in a child again (this process is warm now), the
+    # fourth's here: no core was free for a child.
+    assert forked == [True, False, True, False]
+    assert files[0] == files[1] == files[2] == files[3]
+
+
+def test_a_core_is_free_when_fewer_tasks_run_than_there_are_cores(monkeypatch) -> None:
+    import builtins
+    import io
+
+    opened = builtins.open
+    for running, free in (("1", True), ("2", False), ("9", False)):
+        monkeypatch.setattr(os, "cpu_count", lambda: 2)
+        monkeypatch.setattr(builtins, "open", lambda path, *a, running=running, **k: io.StringIO(
+            f"0.70 0.80 0.90 {running}/151 4242\n") if path == "/proc/loadavg" else opened(path, *a, **k))
+        assert pipeline._core_free() is free
+    monkeypatch.setattr(builtins, "open", lambda *a, **k: (_ for _ in ()).throw(OSError("no /proc")))
+    assert pipeline._core_free() is True
 
 
 @forks
