@@ -78,6 +78,7 @@ def test_cancelled_work_stops_its_child_and_has_no_result() -> None:
 def test_pages_rendered_in_a_child_are_the_bytes_rendered_in_process(tmp_path: Path, monkeypatch) -> None:
     synthetic.write_catalog(tmp_path / "catalog", 100)
     monkeypatch.setattr(pipeline, "_compiles", 0)  # as a process's first compile: the pages fork
+    monkeypatch.setattr(pipeline, "_core_free", lambda: True)  # (when a core is free for them)
     background = pipeline.compile_catalog(tmp_path / "catalog")
     assert not background.report.has_errors()
     monkeypatch.setattr(pipeline, "BACKGROUND_MIN_ALERTS", 10**9)
@@ -97,6 +98,7 @@ def test_when_the_checks_find_errors_the_pages_child_is_stopped_and_nothing_is_r
 
     synthetic.write_catalog(tmp_path / "catalog", 100)
     monkeypatch.setattr(pipeline, "_compiles", 0)  # as a process's first compile: the pages fork
+    monkeypatch.setattr(pipeline, "_core_free", lambda: True)  # (when a core is free for them)
     monkeypatch.setattr(checks, "run_all", lambda catalog: [
         error("MC999", "a check failed", Loc("moncat.yaml"), "fix it")])
     result = pipeline.compile_catalog(tmp_path / "catalog")
@@ -115,6 +117,7 @@ def test_a_compile_inside_another_pools_worker_renders_the_pages_in_that_worker(
 
     synthetic.write_catalog(tmp_path / "catalog", 100)
     monkeypatch.setattr(pipeline, "_compiles", 0)  # the worker's first compile would fork its pages
+    monkeypatch.setattr(pipeline, "_core_free", lambda: True)
     with multiprocessing.get_context("fork").Pool(1) as pool:  # its workers are daemonic
         files = pool.apply(_pages_in_a_pool_worker, (str(tmp_path / "catalog"),))
     assert files == len(pipeline.compile_catalog(tmp_path / "catalog").files)
@@ -200,6 +203,7 @@ def test_a_process_compiling_again_renders_a_small_catalogs_pages_itself(tmp_pat
     monkeypatch.setattr(pipeline, "Background", Recorded)
     monkeypatch.setattr(pipeline, "_compiles", 0)
     monkeypatch.setattr(pipeline, "_pages_here", False)
+    monkeypatch.setattr(pipeline, "_core_free", lambda: True)
     monkeypatch.setattr(pipeline, "BACKGROUND_MIN_ALERTS_WARM", 120)
     synthetic.write_catalog(tmp_path / "small", 100)
     synthetic.write_catalog(tmp_path / "large", 150)
@@ -224,27 +228,48 @@ def test_a_process_that_rendered_pages_itself_forks_them_from_a_child_that_start
     monkeypatch.setattr(pipeline, "_compiles", 0)
     monkeypatch.setattr(pipeline, "_pages_here", False)
     monkeypatch.setattr(pipeline, "BACKGROUND_MIN_ALERTS_WARM", 120)
-    cores = iter([True, False])  # asked from the third compile on
+    cores = iter([True, True, False, False])  # asked by the first, third, fourth and fifth compiles
     monkeypatch.setattr(pipeline, "_core_free", lambda: next(cores))
     synthetic.write_catalog(tmp_path / "small", 100)
+    synthetic.write_catalog(tmp_path / "large", 200)
     files = [pipeline.compile_catalog(tmp_path / "small").files for _ in range(4)]
     # The first compile's pages render in a child (this process stays cold), the second's here
     # (below the warm threshold), the third's in a child again (this process is warm now), the
-    # fourth's here: no core was free for a child.
-    assert forked == [True, False, True, False]
+    # fourth's here: no core was free for a child; a catalog from the warm threshold up forks
+    # all the same.
+    assert not pipeline.compile_catalog(tmp_path / "large").report.has_errors()
+    assert forked == [True, False, True, False, True]
     assert files[0] == files[1] == files[2] == files[3]
 
 
-def test_a_core_is_free_when_fewer_tasks_run_than_there_are_cores(monkeypatch) -> None:
+def test_a_first_compile_renders_its_pages_itself_when_no_core_is_free(tmp_path: Path, monkeypatch) -> None:
+    forked = []
+
+    class Recorded(parallel.Background):
+        def __init__(self, func, worth_a_process=True):
+            forked.append(worth_a_process)
+            super().__init__(func, False)
+
+    monkeypatch.setattr(pipeline, "Background", Recorded)
+    monkeypatch.setattr(pipeline, "_compiles", 0)
+    monkeypatch.setattr(pipeline, "_core_free", lambda: False)
+    synthetic.write_catalog(tmp_path / "catalog", 100)
+    assert not pipeline.compile_catalog(tmp_path / "catalog").report.has_errors()
+    assert forked == [False]
+
+
+def test_a_core_is_free_when_fewer_tasks_run_than_there_are_cores_in_either_of_two_looks(monkeypatch) -> None:
     import builtins
     import io
 
     opened = builtins.open
-    for running, free in (("1", True), ("2", False), ("9", False)):
-        monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(pipeline.time, "sleep", lambda seconds: None)
+    for looks, free in ((["1"], True), (["2", "1"], True), (["2", "2"], False), (["9", "3"], False)):
+        running = iter(looks)
         monkeypatch.setattr(builtins, "open", lambda path, *a, running=running, **k: io.StringIO(
-            f"0.70 0.80 0.90 {running}/151 4242\n") if path == "/proc/loadavg" else opened(path, *a, **k))
-        assert pipeline._core_free() is free
+            f"0.70 0.80 0.90 {next(running)}/151 4242\n") if path == "/proc/loadavg" else opened(path, *a, **k))
+        assert pipeline._core_free() is free, looks
     monkeypatch.setattr(builtins, "open", lambda *a, **k: (_ for _ in ()).throw(OSError("no /proc")))
     assert pipeline._core_free() is True
 
