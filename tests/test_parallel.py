@@ -192,17 +192,25 @@ def test_a_small_catalog_that_fails_its_checks_never_renders_its_pages(tmp_path:
     assert [d.code for d in result.report.sorted()] == ["MC999"]
 
 
-def test_a_process_compiling_again_renders_a_small_catalogs_pages_itself(tmp_path: Path, monkeypatch) -> None:
-    forked = []
+def _record_decisions(monkeypatch, fork: bool) -> list[bool]:
+    """Whether each compile from here on decided to fork its pages (with `fork`, they are forked
+    when so decided; else they run here, only the decision being under test). As a process's
+    first compile, cold."""
+    forked: list[bool] = []
 
     class Recorded(parallel.Background):
         def __init__(self, func, worth_a_process=True):
             forked.append(worth_a_process)
-            super().__init__(func, False)  # run here: only the decision is under test
+            super().__init__(func, worth_a_process and fork)
 
     monkeypatch.setattr(pipeline, "Background", Recorded)
     monkeypatch.setattr(pipeline, "_compiles", 0)
     monkeypatch.setattr(pipeline, "_pages_here", False)
+    return forked
+
+
+def test_a_process_compiling_again_renders_a_small_catalogs_pages_itself(tmp_path: Path, monkeypatch) -> None:
+    forked = _record_decisions(monkeypatch, fork=False)
     monkeypatch.setattr(pipeline, "_core_free", lambda: True)
     monkeypatch.setattr(pipeline, "BACKGROUND_MIN_ALERTS_WARM", 120)
     synthetic.write_catalog(tmp_path / "small", 100)
@@ -217,16 +225,7 @@ def test_a_process_compiling_again_renders_a_small_catalogs_pages_itself(tmp_pat
 @forks
 def test_a_process_that_rendered_pages_itself_forks_them_from_a_child_that_starts_warm(
         tmp_path: Path, monkeypatch) -> None:
-    forked = []
-
-    class Recorded(parallel.Background):
-        def __init__(self, func, worth_a_process=True):
-            forked.append(worth_a_process)
-            super().__init__(func, worth_a_process)
-
-    monkeypatch.setattr(pipeline, "Background", Recorded)
-    monkeypatch.setattr(pipeline, "_compiles", 0)
-    monkeypatch.setattr(pipeline, "_pages_here", False)
+    forked = _record_decisions(monkeypatch, fork=True)
     monkeypatch.setattr(pipeline, "BACKGROUND_MIN_ALERTS_WARM", 120)
     cores = iter([True, True, False, False])  # asked by the first, third, fourth and fifth compiles
     monkeypatch.setattr(pipeline, "_core_free", lambda: next(cores))
@@ -243,15 +242,7 @@ def test_a_process_that_rendered_pages_itself_forks_them_from_a_child_that_start
 
 
 def test_a_first_compile_renders_its_pages_itself_when_no_core_is_free(tmp_path: Path, monkeypatch) -> None:
-    forked = []
-
-    class Recorded(parallel.Background):
-        def __init__(self, func, worth_a_process=True):
-            forked.append(worth_a_process)
-            super().__init__(func, False)
-
-    monkeypatch.setattr(pipeline, "Background", Recorded)
-    monkeypatch.setattr(pipeline, "_compiles", 0)
+    forked = _record_decisions(monkeypatch, fork=False)
     monkeypatch.setattr(pipeline, "_core_free", lambda: False)
     synthetic.write_catalog(tmp_path / "catalog", 100)
     assert not pipeline.compile_catalog(tmp_path / "catalog").report.has_errors()
