@@ -279,7 +279,7 @@ def test_html_text_renders_markdown_and_shows_raw_html_as_text() -> None:
 
 @pytest.mark.parametrize("source", [
     "Fix it.", "Rate 2.3", "5xx errors (per route) / 5m: 90% + 1", "don't page at night", "a  b", "svc-0 board",
-    "", "\n", "   ", "1. a list", "- item", "# heading", "> quote", "a *b*", "a_b_c", "x  ", "    indented", "Rate\n===",
+    "", "\n", "   ", "see http://example.com/a?b=1", "www.example.com", "mailto:a", "1. a list", "- item", "# heading", "> quote", "a *b*", "a_b_c", "x  ", "    indented", "Rate\n===",
     "a `b`", "a & b", "a <b>", "a \\*b", "~~gone~~", "[x](https://e.test)", "a\nb", "A\n\nB", "![i](x.png)",
 ])
 def test_plain_text_skips_the_markdown_parser_and_renders_as_markdown_it_does(source) -> None:
