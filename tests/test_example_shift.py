@@ -8,12 +8,13 @@ import pytest
 import yaml
 
 from compiler import pipeline
-from compiler.examples import expand
+from compiler.examples import expand, records_of
 from compiler.durations import parse_ms
 from compiler.expr.parse import parse
 from compiler.targets.prometheus_shift import cut, moved_back, reads, shift_of, sparse
+from compiler.targets.prometheus_tests import _reads, namesakes
 
-from conftest import OUTPUT
+from conftest import CATALOG, OUTPUT
 from test_detection_delay import catalog
 from test_example_tests import _alert, _tests
 
@@ -163,3 +164,19 @@ def test_the_reads_an_alert_works_out_once_move_each_case_as_far_as_its_trees_do
     known = moved_back(case, trees, lambda name: None, 0, 60_000, 60_000, reads(trees, lambda name: None))
     assert known == plain
     assert (shift_of(plain["name"]) > 0) == (query != "time()" and "time()" not in alert)
+
+
+def test_each_alerts_reads_taken_from_its_examples_history_are_what_its_rules_read() -> None:
+    # The promtool tests take how far back an alert's rules read from history_ms (worked out
+    # for the examples' timing) instead of reading the trees again.
+    catalog = pipeline.analyse(CATALOG).catalog
+    records = records_of(catalog)
+    checked = 0
+    for service in catalog.services:
+        for alert in service.alerts.values():
+            if not alert.compiled_for("prometheus"):
+                continue
+            trees, _ = namesakes(service, alert, catalog)
+            assert _reads(catalog, service, alert, records) == reads(trees, records), alert.id
+            checked += 1
+    assert checked > 30

@@ -99,12 +99,14 @@ class Reads:
         return Reads(True, self.steps + other.steps, max(self.read_ms, other.read_ms))
 
 
-def reads(trees: Iterable[ast.Expr], records: Records) -> Reads:
+def reads(trees: Iterable[ast.Expr], records: Records, read_ms: int | None = None) -> Reads:
+    """What `trees` read (`read_ms`: their longest lookback_ms, when the caller has it)."""
     trees = list(trees)
     if not movable(trees, records):
         return Reads(False)
-    return Reads(True, tuple(subquery_steps(trees, records)),
-                 max((lookback_ms(t, records) for t in trees), default=0))
+    if read_ms is None:
+        read_ms = max((lookback_ms(t, records) for t in trees), default=0)
+    return Reads(True, tuple(subquery_steps(trees, records)), read_ms)
 
 
 def shift_ms(trees: list[ast.Expr], records: Records, first_check_ms: int, hold_ms: int,

@@ -16,7 +16,7 @@ from compiler.expr import ast, gotemplate
 from compiler.expr.timing import LOOKBACK_DELTA_MS
 from compiler.model import Alert, Catalog, Example, Service
 from compiler.slos import slo_of
-from compiler.targets.prometheus_shift import cut, moved_back, reads
+from compiler.targets.prometheus_shift import Reads, cut, moved_back, reads
 
 # Evaluation intervals an example may be tested at (those that are multiples of the catalog's).
 # promtool evaluates every rule of the file at every step from 0 to the last time checked, and
@@ -68,11 +68,23 @@ def namesakes(service: Service, alert: Alert, catalog: Catalog | None = None) ->
     promtool check compares the alerts of all of them), and their longest `for` (None when one
     has keep_firing_for). With `catalog`, the service's alerts are grouped by rule name once (a
     scan of the service for each of its examples grew with the square of the service)."""
-    groups = catalog.once(("prometheus_tests.by_rule_name", service.id), lambda: by_rule_name(service)) \
-        if catalog is not None else by_rule_name(service)
-    same = groups.get(alert.rule_name, [])
+    same = _namesake_alerts(service, alert, catalog)
     hold = None if any(a.keep_firing_for_ms for a in same) else max(a.for_ms for a in same)
     return [a.expr.tree for a in same], hold
+
+
+def _namesake_alerts(service: Service, alert: Alert, catalog: Catalog | None = None) -> list[Alert]:
+    groups = catalog.once(("prometheus_tests.by_rule_name", service.id), lambda: by_rule_name(service)) \
+        if catalog is not None else by_rule_name(service)
+    return groups.get(alert.rule_name, [])
+
+
+def _reads(catalog: Catalog, service: Service, alert: Alert, records) -> Reads:
+    """What shifting reads of the alert's namesakes (prometheus_shift.reads), once per alert;
+    how far back each reads is its history_ms, which the examples' timing worked out already."""
+    same = _namesake_alerts(service, alert, catalog)
+    return catalog.once(("prometheus_shift.reads", alert.id), lambda: reads(
+        [a.expr.tree for a in same], records, max(history_ms(catalog, a) for a in same)))
 
 
 def by_rule_name(service: Service) -> dict[str, list[Alert]]:
@@ -197,8 +209,8 @@ def unit_test_files(catalog: Catalog, service: Service, annotations_of: Annotati
             if expr_checks:
                 case["promql_expr_test"] = expr_checks
             trees, hold = namesakes(service, alert, catalog)
-            known = catalog.once(("prometheus_shift.reads", alert.id), lambda: reads(trees, records))
-            case = moved_back(case, trees, records, hold, plan.step_ms, interval, known)
+            case = moved_back(case, trees, records, hold, plan.step_ms, interval,
+                              _reads(catalog, service, alert, records))
             if interval != base:
                 first = min(parse_ms(c["eval_time"]) for key in ("alert_rule_test", "promql_expr_test")
                             for c in case.get(key, []))
