@@ -83,3 +83,19 @@ def test_the_parts_of_a_query_without_a_variable_window_are_the_parsed_parts() -
     mixed = parse("sum(rate(x[5m])) / sum(rate(y[$__rate_interval]))", variables=True)
     assert mixed.lhs == plain
     assert mixed.rhs.expr.args[0].range_var == "$__rate_interval"
+
+
+@pytest.mark.parametrize("text, kinds", [
+    ("sum by (a) (rate(x[5m]))", {"op": "value", "expr": "node", "param": "value", "grouping": "value",
+                                  "without": "value", "grouped": "value"}),
+    ("topk(3, x)", {"op": "value", "expr": "node", "param": "node", "grouping": "value",
+                    "without": "value", "grouped": "value"}),
+    ("a / on (b) c", {"op": "value", "lhs": "node", "rhs": "node", "return_bool": "value", "matching": "value"}),
+    ("rate(x[5m])", {"func": "value", "args": "nodes"}),
+    ("time()", {"func": "value", "args": "value"}),  # no arguments: an empty tuple compares as a value
+    ('x{a="b"}', {"metric": "value", "matchers": "value", "offset_ms": "value", "at": "value"}),
+])
+def test_the_generic_tree_comparisons_read_each_field_as_nodes_a_node_or_a_value(text, kinds) -> None:
+    tree = parse(text)
+    assert {name: kind for name, kind, _ in ast.fields_of(tree)} == kinds
+    assert all(value is getattr(tree, name) for name, _, value in ast.fields_of(tree))
