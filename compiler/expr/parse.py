@@ -48,6 +48,7 @@ class _Unsupported(Exception):
 
 
 _VARIABLE = re.compile(r"\$__[a-z_]+|\$\{[A-Za-z_][A-Za-z0-9_]*\}|\$[A-Za-z_][A-Za-z0-9_]*")
+_WINDOW_VARIABLE = re.compile(r"\[(" + _VARIABLE.pattern + r")([]:])")
 
 
 def _substitute(source: str) -> tuple[str, dict[int, str]]:
@@ -63,7 +64,7 @@ def _substitute(source: str) -> tuple[str, dict[int, str]]:
         sentinels[ms] = var
         return "[" + f"{ms}ms".ljust(len(var)) + m.group(2)
 
-    return re.sub(r"\[(" + _VARIABLE.pattern + r")([]:])", repl, source), sentinels
+    return _WINDOW_VARIABLE.sub(repl, source), sentinels
 
 
 def _restore(node: ast.Expr, sentinels: dict[int, str]) -> ast.Expr:
