@@ -1,6 +1,7 @@
 """Model helpers: the labels a fires example's alert carries, from its expression and its series."""
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -15,9 +16,12 @@ _SIMPLE = re.compile(r'([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{((?:[a-zA-Z_][a-zA-Z0-9_]*
 _PAIR = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="([^"\\]*)"')
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def parse_series(text: str) -> ast.Expr:
     """An example's series key as a selector. Nearly all are `name{a="b"}`: read those directly
-    (fast), parse the rest with the PromQL front end (which raises ParseError)."""
+    (fast), parse the rest with the PromQL front end (which raises ParseError). Memoised (the
+    trees are frozen): the example check, the declared-labels check, the inferred labels and the
+    Datadog Agent model each read every series."""
     m = _SIMPLE.fullmatch(text.strip())
     if m:
         pairs = tuple(ast.Matcher(k, "=", v) for k, v in _PAIR.findall(m.group(2) or ""))

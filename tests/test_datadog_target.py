@@ -173,6 +173,26 @@ def test_dashboards_keep_rows_in_order_with_formulas_and_threshold_markers(seed)
     assert retries["markers"][0]["value"] == "y = 20"
 
 
+def test_markers_name_only_alerts_compiled_for_datadog_on_every_panel_of_a_service(seed) -> None:
+    # Which of a service's alerts go to Datadog is worked out once per service; a panel naming
+    # an alert left out of Datadog (a `targets:` list without it) draws no marker for it.
+    catalog = seed.catalog
+    named, marked = set(), set()
+    for path, body in _payloads(seed, "dashboards").items():
+        service = catalog.service(path.split("/")[2])
+        for group in body["widgets"]:
+            for widget in group["definition"]["widgets"]:
+                for marker in widget["definition"].get("markers", []):
+                    name = marker["label"].split(" (")[0]
+                    assert service.alerts[name].compiled_for("datadog"), (path, name)
+                    marked.add((service.id, name))
+        for dash in service.dashboards.values():
+            named |= {(service.id, n) for row in dash.rows for panel in row.panels
+                      for n in panel.alerts if panel.type == "timeseries"}
+    left_out = {(sid, n) for sid, n in named if not catalog.service(sid).alerts[n].compiled_for("datadog")}
+    assert marked and left_out and not marked & left_out
+
+
 def test_panels_without_an_exact_form_say_so_in_a_note(seed) -> None:
     shop = _payloads(seed, "dashboards")["datadog/dashboards/shop/shop-overview.json"]
     notes = [w["definition"]["content"] for g in shop["widgets"] for w in g["definition"]["widgets"]

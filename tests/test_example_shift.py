@@ -8,12 +8,13 @@ import pytest
 import yaml
 
 from compiler import pipeline
-from compiler.examples import expand
+from compiler.examples import expand, records_of
 from compiler.durations import parse_ms
 from compiler.expr.parse import parse
-from compiler.targets.prometheus_shift import cut, shift_of, sparse
+from compiler.targets.prometheus_shift import cut, moved_back, reads, shift_of, sparse
+from compiler.targets.prometheus_tests import _reads, namesakes
 
-from conftest import OUTPUT
+from conftest import CATALOG, OUTPUT
 from test_detection_delay import catalog
 from test_example_tests import _alert, _tests
 
@@ -142,3 +143,40 @@ def test_an_alert_sharing_its_alertname_with_a_stateful_one_runs_at_the_catalogs
                       extra="alertname: Deep").replace("DeepQueue:", "DeepQueueHeld:")
     both = intervals(pipeline.compile_catalog(catalog(tmp_path / "both", plain.rstrip(" ") + stateful)))
     assert both == ["1m"] * 4
+
+
+@pytest.mark.parametrize("alert, query, values", [
+    ("avg_over_time(queue_depth[1h]) > 100", None, ["50x300 150x100"]),
+    ("rate(x_total[5m]) > 1", "sum(rate(x_total[30m:1m]))", ["0+1x400"]),  # the query reads further
+    ("max_over_time(rate(x_total[5m])[20m:2m]) > 1", None, ["0+1x300"]),  # a subquery step
+    ("time() - x > 3", None, ["1x300"]),  # reads the clock: stays
+    ("avg_over_time(queue_depth[1h]) > 100", "time()", ["50x400"]),  # the query reads the clock
+])
+def test_the_reads_an_alert_works_out_once_move_each_case_as_far_as_its_trees_do(alert, query, values) -> None:
+    # prometheus_tests hands moved_back the alert's `reads` (one per alert, for all its
+    # examples); the case's own queries are added to them. Either way the case moves the same.
+    trees = [parse(alert)]
+    case = {"name": "c", "input_series": [{"series": "x", "values": v} for v in values],
+            "alert_rule_test": [{"eval_time": "5h", "alertname": "A", "exp_alerts": []}]}
+    if query:
+        case["promql_expr_test"] = [{"expr": query, "eval_time": "5h", "exp_samples": []}]
+    plain = moved_back(case, trees, lambda name: None, 0, 60_000, 60_000)
+    known = moved_back(case, trees, lambda name: None, 0, 60_000, 60_000, reads(trees, lambda name: None))
+    assert known == plain
+    assert (shift_of(plain["name"]) > 0) == (query != "time()" and "time()" not in alert)
+
+
+def test_each_alerts_reads_taken_from_its_examples_history_are_what_its_rules_read() -> None:
+    # The promtool tests take how far back an alert's rules read from history_ms (worked out
+    # for the examples' timing) instead of reading the trees again.
+    catalog = pipeline.analyse(CATALOG).catalog
+    records = records_of(catalog)
+    checked = 0
+    for service in catalog.services:
+        for alert in service.alerts.values():
+            if not alert.compiled_for("prometheus"):
+                continue
+            trees, _ = namesakes(service, alert, catalog)
+            assert _reads(catalog, service, alert, records) == reads(trees, records), alert.id
+            checked += 1
+    assert checked > 30

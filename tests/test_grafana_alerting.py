@@ -13,6 +13,7 @@ from grafana_foundation_sdk.models import alerting as alerting_m
 
 from compiler.checks import cross_target
 from compiler.checks.routing import recipients
+from compiler.targets.routing import delivery
 from compiler.targets.routing.delivery import deliveries
 from compiler.expr.thresholds import threshold
 from compiler.targets.grafana.alerting import translate_template
@@ -178,6 +179,16 @@ def test_the_policy_tree_routes_every_alert_to_exactly_its_contacts_and_escalati
     # An alert from outside the catalog goes to the root's receiver only: Grafana's own default
     # contact point, as the seed catalog names no catch_all.
     assert _route(tree, {"alertname": "Other"}) == [tree["receiver"]] == ["grafana-default-email"]
+
+
+def test_an_alerts_deliveries_are_worked_out_once_per_catalog_as_a_fresh_working_out_gives(compiled) -> None:
+    # The routing tree, Alertmanager's route tests, these rules' labels, the delivery checks and
+    # the pages all read one list per alert.
+    for svc in compiled.catalog.services:
+        for alert in svc.alerts.values():
+            plan = deliveries(compiled.catalog, svc, alert)
+            assert deliveries(compiled.catalog, svc, alert) is plan
+            assert plan == delivery._deliveries(compiled.catalog, svc, alert)
 
 
 def test_contact_points_split_paging_from_the_other_channels_and_hold_no_secret(compiled) -> None:

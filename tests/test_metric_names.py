@@ -10,10 +10,10 @@ import pytest
 import yaml
 
 from compiler import pipeline
-from compiler.example_labels import present_names, series_labels
+from compiler.example_labels import parse_series, present_names, series_labels
 from compiler.expr import gotemplate
 from compiler.expr.metric_names import result_names
-from compiler.expr.parse import parse
+from compiler.expr.parse import ParseError, parse
 
 from test_detection_delay import SETTINGS
 
@@ -185,3 +185,22 @@ def test_reading_a_label_left_open_cannot_be_predicted(template) -> None:
     with pytest.raises(gotemplate.Unpredictable, match="give it"):
         gotemplate.expand(template, gotemplate.Data(labels, 1.0, {}))
     assert gotemplate.expand("{{ $labels.instance }}", gotemplate.Data(labels, 1.0, {})) == "a"
+
+
+@pytest.mark.parametrize("text, metric, matchers", [
+    ('x{a="b",c="d"}', "x", (("a", "b"), ("c", "d"))),
+    ("x", "x", ()),
+    ('{__name__="x", a=~"b.*"}', None, (("__name__", "x"), ("a", "b.*"))),  # through the PromQL front end
+])
+def test_an_example_series_is_read_once_into_one_frozen_selector(text, metric, matchers) -> None:
+    # The example checks, the inferred labels and the Datadog Agent model each read every
+    # series: parse_series is memoised, and its selectors are frozen, so sharing one is safe.
+    sel = parse_series(text)
+    assert parse_series(text) is sel
+    assert sel.metric == metric and tuple((m.name, m.value) for m in sel.matchers) == matchers
+
+
+def test_a_series_that_is_no_selector_raises_each_time_it_is_read() -> None:
+    for _ in range(2):
+        with pytest.raises(ParseError):
+            parse_series('x{a="b"')

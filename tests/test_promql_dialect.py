@@ -5,6 +5,7 @@ import pytest
 import promql_parser
 
 from compiler.dialects.promql import to_promql
+from compiler.expr import ast
 from compiler.expr.parse import parse
 
 # source -> canonical PromQL (what rule files and Grafana targets carry)
@@ -56,3 +57,45 @@ def test_canonical_text_means_what_the_source_means(source: str, expected: str) 
 def test_dashboard_variables_survive_as_range_windows() -> None:
     text = "sum(rate(x[$__rate_interval])) / sum(increase(y{a=~\"$store\"}[${win}]))"
     assert to_promql(parse(text, variables=True)) == text
+
+
+@pytest.mark.parametrize("text", [
+    "rate(x[$__rate_interval])",
+    "-rate(x[$__interval])",
+    "(rate(x[$w]))",
+    "max_over_time(rate(x[$__rate_interval])[1h:1m])",
+    "topk(3, rate(x[$v]))",
+    "count_values(\"v\", rate(x[$v]))",
+    "histogram_quantile(0.9, sum by (le) (rate(b[$__rate_interval])))",
+    "sum(rate(x[5m])) / sum(rate(y[$__rate_interval]))",
+])
+def test_a_variable_window_comes_back_under_every_kind_of_node(text) -> None:
+    tree = parse(text, variables=True)
+    assert to_promql(tree) == text
+    windows = [n for n in ast.walk(tree) if isinstance(n, ast.RangeSelector)]
+    assert all((n.range_var is not None) == ("$" in to_promql(n)) for n in windows)
+    assert any(n.range_var for n in windows)
+
+
+def test_the_parts_of_a_query_without_a_variable_window_are_the_parsed_parts() -> None:
+    # Restoring the variables copies only the nodes above a variable window.
+    plain = parse("sum(rate(x[5m]))", variables=True)
+    mixed = parse("sum(rate(x[5m])) / sum(rate(y[$__rate_interval]))", variables=True)
+    assert mixed.lhs == plain
+    assert mixed.rhs.expr.args[0].range_var == "$__rate_interval"
+
+
+@pytest.mark.parametrize("text, kinds", [
+    ("sum by (a) (rate(x[5m]))", {"op": "value", "expr": "node", "param": "value", "grouping": "value",
+                                  "without": "value", "grouped": "value"}),
+    ("topk(3, x)", {"op": "value", "expr": "node", "param": "node", "grouping": "value",
+                    "without": "value", "grouped": "value"}),
+    ("a / on (b) c", {"op": "value", "lhs": "node", "rhs": "node", "return_bool": "value", "matching": "value"}),
+    ("rate(x[5m])", {"func": "value", "args": "nodes"}),
+    ("time()", {"func": "value", "args": "value"}),  # no arguments: an empty tuple compares as a value
+    ('x{a="b"}', {"metric": "value", "matchers": "value", "offset_ms": "value", "at": "value"}),
+])
+def test_the_generic_tree_comparisons_read_each_field_as_nodes_a_node_or_a_value(text, kinds) -> None:
+    tree = parse(text)
+    assert {name: kind for name, kind, _ in ast.fields_of(tree)} == kinds
+    assert all(value is getattr(tree, name) for name, _, value in ast.fields_of(tree))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 
 from dataclasses import dataclass
-from typing import Any, Callable, Union
+from typing import Any, Callable, Iterator, Union
 
 MATCH_OPS = ("=", "!=", "=~", "!~")
 COMPARISONS = ("==", "!=", ">", "<", ">=", "<=")
@@ -154,6 +154,30 @@ _CHILDREN: dict[type, Callable[[Any], tuple[Expr, ...]]] = {
     Aggregation: lambda n: (n.param, n.expr) if n.param is not None else (n.expr,),
     Binary: lambda n: (n.lhs, n.rhs),
 }
+
+
+# A field of a node holds nodes (a tuple of them), one node, or a plain value.
+NODES, NODE, VALUE = "nodes", "node", "value"
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def fields_of(node: Expr) -> Iterator[tuple[str, str, Any]]:
+    """(name, NODES | NODE | VALUE, value) of each field of the node, as the generic tree
+    comparisons read them: a non-empty tuple of nodes, a node (Matcher and VectorMatching are
+    values), anything else. The field names are looked up once per node type: shape analyses
+    compare every panel query with the alerts' conditions, and dataclasses.fields() on every
+    node was most of their time."""
+    names = _FIELD_NAMES.get(type(node))
+    if names is None:
+        names = _FIELD_NAMES[type(node)] = tuple(f.name for f in dataclasses.fields(node))
+    for name in names:
+        value = getattr(node, name)
+        if isinstance(value, tuple) and value and not isinstance(value[0], (str, Matcher)):
+            yield name, NODES, value
+        elif hasattr(type(value), "__dataclass_fields__") and not isinstance(value, (Matcher, VectorMatching)):
+            yield name, NODE, value
+        else:
+            yield name, VALUE, value
 
 
 def metrics(node: Expr) -> list[str]:

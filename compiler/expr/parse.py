@@ -48,6 +48,7 @@ class _Unsupported(Exception):
 
 
 _VARIABLE = re.compile(r"\$__[a-z_]+|\$\{[A-Za-z_][A-Za-z0-9_]*\}|\$[A-Za-z_][A-Za-z0-9_]*")
+_WINDOW_VARIABLE = re.compile(r"\[(" + _VARIABLE.pattern + r")([]:])")
 
 
 def _substitute(source: str) -> tuple[str, dict[int, str]]:
@@ -63,21 +64,31 @@ def _substitute(source: str) -> tuple[str, dict[int, str]]:
         sentinels[ms] = var
         return "[" + f"{ms}ms".ljust(len(var)) + m.group(2)
 
-    return re.sub(r"\[(" + _VARIABLE.pattern + r")([]:])", repl, source), sentinels
+    return _WINDOW_VARIABLE.sub(repl, source), sentinels
 
 
 def _restore(node: ast.Expr, sentinels: dict[int, str]) -> ast.Expr:
-    if isinstance(node, ast.RangeSelector) and node.range_ms in sentinels:
-        return dataclasses.replace(node, range_var=sentinels[node.range_ms])
-    changes = {}
-    for f in dataclasses.fields(node):
-        value = getattr(node, f.name)
-        if dataclasses.is_dataclass(value) and not isinstance(value, (ast.Matcher, ast.VectorMatching)):
-            changes[f.name] = _restore(value, sentinels)
-        elif isinstance(value, tuple) and value and dataclasses.is_dataclass(value[0]) \
-                and not isinstance(value[0], ast.Matcher):
-            changes[f.name] = tuple(_restore(v, sentinels) for v in value)
-    return dataclasses.replace(node, **changes) if changes else node
+    # Per node type, like ast.without_parens: a dashboard's every query is parsed with its
+    # variables, and the generic walk over dataclasses.fields() copied every node of every tree.
+    # A subtree without a sentinel window is returned as it is (same object).
+    if isinstance(node, ast.RangeSelector):
+        return dataclasses.replace(node, range_var=sentinels[node.range_ms]) if node.range_ms in sentinels else node
+    if isinstance(node, (ast.Subquery, ast.Unary, ast.Paren)):
+        inner = _restore(node.expr, sentinels)
+        return node if inner is node.expr else dataclasses.replace(node, expr=inner)
+    if isinstance(node, ast.Binary):
+        lhs, rhs = _restore(node.lhs, sentinels), _restore(node.rhs, sentinels)
+        return node if lhs is node.lhs and rhs is node.rhs else dataclasses.replace(node, lhs=lhs, rhs=rhs)
+    if isinstance(node, ast.Aggregation):
+        inner = _restore(node.expr, sentinels)
+        param = node.param if node.param is None else _restore(node.param, sentinels)
+        if inner is node.expr and param is node.param:
+            return node
+        return dataclasses.replace(node, expr=inner, param=param)
+    if isinstance(node, ast.Call):
+        args = tuple(_restore(a, sentinels) for a in node.args)
+        return node if all(a is b for a, b in zip(args, node.args)) else dataclasses.replace(node, args=args)
+    return node  # Number, String, Selector: no window below
 
 
 @functools.lru_cache(maxsize=1 << 16)

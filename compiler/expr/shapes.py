@@ -39,12 +39,12 @@ def plots(panel: ast.Expr, alert: ast.Expr) -> bool:
             and set(panel.matchers) <= set(alert.matchers)
     if type(panel) is not type(alert):
         return False
-    for f in dataclasses.fields(panel):
-        mine, theirs = getattr(panel, f.name), getattr(alert, f.name)
-        if isinstance(mine, tuple) and mine and not isinstance(mine[0], (str, ast.Matcher)):
+    for name, kind, mine in ast.fields_of(panel):
+        theirs = getattr(alert, name)
+        if kind == ast.NODES:
             if len(mine) != len(theirs) or not all(plots(a, b) for a, b in zip(mine, theirs)):
                 return False
-        elif dataclasses.is_dataclass(mine) and not isinstance(mine, (ast.Matcher, ast.VectorMatching)):
+        elif kind == ast.NODE:
             if not dataclasses.is_dataclass(theirs) or not plots(mine, theirs):
                 return False
         elif mine != theirs:
@@ -61,14 +61,9 @@ def skeleton(core: ast.Expr) -> tuple:
     if isinstance(core, ast.Selector):
         return ("selector", core.metric, core.offset_ms, core.at)
     parts: list = [type(core).__name__]
-    for f in dataclasses.fields(core):
-        value = getattr(core, f.name)
-        if isinstance(value, tuple) and value and not isinstance(value[0], (str, ast.Matcher)):
-            parts.append(tuple(skeleton(v) for v in value))
-        elif dataclasses.is_dataclass(value) and not isinstance(value, (ast.Matcher, ast.VectorMatching)):
-            parts.append(skeleton(value))
-        else:
-            parts.append(value)
+    for _, kind, value in ast.fields_of(core):
+        parts.append(tuple(skeleton(v) for v in value) if kind == ast.NODES
+                     else skeleton(value) if kind == ast.NODE else value)
     return tuple(parts)
 
 

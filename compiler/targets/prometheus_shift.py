@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 from typing import Any, Iterable
 
 from compiler.durations import format_ms, parse_ms
@@ -82,28 +83,54 @@ def subquery_steps(trees: Iterable[ast.Expr], records: Records) -> list[int]:
     return out
 
 
+@dataclass(frozen=True)
+class Reads:
+    """What shifting a test needs of the expressions it checks (with every recording rule they
+    read): whether they are `movable`, their subqueries' steps, and how far back they read
+    (`lookback_ms`). The same for every example of an alert: callers work it out once."""
+
+    movable: bool
+    steps: tuple[int, ...] = ()
+    read_ms: int = 0
+
+    def plus(self, other: "Reads") -> "Reads":
+        if not (self.movable and other.movable):
+            return Reads(False)
+        return Reads(True, self.steps + other.steps, max(self.read_ms, other.read_ms))
+
+
+def reads(trees: Iterable[ast.Expr], records: Records, read_ms: int | None = None) -> Reads:
+    """What `trees` read (`read_ms`: their longest lookback_ms, when the caller has it)."""
+    trees = list(trees)
+    if not movable(trees, records):
+        return Reads(False)
+    if read_ms is None:
+        read_ms = max((lookback_ms(t, records) for t in trees), default=0)
+    return Reads(True, tuple(subquery_steps(trees, records)), read_ms)
+
+
 def shift_ms(trees: list[ast.Expr], records: Records, first_check_ms: int, hold_ms: int,
-             step_ms: int, grid_ms: int, values: Iterable[str]) -> int:
+             step_ms: int, grid_ms: int, values: Iterable[str], known: Reads | None = None) -> int:
     """How far a test can move back: the most samples that no check reads (`hold_ms`: how long
     before a check an alert's condition must already hold, its `for`), in whole steps of the
     series, of the test's evaluation and of each subquery, 0 when the expressions are not
     `movable`. `values` are the series in promtool notation: an item that cannot be split
-    exactly stays whole (`cut`)."""
-    if not movable(trees, records):
+    exactly stays whole (`cut`). `known`: the `reads` of `trees`, when the caller has it."""
+    found = known if known is not None else reads(trees, records)
+    if not found.movable:
         return 0
-    unit = math.lcm(step_ms, grid_ms, *subquery_steps(trees, records))
+    unit = math.lcm(step_ms, grid_ms, *found.steps)
     texts = list(values)
-    shift = _latest(trees, records, first_check_ms, hold_ms, step_ms) // unit * unit
+    shift = _latest(found.read_ms, first_check_ms, hold_ms, step_ms) // unit * unit
     while shift > 0 and not _droppable(texts, shift, step_ms):
         shift -= unit
     return max(shift, 0)
 
 
-def _latest(trees: list[ast.Expr], records: Records, first_check_ms: int, hold_ms: int,
-            step_ms: int) -> int:
-    """The latest time a test may start at: before it, no check reads a sample."""
-    read = max((lookback_ms(t, records) for t in trees), default=0)
-    return first_check_ms - hold_ms - read - LOOKBACK_DELTA_MS - step_ms
+def _latest(read_ms: int, first_check_ms: int, hold_ms: int, step_ms: int) -> int:
+    """The latest time a test may start at: before it, no check reads a sample (`read_ms`: how
+    far back the expressions read, lookback_ms)."""
+    return first_check_ms - hold_ms - read_ms - LOOKBACK_DELTA_MS - step_ms
 
 
 def _droppable(texts: list[str], shift: int, step_ms: int) -> bool:
@@ -129,7 +156,7 @@ def sparse(case: dict[str, Any], alerts: list[ast.Expr], records: Records, step_
     if not times or not movable(trees, records):
         return step_ms, case
     unit = math.lcm(step_ms, *subquery_steps(trees, records))
-    latest = _latest(trees, records, times[0], 0, step_ms)
+    latest = _latest(max((lookback_ms(t, records) for t in trees), default=0), times[0], 0, step_ms)
     best = (times[-1] // step_ms + 1, -step_ms, 0)
     for grid in range(unit, times[-1] + 1, unit):
         if any((t - times[0]) % grid for t in times):
@@ -178,22 +205,26 @@ def cut(values: str, first: int) -> tuple[int, list[str]]:
 
 
 def moved_back(case: dict[str, Any], alerts: list[ast.Expr], records: Records, hold_ms: int | None,
-               step_ms: int, grid_ms: int) -> dict[str, Any]:
+               step_ms: int, grid_ms: int, known: Reads | None = None) -> dict[str, Any]:
     """The promtool test case of an alert's example, `shifted` back as far as `shift_ms` allows
     for `alerts`, the expressions of every rule with the alertname the case checks (promtool
     compares all their alerts), and every expression the case checks. `hold_ms`: their longest
-    `for` (None: one keeps state longer, keep_firing_for, and the case stays)."""
+    `for` (None: one keeps state longer, keep_firing_for, and the case stays). `known`: the
+    `reads` of `alerts`, when the caller has it (the same for each example of an alert)."""
     queries = [c["expr"] for c in case.get("promql_expr_test", [])]
     checks = [*case.get("alert_rule_test", []), *case.get("promql_expr_test", [])]
     if hold_ms is None or not checks:
         return case
     try:
-        trees = [*alerts, *(parse(q) for q in queries)]
+        asked = [parse(q) for q in queries]
     except ParseError:
         return case
+    trees = [*alerts, *asked]
+    if known is not None:
+        known = known.plus(reads(asked, records)) if asked else known
     first = min(parse_ms(c["eval_time"]) for c in checks)
     shift = shift_ms(trees, records, first, hold_ms, step_ms, grid_ms,
-                     [s["values"] for s in case["input_series"]])
+                     [s["values"] for s in case["input_series"]], known)
     return shifted(case, shift, step_ms)
 
 

@@ -29,7 +29,7 @@ from compiler.slos.tiers import plain
 from compiler.targets.prometheus import (HEADER, alert_annotations, alert_labels, alert_rules,
                                          record_rules)
 from compiler.targets.prometheus_shift import moved_back, sparse
-from compiler.targets.prometheus_tests import expected_alerts, history_free, namesakes
+from compiler.targets.prometheus_tests import by_rule_name, expected_alerts, history_free, namesakes
 
 
 def _check(alert: str, at_ms: int, fired: list[dict]) -> dict[str, Any]:
@@ -77,7 +77,7 @@ def _example_case(catalog: Catalog, alert: Alert, example: Example, number: int,
 def _moved_back(catalog: Catalog, service: Service, alert: Alert, case: dict[str, Any],
                 step_ms: int, grid_ms: int) -> dict[str, Any]:
     """The case without the samples none of its checks reads (prometheus_shift.py)."""
-    trees, hold = namesakes(service, alert)
+    trees, hold = namesakes(service, alert, catalog)
     return moved_back(case, trees, records_of(catalog), hold, step_ms, grid_ms)
 
 
@@ -87,9 +87,8 @@ def _placed(catalog: Catalog, service: Service, alert: Alert, case: dict[str, An
     sparsest interval reaching its checks where no alert of its name keeps state between
     evaluations (prometheus_shift.sparse), else its step."""
     records = records_of(catalog)
-    trees, hold = namesakes(service, alert)
-    same = [a for a in service.alerts.values()
-            if a.rule_name == alert.rule_name and a.compiled_for("prometheus")]
+    trees, hold = namesakes(service, alert, catalog)
+    same = by_rule_name(service).get(alert.rule_name, [])
     if hold != 0 or not all(catalog.once(("prometheus_tests.history_free", a.id),
                                          lambda a=a: history_free(a, records)) for a in same):
         return step_ms, _moved_back(catalog, service, alert, case, step_ms, step_ms)

@@ -16,7 +16,7 @@ from compiler.expr import ast, gotemplate
 from compiler.expr.timing import LOOKBACK_DELTA_MS
 from compiler.model import Alert, Catalog, Example, Service
 from compiler.slos import slo_of
-from compiler.targets.prometheus_shift import cut, moved_back
+from compiler.targets.prometheus_shift import Reads, cut, moved_back, reads
 
 # Evaluation intervals an example may be tested at (those that are multiples of the catalog's).
 # promtool evaluates every rule of the file at every step from 0 to the last time checked, and
@@ -63,13 +63,37 @@ def history_free(alert: Alert, records) -> bool:
     return True
 
 
-def namesakes(service: Service, alert: Alert) -> tuple[list[ast.Expr], int | None]:
+def namesakes(service: Service, alert: Alert, catalog: Catalog | None = None) -> tuple[list[ast.Expr], int | None]:
     """The expressions of every Prometheus alert of the service named as this one's rule (a
     promtool check compares the alerts of all of them), and their longest `for` (None when one
-    has keep_firing_for)."""
-    same = [a for a in service.alerts.values() if a.rule_name == alert.rule_name and a.compiled_for("prometheus")]
+    has keep_firing_for). With `catalog`, the service's alerts are grouped by rule name once (a
+    scan of the service for each of its examples grew with the square of the service)."""
+    same = _namesake_alerts(service, alert, catalog)
     hold = None if any(a.keep_firing_for_ms for a in same) else max(a.for_ms for a in same)
     return [a.expr.tree for a in same], hold
+
+
+def _namesake_alerts(service: Service, alert: Alert, catalog: Catalog | None = None) -> list[Alert]:
+    groups = catalog.once(("prometheus_tests.by_rule_name", service.id), lambda: by_rule_name(service)) \
+        if catalog is not None else by_rule_name(service)
+    return groups.get(alert.rule_name, [])
+
+
+def _reads(catalog: Catalog, service: Service, alert: Alert, records) -> Reads:
+    """What shifting reads of the alert's namesakes (prometheus_shift.reads), once per alert;
+    how far back each reads is its history_ms, which the examples' timing worked out already."""
+    same = _namesake_alerts(service, alert, catalog)
+    return catalog.once(("prometheus_shift.reads", alert.id), lambda: reads(
+        [a.expr.tree for a in same], records, max(history_ms(catalog, a) for a in same)))
+
+
+def by_rule_name(service: Service) -> dict[str, list[Alert]]:
+    """The service's Prometheus alerts by the name of their rule, in the service's order."""
+    out: dict[str, list[Alert]] = {}
+    for a in service.alerts.values():
+        if a.compiled_for("prometheus"):
+            out.setdefault(a.rule_name, []).append(a)
+    return out
 
 
 def inline_records(node: ast.Expr, records, service: Service) -> ast.Expr | None:
@@ -110,7 +134,7 @@ def coarse_interval(catalog: Catalog, service: Service, alert: Alert, plan: Timi
     records = records_of(catalog)
     if not catalog.once(("prometheus_tests.history_free", alert.id), lambda: history_free(alert, records)):
         return base
-    if len(namesakes(service, alert)[0]) > 1:
+    if len(namesakes(service, alert, catalog)[0]) > 1:
         # promtool compares the alerts of every rule of that name, and the others' verdicts at
         # a coarser interval are not checked here: their history may matter.
         return base
@@ -184,8 +208,9 @@ def unit_test_files(catalog: Catalog, service: Service, annotations_of: Annotati
                 case["alert_rule_test"] = alert_checks
             if expr_checks:
                 case["promql_expr_test"] = expr_checks
-            trees, hold = namesakes(service, alert)
-            case = moved_back(case, trees, records, hold, plan.step_ms, interval)
+            trees, hold = namesakes(service, alert, catalog)
+            case = moved_back(case, trees, records, hold, plan.step_ms, interval,
+                              _reads(catalog, service, alert, records))
             if interval != base:
                 first = min(parse_ms(c["eval_time"]) for key in ("alert_rule_test", "promql_expr_test")
                             for c in case.get(key, []))

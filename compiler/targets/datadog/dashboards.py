@@ -139,7 +139,9 @@ def widgets(catalog: Catalog, service: Service, panel: Panel, naming: Naming
     if kind == "timeseries":
         request["display_type"] = "line"
         definition["show_legend"] = True
-        included = {n for n, a in service.alerts.items() if a.compiled_for(TARGET)}
+        # Once per service: a scan of its alerts for each panel grew with alerts x panels.
+        included = catalog.once(("datadog.dashboards.included", service.id),
+                                lambda: {n for n, a in service.alerts.items() if a.compiled_for(TARGET)})
         lines = markers(catalog, service, panel, included)
         if lines:
             definition["markers"] = lines

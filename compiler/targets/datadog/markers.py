@@ -43,12 +43,12 @@ def _same(panel: ast.Expr, alert: ast.Expr) -> bool:
             panel.range_var is not None or panel.range_ms == alert.range_ms)
     if type(panel) is not type(alert):
         return False
-    for f in dataclasses.fields(panel):
-        mine, theirs = getattr(panel, f.name), getattr(alert, f.name)
-        if isinstance(mine, tuple) and mine and not isinstance(mine[0], (str, ast.Matcher)):
+    for name, kind, mine in ast.fields_of(panel):
+        theirs = getattr(alert, name)
+        if kind == ast.NODES:
             if len(mine) != len(theirs) or not all(_same(a, b) for a, b in zip(mine, theirs)):
                 return False
-        elif dataclasses.is_dataclass(mine) and not isinstance(mine, (ast.Matcher, ast.VectorMatching)):
+        elif kind == ast.NODE:
             if not _same(mine, theirs):
                 return False
         elif mine != theirs:

@@ -33,6 +33,15 @@ OPERATORS = ("<=", ">=", "==", "!=", "<", ">")
 NUMBER = re.compile(r"-?\d+(\.\d+)?")
 METRIC = re.compile(r"[A-Za-z][A-Za-z0-9_.]*")
 TAG = re.compile(r"[A-Za-z0-9_.\-/:*]+")
+# Compiled once (the parser reads every monitor query, a word at a time).
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_LOWER = re.compile(r"[a-z0-9_]+")
+_ARGUMENT = re.compile(r"[A-Za-z0-9_.\-]+")
+_KEYWORD = re.compile(r"[A-Za-z_]+\s*=")
+_SPACE_WORD = re.compile(r"[A-Za-z0-9_.]+")
+_TAG_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_.\-/]*")
+_LAST = re.compile(r"last_(\d+)(m|h|d|w)")
+_FORECAST = re.compile(r"next_\d+(h|d|w|mo)")
 # The documented query functions, by page of https://docs.datadoghq.com/dashboards/functions/.
 FUNCTIONS = {
     "anomalies", "outliers", "forecast",                                   # algorithms
@@ -77,7 +86,7 @@ class Parsed:
 
 
 def _window(text: str, change: bool) -> bool:
-    m = re.fullmatch(r"last_(\d+)(m|h|d|w)", text)
+    m = _LAST.fullmatch(text)
     if not m:
         return False
     n, unit = int(m.group(1)), m.group(2)
@@ -88,7 +97,7 @@ def _window(text: str, change: bool) -> bool:
 
 def window_ms(window: str) -> int | None:
     """The length of a `last_#(m|h|d|w)` window, in milliseconds."""
-    m = re.fullmatch(r"last_(\d+)(m|h|d|w)", window)
+    m = _LAST.fullmatch(window)
     if not m:
         return None
     return int(m.group(1)) * {"m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}[m.group(2)]
@@ -133,7 +142,7 @@ class _Parser:
         return m.group(0)
 
     def word(self) -> str:
-        return self.match(re.compile(r"[A-Za-z_][A-Za-z0-9_]*"))
+        return self.match(_WORD)
 
     # --- query ----------------------------------------------------------------------------------
     def query(self) -> Parsed:
@@ -143,10 +152,10 @@ class _Parser:
         if head in ("change", "pct_change"):
             time_aggr = self.word()
             self.take("(")
-            window = self.match(re.compile(r"[a-z0-9_]+"))
+            window = self.match(_LOWER)
             self.take(")")
             self.take(",")
-            timeshift = self.match(re.compile(r"[a-z0-9_]+"))
+            timeshift = self.match(_LOWER)
             if timeshift not in TIMESHIFTS:
                 raise self.fail(f"timeshift {timeshift} is not one of {sorted(TIMESHIFTS)}")
             if time_aggr not in TIME_AGGREGATORS:
@@ -156,7 +165,7 @@ class _Parser:
                                 "or last_#d (1-2)")
         elif head in TIME_AGGREGATORS or head == "percentile":
             time_aggr = head
-            window = self.match(re.compile(r"[a-z0-9_]+"))
+            window = self.match(_LOWER)
         else:
             raise self.fail(f"time aggregator {head} is not avg, sum, min, max, percentile, "
                             "change or pct_change")
@@ -177,7 +186,7 @@ class _Parser:
         if self.i != len(self.s):
             raise self.fail("unexpected text after the threshold")
         forecast = bool(self.functions) and self.functions[0] == "forecast"
-        if forecast and re.fullmatch(r"next_\d+(h|d|w|mo)", window):
+        if forecast and _FORECAST.fullmatch(window):
             pass  # forecast monitors look ahead (monitors/types/forecasts)
         elif timeshift is None and not _window(window, change=False):
             raise QueryError(f"window {window} is not last_#m (1-10080), last_#h (1-168), "
@@ -247,7 +256,7 @@ class _Parser:
                     raise self.fail("unclosed string")
                 self.i = end + 1
                 out.append(self.s[start + 1:end])
-            elif re.match(r"[A-Za-z_]+\s*=", self.s[self.i:]):
+            elif _KEYWORD.match(self.s, self.i):
                 self.word()
                 self.take("=")
                 self.ws()
@@ -255,7 +264,7 @@ class _Parser:
                     quote = self.s[self.i]
                     self.i = self.s.index(quote, self.i + 1) + 1
                 else:
-                    self.match(re.compile(r"[A-Za-z0-9_.\-]+"))
+                    self.match(_ARGUMENT)
                 out.append(self.s[start:self.i])
             else:
                 out.append(self.expr())
@@ -266,7 +275,7 @@ class _Parser:
     def metric(self) -> Metric:
         self.ws()
         start = self.i
-        space = self.match(re.compile(r"[A-Za-z0-9_.]+"))
+        space = self.match(_SPACE_WORD)
         if not SPACE.fullmatch(space):
             raise QueryError(f"space aggregator {space} is not avg, sum, min, max or pXX", start)
         self.take(":")
@@ -279,7 +288,7 @@ class _Parser:
             self.i += 3
             self.take("{")
             groups = tuple(k.strip() for k in self.raw("}").split(","))
-            if not all(re.fullmatch(r"[A-Za-z][A-Za-z0-9_.\-/]*", k) for k in groups):
+            if not all(_TAG_KEY.fullmatch(k) for k in groups):
                 raise self.fail(f"group keys {groups} are not tag keys")
         self.groups.append(groups)
         seen: set[str] = set()

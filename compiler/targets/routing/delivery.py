@@ -122,7 +122,13 @@ def hours(service: Service, alert: Alert) -> tuple[tuple[str, ...], tuple[str, .
 
 def deliveries(catalog: Catalog, service: Service, alert: Alert) -> list[Delivery]:
     """In routing-tree order (what `amtool config routes test` prints): the alert's own contacts
-    by id, then the escalations by contact id and delay. Each carries the alert's hours."""
+    by id, then the escalations by contact id and delay. Each carries the alert's hours. Worked
+    out once per alert (callers must not change the list): the routing tree, Alertmanager's
+    route tests, Grafana's rule labels, the delivery checks and the pages all ask."""
+    return catalog.once(("routing.deliveries", alert.id), lambda: _deliveries(catalog, service, alert))
+
+
+def _deliveries(catalog: Catalog, service: Service, alert: Alert) -> list[Delivery]:
     severity = severity_of(catalog, service, alert)
     page = bool(severity and severity.page)
     active, muted = hours(service, alert)
