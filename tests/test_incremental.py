@@ -20,6 +20,7 @@ from compiler.checks.routing_readback import Notification
 from compiler.diagnostics import Loc
 from compiler.incremental import output
 from compiler.incremental.chunks import manifest_chunks, merge_chunks
+from compiler.incremental import run as run_module
 from compiler.incremental.run import Cache
 from compiler.manifest import assemble, object_lines
 from tests.benchmarks import synthetic
@@ -722,3 +723,54 @@ def test_a_blob_damaged_or_gone_mid_compile_costs_a_compile_again_without_blobs(
         again.clear()
         _same_as_clean(catalog, out, cache_dir, damage)
         assert again == [1], damage
+
+
+def test_a_catalog_wide_page_rendered_to_the_bytes_its_file_holds_is_not_hashed_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    catalog, out, cache_dir = _first_compile(tmp_path)
+    edited = catalog / "svc0001.yaml"
+    edited.write_text(edited.read_text().replace("Synthetic alert number 3.", "Edited."))
+    hashed: list[str] = []
+    chunks = run_module.manifest_chunks
+    monkeypatch.setattr(run_module, "manifest_chunks", lambda art: hashed.append(art.path) or chunks(art))
+    _same_as_clean(catalog, out, cache_dir, "a description edited")
+    assert "runbooks/svc0001/alerts/Alert003.md" in hashed  # the edited page
+    assert "runbooks/index.md" not in hashed and "site/contacts.html" not in hashed  # as written
+
+
+def test_a_catalog_wide_page_of_the_same_bytes_from_another_place_gets_its_new_manifest_line(
+        tmp_path: Path) -> None:
+    # A comment above the settings moves them a line down: the index's Markdown is the same
+    # bytes, its manifest line names the new place (reusing the page by its bytes alone kept
+    # the old one).
+    catalog, out, cache_dir = _first_compile(tmp_path)
+    settings = catalog / "moncat.yaml"
+    settings.write_text("# the settings\n" + settings.read_text())
+    before = (out / "runbooks" / "index.md").read_bytes()
+    _same_as_clean(catalog, out, cache_dir, "the settings a line down")
+    assert (out / "runbooks" / "index.md").read_bytes() == before
+    assert '"source": "moncat.yaml:2:1"' in (out / "manifest.json").read_text()
+
+
+def test_a_catalog_wide_page_whose_file_changed_since_it_was_written_is_hashed_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    catalog, out, cache_dir = _first_compile(tmp_path)
+    index = out / "runbooks" / "index.md"
+    index.write_bytes(index.read_bytes().replace(b"#", b"%", 1))  # same size, another time
+    hashed: list[str] = []
+    chunks = run_module.manifest_chunks
+    monkeypatch.setattr(run_module, "manifest_chunks", lambda art: hashed.append(art.path) or chunks(art))
+    _same_as_clean(catalog, out, cache_dir, "the index changed by hand")
+    assert "runbooks/index.md" in hashed
+
+
+def test_a_catalog_wide_page_rendered_to_other_bytes_of_the_same_size_is_hashed_again(tmp_path: Path) -> None:
+    # The index lists every alert's summary: one edited (same length) makes an index of the same
+    # size as the file written last, whose hash no longer holds.
+    catalog, out, cache_dir = _first_compile(tmp_path)
+    edited = catalog / "svc0001.yaml"
+    edited.write_text(edited.read_text().replace("Alert 3 of service", "Alert 3 of servic3"))
+    before = (out / "runbooks" / "index.md").read_bytes()
+    _same_as_clean(catalog, out, cache_dir, "a summary edited")
+    after = (out / "runbooks" / "index.md").read_bytes()
+    assert len(after) == len(before) and after != before

@@ -18,6 +18,7 @@ import dataclasses
 import hashlib
 import os
 import pickle
+import stat
 from pathlib import Path
 from typing import Any, Callable, Collection, Iterable, TypeVar
 
@@ -33,6 +34,7 @@ from compiler.render import Splice, content_hash, render
 
 T = TypeVar("T")
 
+PAGES = "pages"  # the record of the catalog-wide pages last written to an output (see Run._render)
 FileState = tuple[str, int, int, int]  # sha256 hex, size, mtime_ns, inode
 
 
@@ -54,6 +56,10 @@ class Run:
         self.rendered: dict[int, tuple[Artifact, bytes, str, tuple]] = {}
         self.owner: dict[int, str] = {}                 # id(fresh artifact) -> its service
         self.out_state: dict[str, FileState] = {}
+        # Catalog-wide pages (see _render): path -> their objects, the file's hash, manifest_chunks,
+        # as the last compile wrote them (`pages_before`) and as this one renders them.
+        self.pages_before: dict[str, tuple[tuple, str, tuple]] = {}
+        self.pages: dict[str, tuple[tuple, str, tuple]] = {}
         self.groups: dict[str, list[str]] = {}          # service -> its group (see _groups)
 
     # --- what cached() calls ------------------------------------------------------------------
@@ -151,6 +157,9 @@ class Run:
         self.groups = _groups(catalog, self.front.services)
         if self.out is not None:
             self.out_state = self._out_state(self.out)
+            if self.out_state:
+                pages = self.store.read(PAGES, _out_key(self.out))
+                self.pages_before = pages if _valid_pages_record(pages) else {}
         for svc in catalog.services:
             # A service's key covers the sources of its whole group (services joined by
             # suppressions: a suppressed alert's Grafana rule folds in its suppressor's query,
@@ -268,7 +277,7 @@ class Run:
             return artifact.hash
         found = self.rendered.get(id(artifact))
         if found is None:
-            found = self.rendered[id(artifact)] = _rendering(artifact)
+            found = self.rendered[id(artifact)] = self._render(artifact, self.owner.get(id(artifact)))
         return found[2]
 
     def light(self, artifact: Artifact | StoredArtifact | RenderedArtifact
@@ -280,8 +289,50 @@ class Run:
         found = self.rendered.pop(id(artifact), None)
         sid = self.owner.pop(id(artifact), None)
         if found is None:
-            found = _rendering(artifact)
+            found = self._render(artifact, sid)
         return RenderedArtifact(artifact.path, sid, *found[1:])
+
+    def _render(self, artifact: Artifact, sid: str | None) -> tuple[Artifact, bytes, str, tuple]:
+        """`_rendering(artifact)`; for a catalog-wide page (an artifact of no service whose
+        objects hold its text: the index, the contacts) whose bytes are those of its file as the
+        last compile wrote it, that file's hash and the page's manifest_chunks as then, instead
+        of hashing megabytes twice (the file, then its text as its object). A page is rendered
+        every compile (it reads every service), and nearly always to the same bytes."""
+        if sid is not None or self.out is None or not _page(artifact):
+            return _rendering(artifact)
+        data = render(artifact)
+        objects = tuple((o.id, o.kind, o.target, str(o.source)) for o in artifact.objects)
+        before = self.pages_before.get(artifact.path)
+        if before is not None and before[0] == objects and self._as_written(artifact.path, data, before[1]):
+            found = (artifact, data, before[1], before[2])
+        else:
+            found = (artifact, data, hashlib.sha256(data).hexdigest(), manifest_chunks(artifact))
+        self.pages[artifact.path] = (objects, found[2], found[3])
+        return found
+
+    def _as_written(self, path: str, data: bytes, sha: str) -> bool:
+        """Whether the output's file `path` holds `data` and is the file of hash `sha` this cache
+        recorded writing there (size, modification time and inode as recorded, checked on the
+        open file before and after reading it)."""
+        state = self.out_state.get(path)
+        if type(state) is not tuple or len(state) != 4 or state[:2] != (sha, len(data)) or self.out is None:
+            return False
+        try:
+            fd = os.open(os.path.join(self.out, path), os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError:
+            return False
+        try:
+            before = os.fstat(fd)
+            if not stat.S_ISREG(before.st_mode) or (before.st_size, before.st_mtime_ns, before.st_ino) != state[1:4]:
+                return False
+            with os.fdopen(os.dup(fd), "rb") as f:
+                disk = f.read()
+            after = os.fstat(fd)
+        except OSError:
+            return False
+        finally:
+            os.close(fd)
+        return (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns) and disk == data
 
     def release(self) -> None:
         """Let go of the artifacts this run's values hold (once the targets that asked for them
@@ -322,12 +373,29 @@ class Run:
                 continue
             state[path] = (sha, st.st_size, st.st_mtime_ns, st.st_ino)
         self.store.write("out", _out_key(out), state)
+        # Each page's record holds its file's hash: a page is reused only while `out` holds that
+        # file as recorded (see _as_written).
+        self.store.write(PAGES, _out_key(out), self.pages)
 
 
 def _rendering(artifact: Artifact) -> tuple[Artifact, bytes, str, tuple]:
     """An artifact, its file's bytes, their sha256 hex and its manifest_chunks."""
     data = render(artifact)
     return artifact, data, hashlib.sha256(data).hexdigest(), manifest_chunks(artifact)
+
+
+def _page(artifact: Artifact) -> bool:
+    """Whether an artifact is a page: text whose every object holds that text (its manifest hash
+    is the text's), none with a hash given."""
+    return (artifact.format == "text" and type(artifact.data) is str and bool(artifact.objects)
+            and all(o.content is artifact.data and not o.digest for o in artifact.objects))
+
+
+def _valid_pages_record(record: Any) -> bool:
+    """Whether a record read back has the shape `save_output` writes for the pages."""
+    return isinstance(record, dict) and all(
+        type(v) is tuple and len(v) == 3 and type(v[0]) is tuple and type(v[1]) is str and type(v[2]) is tuple
+        for v in record.values())
 
 
 def _valid_values_record(record: Any) -> bool:
