@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import gc
-import hashlib
 import os
 import time
 from collections import ChainMap
@@ -77,7 +76,9 @@ class Result:
     # With the incremental cache: the files of unchanged services (path -> sha256 hex), already
     # in the output directory; `files` then holds only the others (and the manifest).
     unchanged: dict[str, str] = field(default_factory=dict)
-    hashes: dict[str, str] = field(default_factory=dict)  # every file's sha256 hex (with the cache)
+    # Every file's sha256 hex but the manifest's (with the cache): the write compares the manifest's
+    # bytes with the one in the output directory (compiler.incremental.output).
+    hashes: dict[str, str] = field(default_factory=dict)
 
 
 class _Clock:
@@ -433,7 +434,6 @@ def _render_cached(result: Result, cache: Cache) -> dict[str, bytes]:
     if len(hashes) < len(result.artifacts):  # two artifacts of one path
         chunks = merge_chunks(chunks)
     files[MANIFEST] = assemble(chunks, file_lines)
-    hashes[MANIFEST] = hashlib.sha256(files[MANIFEST]).hexdigest()
     result.hashes = hashes
     cache.run.save()
     cache.store.prune()

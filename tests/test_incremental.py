@@ -774,3 +774,25 @@ def test_a_catalog_wide_page_rendered_to_other_bytes_of_the_same_size_is_hashed_
     _same_as_clean(catalog, out, cache_dir, "a summary edited")
     after = (out / "runbooks" / "index.md").read_bytes()
     assert len(after) == len(before) and after != before
+
+
+def test_the_manifest_is_compared_by_its_bytes_kept_when_nothing_changed_written_when_one_byte_did(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    catalog, out, cache_dir = _first_compile(tmp_path)
+    manifest = out / "manifest.json"
+    hashed: list[int] = []
+    sha256 = output.hashlib.sha256
+    monkeypatch.setattr(output.hashlib, "sha256", lambda data=b"": hashed.append(len(data)) or sha256(data))
+    cache = Cache.open(catalog, out, cache_dir)
+    assert cache is not None
+    inode = manifest.stat().st_ino
+    assert output.write(out, pipeline.compile_catalog(catalog, cache=cache), cache, pipeline.compile_catalog) is False
+    assert manifest.stat().st_ino == inode and manifest.stat().st_size not in hashed  # never hashed
+    # A threshold's digit: every file and the manifest keep their sizes.
+    edited = catalog / "svc0001.yaml"
+    text = edited.read_text()
+    digit = text.index("> 0.0") + 5
+    edited.write_text(text[:digit] + str(int(text[digit]) % 7 + 2) + text[digit + 1:])
+    before = manifest.read_bytes()
+    _same_as_clean(catalog, out, cache_dir, "a threshold edited")
+    assert len(manifest.read_bytes()) == len(before) and manifest.read_bytes() != before

@@ -303,19 +303,20 @@ class Run:
         data = render(artifact)
         objects = tuple((o.id, o.kind, o.target, str(o.source)) for o in artifact.objects)
         before = self.pages_before.get(artifact.path)
-        if before is not None and before[0] == objects and self._as_written(artifact.path, data, before[1]):
+        if before is not None and before[0] == objects and self.holds(artifact.path, data, before[1]):
             found = (artifact, data, before[1], before[2])
         else:
             found = (artifact, data, hashlib.sha256(data).hexdigest(), manifest_chunks(artifact))
         self.pages[artifact.path] = (objects, found[2], found[3])
         return found
 
-    def _as_written(self, path: str, data: bytes, sha: str) -> bool:
-        """Whether the output's file `path` holds `data` and is the file of hash `sha` this cache
-        recorded writing there (size, modification time and inode as recorded, checked on the
-        open file before and after reading it)."""
+    def holds(self, path: str, data: bytes, sha: str | None = None) -> bool:
+        """Whether the output's file `path` holds `data` and is the file this cache recorded
+        writing there (size, modification time and inode as recorded, checked on the open file
+        before and after reading it; and the hash recorded, `sha`, when given)."""
         state = self.out_state.get(path)
-        if type(state) is not tuple or len(state) != 4 or state[:2] != (sha, len(data)) or self.out is None:
+        if type(state) is not tuple or len(state) != 4 or state[1] != len(data) or self.out is None \
+                or (sha is not None and state[0] != sha):
             return False
         try:
             fd = os.open(os.path.join(self.out, path), os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
@@ -374,7 +375,7 @@ class Run:
             state[path] = (sha, st.st_size, st.st_mtime_ns, st.st_ino)
         self.store.write("out", _out_key(out), state)
         # Each page's record holds its file's hash: a page is reused only while `out` holds that
-        # file as recorded (see _as_written).
+        # file as recorded (see holds).
         self.store.write(PAGES, _out_key(out), self.pages)
 
 
