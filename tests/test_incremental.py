@@ -796,3 +796,18 @@ def test_the_manifest_is_compared_by_its_bytes_kept_when_nothing_changed_written
     before = manifest.read_bytes()
     _same_as_clean(catalog, out, cache_dir, "a threshold edited")
     assert len(manifest.read_bytes()) == len(before) and manifest.read_bytes() != before
+
+
+def test_a_services_record_whose_values_end_short_is_a_miss(tmp_path: Path) -> None:
+    # Each value is read in place from the bytes after the record's index: an index that places
+    # a value beyond them (a record cut short) makes the service compile again.
+    catalog, out, cache_dir = _first_compile(tmp_path)
+    records = sorted(cache_dir.rglob("values/*.pickle"))
+    assert records
+    for record in records:
+        record.write_bytes(record.read_bytes()[:-1])
+    cache = Cache.open(catalog, out, cache_dir)
+    assert cache is not None
+    pipeline.compile_catalog(catalog, cache=cache)
+    assert not cache.run.clean
+    _same_as_clean(catalog, out, cache_dir, "records cut short")

@@ -131,6 +131,30 @@ class Store:
         if kind in self.used:
             self.used[kind].add(key)
 
+    def read_packed(self, kind: str, key: str) -> tuple[Any, memoryview] | None:
+        """A record `write_packed` wrote: its value and its bytes, read once and not copied (None
+        when there is none, or it cannot be read back)."""
+        try:
+            data = memoryview(self._path(kind, key).read_bytes())
+            size = int.from_bytes(data[:8], "little")
+            value = pickle.loads(data[8:8 + size])
+        except Exception:  # noqa: BLE001 - a missing, truncated or foreign record is a miss
+            return None
+        if kind in self.used:
+            self.used[kind].add(key)
+        return value, data[8 + size:]
+
+    def write_packed(self, kind: str, key: str, value: Any, data: bytes) -> None:
+        """Store a record of a value and bytes beside it, which `read_packed` gives back without
+        unpickling or copying them (a value unpickled copies each bytes object it holds)."""
+        try:
+            head = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+            _atomic(self._path(kind, key), b"".join((len(head).to_bytes(8, "little"), head, data)))
+        except (OSError, pickle.PicklingError):
+            return
+        if kind in self.used:
+            self.used[kind].add(key)
+
     def write_blob(self, key: str, data: bytes) -> bool:
         """Store raw bytes (a `sections` record) atomically; False when that failed."""
         try:
