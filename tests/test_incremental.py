@@ -3,6 +3,7 @@ after seeded random edits of the seed catalog and of a synthetic one, and whatev
 cache or the output directory is left in."""
 from __future__ import annotations
 
+import hashlib
 import os
 import pickle
 import random
@@ -811,3 +812,25 @@ def test_a_services_record_whose_values_end_short_is_a_miss(tmp_path: Path) -> N
     pipeline.compile_catalog(catalog, cache=cache)
     assert not cache.run.clean
     _same_as_clean(catalog, out, cache_dir, "records cut short")
+
+
+def test_the_record_of_the_output_after_an_incremental_write_is_every_file_as_it_stands(tmp_path: Path) -> None:
+    # The record is the last one less the files gone, with the files written: a service removed
+    # (its files gone) and a threshold edited (files rewritten).
+    catalog, out, cache_dir = _first_compile(tmp_path)
+    (catalog / "shared.yaml").unlink()
+    edited = catalog / "svc0001.yaml"
+    edited.write_text(edited.read_text().replace("[5m])) > 4", "[5m])) > 5"))
+    _same_as_clean(catalog, out, cache_dir, "a service removed, a threshold edited")
+    cache = Cache.open(catalog, out, cache_dir)
+    assert cache is not None
+    record = cache.store.read("out", run_module._out_key(out), plain=True)
+    standing = {}
+    for path in out.rglob("*"):
+        if path.is_file():
+            st = path.lstat()
+            rel = path.relative_to(out).as_posix()
+            sha = "" if rel == "manifest.json" else hashlib.sha256(path.read_bytes()).hexdigest()
+            standing[rel] = (sha, st.st_size, st.st_mtime_ns, st.st_ino)
+    assert not any(p.startswith("runbooks/reader/") for p in standing) and record["manifest.json"][0] == ""
+    assert record == standing
