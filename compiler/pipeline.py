@@ -420,11 +420,14 @@ def _render_cached(result: Result, cache: Cache) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     hashes: dict[str, str] = {}
     chunks, file_lines = [], []
+    unchanged, extend, append = result.unchanged, chunks.extend, file_lines.append
     for art in result.artifacts:
         if isinstance(art, StoredArtifact):
-            result.unchanged[art.path] = hashes[art.path] = art.hash
-            chunks.extend(art.manifest)
-            file_lines.append(art.file_line)
+            # Its fields unpacked at once (34,000 stored artifacts at 10,000 alerts).
+            path, _, sha, manifest, line = art
+            unchanged[path] = hashes[path] = sha
+            extend(manifest)
+            append(line)
             continue
         art = cache.run.light(art)
         files[art.path] = art.data
