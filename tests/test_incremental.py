@@ -834,3 +834,17 @@ def test_the_record_of_the_output_after_an_incremental_write_is_every_file_as_it
             standing[rel] = (sha, st.st_size, st.st_mtime_ns, st.st_ino)
     assert not any(p.startswith("runbooks/reader/") for p in standing) and record["manifest.json"][0] == ""
     assert record == standing
+
+
+def test_a_catalog_wide_pages_record_of_another_moncat_version_is_not_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The record holds manifest lines, which another version may write otherwise.
+    catalog, out, cache_dir = _first_compile(tmp_path)
+    _same_as_clean(catalog, out, cache_dir, "the pages recorded")
+    from compiler.incremental import front
+    monkeypatch.setattr(front, "code_fingerprint", lambda: "another version")
+    hashed: list[str] = []
+    chunks = run_module.manifest_chunks
+    monkeypatch.setattr(run_module, "manifest_chunks", lambda art: hashed.append(art.path) or chunks(art))
+    _same_as_clean(catalog, out, cache_dir, "another version")
+    assert "runbooks/index.md" in hashed

@@ -158,8 +158,11 @@ class Run:
         if self.out is not None:
             self.out_state = self._out_state(self.out)
             if self.out_state:
-                pages = self.store.read(PAGES, _out_key(self.out))
-                self.pages_before = pages if _valid_pages_record(pages) else {}
+                # Made by this moncat only: the manifest lines are its own (how it hashes a page).
+                record = self.store.read(PAGES, _out_key(self.out))
+                if isinstance(record, dict) and record.get("code") == self.front.code \
+                        and _valid_pages_record(record.get("pages")):
+                    self.pages_before = record["pages"]
         for svc in catalog.services:
             # A service's key covers the sources of its whole group (services joined by
             # suppressions: a suppressed alert's Grafana rule folds in its suppressor's query,
@@ -387,7 +390,7 @@ class Run:
         self.store.write("out", _out_key(out), state, plain=True)
         # Each page's record holds its file's hash: a page is reused only while `out` holds that
         # file as recorded (see holds).
-        self.store.write(PAGES, _out_key(out), self.pages)
+        self.store.write(PAGES, _out_key(out), {"code": self.front.code, "pages": self.pages})
 
 
 def _rendering(artifact: Artifact) -> tuple[Artifact, bytes, str, tuple]:
