@@ -848,3 +848,18 @@ def test_a_catalog_wide_pages_record_of_another_moncat_version_is_not_read(
     monkeypatch.setattr(run_module, "manifest_chunks", lambda art: hashed.append(art.path) or chunks(art))
     _same_as_clean(catalog, out, cache_dir, "another version")
     assert "runbooks/index.md" in hashed
+
+
+def test_a_catalog_wide_file_rendered_to_the_bytes_its_file_holds_takes_its_recorded_hash(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    catalog, out, cache_dir = _first_compile(tmp_path)
+    edited = catalog / "svc0001.yaml"
+    edited.write_text(edited.read_text().replace("Synthetic alert number 3.", "Edited."))
+    tests = (out / "alertmanager" / "routes.tests.yaml").read_bytes()
+    hashed: list[bytes] = []
+    sha256 = run_module.hashlib.sha256
+    monkeypatch.setattr(run_module.hashlib, "sha256", lambda data=b"": hashed.append(data) or sha256(data))
+    _compile(catalog, out, cache_dir)
+    monkeypatch.undo()
+    assert (out / "alertmanager" / "routes.tests.yaml").read_bytes() == tests and tests not in hashed
+    _same_as_clean(catalog, out, cache_dir, "a description edited")

@@ -300,10 +300,17 @@ class Run:
         objects hold its text: the index, the contacts) whose bytes are those of its file as the
         last compile wrote it, that file's hash and the page's manifest_chunks as then, instead
         of hashing megabytes twice (the file, then its text as its object). A page is rendered
-        every compile (it reads every service), and nearly always to the same bytes."""
-        if sid is not None or self.out is None or not _page(artifact):
+        every compile (it reads every service), and nearly always to the same bytes. Any other
+        artifact of no service (the Alertmanager configuration and tests, the Grafana policies)
+        takes the hash of its file when it holds the same bytes."""
+        if sid is not None or self.out is None:
             return _rendering(artifact)
         data = render(artifact)
+        if not _page(artifact):
+            state = self.out_state.get(artifact.path)
+            sha = state[0] if type(state) is tuple and state and state[0] and self.holds(artifact.path, data) \
+                else hashlib.sha256(data).hexdigest()
+            return artifact, data, sha, manifest_chunks(artifact)
         objects = tuple((o.id, o.kind, o.target, str(o.source)) for o in artifact.objects)
         before = self.pages_before.get(artifact.path)
         if before is not None and before[0] == objects and self.holds(artifact.path, data, before[1]):
