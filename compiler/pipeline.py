@@ -454,7 +454,7 @@ def _tracked_batches(batches: Callable[[Catalog], Iterator[list[Artifact]]], cac
     while True:
         artifacts, record = cache.run.tracked(_lightened, made, cache)
         if artifacts is None:
-            if record[1] or record[2]:
+            if record[1] or record[2] or record[3]:
                 yield [], record
             return
         artifacts.reverse()  # taken off the end, `size` at a time
@@ -462,7 +462,7 @@ def _tracked_batches(batches: Callable[[Catalog], Iterator[list[Artifact]]], cac
             batch = artifacts[:-size - 1:-1]
             del artifacts[-size:]
             if artifacts:
-                yield batch, (record[0], {}, {})
+                yield batch, (record[0], {}, {}, {})
                 continue
             yield batch, record  # the record once, with the batch's last artifacts
             if os.getpid() != home:

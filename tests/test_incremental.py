@@ -637,8 +637,8 @@ def test_the_pages_child_sends_each_batch_with_what_it_stored_as_it_renders_and_
     batches, records, paths = [], [], []
     # The work as the pages' child runs it (`home`, its parent, is another process), taken a
     # message at a time as its parent's receiver takes them.
-    for batch, (_, stored, written) in pipeline._tracked_batches(runbooks.batches, cache, catalog,
-                                                                 home=-1, size=7):
+    for batch, (_, stored, written, _) in pipeline._tracked_batches(runbooks.batches, cache, catalog,
+                                                                    home=-1, size=7):
         for earlier in records:  # what went with an earlier message is no longer held
             assert not any(earlier.get(sid, {}).keys() & names.keys()
                            for sid, names in cache.run.pending.items())
@@ -863,3 +863,15 @@ def test_a_catalog_wide_file_rendered_to_the_bytes_its_file_holds_takes_its_reco
     monkeypatch.undo()
     assert (out / "alertmanager" / "routes.tests.yaml").read_bytes() == tests and tests not in hashed
     _same_as_clean(catalog, out, cache_dir, "a description edited")
+
+
+def test_the_catalog_wide_pages_rendered_in_the_child_process_are_recorded_for_the_next_compile(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pipeline, "BACKGROUND_MIN_ALERTS", 1)  # the small catalog's pages fork too
+    monkeypatch.setattr(pipeline, "BACKGROUND_MIN_ALERTS_WARM", 1)
+    catalog, out, cache_dir = _first_compile(tmp_path)
+    cache = Cache.open(catalog, out, cache_dir)
+    assert cache is not None
+    record = cache.store.read(run_module.PAGES, run_module._out_key(out))
+    assert {"runbooks/index.md", "site/index.html", "runbooks/contacts.md", "site/contacts.html"} \
+        <= record["pages"].keys()

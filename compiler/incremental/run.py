@@ -106,33 +106,36 @@ class Run:
         return [s for s in services if (name, s.id) not in self.memo
                 and name not in self.clean.get(s.id, {})]
 
-    def tracked(self, func: Callable[..., T], *args: Any) -> tuple[T, tuple[int, dict, dict]]:
-        """`func(*args)`, with what it gave this run to store meanwhile. Run in a forked child
-        (the runbook pages), that record would stay in the child: `absorb` takes it back."""
+    def tracked(self, func: Callable[..., T], *args: Any) -> tuple[T, tuple[int, dict, dict, dict]]:
+        """`func(*args)`, with what it gave this run to store meanwhile (and the catalog-wide
+        pages it rendered, see _render). Run in a forked child (the runbook pages), that record
+        would stay in the child: `absorb` takes it back."""
         before = {sid: set(values) for sid, values in self.pending.items()}
         counts = {sid: len(files) for sid, files in self.written.items()}
+        pages = set(self.pages)
         value = func(*args)
         stored = {sid: new for sid, values in self.pending.items()
                   if (new := {n: b for n, b in values.items() if n not in before.get(sid, ())})}
         written = {sid: files[counts.get(sid, 0):] for sid, files in self.written.items()
                    if len(files) > counts.get(sid, 0)}
-        return value, (os.getpid(), stored, written)
+        return value, (os.getpid(), stored, written, {p: e for p, e in self.pages.items() if p not in pages})
 
-    def handed(self, record: tuple[int, dict, dict]) -> None:
+    def handed(self, record: tuple[int, dict, dict, dict]) -> None:
         """Forget what a `tracked` record holds, once sent to the process that absorbs it: a
         forked child sending its work as it goes keeps none of it."""
-        _, stored, written = record
+        _, stored, written, _ = record
         for sid, values in stored.items():
             for name in values:
                 self.pending[sid].pop(name, None)
         for sid, files in written.items():
             del self.written[sid][-len(files):]  # the last it wrote: `tracked` made the record
 
-    def absorb(self, tracked: tuple[T, tuple[int, dict, dict]]) -> T:
+    def absorb(self, tracked: tuple[T, tuple[int, dict, dict, dict]]) -> T:
         """The value of a `tracked` call; what it stored joins this run's record when it ran in
         another process."""
-        value, (pid, stored, written) = tracked
+        value, (pid, stored, written, pages) = tracked
         if pid != os.getpid():
+            self.pages.update(pages)
             for sid, values in stored.items():
                 mine = self.pending.setdefault(sid, {})
                 for name, data in values.items():
