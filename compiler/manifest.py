@@ -17,6 +17,11 @@ def object_lines(art: Artifact, hashes: dict[int, str] | None = None) -> list[tu
     `hashes` (by id() of a content, alive until the manifest is built) spares hashing a content
     that several objects share."""
     out = []
+    path = art.path
+    # The path's JSON once per artifact (a catalog-wide file holds 10,000 objects); each line
+    # written in one f-string where every field is a str (`_object_line` otherwise).
+    quoted = _encode_str(path) if type(path) is str else None
+    enc = _encode_str
     for obj in art.objects:
         digest = obj.digest or (obj.content.value if type(obj.content) is Digest else "")
         if not digest:
@@ -25,8 +30,13 @@ def object_lines(art: Artifact, hashes: dict[int, str] | None = None) -> list[tu
                 digest = content_hash(obj.content)
                 if hashes is not None:
                     hashes[id(obj.content)] = digest
-        out.append(((obj.target, art.path, obj.kind, obj.id),
-                    _object_line(obj.target, art.path, obj.kind, obj.id, str(obj.source), digest)))
+        target, kind, ident, source = obj.target, obj.kind, obj.id, str(obj.source)
+        if quoted is not None and type(digest) is type(target) is type(kind) is type(ident) is str:
+            line = (f'{{"hash": {enc(digest)}, "id": {enc(ident)}, "kind": {enc(kind)}, "path": {quoted}, '
+                    f'"source": {enc(source)}, "target": {enc(target)}}}')
+        else:
+            line = _object_line(target, path, kind, ident, source, digest)
+        out.append(((target, path, kind, ident), line))
     return out
 
 

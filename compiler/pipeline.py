@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import gc
-import hashlib
 import os
 import time
 from collections import ChainMap
@@ -84,7 +83,9 @@ class Result:
     # With the incremental cache: the files of unchanged services (path -> sha256 hex), already
     # in the output directory; `files` then holds only the others (and the manifest).
     unchanged: dict[str, str] = field(default_factory=dict)
-    hashes: dict[str, str] = field(default_factory=dict)  # every file's sha256 hex (with the cache)
+    # Every file's sha256 hex but the manifest's (with the cache): the write compares the manifest's
+    # bytes with the one in the output directory (compiler.incremental.output).
+    hashes: dict[str, str] = field(default_factory=dict)
 
 
 class _Clock:
@@ -427,11 +428,14 @@ def _render_cached(result: Result, cache: Cache) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     hashes: dict[str, str] = {}
     chunks, file_lines = [], []
+    unchanged, extend, append = result.unchanged, chunks.extend, file_lines.append
     for art in result.artifacts:
         if isinstance(art, StoredArtifact):
-            result.unchanged[art.path] = hashes[art.path] = art.hash
-            chunks.extend(art.manifest)
-            file_lines.append(art.file_line)
+            # Its fields unpacked at once (34,000 stored artifacts at 10,000 alerts).
+            path, _, sha, manifest, line = art
+            unchanged[path] = hashes[path] = sha
+            extend(manifest)
+            append(line)
             continue
         art = cache.run.light(art)
         files[art.path] = art.data
@@ -441,7 +445,6 @@ def _render_cached(result: Result, cache: Cache) -> dict[str, bytes]:
     if len(hashes) < len(result.artifacts):  # two artifacts of one path
         chunks = merge_chunks(chunks)
     files[MANIFEST] = assemble(chunks, file_lines)
-    hashes[MANIFEST] = hashlib.sha256(files[MANIFEST]).hexdigest()
     result.hashes = hashes
     cache.run.save()
     cache.store.prune()
@@ -459,7 +462,7 @@ def _tracked_batches(batches: Callable[[Catalog], Iterator[list[Artifact]]], cac
     while True:
         artifacts, record = cache.run.tracked(_lightened, made, cache)
         if artifacts is None:
-            if record[1] or record[2]:
+            if record[1] or record[2] or record[3]:
                 yield [], record
             return
         artifacts.reverse()  # taken off the end, `size` at a time
@@ -467,7 +470,7 @@ def _tracked_batches(batches: Callable[[Catalog], Iterator[list[Artifact]]], cac
             batch = artifacts[:-size - 1:-1]
             del artifacts[-size:]
             if artifacts:
-                yield batch, (record[0], {}, {})
+                yield batch, (record[0], {}, {}, {})
                 continue
             yield batch, record  # the record once, with the batch's last artifacts
             if os.getpid() != home:

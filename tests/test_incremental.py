@@ -3,6 +3,7 @@ after seeded random edits of the seed catalog and of a synthetic one, and whatev
 cache or the output directory is left in."""
 from __future__ import annotations
 
+import hashlib
 import os
 import pickle
 import random
@@ -20,6 +21,7 @@ from compiler.checks.routing_readback import Notification
 from compiler.diagnostics import Loc
 from compiler.incremental import output
 from compiler.incremental.chunks import manifest_chunks, merge_chunks
+from compiler.incremental import run as run_module
 from compiler.incremental.run import Cache
 from compiler.manifest import assemble, object_lines
 from tests.benchmarks import synthetic
@@ -635,8 +637,8 @@ def test_the_pages_child_sends_each_batch_with_what_it_stored_as_it_renders_and_
     batches, records, paths = [], [], []
     # The work as the pages' child runs it (`home`, its parent, is another process), taken a
     # message at a time as its parent's receiver takes them.
-    for batch, (_, stored, written) in pipeline._tracked_batches(runbooks.batches, cache, catalog,
-                                                                 home=-1, size=7):
+    for batch, (_, stored, written, _) in pipeline._tracked_batches(runbooks.batches, cache, catalog,
+                                                                    home=-1, size=7):
         for earlier in records:  # what went with an earlier message is no longer held
             assert not any(earlier.get(sid, {}).keys() & names.keys()
                            for sid, names in cache.run.pending.items())
@@ -722,3 +724,154 @@ def test_a_blob_damaged_or_gone_mid_compile_costs_a_compile_again_without_blobs(
         again.clear()
         _same_as_clean(catalog, out, cache_dir, damage)
         assert again == [1], damage
+
+
+def test_a_catalog_wide_page_rendered_to_the_bytes_its_file_holds_is_not_hashed_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    catalog, out, cache_dir = _first_compile(tmp_path)
+    edited = catalog / "svc0001.yaml"
+    edited.write_text(edited.read_text().replace("Synthetic alert number 3.", "Edited."))
+    hashed: list[str] = []
+    chunks = run_module.manifest_chunks
+    monkeypatch.setattr(run_module, "manifest_chunks", lambda art: hashed.append(art.path) or chunks(art))
+    _same_as_clean(catalog, out, cache_dir, "a description edited")
+    assert "runbooks/svc0001/alerts/Alert003.md" in hashed  # the edited page
+    assert "runbooks/index.md" not in hashed and "site/contacts.html" not in hashed  # as written
+
+
+def test_a_catalog_wide_page_of_the_same_bytes_from_another_place_gets_its_new_manifest_line(
+        tmp_path: Path) -> None:
+    # A comment above the settings moves them a line down: the index's Markdown is the same
+    # bytes, its manifest line names the new place (reusing the page by its bytes alone kept
+    # the old one).
+    catalog, out, cache_dir = _first_compile(tmp_path)
+    settings = catalog / "moncat.yaml"
+    settings.write_text("# the settings\n" + settings.read_text())
+    before = (out / "runbooks" / "index.md").read_bytes()
+    _same_as_clean(catalog, out, cache_dir, "the settings a line down")
+    assert (out / "runbooks" / "index.md").read_bytes() == before
+    assert '"source": "moncat.yaml:2:1"' in (out / "manifest.json").read_text()
+
+
+def test_a_catalog_wide_page_whose_file_changed_since_it_was_written_is_hashed_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    catalog, out, cache_dir = _first_compile(tmp_path)
+    index = out / "runbooks" / "index.md"
+    index.write_bytes(index.read_bytes().replace(b"#", b"%", 1))  # same size, another time
+    hashed: list[str] = []
+    chunks = run_module.manifest_chunks
+    monkeypatch.setattr(run_module, "manifest_chunks", lambda art: hashed.append(art.path) or chunks(art))
+    _same_as_clean(catalog, out, cache_dir, "the index changed by hand")
+    assert "runbooks/index.md" in hashed
+
+
+def test_a_catalog_wide_page_rendered_to_other_bytes_of_the_same_size_is_hashed_again(tmp_path: Path) -> None:
+    # The index lists every alert's summary: one edited (same length) makes an index of the same
+    # size as the file written last, whose hash no longer holds.
+    catalog, out, cache_dir = _first_compile(tmp_path)
+    edited = catalog / "svc0001.yaml"
+    edited.write_text(edited.read_text().replace("Alert 3 of service", "Alert 3 of servic3"))
+    before = (out / "runbooks" / "index.md").read_bytes()
+    _same_as_clean(catalog, out, cache_dir, "a summary edited")
+    after = (out / "runbooks" / "index.md").read_bytes()
+    assert len(after) == len(before) and after != before
+
+
+def test_the_manifest_is_compared_by_its_bytes_kept_when_nothing_changed_written_when_one_byte_did(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    catalog, out, cache_dir = _first_compile(tmp_path)
+    manifest = out / "manifest.json"
+    hashed: list[int] = []
+    sha256 = output.hashlib.sha256
+    monkeypatch.setattr(output.hashlib, "sha256", lambda data=b"": hashed.append(len(data)) or sha256(data))
+    cache = Cache.open(catalog, out, cache_dir)
+    assert cache is not None
+    inode = manifest.stat().st_ino
+    assert output.write(out, pipeline.compile_catalog(catalog, cache=cache), cache, pipeline.compile_catalog) is False
+    assert manifest.stat().st_ino == inode and manifest.stat().st_size not in hashed  # never hashed
+    # A threshold's digit: every file and the manifest keep their sizes.
+    edited = catalog / "svc0001.yaml"
+    text = edited.read_text()
+    digit = text.index("> 0.0") + 5
+    edited.write_text(text[:digit] + str(int(text[digit]) % 7 + 2) + text[digit + 1:])
+    before = manifest.read_bytes()
+    _same_as_clean(catalog, out, cache_dir, "a threshold edited")
+    assert len(manifest.read_bytes()) == len(before) and manifest.read_bytes() != before
+
+
+def test_a_services_record_whose_values_end_short_is_a_miss(tmp_path: Path) -> None:
+    # Each value is read in place from the bytes after the record's index: an index that places
+    # a value beyond them (a record cut short) makes the service compile again.
+    catalog, out, cache_dir = _first_compile(tmp_path)
+    records = sorted(cache_dir.rglob("values/*.pickle"))
+    assert records
+    for record in records:
+        record.write_bytes(record.read_bytes()[:-1])
+    cache = Cache.open(catalog, out, cache_dir)
+    assert cache is not None
+    pipeline.compile_catalog(catalog, cache=cache)
+    assert not cache.run.clean
+    _same_as_clean(catalog, out, cache_dir, "records cut short")
+
+
+def test_the_record_of_the_output_after_an_incremental_write_is_every_file_as_it_stands(tmp_path: Path) -> None:
+    # The record is the last one less the files gone, with the files written: a service removed
+    # (its files gone) and a threshold edited (files rewritten).
+    catalog, out, cache_dir = _first_compile(tmp_path)
+    (catalog / "shared.yaml").unlink()
+    edited = catalog / "svc0001.yaml"
+    edited.write_text(edited.read_text().replace("[5m])) > 4", "[5m])) > 5"))
+    _same_as_clean(catalog, out, cache_dir, "a service removed, a threshold edited")
+    cache = Cache.open(catalog, out, cache_dir)
+    assert cache is not None
+    record = cache.store.read("out", run_module._out_key(out), plain=True)
+    standing = {}
+    for path in out.rglob("*"):
+        if path.is_file():
+            st = path.lstat()
+            rel = path.relative_to(out).as_posix()
+            sha = "" if rel == "manifest.json" else hashlib.sha256(path.read_bytes()).hexdigest()
+            standing[rel] = (sha, st.st_size, st.st_mtime_ns, st.st_ino)
+    assert not any(p.startswith("runbooks/reader/") for p in standing) and record["manifest.json"][0] == ""
+    assert record == standing
+
+
+def test_a_catalog_wide_pages_record_of_another_moncat_version_is_not_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The record holds manifest lines, which another version may write otherwise.
+    catalog, out, cache_dir = _first_compile(tmp_path)
+    _same_as_clean(catalog, out, cache_dir, "the pages recorded")
+    from compiler.incremental import front
+    monkeypatch.setattr(front, "code_fingerprint", lambda: "another version")
+    hashed: list[str] = []
+    chunks = run_module.manifest_chunks
+    monkeypatch.setattr(run_module, "manifest_chunks", lambda art: hashed.append(art.path) or chunks(art))
+    _same_as_clean(catalog, out, cache_dir, "another version")
+    assert "runbooks/index.md" in hashed
+
+
+def test_a_catalog_wide_file_rendered_to_the_bytes_its_file_holds_takes_its_recorded_hash(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    catalog, out, cache_dir = _first_compile(tmp_path)
+    edited = catalog / "svc0001.yaml"
+    edited.write_text(edited.read_text().replace("Synthetic alert number 3.", "Edited."))
+    tests = (out / "alertmanager" / "routes.tests.yaml").read_bytes()
+    hashed: list[bytes] = []
+    sha256 = run_module.hashlib.sha256
+    monkeypatch.setattr(run_module.hashlib, "sha256", lambda data=b"": hashed.append(data) or sha256(data))
+    _compile(catalog, out, cache_dir)
+    monkeypatch.undo()
+    assert (out / "alertmanager" / "routes.tests.yaml").read_bytes() == tests and tests not in hashed
+    _same_as_clean(catalog, out, cache_dir, "a description edited")
+
+
+def test_the_catalog_wide_pages_rendered_in_the_child_process_are_recorded_for_the_next_compile(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pipeline, "BACKGROUND_MIN_ALERTS", 1)  # the small catalog's pages fork too
+    monkeypatch.setattr(pipeline, "BACKGROUND_MIN_ALERTS_WARM", 1)
+    catalog, out, cache_dir = _first_compile(tmp_path)
+    cache = Cache.open(catalog, out, cache_dir)
+    assert cache is not None
+    record = cache.store.read(run_module.PAGES, run_module._out_key(out))
+    assert {"runbooks/index.md", "site/index.html", "runbooks/contacts.md", "site/contacts.html"} \
+        <= record["pages"].keys()

@@ -14,6 +14,7 @@ from typing import Callable
 from compiler import writer
 from compiler.incremental.run import Cache
 from compiler import pipeline
+from compiler.manifest import MANIFEST
 from compiler.pipeline import Result
 
 
@@ -23,7 +24,11 @@ def write(out: Path, result: Result, cache: Cache, recompile: Callable[[], Resul
     Cache.careful) gives the files again; should another compile have written `out` since this
     one looked at it, `recompile()` (without the cache) gives every file instead. True when
     anything changed."""
-    hashes = result.hashes
+    hashes = result.hashes  # every file's but the manifest's
+    # The manifest is not hashed (26 MB at 10,000 alerts, changed by any file changed): it is kept
+    # when the output's manifest, as recorded, holds its bytes (compared only when their sizes
+    # match), else written, and its record holds no hash then ("").
+    manifest = ""
     # A careful run (see Cache.careful) writes every file it made: one of them may be the file
     # changed by hand, whose bytes the record still gives.
     made = result.files if cache.run.careful else {}
@@ -43,6 +48,12 @@ def write(out: Path, result: Result, cache: Cache, recompile: Callable[[], Resul
             else:  # an unchanged service's file `out` no longer holds as recorded
                 reuse = None
                 break
+        if reuse is not None:
+            if MANIFEST not in made and cache.run.holds(MANIFEST, result.files[MANIFEST]):
+                reuse[MANIFEST] = state[MANIFEST][1:]
+                manifest = state[MANIFEST][0]
+            else:
+                files[MANIFEST] = result.files[MANIFEST]
         updated = None if reuse is None else writer.update(out, files, reuse, cache.run.still_there, state.keys())
         if updated is None and not cache.run.careful and cache.catalog is not None:
             careful = cache.careful()
@@ -58,9 +69,10 @@ def write(out: Path, result: Result, cache: Cache, recompile: Callable[[], Resul
                 return False
             changed = writer.write(out, fresh.files)
             hashes = {p: hashlib.sha256(data).hexdigest() for p, data in fresh.files.items()}
+            manifest = hashes.pop(MANIFEST)
         else:
             changed, written = updated, files
-    cache.run.save_output(out, hashes, written)
+    cache.run.save_output(out, {**hashes, MANIFEST: manifest}, written)
     return changed
 
 

@@ -18,6 +18,7 @@ import dataclasses
 import hashlib
 import os
 import pickle
+import stat
 from pathlib import Path
 from typing import Any, Callable, Collection, Iterable, TypeVar
 
@@ -33,6 +34,7 @@ from compiler.render import Splice, content_hash, render
 
 T = TypeVar("T")
 
+PAGES = "pages"  # the record of the catalog-wide pages last written to an output (see Run._render)
 FileState = tuple[str, int, int, int]  # sha256 hex, size, mtime_ns, inode
 
 
@@ -45,7 +47,7 @@ class Run:
         self.store, self.front, self.out, self.careful = store, front, out, careful
         self.ready = False
         self.keys: dict[str, str] = {}                  # service -> key of its work
-        self.clean: dict[str, dict[str, bytes]] = {}    # unchanged service -> name -> value
+        self.clean: dict[str, dict[str, memoryview]] = {}  # unchanged service -> name -> value
         self.pending: dict[str, dict[str, bytes]] = {}  # recomputed service -> name -> value
         self.written: dict[str, list[tuple[str, str]]] = {}  # recomputed service -> (path, hash)
         self.memo: dict[tuple[str, str], Any] = {}
@@ -54,6 +56,10 @@ class Run:
         self.rendered: dict[int, tuple[Artifact, bytes, str, tuple]] = {}
         self.owner: dict[int, str] = {}                 # id(fresh artifact) -> its service
         self.out_state: dict[str, FileState] = {}
+        # Catalog-wide pages (see _render): path -> their objects, the file's hash, manifest_chunks,
+        # as the last compile wrote them (`pages_before`) and as this one renders them.
+        self.pages_before: dict[str, tuple[tuple, str, tuple]] = {}
+        self.pages: dict[str, tuple[tuple, str, tuple]] = {}
         self.groups: dict[str, list[str]] = {}          # service -> its group (see _groups)
 
     # --- what cached() calls ------------------------------------------------------------------
@@ -100,33 +106,36 @@ class Run:
         return [s for s in services if (name, s.id) not in self.memo
                 and name not in self.clean.get(s.id, {})]
 
-    def tracked(self, func: Callable[..., T], *args: Any) -> tuple[T, tuple[int, dict, dict]]:
-        """`func(*args)`, with what it gave this run to store meanwhile. Run in a forked child
-        (the runbook pages), that record would stay in the child: `absorb` takes it back."""
+    def tracked(self, func: Callable[..., T], *args: Any) -> tuple[T, tuple[int, dict, dict, dict]]:
+        """`func(*args)`, with what it gave this run to store meanwhile (and the catalog-wide
+        pages it rendered, see _render). Run in a forked child (the runbook pages), that record
+        would stay in the child: `absorb` takes it back."""
         before = {sid: set(values) for sid, values in self.pending.items()}
         counts = {sid: len(files) for sid, files in self.written.items()}
+        pages = set(self.pages)
         value = func(*args)
         stored = {sid: new for sid, values in self.pending.items()
                   if (new := {n: b for n, b in values.items() if n not in before.get(sid, ())})}
         written = {sid: files[counts.get(sid, 0):] for sid, files in self.written.items()
                    if len(files) > counts.get(sid, 0)}
-        return value, (os.getpid(), stored, written)
+        return value, (os.getpid(), stored, written, {p: e for p, e in self.pages.items() if p not in pages})
 
-    def handed(self, record: tuple[int, dict, dict]) -> None:
+    def handed(self, record: tuple[int, dict, dict, dict]) -> None:
         """Forget what a `tracked` record holds, once sent to the process that absorbs it: a
         forked child sending its work as it goes keeps none of it."""
-        _, stored, written = record
+        _, stored, written, _ = record
         for sid, values in stored.items():
             for name in values:
                 self.pending[sid].pop(name, None)
         for sid, files in written.items():
             del self.written[sid][-len(files):]  # the last it wrote: `tracked` made the record
 
-    def absorb(self, tracked: tuple[T, tuple[int, dict, dict]]) -> T:
+    def absorb(self, tracked: tuple[T, tuple[int, dict, dict, dict]]) -> T:
         """The value of a `tracked` call; what it stored joins this run's record when it ran in
         another process."""
-        value, (pid, stored, written) = tracked
+        value, (pid, stored, written, pages) = tracked
         if pid != os.getpid():
+            self.pages.update(pages)
             for sid, values in stored.items():
                 mine = self.pending.setdefault(sid, {})
                 for name, data in values.items():
@@ -151,6 +160,12 @@ class Run:
         self.groups = _groups(catalog, self.front.services)
         if self.out is not None:
             self.out_state = self._out_state(self.out)
+            if self.out_state:
+                # Made by this moncat only: the manifest lines are its own (how it hashes a page).
+                record = self.store.read(PAGES, _out_key(self.out))
+                if isinstance(record, dict) and record.get("code") == self.front.code \
+                        and _valid_pages_record(record.get("pages")):
+                    self.pages_before = record["pages"]
         for svc in catalog.services:
             # A service's key covers the sources of its whole group (services joined by
             # suppressions: a suppressed alert's Grafana rule folds in its suppressor's query,
@@ -158,9 +173,9 @@ class Run:
             sources = [s for member in self.groups[svc.id] for s in self.front.services[member]]
             key = digest(shared, svc.id, *(s.key for s in sources), _series_digest(sources, table, deps))
             self.keys[svc.id] = key
-            record = self.store.read("values", key)
-            if _valid_values_record(record) and self._on_disk(record["files"]):
-                self.clean[svc.id] = record["values"]
+            values = _values(self.store.read_packed("values", key))
+            if values is not None and self._on_disk(values[0]):
+                self.clean[svc.id] = values[1]
         for svc in catalog.services:  # a group is reused whole or computed whole
             if any(m not in self.clean for m in self.groups[svc.id]):
                 self.clean.pop(svc.id, None)
@@ -186,7 +201,7 @@ class Run:
         """What this cache last wrote to `out`, if the directory still holds that compile: its
         manifest (which hashes every file) is the one written then. Another compile writing
         there since, or anything unreadable, leaves nothing to reuse."""
-        state = self.store.read("out", _out_key(out))
+        state = self.store.read("out", _out_key(out), plain=True)
         if not isinstance(state, dict) or not isinstance(state.get(MANIFEST), tuple):
             return {}
         # The manifest as recorded (size, modification time, inode), as every reused file is
@@ -268,7 +283,7 @@ class Run:
             return artifact.hash
         found = self.rendered.get(id(artifact))
         if found is None:
-            found = self.rendered[id(artifact)] = _rendering(artifact)
+            found = self.rendered[id(artifact)] = self._render(artifact, self.owner.get(id(artifact)))
         return found[2]
 
     def light(self, artifact: Artifact | StoredArtifact | RenderedArtifact
@@ -280,8 +295,58 @@ class Run:
         found = self.rendered.pop(id(artifact), None)
         sid = self.owner.pop(id(artifact), None)
         if found is None:
-            found = _rendering(artifact)
+            found = self._render(artifact, sid)
         return RenderedArtifact(artifact.path, sid, *found[1:])
+
+    def _render(self, artifact: Artifact, sid: str | None) -> tuple[Artifact, bytes, str, tuple]:
+        """`_rendering(artifact)`; for a catalog-wide page (an artifact of no service whose
+        objects hold its text: the index, the contacts) whose bytes are those of its file as the
+        last compile wrote it, that file's hash and the page's manifest_chunks as then, instead
+        of hashing megabytes twice (the file, then its text as its object). A page is rendered
+        every compile (it reads every service), and nearly always to the same bytes. Any other
+        artifact of no service (the Alertmanager configuration and tests, the Grafana policies)
+        takes the hash of its file when it holds the same bytes."""
+        if sid is not None or self.out is None:
+            return _rendering(artifact)
+        data = render(artifact)
+        if not _page(artifact):
+            state = self.out_state.get(artifact.path)
+            sha = state[0] if type(state) is tuple and state and state[0] and self.holds(artifact.path, data) \
+                else hashlib.sha256(data).hexdigest()
+            return artifact, data, sha, manifest_chunks(artifact)
+        objects = tuple((o.id, o.kind, o.target, str(o.source)) for o in artifact.objects)
+        before = self.pages_before.get(artifact.path)
+        if before is not None and before[0] == objects and self.holds(artifact.path, data, before[1]):
+            found = (artifact, data, before[1], before[2])
+        else:
+            found = (artifact, data, hashlib.sha256(data).hexdigest(), manifest_chunks(artifact))
+        self.pages[artifact.path] = (objects, found[2], found[3])
+        return found
+
+    def holds(self, path: str, data: bytes, sha: str | None = None) -> bool:
+        """Whether the output's file `path` holds `data` and is the file this cache recorded
+        writing there (size, modification time and inode as recorded, checked on the open file
+        before and after reading it; and the hash recorded, `sha`, when given)."""
+        state = self.out_state.get(path)
+        if type(state) is not tuple or len(state) != 4 or state[1] != len(data) or self.out is None \
+                or (sha is not None and state[0] != sha):
+            return False
+        try:
+            fd = os.open(os.path.join(self.out, path), os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError:
+            return False
+        try:
+            before = os.fstat(fd)
+            if not stat.S_ISREG(before.st_mode) or (before.st_size, before.st_mtime_ns, before.st_ino) != state[1:4]:
+                return False
+            with os.fdopen(os.dup(fd), "rb") as f:
+                disk = f.read()
+            after = os.fstat(fd)
+        except OSError:
+            return False
+        finally:
+            os.close(fd)
+        return (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns) and disk == data
 
     def release(self) -> None:
         """Let go of the artifacts this run's values hold (once the targets that asked for them
@@ -298,8 +363,14 @@ class Run:
     def save(self) -> None:
         """Store the work of every service computed this run."""
         for sid, values in self.pending.items():
-            self.store.write("values", self.keys[sid],
-                             {"files": self.written.get(sid, []), "values": values})
+            # Each value's place among the values' bytes, stored beside the record: a compile
+            # reading 200 services' records copied 46 MB of them (at 10,000 alerts) as bytes.
+            places, offset = {}, 0
+            for name, data in values.items():
+                places[name] = (offset, len(data))
+                offset += len(data)
+            self.store.write_packed("values", self.keys[sid], {"files": self.written.get(sid, []), "values": places},
+                                    b"".join(values.values()))
         for sid in self.clean:
             self.store.used["values"].add(self.keys[sid])
 
@@ -307,21 +378,29 @@ class Run:
         """Record what `out` holds now (every file's hash and stat), after a write. `written`:
         the files the write replaced, when it checked (under the lock) that the others are as
         `out_state` records them; None when it wrote the whole tree."""
-        kept = self.out_state if written is not None else {}
-        written = written or ()
-        state: dict[str, FileState] = {}
+        if written is None:
+            state: dict[str, FileState] = {}
+            fresh: Iterable[str] = files
+        else:
+            # The record as it was, less the files gone, with the files written (and any the
+            # record lacks) as they are now: the write found every other file as recorded.
+            state = dict(self.out_state)
+            for path in state.keys() - files.keys():
+                del state[path]
+            fresh = {*written, *(files.keys() - state.keys())}
         prefix = str(out) + os.sep
-        for path, sha in files.items():
-            old = kept.get(path)
-            if old is not None and old[0] == sha and path not in written:
-                state[path] = old
-                continue
+        for path in fresh:
             try:
                 st = os.lstat(prefix + path)
             except OSError:
+                state.pop(path, None)
                 continue
-            state[path] = (sha, st.st_size, st.st_mtime_ns, st.st_ino)
-        self.store.write("out", _out_key(out), state)
+            state[path] = (files[path], st.st_size, st.st_mtime_ns, st.st_ino)
+        # Plain data, marshalled: pickling the 34,000 files' states took twice as long.
+        self.store.write("out", _out_key(out), state, plain=True)
+        # Each page's record holds its file's hash: a page is reused only while `out` holds that
+        # file as recorded (see holds).
+        self.store.write(PAGES, _out_key(out), {"code": self.front.code, "pages": self.pages})
 
 
 def _rendering(artifact: Artifact) -> tuple[Artifact, bytes, str, tuple]:
@@ -330,11 +409,36 @@ def _rendering(artifact: Artifact) -> tuple[Artifact, bytes, str, tuple]:
     return artifact, data, hashlib.sha256(data).hexdigest(), manifest_chunks(artifact)
 
 
-def _valid_values_record(record: Any) -> bool:
-    """Whether a record read back has the shape `save` writes (anything else is a miss)."""
-    return (isinstance(record, dict) and isinstance(record.get("values"), dict)
-            and all(isinstance(v, bytes) for v in record["values"].values())
-            and isinstance(record.get("files"), list))  # each file's shape: see _on_disk
+def _page(artifact: Artifact) -> bool:
+    """Whether an artifact is a page: text whose every object holds that text (its manifest hash
+    is the text's), none with a hash given."""
+    return (artifact.format == "text" and type(artifact.data) is str and bool(artifact.objects)
+            and all(o.content is artifact.data and not o.digest for o in artifact.objects))
+
+
+def _valid_pages_record(record: Any) -> bool:
+    """Whether a record read back has the shape `save_output` writes for the pages."""
+    return isinstance(record, dict) and all(
+        type(v) is tuple and len(v) == 3 and type(v[0]) is tuple and type(v[1]) is str and type(v[2]) is tuple
+        for v in record.values())
+
+
+def _values(packed: tuple[Any, memoryview] | None) -> tuple[list, dict[str, memoryview]] | None:
+    """A service's record as `save` writes it: its files and its pickled values by name (views
+    of the bytes read), or None when it has another shape (a miss)."""
+    if packed is None:
+        return None
+    record, data = packed
+    if not (isinstance(record, dict) and isinstance(record.get("values"), dict)
+            and isinstance(record.get("files"), list)):  # each file's shape: see _on_disk
+        return None
+    values = {}
+    for name, place in record["values"].items():
+        if not (type(place) is tuple and len(place) == 2 and type(place[0]) is type(place[1]) is int
+                and 0 <= place[0] and 0 <= place[1] and place[0] + place[1] <= len(data)):
+            return None
+        values[name] = data[place[0]:place[0] + place[1]]
+    return record["files"], values
 
 
 def _out_key(out: Path) -> str:

@@ -3,6 +3,7 @@ atomically and read back tolerantly (a damaged or foreign record is a miss, neve
 from __future__ import annotations
 
 import hashlib
+import marshal
 import os
 import pickle
 import sys
@@ -110,22 +111,49 @@ class Store:
             return self.dir / kind / f"{key}.bin"
         return self.dir / kind / f"{key}.pickle" if kind in self.used else self.dir / f"{kind}-{key}.pickle"
 
-    def read(self, kind: str, key: str) -> Any:
-        """The record, or None when there is none (or it cannot be read back)."""
+    def read(self, kind: str, key: str, plain: bool = False) -> Any:
+        """The record, or None when there is none (or it cannot be read back). `plain`: one
+        `write` stored as plain data."""
         try:
             data = self._path(kind, key).read_bytes()
-            value = pickle.loads(data)
+            value = marshal.loads(data) if plain else pickle.loads(data)
         except Exception:  # noqa: BLE001 - a missing, truncated or foreign record is a miss
             return None
         if kind in self.used:
             self.used[kind].add(key)
         return value
 
-    def write(self, kind: str, key: str, value: Any) -> None:
+    def write(self, kind: str, key: str, value: Any, plain: bool = False) -> None:
         """Store a record atomically; a failure leaves the cache as it was (nothing is lost but
-        time on the next compile)."""
+        time on the next compile). `plain`: a value of plain data (dicts, tuples, strings,
+        numbers), marshalled, which is faster than pickling it."""
         try:
-            _atomic(self._path(kind, key), pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+            data = marshal.dumps(value) if plain else pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+            _atomic(self._path(kind, key), data)
+        except (OSError, ValueError, pickle.PicklingError):
+            return
+        if kind in self.used:
+            self.used[kind].add(key)
+
+    def read_packed(self, kind: str, key: str) -> tuple[Any, memoryview] | None:
+        """A record `write_packed` wrote: its value and its bytes, read once and not copied (None
+        when there is none, or it cannot be read back)."""
+        try:
+            data = memoryview(self._path(kind, key).read_bytes())
+            size = int.from_bytes(data[:8], "little")
+            value = pickle.loads(data[8:8 + size])
+        except Exception:  # noqa: BLE001 - a missing, truncated or foreign record is a miss
+            return None
+        if kind in self.used:
+            self.used[kind].add(key)
+        return value, data[8 + size:]
+
+    def write_packed(self, kind: str, key: str, value: Any, data: bytes) -> None:
+        """Store a record of a value and bytes beside it, which `read_packed` gives back without
+        unpickling or copying them (a value unpickled copies each bytes object it holds)."""
+        try:
+            head = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+            _atomic(self._path(kind, key), b"".join((len(head).to_bytes(8, "little"), head, data)))
         except (OSError, pickle.PicklingError):
             return
         if kind in self.used:

@@ -37,6 +37,8 @@ Convert = Callable[[str], str]
 def escape(text: str) -> str:
     """A literal text as an interpolated field must spell it: every `$` doubled, except in our
     `${MONCAT_...}` placeholders."""
+    if "$" not in text:  # nearly every string of a policy tree: nothing to double
+        return text
     parts = PLACEHOLDER.split(text)
     found = PLACEHOLDER.findall(text)
     out = parts[0].replace("$", "$$")
