@@ -454,7 +454,7 @@ def test_another_moncat_version_does_not_read_the_records(tmp_path: Path, monkey
     out, cache_dir = tmp_path / "out", tmp_path / "cache"
     _same_as_clean(catalog, out, cache_dir, "first compile")
     from compiler.incremental import front
-    monkeypatch.setattr(front, "code_fingerprint", lambda: "another version")
+    monkeypatch.setattr(front, "code_fingerprint", lambda store=None: "another version")
     cache = Cache.open(catalog, out, cache_dir)
     result = pipeline.compile_catalog(catalog, cache=cache)
     assert not cache.front.reused and not cache.run.clean  # nothing reused across versions
@@ -842,7 +842,7 @@ def test_a_catalog_wide_pages_record_of_another_moncat_version_is_not_read(
     catalog, out, cache_dir = _first_compile(tmp_path)
     _same_as_clean(catalog, out, cache_dir, "the pages recorded")
     from compiler.incremental import front
-    monkeypatch.setattr(front, "code_fingerprint", lambda: "another version")
+    monkeypatch.setattr(front, "code_fingerprint", lambda store=None: "another version")
     hashed: list[str] = []
     chunks = run_module.manifest_chunks
     monkeypatch.setattr(run_module, "manifest_chunks", lambda art: hashed.append(art.path) or chunks(art))
@@ -875,3 +875,47 @@ def test_the_catalog_wide_pages_rendered_in_the_child_process_are_recorded_for_t
     record = cache.store.read(run_module.PAGES, run_module._out_key(out))
     assert {"runbooks/index.md", "site/index.html", "runbooks/contacts.md", "site/contacts.html"} \
         <= record["pages"].keys()
+
+
+def test_the_code_fingerprint_is_kept_while_the_code_files_status_is_unchanged(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from compiler.incremental import store as store_module
+    store = store_module.Store.open(tmp_path / "cache", tmp_path / "catalog")
+    assert store is not None
+    monkeypatch.setattr(store_module, "_known", None)
+    first = store_module.code_fingerprint(store)
+    assert first == store_module._code_hash()
+
+    def hashed() -> str:
+        raise AssertionError("the code was hashed again while its files' status is unchanged")
+
+    monkeypatch.setattr(store_module, "_known", None)
+    monkeypatch.setattr(store_module, "_code_hash", hashed)
+    assert store_module.code_fingerprint(store) == first
+
+
+def test_a_code_file_changed_since_the_fingerprint_was_kept_is_hashed_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from compiler.incremental import store as store_module
+    store = store_module.Store.open(tmp_path / "cache", tmp_path / "catalog")
+    assert store is not None
+    # The record of another state of the code (a file saved since: its size, time or inode differ).
+    store.write("code", "fingerprint", ("the status before the edit", "the fingerprint before the edit"),
+                plain=True)
+    monkeypatch.setattr(store_module, "_known", None)
+    assert store_module.code_fingerprint(store) == store_module._code_hash()
+    assert store.read("code", "fingerprint", plain=True) == (store_module._code_status(), store_module._code_hash())
+
+
+@pytest.mark.parametrize("record", [b"not marshal at all", b"", None])
+def test_a_damaged_or_foreign_record_of_the_code_fingerprint_is_a_miss(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, record: bytes | None) -> None:
+    from compiler.incremental import store as store_module
+    store = store_module.Store.open(tmp_path / "cache", tmp_path / "catalog")
+    assert store is not None
+    if record is None:  # well formed, of another shape
+        store.write("code", "fingerprint", {"status": store_module._code_status()}, plain=True)
+    else:
+        (store.dir / "code-fingerprint.pickle").write_bytes(record)
+    monkeypatch.setattr(store_module, "_known", None)
+    assert store_module.code_fingerprint(store) == store_module._code_hash()

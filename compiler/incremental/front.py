@@ -191,7 +191,7 @@ class Front:
 
     def __init__(self, store: Store, blobs: bool = True):
         self.store, self.blobs = store, blobs  # blobs: reuse records whose sections are in one
-        self.code = code_fingerprint()
+        self.code = code_fingerprint(store)
         self.keys: dict[str, str] = {}            # file -> key of its content
         self.nodes: dict[str, int] = {}           # file parsed this run -> nodes it spent
         self.reused: dict[str, dict] = {}         # file -> its record
