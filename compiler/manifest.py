@@ -51,18 +51,24 @@ def build_manifest(artifacts: list[Artifact], files: dict[str, bytes]) -> bytes:
     return assemble([line for art in artifacts for line in object_lines(art, hashes)], file_lines)
 
 
-def assemble(objects: list[tuple[tuple, str]], files: list[tuple[str, str]]) -> bytes:
+def assemble(objects: list[tuple[tuple, str | bytes]], files: list[tuple[str, str]]) -> bytes:
     """The manifest from every object's line (in artifact order; sorted here) and every file's
-    line (`file_line`)."""
+    line (`file_line`). An object's line may be given as its UTF-8 bytes (as the incremental
+    compile keeps them: encoding 22 MB of lines again on every compile cost 0.036 s at 10,000
+    alerts)."""
     objects = sorted(objects, key=itemgetter(0))
     # One object per line: a one-object change is a one-line diff. Joined once, with the
     # indentation in the separator: at 10,000 alerts the manifest is 26 MB, and each extra
     # concatenation copied all of it.
-    return "".join(('{\n  "format": 1,\n  "files": {\n',
-                    ",\n".join([line for _, line in sorted(files)]),
-                    '\n  },\n  "objects": [\n' + ("    " if objects else ""),
-                    ",\n    ".join([line for _, line in objects]),
-                    '\n  ]\n}\n')).encode("utf-8")
+    head = "".join(('{\n  "format": 1,\n  "files": {\n', ",\n".join([line for _, line in sorted(files)]),
+                    '\n  },\n  "objects": [\n' + ("    " if objects else "")))
+    lines = [line for _, line in objects]
+    if lines and type(lines[0]) is bytes:
+        try:
+            return b"".join((head.encode("utf-8"), b",\n    ".join(lines), b"\n  ]\n}\n"))
+        except TypeError:  # lines of both kinds
+            lines = [line.decode("utf-8") if type(line) is bytes else line for line in lines]
+    return "".join((head, ",\n    ".join(lines), "\n  ]\n}\n")).encode("utf-8")
 
 
 def _object_line(target: str, path: str, kind: str, id: str, source: str, hash: str) -> str:

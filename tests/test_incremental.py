@@ -23,7 +23,7 @@ from compiler.incremental import output
 from compiler.incremental.chunks import manifest_chunks, merge_chunks
 from compiler.incremental import run as run_module
 from compiler.incremental.run import Cache
-from compiler.manifest import assemble, object_lines
+from compiler.manifest import assemble, file_line, object_lines
 from tests.benchmarks import synthetic
 from tests.conftest import CATALOG
 
@@ -680,6 +680,24 @@ def test_the_manifest_from_chunks_lists_objects_as_the_manifest_of_their_lines_d
     distinct = [artifacts[0], artifacts[1], artifacts[3]]
     assert (assemble(merge_chunks([c for art in distinct for c in manifest_chunks(art)]), [])
             == assemble([line for art in distinct for line in object_lines(art)], []))
+
+
+def test_the_manifest_from_lines_kept_as_utf8_bytes_is_the_manifest_of_the_same_lines_as_text() -> None:
+    # The cache keeps an artifact's manifest lines as UTF-8 bytes; the manifest joins them as
+    # they are, and one line of either kind among the others' (lines of both kinds) changes nothing.
+    def obj(oid: str) -> ManagedObject:
+        return ManagedObject(oid, "alert", "prometheus", Loc("sérvice.yaml", 3, 1), {"id": oid, "summary": "→ ü"})
+
+    artifacts = [Artifact(f"prometheus/ü{n}.yaml", {}, "yaml", (obj(f"svc/Älert{n}"), obj(f"svc/b{n}")))
+                 for n in range(3)]
+    files = [file_line(a.path, hashlib.sha256(a.path.encode()).hexdigest()) for a in artifacts]
+    text = assemble([line for art in artifacts for line in object_lines(art)], files)
+    chunks = [chunk for art in artifacts for chunk in manifest_chunks(art)]
+    assert all(type(lines) is bytes for _, lines in chunks)
+    assert assemble(chunks, files) == text
+    mixed = [(key, lines.decode("utf-8") if n == 1 else lines) for n, (key, lines) in enumerate(chunks)]
+    assert assemble(mixed, files) == text
+    assert "svc/Älert0".encode("utf-8") in text and "sérvice.yaml:3:1".encode("utf-8") in text
 
 
 def test_the_cache_ignores_itself_for_git_only_in_a_folder_of_its_own(tmp_path: Path) -> None:

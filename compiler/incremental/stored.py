@@ -16,7 +16,7 @@ class StoredArtifact(tuple):
     service: str = property(itemgetter(1))  # type: ignore[assignment]
     hash: str = property(itemgetter(2))  # type: ignore[assignment]  # sha256 hex of the file's bytes
     # Its objects' lines (see manifest_chunks), and its line in the manifest's list of files.
-    manifest: tuple[tuple[tuple[str, str], str], ...] = property(itemgetter(3))  # type: ignore[assignment]
+    manifest: tuple[tuple[tuple[str, str], bytes], ...] = property(itemgetter(3))  # type: ignore[assignment]
     file_line: tuple[str, str] = property(itemgetter(4))  # type: ignore[assignment]
 
     def __repr__(self) -> str:
@@ -32,7 +32,7 @@ class RenderedArtifact:
     service: str | None
     data: bytes
     hash: str  # sha256 hex of `data`
-    manifest: tuple[tuple[tuple[str, str], str], ...]  # see manifest_chunks
+    manifest: tuple[tuple[tuple[str, str], bytes], ...]  # see manifest_chunks
 
 
 __all__ = ["RenderedArtifact", "StoredArtifact"]
