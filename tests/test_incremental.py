@@ -7,6 +7,7 @@ import hashlib
 import os
 import pickle
 import random
+import re
 import shutil
 from functools import partial
 from pathlib import Path
@@ -937,3 +938,23 @@ def test_a_damaged_or_foreign_record_of_the_code_fingerprint_is_a_miss(
         (store.dir / "code-fingerprint.pickle").write_bytes(record)
     monkeypatch.setattr(store_module, "_known", None)
     assert store_module.code_fingerprint(store) == store_module._code_hash()
+
+
+def test_a_compile_writing_a_file_writes_the_manifest_without_reading_the_output_s_back(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    catalog, out, cache_dir = _first_compile(tmp_path)
+    asked: list[str] = []
+    holds = run_module.Run.holds
+    monkeypatch.setattr(run_module.Run, "holds", lambda self, path, *a: asked.append(path) or holds(self, path, *a))
+    # Nothing changed: the manifest holds the same bytes and is kept (read back to know it).
+    manifest = (out / "manifest.json").stat()
+    _compile(catalog, out, cache_dir)
+    assert "manifest.json" in asked and (out / "manifest.json").stat().st_ino == manifest.st_ino
+    # A threshold edited: its rules file is written, the manifest lists its new hash and is
+    # written without reading the output's.
+    asked.clear()
+    edited = catalog / "svc0001.yaml"
+    edited.write_text(re.sub(r"> 0\.0\d", "> 0.09", edited.read_text(), count=1))
+    _same_as_clean(catalog, out, cache_dir, "a threshold edited")
+    assert "manifest.json" not in asked
+    assert (out / "manifest.json").stat().st_ino != manifest.st_ino

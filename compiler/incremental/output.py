@@ -26,8 +26,8 @@ def write(out: Path, result: Result, cache: Cache, recompile: Callable[[], Resul
     anything changed."""
     hashes = result.hashes  # every file's but the manifest's
     # The manifest is not hashed (26 MB at 10,000 alerts, changed by any file changed): it is kept
-    # when the output's manifest, as recorded, holds its bytes (compared only when their sizes
-    # match), else written, and its record holds no hash then ("").
+    # when no other file is written and the output's manifest, as recorded, holds its bytes
+    # (compared only when their sizes match), else written, and its record holds no hash then ("").
     manifest = ""
     # A careful run (see Cache.careful) writes every file it made: one of them may be the file
     # changed by hand, whose bytes the record still gives.
@@ -49,7 +49,9 @@ def write(out: Path, result: Result, cache: Cache, recompile: Callable[[], Resul
                 reuse = None
                 break
         if reuse is not None:
-            if MANIFEST not in made and cache.run.holds(MANIFEST, result.files[MANIFEST]):
+            # A file written lists another hash in the manifest's files: it differs from the
+            # output's, which is not read back then (26 MB at 10,000 alerts).
+            if MANIFEST not in made and not files and cache.run.holds(MANIFEST, result.files[MANIFEST]):
                 reuse[MANIFEST] = state[MANIFEST][1:]
                 manifest = state[MANIFEST][0]
             else:
