@@ -14,7 +14,7 @@ from compiler.artifacts import Artifact, ManagedObject
 from compiler.diagnostics import Diagnostic
 from compiler.dialects.promql import to_promql
 from compiler.incremental import cached_batches
-from compiler.model import Catalog, Expression, Service
+from compiler.model import Catalog, Expression, Procedure, Service
 from compiler.targets.runbooks import text
 from compiler.targets.runbooks.alert_facts import alert_facts
 from compiler.targets.runbooks.i18n import table_name, translator
@@ -85,6 +85,25 @@ def _macros(fmt: str, language: str) -> Any:
     return _template(fmt, language, f"macros.{fmt}.j2").module
 
 
+class _PageMacros:
+    """`m` of one page: the macros module, whose procedure body (shown on the procedure's page
+    and again on the page of every alert that follows it) is rendered once per procedure, level
+    and directory of the pages showing it, in each format and language. Its arguments decide it:
+    the procedure, `k` and `t` (the catalog's, the language's) and `link` (the directory)."""
+
+    def __init__(self, catalog: Catalog, fmt: str, language: str):
+        self._catalog, self._fmt, self._language = catalog, fmt, language
+        self._module = _macros(fmt, language)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._module, name)
+
+    def procedure_body(self, proc: Procedure, k: Knowledge, link: Links, t: Any, level: int = 2) -> Any:
+        key = ("runbooks", "procedure_body", self._fmt, self._language, proc.service, proc.id,
+               level, link.here)
+        return self._catalog.once(key, lambda: self._module.procedure_body(proc, k, link, t, level))
+
+
 _FENCE = re.compile(r"^\s*(`{3,})")
 
 
@@ -133,7 +152,8 @@ def _render(catalog: Catalog, k: "Knowledge", page: Page) -> list[Artifact]:
     out = []
     for fmt, folder, ext in (("md", MARKDOWN_DIR, "md"), ("html", SITE_DIR, "html")):
         template = _template(fmt, page.language, f"{page.kind}.{ext}.j2")
-        body = template.render(link=Links(page, ext), m=_macros(fmt, page.language), **context)
+        body = template.render(link=Links(page, ext), m=_PageMacros(catalog, fmt, page.language),
+                               **context)
         body = tidy_markdown(body) if fmt == "md" else body
         ident = page.key.removesuffix("/index") if page.kind == "service" else page.key
         obj = ManagedObject(ident, f"{page.kind}_page", "runbooks" if fmt == "md" else "site",
