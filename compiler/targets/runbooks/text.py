@@ -216,8 +216,10 @@ def _lexer(name: str) -> Any:
     from pygments.lexers import get_lexer_by_name
     from pygments.util import ClassNotFound
 
+    from compiler.targets.runbooks.lexing import speed_up
+
     try:
-        return get_lexer_by_name(name, stripnl=False, ensurenl=False)
+        return speed_up(get_lexer_by_name(name, stripnl=False, ensurenl=False))
     except ClassNotFound:
         return get_lexer_by_name("text", stripnl=False, ensurenl=False)
 
