@@ -1,5 +1,7 @@
-"""Runbook pages: a procedure's body, rendered once and shown on every alert page that follows the
-procedure, is the body each page would render on its own (per service, level, format, language)."""
+"""Runbook pages: the parts rendered once and shown on many pages (a procedure's body on every alert
+page that follows the procedure, a severity's facts on each alert page of that level, the
+breadcrumbs) are the parts each page would render on its own (per service, level, format,
+language and directory)."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -16,21 +18,30 @@ def _pages(files: dict[str, bytes]) -> dict[str, bytes]:
     return {p: b for p, b in files.items() if p.startswith(("runbooks/", "site/"))}
 
 
-def test_pages_with_shared_procedure_bodies_equal_pages_that_render_each_body_themselves(monkeypatch) -> None:
+def test_pages_with_shared_parts_equal_pages_that_render_each_part_themselves(monkeypatch) -> None:
     shared = pipeline.compile_catalog(CATALOG)
     assert not shared.report.has_errors()
-    renders = []
+    renders, parts = [], []
 
     def own(self, proc, k, link, t, level=2):
         renders.append(proc.id)
         return self._module.procedure_body(proc, k, link, t, level)
 
+    def own_part(catalog, fmt, page):
+        def part(*key, caller):
+            parts.append((fmt, page.key.rpartition("/")[0], *key))
+            return caller()
+        return part
+
     monkeypatch.setattr(pipeline, "BACKGROUND_MIN_ALERTS", 10**9)  # render here, to count
     monkeypatch.setattr(runbooks._PageMacros, "procedure_body", own)
+    monkeypatch.setattr(runbooks, "_shared", own_part)
     alone = pipeline.compile_catalog(CATALOG)
     assert _pages(alone.files) == _pages(shared.files)
-    # The seed's alerts follow a few procedures: most alert pages showed a body rendered before.
+    # The seed's alerts follow a few procedures and share a few levels: most alert pages showed
+    # a body and a severity's facts rendered before.
     assert len(renders) > len(set(renders)) * 2
+    assert {key[2] for key in parts} == {"severity", "crumbs"} and len(parts) > len(set(parts)) * 2
 
 
 def test_a_shared_body_is_kept_apart_by_service_level_format_and_language() -> None:

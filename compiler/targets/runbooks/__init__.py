@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from compiler.parallel import fork_map
 from compiler.artifacts import Artifact, ManagedObject
@@ -139,6 +139,19 @@ def tidy_markdown(page: str) -> str:
     return "\n".join(out).strip("\n") + "\n"
 
 
+def _shared(catalog: Catalog, fmt: str, page: Page) -> Any:
+    """`{% call shared(name, *facts) %}...{% endcall %}`: a part of a page that `facts` decide
+    (with the format, the language and the page's directory, which its links start from),
+    rendered by the first page that shows it and reused by the others (a service's alert pages
+    show the same part for each of its severity levels)."""
+    here = page.key.rpartition("/")[0]
+
+    def shared(*key: Any, caller: Callable[[], str]) -> Any:
+        return catalog.once(("runbooks", "shared", fmt, page.language, here, *key), caller)
+
+    return shared
+
+
 def _render(catalog: Catalog, k: "Knowledge", page: Page) -> list[Artifact]:
     """The Markdown and the HTML artifact of one page."""
     t = translator(page.language)
@@ -153,7 +166,7 @@ def _render(catalog: Catalog, k: "Knowledge", page: Page) -> list[Artifact]:
     for fmt, folder, ext in (("md", MARKDOWN_DIR, "md"), ("html", SITE_DIR, "html")):
         template = _template(fmt, page.language, f"{page.kind}.{ext}.j2")
         body = template.render(link=Links(page, ext), m=_PageMacros(catalog, fmt, page.language),
-                               **context)
+                               shared=_shared(catalog, fmt, page), **context)
         body = tidy_markdown(body) if fmt == "md" else body
         ident = page.key.removesuffix("/index") if page.kind == "service" else page.key
         obj = ManagedObject(ident, f"{page.kind}_page", "runbooks" if fmt == "md" else "site",

@@ -44,7 +44,8 @@ LANGUAGES = {
 
 
 def language(name: str) -> Language:
-    return LANGUAGES.get(name, Language(name.upper() if name else "", name, name or "text"))
+    found = LANGUAGES.get(name)
+    return found if found is not None else Language(name.upper() if name else "", name, name or "text")
 
 
 # --- Markdown pages ----------------------------------------------------------------------------
