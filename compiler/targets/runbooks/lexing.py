@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterator
 # matches at the position wins, as it would on its own), so one pattern per state, each rule a
 # named group, finds the same rule in one match. The rule's own pattern then runs only for rules
 # whose action reads the match's groups (bygroups, using).
-_BACKREF = re.compile(r"\\[1-9]|\(\?P=")
+_BACKREF = re.compile(r"\\[1-9]|\(\?P=|\(\?\(")  # \1, (?P=name), (?(1)yes|no)
 
 
 def speed_up(lexer: Any) -> Any:
@@ -28,8 +28,8 @@ def speed_up(lexer: Any) -> Any:
 
 def _combined(rules: list, flags: int) -> Callable | None:
     """The state's rules as one pattern's `match` (None when a rule refers to its own groups by
-    number or name, which a shared pattern would renumber)."""
-    sources = [rexmatch.__self__.pattern for rexmatch, _, _ in rules]
+    number or name, which a shared pattern would renumber, or is no compiled pattern's match)."""
+    sources = [getattr(getattr(rexmatch, "__self__", None), "pattern", None) for rexmatch, _, _ in rules]
     if not sources or any(not isinstance(s, str) or _BACKREF.search(s) for s in sources):
         return None
     try:
