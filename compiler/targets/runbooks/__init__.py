@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from compiler.parallel import fork_map
 from compiler.artifacts import Artifact, ManagedObject
 from compiler.diagnostics import Diagnostic
 from compiler.dialects.promql import to_promql
 from compiler.incremental import cached_batches
-from compiler.model import Catalog, Expression, Service
+from compiler.model import Catalog, Expression, Procedure, Service
 from compiler.targets.runbooks import text
 from compiler.targets.runbooks.alert_facts import alert_facts
 from compiler.targets.runbooks.i18n import table_name, translator
@@ -85,6 +85,25 @@ def _macros(fmt: str, language: str) -> Any:
     return _template(fmt, language, f"macros.{fmt}.j2").module
 
 
+class _PageMacros:
+    """`m` of one page: the macros module, whose procedure body (shown on the procedure's page
+    and again on the page of every alert that follows it) is rendered once per procedure, level
+    and directory of the pages showing it, in each format and language. Its arguments decide it:
+    the procedure, `k` and `t` (the catalog's, the language's) and `link` (the directory)."""
+
+    def __init__(self, catalog: Catalog, fmt: str, language: str):
+        self._catalog, self._fmt, self._language = catalog, fmt, language
+        self._module = _macros(fmt, language)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._module, name)
+
+    def procedure_body(self, proc: Procedure, k: Knowledge, link: Links, t: Any, level: int = 2) -> Any:
+        key = ("runbooks", "procedure_body", self._fmt, self._language, proc.service, proc.id,
+               level, link.here)
+        return self._catalog.once(key, lambda: self._module.procedure_body(proc, k, link, t, level))
+
+
 _FENCE = re.compile(r"^\s*(`{3,})")
 
 
@@ -120,6 +139,19 @@ def tidy_markdown(page: str) -> str:
     return "\n".join(out).strip("\n") + "\n"
 
 
+def _shared(catalog: Catalog, fmt: str, page: Page) -> Any:
+    """`{% call shared(name, *facts) %}...{% endcall %}`: a part of a page that `facts` decide
+    (with the format, the language and the page's directory, which its links start from),
+    rendered by the first page that shows it and reused by the others (a service's alert pages
+    show the same part for each of its severity levels)."""
+    here = page.key.rpartition("/")[0]
+
+    def shared(*key: Any, caller: Callable[[], str]) -> Any:
+        return catalog.once(("runbooks", "shared", fmt, page.language, here, *key), caller)
+
+    return shared
+
+
 def _render(catalog: Catalog, k: "Knowledge", page: Page) -> list[Artifact]:
     """The Markdown and the HTML artifact of one page."""
     t = translator(page.language)
@@ -133,7 +165,8 @@ def _render(catalog: Catalog, k: "Knowledge", page: Page) -> list[Artifact]:
     out = []
     for fmt, folder, ext in (("md", MARKDOWN_DIR, "md"), ("html", SITE_DIR, "html")):
         template = _template(fmt, page.language, f"{page.kind}.{ext}.j2")
-        body = template.render(link=Links(page, ext), m=_macros(fmt, page.language), **context)
+        body = template.render(link=Links(page, ext), m=_PageMacros(catalog, fmt, page.language),
+                               shared=_shared(catalog, fmt, page), **context)
         body = tidy_markdown(body) if fmt == "md" else body
         ident = page.key.removesuffix("/index") if page.kind == "service" else page.key
         obj = ManagedObject(ident, f"{page.kind}_page", "runbooks" if fmt == "md" else "site",

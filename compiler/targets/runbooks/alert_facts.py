@@ -7,7 +7,7 @@ from compiler.model import Alert, Dashboard, Procedure, Service, Severity
 from compiler.slos import SLO
 from compiler.targets.datadog.messages import differences
 from compiler.targets.routing.delivery import Delivery
-from compiler.targets.runbooks.pages import Knowledge, duration
+from compiler.targets.runbooks.pages import Knowledge
 
 
 class AlertFacts(NamedTuple):
@@ -16,8 +16,6 @@ class AlertFacts(NamedTuple):
 
     proc: Procedure | None
     severity: Severity | None
-    respond_within: str              # the severity's response time, "" when unset
-    timings: str                     # the severity's notification timings, "" when unset
     direct: list[Delivery]           # who is notified first
     escalation: list[Delivery]       # who is notified later
     actions: list[tuple[str, str]]   # (label key, URL) into live UIs
@@ -49,8 +47,6 @@ def alert_facts(k: Knowledge, svc: Service, alert: Alert, t: Callable[[str], str
     return AlertFacts(
         proc=svc.procedures.get(alert.procedure),
         severity=sev,
-        respond_within=duration(sev.respond_within_ms) if sev else "",
-        timings=k.timings(sev) if sev else "",
         direct=[d for d in plan if not d.escalation],
         escalation=[d for d in plan if d.escalation],
         actions=k.ui_links(svc, alert),

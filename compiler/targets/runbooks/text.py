@@ -44,7 +44,8 @@ LANGUAGES = {
 
 
 def language(name: str) -> Language:
-    return LANGUAGES.get(name, Language(name.upper() if name else "", name, name or "text"))
+    found = LANGUAGES.get(name)
+    return found if found is not None else Language(name.upper() if name else "", name, name or "text")
 
 
 # --- Markdown pages ----------------------------------------------------------------------------
@@ -216,8 +217,10 @@ def _lexer(name: str) -> Any:
     from pygments.lexers import get_lexer_by_name
     from pygments.util import ClassNotFound
 
+    from compiler.targets.runbooks.lexing import speed_up
+
     try:
-        return get_lexer_by_name(name, stripnl=False, ensurenl=False)
+        return speed_up(get_lexer_by_name(name, stripnl=False, ensurenl=False))
     except ClassNotFound:
         return get_lexer_by_name("text", stripnl=False, ensurenl=False)
 
