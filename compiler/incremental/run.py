@@ -204,13 +204,7 @@ class Run:
         state = self.store.read("out", _out_key(out), plain=True)
         if not isinstance(state, dict) or not isinstance(state.get(MANIFEST), tuple):
             return {}
-        # The manifest as recorded (size, modification time, inode), as every reused file is
-        # checked: a compile writes a new one (a new inode), an edit changes its time.
-        try:
-            st = os.lstat(out / MANIFEST)
-        except OSError:
-            return {}
-        return state if (st.st_size, st.st_mtime_ns, st.st_ino) == state[MANIFEST][1:] else {}
+        return state if _as_recorded(out / MANIFEST, state[MANIFEST]) else {}
 
     def still_there(self, target: Path) -> bool:
         """Whether `target` still holds the compile whose files this run reuses (asked under the
@@ -218,11 +212,7 @@ class Run:
         (size, modification time, inode), as every reused file is checked. Every compile writes
         a new manifest (a new inode), an edit changes its time."""
         recorded = self.out_state.get(MANIFEST)
-        try:
-            st = os.lstat(target / MANIFEST)
-        except OSError:
-            return False
-        return recorded is not None and (st.st_size, st.st_mtime_ns, st.st_ino) == recorded[1:]
+        return recorded is not None and _as_recorded(target / MANIFEST, recorded)
 
     def _on_disk(self, files: list[tuple[str, str]]) -> bool:
         """Whether the output directory holds these files as this cache last wrote them: as its
@@ -401,6 +391,16 @@ class Run:
         # Each page's record holds its file's hash: a page is reused only while `out` holds that
         # file as recorded (see holds).
         self.store.write(PAGES, _out_key(out), {"code": self.front.code, "pages": self.pages})
+
+
+def _as_recorded(path: Path, recorded: FileState) -> bool:
+    """Whether a file's status (size, modification time, inode) is the one recorded: a compile
+    writes a new manifest (a new inode), an edit changes its time."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    return (st.st_size, st.st_mtime_ns, st.st_ino) == tuple(recorded[1:])
 
 
 def _rendering(artifact: Artifact) -> tuple[Artifact, bytes, str, tuple]:
