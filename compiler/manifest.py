@@ -64,9 +64,16 @@ def assemble(objects: list[tuple[tuple, str | bytes]], files: list[tuple[str, st
                     '\n  },\n  "objects": [\n' + ("    " if objects else "")))
     lines = [line for _, line in objects]
     if lines and type(lines[0]) is bytes:
+        # Joined in one go, the head and tail riding on the first and last lines: joining the
+        # lines and then the three parts made the 26 MB twice (0.02-0.03 s at 10,000 alerts,
+        # most of it the fresh buffer's page faults).
+        first, last = lines[0], lines[-1]
         try:
-            return b"".join((head.encode("utf-8"), b",\n    ".join(lines), b"\n  ]\n}\n"))
+            lines[0] = head.encode("utf-8") + first
+            lines[-1] = lines[-1] + b"\n  ]\n}\n"
+            return b",\n    ".join(lines)
         except TypeError:  # lines of both kinds
+            lines[0], lines[-1] = first, last
             lines = [line.decode("utf-8") if type(line) is bytes else line for line in lines]
     return "".join((head, ",\n    ".join(lines), "\n  ]\n}\n")).encode("utf-8")
 

@@ -698,6 +698,13 @@ def test_the_manifest_from_lines_kept_as_utf8_bytes_is_the_manifest_of_the_same_
     assert assemble(chunks, files) == text
     mixed = [(key, lines.decode("utf-8") if n == 1 else lines) for n, (key, lines) in enumerate(chunks)]
     assert assemble(mixed, files) == text
+    # The head and the tail ride on the first and last lines (one join): also when they are one
+    # line, and when the last line, of the other kind, is found only once the first was changed.
+    last = [(key, lines.decode("utf-8") if n == len(chunks) - 1 else lines) for n, (key, lines) in enumerate(chunks)]
+    assert assemble(last, files) == text
+    one = [line for line in object_lines(artifacts[0])][:1]
+    assert assemble([(key, line.encode("utf-8")) for key, line in one], files) == assemble(one, files)
+    assert assemble(one, files).endswith(b'"target": "prometheus"}\n  ]\n}\n')
     assert "svc/Älert0".encode("utf-8") in text and "sérvice.yaml:3:1".encode("utf-8") in text
 
 
