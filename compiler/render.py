@@ -71,9 +71,19 @@ class Splice(list):
         rendered = self.__dict__.setdefault("rendered", {})
         found = rendered.get(indent)
         if found is None:
+            if self.__dict__.get("bare"):
+                raise ValueError("a bare Splice keeps its lines at the top level only")
             found = rendered[indent] = []
             _emit(self, indent, found)
         return found
+
+    def bare(self) -> "Splice":
+        """Its block at the top level (no indentation) without its items, which are not read
+        again: the form the incremental cache keeps (unpickling the items cost more than the
+        rest of a service's route tests). It renders only there."""
+        out = Splice()
+        out.__dict__.update(rendered={"": self.lines("")}, bare=True)
+        return out
 
 
 def _emit(value: Any, indent: str, out: list[str]) -> None:

@@ -965,3 +965,42 @@ def test_a_compile_writing_a_file_writes_the_manifest_without_reading_the_output
     _same_as_clean(catalog, out, cache_dir, "a threshold edited")
     assert "manifest.json" not in asked
     assert (out / "manifest.json").stat().st_ino != manifest.st_ino
+
+
+def test_the_cache_keeps_a_services_route_tests_as_their_block_and_manifest_entries_that_render_as_computed(
+        tmp_path: Path) -> None:
+    # An unchanged service's route tests come back from the cache without their cases (the block
+    # of the test file rendered) and with objects that hold only what the manifest lists: the
+    # test file and its manifest lines are those of the tests as computed.
+    from compiler.incremental.stored import StoredObject
+    from compiler.render import Splice, render
+    from compiler.targets import alertmanager
+
+    catalog = pipeline.analyse(CATALOG).catalog
+    tested = 0
+    for service in catalog.services:
+        computed = alertmanager._route_tests(catalog, service)
+        stored = pickle.loads(pickle.dumps(alertmanager._stored_tests(computed), protocol=pickle.HIGHEST_PROTOCOL))
+        assert bool(stored[1]) == bool(computed[0])  # the build keeps a service's tests by its objects
+        assert all(type(o) is StoredObject for o in stored[1]) and not stored[0]  # no case kept
+        both = [Artifact(alertmanager.TESTS, {"config": "alertmanager.yaml", "tests": [tests]}, "yaml",
+                         tuple(objects), alertmanager.HEADER) for tests, objects in (computed, stored)]
+        assert render(both[1]) == render(both[0])
+        assert object_lines(both[1]) == object_lines(both[0])
+        tested += len(stored[1])
+    assert tested > 10
+    # What a compile with the cache stores is that form, and the next compile, reusing it, writes
+    # what a clean compile writes.
+    catalog_dir = tmp_path / "catalog"
+    shutil.copytree(CATALOG, catalog_dir)
+    cache = Cache.open(catalog_dir, tmp_path / "out", tmp_path / "cache")
+    assert cache is not None
+    first = pipeline.compile_catalog(catalog_dir, cache=cache)
+    output.write(tmp_path / "out", first, cache, lambda: pipeline.compile_catalog(catalog_dir))
+    kept = [pickle.loads(values["alertmanager.tests"]) for values in cache.run.pending.values()]
+    assert kept and all(not tests and all(type(o) is StoredObject for o in objects) for tests, objects in kept)
+    _same_as_clean(catalog_dir, tmp_path / "out", tmp_path / "cache", "reusing the stored route tests")
+    # Kept only at the top level: asked for another indentation, it fails rather than render nothing.
+    bare = Splice([{"name": "a"}]).bare()
+    with pytest.raises(ValueError):
+        bare.lines("  ")

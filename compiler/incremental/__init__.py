@@ -32,19 +32,23 @@ MANY = 1000
 
 class Run(Protocol):
     def value(self, catalog: Catalog, name: str, service: Service, compute: Callable[[], T],
-              light: bool = False) -> T: ...
+              light: bool = False, stored: Callable[[T], Any] | None = None) -> T: ...
 
     def stale(self, catalog: Catalog, name: str, services: Iterable[Service]) -> list[Service]: ...
 
     def group(self, sid: str) -> list[str]: ...
 
 
-def cached(catalog: Catalog, name: str, service: Service, compute: Callable[[], T]) -> T:
-    """`compute()`, the work of `name` for one service, or its value from the last compile."""
+def cached(catalog: Catalog, name: str, service: Service, compute: Callable[[], T],
+           stored: Callable[[T], Any] | None = None) -> T:
+    """`compute()`, the work of `name` for one service, or its value from the last compile.
+    `stored(value)`: what the cache keeps of the value (and gives back while the service is
+    unchanged), where the callers read less of it than `compute` makes; it must render to the
+    same bytes and manifest lines."""
     run: Run | None = catalog.memo.get(RUN)
     if run is None:
         return compute()
-    return run.value(catalog, name, service, compute)
+    return run.value(catalog, name, service, compute, stored=stored)
 
 
 def per_service(catalog: Catalog, name: str,

@@ -28,7 +28,7 @@ from compiler.incremental import RUN
 from compiler.incremental.front import Front
 from compiler.incremental.store import Store, default_dir, digest
 from compiler.incremental.chunks import manifest_chunks
-from compiler.incremental.stored import RenderedArtifact, StoredArtifact
+from compiler.incremental.stored import RenderedArtifact, StoredArtifact, StoredObject
 from compiler.manifest import MANIFEST, file_line
 from compiler.render import Splice, content_hash, render
 
@@ -64,7 +64,7 @@ class Run:
 
     # --- what cached() calls ------------------------------------------------------------------
     def value(self, catalog: model.Catalog, name: str, service: model.Service,
-              compute: Callable[[], T], light: bool = False) -> T:
+              compute: Callable[[], T], light: bool = False, stored: Callable[[T], Any] | None = None) -> T:
         """`light`: artifacts in the value come back as `light` makes them (the caller reads
         nothing of them but what the write needs and passes them on: such a value is not kept
         here, where the runbook pages' bytes were held to the end of their child)."""
@@ -73,14 +73,14 @@ class Run:
         key = (name, service.id)
         if key in self.memo:
             return self.memo[key]
-        stored = self.clean.get(service.id, {}).get(name)
-        if stored is not None:
-            value = pickle.loads(stored)
+        kept = self.clean.get(service.id, {}).get(name)
+        if kept is not None:
+            value = pickle.loads(kept)
         else:
             value = compute()
             if service.id not in self.clean:
                 before = len(self.rendered)
-                frozen = self._freeze(value, service.id)
+                frozen = self._freeze(value if stored is None else stored(value), service.id)
                 self.pending.setdefault(service.id, {})[name] = pickle.dumps(
                     frozen, protocol=pickle.HIGHEST_PROTOCOL)
                 if len(self.rendered) > before and not light:
@@ -94,7 +94,7 @@ class Run:
     def _lightened(self, value: Any) -> Any:
         if isinstance(value, Artifact):
             return self.light(value)
-        if isinstance(value, (list, tuple)) and not isinstance(value, (Splice, StoredArtifact)):
+        if isinstance(value, (list, tuple)) and not isinstance(value, (Splice, StoredArtifact, StoredObject)):
             light = [self._lightened(v) for v in value]
             return light if isinstance(value, list) else tuple(light)
         return value
@@ -255,7 +255,9 @@ class Run:
         if isinstance(value, ManagedObject) and not value.digest:
             # Its manifest hash, kept: a catalog-wide artifact lists it again on every compile.
             return dataclasses.replace(value, digest=content_hash(value.content))
-        if isinstance(value, (list, tuple)) and not isinstance(value, StoredArtifact):
+        if isinstance(value, (StoredArtifact, StoredObject)) or type(value) is Splice and value.__dict__.get("bare"):
+            return value  # stored as it is
+        if isinstance(value, (list, tuple)):
             frozen = [self._freeze(v, sid) for v in value]
             if isinstance(value, Splice):
                 splice = Splice(frozen)

@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from operator import itemgetter
 
+from compiler.artifacts import Digest, ManagedObject
+from compiler.diagnostics import Loc
+from compiler.render import content_hash
+
 
 class StoredArtifact(tuple):
     """An artifact of an unchanged service: its file is in the output directory already. Made
@@ -23,6 +27,31 @@ class StoredArtifact(tuple):
         return f"StoredArtifact({self.path!r}, {self.service!r}, {self.hash!r})"
 
 
+class StoredObject(tuple):
+    """A managed object as the cache keeps it where only the manifest reads it (an Alertmanager
+    route test): its id, kind, target, source and content hash, no content. Made as
+    StoredObject((id, kind, target, source, digest)) by `of`. A tuple: unpickling 10,000
+    dataclasses and their contents cost a recompile at 10,000 alerts 0.03-0.04 s."""
+
+    __slots__ = ()
+    id: str = property(itemgetter(0))  # type: ignore[assignment]
+    kind: str = property(itemgetter(1))  # type: ignore[assignment]
+    target: str = property(itemgetter(2))  # type: ignore[assignment]
+    source: Loc = property(itemgetter(3))  # type: ignore[assignment]
+    digest: str = property(itemgetter(4))  # type: ignore[assignment]  # content_hash of its content
+
+    @property
+    def content(self) -> Digest:
+        return Digest(self.digest)
+
+    @classmethod
+    def of(cls, obj: ManagedObject) -> "StoredObject":
+        return cls((obj.id, obj.kind, obj.target, obj.source, obj.digest or content_hash(obj.content)))
+
+    def __repr__(self) -> str:
+        return f"StoredObject({self.id!r}, {self.kind!r}, {self.target!r})"
+
+
 @dataclass(frozen=True)
 class RenderedArtifact:
     """An artifact made this run as the write needs it: its bytes, their hash and its manifest
@@ -35,4 +64,4 @@ class RenderedArtifact:
     manifest: tuple[tuple[tuple[str, str], bytes], ...]  # see manifest_chunks
 
 
-__all__ = ["RenderedArtifact", "StoredArtifact"]
+__all__ = ["RenderedArtifact", "StoredArtifact", "StoredObject"]

@@ -7,6 +7,7 @@ from compiler.artifacts import Artifact, ManagedObject
 from compiler.diagnostics import Diagnostic
 from compiler.durations import format_ms
 from compiler.incremental import cached
+from compiler.incremental.stored import StoredObject
 from compiler.model import Catalog, Service
 from compiler.render import Splice
 from compiler.targets.alertmanager.inhibitions import inhibit_rules, suppression_rules
@@ -72,8 +73,9 @@ def build(catalog: Catalog) -> tuple[list[Artifact], list[Diagnostic]]:
 
     tests, test_objects = [], []
     for service in catalog.services:
-        cases, found = cached(catalog, "alertmanager.tests", service, lambda: _route_tests(catalog, service))
-        if cases:
+        cases, found = cached(catalog, "alertmanager.tests", service, lambda: _route_tests(catalog, service),
+                              stored=_stored_tests)
+        if found:  # a case per object (the cache keeps the cases' block without them: `_stored_tests`)
             tests.append(cases)
             test_objects.extend(found)
     if tests:
@@ -103,6 +105,13 @@ def _route_tests(catalog: Catalog, service: Service) -> tuple[Splice, list[Manag
         out.append(case)
         objects.append(ManagedObject(alert.id, "route_test", "amtool", alert.loc, case))
     return out, objects
+
+
+def _stored_tests(tests: tuple[Splice, list[ManagedObject]]) -> tuple[Splice, tuple[StoredObject, ...]]:
+    """What the incremental cache keeps of a service's route tests: the block of the test file
+    (the file's `tests` list is top level), and each test's object as the manifest lists it."""
+    cases, objects = tests
+    return cases.bare(), tuple(StoredObject.of(o) for o in objects)
 
 
 def _names(route: Route, receiver: str) -> bool:
