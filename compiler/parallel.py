@@ -1,9 +1,9 @@
 """Generate stage helper: map independent pieces of work over forked worker processes."""
 from __future__ import annotations
 
-import multiprocessing
 import os
 import signal
+import sys
 import threading
 import traceback
 from contextlib import contextmanager
@@ -24,8 +24,11 @@ _background_child = False
 
 def _can_fork() -> bool:
     # A daemonic process (a worker of someone else's pool compiling a catalog) may not start
-    # processes of its own: the work then runs in it.
-    return "fork" in multiprocessing.get_all_start_methods() and not multiprocessing.current_process().daemon
+    # processes of its own: the work then runs in it. Asked without importing multiprocessing
+    # (10 ms of a command that forks nothing, such as a recompile of one service): fork is a
+    # start method wherever os.fork exists, and a daemonic process has imported it already.
+    started = sys.modules.get("multiprocessing")
+    return hasattr(os, "fork") and (started is None or not started.current_process().daemon)
 
 
 @contextmanager
@@ -64,6 +67,8 @@ def fork_map(func: Callable[[T], R], items: Sequence[T]) -> list[R]:
     chunks = [(i, min(i + size, len(items))) for i in range(0, len(items), size)]
     _work = (func, items)
     try:
+        import multiprocessing  # only when forking: see _can_fork
+
         with _children_ignore_ctrl_c():
             pool = multiprocessing.get_context("fork").Pool(len(chunks))
         with pool:
@@ -97,6 +102,8 @@ class Background(Generic[R]):
         if not worth_a_process or (os.cpu_count() or 1) < 2 or _background_child or not _can_fork():
             self._later = func
             return
+        import multiprocessing  # only when forking: see _can_fork
+
         ctx = multiprocessing.get_context("fork")
         self._reader, sender = ctx.Pipe(duplex=False)
         self._proc = ctx.Process(target=_run_background, args=(func, sender), daemon=True)

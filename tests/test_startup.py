@@ -42,6 +42,28 @@ def test_compile_does_not_import_what_only_other_commands_need(tmp_path: Path) -
     assert sorted(modules & set(NOT_FOR_COMPILE)) == []
 
 
+def test_a_compile_that_forks_nothing_does_not_import_multiprocessing(tmp_path: Path) -> None:
+    # A recompile that reuses every service (the cache's common case) starts no child: asking
+    # whether it could fork must not cost it the import (10 ms); a first compile forks its pages.
+    script = textwrap.dedent("""
+        import atexit, json, sys
+        record, catalog, out, cache = sys.argv[1:5]
+        atexit.register(lambda: open(record, "w").write(json.dumps(sorted(sys.modules))))
+        from compiler import cli
+        sys.argv = ["moncat", "compile", catalog, "--out", out, "--cache-dir", cache]
+        cli.main()
+    """)
+    record = tmp_path / "modules.json"
+    args = [sys.executable, "-c", script, str(record), str(CATALOG), str(tmp_path / "out"), str(tmp_path / "cache")]
+    for _ in range(2):
+        proc = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+    modules = set(json.loads(record.read_text()))
+    assert "compiler.parallel" in modules and "compiler.incremental.run" in modules  # a real compile
+    assert "unchanged" in proc.stdout  # of the same catalog again, with the cache
+    assert "multiprocessing" not in modules
+
+
 def _make_classes() -> list[type]:
     """Dataclasses of every kind moncat uses: frozen, ordered, defaults, factories, keyword-only."""
 
