@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from operator import itemgetter
 
 from compiler.artifacts import Digest, ManagedObject
-from compiler.diagnostics import Loc
 from compiler.render import content_hash
 
 
@@ -29,7 +28,7 @@ class StoredArtifact(tuple):
 
 class StoredObject(tuple):
     """A managed object as the cache keeps it where only the manifest reads it (an Alertmanager
-    route test): its id, kind, target, source and content hash, no content. Made as
+    route test): its id, kind, target, source (as text) and content hash, no content. Made as
     StoredObject((id, kind, target, source, digest)) by `of`. A tuple: unpickling 10,000
     dataclasses and their contents cost a recompile at 10,000 alerts 0.03-0.04 s."""
 
@@ -37,7 +36,8 @@ class StoredObject(tuple):
     id: str = property(itemgetter(0))  # type: ignore[assignment]
     kind: str = property(itemgetter(1))  # type: ignore[assignment]
     target: str = property(itemgetter(2))  # type: ignore[assignment]
-    source: Loc = property(itemgetter(3))  # type: ignore[assignment]
+    # Its source as the manifest writes it (file:line:column): no Loc to unpickle and format.
+    source: str = property(itemgetter(3))  # type: ignore[assignment]
     digest: str = property(itemgetter(4))  # type: ignore[assignment]  # content_hash of its content
 
     @property
@@ -46,7 +46,7 @@ class StoredObject(tuple):
 
     @classmethod
     def of(cls, obj: ManagedObject) -> "StoredObject":
-        return cls((obj.id, obj.kind, obj.target, obj.source, obj.digest or content_hash(obj.content)))
+        return cls((obj.id, obj.kind, obj.target, str(obj.source), obj.digest or content_hash(obj.content)))
 
     def __repr__(self) -> str:
         return f"StoredObject({self.id!r}, {self.kind!r}, {self.target!r})"
