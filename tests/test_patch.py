@@ -202,3 +202,36 @@ def test_a_symbolic_link_standing_where_a_file_lands_is_put_back_as_a_link_on_fa
         patch.apply(str(out), {"s0/k0/changing.yaml": b"new\n", MANIFEST: b"{}"}, [])
     assert (out / "s0/k0/changing.yaml").is_symlink()
     assert elsewhere.read_text() == "someone's file\n"
+
+
+def test_the_check_of_the_unchanged_files_keeps_their_statuses_only_for_a_new_tree(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every reused file is checked either way (a file changed by hand still stops the write);
+    # only a new tree, which links them by their status, holds the 34,000 statuses (at 10,000
+    # alerts) a patch of a few files has no use for.
+    asked: list[bool] = []
+    real = writer._still_as_recorded
+
+    def recorded(root: str, reuse: dict, keep: bool = True) -> list | None:
+        asked.append(keep)
+        found = real(root, reuse, keep)
+        assert found is None or len(found) == (len(reuse) if keep else 0)
+        return found
+
+    monkeypatch.setattr(writer, "_still_as_recorded", recorded)
+    out = tmp_path / "out"
+    old = _tree("1")
+    writer.write(out, old)
+    new = _tree("2")
+    assert _update(out, old, new) is True and asked == [False]  # patched in place
+    assert _on_disk(out) == new
+    (out / "s5/k1/f005.yaml").write_bytes(b"by hand\n")  # another size: no longer as recorded
+    changed = {rel: b"all new\n" if rel != MANIFEST else data for rel, data in _tree("3").items()}
+    assert _update(out, new, changed) is True and asked == [False, True]  # most changed: a new tree
+    assert _on_disk(out) == changed
+    reuse = {rel: (st.st_size, st.st_mtime_ns, st.st_ino)
+             for rel in changed if rel != "s0/k0/changing.yaml" and (st := os.lstat(out / rel))}
+    (out / "s2/k2/f002.yaml").write_bytes(b"edited by hand\n")  # no longer as recorded
+    assert writer.update(out, {"s0/k0/changing.yaml": b"version 4\n"}, reuse, lambda target: True,
+                         changed.keys()) is None  # checked all the same, though none is kept
+    assert asked == [False, True, False]
