@@ -21,6 +21,7 @@ from compiler.loader import RawDocument
 
 SCHEMA_FILE = "catalog-v1.schema.json"
 SUPPORTED_VERSIONS = (1,)
+DRAFT_07 = "http://json-schema.org/draft-07/schema#"
 
 
 @lru_cache(maxsize=1)
@@ -60,9 +61,19 @@ def _whole_values(node: Any) -> Any:
     return node
 
 
-def _schema_for(kind: str) -> dict:
+@lru_cache(maxsize=1)
+def _whole_schema() -> tuple[dict, str]:
+    """The schema with whole-value patterns and without its top-level `oneOf`, and its JSON
+    (sorted keys), which keys its compiled validators: both worked out once for every kind."""
     schema = _whole_values(catalog_schema())
     schema.pop("oneOf")
+    return schema, json.dumps(schema, sort_keys=True)
+
+
+def _schema_for(kind: str) -> dict:
+    # A new top level for each kind; the definitions below it are shared, and read only (a
+    # validator rewrites the `$ref` of the level it starts from, its own).
+    schema = dict(_whole_schema()[0])
     schema["$ref"] = f"#/$defs/{kind}"
     return schema
 
@@ -85,8 +96,8 @@ def _fast(kind: str) -> Callable[[Any], Any]:
     # generating it took a tenth of a second on every run. use_default=False: `default` in the
     # schema documents a value; filling it into the document would change what the user wrote.
     schema = _schema_for(kind)
-    schema["$schema"] = "http://json-schema.org/draft-07/schema#"
-    key = f"{fastjsonschema.VERSION}\0{json.dumps(schema, sort_keys=True)}"
+    schema["$schema"] = DRAFT_07
+    key = f"{fastjsonschema.VERSION}\0{kind}\0{DRAFT_07}\0{_whole_schema()[1]}"
     code = codecache.compiled(key, f"<catalog schema: {kind}>",
                               lambda: fastjsonschema.compile_to_code(schema, use_default=False))
     namespace: dict[str, Any] = {}
