@@ -293,3 +293,11 @@ def test_the_imports_and_the_pages_work_read_their_patterns_from_the_cache(tmp_p
     # validator compile theirs from the cache too: a few patterns compiled at run time are left.
     compiled_first, compiled_again = parsed_first[1] - parsed_first[0], parsed_again[1] - parsed_again[0]
     assert compiled_first > 40 and compiled_again < compiled_first // 4, (compiled_first, compiled_again)
+
+
+def test_the_commands_annotations_are_objects_typer_reads_without_evaluating_text() -> None:
+    from compiler import cli
+
+    for command in cli.app.registered_commands:
+        annotations = command.callback.__annotations__
+        assert annotations and not any(isinstance(a, str) for a in annotations.values()), command.callback
