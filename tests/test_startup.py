@@ -297,7 +297,8 @@ def test_the_imports_and_the_pages_work_read_their_patterns_from_the_cache(tmp_p
 
 def test_the_commands_annotations_are_objects_typer_reads_without_evaluating_text() -> None:
     from compiler import cli
+    from compiler.importers.command import import_app
 
-    for command in cli.app.registered_commands:
+    for command in cli.app.registered_commands + import_app.registered_commands:
         annotations = command.callback.__annotations__
         assert annotations and not any(isinstance(a, str) for a in annotations.values()), command.callback
