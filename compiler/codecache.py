@@ -154,20 +154,27 @@ def regex_programs(scope: str) -> Iterator[None]:
     what `re` would write (the same steps run on a miss) and goes to the same engine call, which
     checks a program before accepting it. `scope` names the cache file: each place that uses it
     compiles its own set of patterns."""
-    folder = _code_dir()
     steps = _regex_steps()
-    if folder is None or steps is None:
+    if steps is None or user_cache_dir() is None:
         yield
         return
-    plain, parse, write, engine = steps
-    path = folder / f"regex-{scope}-{sys.implementation.cache_tag}-{sys.hexversion:x}-{engine.MAGIC}.marshal"
-    known = _read_table(path)
+    outer, plain, parse, write, engine = steps
+    name = f"regex-{scope}-{sys.implementation.cache_tag}-{sys.hexversion:x}-{engine.MAGIC}.marshal"
+    # Read on the first pattern `re` has not compiled in this process yet: a process compiling a
+    # catalog again has every pattern already, and reads nothing.
+    path: Path | None = None
+    known: dict[tuple, tuple] = {}
     used: dict[tuple, tuple] = {}
-    missed = False
+    missed = looked = False
 
     def cached_compile(pattern: Any, flags: int = 0) -> Any:
-        nonlocal missed
-        if type(pattern) not in (str, bytes) or type(flags) is not int or flags & re.DEBUG:
+        nonlocal missed, looked, path, known
+        if not looked:
+            folder, looked = _code_dir(), True
+            if folder is not None:
+                path = folder / name
+                known = _read_table(path)
+        if path is None or type(pattern) not in (str, bytes) or type(flags) is not int or flags & re.DEBUG:
             return plain(pattern, flags)
         key = (pattern, flags)
         program = known.get(key)
@@ -183,32 +190,34 @@ def regex_programs(scope: str) -> Iterator[None]:
         code = [int(op) for op in write(parsed, flags)]  # its opcodes are int subclasses
         groupindex = parsed.state.groupdict
         indexgroup = [None] * parsed.state.groups
-        for name, index in groupindex.items():
-            indexgroup[index] = name
+        for group, index in groupindex.items():
+            indexgroup[index] = group
         program = (flags | parsed.state.flags, code, parsed.state.groups - 1, dict(groupindex),
                    tuple(indexgroup))
         compiled = engine.compile(pattern, *program)
         used[key], missed = program, True
         return compiled
 
+    cached_compile.__wrapped__ = plain  # type: ignore[attr-defined]
     re._compiler.compile = cached_compile  # type: ignore[attr-defined]
     try:
         yield
     finally:
-        re._compiler.compile = plain  # type: ignore[attr-defined]
-        if missed:
+        re._compiler.compile = outer  # type: ignore[attr-defined]  # (an enclosing scope's)
+        if missed and path is not None:
             _store_table(path, known, used)
 
 
-def _regex_steps() -> tuple[Callable, Callable, Callable, Any] | None:
-    """`re`'s compile function, its parser, its program writer and its engine, where this
-    interpreter has them as this module knows them (3.11 to 3.13); None elsewhere, or while
-    another `regex_programs` is active."""
+def _regex_steps() -> tuple[Callable, Callable, Callable, Callable, Any] | None:
+    """`re`'s compile function as it is now (an enclosing `regex_programs`'s, or `re`'s own),
+    `re`'s own, its parser, its program writer and its engine, where this interpreter has them as
+    this module knows them (3.11 to 3.13); None elsewhere."""
     compiler = getattr(re, "_compiler", None)
     parser = getattr(re, "_parser", None)
-    engine = getattr(compiler, "_sre", None)
-    steps = (getattr(compiler, "compile", None), getattr(parser, "parse", None),
-             getattr(compiler, "_code", None), engine)
-    if any(s is None for s in steps) or getattr(steps[0], "__module__", None) != compiler.__name__:
+    current = getattr(compiler, "compile", None)
+    plain = getattr(current, "__wrapped__", current)
+    steps = (current, plain, getattr(parser, "parse", None), getattr(compiler, "_code", None),
+             getattr(compiler, "_sre", None))
+    if any(s is None for s in steps) or getattr(plain, "__module__", None) != compiler.__name__:
         return None
     return steps  # type: ignore[return-value]

@@ -302,3 +302,32 @@ def test_the_commands_annotations_are_objects_typer_reads_without_evaluating_tex
     for command in cli.app.registered_commands + import_app.registered_commands:
         annotations = command.callback.__annotations__
         assert annotations and not any(isinstance(a, str) for a in annotations.values()), command.callback
+
+
+def test_an_inner_regex_scope_keeps_its_own_patterns_and_the_outer_one_resumes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    re.purge()
+    with codecache.regex_programs("outer"):
+        re.compile("outer-1")
+        with codecache.regex_programs("inner"):
+            re.compile("inner-1")
+        re.compile("outer-2")
+    assert re._compiler.compile.__module__ == "re._compiler"
+    tables = {p.name.split("-")[1]: marshal.loads(p.read_bytes())
+              for p in (tmp_path / "moncat" / "code").glob("regex-*")}
+    assert sorted(pattern for pattern, _ in tables["outer"]) == ["outer-1", "outer-2"]
+    assert [pattern for pattern, _ in tables["inner"]] == ["inner-1"]
+
+
+def test_a_code_block_language_of_the_catalogs_own_names_no_cache_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from compiler.targets.runbooks import text
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(text, "_lexer", text._lexer.__wrapped__)  # not the process's cached lexers
+    re.purge()
+    assert "x" in text.html_code_block.__wrapped__("x = 1", "../made-up")
+    assert "sum" in text.html_code_block.__wrapped__("sum(up)", "promql")
+    names = sorted(p.name.split("-cpython")[0] for p in (tmp_path / "moncat" / "code").glob("regex-*"))
+    assert names == ["regex-lexer-other", "regex-lexer-promql"]
