@@ -123,6 +123,11 @@ class Background(Generic[R]):
         except (EOFError, OSError):
             pass  # the child ended without a result, or was stopped: `_receive` says which
 
+    @property
+    def here(self) -> bool:
+        """Whether `result()` will run the work in this process (it was not worth a process)."""
+        return self._later is not None
+
     def result(self) -> R:
         if self._value is None:
             self._value = (self._run_later() if self._later is not None else self._receive(),)

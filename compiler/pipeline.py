@@ -11,7 +11,7 @@ from typing import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from compiler import checks, limits, link, todos, validation
+from compiler import checks, codecache, limits, link, todos, validation
 from compiler.example_runs import ExampleRun, run_examples
 from compiler.artifacts import Artifact, ManagedObject
 from compiler.build import Builder, ServicePart
@@ -287,7 +287,7 @@ def _compile(root: Path, on_stage: Callable[[str], None] | None = None,
                 # come back rendered, in batches.
                 work = partial(_rendered, stream, catalog) if cache is None else \
                     partial(_tracked_batches, batches, cache, catalog, os.getpid())
-                pending.append((target, Background(work, worth)))
+                pending.append((target, Background(partial(_cached_regexes, work), worth)))
 
     try:
         result = analyse(root, on_stage, start_background, cache)
@@ -341,7 +341,8 @@ def _generate(result: Result, pending: list[tuple[Callable, Background]],
         if not keep and not result.report.has_errors():
             del foreground  # the last list of the artifacts but `produced`
             _render_in_place(produced, files)
-            catalog.memo.clear()
+            if not any(work.here for _, work in pending):  # pages rendered here read the memos
+                catalog.memo.clear()
         for target, work in pending:
             produced[target] = _keep(catalog, ([a for batch in work.result() for a in batch], []), result.report)
         if not keep:
@@ -501,6 +502,14 @@ def _rendered(stream: Callable[[Catalog], Iterator[Artifact]], catalog: Catalog,
             batch = []
     _rendered_here()
     yield batch
+
+
+def _cached_regexes(work: Callable[[], Iterator]) -> Iterator:
+    """`work()`'s items, with the programs of the regular expressions it compiles read from the
+    cache (codecache.regex_programs): the pages' work starts its machinery cold (the template
+    engine, the highlighter's lexers), a few dozen patterns."""
+    with codecache.regex_programs("pages"):
+        yield from work()
 
 
 def _core_free() -> bool:

@@ -341,3 +341,23 @@ def test_the_pages_child_reads_the_datadog_conditions_computed_before_it_forked(
     assert len(computed) == len({alert for _, alert in computed}) == 100  # each once
     page = result.files["runbooks/svc0000/alerts/Alert000.md"].decode()
     assert "*Datadog:*" in page and "svc0000.svc0000_g0_requests.count" in page  # and the pages show them
+
+
+def test_pages_rendered_in_this_process_read_what_the_other_targets_worked_out(tmp_path: Path, monkeypatch) -> None:
+    # A command (files only, artifacts=False) drops the catalog's memos once the targets ran; pages
+    # rendered here afterwards (no core free for a child) read them first: each alert's Datadog
+    # condition is worked out once, not again for its page.
+    from compiler.targets.datadog import conditions
+
+    worked_out: list[str] = []
+    condition = conditions._condition
+    monkeypatch.setattr(conditions, "_condition",
+                        lambda catalog, alert, naming: worked_out.append(alert.id) or condition(catalog, alert, naming))
+    forked = _record_decisions(monkeypatch, fork=False)
+    monkeypatch.setattr(pipeline, "_core_free", lambda: False)
+    synthetic.write_catalog(tmp_path / "catalog", 100)
+    result = pipeline.compile_catalog(tmp_path / "catalog", artifacts=False)
+    assert forked == [False] and not result.report.has_errors()
+    assert len(worked_out) == 100 and len(set(worked_out)) == 100
+    assert result.files == compile_clean(tmp_path / "catalog").files
+    assert parallel.Background(lambda: 1, worth_a_process=False).here

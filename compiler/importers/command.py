@@ -1,5 +1,6 @@
 """CLI, import: `moncat import prometheus|mixin|grafana|datadog`, thin commands over run.py."""
-from __future__ import annotations
+# No `from __future__ import annotations`: typer reads these commands' annotations on every moncat
+# run (the sub-app is registered for all), and as text each was compiled and evaluated again.
 
 import enum
 import sys
@@ -31,7 +32,7 @@ NoExamplesOpt = Annotated[bool, typer.Option("--no-examples", help="Write `examp
                                              "instead of synthesising examples.")]
 
 
-def _finish(read: Callable[[], ImportSet], out: Path | None, into: Path | None, owner: str,
+def _finish(read: Callable[[], "ImportSet"], out: Path | None, into: Path | None, owner: str,
             examples: bool, service: str | None) -> None:
     # Imported here: every moncat command registers this sub-app, only `import` needs the importers.
     from compiler.importers import run

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup, escape
 
+from compiler import codecache
+
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
 
@@ -41,6 +43,7 @@ LANGUAGES = {
     "yaml": Language("YAML", "yaml", "yaml"),
     "datadog": Language("Datadog", "", "text"),
 }
+_LEXERS = frozenset(language.lexer for language in LANGUAGES.values())
 
 
 def language(name: str) -> Language:
@@ -214,15 +217,18 @@ def _formatter() -> Any:
 
 @lru_cache(maxsize=64)
 def _lexer(name: str) -> Any:
-    from pygments.lexers import get_lexer_by_name
-    from pygments.util import ClassNotFound
+    # The patterns of each language of the table (a few dozen each) kept apart: a catalog reads
+    # only its languages'. Other names (the catalog's own words) share one file.
+    with codecache.regex_programs(f"lexer-{name}" if name in _LEXERS else "lexer-other"):
+        from pygments.lexers import get_lexer_by_name
+        from pygments.util import ClassNotFound
 
-    from compiler.targets.runbooks.lexing import speed_up
+        from compiler.targets.runbooks.lexing import speed_up
 
-    try:
-        return speed_up(get_lexer_by_name(name, stripnl=False, ensurenl=False))
-    except ClassNotFound:
-        return get_lexer_by_name("text", stripnl=False, ensurenl=False)
+        try:
+            return speed_up(get_lexer_by_name(name, stripnl=False, ensurenl=False))
+        except ClassNotFound:
+            return get_lexer_by_name("text", stripnl=False, ensurenl=False)
 
 
 @lru_cache(maxsize=4096)
