@@ -4,12 +4,14 @@ from __future__ import annotations
 import hashlib
 import json
 from operator import itemgetter
+from typing import TypeVar
 from json.encoder import encode_basestring as _encode_str
 
 from compiler.artifacts import Artifact, Digest
 from compiler.render import content_hash
 
 MANIFEST = "manifest.json"
+T = TypeVar("T", str, bytes)
 
 
 def object_lines(art: Artifact, hashes: dict[int, str] | None = None) -> list[tuple[tuple, str]]:
@@ -65,10 +67,22 @@ def assemble(objects: list[tuple[tuple, str | bytes]], files: list[tuple[str, st
     lines = [line for _, line in objects]
     if lines and type(lines[0]) is bytes:
         try:
-            return b"".join((head.encode("utf-8"), b",\n    ".join(lines), b"\n  ]\n}\n"))
+            return b"".join(_between(head.encode("utf-8"), lines, b",\n    ", b"\n  ]\n}\n"))
         except TypeError:  # lines of both kinds
             lines = [line.decode("utf-8") if type(line) is bytes else line for line in lines]
-    return "".join((head, ",\n    ".join(lines), "\n  ]\n}\n")).encode("utf-8")
+    return "".join(_between(head, lines, ",\n    ", "\n  ]\n}\n")).encode("utf-8")
+
+
+def _between(head: T, lines: list[T], sep: T, tail: T) -> list[T]:
+    """[head, line, sep, line, ..., line, tail]: joined once, the lines joined with `sep` are
+    never a string of their own (26 MB at 10,000 alerts, then copied whole into the manifest)."""
+    if not lines:
+        return [head, tail]
+    parts = [sep] * (2 * len(lines) + 1)
+    parts[1:-1:2] = lines
+    parts[0] = head
+    parts[-1] = tail
+    return parts
 
 
 def _object_line(target: str, path: str, kind: str, id: str, source: str, hash: str) -> str:
