@@ -3,6 +3,7 @@ keeps each artifact rendered (its bytes are the file's) and drops the catalog's 
 loaded documents keep their positions packed in ints."""
 from __future__ import annotations
 
+import pickle
 import re
 from pathlib import Path
 
@@ -107,3 +108,16 @@ def test_the_manifest_joins_its_lines_once_between_its_head_and_tail() -> None:
         assert b"".join(_between(b"head", lines, b",\n", b"tail")) == b"head" + b",\n".join(lines) + b"tail"
         text = [line.decode() for line in lines]
         assert "".join(_between("head", text, ",\n", "tail")) == "head" + ",\n".join(text) + "tail"
+
+
+def test_a_location_pickles_to_the_bytes_of_its_instance_dict_and_reads_back_as_itself(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Loc.__getstate__ gives pickle what it took by default (the instance's dict), without
+    # making that dict: the cache's records keep their bytes.
+    def locs() -> list[Loc]:
+        return [Loc("svc.yaml", 3, 7), Loc("sérvice.yaml"), Loc("svc.yaml", 3, 7)]
+
+    mine = [pickle.dumps(locs(), protocol=p) for p in range(2, pickle.HIGHEST_PROTOCOL + 1)]
+    assert all(pickle.loads(data) == locs() for data in mine)
+    monkeypatch.delattr(Loc, "__getstate__")
+    assert mine == [pickle.dumps(locs(), protocol=p) for p in range(2, pickle.HIGHEST_PROTOCOL + 1)]
