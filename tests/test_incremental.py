@@ -11,6 +11,7 @@ import re
 import shutil
 from functools import partial
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 import yaml
@@ -999,3 +1000,18 @@ def test_with_the_cache_the_cross_checks_read_every_rule_and_monitor_they_read_w
     dashboards = [a for a in cached if a.path.startswith("grafana/dashboards/")]
     assert dashboards and all(type(a) is RenderedArtifact for a in dashboards)
     assert {a.path for a in cached if type(a) is Artifact} >= {p for p, _ in seen["clean"] if p.startswith("grafana/")}
+
+
+def test_a_value_that_holds_nothing_to_let_go_of_comes_back_as_it_is() -> None:
+    # Once the checks ran, every value a target computes goes through Run._lightened: a value
+    # holding no artifact to make light (a named tuple of facts, the artifacts a check reads)
+    # is the same object, not a copy of another type.
+    class Pair(NamedTuple):
+        a: int
+        b: list
+
+    run = run_module.Run.__new__(run_module.Run)
+    kept = Artifact("prometheus/svc.rules.yaml", {"groups": []}, "yaml")
+    value = (Pair(1, [2]), [Pair(3, [kept])], kept)
+    assert run._lightened(value, lambda art: True) is value
+    assert type(run._lightened(Pair(1, [2]), None)) is Pair

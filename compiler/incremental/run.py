@@ -101,6 +101,8 @@ class Run:
             return value if keep is not None and keep(value) else self.light(value)
         if isinstance(value, (list, tuple)) and not isinstance(value, (Splice, StoredArtifact)):
             light = [self._lightened(v, keep) for v in value]
+            if all(a is b for a, b in zip(light, value)):
+                return value  # nothing in it let go of: kept as it is (a tuple of its own type, say)
             return light if isinstance(value, list) else tuple(light)
         return value
 
