@@ -5,7 +5,7 @@ import enum
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 
 class Severity(enum.IntEnum):
@@ -29,6 +29,13 @@ class Loc:
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.column}"
+
+    def __getstate__(self) -> dict[str, Any]:
+        # What pickle stores by default (the instance's dict), without making that dict: Python
+        # keeps a plain instance's fields inline until something asks for its __dict__, and
+        # pickling asked, for every Loc the cache stored (about 64 bytes each, 14 MB at 10,000
+        # alerts, in the compile and in the pages' child it forks).
+        return {"file": self.file, "line": self.line, "column": self.column}
 
     def shifted(self, lines: int = 0, columns: int = 0) -> "Loc":
         """The position `lines` below and `columns` to the right (columns reset on a new line)."""

@@ -34,6 +34,9 @@ def unpack(packed: int) -> Pos:
     return Pos(packed >> 32, (packed >> 3) & 0x1FFFFFFF, _STYLES[packed & 7])
 
 
+_RELEASED = ("data", "values", "keys")  # what RawDocument.release lets go of
+
+
 @dataclass
 class RawDocument:
     """One document as written: plain data plus where each key and value stands in its file."""
@@ -45,6 +48,29 @@ class RawDocument:
     keys: dict[Path_, int] = field(default_factory=dict)
     from_jsonnet: bool = False
     index: int = 0  # its place among the documents of its file
+
+    def release(self) -> None:
+        """Let go of the parsed data and the position tables once the build has read them (a
+        tenth of a loaded catalog's memory, held by the compile and by the pages' child it
+        forks). The text stays: a later stage asking for a position (a diagnostic inside a
+        scalar) has the file parsed again, once. Jsonnet output keeps its data: its text is the
+        source, not the data."""
+        if not self.from_jsonnet:
+            for name in _RELEASED:
+                self.__dict__.pop(name, None)
+            self.__dict__.pop("_lines", None)
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for an attribute the instance lacks: one that `release` let go.
+        if name not in _RELEASED or "text" not in self.__dict__:
+            raise AttributeError(name)
+        from compiler.yaml_source import load_yaml  # it imports this module
+        again = load_yaml(self.file, self.text)[0]
+        if self.index >= len(again):  # cannot happen: the text loaded before
+            raise AttributeError(name)
+        for released in _RELEASED:
+            self.__dict__[released] = getattr(again[self.index], released)
+        return self.__dict__[name]
 
     def lines(self) -> list[str]:
         # Split once per document: positions inside scalars are asked for one at a time.

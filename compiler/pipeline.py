@@ -68,6 +68,9 @@ OUTPUT_OF = (("prometheus/", "prometheus"), ("kubernetes/", "kubernetes"), ("ale
 CROSS_CHECKS = (cross_target.check, datadog_output.check, routing_parity.check)
 # Those of them that compare one service's own objects (with the cache, run per service).
 PER_SERVICE_CHECKS = (cross_target.check, datadog_output.check)
+# Whether any cross check reads an artifact of a service (the routing parity reads the same rules
+# as cross_target, and every artifact of no service).
+CHECKED = (cross_target.reads, datadog_output.reads)
 
 
 @dataclass
@@ -178,6 +181,8 @@ def _analyse(root: Path, on_stage: Callable[[str], None] | None,
     clock.lap("link")
     if report.has_errors() or catalog is None:
         return result
+    for doc in valid:
+        doc.release()  # built and linked: read again from its text if a position is asked for
     result.catalog = catalog
     if linked is not None:
         linked(catalog)
@@ -310,6 +315,11 @@ def _generate(result: Result, pending: list[tuple[Callable, Background]],
     catalog = result.catalog
     assert catalog is not None
     produced: dict[Callable, list[Artifact]] = {}
+    if cache is not None:
+        # A service's artifacts that no cross check reads (its dashboards, generated tests, CRD)
+        # in the form the write needs as soon as its target made them, rather than once every
+        # target has run: at 10,000 alerts they were about a hundred MiB of objects held meanwhile.
+        cache.run.checked = _checked
     for target in TARGETS:
         if target not in BACKGROUND and _wanted(catalog, target):
             produced[target] = _keep(catalog, target(catalog), result.report)
@@ -372,6 +382,8 @@ def _cross_checks_by_service(catalog: Catalog, artifacts: list, cache: Cache) ->
     by_id = {s.id: s for s in catalog.services}
     groups: dict[str | None, list] = {}
     for art in artifacts:
+        if not isinstance(art, Artifact):
+            continue  # in the form the write needs already: no check reads it (_checked)
         owner = cache.run.service_of(art)
         if owner is None:  # made outside cached(): an SLO's rule file, say; its objects say whose
             owners = {obj.id.split("/", 1)[0] for obj in art.objects}
@@ -409,6 +421,11 @@ class _RuleObjects:
     objects: tuple[ManagedObject, ...]
     path: str = ""
     data: None = None
+
+
+def _checked(art: Artifact) -> bool:
+    """Whether a cross check reads anything of an artifact of a service."""
+    return any(reads(art) for reads in CHECKED)
 
 
 def _routing_rules(artifacts: list) -> tuple[ManagedObject, ...]:

@@ -11,19 +11,20 @@ import re
 import shutil
 from functools import partial
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 import yaml
 
 from compiler import incremental, pipeline, writer
 from compiler.artifacts import Artifact, ManagedObject
-from compiler.checks import routing_parity
+from compiler.checks import cross_target, datadog_output, routing_parity
 from compiler.checks.routing_readback import Notification
 from compiler.diagnostics import Loc
 from compiler.incremental import output
 from compiler.incremental.chunks import manifest_chunks, merge_chunks
 from compiler.incremental import run as run_module
-from compiler.incremental.run import Cache
+from compiler.incremental.run import Cache, RenderedArtifact
 from compiler.manifest import assemble, file_line, object_lines
 from tests.benchmarks import synthetic
 from tests.conftest import CATALOG
@@ -1004,3 +1005,59 @@ def test_the_cache_keeps_a_services_route_tests_as_their_block_and_manifest_entr
     bare = Splice([{"name": "a"}]).bare()
     with pytest.raises(ValueError):
         bare.lines("  ")
+
+
+def _recording(check, seen: set):
+    def wrapped(catalog, artifacts, *args):
+        for art in artifacts:
+            if cross_target.reads(art) or datadog_output.reads(art):
+                seen.add((art.path, tuple(o.id for o in art.objects)))
+        return check(catalog, artifacts, *args)
+    return wrapped
+
+
+def test_with_the_cache_the_cross_checks_read_every_rule_and_monitor_they_read_without_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # With the cache, what no cross check reads goes to the form the write needs as soon as its
+    # target made it: the checks still get, whole, every artifact they read without the cache.
+    catalog = tmp_path / "catalog"
+    _small_synthetic(catalog)
+    seen: dict[str, set] = {"clean": set(), "cached": set()}
+    monkeypatch.setattr(pipeline, "CROSS_CHECKS", tuple(_recording(c, seen["clean"]) for c in pipeline.CROSS_CHECKS))
+    monkeypatch.setattr(pipeline, "PER_SERVICE_CHECKS",
+                        tuple(_recording(c, seen["cached"]) for c in pipeline.PER_SERVICE_CHECKS))
+    made: list = []
+    grafana_build = next(t for t in pipeline.TARGETS if t.__module__ == "compiler.targets.grafana")
+
+    def grafana(catalog):  # noqa: ANN001, ANN202
+        artifacts, diags = grafana_build(catalog)
+        made.extend(artifacts)
+        return artifacts, diags
+
+    monkeypatch.setattr(pipeline, "TARGETS", tuple(grafana if t is grafana_build else t for t in pipeline.TARGETS))
+    diags, files = _compile(catalog, tmp_path / "out", tmp_path / "cache")
+    cached = list(made)
+    assert (diags, files) == _clean(catalog)
+    assert seen["cached"] == seen["clean"]
+    assert any(p.startswith("datadog/monitors/") for p, _ in seen["clean"])
+    assert any(p.startswith("grafana/alerting/") for p, _ in seen["clean"])
+    # What the Grafana target gave with the cache: its services' dashboards light already, their
+    # alert rules whole (for the checks).
+    dashboards = [a for a in cached if a.path.startswith("grafana/dashboards/")]
+    assert dashboards and all(type(a) is RenderedArtifact for a in dashboards)
+    assert {a.path for a in cached if type(a) is Artifact} >= {p for p, _ in seen["clean"] if p.startswith("grafana/")}
+
+
+def test_a_value_that_holds_nothing_to_let_go_of_comes_back_as_it_is() -> None:
+    # Once the checks ran, every value a target computes goes through Run._lightened: a value
+    # holding no artifact to make light (a named tuple of facts, the artifacts a check reads)
+    # is the same object, not a copy of another type.
+    class Pair(NamedTuple):
+        a: int
+        b: list
+
+    run = run_module.Run.__new__(run_module.Run)
+    kept = Artifact("prometheus/svc.rules.yaml", {"groups": []}, "yaml")
+    value = (Pair(1, [2]), [Pair(3, [kept])], kept)
+    assert run._lightened(value, lambda art: True) is value
+    assert type(run._lightened(Pair(1, [2]), None)) is Pair

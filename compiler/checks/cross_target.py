@@ -19,6 +19,13 @@ GRAFANA_OPS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<=", "eq": "==", "ne":
 _PRESENT = re.compile(r"\s*\$(\w+)\s*==\s*\$(\w+)\s*")
 
 Reading = tuple[ast.Expr, str | None, float | None, int]
+# The generated objects the check reads: each alert's Prometheus rule and Grafana rule.
+PROMETHEUS_RULE, GRAFANA_RULE = ("prometheus", "alert"), ("grafana", "alert_rule")
+
+
+def reads(art: Artifact) -> bool:
+    """Whether the check reads anything of this artifact (an object of one of the two rules)."""
+    return any((o.target, o.kind) in (PROMETHEUS_RULE, GRAFANA_RULE) for o in art.objects)
 
 
 def read_prometheus(rule: dict[str, Any]) -> Reading:
@@ -76,10 +83,8 @@ def _locs(catalog: Catalog) -> dict[str, Loc]:
 
 
 def check(catalog: Catalog, artifacts: list[Artifact]) -> list[Diagnostic]:
-    prometheus = {o.id: o.content for a in artifacts for o in a.objects
-                  if o.target == "prometheus" and o.kind == "alert"}
-    grafana = {o.id: o.content for a in artifacts for o in a.objects
-               if o.target == "grafana" and o.kind == "alert_rule"}
+    prometheus = {o.id: o.content for a in artifacts for o in a.objects if (o.target, o.kind) == PROMETHEUS_RULE}
+    grafana = {o.id: o.content for a in artifacts for o in a.objects if (o.target, o.kind) == GRAFANA_RULE}
     if not prometheus or not grafana:
         return []
     locs = _locs(catalog)

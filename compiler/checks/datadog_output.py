@@ -16,10 +16,16 @@ from compiler.targets.datadog.slos import check_burn_monitor
 from compiler.targets.datadog.verbatim import KIND as KEPT
 
 INVALID = "MC710"
+MONITORS = "datadog/monitors/"  # the files the check reads
+
+
+def reads(art: Artifact) -> bool:
+    """Whether the check reads this artifact (a monitor's file)."""
+    return art.path.startswith(MONITORS)
 
 
 def check(catalog: Catalog, artifacts: list[Artifact]) -> Iterator[Diagnostic]:
-    monitors = [a for a in artifacts if a.path.startswith("datadog/monitors/")]
+    monitors = [a for a in artifacts if reads(a)]
     ids = {a.objects[0].id.lower() for a in monitors}  # references are written as tags are
     for art in monitors:
         if art.objects[0].kind == KEPT:

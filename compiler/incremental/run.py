@@ -61,13 +61,17 @@ class Run:
         self.pages_before: dict[str, tuple[tuple, str, tuple]] = {}
         self.pages: dict[str, tuple[tuple, str, tuple]] = {}
         self.groups: dict[str, list[str]] = {}          # service -> its group (see _groups)
+        # Set once the checks ran: whether a later stage reads more of an artifact than the write
+        # needs. A value computed then holds the others as `light` makes them (see value).
+        self.checked: Callable[[Artifact], bool] | None = None
 
     # --- what cached() calls ------------------------------------------------------------------
     def value(self, catalog: model.Catalog, name: str, service: model.Service,
               compute: Callable[[], T], light: bool = False, stored: Callable[[T], Any] | None = None) -> T:
         """`light`: artifacts in the value come back as `light` makes them (the caller reads
         nothing of them but what the write needs and passes them on: such a value is not kept
-        here, where the runbook pages' bytes were held to the end of their child)."""
+        here, where the runbook pages' bytes were held to the end of their child). Once
+        `checked` is set, so do those of a value computed now that it does not say to keep."""
         if not self.ready:
             self._prepare(catalog)
         key = (name, service.id)
@@ -85,17 +89,20 @@ class Run:
                     frozen, protocol=pickle.HIGHEST_PROTOCOL)
                 if len(self.rendered) > before and not light:
                     self.heavy.add(key)  # it holds artifacts: see release
-            if light:
-                value = self._lightened(value)
+            if light or self.checked is not None:
+                value = self._lightened(value, None if light else self.checked)
         if not light:
             self.memo[key] = value
         return value
 
-    def _lightened(self, value: Any) -> Any:
+    def _lightened(self, value: Any, keep: Callable[[Artifact], bool] | None = None) -> Any:
+        """The value with its artifacts as `light` makes them, but those `keep` says to keep."""
         if isinstance(value, Artifact):
-            return self.light(value)
+            return value if keep is not None and keep(value) else self.light(value)
         if isinstance(value, (list, tuple)) and not isinstance(value, (Splice, StoredArtifact, StoredObject)):
-            light = [self._lightened(v) for v in value]
+            light = [self._lightened(v, keep) for v in value]
+            if all(a is b for a, b in zip(light, value)):
+                return value  # nothing in it let go of: kept as it is (a tuple of its own type, say)
             return light if isinstance(value, list) else tuple(light)
         return value
 
