@@ -20,10 +20,6 @@ def object_lines(art: Artifact, hashes: dict[int, str] | None = None) -> list[tu
     that several objects share."""
     out = []
     path = art.path
-    # The path's JSON once per artifact (a catalog-wide file holds 10,000 objects); each line
-    # written in one f-string where every field is a str (`_object_line` otherwise).
-    quoted = _encode_str(path) if type(path) is str else None
-    enc = _encode_str
     for obj in art.objects:
         digest = obj.digest or (obj.content.value if type(obj.content) is Digest else "")
         if not digest:
@@ -32,13 +28,8 @@ def object_lines(art: Artifact, hashes: dict[int, str] | None = None) -> list[tu
                 digest = content_hash(obj.content)
                 if hashes is not None:
                     hashes[id(obj.content)] = digest
-        target, kind, ident, source = obj.target, obj.kind, obj.id, str(obj.source)
-        if quoted is not None and type(digest) is type(target) is type(kind) is type(ident) is str:
-            line = (f'{{"hash": {enc(digest)}, "id": {enc(ident)}, "kind": {enc(kind)}, "path": {quoted}, '
-                    f'"source": {enc(source)}, "target": {enc(target)}}}')
-        else:
-            line = _object_line(target, path, kind, ident, source, digest)
-        out.append(((target, path, kind, ident), line))
+        target, kind, ident = obj.target, obj.kind, obj.id
+        out.append(((target, path, kind, ident), _object_line(target, path, kind, ident, str(obj.source), digest)))
     return out
 
 
@@ -85,12 +76,14 @@ def _joined(head: T, lines: list[T], sep: T, tail: T) -> T:
 
 
 def _object_line(target: str, path: str, kind: str, id: str, source: str, hash: str) -> str:
-    """`json.dumps` of the object's fields with sorted keys, written field by field (a dict per
-    object through json's encoder cost more than the rest of the manifest)."""
-    values = (hash, id, kind, path, source, target)
-    if not all(type(v) is str for v in values):
-        return _dump(dict(zip(_FIELDS, values)))
-    return "{" + ", ".join(f'"{k}": {_encode_str(v)}' for k, v in zip(_FIELDS, values)) + "}"
+    """`json.dumps` of the object's fields with sorted keys, written field by field in one f-string
+    when every field is a str (a dict per object through json's encoder cost more than the rest of
+    the manifest; a catalog-wide file holds 10,000 objects)."""
+    if type(hash) is type(id) is type(kind) is type(path) is type(source) is type(target) is str:
+        enc = _encode_str
+        return (f'{{"hash": {enc(hash)}, "id": {enc(id)}, "kind": {enc(kind)}, "path": {enc(path)}, '
+                f'"source": {enc(source)}, "target": {enc(target)}}}')
+    return _dump(dict(zip(_FIELDS, (hash, id, kind, path, source, target))))
 
 
 _FIELDS = ("hash", "id", "kind", "path", "source", "target")  # sorted, as json's sort_keys
