@@ -46,14 +46,23 @@ def _check_file(path: Path, rel: str, real_root: Path) -> Diagnostic | None:
     """Whether a catalog file may be read: inside the catalog once links are followed, a regular
     file (a FIFO or device would block or never end), and not larger than the limit."""
     try:
-        real = path.resolve(strict=True)
-        info = real.stat()
-    except (OSError, RuntimeError) as exc:  # a dangling link or a loop of links
-        reason = getattr(exc, "strerror", None) or "a loop of symbolic links"
-        return error("MC008", f"cannot read file: {reason}", Loc(rel),
-                     "fix or remove the symbolic link")
-    if not real.is_relative_to(real_root):
-        return _outside(rel, "the file")
+        info = os.lstat(path)
+    except OSError as exc:
+        return error("MC008", f"cannot read file: {exc.strerror}", Loc(rel),
+                     "check that the file is there and readable")
+    # A file that is no link is where the walk found it, inside the catalog (the walk follows no
+    # link below the catalog's directory): only a link needs resolving, which costs a system
+    # call per part of its path (0.01 s for a 200-file catalog).
+    if stat.S_ISLNK(info.st_mode):
+        try:
+            real = path.resolve(strict=True)
+            info = real.stat()
+        except (OSError, RuntimeError) as exc:  # a dangling link or a loop of links
+            reason = getattr(exc, "strerror", None) or "a loop of symbolic links"
+            return error("MC008", f"cannot read file: {reason}", Loc(rel),
+                         "fix or remove the symbolic link")
+        if not real.is_relative_to(real_root):
+            return _outside(rel, "the file")
     if not stat.S_ISREG(info.st_mode):
         return error("MC008", "cannot read file: not a regular file", Loc(rel),
                      "catalog files are plain files; remove this one")

@@ -14,10 +14,10 @@ import dataclasses
 import re
 from collections import ChainMap
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Iterator, Mapping
 
 from compiler.expr import ast
-from compiler.model import Catalog, DatadogSettings, Service
+from compiler.model import Catalog, DatadogSettings, Metric, Service
 
 METRIC_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.]{0,199}")
 
@@ -86,17 +86,55 @@ def _service_names(dd: DatadogSettings, svc: Service) -> tuple[dict[str, Series]
     return series, {r.name: r.expr.tree for r in svc.recording_rules.values() if not r.more}
 
 
-def _catalog_names(catalog: Catalog) -> tuple[dict[str, Series], dict[str, ast.Expr]]:
+def _catalog_names(catalog: Catalog) -> tuple[Mapping[str, Series], dict[str, ast.Expr]]:
     """Every service's names; where two services expose one name, the first in catalog order."""
-    series: dict[str, Series] = {}
     rules: dict[str, ast.Expr] = {}
     for svc in catalog.services:
-        own_series, own_rules = _service_names(catalog.settings.datadog, svc)
-        for key, value in own_series.items():
-            series.setdefault(key, value)
-        for key, tree in own_rules.items():
+        own = {r.name: r.expr.tree for r in svc.recording_rules.values() if not r.more}
+        for key, tree in own.items():
             rules.setdefault(key, tree)
-    return series, rules
+    return _CatalogSeries(catalog.settings.datadog, catalog.services), rules
+
+
+class _CatalogSeries(Mapping[str, Series]):
+    """Every service's series by Prometheus name, each made when first asked for: a service's
+    queries read few of the others' series, and making all of them (6,800 at 10,000 alerts)
+    cost every compile 0.015 s, a cached one changing one service included."""
+
+    def __init__(self, dd: DatadogSettings, services: list[Service]):
+        self.dd = dd
+        self.where: dict[str, tuple[str, Metric]] = {}  # name -> namespace, metric exposing it
+        self.made: dict[str, Series] = {}
+        suffixes: dict[str, tuple[str, ...]] = {}  # metric type -> its series' suffixes
+        for svc in services:
+            prefix = namespace(dd, svc.id)
+            for m in svc.metrics.values():
+                if m.type not in suffixes:
+                    suffixes[m.type] = tuple(k[1:] for k in _series_for(dd, "", "x", m.type, "", ()))
+                entry = (prefix, m)
+                for suffix in suffixes[m.type]:
+                    self.where.setdefault(m.name + suffix, entry)
+
+    def __getitem__(self, key: str) -> Series:
+        found = self.made.get(key)
+        if found is None:
+            entry = self.where[key]
+            prefix, m = entry
+            for name, series in series_for(self.dd, prefix, m.name, m.type, m.datadog, m.labels,
+                                           m.label_values).items():
+                if self.where.get(name) is entry:  # the metric's other series, where it is first
+                    self.made[name] = series
+            found = self.made[key]
+        return found
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.where
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.where)
+
+    def __len__(self) -> int:
+        return len(self.where)
 
 
 def series_for(dd: DatadogSettings, prefix: str, name: str, kind: str, explicit: str,

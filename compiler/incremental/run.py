@@ -482,13 +482,16 @@ def _groups(catalog: model.Catalog, sources: dict[str, list]) -> dict[str, list[
 def _series_digest(sources: list, table: dict[str, list[str]], deps: dict[str, set[str]]) -> str:
     """The definitions of every series a service's documents name, and of those the recording
     rules among them read, transitively."""
-    todo = set().union(*(s.words for s in sources)) & table.keys()
-    seen: set[str] = set()
+    words = sources[0].words if len(sources) == 1 else frozenset().union(*(s.words for s in sources))
+    defined = table.keys()
+    seen = defined & words
+    # Only recording rules' names lead further: the others are looked at once.
+    todo = [name for name in seen if name in deps] if deps else []
     while todo:
-        name = todo.pop()
-        seen.add(name)
-        todo |= (deps.get(name, set()) & table.keys()) - seen
-    return digest("\n".join(f"{n}={','.join(table[n])}" for n in sorted(seen)))
+        new = (deps[todo.pop()] & defined) - seen
+        seen |= new
+        todo.extend(name for name in new if name in deps)
+    return digest("\n".join([f"{n}={','.join(table[n])}" for n in sorted(seen)]))
 
 
 class Cache:

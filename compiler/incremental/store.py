@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import marshal
+import mmap
 import os
 import pickle
 import sys
@@ -182,11 +183,19 @@ class Store:
             self.used[kind].add(key)
 
     def read_packed(self, kind: str, key: str) -> tuple[Any, memoryview] | None:
-        """A record `write_packed` wrote: its value and its bytes, read once and not copied (None
-        when there is none, or it cannot be read back)."""
+        """A record `write_packed` wrote: its value and its bytes, not copied (None when there is
+        none, or it cannot be read back). The file is mapped rather than read: its bytes are read
+        from the page cache as they are unpickled. Reading them copied 45 MB into fresh memory at
+        10,000 alerts (200 services' records), 0.04-0.06 s of a one-service recompile, most of it
+        in the kernel. A record is never changed in place (`_atomic` writes a new file and
+        renames it; one replaced or deleted meanwhile stays mapped as it was); one truncated in
+        place by hand while a compile maps it would end that compile (SIGBUS)."""
         try:
-            data = memoryview(self._path(kind, key).read_bytes())
+            with open(self._path(kind, key), "rb") as f:
+                data = memoryview(mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ))
             size = int.from_bytes(data[:8], "little")
+            if len(data) < 8 + size:
+                return None  # a damaged head
             value = pickle.loads(data[8:8 + size])
         except Exception:  # noqa: BLE001 - a missing, truncated or foreign record is a miss
             return None
