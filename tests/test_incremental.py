@@ -684,6 +684,43 @@ def test_the_manifest_from_chunks_lists_objects_as_the_manifest_of_their_lines_d
             == assemble([line for art in distinct for line in object_lines(art)], []))
 
 
+def test_blocks_of_stored_manifest_lines_give_the_chunks_of_the_objects_they_stand_for() -> None:
+    # A service's route tests come back from the cache as one block of manifest lines per target
+    # and kind (chunks.stored_lines). Among other blocks and objects the artifact's chunks are
+    # those of the objects themselves: blocks joined whole where none falls among another's
+    # lines, and line by line where their ids interleave or meet (an id written twice keeps
+    # the objects' order).
+    from compiler.incremental.chunks import stored_lines
+    from compiler.incremental.stored import StoredLines
+
+    def obj(oid: str, kind: str = "route_test", target: str = "amtool", n: int = 0) -> ManagedObject:
+        return ManagedObject(oid, kind, target, Loc("svc.yaml", 3 + n, 1), {"name": oid, "n": n})
+
+    path = "alertmanager/routes.tests.yaml"
+    services = {
+        "b": [obj("b/z"), obj("b/a"), obj("b/m", "other")],
+        "a": [obj("a/y"), obj("a/b")],
+        "c": [obj("c/x", target="grafana")],
+        "d": [obj("b/q"), obj("d/a")],  # interleaves with b's route tests
+        "e": [obj("a/y", n=1)],  # the same id as one of a's
+    }
+    cases = [["b", "a", "c"], ["a", "c", "b", "fresh"], ["b", "d", "a"], ["e", "a", "fresh"], ["a", "e"]]
+    for names in cases:
+        fresh = [obj("aa/k"), obj("b/b", "other")] if "fresh" in names else []
+        first, rest = names[0], [name for name in names[1:] if name != "fresh"]
+        mixed = [*stored_lines(path, services[first]), *fresh,
+                 *[b for name in rest for b in stored_lines(path, services[name])]]
+        ordered = [*services[first], *fresh, *[o for name in rest for o in services[name]]]
+        expected = manifest_chunks(Artifact(path, {}, "yaml", tuple(ordered)))
+        assert manifest_chunks(Artifact(path, {}, "yaml", tuple(mixed))) == expected, names
+    assert [(b.target, b.kind, b.first, b.last) for b in stored_lines(path, services["b"])] == [
+        ("amtool", "route_test", ("route_test", "b/a"), ("route_test", "b/z")),
+        ("amtool", "other", ("other", "b/m"), ("other", "b/m"))]
+    # A block belongs to the artifact whose path its lines name.
+    with pytest.raises(ValueError):
+        manifest_chunks(Artifact("elsewhere.yaml", {}, "yaml", stored_lines(path, services["a"])))
+
+
 def test_the_manifest_from_lines_kept_as_utf8_bytes_is_the_manifest_of_the_same_lines_as_text() -> None:
     # The cache keeps an artifact's manifest lines as UTF-8 bytes; the manifest joins them as
     # they are, and one line of either kind among the others' (lines of both kinds) changes nothing.
@@ -968,12 +1005,12 @@ def test_a_compile_writing_a_file_writes_the_manifest_without_reading_the_output
     assert (out / "manifest.json").stat().st_ino != manifest.st_ino
 
 
-def test_the_cache_keeps_a_services_route_tests_as_their_block_and_manifest_entries_that_render_as_computed(
+def test_the_cache_keeps_a_services_route_tests_as_their_block_and_manifest_lines_that_render_as_computed(
         tmp_path: Path) -> None:
     # An unchanged service's route tests come back from the cache without their cases (the block
-    # of the test file rendered) and with objects that hold only what the manifest lists: the
-    # test file and its manifest lines are those of the tests as computed.
-    from compiler.incremental.stored import StoredObject
+    # of the test file rendered, one text) and without their objects (the block of their manifest
+    # lines): the test file and its manifest lines are those of the tests as computed.
+    from compiler.incremental.stored import StoredLines
     from compiler.render import Splice, render
     from compiler.targets import alertmanager
 
@@ -983,12 +1020,13 @@ def test_the_cache_keeps_a_services_route_tests_as_their_block_and_manifest_entr
         computed = alertmanager._route_tests(catalog, service)
         stored = pickle.loads(pickle.dumps(alertmanager._stored_tests(computed), protocol=pickle.HIGHEST_PROTOCOL))
         assert bool(stored[1]) == bool(computed[0])  # the build keeps a service's tests by its objects
-        assert all(type(o) is StoredObject for o in stored[1]) and not stored[0]  # no case kept
+        assert all(type(o) is StoredLines for o in stored[1]) and not stored[0]  # no case kept
+        assert len(stored[0].lines("")) <= 1
         both = [Artifact(alertmanager.TESTS, {"config": "alertmanager.yaml", "tests": [tests]}, "yaml",
                          tuple(objects), alertmanager.HEADER) for tests, objects in (computed, stored)]
         assert render(both[1]) == render(both[0])
-        assert object_lines(both[1]) == object_lines(both[0])
-        tested += len(stored[1])
+        assert manifest_chunks(both[1]) == manifest_chunks(both[0])
+        tested += len(computed[1])
     assert tested > 10
     # What a compile with the cache stores is that form, and the next compile, reusing it, writes
     # what a clean compile writes.
@@ -999,7 +1037,7 @@ def test_the_cache_keeps_a_services_route_tests_as_their_block_and_manifest_entr
     first = pipeline.compile_catalog(catalog_dir, cache=cache)
     output.write(tmp_path / "out", first, cache, lambda: pipeline.compile_catalog(catalog_dir))
     kept = [pickle.loads(values["alertmanager.tests"]) for values in cache.run.pending.values()]
-    assert kept and all(not tests and all(type(o) is StoredObject for o in objects) for tests, objects in kept)
+    assert kept and all(not tests and all(type(o) is StoredLines for o in objects) for tests, objects in kept)
     _same_as_clean(catalog_dir, tmp_path / "out", tmp_path / "cache", "reusing the stored route tests")
     # Kept only at the top level: asked for another indentation, it fails rather than render nothing.
     bare = Splice([{"name": "a"}]).bare()

@@ -28,7 +28,7 @@ from compiler.incremental import RUN
 from compiler.incremental.front import Front
 from compiler.incremental.store import Store, default_dir, digest
 from compiler.incremental.chunks import manifest_chunks
-from compiler.incremental.stored import RenderedArtifact, StoredArtifact, StoredObject
+from compiler.incremental.stored import RenderedArtifact, StoredArtifact, StoredLines
 from compiler.manifest import MANIFEST, file_line
 from compiler.render import Splice, content_hash, render
 
@@ -99,7 +99,7 @@ class Run:
         """The value with its artifacts as `light` makes them, but those `keep` says to keep."""
         if isinstance(value, Artifact):
             return value if keep is not None and keep(value) else self.light(value)
-        if isinstance(value, (list, tuple)) and not isinstance(value, (Splice, StoredArtifact, StoredObject)):
+        if isinstance(value, (list, tuple)) and not isinstance(value, (Splice, StoredArtifact, StoredLines)):
             light = [self._lightened(v, keep) for v in value]
             if all(a is b for a, b in zip(light, value)):
                 return value  # nothing in it let go of: kept as it is (a tuple of its own type, say)
@@ -262,7 +262,7 @@ class Run:
         if isinstance(value, ManagedObject) and not value.digest:
             # Its manifest hash, kept: a catalog-wide artifact lists it again on every compile.
             return dataclasses.replace(value, digest=content_hash(value.content))
-        if isinstance(value, (StoredArtifact, StoredObject)) or type(value) is Splice and value.__dict__.get("bare"):
+        if isinstance(value, (StoredArtifact, StoredLines)) or type(value) is Splice and value.__dict__.get("bare"):
             return value  # stored as it is
         if isinstance(value, (list, tuple)):
             frozen = [self._freeze(v, sid) for v in value]
