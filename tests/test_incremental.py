@@ -721,6 +721,68 @@ def test_blocks_of_stored_manifest_lines_give_the_chunks_of_the_objects_they_sta
         manifest_chunks(Artifact("elsewhere.yaml", {}, "yaml", stored_lines(path, services["a"])))
 
 
+def test_the_manifest_from_stored_files_runs_is_the_manifest_of_their_objects_lines_even_where_services_interleave(
+        ) -> None:
+    # An unchanged service's files come back as StoredFiles: per folder, runs of manifest lines
+    # joined in order. The manifest made from such runs, single chunks and file lines mixed, is
+    # the one every object's line gives: runs taken whole where they do not interleave, line by
+    # line where they do (services `a` and `a.s` share prometheus/: a.s.rules.yaml sorts
+    # between a.rules.yaml and a.tests.yaml), and merged where two artifacts share a path.
+    from compiler.incremental.chunks import manifest, stored_files
+    from compiler.incremental.stored import StoredFiles
+
+    def obj(oid: str, kind: str, target: str) -> ManagedObject:
+        return ManagedObject(oid, kind, target, Loc("svc.yaml", 3, 1), {"id": oid, "kind": kind})
+
+    def artifacts(sid: str) -> list[Artifact]:
+        return [Artifact(f"prometheus/{sid}.rules.yaml", {}, "yaml",
+                         (obj(f"{sid}/Z", "alert", "prometheus"), obj(f"{sid}/r", "record", "prometheus"),
+                          obj(f"{sid}/A", "alert", "prometheus"))),
+                Artifact(f"prometheus/{sid}.tests.yaml", {}, "yaml", (obj(f"{sid}/t", "test", "prometheus"),)),
+                Artifact(f"kubernetes/{sid}.prometheusrule.yaml", {}, "yaml",
+                         (obj(f"{sid}/Z", "alert", "kubernetes"),)),
+                Artifact(f"runbooks/{sid}/index.md", "", "text"),
+                Artifact(f"runbooks/{sid}/alerts/Z.md", "", "text", (obj(f"{sid}/Z", "page", "runbooks"),))]
+
+    def sha(art: Artifact) -> str:
+        return hashlib.sha256(art.path.encode()).hexdigest()
+
+    def expected(arts: list[Artifact]) -> bytes:
+        return assemble([line for art in arts for line in object_lines(art)],
+                        [file_line(art.path, sha(art)) for art in arts])
+
+    def made(stored: dict[str, list[Artifact]], single: list[Artifact], merge: bool = False) -> bytes:
+        objects, files = [], []
+        for sid, arts in stored.items():
+            folders: dict[str, list] = {}
+            for art in arts:
+                folders.setdefault(art.path.rpartition("/")[0], []).append((art.path, sha(art), manifest_chunks(art)))
+            for members in folders.values():
+                block = stored_files(sid, members)
+                assert type(block) is StoredFiles and block.path == min(m[0] for m in members)
+                objects += block.objects
+                files += block.files
+        for art in single:
+            objects += [(key, key, text) for key, text in manifest_chunks(art)]
+            files.append((art.path, art.path, file_line(art.path, sha(art))[1]))
+        return manifest(objects, files, merge)
+
+    services = {sid: artifacts(sid) for sid in ("a.s", "b", "a", "a-c")}
+    every = [art for arts in services.values() for art in arts]
+    assert made(services, []) == expected(every)
+    assert made({"b": services["b"]}, [a for sid in ("a.s", "a", "a-c") for a in services[sid]]) == expected(every)
+    assert made({"a": services["a"], "a.s": services["a.s"]}, services["b"] + services["a-c"]) == expected(every)
+    assert made({"a": services["a"]}, services["a.s"] + services["b"] + services["a-c"]) == expected(every)
+    # The same path made twice (two services' files, which no target makes): merged by kind and id.
+    twice = Artifact("prometheus/a.rules.yaml", {}, "yaml", (obj("x/B", "alert", "prometheus"),))
+    assert made(services, [twice], merge=True) == expected(every + [twice])
+    # Without runs that interleave, each is joined whole: nothing is read back from its lines.
+    calm = {sid: services[sid] for sid in ("b", "a-c")}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("compiler.incremental.chunks.json.loads", None)
+        assert made(calm, []) == expected([a for arts in calm.values() for a in arts])
+
+
 def test_the_manifest_from_lines_kept_as_utf8_bytes_is_the_manifest_of_the_same_lines_as_text() -> None:
     # The cache keeps an artifact's manifest lines as UTF-8 bytes; the manifest joins them as
     # they are, and one line of either kind among the others' (lines of both kinds) changes nothing.

@@ -6,14 +6,15 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from operator import itemgetter
-from typing import Iterable
+from typing import Any, Callable, Iterable
 
 from compiler.artifacts import Artifact, ManagedObject
-from compiler.incremental.stored import StoredLines
-from compiler.manifest import object_lines
+from compiler.incremental.stored import StoredFiles, StoredLines
+from compiler.manifest import assemble, file_line, object_lines
 
 
 SEP = b",\n    "  # between two lines of the manifest's objects
+FILE_SEP = ",\n"  # between two lines of the manifest's files
 
 
 def manifest_chunks(art: Artifact) -> tuple[tuple[tuple[str, str], bytes], ...]:
@@ -74,6 +75,72 @@ def _with_blocks(art: Artifact) -> tuple[tuple[tuple[str, str], bytes], ...]:
     return tuple(out)
 
 
+def stored_files(service: str, members: list[tuple[str, str, tuple]]) -> StoredFiles:
+    """Files of one folder, each given as (path, sha256 hex, manifest_chunks), as StoredFiles:
+    a run of object lines per target and one of file lines, each in the manifest's order."""
+    members = sorted(members, key=itemgetter(0))
+    by_target: dict[str, list[tuple[tuple[str, str], bytes]]] = {}
+    for _, _, chunks in members:
+        for key, text in chunks:
+            by_target.setdefault(key[0], []).append((key, text))
+    objects = tuple((run[0][0], run[-1][0], SEP.join(text for _, text in run)) for run in by_target.values())
+    files = ((members[0][0], members[-1][0], FILE_SEP.join(file_line(p, sha)[1] for p, sha, _ in members)),)
+    return StoredFiles((service, tuple(m[0] for m in members), tuple(m[1] for m in members), objects, files))
+
+
+def manifest(objects: list[tuple[tuple, tuple, bytes | str]], files: list[tuple[str, str, str]],
+             merge: bool = False) -> bytes:
+    """The manifest from runs of lines, each (first key, last key, text) as StoredFiles keeps
+    them (a single chunk or file line is a run of one): its objects' keyed by (target, path),
+    its files' by path. `merge`: two artifacts share a path (see merge_chunks)."""
+    if merge:
+        return assemble(merge_chunks([(key[:2], line) for key, line in _lines(objects, _object_key)]),
+                        [(key, line) for key, line in _lines(files, _file_key)])
+    return assemble(_runs(objects, _object_key), _runs(files, _file_key))
+
+
+def _runs(entries: list[tuple[Any, Any, Any]], key: Callable[[Any], Any]) -> list[tuple[Any, Any]]:
+    """Runs of lines as `assemble` takes lines, in order: each (first key, text), taken whole
+    where it ends before the next begins (the runs of services whose ids do not interleave),
+    else, where runs meet or interleave, their lines one by one, each keyed by `key(line)`."""
+    entries = sorted(entries, key=itemgetter(0))
+    out: list[tuple[Any, Any]] = []
+    i = 0
+    while i < len(entries):
+        j, last = i + 1, entries[i][1]
+        while j < len(entries) and entries[j][0] <= last:  # a cluster of runs that interleave
+            last = max(last, entries[j][1])
+            j += 1
+        if j == i + 1:
+            out.append((entries[i][0], entries[i][2]))
+        else:
+            out += sorted(_lines(entries[i:j], key), key=itemgetter(0))
+        i = j
+    return out
+
+
+def _lines(entries: list[tuple[Any, Any, Any]], key: Callable[[Any], Any]) -> list[tuple[Any, Any]]:
+    """Each line of runs with its own key, in the runs' order."""
+    out = []
+    for first, last, text in entries:
+        if key is _file_key:
+            out += [(first, text)] if first == last else [(key(line), line) for line in text.split(FILE_SEP)]
+        else:
+            out += [(key(line), line) for line in text.split(SEP if type(text) is bytes else SEP.decode())]
+    return out
+
+
+def _object_key(line: bytes | str) -> tuple[str, str, str, str]:
+    """A manifest object's line's (target, path, kind, id), read back from it."""
+    obj = json.loads(line)
+    return obj["target"], obj["path"], obj["kind"], obj["id"]
+
+
+def _file_key(line: str) -> str:
+    """A manifest file's line's path, read back from it."""
+    return next(iter(json.loads("{" + line + "}")))
+
+
 def _key(line: bytes) -> tuple[str, str]:
     """A manifest object's line's (kind, id), read back from it."""
     obj = json.loads(line)
@@ -98,4 +165,4 @@ def merge_chunks(chunks: list[tuple[tuple[str, str], bytes]]) -> list[tuple[tupl
     return out
 
 
-__all__ = ["manifest_chunks", "merge_chunks", "stored_lines"]
+__all__ = ["manifest", "manifest_chunks", "merge_chunks", "stored_files", "stored_lines"]

@@ -13,7 +13,7 @@ from typing import Any
 from compiler.artifacts import Artifact, ManagedObject
 from compiler.diagnostics import Diagnostic, Loc
 from compiler.dialects.datadog_names import naming
-from compiler.incremental import cached
+from compiler.incremental import WriteOnly, cached
 from compiler.model import Catalog, Service
 from compiler.targets.datadog.dashboards import build_dashboards
 from compiler.targets.datadog import schedules
@@ -89,15 +89,19 @@ def _service(catalog: Catalog, service: Service
 
 
 def _stored(value: tuple[list[Artifact], list[Diagnostic], dict[str, Monitor]]
-            ) -> tuple[list[Artifact], list[Diagnostic], dict[str, Monitor]]:
+            ) -> tuple[list[Artifact | WriteOnly], list[Diagnostic], dict[str, Monitor]]:
     """What the incremental cache keeps of a service's monitors, given back while the service
     (with the services its suppressions join it to) is unchanged: only those of its suppressed
     alerts, which `with_schedules` replaces by their composites. The others are read only by
     the downtimes and composites of their own service and its group, which the cache keeps
     too, or computes again together (10,000 monitors with their positions took 20 ms to
-    unpickle on every one-service recompile at 10,000 alerts)."""
+    unpickle on every one-service recompile at 10,000 alerts). Its artifacts but those
+    monitors' are WriteOnly: `with_schedules` reads the path of each artifact it may replace."""
     artifacts, diags, index = value
-    return artifacts, diags, {mid: m for mid, m in index.items() if m.suppressed}
+    kept = {mid: m for mid, m in index.items() if m.suppressed}
+    read = {m.path for m in kept.values()}
+    return [WriteOnly(a for a in artifacts if a.path not in read), *(a for a in artifacts if a.path in read)], \
+        diags, kept
 
 
 def _index(service: Service, artifacts: list[Artifact]) -> dict[str, Monitor]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from compiler.artifacts import Artifact, ManagedObject
 from compiler.checks import dashboard_json
 from compiler.diagnostics import Diagnostic, Loc, error
-from compiler.incremental import cached
+from compiler.incremental import WriteOnly, cached
 from compiler.model import Catalog, Service
 from compiler.targets import links
 from compiler.targets.grafana import alerting, interpolation, notifications, provisioning
@@ -21,7 +21,8 @@ def build(catalog: Catalog) -> tuple[list[Artifact], list[Diagnostic]]:
     diags: list[Diagnostic] = []
     owners: dict[tuple[str, str], str] = {}  # (dashboard | rule, Grafana uid) -> its object
     for service in catalog.services:
-        found, found_diags, uids = cached(catalog, "grafana", service, lambda: _service(catalog, service))
+        found, found_diags, uids = cached(catalog, "grafana", service, lambda: _service(catalog, service),
+                                          stored=lambda value: (WriteOnly(value[0]), *value[1:]))
         artifacts.extend(found)
         diags.extend(found_diags)
         for kind, uid, who, name, file, line, column in uids:
