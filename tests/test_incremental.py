@@ -1161,3 +1161,17 @@ def test_a_value_that_holds_nothing_to_let_go_of_comes_back_as_it_is() -> None:
     value = (Pair(1, [2]), [Pair(3, [kept])], kept)
     assert run._lightened(value, lambda art: True) is value
     assert type(run._lightened(Pair(1, [2]), None)) is Pair
+
+
+def test_the_write_keeps_unchanged_services_files_only_as_recorded_with_their_hashes() -> None:
+    # The write takes the files of unchanged services from the record of the output without a
+    # step per file: each must be recorded, with the hash the service's record gives, in a record
+    # of the shape the cache writes; else nothing is kept and the compile runs again careful.
+    state = {"a.yaml": ("h1", 10, 7, 99), "b/c.json": ("h2", 20, 8, 98), "manifest.json": ("", 5, 9, 97)}
+    assert output._unchanged(state, {"b/c.json": "h2", "a.yaml": "h1"}) == {"b/c.json": (20, 8, 98),
+                                                                             "a.yaml": (10, 7, 99)}
+    assert output._unchanged(state, {}) == {}
+    assert output._unchanged(state, {"a.yaml": "h1", "gone.yaml": "h3"}) is None
+    assert output._unchanged(state, {"a.yaml": "h1", "b/c.json": "other"}) is None
+    assert output._unchanged({**state, "a.yaml": ("h1", 10)}, {"a.yaml": "h1"}) is None
+    assert output._unchanged({**state, "a.yaml": 5}, {"a.yaml": "h1"}) is None
