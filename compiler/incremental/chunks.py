@@ -1,6 +1,7 @@
 """Incremental compile, manifest: each artifact's lines of the manifest's objects kept joined
 per target, so that the manifest of 34,000 files sorts and joins a few pieces per file instead
-of one line per object."""
+of one line per object; and an unchanged service's lines kept joined in runs (StoredFiles,
+StoredLines), a few per service, joined whole where no other line sorts among them."""
 from __future__ import annotations
 
 import json
@@ -13,8 +14,8 @@ from compiler.incremental.stored import StoredFiles, StoredLines
 from compiler.manifest import assemble, file_line, object_lines
 
 
-SEP = b",\n    "  # between two lines of the manifest's objects
-FILE_SEP = ",\n"  # between two lines of the manifest's files
+OBJECTS, FILES = ",\n    ", ",\n"  # what separates two lines of the manifest's objects, of its files
+SEP = OBJECTS.encode("utf-8")
 
 
 def manifest_chunks(art: Artifact) -> tuple[tuple[tuple[str, str], bytes], ...]:
@@ -50,9 +51,8 @@ def stored_lines(path: str, objects: Iterable[ManagedObject]) -> tuple[StoredLin
 
 
 def _with_blocks(art: Artifact) -> tuple[tuple[tuple[str, str], bytes], ...]:
-    """manifest_chunks of an artifact holding StoredLines: each target's blocks and lines
-    sorted by their first (kind, id), joined as they stand when each ends before the next
-    begins (the blocks of services whose ids do not interleave), else line by line."""
+    """manifest_chunks of an artifact holding StoredLines: each target's blocks and its other
+    objects' lines as runs keyed by (kind, id) (see _runs)."""
     plain = iter(object_lines(replace(art, objects=tuple(o for o in art.objects if type(o) is not StoredLines))))
     by_target: dict[str, list[tuple[tuple, tuple, bytes]]] = {}
     for obj in art.objects:
@@ -63,16 +63,8 @@ def _with_blocks(art: Artifact) -> tuple[tuple[tuple[str, str], bytes], ...]:
         else:
             key, line = next(plain)
             by_target.setdefault(key[0], []).append((key[2:], key[2:], line.encode("utf-8")))
-    out = []
-    for target, entries in by_target.items():
-        ordered = sorted(entries, key=itemgetter(0))
-        if any(a[1] >= b[0] for a, b in zip(ordered, ordered[1:])):
-            # Blocks whose keys interleave (or meet): every line sorted by its own key, in the
-            # objects' order where keys are equal, as the artifact's objects one by one sort.
-            keyed = [(_key(line), line) for _, _, text in entries for line in text.split(SEP)]
-            ordered = [(key, key, line) for key, line in sorted(keyed, key=itemgetter(0))]
-        out.append(((target, art.path), SEP.join(text for _, _, text in ordered)))
-    return tuple(out)
+    return tuple(((target, art.path), SEP.join(text for _, text in _runs(entries, _key, OBJECTS)))
+                 for target, entries in by_target.items())
 
 
 def stored_files(service: str, members: list[tuple[str, str, tuple]]) -> StoredFiles:
@@ -84,50 +76,47 @@ def stored_files(service: str, members: list[tuple[str, str, tuple]]) -> StoredF
         for key, text in chunks:
             by_target.setdefault(key[0], []).append((key, text))
     objects = tuple((run[0][0], run[-1][0], SEP.join(text for _, text in run)) for run in by_target.values())
-    files = ((members[0][0], members[-1][0], FILE_SEP.join(file_line(p, sha)[1] for p, sha, _ in members)),)
+    files = ((members[0][0], members[-1][0], FILES.join(file_line(p, sha)[1] for p, sha, _ in members)),)
     return StoredFiles((service, tuple(m[0] for m in members), tuple(m[1] for m in members), objects, files))
 
 
-def manifest(objects: list[tuple[tuple, tuple, bytes | str]], files: list[tuple[str, str, str]],
+def manifest(objects: list[tuple[tuple, tuple, bytes]], files: list[tuple[str, str, str]],
              merge: bool = False) -> bytes:
     """The manifest from runs of lines, each (first key, last key, text) as StoredFiles keeps
     them (a single chunk or file line is a run of one): its objects' keyed by (target, path),
     its files' by path. `merge`: two artifacts share a path (see merge_chunks)."""
     if merge:
-        return assemble(merge_chunks([(key[:2], line) for key, line in _lines(objects, _object_key)]),
-                        [(key, line) for key, line in _lines(files, _file_key)])
-    return assemble(_runs(objects, _object_key), _runs(files, _file_key))
+        return assemble(merge_chunks([(key[:2], line) for key, line in _lines(objects, _object_key, OBJECTS)]),
+                        _lines(files, _file_key, FILES))
+    return assemble(_runs(objects, _object_key, OBJECTS), _runs(files, _file_key, FILES))
 
 
-def _runs(entries: list[tuple[Any, Any, Any]], key: Callable[[Any], Any]) -> list[tuple[Any, Any]]:
-    """Runs of lines as `assemble` takes lines, in order: each (first key, text), taken whole
-    where it ends before the next begins (the runs of services whose ids do not interleave),
-    else, where runs meet or interleave, their lines one by one, each keyed by `key(line)`."""
-    entries = sorted(entries, key=itemgetter(0))
+def _runs(entries: list[tuple[Any, Any, Any]], key: Callable[[Any], Any], sep: str) -> list[tuple[Any, Any]]:
+    """Runs of lines, each (first key, last key, text), as `assemble` takes lines, in order:
+    each (first key, text), taken whole where it ends before the next begins (the runs of
+    services whose ids do not interleave), else, where runs meet or interleave, their lines one
+    by one, each keyed by `key(line)` (in the runs' order where keys are equal)."""
+    order = sorted(range(len(entries)), key=lambda n: entries[n][0])
     out: list[tuple[Any, Any]] = []
     i = 0
-    while i < len(entries):
-        j, last = i + 1, entries[i][1]
-        while j < len(entries) and entries[j][0] <= last:  # a cluster of runs that interleave
-            last = max(last, entries[j][1])
+    while i < len(order):
+        j, last = i + 1, entries[order[i]][1]
+        while j < len(order) and entries[order[j]][0] <= last:  # a cluster of runs that interleave
+            last = max(last, entries[order[j]][1])
             j += 1
         if j == i + 1:
-            out.append((entries[i][0], entries[i][2]))
+            first, _, text = entries[order[i]]
+            out.append((first, text))
         else:
-            out += sorted(_lines(entries[i:j], key), key=itemgetter(0))
+            out += sorted(_lines([entries[n] for n in sorted(order[i:j])], key, sep), key=itemgetter(0))
         i = j
     return out
 
 
-def _lines(entries: list[tuple[Any, Any, Any]], key: Callable[[Any], Any]) -> list[tuple[Any, Any]]:
+def _lines(entries: list[tuple[Any, Any, Any]], key: Callable[[Any], Any], sep: str) -> list[tuple[Any, Any]]:
     """Each line of runs with its own key, in the runs' order."""
-    out = []
-    for first, last, text in entries:
-        if key is _file_key:
-            out += [(first, text)] if first == last else [(key(line), line) for line in text.split(FILE_SEP)]
-        else:
-            out += [(key(line), line) for line in text.split(SEP if type(text) is bytes else SEP.decode())]
-    return out
+    return [(key(line), line) for _, _, text in entries
+            for line in text.split(sep.encode("utf-8") if type(text) is bytes else sep)]
 
 
 def _object_key(line: bytes | str) -> tuple[str, str, str, str]:
