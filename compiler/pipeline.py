@@ -473,7 +473,7 @@ def _render_cached(result: Result, cache: Cache) -> dict[str, bytes]:
     # Two artifacts of one path: their lines merged (chunks.merge_chunks).
     files[MANIFEST] = chunks.manifest(objects, file_lines, merge=len(hashes) < count)
     result.hashes = hashes
-    cache.run.save()
+    cache.run.save(hashes)
     cache.store.prune()
     return files
 

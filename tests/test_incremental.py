@@ -614,10 +614,9 @@ def test_pages_rendered_in_the_child_process_are_stored_for_the_next_compile(
     assert cache is not None
     result = pipeline.compile_catalog(catalog, cache=cache)
     # An unchanged service's pages are not rendered again: they come from the record the child
-    # sent back. (svc0000 and svc0001, joined by a suppression, are computed on every compile:
-    # the suppressed alert's Datadog monitor file is replaced by its composite after the service's
-    # record was made, so the output never holds the recorded file.)
-    assert sorted(cache.run.clean) == ["gen1", "gen2", "reader", "svc0002"]
+    # sent back. (svc0000 and svc0001, joined by a suppression, too: their record lists the
+    # suppressed alert's Datadog file as written, its composite.)
+    assert sorted(cache.run.clean) == ["gen1", "gen2", "reader", "svc0000", "svc0001", "svc0002"]
     assert all("runbooks" in values for values in cache.run.clean.values())
     assert [p for p in result.files if p.startswith(("runbooks/svc0002/", "site/svc0002/"))] == []
     assert "runbooks/svc0002/alerts/Alert000.md" in result.unchanged
@@ -1175,3 +1174,45 @@ def test_the_write_keeps_unchanged_services_files_only_as_recorded_with_their_ha
     assert output._unchanged(state, {"a.yaml": "h1", "b/c.json": "other"}) is None
     assert output._unchanged({**state, "a.yaml": ("h1", 10)}, {"a.yaml": "h1"}) is None
     assert output._unchanged({**state, "a.yaml": 5}, {"a.yaml": "h1"}) is None
+
+
+def test_an_unchanged_services_files_come_back_as_stored_files_per_folder_and_its_suppressed_monitors_as_themselves(
+        tmp_path: Path) -> None:
+    # svc0001's Alert000 is suppressed by svc0000's: with svc0002 edited, both come back from the
+    # cache. Their files come back as StoredFiles (a folder's paths, hashes and manifest lines),
+    # but the suppressed alert's monitor, which the Datadog target replaces by its composite; its
+    # monitors' index holds that monitor alone, Grafana's uids hold plain positions; and the
+    # output is the clean compile's. (Their record lists the composite, the file written at that
+    # path: listing the monitor, such a group was never reused.)
+    from compiler.incremental.stored import StoredFiles
+
+    catalog = tmp_path / "catalog"
+    _small_synthetic(catalog)
+    out, cache_dir = tmp_path / "out", tmp_path / "cache"
+    _same_as_clean(catalog, out, cache_dir, "first compile")
+    edited = catalog / "svc0002.yaml"
+    edited.write_text(edited.read_text().replace("Synthetic alert number 3.", "Edited."))
+    cache = Cache.open(catalog, out, cache_dir)
+    result = pipeline.compile_catalog(catalog, cache=cache)
+    blocks: dict[str, list[StoredFiles]] = {}
+    for art in result.artifacts:
+        if type(art) is StoredFiles:
+            blocks.setdefault(art.service, []).append(art)
+    assert {"svc0000", "svc0001"} <= blocks.keys() and "svc0002" not in blocks
+    for block in [b for found in blocks.values() for b in found]:
+        assert list(block.paths) == sorted(block.paths) and len(block.paths) == len(block.hashes)
+        assert len({p.rpartition("/")[0] for p in block.paths}) == 1 and block.path == block.paths[0]
+    folders = {b.path.rpartition("/")[0] for b in blocks["svc0001"]}
+    assert {"datadog/monitors/svc0001", "runbooks/svc0001/alerts", "prometheus", "grafana/alerting"} <= folders
+    paths = [p for b in blocks["svc0001"] for p in b.paths]
+    assert len(folders) == len(blocks["svc0001"]) < len(paths)  # a block per folder
+    assert "datadog/monitors/svc0001/Alert000.json" not in paths
+    stored = pickle.loads(cache.run.clean["svc0001"]["datadog"])
+    assert list(stored[2]) == ["svc0001/Alert000"]
+    assert [a.path for a in stored[0] if type(a) is not StoredFiles] == ["datadog/monitors/svc0001/Alert000.json"]
+    uids = pickle.loads(cache.run.clean["svc0000"]["grafana"])[2]
+    assert uids and all(len(u) == 7 and u[4] == "svc0000.yaml" and type(u[5]) is int for u in uids)
+    output.write(out, result, cache, lambda: pipeline.compile_catalog(catalog))
+    clean = _clean(catalog)[1]
+    assert clean is not None
+    assert {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()} == clean

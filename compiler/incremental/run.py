@@ -381,8 +381,12 @@ class Run:
             return artifact.service
         return self.owner.get(id(artifact))
 
-    def save(self) -> None:
-        """Store the work of every service computed this run."""
+    def save(self, hashes: dict[str, str] | None = None) -> None:
+        """Store the work of every service computed this run. `hashes`: every file's as the
+        compile writes it, where a catalog-wide step replaced a service's file (a suppressed
+        alert's Datadog monitor, by its composite): the service's record lists the file as
+        written, which the next compile finds on disk (see _on_disk), or it would never be
+        reused."""
         for sid, values in self.pending.items():
             # Each value's place among the values' bytes, stored beside the record: a compile
             # reading 200 services' records copied 46 MB of them (at 10,000 alerts) as bytes.
@@ -390,7 +394,10 @@ class Run:
             for name, data in values.items():
                 places[name] = (offset, len(data))
                 offset += len(data)
-            self.store.write_packed("values", self.keys[sid], {"files": self.written.get(sid, []), "values": places},
+            files = self.written.get(sid, [])
+            if hashes is not None:
+                files = [(path, hashes.get(path, sha)) for path, sha in files]
+            self.store.write_packed("values", self.keys[sid], {"files": files, "values": places},
                                     b"".join(values.values()))
         for sid in self.clean:
             self.store.used["values"].add(self.keys[sid])
