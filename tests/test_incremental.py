@@ -1186,10 +1186,7 @@ def test_an_unchanged_services_files_come_back_as_stored_files_per_folder_and_it
     # path: listing the monitor, such a group was never reused.)
     from compiler.incremental.stored import StoredFiles
 
-    catalog = tmp_path / "catalog"
-    _small_synthetic(catalog)
-    out, cache_dir = tmp_path / "out", tmp_path / "cache"
-    _same_as_clean(catalog, out, cache_dir, "first compile")
+    catalog, out, cache_dir = _first_compile(tmp_path)
     edited = catalog / "svc0002.yaml"
     edited.write_text(edited.read_text().replace("Synthetic alert number 3.", "Edited."))
     cache = Cache.open(catalog, out, cache_dir)
