@@ -444,7 +444,7 @@ def _render_cached(result: Result, cache: Cache) -> dict[str, bytes]:
     """Render what this run generated; take the files, hashes and manifest lines of unchanged
     services' artifacts from the cache (StoredFiles: a few runs of lines per service)."""
     files: dict[str, bytes] = {}
-    hashes: dict[str, str] = {}
+    made: dict[str, str] = {}  # the hashes of the files made this run
     objects: list[tuple] = []  # runs of the manifest's lines: (first key, last key, text)
     file_lines: list[tuple] = []
     unchanged, extend, append = result.unchanged, objects.extend, file_lines.append
@@ -454,7 +454,6 @@ def _render_cached(result: Result, cache: Cache) -> dict[str, bytes]:
         if kind is StoredFiles:
             _, paths, shas, runs, lines = art
             unchanged.update(zip(paths, shas))
-            hashes.update(zip(paths, shas))
             extend(runs)
             file_lines += lines
             count += len(paths)
@@ -462,14 +461,15 @@ def _render_cached(result: Result, cache: Cache) -> dict[str, bytes]:
         count += 1
         if kind is StoredArtifact:
             path, _, sha, manifest, line = art
-            unchanged[path] = hashes[path] = sha
+            unchanged[path] = sha
         else:
             art = cache.run.light(art)
             path, sha, manifest, line = art.path, art.hash, art.manifest, file_line(art.path, art.hash)
             files[path] = art.data
-            hashes[path] = sha
+            made[path] = sha
         extend((key, key, text) for key, text in manifest)
         append((path, path, line[1]))
+    hashes = {**unchanged, **made}  # a file made this run written over one of the same path kept
     # Two artifacts of one path: their lines merged (chunks.merge_chunks).
     files[MANIFEST] = chunks.manifest(objects, file_lines, merge=len(hashes) < count)
     result.hashes = hashes
