@@ -99,7 +99,7 @@ class Run:
         """The value with its artifacts as `light` makes them, but those `keep` says to keep."""
         if isinstance(value, Artifact):
             return value if keep is not None and keep(value) else self.light(value)
-        if isinstance(value, (list, tuple)) and not isinstance(value, (Splice, StoredArtifact, StoredFiles, StoredLines)):
+        if isinstance(value, (list, tuple)) and not isinstance(value, (Splice, *_STORED)):
             light = [self._lightened(v, keep) for v in value]
             if all(a is b for a, b in zip(light, value)):
                 return value  # nothing in it let go of: kept as it is (a tuple of its own type, say)
@@ -429,6 +429,9 @@ class Run:
         # Each page's record holds its file's hash: a page is reused only while `out` holds that
         # file as recorded (see holds).
         self.store.write(PAGES, _out_key(out), {"code": self.front.code, "pages": self.pages})
+
+
+_STORED = (StoredArtifact, StoredFiles, StoredLines)  # stored forms: lists of nothing to lighten
 
 
 def _as_recorded(path: Path, recorded: FileState) -> bool:

@@ -46,7 +46,8 @@ class StoredFiles(tuple):
     service: str = property(itemgetter(0))  # type: ignore[assignment]
     paths: tuple[str, ...] = property(itemgetter(1))  # type: ignore[assignment]
     hashes: tuple[str, ...] = property(itemgetter(2))  # type: ignore[assignment]
-    objects: tuple[tuple[tuple[str, str], tuple[str, str], bytes], ...] = property(itemgetter(3))  # type: ignore[assignment]
+    objects: tuple[tuple[tuple[str, str], tuple[str, str], bytes], ...] = \
+        property(itemgetter(3))  # type: ignore[assignment]
     files: tuple[tuple[str, str, str], ...] = property(itemgetter(4))  # type: ignore[assignment]
 
     @property

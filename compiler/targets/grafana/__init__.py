@@ -29,10 +29,12 @@ def build(catalog: Catalog) -> tuple[list[Artifact], list[Diagnostic]]:
             owner = owners.setdefault((kind, uid), who)
             if owner != who and kind == "dashboard":
                 diags.append(error("MC451", f"dashboard {name!r} gets Grafana uid {uid!r}, "
-                                   f"already the uid of {owner}", Loc(file, line, column), "rename one of the dashboards"))
+                                   f"already the uid of {owner}", Loc(file, line, column),
+                                   "rename one of the dashboards"))
             elif owner != who:
                 diags.append(error("MC451", f"alert {name!r} gets Grafana rule uid {uid!r}, "
-                                   f"already the uid of {owner}", Loc(file, line, column), "rename one of the alerts"))
+                                   f"already the uid of {owner}", Loc(file, line, column),
+                                   "rename one of the alerts"))
     # Condition alerts have no Grafana rule (see Alert.compiled_for): no route for them.
     tree = route_tree(catalog, grafana_name).without(SILENT)
     points = notifications.contact_points(catalog, tree)
