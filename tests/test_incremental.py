@@ -614,10 +614,9 @@ def test_pages_rendered_in_the_child_process_are_stored_for_the_next_compile(
     assert cache is not None
     result = pipeline.compile_catalog(catalog, cache=cache)
     # An unchanged service's pages are not rendered again: they come from the record the child
-    # sent back. (svc0000 and svc0001, joined by a suppression, are computed on every compile:
-    # the suppressed alert's Datadog monitor file is replaced by its composite after the service's
-    # record was made, so the output never holds the recorded file.)
-    assert sorted(cache.run.clean) == ["gen1", "gen2", "reader", "svc0002"]
+    # sent back. (svc0000 and svc0001, joined by a suppression, too: their record lists the
+    # suppressed alert's Datadog file as written, its composite.)
+    assert sorted(cache.run.clean) == ["gen1", "gen2", "reader", "svc0000", "svc0001", "svc0002"]
     assert all("runbooks" in values for values in cache.run.clean.values())
     assert [p for p in result.files if p.startswith(("runbooks/svc0002/", "site/svc0002/"))] == []
     assert "runbooks/svc0002/alerts/Alert000.md" in result.unchanged
@@ -682,6 +681,105 @@ def test_the_manifest_from_chunks_lists_objects_as_the_manifest_of_their_lines_d
     distinct = [artifacts[0], artifacts[1], artifacts[3]]
     assert (assemble(merge_chunks([c for art in distinct for c in manifest_chunks(art)]), [])
             == assemble([line for art in distinct for line in object_lines(art)], []))
+
+
+def test_blocks_of_stored_manifest_lines_give_the_chunks_of_the_objects_they_stand_for() -> None:
+    # A service's route tests come back from the cache as one block of manifest lines per target
+    # and kind (chunks.stored_lines). Among other blocks and objects the artifact's chunks are
+    # those of the objects themselves: blocks joined whole where none falls among another's
+    # lines, and line by line where their ids interleave or meet (an id written twice keeps
+    # the objects' order).
+    from compiler.incremental.chunks import stored_lines
+    from compiler.incremental.stored import StoredLines
+
+    def obj(oid: str, kind: str = "route_test", target: str = "amtool", n: int = 0) -> ManagedObject:
+        return ManagedObject(oid, kind, target, Loc("svc.yaml", 3 + n, 1), {"name": oid, "n": n})
+
+    path = "alertmanager/routes.tests.yaml"
+    services = {
+        "b": [obj("b/z"), obj("b/a"), obj("b/m", "other")],
+        "a": [obj("a/y"), obj("a/b")],
+        "c": [obj("c/x", target="grafana")],
+        "d": [obj("b/q"), obj("d/a")],  # interleaves with b's route tests
+        "e": [obj("a/y", n=1)],  # the same id as one of a's
+    }
+    cases = [["b", "a", "c"], ["a", "c", "b", "fresh"], ["b", "d", "a"], ["e", "a", "fresh"], ["a", "e"]]
+    for names in cases:
+        fresh = [obj("aa/k"), obj("b/b", "other")] if "fresh" in names else []
+        first, rest = names[0], [name for name in names[1:] if name != "fresh"]
+        mixed = [*stored_lines(path, services[first]), *fresh,
+                 *[b for name in rest for b in stored_lines(path, services[name])]]
+        ordered = [*services[first], *fresh, *[o for name in rest for o in services[name]]]
+        expected = manifest_chunks(Artifact(path, {}, "yaml", tuple(ordered)))
+        assert manifest_chunks(Artifact(path, {}, "yaml", tuple(mixed))) == expected, names
+    assert [(b.target, b.kind, b.first, b.last) for b in stored_lines(path, services["b"])] == [
+        ("amtool", "route_test", ("route_test", "b/a"), ("route_test", "b/z")),
+        ("amtool", "other", ("other", "b/m"), ("other", "b/m"))]
+    # A block belongs to the artifact whose path its lines name.
+    with pytest.raises(ValueError):
+        manifest_chunks(Artifact("elsewhere.yaml", {}, "yaml", stored_lines(path, services["a"])))
+
+
+def test_the_manifest_from_stored_files_runs_is_the_manifest_of_their_objects_lines_even_where_services_interleave(
+        ) -> None:
+    # An unchanged service's files come back as StoredFiles: per folder, runs of manifest lines
+    # joined in order. The manifest made from such runs, single chunks and file lines mixed, is
+    # the one every object's line gives: runs taken whole where they do not interleave, line by
+    # line where they do (services `a` and `a.s` share prometheus/: a.s.rules.yaml sorts
+    # between a.rules.yaml and a.tests.yaml), and merged where two artifacts share a path.
+    from compiler.incremental.chunks import manifest, stored_files
+    from compiler.incremental.stored import StoredFiles
+
+    def obj(oid: str, kind: str, target: str) -> ManagedObject:
+        return ManagedObject(oid, kind, target, Loc("svc.yaml", 3, 1), {"id": oid, "kind": kind})
+
+    def artifacts(sid: str) -> list[Artifact]:
+        return [Artifact(f"prometheus/{sid}.rules.yaml", {}, "yaml",
+                         (obj(f"{sid}/Z", "alert", "prometheus"), obj(f"{sid}/r", "record", "prometheus"),
+                          obj(f"{sid}/A", "alert", "prometheus"))),
+                Artifact(f"prometheus/{sid}.tests.yaml", {}, "yaml", (obj(f"{sid}/t", "test", "prometheus"),)),
+                Artifact(f"kubernetes/{sid}.prometheusrule.yaml", {}, "yaml",
+                         (obj(f"{sid}/Z", "alert", "kubernetes"),)),
+                Artifact(f"runbooks/{sid}/index.md", "", "text"),
+                Artifact(f"runbooks/{sid}/alerts/Z.md", "", "text", (obj(f"{sid}/Z", "page", "runbooks"),))]
+
+    def sha(art: Artifact) -> str:
+        return hashlib.sha256(art.path.encode()).hexdigest()
+
+    def expected(arts: list[Artifact]) -> bytes:
+        return assemble([line for art in arts for line in object_lines(art)],
+                        [file_line(art.path, sha(art)) for art in arts])
+
+    def made(stored: dict[str, list[Artifact]], single: list[Artifact], merge: bool = False) -> bytes:
+        objects, files = [], []
+        for sid, arts in stored.items():
+            folders: dict[str, list] = {}
+            for art in arts:
+                folders.setdefault(art.path.rpartition("/")[0], []).append((art.path, sha(art), manifest_chunks(art)))
+            for members in folders.values():
+                block = stored_files(sid, members)
+                assert type(block) is StoredFiles and block.path == min(m[0] for m in members)
+                objects += block.objects
+                files += block.files
+        for art in single:
+            objects += [(key, key, text) for key, text in manifest_chunks(art)]
+            files.append((art.path, art.path, file_line(art.path, sha(art))[1]))
+        return manifest(objects, files, merge)
+
+    services = {sid: artifacts(sid) for sid in ("a.s", "b", "a", "a-c")}
+    every = [art for arts in services.values() for art in arts]
+    assert made(services, []) == expected(every)
+    assert made({"b": services["b"]}, [a for sid in ("a.s", "a", "a-c") for a in services[sid]]) == expected(every)
+    assert made({"a": services["a"], "a.s": services["a.s"]}, services["b"] + services["a-c"]) == expected(every)
+    assert made({"a": services["a"]}, services["a.s"] + services["b"] + services["a-c"]) == expected(every)
+    # The same path made twice (two services' files, which no target makes): merged by kind and id.
+    twice = Artifact("prometheus/a.rules.yaml", {}, "yaml", (obj("x/B", "alert", "prometheus"),))
+    assert made(services, [twice], merge=True) == expected(every + [twice])
+    # Without runs that interleave, each is joined whole: nothing is read back from its lines.
+    calm = {sid: services[sid] for sid in ("b", "a-c")}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("compiler.incremental.chunks.json.loads", None)
+        assert made(calm, []) == expected([a for arts in calm.values() for a in arts])
 
 
 def test_the_manifest_from_lines_kept_as_utf8_bytes_is_the_manifest_of_the_same_lines_as_text() -> None:
@@ -968,12 +1066,12 @@ def test_a_compile_writing_a_file_writes_the_manifest_without_reading_the_output
     assert (out / "manifest.json").stat().st_ino != manifest.st_ino
 
 
-def test_the_cache_keeps_a_services_route_tests_as_their_block_and_manifest_entries_that_render_as_computed(
+def test_the_cache_keeps_a_services_route_tests_as_their_block_and_manifest_lines_that_render_as_computed(
         tmp_path: Path) -> None:
     # An unchanged service's route tests come back from the cache without their cases (the block
-    # of the test file rendered) and with objects that hold only what the manifest lists: the
-    # test file and its manifest lines are those of the tests as computed.
-    from compiler.incremental.stored import StoredObject
+    # of the test file rendered, one text) and without their objects (the block of their manifest
+    # lines): the test file and its manifest lines are those of the tests as computed.
+    from compiler.incremental.stored import StoredLines
     from compiler.render import Splice, render
     from compiler.targets import alertmanager
 
@@ -983,12 +1081,13 @@ def test_the_cache_keeps_a_services_route_tests_as_their_block_and_manifest_entr
         computed = alertmanager._route_tests(catalog, service)
         stored = pickle.loads(pickle.dumps(alertmanager._stored_tests(computed), protocol=pickle.HIGHEST_PROTOCOL))
         assert bool(stored[1]) == bool(computed[0])  # the build keeps a service's tests by its objects
-        assert all(type(o) is StoredObject for o in stored[1]) and not stored[0]  # no case kept
+        assert all(type(o) is StoredLines for o in stored[1]) and not stored[0]  # no case kept
+        assert len(stored[0].lines("")) <= 1
         both = [Artifact(alertmanager.TESTS, {"config": "alertmanager.yaml", "tests": [tests]}, "yaml",
                          tuple(objects), alertmanager.HEADER) for tests, objects in (computed, stored)]
         assert render(both[1]) == render(both[0])
-        assert object_lines(both[1]) == object_lines(both[0])
-        tested += len(stored[1])
+        assert manifest_chunks(both[1]) == manifest_chunks(both[0])
+        tested += len(computed[1])
     assert tested > 10
     # What a compile with the cache stores is that form, and the next compile, reusing it, writes
     # what a clean compile writes.
@@ -999,7 +1098,7 @@ def test_the_cache_keeps_a_services_route_tests_as_their_block_and_manifest_entr
     first = pipeline.compile_catalog(catalog_dir, cache=cache)
     output.write(tmp_path / "out", first, cache, lambda: pipeline.compile_catalog(catalog_dir))
     kept = [pickle.loads(values["alertmanager.tests"]) for values in cache.run.pending.values()]
-    assert kept and all(not tests and all(type(o) is StoredObject for o in objects) for tests, objects in kept)
+    assert kept and all(not tests and all(type(o) is StoredLines for o in objects) for tests, objects in kept)
     _same_as_clean(catalog_dir, tmp_path / "out", tmp_path / "cache", "reusing the stored route tests")
     # Kept only at the top level: asked for another indentation, it fails rather than render nothing.
     bare = Splice([{"name": "a"}]).bare()
@@ -1061,3 +1160,56 @@ def test_a_value_that_holds_nothing_to_let_go_of_comes_back_as_it_is() -> None:
     value = (Pair(1, [2]), [Pair(3, [kept])], kept)
     assert run._lightened(value, lambda art: True) is value
     assert type(run._lightened(Pair(1, [2]), None)) is Pair
+
+
+def test_the_write_keeps_unchanged_services_files_only_as_recorded_with_their_hashes() -> None:
+    # The write takes the files of unchanged services from the record of the output without a
+    # step per file: each must be recorded, with the hash the service's record gives, in a record
+    # of the shape the cache writes; else nothing is kept and the compile runs again careful.
+    state = {"a.yaml": ("h1", 10, 7, 99), "b/c.json": ("h2", 20, 8, 98), "manifest.json": ("", 5, 9, 97)}
+    assert output._unchanged(state, {"b/c.json": "h2", "a.yaml": "h1"}) == {"b/c.json": (20, 8, 98),
+                                                                             "a.yaml": (10, 7, 99)}
+    assert output._unchanged(state, {}) == {}
+    assert output._unchanged(state, {"a.yaml": "h1", "gone.yaml": "h3"}) is None
+    assert output._unchanged(state, {"a.yaml": "h1", "b/c.json": "other"}) is None
+    assert output._unchanged({**state, "a.yaml": ("h1", 10)}, {"a.yaml": "h1"}) is None
+    assert output._unchanged({**state, "a.yaml": 5}, {"a.yaml": "h1"}) is None
+
+
+def test_an_unchanged_services_files_come_back_as_stored_files_per_folder_and_its_suppressed_monitors_as_themselves(
+        tmp_path: Path) -> None:
+    # svc0001's Alert000 is suppressed by svc0000's: with svc0002 edited, both come back from the
+    # cache. Their files come back as StoredFiles (a folder's paths, hashes and manifest lines),
+    # but the suppressed alert's monitor, which the Datadog target replaces by its composite; its
+    # monitors' index holds that monitor alone, Grafana's uids hold plain positions; and the
+    # output is the clean compile's. (Their record lists the composite, the file written at that
+    # path: listing the monitor, such a group was never reused.)
+    from compiler.incremental.stored import StoredFiles
+
+    catalog, out, cache_dir = _first_compile(tmp_path)
+    edited = catalog / "svc0002.yaml"
+    edited.write_text(edited.read_text().replace("Synthetic alert number 3.", "Edited."))
+    cache = Cache.open(catalog, out, cache_dir)
+    result = pipeline.compile_catalog(catalog, cache=cache)
+    blocks: dict[str, list[StoredFiles]] = {}
+    for art in result.artifacts:
+        if type(art) is StoredFiles:
+            blocks.setdefault(art.service, []).append(art)
+    assert {"svc0000", "svc0001"} <= blocks.keys() and "svc0002" not in blocks
+    for block in [b for found in blocks.values() for b in found]:
+        assert list(block.paths) == sorted(block.paths) and len(block.paths) == len(block.hashes)
+        assert len({p.rpartition("/")[0] for p in block.paths}) == 1 and block.path == block.paths[0]
+    folders = {b.path.rpartition("/")[0] for b in blocks["svc0001"]}
+    assert {"datadog/monitors/svc0001", "runbooks/svc0001/alerts", "prometheus", "grafana/alerting"} <= folders
+    paths = [p for b in blocks["svc0001"] for p in b.paths]
+    assert len(folders) == len(blocks["svc0001"]) < len(paths)  # a block per folder
+    assert "datadog/monitors/svc0001/Alert000.json" not in paths
+    stored = pickle.loads(cache.run.clean["svc0001"]["datadog"])
+    assert list(stored[2]) == ["svc0001/Alert000"]
+    assert [a.path for a in stored[0] if type(a) is not StoredFiles] == ["datadog/monitors/svc0001/Alert000.json"]
+    uids = pickle.loads(cache.run.clean["svc0000"]["grafana"])[2]
+    assert uids and all(len(u) == 7 and u[4] == "svc0000.yaml" and type(u[5]) is int for u in uids)
+    output.write(out, result, cache, lambda: pipeline.compile_catalog(catalog))
+    clean = _clean(catalog)[1]
+    assert clean is not None
+    assert {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()} == clean

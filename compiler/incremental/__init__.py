@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable, Iterator, Protocol, TypeVar
 
+from compiler.artifacts import Artifact
+from compiler.incremental.stored import WriteOnly
 from compiler.model import Catalog, Service
 from compiler.parallel import forks
 
@@ -83,9 +85,16 @@ def cached_batches(catalog: Catalog, name: str, services: Iterable[Service],
             size += len(service.alerts) + 1
         if size >= many or count == len(services):
             fresh = compute([s for s in batch if s.id in stale]) if size else {}
-            yield {s.id: run.value(catalog, name, s, lambda s=s: fresh[s.id], light=True) for s in batch}
+            yield {s.id: run.value(catalog, name, s, lambda s=s: fresh[s.id], light=True, stored=_write_only)
+                   for s in batch}
             del fresh
             batch, size = [], 0
+
+
+def _write_only(value: Any) -> Any:
+    """What the cache keeps of a cached_batches value: its artifacts, which the caller passes on
+    to the write, as WriteOnly."""
+    return WriteOnly(value) if type(value) is list and all(isinstance(a, Artifact) for a in value) else value
 
 
 def joined(catalog: Catalog, service: Service) -> list[Service]:
@@ -101,4 +110,4 @@ def joined(catalog: Catalog, service: Service) -> list[Service]:
                         lambda: [s for s in catalog.services if s.id in wanted])
 
 
-__all__ = ["RUN", "cached", "cached_batches", "joined", "per_service"]
+__all__ = ["RUN", "WriteOnly", "cached", "cached_batches", "joined", "per_service"]

@@ -8,11 +8,12 @@ which computes the services of such files again."""
 from __future__ import annotations
 
 import hashlib
+from operator import itemgetter
 from pathlib import Path
 from typing import Callable
 
 from compiler import writer
-from compiler.incremental.run import Cache
+from compiler.incremental.run import Cache, FileState
 from compiler import pipeline
 from compiler.manifest import MANIFEST
 from compiler.pipeline import Result
@@ -37,17 +38,17 @@ def write(out: Path, result: Result, cache: Cache, recompile: Callable[[], Resul
     if not state:
         changed = writer.write(out, result.files)
     else:
-        reuse = {}
+        reuse = _unchanged(state, result.unchanged)
         files = {}
-        for path, sha in hashes.items():
+        for path, data in result.files.items() if reuse is not None else ():
+            if path == MANIFEST:
+                continue
             recorded = state.get(path)
-            if recorded is not None and recorded[0] == sha and path not in made:
-                reuse[path] = recorded[1:]
-            elif path in result.files:
-                files[path] = result.files[path]
-            else:  # an unchanged service's file `out` no longer holds as recorded
-                reuse = None
-                break
+            if recorded is not None and recorded[0] == hashes[path] and path not in made:
+                reuse[path] = recorded[1:]  # made again as it was: kept
+            else:
+                files[path] = data
+                reuse.pop(path, None)  # (an unchanged service's file of the same path)
         if reuse is not None:
             # A file written lists another hash in the manifest's files: it differs from the
             # output's, which is not read back then (26 MB at 10,000 alerts).
@@ -76,6 +77,22 @@ def write(out: Path, result: Result, cache: Cache, recompile: Callable[[], Resul
             changed, written = updated, files
     cache.run.save_output(out, {**hashes, MANIFEST: manifest}, written)
     return changed
+
+
+def _unchanged(state: dict[str, FileState], unchanged: dict[str, str]) -> dict[str, tuple[int, int, int]] | None:
+    """The files of unchanged services as `state` records them (size, mtime_ns, inode), by path;
+    None when one is not recorded with its hash (`out` no longer holds it as written). Looked
+    up and compared without a step of Python per file: 34,000 of them at 10,000 alerts."""
+    recorded = list(map(state.get, unchanged))
+    try:
+        if None in recorded or list(map(_HASH, recorded)) != list(unchanged.values()):
+            return None
+        return dict(zip(unchanged, map(_STATUS, recorded)))
+    except (TypeError, IndexError):  # a record of another shape
+        return None
+
+
+_HASH, _STATUS = itemgetter(0), itemgetter(1, 2, 3)
 
 
 __all__ = ["write"]

@@ -27,8 +27,8 @@ from compiler.artifacts import Artifact, ManagedObject
 from compiler.incremental import RUN
 from compiler.incremental.front import Front
 from compiler.incremental.store import Store, default_dir, digest
-from compiler.incremental.chunks import manifest_chunks
-from compiler.incremental.stored import RenderedArtifact, StoredArtifact, StoredObject
+from compiler.incremental.chunks import manifest_chunks, stored_files
+from compiler.incremental.stored import RenderedArtifact, StoredArtifact, StoredFiles, StoredLines, WriteOnly
 from compiler.manifest import MANIFEST, file_line
 from compiler.render import Splice, content_hash, render
 
@@ -99,7 +99,7 @@ class Run:
         """The value with its artifacts as `light` makes them, but those `keep` says to keep."""
         if isinstance(value, Artifact):
             return value if keep is not None and keep(value) else self.light(value)
-        if isinstance(value, (list, tuple)) and not isinstance(value, (Splice, StoredArtifact, StoredObject)):
+        if isinstance(value, (list, tuple)) and not isinstance(value, (Splice, *_STORED)):
             light = [self._lightened(v, keep) for v in value]
             if all(a is b for a, b in zip(light, value)):
                 return value  # nothing in it let go of: kept as it is (a tuple of its own type, say)
@@ -254,18 +254,22 @@ class Run:
     def _freeze(self, value: Any, sid: str) -> Any:
         """The value as stored: artifacts become StoredArtifacts (rendered here, once)."""
         if isinstance(value, Artifact):
-            found = self.rendered[id(value)] = _rendering(value)
-            sha, chunks = found[2], found[3]
-            self.owner[id(value)] = sid
-            self.written.setdefault(sid, []).append((value.path, sha))
+            _, _, sha, chunks = self._kept(value, sid)
             return StoredArtifact((value.path, sid, sha, chunks, file_line(value.path, sha)))
         if isinstance(value, ManagedObject) and not value.digest:
             # Its manifest hash, kept: a catalog-wide artifact lists it again on every compile.
             return dataclasses.replace(value, digest=content_hash(value.content))
-        if isinstance(value, (StoredArtifact, StoredObject)) or type(value) is Splice and value.__dict__.get("bare"):
+        if isinstance(value, (StoredArtifact, StoredLines)) or type(value) is Splice and value.__dict__.get("bare"):
             return value  # stored as it is
+        if type(value) is WriteOnly:
+            return self._stored_files(value, sid)
         if isinstance(value, (list, tuple)):
-            frozen = [self._freeze(v, sid) for v in value]
+            frozen = []
+            for v in value:  # WriteOnly artifacts in a list of others: their StoredFiles in place
+                if type(v) is WriteOnly and type(value) is list:
+                    frozen += self._stored_files(v, sid)
+                else:
+                    frozen.append(self._freeze(v, sid))
             if isinstance(value, Splice):
                 splice = Splice(frozen)
                 splice.lines("")  # rendered now and kept with it: a top-level list's indentation
@@ -274,6 +278,24 @@ class Run:
         if isinstance(value, model.Service):
             raise TypeError("a cached value holds a Service: store plain data instead")
         return value
+
+    def _kept(self, art: Artifact, sid: str) -> tuple[Artifact, bytes, str, tuple]:
+        """An artifact of `sid` rendered, and recorded as written (see _on_disk)."""
+        found = self.rendered[id(art)] = _rendering(art)
+        self.owner[id(art)] = sid
+        self.written.setdefault(sid, []).append((art.path, found[2]))
+        return found
+
+    def _stored_files(self, artifacts: list[Artifact], sid: str) -> list[StoredFiles]:
+        """WriteOnly artifacts as stored: StoredFiles, one per folder (whose files are one
+        output's, and nearly always one run of the manifest's lines)."""
+        folders: dict[str, list[tuple[str, str, tuple]]] = {}
+        for art in artifacts:
+            if not isinstance(art, Artifact):
+                raise TypeError(f"WriteOnly holds {type(art).__name__}, not an artifact")
+            _, _, sha, chunks = self._kept(art, sid)
+            folders.setdefault(art.path.rpartition("/")[0], []).append((art.path, sha, chunks))
+        return [stored_files(sid, members) for members in folders.values()]
 
     def render_now(self, artifact: Artifact | StoredArtifact | RenderedArtifact) -> str:
         """The sha256 hex of an artifact's file, rendering it now if need be (`light` takes
@@ -355,12 +377,16 @@ class Run:
         self.heavy.clear()
 
     def service_of(self, artifact: Artifact | StoredArtifact | RenderedArtifact) -> str | None:
-        if isinstance(artifact, (StoredArtifact, RenderedArtifact)):
+        if isinstance(artifact, (StoredArtifact, StoredFiles, RenderedArtifact)):
             return artifact.service
         return self.owner.get(id(artifact))
 
-    def save(self) -> None:
-        """Store the work of every service computed this run."""
+    def save(self, hashes: dict[str, str] | None = None) -> None:
+        """Store the work of every service computed this run. `hashes`: every file's as the
+        compile writes it, where a catalog-wide step replaced a service's file (a suppressed
+        alert's Datadog monitor, by its composite): the service's record lists the file as
+        written, which the next compile finds on disk (see _on_disk), or it would never be
+        reused."""
         for sid, values in self.pending.items():
             # Each value's place among the values' bytes, stored beside the record: a compile
             # reading 200 services' records copied 46 MB of them (at 10,000 alerts) as bytes.
@@ -368,7 +394,10 @@ class Run:
             for name, data in values.items():
                 places[name] = (offset, len(data))
                 offset += len(data)
-            self.store.write_packed("values", self.keys[sid], {"files": self.written.get(sid, []), "values": places},
+            files = self.written.get(sid, [])
+            if hashes is not None:
+                files = [(path, hashes.get(path, sha)) for path, sha in files]
+            self.store.write_packed("values", self.keys[sid], {"files": files, "values": places},
                                     b"".join(values.values()))
         for sid in self.clean:
             self.store.used["values"].add(self.keys[sid])
@@ -400,6 +429,9 @@ class Run:
         # Each page's record holds its file's hash: a page is reused only while `out` holds that
         # file as recorded (see holds).
         self.store.write(PAGES, _out_key(out), {"code": self.front.code, "pages": self.pages})
+
+
+_STORED = (StoredArtifact, StoredFiles, StoredLines)  # stored forms: lists of nothing to lighten
 
 
 def _as_recorded(path: Path, recorded: FileState) -> bool:
@@ -525,4 +557,4 @@ class Cache:
         return {RUN: self.run}
 
 
-__all__ = ["Cache", "RenderedArtifact", "Run", "StoredArtifact"]
+__all__ = ["Cache", "RenderedArtifact", "Run", "StoredArtifact", "StoredFiles"]

@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from operator import itemgetter
 
-from compiler.artifacts import Digest, ManagedObject
-from compiler.render import content_hash
 
 
 class StoredArtifact(tuple):
@@ -26,30 +24,64 @@ class StoredArtifact(tuple):
         return f"StoredArtifact({self.path!r}, {self.service!r}, {self.hash!r})"
 
 
-class StoredObject(tuple):
-    """A managed object as the cache keeps it where only the manifest reads it (an Alertmanager
-    route test): its id, kind, target, source (as text) and content hash, no content. Made as
-    StoredObject((id, kind, target, source, digest)) by `of`. A tuple: unpickling 10,000
-    dataclasses and their contents cost a recompile at 10,000 alerts 0.03-0.04 s."""
+class WriteOnly(list):
+    """Artifacts whose callers read nothing of them once their service is unchanged but what
+    the write needs, said by a `cached(..., stored=)` hook (or cached_batches): the cache keeps
+    them as StoredFiles, a few blocks per service instead of an object per file."""
 
     __slots__ = ()
-    id: str = property(itemgetter(0))  # type: ignore[assignment]
-    kind: str = property(itemgetter(1))  # type: ignore[assignment]
-    target: str = property(itemgetter(2))  # type: ignore[assignment]
-    # Its source as the manifest writes it (file:line:column): no Loc to unpickle and format.
-    source: str = property(itemgetter(3))  # type: ignore[assignment]
-    digest: str = property(itemgetter(4))  # type: ignore[assignment]  # content_hash of its content
+
+
+class StoredFiles(tuple):
+    """Files of an unchanged service in one folder, as the write needs them: their paths and
+    hashes, their objects' manifest lines and their lines of the manifest's files, each joined
+    in the order the manifest sorts them (runs: (first key, last key, text); objects' keys are
+    (target, path), files' their path). The manifest joins a run whole where no other line
+    sorts among its own (see chunks.runs). Made as StoredFiles((service, paths, hashes, object
+    runs, file runs)) by chunks.stored_files: a compile reusing 10,000 alerts' work unpickled
+    and walked 34,000 StoredArtifacts. `path` is its first file's: the folder, which says its
+    output."""
+
+    __slots__ = ()
+    service: str = property(itemgetter(0))  # type: ignore[assignment]
+    paths: tuple[str, ...] = property(itemgetter(1))  # type: ignore[assignment]
+    hashes: tuple[str, ...] = property(itemgetter(2))  # type: ignore[assignment]
+    objects: tuple[tuple[tuple[str, str], tuple[str, str], bytes], ...] = \
+        property(itemgetter(3))  # type: ignore[assignment]
+    files: tuple[tuple[str, str, str], ...] = property(itemgetter(4))  # type: ignore[assignment]
 
     @property
-    def content(self) -> Digest:
-        return Digest(self.digest)
-
-    @classmethod
-    def of(cls, obj: ManagedObject) -> "StoredObject":
-        return cls((obj.id, obj.kind, obj.target, str(obj.source), obj.digest or content_hash(obj.content)))
+    def path(self) -> str:
+        return self[1][0]
 
     def __repr__(self) -> str:
-        return f"StoredObject({self.id!r}, {self.kind!r}, {self.target!r})"
+        return f"StoredFiles({self.service!r}, {self.path!r}, {len(self.paths)} files)"
+
+
+class StoredLines(tuple):
+    """A service's objects of one target and kind in one catalog-wide artifact, as the cache
+    keeps them where only the manifest reads them (a service's route tests): their manifest
+    lines, joined in the order the manifest sorts them, and the first and last object's (kind,
+    id). The manifest joins such a block whole where no other line sorts among its own (see
+    chunks.manifest_chunks): 10,000 route tests were 10,000 objects to unpickle and 10,000
+    lines to write again on every compile. Made as StoredLines((target, kind, path, first,
+    last, text)) by chunks.stored_lines."""
+
+    __slots__ = ()
+    target: str = property(itemgetter(0))  # type: ignore[assignment]
+    kind: str = property(itemgetter(1))  # type: ignore[assignment]
+    path: str = property(itemgetter(2))  # type: ignore[assignment]  # the artifact's
+    first: tuple[str, str] = property(itemgetter(3))  # type: ignore[assignment]
+    last: tuple[str, str] = property(itemgetter(4))  # type: ignore[assignment]
+    text: bytes = property(itemgetter(5))  # type: ignore[assignment]  # UTF-8, as manifest_chunks
+
+    @property
+    def id(self) -> str:
+        """Its first object's id (whose service the pipeline reads off an object's id)."""
+        return self.first[1]
+
+    def __repr__(self) -> str:
+        return f"StoredLines({self.target!r}, {self.kind!r}, {self.first[1]!r}..{self.last[1]!r})"
 
 
 @dataclass(frozen=True)
@@ -64,4 +96,4 @@ class RenderedArtifact:
     manifest: tuple[tuple[tuple[str, str], bytes], ...]  # see manifest_chunks
 
 
-__all__ = ["RenderedArtifact", "StoredArtifact", "StoredObject"]
+__all__ = ["RenderedArtifact", "StoredArtifact", "StoredFiles", "StoredLines", "WriteOnly"]

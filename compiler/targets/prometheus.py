@@ -9,7 +9,7 @@ from compiler.diagnostics import Diagnostic
 from compiler.dialects.promql import to_promql
 from compiler.durations import format_ms
 from compiler.expr import ast
-from compiler.incremental import cached
+from compiler.incremental import WriteOnly, cached
 from compiler.model import Alert, Catalog, RecordingRule, Service
 from compiler.slos import generated
 from compiler.targets import links, prometheus_tests
@@ -159,7 +159,8 @@ def build(catalog: Catalog) -> tuple[list[Artifact], list[Diagnostic]]:
     artifacts: list[Artifact] = []
     diags: list[Diagnostic] = []
     for service in catalog.services:
-        found, found_diags = cached(catalog, "prometheus", service, lambda: _service(catalog, service))
+        found, found_diags = cached(catalog, "prometheus", service, lambda: _service(catalog, service),
+                                    stored=lambda value: (WriteOnly(value[0]), value[1]))
         artifacts.extend(found)
         diags.extend(found_diags)
     # Each SLO's own rule file, PrometheusRule and tests (imported here: it builds on this module).

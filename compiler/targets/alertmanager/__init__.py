@@ -7,7 +7,8 @@ from compiler.artifacts import Artifact, ManagedObject
 from compiler.diagnostics import Diagnostic
 from compiler.durations import format_ms
 from compiler.incremental import cached
-from compiler.incremental.stored import StoredObject
+from compiler.incremental.chunks import stored_lines
+from compiler.incremental.stored import StoredLines
 from compiler.model import Catalog, Service
 from compiler.render import Splice
 from compiler.targets.alertmanager.inhibitions import inhibit_rules, suppression_rules
@@ -107,11 +108,11 @@ def _route_tests(catalog: Catalog, service: Service) -> tuple[Splice, list[Manag
     return out, objects
 
 
-def _stored_tests(tests: tuple[Splice, list[ManagedObject]]) -> tuple[Splice, tuple[StoredObject, ...]]:
+def _stored_tests(tests: tuple[Splice, list[ManagedObject]]) -> tuple[Splice, tuple[StoredLines, ...]]:
     """What the incremental cache keeps of a service's route tests: the block of the test file
-    (the file's `tests` list is top level), and each test's object as the manifest lists it."""
+    (the file's `tests` list is top level), and the block of their objects' manifest lines."""
     cases, objects = tests
-    return cases.bare(), tuple(StoredObject.of(o) for o in objects)
+    return cases.bare(), stored_lines(TESTS, objects)
 
 
 def _names(route: Route, receiver: str) -> bool:
