@@ -89,13 +89,35 @@ class Splice(list):
         return out
 
 
+class Block(dict):
+    """A map that stands in a list as any other map, whose lines there are rendered when first
+    asked (per indentation) and kept with it: a service's route in a catalog-wide routing tree,
+    which the incremental cache stores with its lines (`ready`), so that an unchanged service's
+    route is not rendered again. Readers see the map. YAML artifacts only."""
+
+    def lines(self, indent: str) -> list[str]:
+        rendered = self.__dict__.setdefault("rendered", {})
+        found = rendered.get(indent)
+        if found is None:
+            found = rendered[indent] = []
+            _pairs(self, indent + "- ", indent + "  ", indent + "  ", found)
+        return found
+
+    def ready(self, indent: str) -> "Block":
+        """Itself, its lines at `indent` rendered now and kept as one text (which `to_yaml`
+        joins with the others to the same bytes), as the cache stores it."""
+        lines = self.lines(indent)
+        self.__dict__["rendered"] = {indent: ["\n".join(lines)] if lines else []}
+        return self
+
+
 def _emit(value: Any, indent: str, out: list[str]) -> None:
     """Block-style YAML for plain data, in the order given (callers sort free-form maps)."""
     if isinstance(value, dict):
         _pairs(value, indent, indent, indent, out)
     else:
         for item in value:
-            if type(item) is Splice:
+            if type(item) is Splice or type(item) is Block and item:
                 out.extend(item.lines(indent))
             elif isinstance(item, dict) and item:
                 _pairs(item, indent + "- ", indent + "  ", indent + "  ", out)

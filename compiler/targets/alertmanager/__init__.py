@@ -10,14 +10,14 @@ from compiler.incremental import cached
 from compiler.incremental.chunks import stored_lines
 from compiler.incremental.stored import StoredLines
 from compiler.model import Catalog, Service
-from compiler.render import Splice
+from compiler.render import Block, Splice
 from compiler.targets.alertmanager.inhibitions import inhibit_rules, suppression_rules
 from compiler.targets.alertmanager.receivers import global_config, receiver
 from compiler.targets.routing import templates
 from compiler.targets.routing.delivery import deliveries
 from compiler.targets.routing.hours import wall_clock_cases
 from compiler.targets.routing.tree import (SILENT, UNROUTED, Route, interval_definitions, route_tree,
-                                           routing_labels, used_receivers)
+                                           routing_labels, service_routes, used_receivers)
 
 GROUP_BY = ("alertname", "service")
 
@@ -38,12 +38,15 @@ def build(catalog: Catalog) -> tuple[list[Artifact], list[Diagnostic]]:
     for rec in receivers:
         contact = catalog.contacts[used[rec["name"]]]
         objects.append(ManagedObject(f"receiver/{rec['name']}", "receiver", "alertmanager", contact.loc, rec))
+    blocks: dict[int, dict[str, Any]] = {}
+    for service_route, indent in service_routes(tree):
+        service = catalog.service(service_route.matchers[0].value)
+        block, obj = cached(catalog, "alertmanager.route", service,
+                            lambda: _route_block(service, service_route, indent))
+        blocks[id(service_route)] = block
+        objects.append(obj)
     route: dict[str, Any] = {"receiver": tree.receiver, "group_by": list(GROUP_BY)}
-    route.update({k: v for k, v in tree.data().items() if k != "receiver"})
-    for service_route in _service_routes(tree):
-        sid = service_route.matchers[0].value
-        objects.append(ManagedObject(f"route/{sid}", "route", "alertmanager",
-                                     catalog.service(sid).loc, service_route.data()))
+    route.update({k: v for k, v in tree.data(blocks=blocks).items() if k != "receiver"})
     inhibits = []
     for inhibition in inhibit_rules(catalog):
         inhibits.append(inhibition.rule)
@@ -85,6 +88,13 @@ def build(catalog: Catalog) -> tuple[list[Artifact], list[Diagnostic]]:
     return artifacts, []
 
 
+def _route_block(service: Service, route: Route, indent: str) -> tuple[Block, ManagedObject]:
+    """A service's route as the configuration holds it, its lines rendered, and its object: the
+    cache keeps both, so an unchanged service's route is neither spelled nor rendered again."""
+    block = Block(route.data()).ready(indent)
+    return block, ManagedObject(f"route/{service.id}", "route", "alertmanager", service.loc, block)
+
+
 def _route_tests(catalog: Catalog, service: Service) -> tuple[Splice, list[ManagedObject]]:
     """A routing test per alert of the service (its labels, the receivers it reaches and, for
     alerts with active hours, the moments to test), as one block of the catalog's test file."""
@@ -118,13 +128,6 @@ def _stored_tests(tests: tuple[Splice, list[ManagedObject]]) -> tuple[Splice, tu
 def _names(route: Route, receiver: str) -> bool:
     return route.receiver == receiver or any(_names(r, receiver) for r in route.routes)
 
-
-def _service_routes(tree):
-    for child in tree.routes:
-        if child.matchers and child.matchers[0].label == "team":
-            yield from child.routes
-        else:
-            yield child
 
 
 __all__ = ["build", "CONFIG", "TESTS"]

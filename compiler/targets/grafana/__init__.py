@@ -9,9 +9,10 @@ from compiler.incremental import WriteOnly, cached
 from compiler.model import Catalog, Service
 from compiler.targets import links
 from compiler.targets.grafana import alerting, interpolation, notifications, provisioning
+from compiler.render import Block
 from compiler.targets.prometheus import HEADER
 from compiler.targets.routing import templates
-from compiler.targets.routing.tree import SILENT, grafana_name, route_tree, used_receivers
+from compiler.targets.routing.tree import SILENT, grafana_name, route_tree, service_routes, used_receivers
 
 TARGET = "grafana"
 
@@ -48,7 +49,13 @@ def build(catalog: Catalog) -> tuple[list[Artifact], list[Diagnostic]]:
                                         catalog.contacts[used[p["name"]]].loc,
                                         [{"name": p["name"], **r} for r in p["receivers"]])
                           for p in points), HEADER))
-        policies = notifications.policy_tree(catalog, tree)
+        blocks: dict[int, dict] = {}
+        for route, indent in service_routes(tree):
+            service = catalog.service(route.matchers[0].value)
+            # An unchanged service's policy comes back spelled and rendered (render.Block).
+            blocks[id(route)] = cached(catalog, "grafana.policy", service,
+                                       lambda: Block(notifications.policy(route)).ready(indent))
+        policies = notifications.policy_tree(catalog, tree, blocks)
         artifacts.append(Artifact(
             "grafana/alerting/_policies.yaml",
             interpolation.whole_file({"apiVersion": 1, "policies": [policies]}), "yaml",

@@ -23,6 +23,8 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
+import orjson
+
 # Our own secret references, which Grafana is meant to expand from its environment.
 PLACEHOLDER = re.compile(r"\$\{MONCAT_[A-Z0-9_]+\}")
 
@@ -90,5 +92,18 @@ def rule_groups_file(data: dict[str, Any], convert: Convert = escape) -> dict[st
 
 def whole_file(data: dict[str, Any], convert: Convert = escape) -> dict[str, Any]:
     """Contact points, notification policies, dashboard providers: every string but
-    `apiVersion` is interpolated."""
+    `apiVersion` is interpolated. `escape` and `unescape` leave a text without `$` as it is:
+    where no text of the file holds one (nearly every file), its values are the file's own,
+    not copies (a catalog's policy tree, rebuilt on every compile, is thousands of strings)."""
+    if (convert is escape or convert is unescape) and not _dollars(data):
+        return dict(data)
     return {k: v if k == "apiVersion" else every_string(v, convert) for k, v in data.items()}
+
+
+def _dollars(data: dict[str, Any]) -> bool:
+    """Whether any text of `data` (its keys included) may hold a `$`: its JSON holds one, or
+    it has what JSON does not write (then it is walked)."""
+    try:
+        return b"$" in orjson.dumps(data)
+    except TypeError:
+        return True

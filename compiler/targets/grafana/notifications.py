@@ -16,8 +16,8 @@ from compiler.targets import links
 from compiler.targets.routing.delivery import integrations, pages
 from compiler.targets.routing.levels import PAGERDUTY_DEFAULT, level_template, pagerduty_severity
 from compiler.targets.routing.templates import use
-from compiler.targets.routing.tree import (UNROUTED, Route, grafana_name, interval_definitions, route_tree,
-                                           used_receivers)
+from compiler.targets.routing.tree import (UNROUTED, Matcher, Route, grafana_name, interval_definitions,
+                                           route_tree, used_receivers)
 
 GROUP_BY = ["grafana_folder", "alertname"]
 # Grafana's default contact point, in every org: file provisioning cannot define a contact point
@@ -85,9 +85,20 @@ def mute_timings(catalog: Catalog, tree: Route) -> list[dict[str, Any]]:
     return [{"orgId": 1, **entry} for entry in interval_definitions(catalog, tree)]
 
 
-def policy_tree(catalog: Catalog, tree: Route | None = None) -> dict[str, Any]:
+def policy_tree(catalog: Catalog, tree: Route | None = None,
+                blocks: dict[int, dict[str, Any]] | None = None) -> dict[str, Any]:
     """The root policy: the catch-all, grouping by folder (one per service) and alert name as
-    Alertmanager groups by service and alert name, then the routing tree."""
-    policy = (tree or route_tree(catalog, grafana_name)).data(
-        ("object_matchers", lambda m: [m.label, m.op, m.value]), contact_point_name)
-    return {"receiver": policy.pop("receiver"), "group_by": GROUP_BY, **policy}
+    Alertmanager groups by service and alert name, then the routing tree. `blocks`: routes of
+    the tree spelled already (`policy`), by id() of the route."""
+    root = policy(tree or route_tree(catalog, grafana_name), blocks)
+    return {"receiver": root.pop("receiver"), "group_by": GROUP_BY, **root}
+
+
+def policy(route: Route, blocks: dict[int, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A route as a notification policy: matchers as `object_matchers`, receivers as contact
+    point names."""
+    return route.data(("object_matchers", _object_matcher), contact_point_name, blocks)
+
+
+def _object_matcher(matcher: Matcher) -> list[str]:
+    return [matcher.label, matcher.op, matcher.value]

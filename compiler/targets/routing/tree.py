@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from compiler.durations import format_ms
 from compiler.incremental import cached
@@ -69,15 +69,21 @@ class Route:
         return found
 
     def without(self, receiver: str) -> "Route":
-        """A copy with no route (at any depth) to `receiver`."""
-        return Route(self.matchers, self.receiver, dict(self.timing), self.cont,
-                     [r.without(receiver) for r in self.routes if r.receiver != receiver],
+        """The route with no route (at any depth) to `receiver`: a copy of the routes that have
+        one below them, the others themselves (nothing changes a built tree; copying every
+        route of a 10,000-alert catalog's tree cost 0.01 s of each compile)."""
+        routes = [r.without(receiver) for r in self.routes if r.receiver != receiver]
+        if len(routes) == len(self.routes) and all(a is b for a, b in zip(routes, self.routes)):
+            return self
+        return Route(self.matchers, self.receiver, dict(self.timing), self.cont, routes,
                      self.active, self.muted)
 
     def data(self, matchers: tuple[str, Callable[[Matcher], Any]] = ("matchers", Matcher.text),
-             receiver: Callable[[str], str] = str) -> dict[str, Any]:
+             receiver: Callable[[str], str] = str, blocks: dict[int, dict[str, Any]] | None = None
+             ) -> dict[str, Any]:
         """The route as Alertmanager's configuration spells it; Grafana's notification policies
-        spell matchers (`object_matchers`) and receivers (contact point names) their own way."""
+        spell matchers (`object_matchers`) and receivers (contact point names) their own way.
+        `blocks`: the data of routes below it spelled already, by id() of the route."""
         key, spell = matchers
         out: dict[str, Any] = {}
         if self.matchers:
@@ -94,7 +100,8 @@ class Route:
         if self.cont:
             out["continue"] = True
         if self.routes:
-            out["routes"] = [r.data(matchers, receiver) for r in self.routes]
+            out["routes"] = [r.data(matchers, receiver, blocks) if blocks is None or id(r) not in blocks
+                             else blocks[id(r)] for r in self.routes]
         return out
 
 
@@ -200,6 +207,17 @@ def _route_tree(catalog: Catalog, alertname: Callable[[Alert], str]) -> Route:
                                  routes=[_service_route(catalog, s, alertname) for s in teams[team]]))
     root.routes += [_service_route(catalog, s, alertname) for s in loose]
     return root
+
+
+def service_routes(tree: Route) -> Iterator[tuple[Route, str]]:
+    """Each service's route in a tree `route_tree` built (or a copy of one without a receiver),
+    with the indentation of the list holding it in a file that writes the tree's root as a map
+    in a list or under a top-level key (its lines' indentation: see render.Block)."""
+    for child in tree.routes:
+        if child.matchers and child.matchers[0].label == "team":
+            yield from ((route, "    ") for route in child.routes)
+        else:
+            yield child, "  "
 
 
 def interval_definitions(catalog: Catalog, tree: Route) -> list[dict[str, Any]]:
