@@ -12,6 +12,7 @@ import yaml
 
 from compiler import pipeline
 from compiler.apply.grafana_alerting import desired_contact_points, desired_policy, desired_rules
+from compiler.targets.grafana.interpolation import escape, every_string, unescape, whole_file
 from conftest import OUTPUT
 
 # Paths (slash-joined keys and list indexes) whose strings Grafana's reader puts through
@@ -250,3 +251,15 @@ def test_reading_a_file_expands_only_what_grafana_expands() -> None:
     assert grafana_value("$A ${A} $$A $$$A $ $} ${", env) == "x x $A $x $ $} "
     assert grafana_value("{{ $labels.x }}", env) == "{{ .x }}"
     assert grafana_value("{{ $$labels.x }}", env) == "{{ $labels.x }}"
+
+
+@pytest.mark.parametrize("data", [
+    {"apiVersion": 1, "policies": [{"receiver": "a", "routes": [{"object_matchers": [["x", "=", "y"]]}]}]},
+    {"apiVersion": 1, "policies": [{"receiver": "a$b", "routes": [{"object_matchers": [["x", "=", "${MONCAT_X}"]]}]}]},
+    {"apiVersion": 1, "contactPoints": [{"name": "n", "receivers": [{"settings": {"url": "$$x", "n": 3}}]}]},
+    {"apiVersion": 1, "providers": [{"name": "p", "options": {"a$": "b"}, "x": None, "y": [1.5, True]}]},
+], ids=["no dollar", "dollar and placeholder", "double dollar", "dollar in a key"])
+def test_the_whole_file_is_every_string_converted_whether_or_not_a_text_holds_a_dollar(data) -> None:
+    for convert in (escape, unescape):
+        walked = {k: v if k == "apiVersion" else every_string(v, convert) for k, v in data.items()}
+        assert whole_file(data, convert) == walked

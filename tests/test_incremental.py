@@ -422,6 +422,17 @@ def _first_compile(tmp_path: Path) -> tuple[Path, Path, Path]:
     return catalog, out, cache_dir
 
 
+def _svc0002_edited(tmp_path: Path) -> tuple[Path, Path, Cache, pipeline.Result]:
+    """The small synthetic catalog compiled with a cache, then again with one text of svc0002
+    edited: catalog, output, the cache (of the second compile) and its result (not written)."""
+    catalog, out, cache_dir = _first_compile(tmp_path)
+    edited = catalog / "svc0002.yaml"
+    edited.write_text(edited.read_text().replace("Synthetic alert number 3.", "Edited."))
+    cache = Cache.open(catalog, out, cache_dir)
+    assert cache is not None
+    return catalog, out, cache, pipeline.compile_catalog(catalog, cache=cache)
+
+
 def test_output_files_changed_by_hand_are_written_again(tmp_path: Path) -> None:
     catalog, out, cache_dir = _first_compile(tmp_path)
     rules = out / "prometheus" / "svc0001.rules.yaml"
@@ -1186,11 +1197,7 @@ def test_an_unchanged_services_files_come_back_as_stored_files_per_folder_and_it
     # path: listing the monitor, such a group was never reused.)
     from compiler.incremental.stored import StoredFiles
 
-    catalog, out, cache_dir = _first_compile(tmp_path)
-    edited = catalog / "svc0002.yaml"
-    edited.write_text(edited.read_text().replace("Synthetic alert number 3.", "Edited."))
-    cache = Cache.open(catalog, out, cache_dir)
-    result = pipeline.compile_catalog(catalog, cache=cache)
+    catalog, out, cache, result = _svc0002_edited(tmp_path)
     blocks: dict[str, list[StoredFiles]] = {}
     for art in result.artifacts:
         if type(art) is StoredFiles:

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import pickle
 
 import pytest
 import yaml
 
 from compiler import pipeline
-from compiler.render import Splice, content_hash, to_yaml
+from compiler.render import Block, Splice, content_hash, to_yaml
 from conftest import CATALOG
 
 TRICKY = ["x: y", "#c", "yes", "No", "on", "null", "~", "- x", " lead", "trail ", "multi\nline\n",
@@ -81,3 +82,14 @@ def test_an_artifact_rendered_ahead_gives_the_same_file_and_the_same_manifest() 
     assert [rendered(a) for a in ahead] == ahead  # rendering again changes nothing
     files = {a.path: a.data for a in ahead}
     assert build_manifest(ahead, files) == build_manifest(result.artifacts, files)
+
+
+def test_a_block_renders_as_the_map_it_holds_at_the_indentation_it_was_made_for_and_any_other() -> None:
+    route = {"matchers": ['service="a"'], "receiver": "x", "routes": [{"matchers": ["severity=~'P1|P2'"]}]}
+    ready = pickle.loads(pickle.dumps(Block(route).ready("    ")))  # as the cache gives it back
+    assert ready == route and ready.__dict__["rendered"].keys() == {"    "}
+    for doc in ({"route": {"routes": [{"matchers": ['team="t"'], "routes": [ready, {"z": 1}]}]}},
+                {"route": {"routes": [ready]}}, [ready], {"empty": [Block()]}):
+        plain = json.loads(json.dumps(doc))
+        assert to_yaml(doc) == to_yaml(plain)
+        assert yaml.safe_load(to_yaml(doc)) == plain
