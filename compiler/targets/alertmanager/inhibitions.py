@@ -8,6 +8,7 @@ from typing import Any
 from compiler.diagnostics import Loc
 from compiler.incremental import cached
 from compiler.model import Alert, Catalog, Service
+from compiler.render import Block
 from compiler.slos import slo_of
 from compiler.targets.routing.delivery import severity_of
 from compiler.targets.routing.tree import Matcher, one_of
@@ -74,13 +75,15 @@ def _level_rules(catalog: Catalog, service: Service, cause: str, alerts: list[Al
         if not lower:
             continue
         targets = sorted(name for lv in lower for name in levels[lv])
-        rule = {
+        # Rendered now as an item of the configuration's top-level `inhibit_rules` list, and
+        # stored so by the incremental cache (render.Block): a catalog has hundreds.
+        rule = Block({
             "source_matchers": here + [Matcher("severity", "=", high).text(),
                                        one_of("alertname", sorted(levels[high])).text()],
             "target_matchers": here + [one_of("severity", lower).text(),
                                        one_of("alertname", targets).text()],
             "equal": ["service"] + [m.label for m in scope],
-        }
+        }).ready("")
         procedure = service.procedures.get(cause)
         out.append(Inhibition(service.id, cause, high, rule, procedure.loc if procedure else service.loc))
     return out
