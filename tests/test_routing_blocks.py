@@ -1,14 +1,16 @@
 """Targets, routing tree: a route without a receiver shares what loses nothing, and with the
-incremental cache each service's route in alertmanager.yaml and its Grafana policy come back
-spelled and rendered (render.Block), giving the clean compile's files."""
+incremental cache each service's entries of the catalog-wide files (its route and inhibit rules
+in alertmanager.yaml, its Grafana policy and dashboard provider) come back spelled and rendered
+(render.Block), giving the clean compile's files."""
 from __future__ import annotations
 
 import pickle
 from pathlib import Path
 
+from compiler import pipeline
 from compiler.render import Block
 from compiler.targets.routing.tree import SILENT, Matcher, Route, service_routes
-from test_incremental import _clean, _svc0002_edited
+from test_incremental import _svc0002_edited
 
 
 def _tree() -> Route:
@@ -48,15 +50,19 @@ def test_a_tree_with_routes_spelled_already_gives_the_data_of_the_tree() -> None
     assert all(type(route) is Block for route in spliced)
 
 
-def test_an_unchanged_services_route_and_policy_come_back_rendered_and_the_files_are_the_clean_compiles(
+def test_an_unchanged_services_entries_of_catalog_wide_files_come_back_rendered_and_the_files_are_the_clean_compiles(
         tmp_path: Path) -> None:
     catalog, _, cache, result = _svc0002_edited(tmp_path)
-    for name in ("alertmanager.route", "grafana.policy"):
-        stored = pickle.loads(cache.run.clean["svc0001"][name])
-        block = stored[0] if name == "alertmanager.route" else stored
-        assert type(block) is Block and block["receiver"]
-        assert len(block.__dict__["rendered"]) == 1 and 'svc0001' in next(iter(block.__dict__["rendered"].values()))[0]
-    clean = _clean(catalog)[1]
-    assert clean is not None
-    for path in ("alertmanager/alertmanager.yaml", "grafana/alerting/_policies.yaml"):
+    names = ("alertmanager.route", "grafana.policy", "grafana.provider", "alertmanager.inhibitions")
+    stored = {name: pickle.loads(cache.run.clean["svc0001"][name]) for name in names}
+    blocks = [stored["alertmanager.route"][0], stored["grafana.policy"], stored["grafana.provider"][0],
+              *(inhibition.rule for inhibition in stored["alertmanager.inhibitions"])]
+    assert len(blocks) > 3
+    for block in blocks:
+        assert type(block) is Block and block
+        (lines,) = block.__dict__["rendered"].values()  # rendered at one indentation, when made
+        assert "svc0001" in lines[0]
+    clean = pipeline.compile_catalog(catalog).files
+    for path in ("alertmanager/alertmanager.yaml", "grafana/alerting/_policies.yaml",
+                 "grafana/provisioning/dashboards.yaml"):
         assert result.files[path] == clean[path]

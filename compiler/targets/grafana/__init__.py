@@ -75,14 +75,23 @@ def build(catalog: Catalog) -> tuple[list[Artifact], list[Diagnostic]]:
                 "grafana/alerting/_mute-timings.yaml", {"apiVersion": 1, "muteTimes": timings}, "yaml",
                 tuple(ManagedObject(t["name"], "mute_timing", TARGET,
                                     catalog.time_intervals[t["name"]].loc, t) for t in timings), HEADER))
-    providers = provisioning.dashboards_file(catalog)
-    if providers is not None:
+    # A provider per service with dashboards, as the file holds it (rendered) and its object.
+    providers = [cached(catalog, "grafana.provider", s, lambda: _provider(catalog, s))
+                 for s in catalog.services if s.dashboards]
+    if providers:
         artifacts.append(Artifact(
-            "grafana/provisioning/dashboards.yaml", interpolation.whole_file(providers), "yaml",
-            tuple(ManagedObject(f"{s.id}/dashboards", "dashboard_provider", TARGET, s.loc, p)
-                  for s, p in zip([s for s in catalog.services if s.dashboards],
-                                  providers["providers"])), HEADER))
+            "grafana/provisioning/dashboards.yaml",
+            interpolation.whole_file({"apiVersion": 1, "providers": [p for p, _ in providers]}), "yaml",
+            tuple(o for _, o in providers), HEADER))
     return artifacts, diags
+
+
+def _provider(catalog: Catalog, service: Service) -> tuple[Block, ManagedObject]:
+    """The service's dashboard provider, rendered as an item of the file's top-level list, and
+    its object: the cache keeps both (the file lists every service's)."""
+    provider = Block(provisioning.provider(catalog, service)).ready("")
+    return provider, ManagedObject(f"{service.id}/dashboards", "dashboard_provider", TARGET, service.loc,
+                                   provider)
 
 
 def _service(catalog: Catalog, service: Service) -> tuple[list[Artifact], list[Diagnostic], list[tuple]]:

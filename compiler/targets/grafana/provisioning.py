@@ -22,7 +22,3 @@ def provider(catalog: Catalog, service: Service) -> dict[str, Any]:
                     "foldersFromFilesStructure": False},
     }
 
-
-def dashboards_file(catalog: Catalog) -> dict[str, Any] | None:
-    providers = [provider(catalog, s) for s in catalog.services if s.dashboards]
-    return {"apiVersion": 1, "providers": providers} if providers else None
