@@ -93,7 +93,8 @@ class Block(dict):
     """A map that stands in a list as any other map, whose lines there are rendered when first
     asked (per indentation) and kept with it: a service's route in a catalog-wide routing tree,
     which the incremental cache stores with its lines (`ready`), so that an unchanged service's
-    route is not rendered again. Readers see the map. YAML artifacts only."""
+    route is not rendered again. Readers see the map. YAML artifacts only; like every generated
+    object, it is not changed once made (its lines would still be those of the map as it was)."""
 
     def lines(self, indent: str) -> list[str]:
         rendered = self.__dict__.setdefault("rendered", {})
