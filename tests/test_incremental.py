@@ -21,7 +21,7 @@ from compiler.artifacts import Artifact, ManagedObject
 from compiler.checks import cross_target, datadog_output, routing_parity
 from compiler.checks.routing_readback import Notification
 from compiler.diagnostics import Loc
-from compiler.incremental import output
+from compiler.incremental import output, output_record
 from compiler.incremental.chunks import manifest_chunks, merge_chunks
 from compiler.incremental import run as run_module
 from compiler.incremental.run import Cache, RenderedArtifact
@@ -949,7 +949,7 @@ def test_the_record_of_the_output_after_an_incremental_write_is_every_file_as_it
     _same_as_clean(catalog, out, cache_dir, "a service removed, a threshold edited")
     cache = Cache.open(catalog, out, cache_dir)
     assert cache is not None
-    record = cache.store.read("out", run_module._out_key(out), plain=True)
+    record = output_record.read(cache.store, run_module._out_key(out)).state
     standing = {}
     for path in out.rglob("*"):
         if path.is_file():
@@ -1166,13 +1166,15 @@ def test_the_write_keeps_unchanged_services_files_only_as_recorded_with_their_ha
     # The write takes the files of unchanged services from the record of the output without a
     # step per file: each must be recorded, with the hash the service's record gives, in a record
     # of the shape the cache writes; else nothing is kept and the compile runs again careful.
+    # Each comes with the record's own entry (the write reads the status at its end).
     state = {"a.yaml": ("h1", 10, 7, 99), "b/c.json": ("h2", 20, 8, 98), "manifest.json": ("", 5, 9, 97)}
-    assert output._unchanged(state, {"b/c.json": "h2", "a.yaml": "h1"}) == {"b/c.json": (20, 8, 98),
-                                                                             "a.yaml": (10, 7, 99)}
+    kept = output._unchanged(state, {"b/c.json": "h2", "a.yaml": "h1"})
+    assert kept == {"b/c.json": ("h2", 20, 8, 98), "a.yaml": ("h1", 10, 7, 99)} and kept["a.yaml"] is state["a.yaml"]
     assert output._unchanged(state, {}) == {}
     assert output._unchanged(state, {"a.yaml": "h1", "gone.yaml": "h3"}) is None
     assert output._unchanged(state, {"a.yaml": "h1", "b/c.json": "other"}) is None
     assert output._unchanged({**state, "a.yaml": ("h1", 10)}, {"a.yaml": "h1"}) is None
+    assert output._unchanged({**state, "a.yaml": ("h1", 10, 7, 99, 0)}, {"a.yaml": "h1"}) is None
     assert output._unchanged({**state, "a.yaml": 5}, {"a.yaml": "h1"}) is None
 
 

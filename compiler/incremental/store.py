@@ -182,6 +182,13 @@ class Store:
         if kind in self.used:
             self.used[kind].add(key)
 
+    def remove(self, kind: str, key: str) -> None:
+        """Delete a record, if there is one (a failure leaves it: its reader tells it stale)."""
+        try:
+            os.unlink(self._path(kind, key))
+        except OSError:
+            pass
+
     def read_packed(self, kind: str, key: str) -> tuple[Any, memoryview] | None:
         """A record `write_packed` wrote: its value and its bytes, not copied (None when there is
         none, or it cannot be read back). The file is mapped rather than read: its bytes are read
