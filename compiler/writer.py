@@ -432,8 +432,7 @@ def update(out: Path, files: dict[str, bytes], reuse: dict[str, tuple],
             if not unchanged_since(target):
                 return None
             root = str(target) + os.sep
-            # Set differences, not a step of Python per listed file (35,000 at 10,000 alerts).
-            gone = sorted(rel for rel in (listed - files.keys()) - reuse.keys() if _is_file(root + rel))
+            gone = [rel for rel in listed if rel not in files and rel not in reuse and _is_file(root + rel)]
             patching = len(files) + len(gone) < len(reuse) and patch.fits(str(target), files)
             # Only the new tree links the unchanged files by their status: a patch needs none kept.
             statuses = _still_as_recorded(root, reuse, keep=not patching)

@@ -961,6 +961,42 @@ def test_the_record_of_the_output_after_an_incremental_write_is_every_file_as_it
     assert record == standing
 
 
+def test_an_incremental_write_records_its_changes_as_a_patch_leaving_the_whole_record_unwritten(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(output_record, "PATCH_SHARE", 1)  # the small catalog: any patch is small
+    catalog, out, cache_dir = _first_compile(tmp_path)
+    cache = Cache.open(catalog, out, cache_dir)
+    assert cache is not None
+    key = run_module._out_key(out)
+    whole = cache.store._path(output_record.WHOLE, key)
+    before = whole.read_bytes()
+    edited = catalog / "svc0001.yaml"
+    edited.write_text(edited.read_text().replace("[5m])) > 4", "[5m])) > 5"))
+    _same_as_clean(catalog, out, cache_dir, "a threshold edited")
+    record = output_record.read(cache.store, key)
+    assert whole.read_bytes() == before and "prometheus/svc0001.rules.yaml" in record.patch
+    assert record.state["prometheus/svc0001.rules.yaml"][2] == (out / "prometheus/svc0001.rules.yaml").stat().st_mtime_ns
+
+
+def test_a_damaged_patch_of_the_output_record_reuses_nothing_of_the_output(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The whole record alone no longer matches the output's manifest (written anew by the write
+    # the patch recorded): nothing of the output is reused, and the output is the clean one.
+    monkeypatch.setattr(output_record, "PATCH_SHARE", 1)
+    catalog, out, cache_dir = _first_compile(tmp_path)
+    edited = catalog / "svc0001.yaml"
+    edited.write_text(edited.read_text().replace("[5m])) > 4", "[5m])) > 5"))
+    _same_as_clean(catalog, out, cache_dir, "a threshold edited")
+    cache = Cache.open(catalog, out, cache_dir)
+    assert cache is not None
+    patch = cache.store._path(output_record.PATCH, run_module._out_key(out))
+    patch.write_bytes(patch.read_bytes()[:-3])
+    pipeline.compile_catalog(catalog, cache=cache)
+    assert cache.run.out_state == {} and not cache.run.clean
+    edited.write_text(edited.read_text().replace("[5m])) > 5", "[5m])) > 6"))
+    _same_as_clean(catalog, out, cache_dir, "a patch cut short")
+
+
 def test_a_catalog_wide_pages_record_of_another_moncat_version_is_not_read(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # The record holds manifest lines, which another version may write otherwise.

@@ -417,6 +417,11 @@ class Run:
         changes: dict[str, FileState | None] = {}
         if written is None:
             fresh: Iterable[str] = files
+        elif len(files) == len(state) and all(map(state.__contains__, written)):
+            # The common case (a service's files rewritten): every file the record lacks would
+            # be one written, so none is gone when no written one is new and the counts match;
+            # two set differences of 35,000 paths spared.
+            fresh = written
         else:
             changes = dict.fromkeys(state.keys() - files.keys())
             fresh = {*written, *(files.keys() - state.keys())}
