@@ -397,30 +397,18 @@ def _still_as_recorded(root: str, reuse: dict[str, tuple], keep: bool = True
                        ) -> list[os.stat_result] | None:
     """Each file's status, in `reuse`'s order (none when not `keep`: 34,000 of them held at
     10,000 alerts, for a write that patches a few files, cost thousands of fresh pages), when
-    every one is still as recorded (`_as_recorded`, inlined); else None. Each path is looked up
-    from the output's folder, opened once (where the system can), not from the file system's
-    root: the kernel walked the output's own path again for every file, an eighth of the time
-    at 10,000 alerts. The paths are the cache's own, relative (as its records are trusted)."""
+    every one is still as recorded (`_as_recorded`, inlined); else None."""
     statuses: list[os.stat_result] = []
     lstat, append = os.lstat, statuses.append
-    try:
-        folder = os.open(root, os.O_RDONLY | os.O_DIRECTORY) if lstat in os.supports_dir_fd else None
-    except OSError:
-        return None
-    prefix = root if folder is None else ""
-    try:
-        for rel, recorded in reuse.items():
-            try:
-                status = lstat(prefix + rel, dir_fd=folder)
-            except OSError:
-                return None
-            if status.st_size != recorded[-3] or status.st_mtime_ns != recorded[-2] or status.st_ino != recorded[-1]:
-                return None
-            if keep:
-                append(status)
-    finally:
-        if folder is not None:
-            os.close(folder)
+    for rel, recorded in reuse.items():
+        try:
+            status = lstat(root + rel)
+        except OSError:
+            return None
+        if status.st_size != recorded[-3] or status.st_mtime_ns != recorded[-2] or status.st_ino != recorded[-1]:
+            return None
+        if keep:
+            append(status)
     return statuses
 
 
