@@ -12,7 +12,7 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import AbstractSet, Callable, Iterator
+from typing import Callable, Collection, Iterator
 
 from compiler.diagnostics import Diagnostic, error
 from compiler import patch
@@ -413,7 +413,7 @@ def _still_as_recorded(root: str, reuse: dict[str, tuple], keep: bool = True
 
 
 def update(out: Path, files: dict[str, bytes], reuse: dict[str, tuple],
-           unchanged_since: Callable[[Path], bool], listed: AbstractSet[str]) -> bool | None:
+           unchanged_since: Callable[[Path], bool], listed: Collection[str]) -> bool | None:
     """Bring `out` to `files` plus the files `reuse` names, which `out` holds already as a
     previous compile recorded them (a tuple that ends with size, mtime_ns, inode: the record's
     own, whatever it holds before them): the incremental compile's unchanged

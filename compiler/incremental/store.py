@@ -123,8 +123,8 @@ def _code_hash() -> str:
 class Store:
     """Records of one catalog under `<cache dir>/<hash of the catalog's path>/`: `files/` (what a
     catalog file parses to), `values/` (a service's work), `out-<hash>` and `outpatch-<hash>`
-    (what an output directory holds: see output_record). Everything is keyed by content, so a stale record is never read; records
-    this compile did not use are pruned after it."""
+    (what an output directory holds: see output_record). Everything is keyed by content, so a
+    stale record is never read; records this compile did not use are pruned after it."""
 
     def __init__(self, directory: Path, catalog: Path):
         self.dir = directory / digest(str(catalog.resolve()))[:16]
