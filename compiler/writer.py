@@ -378,11 +378,12 @@ def _copy(src: str, status: os.stat_result) -> bytes:
     return data
 
 
-def _as_recorded(now: os.stat_result, then: os.stat_result | tuple[int, int, int]) -> bool:
-    """Whether a file is still the one recorded: same inode, size and modification time."""
+def _as_recorded(now: os.stat_result, then: os.stat_result | tuple) -> bool:
+    """Whether a file is still the one recorded: same inode, size and modification time (a
+    record: a tuple that ends with them)."""
     if isinstance(then, os.stat_result):
         then = (then.st_size, then.st_mtime_ns, then.st_ino)
-    return (now.st_size, now.st_mtime_ns, now.st_ino) == then
+    return (now.st_size, now.st_mtime_ns, now.st_ino) == tuple(then[-3:])
 
 
 def _is_file(path: str) -> bool:
@@ -392,29 +393,30 @@ def _is_file(path: str) -> bool:
         return False
 
 
-def _still_as_recorded(root: str, reuse: dict[str, tuple[int, int, int]], keep: bool = True
+def _still_as_recorded(root: str, reuse: dict[str, tuple], keep: bool = True
                        ) -> list[os.stat_result] | None:
     """Each file's status, in `reuse`'s order (none when not `keep`: 34,000 of them held at
     10,000 alerts, for a write that patches a few files, cost thousands of fresh pages), when
     every one is still as recorded (`_as_recorded`, inlined); else None."""
     statuses: list[os.stat_result] = []
     lstat, append = os.lstat, statuses.append
-    for rel, (size, mtime, inode) in reuse.items():
+    for rel, recorded in reuse.items():
         try:
             status = lstat(root + rel)
         except OSError:
             return None
-        if status.st_size != size or status.st_mtime_ns != mtime or status.st_ino != inode:
+        if status.st_size != recorded[-3] or status.st_mtime_ns != recorded[-2] or status.st_ino != recorded[-1]:
             return None
         if keep:
             append(status)
     return statuses
 
 
-def update(out: Path, files: dict[str, bytes], reuse: dict[str, tuple[int, int, int]],
+def update(out: Path, files: dict[str, bytes], reuse: dict[str, tuple],
            unchanged_since: Callable[[Path], bool], listed: Collection[str]) -> bool | None:
     """Bring `out` to `files` plus the files `reuse` names, which `out` holds already as a
-    previous compile recorded them (size, mtime_ns, inode): the incremental compile's unchanged
+    previous compile recorded them (a tuple that ends with size, mtime_ns, inode: the record's
+    own, whatever it holds before them): the incremental compile's unchanged
     files, never read. When fewer files change than stay, they are replaced in place
     (`patch.apply`); else `out` is replaced as `write` does, the unchanged files hard-linked
     into the new tree. `listed`: the

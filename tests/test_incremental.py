@@ -21,7 +21,7 @@ from compiler.artifacts import Artifact, ManagedObject
 from compiler.checks import cross_target, datadog_output, routing_parity
 from compiler.checks.routing_readback import Notification
 from compiler.diagnostics import Loc
-from compiler.incremental import output
+from compiler.incremental import output, output_record
 from compiler.incremental.chunks import manifest_chunks, merge_chunks
 from compiler.incremental import run as run_module
 from compiler.incremental.run import Cache, RenderedArtifact
@@ -960,7 +960,7 @@ def test_the_record_of_the_output_after_an_incremental_write_is_every_file_as_it
     _same_as_clean(catalog, out, cache_dir, "a service removed, a threshold edited")
     cache = Cache.open(catalog, out, cache_dir)
     assert cache is not None
-    record = cache.store.read("out", run_module._out_key(out), plain=True)
+    record = output_record.read(cache.store, run_module._out_key(out)).state
     standing = {}
     for path in out.rglob("*"):
         if path.is_file():
@@ -970,6 +970,42 @@ def test_the_record_of_the_output_after_an_incremental_write_is_every_file_as_it
             standing[rel] = (sha, st.st_size, st.st_mtime_ns, st.st_ino)
     assert not any(p.startswith("runbooks/reader/") for p in standing) and record["manifest.json"][0] == ""
     assert record == standing
+
+
+def test_an_incremental_write_records_its_changes_as_a_patch_leaving_the_whole_record_unwritten(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(output_record, "PATCH_SHARE", 1)  # the small catalog: any patch is small
+    catalog, out, cache_dir = _first_compile(tmp_path)
+    cache = Cache.open(catalog, out, cache_dir)
+    assert cache is not None
+    key = run_module._out_key(out)
+    whole = cache.store._path(output_record.WHOLE, key)
+    before = whole.read_bytes()
+    edited = catalog / "svc0001.yaml"
+    edited.write_text(edited.read_text().replace("[5m])) > 4", "[5m])) > 5"))
+    _same_as_clean(catalog, out, cache_dir, "a threshold edited")
+    record = output_record.read(cache.store, key)
+    assert whole.read_bytes() == before and "prometheus/svc0001.rules.yaml" in record.patch
+    assert record.state["prometheus/svc0001.rules.yaml"][2] == (out / "prometheus/svc0001.rules.yaml").stat().st_mtime_ns
+
+
+def test_a_damaged_patch_of_the_output_record_reuses_nothing_of_the_output(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The whole record alone no longer matches the output's manifest (written anew by the write
+    # the patch recorded): nothing of the output is reused, and the output is the clean one.
+    monkeypatch.setattr(output_record, "PATCH_SHARE", 1)
+    catalog, out, cache_dir = _first_compile(tmp_path)
+    edited = catalog / "svc0001.yaml"
+    edited.write_text(edited.read_text().replace("[5m])) > 4", "[5m])) > 5"))
+    _same_as_clean(catalog, out, cache_dir, "a threshold edited")
+    cache = Cache.open(catalog, out, cache_dir)
+    assert cache is not None
+    patch = cache.store._path(output_record.PATCH, run_module._out_key(out))
+    patch.write_bytes(patch.read_bytes()[:-3])
+    pipeline.compile_catalog(catalog, cache=cache)
+    assert cache.run.out_state == {} and not cache.run.clean
+    edited.write_text(edited.read_text().replace("[5m])) > 5", "[5m])) > 6"))
+    _same_as_clean(catalog, out, cache_dir, "a patch cut short")
 
 
 def test_a_catalog_wide_pages_record_of_another_moncat_version_is_not_read(
@@ -1177,13 +1213,15 @@ def test_the_write_keeps_unchanged_services_files_only_as_recorded_with_their_ha
     # The write takes the files of unchanged services from the record of the output without a
     # step per file: each must be recorded, with the hash the service's record gives, in a record
     # of the shape the cache writes; else nothing is kept and the compile runs again careful.
+    # Each comes with the record's own entry (the write reads the status at its end).
     state = {"a.yaml": ("h1", 10, 7, 99), "b/c.json": ("h2", 20, 8, 98), "manifest.json": ("", 5, 9, 97)}
-    assert output._unchanged(state, {"b/c.json": "h2", "a.yaml": "h1"}) == {"b/c.json": (20, 8, 98),
-                                                                             "a.yaml": (10, 7, 99)}
+    kept = output._unchanged(state, {"b/c.json": "h2", "a.yaml": "h1"})
+    assert kept == {"b/c.json": ("h2", 20, 8, 98), "a.yaml": ("h1", 10, 7, 99)} and kept["a.yaml"] is state["a.yaml"]
     assert output._unchanged(state, {}) == {}
     assert output._unchanged(state, {"a.yaml": "h1", "gone.yaml": "h3"}) is None
     assert output._unchanged(state, {"a.yaml": "h1", "b/c.json": "other"}) is None
     assert output._unchanged({**state, "a.yaml": ("h1", 10)}, {"a.yaml": "h1"}) is None
+    assert output._unchanged({**state, "a.yaml": ("h1", 10, 7, 99, 0)}, {"a.yaml": "h1"}) is None
     assert output._unchanged({**state, "a.yaml": 5}, {"a.yaml": "h1"}) is None
 
 

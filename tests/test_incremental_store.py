@@ -1,5 +1,8 @@
 """The cache's packed records (a service's work): read back mapped, as they were written, and a
-record that is missing, empty, truncated or of another format is a miss."""
+record that is missing, empty, truncated or of another format is a miss. The record of what a
+compile wrote to an output directory: a whole record and a patch of the files changed since,
+read back together; a patch made against another whole record, or one that cannot be read, is
+never applied."""
 from __future__ import annotations
 
 import os
@@ -8,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from compiler.incremental import output_record
+from compiler.incremental.output_record import PATCH, WHOLE
 from compiler.incremental.store import Store
 
 
@@ -49,3 +54,77 @@ def test_a_packed_record_that_cannot_be_read_back_is_a_miss(store: Store, damage
     store.used["values"].clear()
     assert store.read_packed("values", "k") is None
     assert "k" not in store.used["values"]
+
+
+def _state(n: int) -> dict:
+    return {f"f{i:03}.yaml": (f"h{i}", i, 1000 + i, 50 + i) for i in range(n)}
+
+
+def _record_file(store: Store, kind: str) -> Path:
+    return store._path(kind, "k")
+
+
+def test_a_whole_record_reads_back_as_written_with_no_patch(store: Store) -> None:
+    output_record.write_whole(store, "k", _state(10))
+    record = output_record.read(store, "k")
+    assert record.state == _state(10) and record.token and record.patch == {}
+    assert not _record_file(store, PATCH).exists()
+
+
+def test_a_few_changes_are_written_as_a_patch_and_read_back_applied_to_the_whole_record(store: Store) -> None:
+    output_record.write_whole(store, "k", _state(100))
+    whole = _record_file(store, WHOLE).read_bytes()
+    output_record.write_changes(store, "k", output_record.read(store, "k"),
+                                {"f001.yaml": ("new", 1, 2, 3), "f002.yaml": None, "added.yaml": ("a", 4, 5, 6)})
+    assert _record_file(store, WHOLE).read_bytes() == whole  # the whole record is not written again
+    expected = {**_state(100), "f001.yaml": ("new", 1, 2, 3), "added.yaml": ("a", 4, 5, 6)}
+    del expected["f002.yaml"]
+    assert output_record.read(store, "k").state == expected
+    # A second patch holds the first's changes too: it replaces it.
+    output_record.write_changes(store, "k", output_record.read(store, "k"), {"f003.yaml": None})
+    del expected["f003.yaml"]
+    record = output_record.read(store, "k")
+    assert record.state == expected and set(record.patch) == {"f001.yaml", "f002.yaml", "added.yaml", "f003.yaml"}
+
+
+def test_a_patch_past_an_eighth_of_the_record_writes_the_whole_record_again_and_removes_the_patch(
+        store: Store) -> None:
+    output_record.write_whole(store, "k", _state(80))
+    token = output_record.read(store, "k").token
+    output_record.write_changes(store, "k", output_record.read(store, "k"),
+                                {f"f{i:03}.yaml": ("x", 1, 1, 1) for i in range(10)})
+    assert _record_file(store, PATCH).exists()  # 10 of 80: a patch
+    output_record.write_changes(store, "k", output_record.read(store, "k"), {"f050.yaml": None})
+    record = output_record.read(store, "k")  # 11 changed of 80: the whole record again
+    assert not _record_file(store, PATCH).exists() and record.token != token and record.patch == {}
+    assert record.state == {**{k: v for k, v in _state(80).items() if k != "f050.yaml"},
+                            **{f"f{i:03}.yaml": ("x", 1, 1, 1) for i in range(10)}}
+
+
+def test_a_patch_left_beside_a_newer_whole_record_is_not_applied(store: Store) -> None:
+    # A compile that wrote the whole record and stopped before removing the patch.
+    output_record.write_whole(store, "k", _state(100))
+    output_record.write_changes(store, "k", output_record.read(store, "k"), {"f001.yaml": None})
+    stale = _record_file(store, PATCH).read_bytes()
+    output_record.write_whole(store, "k", _state(100))
+    _record_file(store, PATCH).write_bytes(stale)
+    assert output_record.read(store, "k").state == _state(100)
+
+
+@pytest.mark.parametrize("damaged", [b"", b"\x00garbage", b"\xa9\x02"])
+def test_a_patch_that_cannot_be_read_leaves_the_whole_record_as_it_was(store: Store, damaged: bytes) -> None:
+    output_record.write_whole(store, "k", _state(100))
+    output_record.write_changes(store, "k", output_record.read(store, "k"), {"f001.yaml": None})
+    _record_file(store, PATCH).write_bytes(damaged)
+    record = output_record.read(store, "k")
+    assert record.state == _state(100) and record.patch == {}
+
+
+@pytest.mark.parametrize("whole", [b"", b"\x00garbage", None])
+def test_a_whole_record_missing_damaged_or_of_the_former_shape_is_no_record(store: Store, whole: bytes | None) -> None:
+    if whole is None:  # the former record: the states alone, marshalled
+        store.write(WHOLE, "k", _state(3), plain=True)
+    else:
+        _record_file(store, WHOLE).write_bytes(whole)
+    record = output_record.read(store, "k")
+    assert record.state == {} and record.token == ""

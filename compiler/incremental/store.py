@@ -122,9 +122,9 @@ def _code_hash() -> str:
 
 class Store:
     """Records of one catalog under `<cache dir>/<hash of the catalog's path>/`: `files/` (what a
-    catalog file parses to), `values/` (a service's work), `out-<hash>` (what an output
-    directory holds). Everything is keyed by content, so a stale record is never read; records
-    this compile did not use are pruned after it."""
+    catalog file parses to), `values/` (a service's work), `out-<hash>` and `outpatch-<hash>`
+    (what an output directory holds: see output_record). Everything is keyed by content, so a
+    stale record is never read; records this compile did not use are pruned after it."""
 
     def __init__(self, directory: Path, catalog: Path):
         self.dir = directory / digest(str(catalog.resolve()))[:16]
@@ -181,6 +181,13 @@ class Store:
             return
         if kind in self.used:
             self.used[kind].add(key)
+
+    def remove(self, kind: str, key: str) -> None:
+        """Delete a record, if there is one (a failure leaves it: its reader tells it stale)."""
+        try:
+            os.unlink(self._path(kind, key))
+        except OSError:
+            pass
 
     def read_packed(self, kind: str, key: str) -> tuple[Any, memoryview] | None:
         """A record `write_packed` wrote: its value and its bytes, not copied (None when there is
