@@ -429,7 +429,7 @@ def _checked(art: Artifact) -> bool:
 
 
 def _routing_rules(artifacts: list) -> tuple[ManagedObject, ...]:
-    keep = {("prometheus", "alert"): ("alert", "labels"), ("grafana", "alert_rule"): ("title", "labels")}
+    keep = {cross_target.PROMETHEUS_RULE: ("alert", "labels"), cross_target.GRAFANA_RULE: ("title", "labels")}
     out = []
     for art in artifacts:
         for obj in getattr(art, "objects", ()):

@@ -14,6 +14,7 @@ from collections import ChainMap
 from typing import Callable, Iterable
 
 from compiler.checks import routing_parity
+from compiler.checks.cross_target import GRAFANA_RULE, PROMETHEUS_RULE
 from compiler.diagnostics import Diagnostic
 from compiler.incremental.run import Run
 from compiler.model import Catalog, Service
@@ -22,7 +23,7 @@ from compiler.model import Catalog, Service
 SETUPS = (routing_parity.AM_CONFIG, routing_parity.GRAFANA_POLICIES, routing_parity.GRAFANA_POINTS,
           routing_parity.GRAFANA_TIMINGS)
 RECORD = "parity"
-_RULES = {("prometheus", "alert"), ("grafana", "alert_rule")}  # the objects the check compares
+_RULES = {PROMETHEUS_RULE, GRAFANA_RULE}  # the objects the check compares
 
 
 def check(catalog: Catalog, run: Run, shared: list, rules: Callable[[Service], object]) -> list[Diagnostic]:

@@ -56,8 +56,9 @@ class Run:
         # id(artifact) -> it, its bytes, their hash, its manifest_chunks
         self.rendered: dict[int, tuple[Artifact, bytes, str, tuple]] = {}
         self.owner: dict[int, str] = {}                 # id(fresh artifact) -> its service
-        self.out_state: dict[str, FileState] = {}
-        self.out_record = OutputRecord()  # as read: the whole record and its patch (output_record)
+        # What this cache recorded of `out` (output_record: the whole record and its patch), as
+        # read when `out` still holds that compile; else empty.
+        self.out_record = OutputRecord()
         # Catalog-wide pages (see _render): path -> their objects, the file's hash, manifest_chunks,
         # as the last compile wrote them (`pages_before`) and as this one renders them.
         self.pages_before: dict[str, tuple[tuple, str, tuple]] = {}
@@ -168,7 +169,7 @@ class Run:
         table, deps = self._series(catalog)
         self.groups = _groups(catalog, self.front.services)
         if self.out is not None:
-            self.out_state = self._out_state(self.out)
+            self.out_record = self._out_record(self.out)
             if self.out_state:
                 # Made by this moncat only: the manifest lines are its own (how it hashes a page).
                 record = self.store.read(PAGES, _out_key(self.out))
@@ -206,16 +207,20 @@ class Run:
                         deps.setdefault(name, set()).update(words)
         return table, deps
 
-    def _out_state(self, out: Path) -> dict[str, FileState]:
+    @property
+    def out_state(self) -> dict[str, FileState]:
+        """Every file's state as this cache recorded `out` (empty when nothing is to be reused)."""
+        return self.out_record.state
+
+    def _out_record(self, out: Path) -> OutputRecord:
         """What this cache last wrote to `out`, if the directory still holds that compile: its
         manifest (which hashes every file) is the one written then. Another compile writing
-        there since, or anything unreadable, leaves nothing to reuse."""
+        there since, or anything unreadable, leaves nothing to reuse (an empty record)."""
         record = output_record.read(self.store, _out_key(out))
         state = record.state
         if not isinstance(state.get(MANIFEST), tuple) or not _as_recorded(out / MANIFEST, state[MANIFEST]):
-            return {}
-        self.out_record = record
-        return state
+            return OutputRecord()
+        return record
 
     def still_there(self, target: Path) -> bool:
         """Whether `target` still holds the compile whose files this run reuses (asked under the

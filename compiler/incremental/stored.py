@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from operator import itemgetter
 
 
-
 class StoredArtifact(tuple):
     """An artifact of an unchanged service: its file is in the output directory already. Made
     as StoredArtifact((path, service, hash, manifest, file_line)). A tuple: a compile reusing

@@ -129,5 +129,4 @@ def _names(route: Route, receiver: str) -> bool:
     return route.receiver == receiver or any(_names(r, receiver) for r in route.routes)
 
 
-
 __all__ = ["build", "CONFIG", "TESTS"]
