@@ -1253,8 +1253,10 @@ def test_an_unchanged_services_files_come_back_as_stored_files_per_folder_and_it
     stored = unpack(cache.run.clean["svc0001"]["datadog"])
     assert list(stored[2]) == ["svc0001/Alert000"]
     assert [a.path for a in stored[0] if type(a) is not StoredFiles] == ["datadog/monitors/svc0001/Alert000.json"]
-    uids = unpack(cache.run.clean["svc0000"]["grafana"])[2]
+    kept = unpack(cache.run.clean["svc0000"]["grafana"])[2]  # the uids as the check reads them
+    uids = kept.entries()
     assert uids and all(len(u) == 7 and u[4] == "svc0000.yaml" and type(u[5]) is int for u in uids)
+    assert sorted(uid for _, found in kept.kinds for uid in found) == sorted(u[1] for u in uids)
     output.write(out, result, cache, lambda: pipeline.compile_catalog(catalog))
     clean = _clean(catalog)[1]
     assert clean is not None
