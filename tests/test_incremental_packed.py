@@ -1,7 +1,9 @@
 """Incremental compile: a stored value's manifest lines kept beside its pickle (packed) and read
-back as views of the record, which the manifest joins and another process receives as bytes."""
+back as views of the record, which the manifest joins (runs apart whole, runs that meet line by
+line) and another process receives as bytes."""
 from __future__ import annotations
 
+import json
 import pickle
 
 import pytest
@@ -97,3 +99,27 @@ def test_the_manifest_from_lines_read_back_as_views_is_the_one_from_the_lines_as
     assert assemble(objects + [(MADE[0], MADE[1].decode())],
                     files + [file_line("prometheus/x.yaml", "f" * 64)]) == made
     assert made.count(b'"datadog/monitors/svc0002/A001.json": "sha256:') == 1
+
+
+def _folder(service: str, names: list[str]) -> StoredFiles:
+    members = [(f"datadog/monitors/{name}.json", f"{n:064x}",
+                ((("datadog", f"datadog/monitors/{name}.json"),
+                  f'{{"hash": "h", "id": "{service}/{name}", "kind": "monitor", "path": '
+                  f'"datadog/monitors/{name}.json", "source": "s.yaml:1:1", "target": "datadog"}}'.encode()),))
+               for n, name in enumerate(names)]
+    return stored_files(service, members)
+
+
+@pytest.mark.parametrize("names", [
+    (["a1", "a2"], ["b1", "b2"], ["c1"]),         # apart: each run joined whole
+    (["a1", "c1"], ["b1", "b2"], ["d1"]),         # interleaving: line by line
+    (["a1", "b1"], ["b1", "c1"], ["c2", "d1"]),   # meeting at a path
+])
+def test_runs_apart_or_interleaving_give_the_manifest_of_every_line_sorted(names: tuple) -> None:
+    blocks = [unpack(_record(pack(beside(_folder(f"s{n}", found))))) for n, found in enumerate(names)]
+    made = manifest_of([run for b in blocks for run in b.objects], [run for b in blocks for run in b.files])
+    # Every line on its own, keyed by its fields, as the compile without the cache gives them.
+    lines = [json.loads(line) for b in blocks for _, _, text in b.objects for line in bytes(text).split(b",\n    ")]
+    objects = [((o["target"], o["path"], o["kind"], o["id"]), json.dumps(o, sort_keys=True)) for o in lines]
+    files = [file_line(path, sha) for b in blocks for path, sha in zip(b.paths, b.hashes)]
+    assert made == assemble(objects, files)

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from operator import itemgetter
+from itertools import islice
+from operator import itemgetter, lt
 from typing import Any, Callable, Iterable
 
 from compiler.artifacts import Artifact, ManagedObject
@@ -98,6 +99,11 @@ def _runs(entries: list[tuple[Any, Any, Any]], key: Callable[[Any], Any], sep: s
     each (first key, text), taken whole where it ends before the next begins (the runs of
     services whose ids do not interleave), else, where runs meet or interleave, their lines one
     by one, each keyed by `key(line)` (in the runs' order where keys are equal)."""
+    ranked = sorted(entries, key=itemgetter(0))
+    if all(map(lt, map(itemgetter(1), ranked), map(itemgetter(0), islice(ranked, 1, None)))):
+        # Nearly always: no two runs meet or interleave (checked without a step of Python per
+        # run: 2,800 runs at 10,000 alerts), each taken whole.
+        return [(first, text) for first, _, text in ranked]
     order = sorted(range(len(entries)), key=lambda n: entries[n][0])
     out: list[tuple[Any, Any]] = []
     i = 0
