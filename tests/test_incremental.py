@@ -23,6 +23,7 @@ from compiler.checks.routing_readback import Notification
 from compiler.diagnostics import Loc
 from compiler.incremental import output, output_record
 from compiler.incremental.chunks import manifest_chunks, merge_chunks
+from compiler.incremental.packed import unpack
 from compiler.incremental import run as run_module
 from compiler.incremental.run import Cache, RenderedArtifact
 from compiler.manifest import assemble, file_line, object_lines
@@ -1144,7 +1145,7 @@ def test_the_cache_keeps_a_services_route_tests_as_their_block_and_manifest_line
     assert cache is not None
     first = pipeline.compile_catalog(catalog_dir, cache=cache)
     output.write(tmp_path / "out", first, cache, lambda: pipeline.compile_catalog(catalog_dir))
-    kept = [pickle.loads(values["alertmanager.tests"]) for values in cache.run.pending.values()]
+    kept = [unpack(values["alertmanager.tests"]) for values in cache.run.pending.values()]
     assert kept and all(not tests and all(type(o) is StoredLines for o in objects) for tests, objects in kept)
     _same_as_clean(catalog_dir, tmp_path / "out", tmp_path / "cache", "reusing the stored route tests")
     # Kept only at the top level: asked for another indentation, it fails rather than render nothing.
@@ -1249,11 +1250,13 @@ def test_an_unchanged_services_files_come_back_as_stored_files_per_folder_and_it
     paths = [p for b in blocks["svc0001"] for p in b.paths]
     assert len(folders) == len(blocks["svc0001"]) < len(paths)  # a block per folder
     assert "datadog/monitors/svc0001/Alert000.json" not in paths
-    stored = pickle.loads(cache.run.clean["svc0001"]["datadog"])
+    stored = unpack(cache.run.clean["svc0001"]["datadog"])
     assert list(stored[2]) == ["svc0001/Alert000"]
     assert [a.path for a in stored[0] if type(a) is not StoredFiles] == ["datadog/monitors/svc0001/Alert000.json"]
-    uids = pickle.loads(cache.run.clean["svc0000"]["grafana"])[2]
+    kept = unpack(cache.run.clean["svc0000"]["grafana"])[2]  # the uids as the check reads them
+    uids = kept.entries()
     assert uids and all(len(u) == 7 and u[4] == "svc0000.yaml" and type(u[5]) is int for u in uids)
+    assert sorted(uid for _, found in kept.kinds for uid in found) == sorted(u[1] for u in uids)
     output.write(out, result, cache, lambda: pipeline.compile_catalog(catalog))
     clean = _clean(catalog)[1]
     assert clean is not None

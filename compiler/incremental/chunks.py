@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from operator import itemgetter
+from itertools import islice
+from operator import itemgetter, lt
 from typing import Any, Callable, Iterable
 
 from compiler.artifacts import Artifact, ManagedObject
@@ -69,14 +70,16 @@ def _with_blocks(art: Artifact) -> tuple[tuple[tuple[str, str], bytes], ...]:
 
 def stored_files(service: str, members: list[tuple[str, str, tuple]]) -> StoredFiles:
     """Files of one folder, each given as (path, sha256 hex, manifest_chunks), as StoredFiles:
-    a run of object lines per target and one of file lines, each in the manifest's order."""
+    a run of object lines per target and one of file lines (in UTF-8, as the object lines), each
+    in the manifest's order."""
     members = sorted(members, key=itemgetter(0))
     by_target: dict[str, list[tuple[tuple[str, str], bytes]]] = {}
     for _, _, chunks in members:
         for key, text in chunks:
             by_target.setdefault(key[0], []).append((key, text))
     objects = tuple((run[0][0], run[-1][0], SEP.join(text for _, text in run)) for run in by_target.values())
-    files = ((members[0][0], members[-1][0], FILES.join(file_line(p, sha)[1] for p, sha, _ in members)),)
+    files = ((members[0][0], members[-1][0],
+              FILES.join(file_line(p, sha)[1] for p, sha, _ in members).encode("utf-8")),)
     return StoredFiles((service, tuple(m[0] for m in members), tuple(m[1] for m in members), objects, files))
 
 
@@ -96,6 +99,11 @@ def _runs(entries: list[tuple[Any, Any, Any]], key: Callable[[Any], Any], sep: s
     each (first key, text), taken whole where it ends before the next begins (the runs of
     services whose ids do not interleave), else, where runs meet or interleave, their lines one
     by one, each keyed by `key(line)` (in the runs' order where keys are equal)."""
+    ranked = sorted(entries, key=itemgetter(0))
+    if all(map(lt, map(itemgetter(1), ranked), map(itemgetter(0), islice(ranked, 1, None)))):
+        # Nearly always: no two runs meet or interleave (checked without a step of Python per
+        # run: 2,800 runs at 10,000 alerts), each taken whole.
+        return [(first, text) for first, _, text in ranked]
     order = sorted(range(len(entries)), key=lambda n: entries[n][0])
     out: list[tuple[Any, Any]] = []
     i = 0
@@ -114,9 +122,14 @@ def _runs(entries: list[tuple[Any, Any, Any]], key: Callable[[Any], Any], sep: s
 
 
 def _lines(entries: list[tuple[Any, Any, Any]], key: Callable[[Any], Any], sep: str) -> list[tuple[Any, Any]]:
-    """Each line of runs with its own key, in the runs' order."""
-    return [(key(line), line) for _, _, text in entries
-            for line in text.split(sep.encode("utf-8") if type(text) is bytes else sep)]
+    """Each line of runs with its own key, in the runs' order (a run's text may be a view of a
+    stored record: see packed)."""
+    out: list[tuple[Any, Any]] = []
+    for _, _, text in entries:
+        if type(text) is memoryview:
+            text = text.tobytes()
+        out += [(key(line), line) for line in text.split(sep.encode("utf-8") if type(text) is bytes else sep)]
+    return out
 
 
 def _object_key(line: bytes | str) -> tuple[str, str, str, str]:
@@ -125,9 +138,9 @@ def _object_key(line: bytes | str) -> tuple[str, str, str, str]:
     return obj["target"], obj["path"], obj["kind"], obj["id"]
 
 
-def _file_key(line: str) -> str:
-    """A manifest file's line's path, read back from it."""
-    return next(iter(json.loads("{" + line + "}")))
+def _file_key(line: str | bytes) -> str:
+    """A manifest file's line's path, read back from it (given as str, or its UTF-8 bytes)."""
+    return next(iter(json.loads("{" + line + "}" if type(line) is str else b"{" + line + b"}")))
 
 
 def _key(line: bytes) -> tuple[str, str]:

@@ -30,12 +30,14 @@ from compiler.incremental import output_record
 from compiler.incremental.output_record import FileState, OutputRecord
 from compiler.incremental.store import Store, default_dir, digest
 from compiler.incremental.chunks import manifest_chunks, stored_files
+from compiler.incremental.packed import beside, pack, unpack
 from compiler.incremental.stored import RenderedArtifact, StoredArtifact, StoredFiles, StoredLines, WriteOnly
 from compiler.manifest import MANIFEST, file_line
 from compiler.render import Splice, content_hash, render
 
 T = TypeVar("T")
 
+_EMPTY_LIST = pack([])
 PAGES = "pages"  # the record of the catalog-wide pages last written to an output (see Run._render)
 
 
@@ -82,14 +84,15 @@ class Run:
             return self.memo[key]
         kept = self.clean.get(service.id, {}).get(name)
         if kept is not None:
-            value = pickle.loads(kept)
+            # A check's list of no diagnostics, most of what a service keeps by count (some 40
+            # names): not unpickled.
+            value = [] if kept == _EMPTY_LIST else unpack(kept)
         else:
             value = compute()
             if service.id not in self.clean:
                 before = len(self.rendered)
                 frozen = self._freeze(value if stored is None else stored(value), service.id)
-                self.pending.setdefault(service.id, {})[name] = pickle.dumps(
-                    frozen, protocol=pickle.HIGHEST_PROTOCOL)
+                self.pending.setdefault(service.id, {})[name] = pack(frozen)
                 if len(self.rendered) > before and not light:
                     self.heavy.add(key)  # it holds artifacts: see release
             if light or self.checked is not None:
@@ -268,7 +271,9 @@ class Run:
         if isinstance(value, ManagedObject) and not value.digest:
             # Its manifest hash, kept: a catalog-wide artifact lists it again on every compile.
             return dataclasses.replace(value, digest=content_hash(value.content))
-        if isinstance(value, (StoredArtifact, StoredLines)) or type(value) is Splice and value.__dict__.get("bare"):
+        if type(value) is StoredLines:
+            return beside(value)
+        if isinstance(value, StoredArtifact) or type(value) is Splice and value.__dict__.get("bare"):
             return value  # stored as it is
         if type(value) is WriteOnly:
             return self._stored_files(value, sid)
@@ -304,7 +309,7 @@ class Run:
                 raise TypeError(f"WriteOnly holds {type(art).__name__}, not an artifact")
             _, _, sha, chunks = self._kept(art, sid)
             folders.setdefault(art.path.rpartition("/")[0], []).append((art.path, sha, chunks))
-        return [stored_files(sid, members) for members in folders.values()]
+        return [beside(stored_files(sid, members)) for members in folders.values()]
 
     def render_now(self, artifact: Artifact | StoredArtifact | RenderedArtifact) -> str:
         """The sha256 hex of an artifact's file, rendering it now if need be (`light` takes

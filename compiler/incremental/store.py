@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-FORMAT = 2
+FORMAT = 3  # 3: stored values keep their manifest lines beside their pickle (packed)
 # Kinds of records kept in a directory of their own, pruned when a compile does not use them.
 # `sections` are raw bytes (the large sections of a catalog file's parts, `Store.blob`).
 KINDS = ("files", "values", "sections")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from operator import itemgetter
+from typing import Any
 
 
 class StoredArtifact(tuple):
@@ -45,13 +46,20 @@ class StoredFiles(tuple):
     service: str = property(itemgetter(0))  # type: ignore[assignment]
     paths: tuple[str, ...] = property(itemgetter(1))  # type: ignore[assignment]
     hashes: tuple[str, ...] = property(itemgetter(2))  # type: ignore[assignment]
-    objects: tuple[tuple[tuple[str, str], tuple[str, str], bytes], ...] = \
+    # The lines' text: bytes, or a view of the record read back (see packed).
+    objects: tuple[tuple[tuple[str, str], tuple[str, str], bytes | memoryview], ...] = \
         property(itemgetter(3))  # type: ignore[assignment]
-    files: tuple[tuple[str, str, str], ...] = property(itemgetter(4))  # type: ignore[assignment]
+    files: tuple[tuple[str, str, bytes | memoryview], ...] = property(itemgetter(4))  # type: ignore[assignment]
 
     @property
     def path(self) -> str:
         return self[1][0]
+
+    def __reduce__(self) -> tuple:
+        # Read back from the cache, its lines are views of the record (see packed): sent to
+        # another process (the pages' child sends what it reused), as bytes.
+        runs = [tuple((first, last, _sendable(text)) for first, last, text in kind) for kind in self[3:]]
+        return StoredFiles, ((*self[:3], *runs),)
 
     def __repr__(self) -> str:
         return f"StoredFiles({self.service!r}, {self.path!r}, {len(self.paths)} files)"
@@ -72,15 +80,24 @@ class StoredLines(tuple):
     path: str = property(itemgetter(2))  # type: ignore[assignment]  # the artifact's
     first: tuple[str, str] = property(itemgetter(3))  # type: ignore[assignment]
     last: tuple[str, str] = property(itemgetter(4))  # type: ignore[assignment]
-    text: bytes = property(itemgetter(5))  # type: ignore[assignment]  # UTF-8, as manifest_chunks
+    # UTF-8, as manifest_chunks: bytes, or a view of the record read back (see packed).
+    text: bytes | memoryview = property(itemgetter(5))  # type: ignore[assignment]
 
     @property
     def id(self) -> str:
         """Its first object's id (whose service the pipeline reads off an object's id)."""
         return self.first[1]
 
+    def __reduce__(self) -> tuple:
+        return StoredLines, ((*self[:5], _sendable(self[5])),)  # see StoredFiles.__reduce__
+
     def __repr__(self) -> str:
         return f"StoredLines({self.target!r}, {self.kind!r}, {self.first[1]!r}..{self.last[1]!r})"
+
+
+def _sendable(text: Any) -> Any:
+    """Lines as another process can be sent them: a view of a record as bytes."""
+    return text.tobytes() if type(text) is memoryview else text
 
 
 @dataclass(frozen=True)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from compiler.artifacts import Artifact, ManagedObject
 from compiler.checks import dashboard_json
-from compiler.diagnostics import Diagnostic, Loc, error
+from compiler.diagnostics import Diagnostic, Loc
 from compiler.incremental import WriteOnly, cached
 from compiler.model import Catalog, Service
 from compiler.targets import links
 from compiler.targets.grafana import alerting, interpolation, notifications, provisioning
+from compiler.targets.grafana.uids import UidCheck, stored as uids_stored
 from compiler.render import Block
 from compiler.targets.prometheus import HEADER
 from compiler.targets.routing import templates
@@ -20,22 +21,15 @@ TARGET = "grafana"
 def build(catalog: Catalog) -> tuple[list[Artifact], list[Diagnostic]]:
     artifacts: list[Artifact] = []
     diags: list[Diagnostic] = []
-    owners: dict[tuple[str, str], str] = {}  # (dashboard | rule, Grafana uid) -> its object
+    check = UidCheck()
     for service in catalog.services:
+        # Kept: the files as the write needs them, and the uids as the check reads them.
         found, found_diags, uids = cached(catalog, "grafana", service, lambda: _service(catalog, service),
-                                          stored=lambda value: (WriteOnly(value[0]), *value[1:]))
+                                          stored=lambda value: (WriteOnly(value[0]), value[1],
+                                                                uids_stored(value[2])))
         artifacts.extend(found)
         diags.extend(found_diags)
-        for kind, uid, who, name, file, line, column in uids:
-            owner = owners.setdefault((kind, uid), who)
-            if owner != who and kind == "dashboard":
-                diags.append(error("MC451", f"dashboard {name!r} gets Grafana uid {uid!r}, "
-                                   f"already the uid of {owner}", Loc(file, line, column),
-                                   "rename one of the dashboards"))
-            elif owner != who:
-                diags.append(error("MC451", f"alert {name!r} gets Grafana rule uid {uid!r}, "
-                                   f"already the uid of {owner}", Loc(file, line, column),
-                                   "rename one of the alerts"))
+        diags.extend(check.add(uids))
     # Condition alerts have no Grafana rule (see Alert.compiled_for): no route for them.
     tree = route_tree(catalog, grafana_name).without(SILENT)
     points = notifications.contact_points(catalog, tree)
@@ -96,7 +90,7 @@ def _provider(catalog: Catalog, service: Service) -> tuple[Block, ManagedObject]
 
 def _service(catalog: Catalog, service: Service) -> tuple[list[Artifact], list[Diagnostic], list[tuple]]:
     """One service's dashboards and alert rule file, with the uids they take (checked across
-    services by the caller): (kind, uid, moncat id, name, file, line, column), the position as
+    services by uids.UidCheck): (kind, uid, moncat id, name, file, line, column), the position as
     plain fields that make a Loc only for an error (the incremental cache gives back 11,000 of
     them at 10,000 alerts: unpickled as Locs, 13 ms of a one-service recompile)."""
     artifacts: list[Artifact] = []
