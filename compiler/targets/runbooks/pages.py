@@ -5,7 +5,7 @@ import posixpath
 import re
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from markupsafe import Markup
 
@@ -24,6 +24,7 @@ from compiler.targets.routing.delivery import hours as delivery_hours
 from compiler.targets.runbooks.hours import describe
 from compiler.targets.runbooks.i18n import translator
 from compiler.targets.runbooks.text import TEXTS
+from compiler.targets.runbooks.tidy import Held, inert
 from compiler.targets.prometheus import alert_labels, runbook_url
 
 if TYPE_CHECKING:
@@ -156,6 +157,22 @@ class Knowledge:
         since the last compile, reused (see compiler.incremental). The part may depend on that
         service, the settings and the contacts only."""
         return Markup(cached(self.catalog, f"runbooks.{name}", svc, lambda: str(caller())))
+
+    def each(self, services: Iterable[Service], name: str, held: Held | None,
+             caller: Callable[[Service], str]) -> Markup:
+        """`{% call(svc) k.each(services, name, held) %}...{% endcall %}`: `once` for each of the
+        services in turn, joined (one call from the template rather than one per service). On a
+        Markdown page (`held` its Held), the parts come with whether they are `inert`, and
+        the whole run, when every part is, is held out of the page's tidying."""
+        if held is None:
+            return Markup("".join([self.once(svc, name, lambda: caller(svc)) for svc in services]))
+        parts, inert_all = [], True
+        for svc in services:
+            part, part_inert = cached(self.catalog, f"runbooks.{name}", svc, lambda: _with_inert(caller(svc)))
+            parts.append(part)
+            inert_all = inert_all and part_inert
+        run = "".join(parts)
+        return held.hold(run) if inert_all else Markup(run)
 
     def reaching(self, cid: str) -> list[Service]:
         """The services with an alert that reaches contact `cid`."""
@@ -324,6 +341,11 @@ class Knowledge:
         from compiler.targets.runbooks.slo_pages import facts
         return facts(self.catalog, svc, slo)
 
+
+
+def _with_inert(part: str) -> tuple[str, bool]:
+    part = str(part)
+    return part, inert(part)
 
 
 def datadog_condition(catalog: Catalog, svc: Service, alert: Alert) -> Condition | None:
