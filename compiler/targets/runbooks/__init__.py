@@ -130,10 +130,18 @@ def _render(catalog: Catalog, k: "Knowledge", page: Page) -> list[Artifact]:
     out = []
     for fmt, folder, ext in (("md", MARKDOWN_DIR, "md"), ("html", SITE_DIR, "html")):
         template = _template(fmt, page.language, f"{page.kind}.{ext}.j2")
-        held = Held() if fmt == "md" else None  # see Knowledge.each
-        body = template.render(link=Links(page, ext), m=_PageMacros(catalog, fmt, page.language),
-                               shared=_shared(catalog, fmt, page), held=held, **context)
-        body = held.tidy(body) if held is not None else body
+
+        def text(held: Held | None) -> str:
+            return template.render(link=Links(page, ext), m=_PageMacros(catalog, fmt, page.language),
+                                   shared=_shared(catalog, fmt, page), held=held, **context)
+
+        if fmt == "md":
+            held = Held()  # see Knowledge.each
+            body = held.tidy(text(held))
+            if body is None:  # the page's own text holds a NUL (see Held.tidy)
+                body = tidy_markdown(text(Held(holding=False)))
+        else:
+            body = text(None)
         ident = page.key.removesuffix("/index") if page.kind == "service" else page.key
         obj = ManagedObject(ident, f"{page.kind}_page", "runbooks" if fmt == "md" else "site",
                             page.source, body)

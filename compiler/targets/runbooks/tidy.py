@@ -63,30 +63,36 @@ class Held:
     lines act as its placeholder's line does (none is blank or a heading, none opens or closes
     a fence, each is kept as it is), so the page tidied with the placeholders, then the runs put
     back, is the page tidied. `tidy` checks that each placeholder starts a line and that the
-    page holds no other NUL; otherwise it tidies the whole page with its runs."""
+    page holds no NUL of its own. A Held made with `holding=False` holds nothing."""
 
-    def __init__(self) -> None:
+    def __init__(self, holding: bool = True) -> None:
+        self.holding = holding
         self.runs: list[str] = []
 
     def hold(self, run: str) -> Markup:
         """What the page shows for `run`, which is `inert` (its caller knows it: a run of
         megabytes is made of parts each checked once, when it was rendered): its placeholder."""
-        if not run:
+        if not run or not self.holding:
             return Markup(run)
         self.runs.append(run)
         return Markup(f"\x00{len(self.runs) - 1}\x00\n")
 
-    def tidy(self, page: str) -> str:
-        """tidy_markdown of the page with the held runs in their placeholders' places."""
+    def tidy(self, page: str) -> str | None:
+        """tidy_markdown of the page with the held runs in their placeholders' places; None
+        when a placeholder does not start a line or the page's own text holds a NUL (render it
+        again with a Held that holds nothing, and tidy that)."""
         if not self.runs:
             return tidy_markdown(page)
-        pieces = page.split("\x00")
-        if not self._placed(pieces):
-            return tidy_markdown(self._put_back(pieces))
+        if not self._placed(page.split("\x00")):
+            return None
         pieces = tidy_markdown(page).split("\x00")
-        if not self._placed(pieces):  # cannot happen (see the class): the slow, sure way
-            return tidy_markdown(self._put_back(page.split("\x00")))
-        return self._put_back(pieces)
+        if not self._placed(pieces):  # cannot happen (see the class)
+            return None
+        out = [pieces[0]]
+        for i, run in enumerate(self.runs):
+            out.append(run)
+            out.append(pieces[2 * i + 2][1:])  # what follows the placeholder's newline
+        return "".join(out)
 
     def _placed(self, pieces: list[str]) -> bool:
         """Whether `pieces` (a page split at NULs) are text, then each run's placeholder in
@@ -98,14 +104,6 @@ class Held:
             if number != str(i) or not after.startswith("\n") or not (before.endswith("\n") or not before):
                 return False
         return True
-
-    def _put_back(self, pieces: list[str]) -> str:
-        """The page with each placeholder (and its newline) replaced by its run."""
-        out = [pieces[0]]
-        for i, run in enumerate(self.runs):
-            out.append(run)
-            out.append(pieces[2 * i + 2][1:])
-        return "".join(out)
 
 
 __all__ = ["Held", "inert", "tidy_markdown"]
