@@ -67,6 +67,18 @@ def test_a_page_tidied_with_its_runs_held_is_the_page_tidied_whole() -> None:
         assert held.tidy(with_placeholders) == tidy_markdown(whole), (pieces, runs)
 
 
+@pytest.mark.parametrize("run", ["\n", "a\n\n\nb\n", "a \n", "a\u00a0\n", "# heading\n", "a\n#b\n", "```\n"])
+def test_each_kind_of_line_inert_text_leaves_out_would_read_differently_held(run) -> None:
+    assert not inert(run)
+    contexts = [("x\n", "y\n"), ("x\n\n", "\ny\n"), ("# T\n", "y\n"), ("x\n", "y  \n\n\nz\n")]
+    differs = []
+    for before, after in contexts:
+        held = Held()
+        page = before + held.hold(run) + after  # held as if it were inert
+        differs.append(held.tidy(page) != tidy_markdown(before + run + after))
+    assert any(differs)
+
+
 def test_a_run_that_does_not_start_a_line_leaves_the_page_to_be_rendered_again_unheld() -> None:
     held = Held()
     assert held.tidy("# T\ntext " + held.hold("| a |\n") + "\n\n\n## U\n") is None

@@ -131,17 +131,17 @@ def _render(catalog: Catalog, k: "Knowledge", page: Page) -> list[Artifact]:
     for fmt, folder, ext in (("md", MARKDOWN_DIR, "md"), ("html", SITE_DIR, "html")):
         template = _template(fmt, page.language, f"{page.kind}.{ext}.j2")
 
-        def text(held: Held | None) -> str:
+        def page_text(held: Held | None) -> str:
             return template.render(link=Links(page, ext), m=_PageMacros(catalog, fmt, page.language),
                                    shared=_shared(catalog, fmt, page), held=held, **context)
 
         if fmt == "md":
             held = Held()  # see Knowledge.each
-            body = held.tidy(text(held))
+            body = held.tidy(page_text(held))
             if body is None:  # the page's own text holds a NUL (see Held.tidy)
-                body = tidy_markdown(text(Held(holding=False)))
+                body = tidy_markdown(page_text(Held(holding=False)))
         else:
-            body = text(None)
+            body = page_text(None)
         ident = page.key.removesuffix("/index") if page.kind == "service" else page.key
         obj = ManagedObject(ident, f"{page.kind}_page", "runbooks" if fmt == "md" else "site",
                             page.source, body)
