@@ -5,7 +5,6 @@ relative links; catalog text is escaped in both formats.
 """
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
@@ -18,6 +17,7 @@ from compiler.model import Catalog, Expression, Procedure, Service
 from compiler.targets.runbooks import text
 from compiler.targets.runbooks.alert_facts import alert_facts
 from compiler.targets.runbooks.i18n import table_name, translator
+from compiler.targets.runbooks.tidy import Held, tidy_markdown
 from compiler.targets.runbooks.pages import (Knowledge, Links, Page, catalog_pages, datadog_condition,
                                              duration, service_pages, slug)
 
@@ -104,41 +104,6 @@ class _PageMacros:
         return self._catalog.once(key, lambda: self._module.procedure_body(proc, k, link, t, level))
 
 
-_FENCE = re.compile(r"^\s*(`{3,})")
-
-
-def tidy_markdown(page: str) -> str:
-    """Outside fenced code: no trailing spaces, one blank line at most, and a blank line around
-    headings (templates are easier to read without minding each newline)."""
-    out: list[str] = []
-    append = out.append
-    fence = ""
-    last = ""  # the line appended last ("" before the first)
-    for line in page.split("\n"):
-        # Only a line holding three backticks can open or close a fence: the substring test
-        # spares the pattern on every other line (this runs on every line of every page).
-        if fence:
-            append(line)
-            last = line
-            if "```" in line and (m := _FENCE.match(line)) and m.group(1) == fence \
-                    and not line.strip().strip("`"):
-                fence = ""
-            continue
-        line = line.rstrip()
-        if "```" in line and (m := _FENCE.match(line)):
-            fence = m.group(1)
-        if not line:
-            if last:
-                append(line)
-                last = line
-            continue
-        if last and (line[0] == "#" or last[0] == "#"):
-            append("")
-        append(line)
-        last = line
-    return "\n".join(out).strip("\n") + "\n"
-
-
 def _shared(catalog: Catalog, fmt: str, page: Page) -> Any:
     """`{% call shared(name, *facts) %}...{% endcall %}`: a part of a page that `facts` decide
     (with the format, the language and the page's directory, which its links start from),
@@ -165,9 +130,18 @@ def _render(catalog: Catalog, k: "Knowledge", page: Page) -> list[Artifact]:
     out = []
     for fmt, folder, ext in (("md", MARKDOWN_DIR, "md"), ("html", SITE_DIR, "html")):
         template = _template(fmt, page.language, f"{page.kind}.{ext}.j2")
-        body = template.render(link=Links(page, ext), m=_PageMacros(catalog, fmt, page.language),
-                               shared=_shared(catalog, fmt, page), **context)
-        body = tidy_markdown(body) if fmt == "md" else body
+
+        def page_text(held: Held | None) -> str:
+            return template.render(link=Links(page, ext), m=_PageMacros(catalog, fmt, page.language),
+                                   shared=_shared(catalog, fmt, page), held=held, **context)
+
+        if fmt == "md":
+            held = Held()  # see Knowledge.each
+            body = held.tidy(page_text(held))
+            if body is None:  # the page's own text holds a NUL (see Held.tidy)
+                body = tidy_markdown(page_text(Held(holding=False)))
+        else:
+            body = page_text(None)
         ident = page.key.removesuffix("/index") if page.kind == "service" else page.key
         obj = ManagedObject(ident, f"{page.kind}_page", "runbooks" if fmt == "md" else "site",
                             page.source, body)

@@ -1,8 +1,10 @@
 """Runbooks target, code lexing: a Pygments regex lexer's tokens found with one pattern per state."""
 from __future__ import annotations
 
+import importlib
 import re
-from types import MethodType
+import sys
+from types import MethodType, ModuleType
 from typing import Any, Callable, Iterator
 
 # A RegexLexer tries its state's rules one by one at each position, and the first that matches
@@ -12,6 +14,44 @@ from typing import Any, Callable, Iterator
 # named group, finds the same rule in one match. The rule's own pattern then runs only for rules
 # whose action reads the match's groups (bygroups, using).
 _BACKREF = re.compile(r"\\[1-9]|\(\?P=|\(\?\(")  # \1, (?P=name), (?(1)yes|no)
+
+
+# pygments.plugin, which Pygments' lexers, formatters, styles and filters import, imports
+# importlib.metadata (and with it much of the email package: some 10 ms, the pages' largest
+# import after Jinja's and Pygments' own) to look for plugins, which Pygments reads only for a
+# name none of its own has: for the languages moncat names, never.
+_PLUGIN = "pygments.plugin"
+_PLUGIN_FINDERS = ("find_plugin_lexers", "find_plugin_formatters", "find_plugin_styles", "find_plugin_filters")
+
+
+def import_pygments() -> None:
+    """Imports Pygments' lexers and formatters, with pygments.plugin imported when one of its
+    functions is first called rather than now: while they are imported, a stand-in takes its
+    place, whose functions import it and call theirs."""
+    if _PLUGIN in sys.modules or "pygments.lexers" in sys.modules:
+        import pygments.formatters
+        import pygments.lexers  # noqa: F401
+        return
+    stand_in = ModuleType(_PLUGIN, "Stand-in for pygments.plugin, imported on first use (moncat).")
+    for name in _PLUGIN_FINDERS:
+        setattr(stand_in, name, _deferred(name))
+    sys.modules[_PLUGIN] = stand_in
+    try:
+        import pygments.filters
+        import pygments.formatters
+        import pygments.lexers
+        import pygments.styles  # noqa: F401
+    finally:
+        if sys.modules.get(_PLUGIN) is stand_in:
+            del sys.modules[_PLUGIN]
+
+
+def _deferred(name: str) -> Callable[..., Iterator]:
+    def find(*args: Any, **kwargs: Any) -> Iterator:
+        return getattr(importlib.import_module(_PLUGIN), name)(*args, **kwargs)
+
+    find.__name__ = find.__qualname__ = name
+    return find
 
 
 def speed_up(lexer: Any) -> Any:
@@ -111,4 +151,4 @@ def _change(statestack: list[str], new_state: Any) -> None:
         raise ValueError(f"wrong state definition: {new_state!r}")
 
 
-__all__ = ["speed_up"]
+__all__ = ["import_pygments", "speed_up"]

@@ -5,7 +5,7 @@ import posixpath
 import re
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from markupsafe import Markup
 
@@ -24,6 +24,7 @@ from compiler.targets.routing.delivery import hours as delivery_hours
 from compiler.targets.runbooks.hours import describe
 from compiler.targets.runbooks.i18n import translator
 from compiler.targets.runbooks.text import TEXTS
+from compiler.targets.runbooks.tidy import Held, inert
 from compiler.targets.prometheus import alert_labels, runbook_url
 
 if TYPE_CHECKING:
@@ -150,12 +151,25 @@ class Knowledge:
             found = self._local[sid] = _local(self.catalog, self.services[sid])
         return found
 
-    def once(self, svc: Service, name: str, caller: Callable[[], str]) -> Markup:
-        """`{% call k.once(svc, name) %}...{% endcall %}`: the part of a catalog-wide page
-        (index, contacts) about one service, rendered by `caller` or, for a service unchanged
-        since the last compile, reused (see compiler.incremental). The part may depend on that
-        service, the settings and the contacts only."""
-        return Markup(cached(self.catalog, f"runbooks.{name}", svc, lambda: str(caller())))
+    def each(self, services: Iterable[Service], name: str, held: Held | None,
+             caller: Callable[[Service], str]) -> Markup:
+        """`{% call(svc) k.each(services, name, held) %}...{% endcall %}`: the parts of a
+        catalog-wide page (index, contacts) about each of the services, joined in their order.
+        Each is rendered by `caller(svc)` or, for a service unchanged since the last compile,
+        reused (see compiler.incremental); it may depend on that service, the settings and the
+        contacts only. One call from the template, not one per service. On a Markdown page
+        (`held` its Held, None on an HTML page) a part is stored with whether it is `inert`, and
+        the run of parts, when every one is, is held out of the page's tidying."""
+        key = f"runbooks.{name}"
+        if held is None:
+            return Markup("".join([cached(self.catalog, key, svc, lambda: str(caller(svc))) for svc in services]))
+        parts, inert_all = [], True
+        for svc in services:
+            part, part_inert = cached(self.catalog, key, svc, lambda: _with_inert(caller(svc)))
+            parts.append(part)
+            inert_all = inert_all and part_inert
+        run = "".join(parts)
+        return held.hold(run) if inert_all else Markup(run)
 
     def reaching(self, cid: str) -> list[Service]:
         """The services with an alert that reaches contact `cid`."""
@@ -245,7 +259,15 @@ class Knowledge:
         return index
 
     def contacts_of(self, svc: Service | None) -> list[Contact]:
-        return [c for c in self.catalog.contacts.values() if c.service == (svc.id if svc else None)]
+        return list(self._contacts_by_service.get(svc.id if svc else None, ()))
+
+    @cached_property
+    def _contacts_by_service(self) -> dict[str | None, list[Contact]]:
+        # The contacts page asks for every service's: one pass over the contacts, not one each.
+        out: dict[str | None, list[Contact]] = {}
+        for c in self.catalog.contacts.values():
+            out.setdefault(c.service, []).append(c)
+        return out
 
     def service_contacts(self, svc: Service) -> list[Contact]:
         """Contacts a service's pages name: its own, its owner, its alerts' and procedures'."""
@@ -324,6 +346,11 @@ class Knowledge:
         from compiler.targets.runbooks.slo_pages import facts
         return facts(self.catalog, svc, slo)
 
+
+
+def _with_inert(part: str) -> tuple[str, bool]:
+    part = str(part)
+    return part, inert(part)
 
 
 def datadog_condition(catalog: Catalog, svc: Service, alert: Alert) -> Condition | None:

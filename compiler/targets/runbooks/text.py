@@ -210,6 +210,9 @@ def html_inline(text: str) -> Markup:
 
 @lru_cache(maxsize=1)
 def _formatter() -> Any:
+    from compiler.targets.runbooks.lexing import import_pygments
+
+    import_pygments()
     from pygments.formatters import HtmlFormatter
 
     return HtmlFormatter(nowrap=True)
@@ -220,10 +223,11 @@ def _lexer(name: str) -> Any:
     # The patterns of each language of the table (a few dozen each) kept apart: a catalog reads
     # only its languages'. Other names (the catalog's own words) share one file.
     with codecache.regex_programs(f"lexer-{name}" if name in _LEXERS else "lexer-other"):
+        from compiler.targets.runbooks.lexing import import_pygments, speed_up
+
+        import_pygments()
         from pygments.lexers import get_lexer_by_name
         from pygments.util import ClassNotFound
-
-        from compiler.targets.runbooks.lexing import speed_up
 
         try:
             return speed_up(get_lexer_by_name(name, stripnl=False, ensurenl=False))
@@ -249,6 +253,9 @@ def html_link(title: str, url: str) -> Markup:
 
 
 def pygments_css() -> str:
+    from compiler.targets.runbooks.lexing import import_pygments
+
+    import_pygments()
     from pygments.formatters import HtmlFormatter
 
     return HtmlFormatter().get_style_defs(".highlight")
