@@ -985,7 +985,8 @@ def test_an_incremental_write_records_its_changes_as_a_patch_leaving_the_whole_r
     edited.write_text(edited.read_text().replace("[5m])) > 4", "[5m])) > 5"))
     _same_as_clean(catalog, out, cache_dir, "a threshold edited")
     record = output_record.read(cache.store, key)
-    assert whole.read_bytes() == before and "prometheus/svc0001.rules.yaml" in record.patch
+    assert whole.read_bytes() == before and "svc0001" in record.patch_groups
+    assert "prometheus/svc0001.rules.yaml" in record.patch_groups["svc0001"][0].split("\0")
     assert record.state["prometheus/svc0001.rules.yaml"][2] == (out / "prometheus/svc0001.rules.yaml").stat().st_mtime_ns
 
 
@@ -1210,19 +1211,26 @@ def test_a_value_that_holds_nothing_to_let_go_of_comes_back_as_it_is() -> None:
 
 
 def test_the_write_keeps_unchanged_services_files_only_as_recorded_with_their_hashes() -> None:
-    # The write takes the files of unchanged services from the record of the output without a
-    # step per file: each must be recorded, with the hash the service's record gives, in a record
-    # of the shape the cache writes; else nothing is kept and the compile runs again careful.
-    # Each comes with the record's own entry (the write reads the status at its end).
-    state = {"a.yaml": ("h1", 10, 7, 99), "b/c.json": ("h2", 20, 8, 98), "manifest.json": ("", 5, 9, 97)}
-    kept = output._unchanged(state, {"b/c.json": "h2", "a.yaml": "h1"})
-    assert kept == {"b/c.json": ("h2", 20, 8, 98), "a.yaml": ("h1", 10, 7, 99)} and kept["a.yaml"] is state["a.yaml"]
-    assert output._unchanged(state, {}) == {}
-    assert output._unchanged(state, {"a.yaml": "h1", "gone.yaml": "h3"}) is None
-    assert output._unchanged(state, {"a.yaml": "h1", "b/c.json": "other"}) is None
-    assert output._unchanged({**state, "a.yaml": ("h1", 10)}, {"a.yaml": "h1"}) is None
-    assert output._unchanged({**state, "a.yaml": ("h1", 10, 7, 99, 0)}, {"a.yaml": "h1"}) is None
-    assert output._unchanged({**state, "a.yaml": 5}, {"a.yaml": "h1"}) is None
+    # The write takes the files of unchanged services from their groups in the record of the
+    # output without a step per file: each must be recorded, with the hash the service's record
+    # gives; else nothing is kept and the compile runs again careful. A group's file the
+    # services' values do not name (a file a catalog-wide step made in its place) is not kept
+    # blindly: it joins the record's other files, which the write compares with what it made.
+    record = output_record.OutputRecord(
+        {"s1": output_record.group([("a.yaml", ("h1", 10, 7, 99)), ("b/c.json", ("h2", 20, 8, 98))]),
+         "s2": output_record.group([("d.yaml", ("h4", 30, 6, 96))])},
+        {"manifest.json": ("", 5, 9, 97)})
+    others: dict = {}
+    kept = output._unchanged(record, ["s1", "s2"], {"b/c.json": "h2", "a.yaml": "h1", "d.yaml": "h4"}, others)
+    assert kept is not None and others == {}
+    assert {path: kept.state(path) for path in kept} == {
+        "a.yaml": ("h1", 10, 7, 99), "b/c.json": ("h2", 20, 8, 98), "d.yaml": ("h4", 30, 6, 96)}
+    kept = output._unchanged(record, ["s1"], {"a.yaml": "h1"}, others)
+    assert kept is not None and list(kept) == ["a.yaml"] and others == {"b/c.json": ("h2", 20, 8, 98)}
+    assert output._unchanged(record, [], {}, {}) == {}
+    assert output._unchanged(record, ["s1"], {"a.yaml": "h1", "gone.yaml": "h3"}, {}) is None
+    assert output._unchanged(record, ["s1"], {"a.yaml": "h1", "b/c.json": "other"}, {}) is None
+    assert output._unchanged(record, ["s2"], {"a.yaml": "h1"}, {}) is None  # another service's file
 
 
 def test_an_unchanged_services_files_come_back_as_stored_files_per_folder_and_its_suppressed_monitors_as_themselves(
