@@ -9,6 +9,7 @@ import pickle
 import random
 import re
 import shutil
+from array import array
 from functools import partial
 from pathlib import Path
 from typing import NamedTuple
@@ -1004,7 +1005,7 @@ def test_a_damaged_patch_of_the_output_record_reuses_nothing_of_the_output(
     patch = cache.store._path(output_record.PATCH, run_module._out_key(out))
     patch.write_bytes(patch.read_bytes()[:-3])
     pipeline.compile_catalog(catalog, cache=cache)
-    assert cache.run.out_state == {} and not cache.run.clean
+    assert not cache.run.out_record and not cache.run.clean
     edited.write_text(edited.read_text().replace("[5m])) > 5", "[5m])) > 6"))
     _same_as_clean(catalog, out, cache_dir, "a patch cut short")
 
@@ -1231,6 +1232,60 @@ def test_the_write_keeps_unchanged_services_files_only_as_recorded_with_their_ha
     assert output._unchanged(record, ["s1"], {"a.yaml": "h1", "gone.yaml": "h3"}, {}) is None
     assert output._unchanged(record, ["s1"], {"a.yaml": "h1", "b/c.json": "other"}, {}) is None
     assert output._unchanged(record, ["s2"], {"a.yaml": "h1"}, {}) is None  # another service's file
+
+
+def test_a_services_files_are_on_disk_only_while_its_group_in_the_output_record_holds_exactly_them(
+        tmp_path: Path) -> None:
+    # A service's record keeps its files as two joined strings, compared whole with its group
+    # in the output's record: another path, another hash, one file more or less, or another
+    # service's group is not on disk; careful, each file's status must be the one recorded.
+    out = tmp_path / "out"
+    (out / "p").mkdir(parents=True)
+    for name in ("a.yaml", "b.yaml"):
+        (out / "p" / name).write_text(name)
+    states = [(f"p/{n}", (f"h{n}", (out / "p" / n).lstat().st_size, (out / "p" / n).lstat().st_mtime_ns,
+                          (out / "p" / n).lstat().st_ino)) for n in ("a.yaml", "b.yaml")]
+    run = run_module.Run.__new__(run_module.Run)
+    run.out, run.careful = out, False
+    run.out_record = output_record.OutputRecord({"s1": output_record.group(states)}, {})
+    files = run_module._files([(path, state[0]) for path, state in states])
+    assert run._on_disk("s1", files)
+    assert not run._on_disk("s2", files)
+    assert not run._on_disk("s1", run_module._files([("p/a.yaml", "ha.yaml")]))
+    assert not run._on_disk("s1", run_module._files([("p/a.yaml", "ha.yaml"), ("p/b.yaml", "other")]))
+    assert not run._on_disk("s1", run_module._files([("p/a.yaml", "ha.yaml"), ("p/c.yaml", "hb.yaml")]))
+    assert run._on_disk("s2", run_module._files([]))  # a service without files
+    run.careful = True
+    assert run._on_disk("s1", files)
+    (out / "p" / "b.yaml").write_text("edited by hand")
+    assert not run._on_disk("s1", files)
+
+
+@pytest.mark.parametrize("files", [[("p/a.yaml", "h")], ("p/a.yaml", "h", "x"), ("p/a.yaml", b"h"), None])
+def test_a_services_record_whose_files_are_of_another_shape_is_a_miss(files: object) -> None:
+    # An older moncat's record listed (path, hash) pairs; any other shape is no record either.
+    record = {"values": {"v": (0, 1)}} if files is None else {"values": {"v": (0, 1)}, "files": files}
+    assert run_module._values((record, memoryview(b"x"))) is None
+    assert run_module._values(({"values": {"v": (0, 1)}, "files": ("p/a.yaml", "h")}, memoryview(b"x"))) is not None
+
+
+def test_the_write_checks_each_file_kept_by_a_record_of_arrays_as_by_one_of_tuples(tmp_path: Path) -> None:
+    root = tmp_path / "out"
+    root.mkdir()
+    for name in ("a", "b"):
+        (root / name).write_text(name)
+    stats = {n: (root / n).lstat() for n in ("a", "b")}
+    flat = array("q", [x for n in ("a", "b") for x in (stats[n].st_size, stats[n].st_mtime_ns, stats[n].st_ino)])
+    recorded = writer.Recorded([("a", 0), ("b", 3)], {"a": "ha", "b": "hb"}, flat)
+    assert recorded.state("b") == ("hb", stats["b"].st_size, stats["b"].st_mtime_ns, stats["b"].st_ino)
+    found = writer._still_as_recorded(str(root) + os.sep, recorded)
+    assert found is not None and [s.st_ino for s in found] == [stats["a"].st_ino, stats["b"].st_ino]
+    recorded.keep("c", ("hc", 1, 2, 3))  # one the write made as it was, recorded otherwise
+    assert recorded.state("c") == ("hc", 1, 2, 3)
+    assert writer._still_as_recorded(str(root) + os.sep, recorded) is None
+    del recorded["c"]
+    (root / "b").write_text("changed")
+    assert writer._still_as_recorded(str(root) + os.sep, recorded, keep=False) is None
 
 
 def test_an_unchanged_services_files_come_back_as_stored_files_per_folder_and_its_suppressed_monitors_as_themselves(

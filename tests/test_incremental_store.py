@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import os
 import pickle
+import time
 from pathlib import Path
 
 import pytest
 
 from compiler.incremental import output_record
 from compiler.incremental.output_record import PATCH, WHOLE
-from compiler.incremental.store import Store
+from compiler.incremental.store import RECENT, Store
 
 
 @pytest.fixture
@@ -169,3 +170,18 @@ def test_a_whole_record_missing_damaged_or_of_a_former_or_another_shape_is_no_re
         _record_file(store, WHOLE).write_bytes(whole)
     record = output_record.read(store, "k")
     assert not record and record.state == {} and record.token == ""
+
+
+def test_a_blob_in_use_has_its_time_renewed_only_once_half_of_recent_has_passed(store: Store) -> None:
+    # Another compile prunes the blobs it did not use once RECENT has passed since their time:
+    # renewed within half of that, a blob outlives the compile reading it.
+    assert store.write_blob("b", b"sections")
+    path = store._path("sections", "b")
+    now = time.time()
+    os.utime(path, (now - 60, now - 60))
+    assert store.blob("b", len(b"sections")) == str(path)
+    assert abs(path.stat().st_mtime - (now - 60)) < 1  # recent enough: left as it was
+    os.utime(path, (now - RECENT, now - RECENT))
+    assert store.blob("b", len(b"sections")) == str(path)
+    assert path.stat().st_mtime >= now - 1  # renewed
+    assert store.blob("b", 3) is None and store.blob("absent", 8) is None

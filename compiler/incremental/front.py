@@ -10,7 +10,6 @@ import os
 import pickle
 import re
 from dataclasses import dataclass, field, fields
-from pathlib import Path
 from collections.abc import Mapping
 from typing import Any, Callable, Iterator
 
@@ -65,7 +64,7 @@ class CachedPart:
     time_intervals: dict[str, model.TimeInterval] = field(default_factory=dict)
     # section -> its place in the blob and the sha256 of its bytes there
     deferred: dict[str, tuple[int, int, bytes]] = field(default_factory=dict)
-    blob: Path | None = None  # the file's blob, set when the record is reused
+    blob: str | None = None  # the file's blob, set when the record is reused
 
     def pickled(self, name: str) -> bytes:
         """One section as stored: from the record, or read from the blob (DEFERRED)."""

@@ -171,7 +171,7 @@ class Run:
         self.groups = _groups(catalog, self.front.services)
         if self.out is not None:
             self.out_record = self._out_record(self.out)
-            if self.out_state:
+            if self.out_record:
                 # Made by this moncat only: the manifest lines are its own (how it hashes a page).
                 record = self.store.read(PAGES, _out_key(self.out))
                 if isinstance(record, dict) and record.get("code") == self.front.code \
@@ -208,12 +208,6 @@ class Run:
                     if words:
                         deps.setdefault(name, set()).update(words)
         return table, deps
-
-    @property
-    def out_state(self) -> dict[str, FileState]:
-        """Every file's state as this cache recorded `out` (empty when nothing is to be reused),
-        built on each call: the compile itself reads `out_record`."""
-        return self.out_record.state
 
     def _out_record(self, out: Path) -> OutputRecord:
         """What this cache last wrote to `out`, if the directory still holds that compile: its
