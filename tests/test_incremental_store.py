@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from compiler.incremental import output_record
+from compiler.incremental.front import Source
 from compiler.incremental.output_record import PATCH, WHOLE
 from compiler.incremental.store import RECENT, Store
 
@@ -185,3 +186,10 @@ def test_a_blob_in_use_has_its_time_renewed_only_once_half_of_recent_has_passed(
     assert store.blob("b", len(b"sections")) == str(path)
     assert path.stat().st_mtime >= now - 1  # renewed
     assert store.blob("b", 3) is None and store.blob("absent", 8) is None
+
+
+@pytest.mark.parametrize("words", [frozenset(), frozenset({"up"}), frozenset({"http_requests_total", "job:up:sum"})])
+def test_a_sources_words_come_back_from_its_record_as_they_were(words: frozenset) -> None:
+    source = Source("key", {"up": ("digest", frozenset({"x"}))}, words, frozenset({"svc"}))
+    again = pickle.loads(pickle.dumps(source, protocol=pickle.HIGHEST_PROTOCOL))
+    assert again == source and type(again.words) is frozenset
