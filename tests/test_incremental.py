@@ -26,7 +26,7 @@ from compiler.incremental import output, output_record
 from compiler.incremental.chunks import manifest_chunks, merge_chunks
 from compiler.incremental import run as run_module
 from compiler.incremental.run import Cache, RenderedArtifact
-from compiler.manifest import assemble, file_line, object_lines
+from compiler.manifest import MANIFEST, assemble, file_line, object_lines
 from tests.benchmarks import synthetic
 from tests.conftest import CATALOG
 
@@ -971,6 +971,33 @@ def test_the_record_of_the_output_after_an_incremental_write_is_every_file_as_it
             standing[rel] = (sha, st.st_size, st.st_mtime_ns, st.st_ino)
     assert not any(p.startswith("runbooks/reader/") for p in standing) and record["manifest.json"][0] == ""
     assert record == standing
+
+
+def test_after_a_write_keeping_a_suppressed_monitors_composite_each_service_is_recorded_as_it_stands(
+        tmp_path: Path) -> None:
+    # svc0002 edited: svc0000 and svc0001 come back from the cache, svc0001's suppressed
+    # monitor's file (its composite, made again every compile) kept as it was. Each service's
+    # group lists its files as its own record does, the record holds every file as it stands, and
+    # the next compile reuses both services again.
+    catalog, out, cache, result = _svc0002_edited(tmp_path)
+    assert {"svc0000", "svc0001"} <= cache.run.clean.keys()
+    assert output.write(out, result, cache, lambda: pytest.fail("compiled everything"))
+    record = output_record.read(cache.store, run_module._out_key(out))
+    monitor = "datadog/monitors/svc0001/Alert000.json"
+    assert monitor in record.groups["svc0001"][0].split("\0") and monitor not in record.loose
+    for sid in ("svc0000", "svc0001"):
+        assert record.groups[sid][:2] == cache.run.files[sid]
+    standing = {}
+    for path in out.rglob("*"):
+        if path.is_file():
+            rel, st = path.relative_to(out).as_posix(), path.lstat()
+            sha = "" if rel == MANIFEST else hashlib.sha256(path.read_bytes()).hexdigest()
+            standing[rel] = (sha, st.st_size, st.st_mtime_ns, st.st_ino)
+    assert record.state == standing
+    again = Cache.open(catalog, out, cache.store.dir.parent)
+    assert again is not None
+    pipeline.compile_catalog(catalog, cache=again)
+    assert {"svc0000", "svc0001", "svc0002"} <= again.run.clean.keys()
 
 
 def test_an_incremental_write_records_its_changes_as_a_patch_leaving_the_whole_record_unwritten(

@@ -36,12 +36,13 @@ def write(out: Path, result: Result, cache: Cache, recompile: Callable[[], Resul
     made = result.files if cache.run.careful else {}
     record = cache.run.out_record  # what this cache recorded of `out`: what its manifest lists
     written = None  # the write replaced the whole tree
+    owners: dict[str, list[str]] = {}  # an unchanged service's file made this run -> its services
     if not record:
         changed = writer.write(out, result.files)
     else:
         # The record's other files (the services computed again, the catalog-wide files) by path.
         others = _others(record, cache.run.clean)
-        reuse = _unchanged(record, cache.run.clean, result.unchanged, others)
+        reuse = _unchanged(record, cache.run.clean, result.unchanged, others, owners)
         files = {}
         for path, data in result.files.items() if reuse is not None else ():
             if path == MANIFEST:
@@ -49,6 +50,7 @@ def write(out: Path, result: Result, cache: Cache, recompile: Callable[[], Resul
             recorded = others.get(path)
             if recorded is None and path in reuse:
                 recorded = reuse.state(path)
+                owners[path] = cache.run.owners(path)
             if recorded is not None and recorded[0] == hashes[path] and path not in made:
                 reuse.keep(path, recorded)  # made again as it was: kept
             else:
@@ -82,22 +84,23 @@ def write(out: Path, result: Result, cache: Cache, recompile: Callable[[], Resul
             manifest = hashes.pop(MANIFEST)
         else:
             changed, written = updated, files
-    cache.run.save_output(out, {**hashes, MANIFEST: manifest}, written, result.files.keys())
+    cache.run.save_output(out, {**hashes, MANIFEST: manifest}, written, result.files.keys(), owners)
     return changed
 
 
 def _unchanged(record: OutputRecord, clean: Collection[str], unchanged: dict[str, str],
-               others: dict[str, FileState]) -> writer.Recorded | None:
+               others: dict[str, FileState], owners: dict[str, list[str]] | None = None) -> writer.Recorded | None:
     """The files `unchanged` names as the record's groups of the unchanged services (`clean`) hold
     them, by path (their hashes and statuses as arrays, not a tuple each: see writer.Recorded);
     None when one is not there with its hash (the record of a service's values then does not
     match its files' record: `out` no longer holds them as written). The groups' other files
     join `others` (a file a catalog-wide step made in place of a service's: a suppressed
-    alert's Datadog monitor, replaced by its composite). Looked up and compared without a step
-    of Python per file: 34,000 of them at 10,000 alerts."""
+    alert's Datadog monitor, replaced by its composite), and `owners` (path -> its services).
+    Looked up and compared without a step of Python per file: 34,000 of them at 10,000 alerts."""
     paths: list[str] = []
     stats = array("q")
     strays: list[tuple[str, str]] = []  # a group's files `unchanged` does not name, with their hashes
+    owners = {} if owners is None else owners
     known = unchanged.get
     for sid in clean:
         group = record.groups.get(sid)
@@ -117,6 +120,7 @@ def _unchanged(record: OutputRecord, clean: Collection[str], unchanged: dict[str
             for name, sha in zip(names, hashes):
                 if name not in unchanged:
                     strays.append((name, sha))
+                    owners.setdefault(name, []).append(sid)
                 elif unchanged[name] != sha:
                     return None
         paths += names

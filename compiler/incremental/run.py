@@ -20,7 +20,7 @@ import os
 import pickle
 import stat
 from pathlib import Path
-from typing import Any, Callable, Collection, Iterable, TypeVar
+from typing import Any, Callable, Collection, Iterable, Mapping, TypeVar
 
 from compiler import model
 from compiler.artifacts import Artifact, ManagedObject
@@ -406,12 +406,13 @@ class Run:
             self.store.used["values"].add(self.keys[sid])
 
     def save_output(self, out: Path, files: dict[str, str], written: Collection[str] | None = None,
-                    made: Collection[str] = ()) -> None:
+                    made: Collection[str] = (), owners: Mapping[str, list[str]] | None = None) -> None:
         """Record what `out` holds now (every file's hash and stat, each service's files as a group:
         see output_record), after a write. `written`: the files the write replaced, when it
         checked (under the lock) that the others are as `out_record` records them; None when it
         wrote the whole tree. `made`: the files this compile made (the others are unchanged
-        services' files)."""
+        services' files); `owners`: those of them in unchanged services' groups (see `owners`),
+        with those services."""
         prefix = str(out) + os.sep
 
         def states(paths: Iterable[str]) -> list[tuple[str, FileState]] | None:
@@ -458,12 +459,12 @@ class Run:
             # and not recorded loose (new here, or no longer a service's).
             for path in {*(p for p in written if p not in grouped),
                          *(p for p in made if p not in grouped and p not in record.loose)}:
-                owners = [] if path in record.loose else self._owners(path)
-                if owners:
+                held = None if owners is None or path in record.loose else owners.get(path)
+                if held:
                     # An unchanged service's file, written over by one of the same path made
                     # this run: its group as it stands now (its record no longer matches it).
                     if path in written:
-                        group_changes.update((sid, regroup(self._paths(sid))) for sid in owners)
+                        group_changes.update((sid, regroup(self._paths(sid))) for sid in held)
                     continue
                 found = states([path])
                 loose_changes[path] = found[0][1] if found else None
@@ -472,8 +473,9 @@ class Run:
         # file as recorded (see holds).
         self.store.write(PAGES, _out_key(out), {"code": self.front.code, "pages": self.pages})
 
-    def _owners(self, path: str) -> list[str]:
-        """The unchanged services whose group in the output's record holds `path`."""
+    def owners(self, path: str) -> list[str]:
+        """The unchanged services whose group in the output's record holds `path` (each group
+        searched: for a file made this run at an unchanged service's path, which is rare)."""
         groups = self.out_record.groups
         return [sid for sid in self.clean if sid in groups and path in groups[sid][0]
                 and output_record.group_state(groups[sid], path) is not None]
