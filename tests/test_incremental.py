@@ -9,6 +9,7 @@ import pickle
 import random
 import re
 import shutil
+from array import array
 from functools import partial
 from pathlib import Path
 from typing import NamedTuple
@@ -26,7 +27,7 @@ from compiler.incremental.chunks import manifest_chunks, merge_chunks
 from compiler.incremental.packed import unpack
 from compiler.incremental import run as run_module
 from compiler.incremental.run import Cache, RenderedArtifact
-from compiler.manifest import assemble, file_line, object_lines
+from compiler.manifest import MANIFEST, assemble, file_line, object_lines
 from tests.benchmarks import synthetic
 from tests.conftest import CATALOG
 
@@ -973,6 +974,33 @@ def test_the_record_of_the_output_after_an_incremental_write_is_every_file_as_it
     assert record == standing
 
 
+def test_after_a_write_keeping_a_suppressed_monitors_composite_each_service_is_recorded_as_it_stands(
+        tmp_path: Path) -> None:
+    # svc0002 edited: svc0000 and svc0001 come back from the cache, svc0001's suppressed
+    # monitor's file (its composite, made again every compile) kept as it was. Each service's
+    # group lists its files as its own record does, the record holds every file as it stands, and
+    # the next compile reuses both services again.
+    catalog, out, cache, result = _svc0002_edited(tmp_path)
+    assert {"svc0000", "svc0001"} <= cache.run.clean.keys()
+    assert output.write(out, result, cache, lambda: pytest.fail("compiled everything"))
+    record = output_record.read(cache.store, run_module._out_key(out))
+    monitor = "datadog/monitors/svc0001/Alert000.json"
+    assert monitor in record.groups["svc0001"][0].split("\0") and monitor not in record.loose
+    for sid in ("svc0000", "svc0001"):
+        assert record.groups[sid][:2] == cache.run.files[sid]
+    standing = {}
+    for path in out.rglob("*"):
+        if path.is_file():
+            rel, st = path.relative_to(out).as_posix(), path.lstat()
+            sha = "" if rel == MANIFEST else hashlib.sha256(path.read_bytes()).hexdigest()
+            standing[rel] = (sha, st.st_size, st.st_mtime_ns, st.st_ino)
+    assert record.state == standing
+    again = Cache.open(catalog, out, cache.store.dir.parent)
+    assert again is not None
+    pipeline.compile_catalog(catalog, cache=again)
+    assert {"svc0000", "svc0001", "svc0002"} <= again.run.clean.keys()
+
+
 def test_an_incremental_write_records_its_changes_as_a_patch_leaving_the_whole_record_unwritten(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(output_record, "PATCH_SHARE", 1)  # the small catalog: any patch is small
@@ -986,7 +1014,8 @@ def test_an_incremental_write_records_its_changes_as_a_patch_leaving_the_whole_r
     edited.write_text(edited.read_text().replace("[5m])) > 4", "[5m])) > 5"))
     _same_as_clean(catalog, out, cache_dir, "a threshold edited")
     record = output_record.read(cache.store, key)
-    assert whole.read_bytes() == before and "prometheus/svc0001.rules.yaml" in record.patch
+    assert whole.read_bytes() == before and "svc0001" in record.patch_groups
+    assert "prometheus/svc0001.rules.yaml" in record.patch_groups["svc0001"][0].split("\0")
     assert record.state["prometheus/svc0001.rules.yaml"][2] == (out / "prometheus/svc0001.rules.yaml").stat().st_mtime_ns
 
 
@@ -1004,7 +1033,7 @@ def test_a_damaged_patch_of_the_output_record_reuses_nothing_of_the_output(
     patch = cache.store._path(output_record.PATCH, run_module._out_key(out))
     patch.write_bytes(patch.read_bytes()[:-3])
     pipeline.compile_catalog(catalog, cache=cache)
-    assert cache.run.out_state == {} and not cache.run.clean
+    assert not cache.run.out_record and not cache.run.clean
     edited.write_text(edited.read_text().replace("[5m])) > 5", "[5m])) > 6"))
     _same_as_clean(catalog, out, cache_dir, "a patch cut short")
 
@@ -1211,19 +1240,80 @@ def test_a_value_that_holds_nothing_to_let_go_of_comes_back_as_it_is() -> None:
 
 
 def test_the_write_keeps_unchanged_services_files_only_as_recorded_with_their_hashes() -> None:
-    # The write takes the files of unchanged services from the record of the output without a
-    # step per file: each must be recorded, with the hash the service's record gives, in a record
-    # of the shape the cache writes; else nothing is kept and the compile runs again careful.
-    # Each comes with the record's own entry (the write reads the status at its end).
-    state = {"a.yaml": ("h1", 10, 7, 99), "b/c.json": ("h2", 20, 8, 98), "manifest.json": ("", 5, 9, 97)}
-    kept = output._unchanged(state, {"b/c.json": "h2", "a.yaml": "h1"})
-    assert kept == {"b/c.json": ("h2", 20, 8, 98), "a.yaml": ("h1", 10, 7, 99)} and kept["a.yaml"] is state["a.yaml"]
-    assert output._unchanged(state, {}) == {}
-    assert output._unchanged(state, {"a.yaml": "h1", "gone.yaml": "h3"}) is None
-    assert output._unchanged(state, {"a.yaml": "h1", "b/c.json": "other"}) is None
-    assert output._unchanged({**state, "a.yaml": ("h1", 10)}, {"a.yaml": "h1"}) is None
-    assert output._unchanged({**state, "a.yaml": ("h1", 10, 7, 99, 0)}, {"a.yaml": "h1"}) is None
-    assert output._unchanged({**state, "a.yaml": 5}, {"a.yaml": "h1"}) is None
+    # The write takes the files of unchanged services from their groups in the record of the
+    # output without a step per file: each must be recorded, with the hash the service's record
+    # gives; else nothing is kept and the compile runs again careful. A group's file the
+    # services' values do not name (a file a catalog-wide step made in its place) is not kept
+    # blindly: it joins the record's other files, which the write compares with what it made.
+    record = output_record.OutputRecord(
+        {"s1": output_record.group([("a.yaml", ("h1", 10, 7, 99)), ("b/c.json", ("h2", 20, 8, 98))]),
+         "s2": output_record.group([("d.yaml", ("h4", 30, 6, 96))])},
+        {"manifest.json": ("", 5, 9, 97)})
+    others: dict = {}
+    kept = output._unchanged(record, ["s1", "s2"], {"b/c.json": "h2", "a.yaml": "h1", "d.yaml": "h4"}, others)
+    assert kept is not None and others == {}
+    assert {path: kept.state(path) for path in kept} == {
+        "a.yaml": ("h1", 10, 7, 99), "b/c.json": ("h2", 20, 8, 98), "d.yaml": ("h4", 30, 6, 96)}
+    kept = output._unchanged(record, ["s1"], {"a.yaml": "h1"}, others)
+    assert kept is not None and list(kept) == ["a.yaml"] and others == {"b/c.json": ("h2", 20, 8, 98)}
+    assert output._unchanged(record, [], {}, {}) == {}
+    assert output._unchanged(record, ["s1"], {"a.yaml": "h1", "gone.yaml": "h3"}, {}) is None
+    assert output._unchanged(record, ["s1"], {"a.yaml": "h1", "b/c.json": "other"}, {}) is None
+    assert output._unchanged(record, ["s2"], {"a.yaml": "h1"}, {}) is None  # another service's file
+
+
+def test_a_services_files_are_on_disk_only_while_its_group_in_the_output_record_holds_exactly_them(
+        tmp_path: Path) -> None:
+    # A service's record keeps its files as two joined strings, compared whole with its group
+    # in the output's record: another path, another hash, one file more or less, or another
+    # service's group is not on disk; careful, each file's status must be the one recorded.
+    out = tmp_path / "out"
+    (out / "p").mkdir(parents=True)
+    for name in ("a.yaml", "b.yaml"):
+        (out / "p" / name).write_text(name)
+    states = [(f"p/{n}", (f"h{n}", (out / "p" / n).lstat().st_size, (out / "p" / n).lstat().st_mtime_ns,
+                          (out / "p" / n).lstat().st_ino)) for n in ("a.yaml", "b.yaml")]
+    run = run_module.Run.__new__(run_module.Run)
+    run.out, run.careful = out, False
+    run.out_record = output_record.OutputRecord({"s1": output_record.group(states)}, {})
+    files = run_module._files([(path, state[0]) for path, state in states])
+    assert run._on_disk("s1", files)
+    assert not run._on_disk("s2", files)
+    assert not run._on_disk("s1", run_module._files([("p/a.yaml", "ha.yaml")]))
+    assert not run._on_disk("s1", run_module._files([("p/a.yaml", "ha.yaml"), ("p/b.yaml", "other")]))
+    assert not run._on_disk("s1", run_module._files([("p/a.yaml", "ha.yaml"), ("p/c.yaml", "hb.yaml")]))
+    assert run._on_disk("s2", run_module._files([]))  # a service without files
+    run.careful = True
+    assert run._on_disk("s1", files)
+    (out / "p" / "b.yaml").write_text("edited by hand")
+    assert not run._on_disk("s1", files)
+
+
+@pytest.mark.parametrize("files", [[("p/a.yaml", "h")], ("p/a.yaml", "h", "x"), ("p/a.yaml", b"h"), None])
+def test_a_services_record_whose_files_are_of_another_shape_is_a_miss(files: object) -> None:
+    # An older moncat's record listed (path, hash) pairs; any other shape is no record either.
+    record = {"values": {"v": (0, 1)}} if files is None else {"values": {"v": (0, 1)}, "files": files}
+    assert run_module._values((record, memoryview(b"x"))) is None
+    assert run_module._values(({"values": {"v": (0, 1)}, "files": ("p/a.yaml", "h")}, memoryview(b"x"))) is not None
+
+
+def test_the_write_checks_each_file_kept_by_a_record_of_arrays_as_by_one_of_tuples(tmp_path: Path) -> None:
+    root = tmp_path / "out"
+    root.mkdir()
+    for name in ("a", "b"):
+        (root / name).write_text(name)
+    stats = {n: (root / n).lstat() for n in ("a", "b")}
+    flat = array("q", [x for n in ("a", "b") for x in (stats[n].st_size, stats[n].st_mtime_ns, stats[n].st_ino)])
+    recorded = writer.Recorded([("a", 0), ("b", 3)], {"a": "ha", "b": "hb"}, flat)
+    assert recorded.state("b") == ("hb", stats["b"].st_size, stats["b"].st_mtime_ns, stats["b"].st_ino)
+    found = writer._still_as_recorded(str(root) + os.sep, recorded)
+    assert found is not None and [s.st_ino for s in found] == [stats["a"].st_ino, stats["b"].st_ino]
+    recorded.keep("c", ("hc", 1, 2, 3))  # one the write made as it was, recorded otherwise
+    assert recorded.state("c") == ("hc", 1, 2, 3)
+    assert writer._still_as_recorded(str(root) + os.sep, recorded) is None
+    del recorded["c"]
+    (root / "b").write_text("changed")
+    assert writer._still_as_recorded(str(root) + os.sep, recorded, keep=False) is None
 
 
 def test_an_unchanged_services_files_come_back_as_stored_files_per_folder_and_its_suppressed_monitors_as_themselves(

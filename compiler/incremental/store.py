@@ -154,15 +154,22 @@ class Store:
         return store
 
     def _path(self, kind: str, key: str) -> Path:
+        return Path(self._file(kind, key))
+
+    def _file(self, kind: str, key: str) -> str:
+        """A record's file, as a string: a compile reading 400 records built 400 Paths, 5 ms."""
         if kind == "sections":
-            return self.dir / kind / f"{key}.bin"
-        return self.dir / kind / f"{key}.pickle" if kind in self.used else self.dir / f"{kind}-{key}.pickle"
+            return f"{self.dir}{os.sep}{kind}{os.sep}{key}.bin"
+        if kind in self.used:
+            return f"{self.dir}{os.sep}{kind}{os.sep}{key}.pickle"
+        return f"{self.dir}{os.sep}{kind}-{key}.pickle"
 
     def read(self, kind: str, key: str, plain: bool = False) -> Any:
         """The record, or None when there is none (or it cannot be read back). `plain`: one
         `write` stored as plain data."""
         try:
-            data = self._path(kind, key).read_bytes()
+            with open(self._file(kind, key), "rb") as f:
+                data = f.read()
             value = marshal.loads(data) if plain else pickle.loads(data)
         except Exception:  # noqa: BLE001 - a missing, truncated or foreign record is a miss
             return None
@@ -185,7 +192,7 @@ class Store:
     def remove(self, kind: str, key: str) -> None:
         """Delete a record, if there is one (a failure leaves it: its reader tells it stale)."""
         try:
-            os.unlink(self._path(kind, key))
+            os.unlink(self._file(kind, key))
         except OSError:
             pass
 
@@ -198,8 +205,11 @@ class Store:
         renames it; one replaced or deleted meanwhile stays mapped as it was); one truncated in
         place by hand while a compile maps it would end that compile (SIGBUS)."""
         try:
-            with open(self._path(kind, key), "rb") as f:
-                data = memoryview(mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ))
+            fd = os.open(self._file(kind, key), os.O_RDONLY)  # (a file object: twice the time)
+            try:
+                data = memoryview(mmap.mmap(fd, 0, access=mmap.ACCESS_READ))
+            finally:
+                os.close(fd)
             size = int.from_bytes(data[:8], "little")
             if len(data) < 8 + size:
                 return None  # a damaged head
@@ -230,15 +240,19 @@ class Store:
         self.used["sections"].add(key)
         return True
 
-    def blob(self, key: str, size: int) -> Path | None:
+    def blob(self, key: str, size: int) -> str | None:
         """The path of a `sections` record of `size` bytes, which this compile will read parts
         of when it needs them (its modification time is renewed: see RECENT); None when there
         is none of that size."""
-        path = self._path("sections", key)
+        path = self._file("sections", key)
         try:
-            if os.stat(path).st_size != size:
+            st = os.stat(path)
+            if st.st_size != size:
                 return None
-            os.utime(path)
+            if time.time() - st.st_mtime > RECENT / 2:
+                # Renewed less than half of RECENT ago, it outlives this compile without it: 200
+                # blobs' times set on every compile at 10,000 alerts were 200 system calls.
+                os.utime(path)
         except OSError:
             return None
         self.used["sections"].add(key)
