@@ -404,6 +404,14 @@ class Recorded(dict):
         self.hashes, self.stats = hashes, stats
         self.kept: dict[str, str] = {}  # the hashes of the files `keep` added
 
+    @classmethod
+    def of(cls, states: Mapping[str, tuple]) -> "Recorded":
+        """Files to reuse given one state each (hash, size, mtime_ns, inode), by path."""
+        reuse = cls((), {}, array("q"))
+        for path, state in states.items():
+            reuse.keep(path, state)
+        return reuse
+
     def state(self, path: str) -> tuple[str, int, int, int]:
         """A file's hash, size, mtime_ns and inode."""
         at = self[path]
@@ -417,43 +425,30 @@ class Recorded(dict):
         self.stats.extend(state[1:4])
 
 
-def _still_as_recorded(root: str, reuse: dict[str, tuple] | Recorded, keep: bool = True
+def _still_as_recorded(root: str, reuse: Recorded, keep: bool = True
                        ) -> list[os.stat_result] | None:
     """Each file's status, in `reuse`'s order (none when not `keep`: 34,000 of them held at
     10,000 alerts, for a write that patches a few files, cost thousands of fresh pages), when
     every one is still as recorded (`_as_recorded`, inlined); else None."""
     statuses: list[os.stat_result] = []
-    lstat, append = os.lstat, statuses.append
-    if type(reuse) is Recorded:
-        stats = reuse.stats
-        for rel, at in reuse.items():
-            try:
-                status = lstat(root + rel)
-            except OSError:
-                return None
-            if status.st_size != stats[at] or status.st_mtime_ns != stats[at + 1] or status.st_ino != stats[at + 2]:
-                return None
-            if keep:
-                append(status)
-        return statuses
-    for rel, recorded in reuse.items():
+    lstat, append, stats = os.lstat, statuses.append, reuse.stats
+    for rel, at in reuse.items():
         try:
             status = lstat(root + rel)
         except OSError:
             return None
-        if status.st_size != recorded[-3] or status.st_mtime_ns != recorded[-2] or status.st_ino != recorded[-1]:
+        if status.st_size != stats[at] or status.st_mtime_ns != stats[at + 1] or status.st_ino != stats[at + 2]:
             return None
         if keep:
             append(status)
     return statuses
 
 
-def update(out: Path, files: dict[str, bytes], reuse: dict[str, tuple] | Recorded,
+def update(out: Path, files: dict[str, bytes], reuse: Recorded,
            unchanged_since: Callable[[Path], bool], listed: Collection[str]) -> bool | None:
     """Bring `out` to `files` plus the files `reuse` names, which `out` holds already as a
-    previous compile recorded them (a tuple that ends with size, mtime_ns, inode: the record's
-    own, whatever it holds before them; or a `Recorded`): the incremental compile's unchanged
-    files, never read. When fewer files change than stay, they are replaced in place
+    previous compile recorded them (`Recorded`): the incremental compile's unchanged files,
+    never read. When fewer files change than stay, they are replaced in place
     (`patch.apply`); else `out` is replaced as `write` does, the unchanged files hard-linked
     into the new tree. `listed`: the
     files `out`'s manifest lists, those in `reuse` aside or not (the others are foreign, and

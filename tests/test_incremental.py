@@ -1297,7 +1297,7 @@ def test_a_services_record_whose_files_are_of_another_shape_is_a_miss(files: obj
     assert run_module._values(({"values": {"v": (0, 1)}, "files": ("p/a.yaml", "h")}, memoryview(b"x"))) is not None
 
 
-def test_the_write_checks_each_file_kept_by_a_record_of_arrays_as_by_one_of_tuples(tmp_path: Path) -> None:
+def test_the_write_checks_each_kept_file_against_the_status_its_record_holds(tmp_path: Path) -> None:
     root = tmp_path / "out"
     root.mkdir()
     for name in ("a", "b"):
@@ -1306,6 +1306,8 @@ def test_the_write_checks_each_file_kept_by_a_record_of_arrays_as_by_one_of_tupl
     flat = array("q", [x for n in ("a", "b") for x in (stats[n].st_size, stats[n].st_mtime_ns, stats[n].st_ino)])
     recorded = writer.Recorded([("a", 0), ("b", 3)], {"a": "ha", "b": "hb"}, flat)
     assert recorded.state("b") == ("hb", stats["b"].st_size, stats["b"].st_mtime_ns, stats["b"].st_ino)
+    states = {n: recorded.state(n) for n in ("a", "b")}
+    assert {n: writer.Recorded.of(states).state(n) for n in ("a", "b")} == states
     found = writer._still_as_recorded(str(root) + os.sep, recorded)
     assert found is not None and [s.st_ino for s in found] == [stats["a"].st_ino, stats["b"].st_ino]
     recorded.keep("c", ("hc", 1, 2, 3))  # one the write made as it was, recorded otherwise

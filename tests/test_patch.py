@@ -34,9 +34,9 @@ def _update(out: Path, old: dict[str, bytes], new: dict[str, bytes]) -> bool | N
     for rel, data in new.items():
         if old.get(rel) == data:
             st = os.lstat(out / rel)
-            reuse[rel] = (st.st_size, st.st_mtime_ns, st.st_ino)
+            reuse[rel] = ("", st.st_size, st.st_mtime_ns, st.st_ino)
     changed = {rel: data for rel, data in new.items() if rel not in reuse}
-    return writer.update(out, changed, reuse, lambda target: True, old.keys())
+    return writer.update(out, changed, writer.Recorded.of(reuse), lambda target: True, old.keys())
 
 
 class Crash(BaseException):
@@ -212,7 +212,7 @@ def test_the_check_of_the_unchanged_files_keeps_their_statuses_only_for_a_new_tr
     asked: list[bool] = []
     real = writer._still_as_recorded
 
-    def recorded(root: str, reuse: dict, keep: bool = True) -> list | None:
+    def recorded(root: str, reuse: writer.Recorded, keep: bool = True) -> list | None:
         asked.append(keep)
         found = real(root, reuse, keep)
         assert found is None or len(found) == (len(reuse) if keep else 0)
@@ -229,8 +229,8 @@ def test_the_check_of_the_unchanged_files_keeps_their_statuses_only_for_a_new_tr
     changed = {rel: b"all new\n" if rel != MANIFEST else data for rel, data in _tree("3").items()}
     assert _update(out, new, changed) is True and asked == [False, True]  # most changed: a new tree
     assert _on_disk(out) == changed
-    reuse = {rel: (st.st_size, st.st_mtime_ns, st.st_ino)
-             for rel in changed if rel != "s0/k0/changing.yaml" and (st := os.lstat(out / rel))}
+    reuse = writer.Recorded.of({rel: ("", st.st_size, st.st_mtime_ns, st.st_ino)
+                                for rel in changed if rel != "s0/k0/changing.yaml" and (st := os.lstat(out / rel))})
     (out / "s2/k2/f002.yaml").write_bytes(b"edited by hand\n")  # no longer as recorded
     assert writer.update(out, {"s0/k0/changing.yaml": b"version 4\n"}, reuse, lambda target: True,
                          changed.keys()) is None  # checked all the same, though none is kept
