@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from compiler.terminal_text import visible
+
 
 class Severity(enum.IntEnum):
     """How bad a problem is; the exit status follows the worst one."""
@@ -122,16 +124,21 @@ def render_text(diags: list[Diagnostic], root: Path | None) -> str:
     """Code frames: the location, the message, the source line with a caret, then the hint."""
     out: list[str] = []
     for d in diags:
+        # The catalog's text as the terminal shows it, not as it would run it (terminal_text):
+        # the line a YAML error points at is the line holding the control character.
         where = f"{d.loc}: " if d.loc else ""
-        out.append(f"{where}{d.severity} {d.code}: {d.message}")
+        out.append(visible(f"{where}{d.severity} {d.code}: {d.message}"))
         if d.loc:
             src = None if d.code in UNQUOTED_CODES else _source_line(root, d.loc)
             if src is not None:
                 gutter = f"{d.loc.line:>5} | "
-                out.append(gutter + src.expandtabs(1))
-                out.append(" " * (len(gutter) + max(d.loc.column - 1, 0)) + "^")
+                src = src.expandtabs(1)
+                out.append(gutter + visible(src))
+                # The caret under the character the column counts, however wide the escapes
+                # before it are shown.
+                out.append(" " * (len(gutter) + len(visible(src[:max(d.loc.column - 1, 0)]))) + "^")
         if d.hint:
-            out.append(f"  hint: {d.hint}")
+            out.append(visible(f"  hint: {d.hint}"))
     counts = {s: sum(1 for d in diags if d.severity is s) for s in Severity}
     out.append(
         f"{counts[Severity.ERROR]} error(s), {counts[Severity.WARNING]} warning(s), "

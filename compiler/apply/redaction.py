@@ -12,6 +12,8 @@ import json
 from typing import Iterable
 from urllib.parse import quote, quote_plus
 
+from compiler.terminal_text import visible
+
 MASK = "***"
 SHOWN = 300  # characters of a server's text shown in a message
 
@@ -45,10 +47,12 @@ class Redactor:
         self._forms = sorted(forms, key=lambda f: (-len(f), f))
 
     def redact(self, text: str) -> str:
+        """The text with every secret masked, and shown as a terminal shows it rather than runs
+        it (a server's text may hold escape sequences: see terminal_text)."""
         for form in self._forms:
             if form in text:
                 text = text.replace(form, MASK)
-        return text
+        return visible(text)
 
     def excerpt(self, text: str, limit: int = SHOWN) -> str:
         """The text redacted, whitespace runs collapsed, then cut to `limit` characters."""
