@@ -31,6 +31,7 @@ with codecache.dataclass_methods(), codecache.regex_programs("imports"):
     from compiler.incremental import output as incremental_output
     from compiler.incremental.run import Cache
     from compiler.cli_params import PlainGroup
+    from compiler.terminal_text import visible
 # What the imports made is set apart from the collector's generations (gc.freeze): switched on
 # again, its first pass would otherwise walk every object of every module (0.01 s of each run).
 gc.freeze()
@@ -219,7 +220,7 @@ def diff(
     if format is DiffFormat.markdown:
         sys.stdout.write(differ.render_markdown(found, f"moncat diff against {label}"))
     else:
-        sys.stdout.write(differ.render_text(found))
+        sys.stdout.write(visible(differ.render_text(found)))
     raise typer.Exit(1 if found or old != new else 0)
 
 
@@ -318,7 +319,7 @@ def explain(
     if len(found) != 1:
         typer.echo(f"moncat explain: {alert}: {report.not_found(result.catalog, alert)}", err=True)
         raise typer.Exit(1)
-    typer.echo(report.explain(result, found[0]), nl=False)
+    typer.echo(visible(report.explain(result, found[0])), nl=False)  # the catalog's own text
 
 
 @app.command("test")
@@ -341,9 +342,9 @@ def test_(
     colour = console.use_colour(sys.stdout)
     for o in outcomes:
         status = "ok  " if o.ok else "FAIL"
-        typer.echo(f"{console.paint_status(o.ok, status) if colour else status} {o.suite}: {o.name}")
+        typer.echo(f"{console.paint_status(o.ok, status) if colour else status} {visible(f'{o.suite}: {o.name}')}")
         if not o.ok:
-            typer.echo("     " + o.output.replace("\n", "\n     "))
+            typer.echo(visible("     " + o.output.replace("\n", "\n     ")))
     if junit is not None:
         junit.write_bytes(verify.junit(outcomes))
     failed = sum(not o.ok for o in outcomes)

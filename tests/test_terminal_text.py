@@ -66,3 +66,20 @@ def test_a_servers_text_is_redacted_then_shown_without_its_control_characters() 
     assert shown == "refused *** and ***: \\x1b[8mhidden\\x1b[0m \\u202eevil"
     assert redactor.excerpt("a\x1b]8;;http://x\x07link\x1b]8;;\x07 b") == \
         "a\\x1b]8;;http://x\\x07link\\x1b]8;;\\x07 b"
+
+
+def test_explain_prints_an_alerts_escaped_control_characters_as_text(tmp_path: Path) -> None:
+    catalog = tmp_path / "catalog"
+    shutil.copytree(ROOT / "catalog", catalog)
+    alerts = catalog / "loyalty" / "alerts.yaml"
+    text = alerts.read_text(encoding="utf-8")
+    # A YAML escape in a double-quoted string is valid YAML: the summary holds a real ESC.
+    alerts.write_text(text.replace('summary: "Point expiration task stale:',
+                                   'summary: "\\e[2J\\e]0;pwned\\a Point expiration task stale:', 1),
+                      encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "compiler", "explain", "loyalty/LoyaltyExpirationTaskStale",
+                           str(catalog)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    printed = proc.stdout + proc.stderr
+    assert proc.returncode == 0, printed
+    assert "\\x1b[2J\\x1b]0;pwned\\x07 Point expiration task stale" in printed
+    assert not any(c in printed for c in "\x1b\x07"), printed
