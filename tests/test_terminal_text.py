@@ -2,6 +2,7 @@
 as escapes, never sent to the terminal to run."""
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -82,4 +83,19 @@ def test_explain_prints_an_alerts_escaped_control_characters_as_text(tmp_path: P
     printed = proc.stdout + proc.stderr
     assert proc.returncode == 0, printed
     assert "\\x1b[2J\\x1b]0;pwned\\x07 Point expiration task stale" in printed
+    assert not any(c in printed for c in "\x1b\x07"), printed
+
+
+def test_import_prints_an_imported_dashboards_control_characters_as_text(tmp_path: Path) -> None:
+    board = {"title": "Board\x1b[2J", "uid": "b1", "panels": [
+        {"type": "text", "title": "Read me\x1b]0;pwned\x07", "options": {"content": "hello"}},
+        {"type": "timeseries", "title": "Errors\x1b[31m", "description": "d\x1b[5m",
+         "targets": [{"expr": "sum(rate(http_requests_total[5m]))"}]}]}
+    src = tmp_path / "board.json"
+    src.write_text(json.dumps(board), encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "compiler", "import", "grafana", str(src), "--out",
+                           str(tmp_path / "out")], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    printed = proc.stdout + proc.stderr
+    assert proc.returncode == 0, printed
+    assert "\\x1b" in printed  # the titles are named, escaped
     assert not any(c in printed for c in "\x1b\x07"), printed

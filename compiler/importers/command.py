@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Callable
 import typer
 
 from compiler.diagnostics import render_text
+from compiler.terminal_text import visible
 
 if TYPE_CHECKING:
     from compiler.importers.source import ImportSet
@@ -87,7 +88,7 @@ def _finish(read: Callable[[], "ImportSet"], out: Path | None, into: Path | None
             raise typer.Exit(1)
         target = into  # type: ignore[assignment]
     for note in outcome.notes:
-        typer.echo(f"note: {note}", err=True)
+        typer.echo(visible(f"note: {note}"), err=True)  # notes name what was imported (terminal_text)
     typer.echo(f"imported into {target}: {outcome.stats.line()} ({len(outcome.files)} file{'s' if len(outcome.files) != 1 else ''})")
 
 
