@@ -379,12 +379,9 @@ def _copy(src: str, status: os.stat_result) -> bytes:
     return data
 
 
-def _as_recorded(now: os.stat_result, then: os.stat_result | tuple) -> bool:
-    """Whether a file is still the one recorded: same inode, size and modification time (a
-    record: a tuple that ends with them)."""
-    if isinstance(then, os.stat_result):
-        then = (then.st_size, then.st_mtime_ns, then.st_ino)
-    return (now.st_size, now.st_mtime_ns, now.st_ino) == tuple(then[-3:])
+def _as_recorded(now: os.stat_result, then: os.stat_result) -> bool:
+    """Whether a file is still the one recorded: same inode, size and modification time."""
+    return (now.st_size, now.st_mtime_ns, now.st_ino) == (then.st_size, then.st_mtime_ns, then.st_ino)
 
 
 def _is_file(path: str) -> bool:
